@@ -1,0 +1,32 @@
+"""Ingestion entry points for asynchronous sources: S3 object-created events arriving through EventBridge."""
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
+from maestro.ingestion.drops import INGEST_PREFIX, receive_drop, result_key
+from maestro.observability import logger, metrics
+from maestro.repositories import object_store
+from maestro.settings import get_settings
+
+
+def object_created_pattern() -> dict:
+    """The EventBridge pattern for drops into this stage's bucket (also used to wire the local stack)."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [get_settings().artifact_bucket]},
+            "object": {"key": [{"prefix": INGEST_PREFIX}]},
+        },
+    }
+
+
+def handle_object_created(raw_event: dict) -> dict:
+    event = S3EventBridgeNotificationEvent(raw_event)
+    key = event.detail.object.key
+    receipt = receive_drop(key, event.detail.object.size or 0, event.detail.object.etag)
+    object_store.put_json(result_key(key), receipt.to_manifest())
+    logger.info("ingest drop received", extra={"key": key, "status": receipt.status})
+    metrics.add_metric(name=f"IngestDrops{receipt.status.capitalize()}", unit="Count", value=1)
+    metrics.flush_metrics()
+    return receipt.to_manifest()

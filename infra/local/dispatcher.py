@@ -1,0 +1,78 @@
+"""Local event delivery. Chalice local serves only HTTP; here EventBridge rules deliver into SQS queues on the
+local endpoint, and this dispatcher long-polls them and calls the same Chalice event handlers Lambda would,
+with the same event (the EventBridge envelope, unchanged)."""
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from typing import Any, Callable
+
+from maestro.aws_clients import client
+from maestro.settings import Settings
+
+
+class LambdaContextStub:
+    """The few context fields handlers and Powertools read."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = "local"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+class EventDispatcher:
+    def __init__(self, settings: Settings, queues: dict[str, str], handlers: dict[str, Callable[[dict, Any], Any]],
+                 on_error: Callable[[str, BaseException], None] | None = None) -> None:
+        self._sqs = client("sqs", settings)
+        self._queues = queues
+        self._handlers = handlers
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._on_error = on_error or (lambda name, exc: traceback.print_exception(exc))
+
+    def poll_once(self, handler_name: str, wait_seconds: int = 1) -> int:
+        """Receive up to 10 messages for one handler, invoke it for each, delete those it handled."""
+        url = self._queues[handler_name]
+        messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                             WaitTimeSeconds=wait_seconds).get("Messages", [])
+        for message in messages:
+            try:
+                self._handlers[handler_name](json.loads(message["Body"]), LambdaContextStub(handler_name))
+            except Exception as exc:  # left in the queue: redelivered, then dead-lettered like Lambda's retries
+                self._on_error(handler_name, exc)
+                continue
+            self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _loop(self, handler_name: str) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once(handler_name)
+            except Exception as exc:  # endpoint hiccup: report and keep polling
+                self._on_error(handler_name, exc)
+                self._stop.wait(1)
+
+    def start(self) -> "EventDispatcher":
+        for name in self._queues:
+            thread = threading.Thread(target=self._loop, args=(name,), name=f"dispatch-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+def chalice_handlers(app_module: Any, handler_names: list[str]) -> dict[str, Callable[[dict, Any], Any]]:
+    """The module-level Chalice event handlers (callable as Lambda would call them: event, context)."""
+    return {name: getattr(app_module, name) for name in handler_names}

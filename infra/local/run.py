@@ -1,0 +1,87 @@
+"""`make run`: the whole platform on this machine. Starts moto server (unless AWS_ENDPOINT_URL or LOCALSTACK_HOST
+names a running endpoint), creates every resource, starts the local event dispatcher and serves the API with
+Chalice's local server on 127.0.0.1:8000. Ctrl-C stops everything it started."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+STATE_DIR = PROJECT_DIR / ".local-stack"
+
+
+def local_environment(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
+    """What every local process needs: the endpoint, a region and throwaway credentials moto accepts."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "MAESTRO_STAGE": "local",
+    }
+
+
+def external_endpoint() -> str | None:
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return os.environ["AWS_ENDPOINT_URL"]
+    if os.environ.get("LOCALSTACK_HOST"):
+        host = os.environ["LOCALSTACK_HOST"]
+        return host if "://" in host else f"http://{host}"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MAESTRO_API_PORT", 8000)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MAESTRO_MOTO_PORT", 4566)))
+    args = parser.parse_args(argv)
+
+    from infra.local.moto_server import MotoServer
+
+    STATE_DIR.mkdir(exist_ok=True)
+    moto = None
+    endpoint = external_endpoint()
+    if endpoint is None:
+        print(f"starting moto server on 127.0.0.1:{args.moto_port} ...", flush=True)
+        moto = MotoServer(args.moto_port, log_path=STATE_DIR / "moto.log").start()
+        endpoint = moto.endpoint
+    else:
+        print(f"using the running AWS endpoint at {endpoint}", flush=True)
+    os.environ.update(local_environment(endpoint))
+    sys.path.insert(0, str(PROJECT_DIR))
+
+    dispatcher = None
+    try:
+        from infra.local.api_server import create_api_server, load_app
+        from infra.local.bootstrap import bootstrap
+        from infra.local.dispatcher import EventDispatcher, chalice_handlers
+        from maestro.settings import get_settings, reset_settings
+
+        reset_settings()
+        app_obj, config = load_app("local")
+        settings = get_settings()
+        print("creating tables, bucket, event bus, queues and secrets ...", flush=True)
+        queues = bootstrap(settings, app_obj)
+        app_module = sys.modules["app"]
+        dispatcher = EventDispatcher(settings, queues, chalice_handlers(app_module, list(queues))).start()
+        server = create_api_server(app_obj, config, args.host, args.port)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        print(f"Maestro ML API: http://{args.host}:{args.port}/v1/health  (local AWS: {endpoint}; Ctrl-C stops)",
+              flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+    finally:
+        if dispatcher:
+            dispatcher.stop()
+        if moto:
+            moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Business rules. Pure Python: no Chalice, no boto3."""

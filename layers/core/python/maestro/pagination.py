@@ -1,0 +1,64 @@
+"""Opaque cursor pagination: one helper for every list.
+
+A cursor is the DynamoDB LastEvaluatedKey, serialised and base64url-encoded. It is opaque to clients; on the
+way back in it is checked to belong to the caller's own partition, so a forged cursor cannot read across
+tenants (the partition key of every query is fixed by the caller anyway).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from maestro.domain.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_body(self, render=lambda item: item) -> dict[str, Any]:
+        return {"items": [render(item) for item in self.items], "next_cursor": self.next_cursor, **self.extra}
+
+
+def parse_limit(raw: str | int | None) -> int:
+    """`limit` query parameter: default 50, between 1 and 1000."""
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}", parameter="limit") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", parameter="limit")
+    return value
+
+
+def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    raw = json.dumps(last_evaluated_key, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, partition: dict[str, Any]) -> dict[str, Any] | None:
+    """The start key for the next page; `partition` is the caller's own partition key, which it must carry."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not a cursor this API issued", parameter="cursor") from None
+    if not isinstance(key, dict) or any(key.get(name) != value for name, value in partition.items()):
+        raise InvalidInput("cursor is not a cursor this API issued", parameter="cursor")
+    return key

@@ -1,0 +1,22 @@
+"""Artifact-bucket access: the only module that talks to S3 objects."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from maestro.aws_clients import client
+from maestro.settings import get_settings
+
+
+def put_json(key: str, body: Any) -> None:
+    client("s3").put_object(
+        Bucket=get_settings().artifact_bucket,
+        Key=key,
+        Body=json.dumps(body, sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+
+
+def get_json(key: str) -> Any:
+    response = client("s3").get_object(Bucket=get_settings().artifact_bucket, Key=key)
+    return json.loads(response["Body"].read())

@@ -1,0 +1,533 @@
+"""The DynamoDB schema: one pynamodb model per entity, the single source of truth for every table.
+
+Tenant data always carries the tenant in the partition key (`tenant_id`, or `tenant_id#<parent id>` for
+children), so a query cannot cross tenants by accident. The three tables keyed otherwise are global by
+nature and say why. Access patterns: docs/dynamodb-access-patterns.md. The CloudFormation tables
+(infra/) and the local stack's tables are both generated from these models, and
+tests/integration/test_schema_consistency.py fails when either disagrees with them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from maestro.settings import Settings
+
+
+def child_key(tenant_id: str, parent_id: str) -> str:
+    """Partition key of an item that belongs to a parent object inside a tenant."""
+    return f"{tenant_id}#{parent_id}"
+
+
+class MaestroModel(Model):
+    """Base: on-demand capacity; table name, region and endpoint are bound per stage by `bind_tables`."""
+
+    logical_name: str = ""
+    ttl_attribute: str | None = None
+
+    class Meta:
+        abstract = True
+        billing_mode = "PAY_PER_REQUEST"
+
+
+# ---------------------------------------------------------------- identity
+class Tenant(MaestroModel):
+    logical_name = "tenants"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "tenants"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    quotas = JSONAttribute(default=dict)
+    usage = JSONAttribute(default=dict)
+    success_weights = JSONAttribute(null=True)
+    audit_head_seq = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+
+class UserEmail(MaestroModel):
+    """Global login index: an email names exactly one user. Written in the same transaction as the user."""
+
+    logical_name = "user-emails"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "user-emails"
+
+    email = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+
+
+class User(MaestroModel):
+    logical_name = "users"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "users"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    failed_logins = ListAttribute(of=UTCDateTimeAttribute, default=list)
+    locked_until = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class Session(MaestroModel):
+    """A refresh-token family: rotation replaces `current_refresh_jti`; reuse of an older one revokes all."""
+
+    logical_name = "sessions"
+    ttl_attribute = "expires_at_epoch"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "sessions"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    current_refresh_jti = UnicodeAttribute()
+    used_refresh_jtis = UnicodeSetAttribute(default=set)
+    revoked = BooleanAttribute(default=False)
+    revoked_reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at_epoch = NumberAttribute()
+    version = VersionAttribute()
+
+
+class ApiKeyIdIndex(GlobalSecondaryIndex["ApiKey"]):
+    """Authenticates `mml_<key_id>_<secret>`: the key id alone finds the key (and so its tenant)."""
+
+    class Meta:
+        index_name = "key-id-index"
+        projection = AllProjection()
+
+    key_id = UnicodeAttribute(hash_key=True)
+
+
+class ApiKey(MaestroModel):
+    logical_name = "api-keys"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "api-keys"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    last_used_at = UTCDateTimeAttribute(null=True)
+    revoked = BooleanAttribute(default=False)
+    by_key_id = ApiKeyIdIndex()
+
+
+class AuditEvent(MaestroModel):
+    """One link of the tenant's hash chain; `seq` is written with attribute_not_exists so chains cannot fork."""
+
+    logical_name = "audit-events"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "audit-events"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    resource_type = UnicodeAttribute()
+    resource_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    changes = JSONAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
+
+
+# ---------------------------------------------------------------- projects
+class ProjectStatusIndex(LocalSecondaryIndex["Project"]):
+    """Lists a tenant's projects by status, newest first (range `status#created_at#project_id`)."""
+
+    class Meta:
+        index_name = "status-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    status_key = UnicodeAttribute(range_key=True)
+
+
+class ProjectClassIndex(LocalSecondaryIndex["Project"]):
+    """Lists a tenant's projects by problem class (range `problem_class#created_at#project_id`)."""
+
+    class Meta:
+        index_name = "problem-class-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    problem_class_key = UnicodeAttribute(range_key=True)
+
+
+class Project(MaestroModel):
+    logical_name = "projects"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "projects"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    problem_class = UnicodeAttribute()
+    complexity_score = NumberAttribute()
+    team_size = NumberAttribute()
+    status = UnicodeAttribute(default="active")
+    status_key = UnicodeAttribute()
+    problem_class_key = UnicodeAttribute()
+    start_date = UnicodeAttribute(null=True)
+    repositories = ListAttribute(of=UnicodeAttribute, default=list)
+    mlflow_experiment = UnicodeAttribute(null=True)
+    features = MapAttribute(default=dict)
+    outcome = JSONAttribute(null=True)
+    success_score = NumberAttribute(null=True)
+    deleted = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    by_status = ProjectStatusIndex()
+    by_problem_class = ProjectClassIndex()
+
+
+class TeamMember(MaestroModel):
+    logical_name = "team-members"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "team-members"
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    experience_level = UnicodeAttribute()
+    contribution_hours = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+# ---------------------------------------------------------------- artifact registry
+class ArtifactTypeNameIndex(LocalSecondaryIndex["Artifact"]):
+    """Finds an artifact by type and case-folded name (uniqueness check, listing by type)."""
+
+    class Meta:
+        index_name = "type-name-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    type_name = UnicodeAttribute(range_key=True)
+
+
+class ArtifactImpactIndex(LocalSecondaryIndex["Artifact"]):
+    """Ranks a tenant's artifacts by impact score (top artifacts, sort=impact)."""
+
+    class Meta:
+        index_name = "impact-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    impact_score = NumberAttribute(range_key=True)
+
+
+class Artifact(MaestroModel):
+    logical_name = "artifacts"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifacts"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    artifact_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    type = UnicodeAttribute()
+    type_name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    metadata = JSONAttribute(default=dict)
+    owner = UnicodeAttribute(null=True)
+    usage_count = NumberAttribute(default=0)
+    impact_score = NumberAttribute(default=0)
+    impact = JSONAttribute(null=True)
+    deprecated = JSONAttribute(null=True)
+    deleted = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    by_type_name = ArtifactTypeNameIndex()
+    by_impact = ArtifactImpactIndex()
+
+
+class ArtifactVersion(MaestroModel):
+    logical_name = "artifact-versions"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifact-versions"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(default="pending")
+    status_reason = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(default="")
+    derived_from = JSONAttribute(default=list)
+    size_bytes = NumberAttribute()
+    sha256 = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    s3_version_id = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    verified_at = UTCDateTimeAttribute(null=True)
+
+
+class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
+    """What a project used: `tenant_id#project_id` → artifact versions."""
+
+    class Meta:
+        index_name = "project-index"
+        projection = AllProjection()
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    artifact_version = UnicodeAttribute(range_key=True)
+
+
+class ArtifactUsage(MaestroModel):
+    """One (project, artifact, version) triple; its key makes recording a usage idempotent."""
+
+    logical_name = "artifact-usages"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifact-usages"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)
+    project_version = UnicodeAttribute(range_key=True)
+    tenant_project = UnicodeAttribute()
+    artifact_version = UnicodeAttribute()
+    context = UnicodeAttribute(null=True)
+    recorded_by = UnicodeAttribute()
+    recorded_at = UTCDateTimeAttribute()
+    by_project = UsageByProjectIndex()
+
+
+# ---------------------------------------------------------------- process metrics
+class ProcessMetric(MaestroModel):
+    """One normalised metric event; the range key embeds the event id, so a replay is a conditional no-op."""
+
+    logical_name = "process-metrics"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "process-metrics"
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    metric_key = UnicodeAttribute(range_key=True)  # metric_type#timestamp#event_id
+    event_id = UnicodeAttribute()
+    metric_type = UnicodeAttribute()
+    value = NumberAttribute()
+    unit = UnicodeAttribute(null=True)
+    timestamp = UTCDateTimeAttribute()
+    source = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    ingested_at = UTCDateTimeAttribute()
+
+
+class MetricAggregate(MaestroModel):
+    """Running aggregates per metric type and time bucket, updated atomically (ADD) beside each new event."""
+
+    logical_name = "metric-aggregates"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "metric-aggregates"
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    aggregate_key = UnicodeAttribute(range_key=True)  # metric_type#bucket#bucket_start
+    count = NumberAttribute(default=0)
+    total = NumberAttribute(default=0)
+    minimum = NumberAttribute(null=True)
+    maximum = NumberAttribute(null=True)
+
+
+# ---------------------------------------------------------------- meta-learning
+class PredictionByProjectIndex(GlobalSecondaryIndex["Prediction"]):
+    class Meta:
+        index_name = "project-index"
+        projection = AllProjection()
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    created_at_key = UnicodeAttribute(range_key=True)
+
+
+class Prediction(MaestroModel):
+    logical_name = "predictions"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "predictions"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    prediction_id = UnicodeAttribute(range_key=True)
+    tenant_project = UnicodeAttribute(null=True)
+    created_at_key = UnicodeAttribute()
+    request = JSONAttribute()
+    result = JSONAttribute()
+    model_version = UnicodeAttribute(null=True)
+    basis = UnicodeAttribute()
+    scored = JSONAttribute(null=True)
+    by_project = PredictionByProjectIndex()
+
+
+class ModelRecord(MaestroModel):
+    """A trained meta-model version and its evaluation, mirrored from the MLflow registry for serving."""
+
+    logical_name = "model-records"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "model-records"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    model_key = UnicodeAttribute(range_key=True)  # target#version
+    target = UnicodeAttribute()
+    model_version = UnicodeAttribute()
+    mlflow_run_id = UnicodeAttribute(null=True)
+    metrics = JSONAttribute(default=dict)
+    is_champion = BooleanAttribute(default=False)
+    trained_at = UTCDateTimeAttribute()
+    training_rows = NumberAttribute(default=0)
+
+
+class Job(MaestroModel):
+    """Long-running work (retraining, backfills, imports) and its progress."""
+
+    logical_name = "jobs"
+    ttl_attribute = "expires_at_epoch"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "jobs"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    state = UnicodeAttribute(default="queued")
+    progress = NumberAttribute(default=0)
+    detail = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at_epoch = NumberAttribute(null=True)
+
+
+# ---------------------------------------------------------------- platform
+class IdempotencyRecord(MaestroModel):
+    """Powertools idempotency persistence (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`).
+
+    The idempotency key hashes the caller's tenant together with the request, so records never collide
+    across tenants although the partition key is the hash alone.
+    """
+
+    logical_name = "idempotency"
+    ttl_attribute = "expiration"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "idempotency"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    validation = UnicodeAttribute(null=True)
+
+
+TABLE_MODELS: tuple[type[MaestroModel], ...] = (
+    Tenant,
+    UserEmail,
+    User,
+    Session,
+    ApiKey,
+    AuditEvent,
+    Project,
+    TeamMember,
+    Artifact,
+    ArtifactVersion,
+    ArtifactUsage,
+    ProcessMetric,
+    MetricAggregate,
+    Prediction,
+    ModelRecord,
+    Job,
+    IdempotencyRecord,
+)
+
+
+def bind_tables(settings: Settings, host: str | None) -> None:
+    """Point every model at this stage's table names, region and endpoint."""
+    for model in TABLE_MODELS:
+        model.Meta.table_name = settings.table_name(model.logical_name)
+        model.Meta.region = settings.region
+        model.Meta.host = host
+        model.Meta.connect_timeout_seconds = 3
+        model.Meta.max_retry_attempts = 2
+        # pynamodb caches its connection per class; drop it so the new endpoint takes effect.
+        model._connection = None
+
+
+def table_definition(model: type[MaestroModel]) -> dict[str, Any]:
+    """The table as DynamoDB CreateTable / CloudFormation describe it (PascalCase keys, sorted)."""
+    schema = model._get_schema()
+    attributes = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    definition: dict[str, Any] = {
+        "KeySchema": _keys(schema["key_schema"]),
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    for kind, key in (("global_secondary_indexes", "GlobalSecondaryIndexes"), ("local_secondary_indexes", "LocalSecondaryIndexes")):
+        indexes = []
+        for index in schema[kind]:
+            attributes.update({a["AttributeName"]: a["AttributeType"] for a in index["attribute_definitions"]})
+            indexes.append(
+                {
+                    "IndexName": index["index_name"],
+                    "KeySchema": _keys(index["key_schema"]),
+                    "Projection": dict(index["projection"]),
+                }
+            )
+        if indexes:
+            definition[key] = sorted(indexes, key=lambda i: i["IndexName"])
+    definition["AttributeDefinitions"] = [
+        {"AttributeName": name, "AttributeType": attributes[name]} for name in sorted(attributes)
+    ]
+    if model.ttl_attribute:
+        definition["TimeToLiveSpecification"] = {"AttributeName": model.ttl_attribute, "Enabled": True}
+    return definition
+
+
+def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+    # HASH first, then RANGE: the order DynamoDB requires and reports.
+    return sorted(
+        ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in key_schema),
+        key=lambda k: k["KeyType"] != "HASH",
+    )

@@ -1,0 +1,22 @@
+"""Binds the pynamodb models to the configured stage once per execution environment."""
+from __future__ import annotations
+
+import threading
+
+from maestro.aws_clients import dynamodb_host
+from maestro.repositories import schema
+from maestro.settings import Settings, get_settings
+
+_bound_for: Settings | None = None
+_lock = threading.Lock()
+
+
+def ensure_bound(settings: Settings | None = None) -> None:
+    global _bound_for
+    settings = settings or get_settings()
+    if _bound_for == settings:
+        return
+    with _lock:
+        if _bound_for != settings:
+            schema.bind_tables(settings, dynamodb_host(settings))
+            _bound_for = settings

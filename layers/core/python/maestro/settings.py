@@ -1,0 +1,64 @@
+"""One typed settings object, parsed once per execution environment from the environment."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Stage = Literal["local", "test", "dev", "prod"]
+LOCAL_STAGES = ("local", "test")
+
+
+class Settings(BaseModel):
+    """Configuration of one deployment stage. Field names map to MAESTRO_<NAME> variables."""
+
+    stage: Stage = "local"
+    region: str = "us-east-1"
+    # Any DynamoDB-/S3-compatible endpoint; None means the SDK's own AWS endpoints.
+    endpoint_url: str | None = None
+    table_prefix: str = "maestro-local"
+    artifact_bucket: str = "maestro-local-artifacts"
+    event_bus_name: str = "maestro-local"
+    secrets_prefix: str = "maestro/local"
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    secrets_max_age_seconds: int = 300
+    service_name: str = "maestro"
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+    def table_name(self, logical_name: str) -> str:
+        return f"{self.table_prefix}-{logical_name}"
+
+    def secret_name(self, logical_name: str) -> str:
+        return f"{self.secrets_prefix}/{logical_name}"
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for name in cls.model_fields:
+            raw = environ.get(f"MAESTRO_{name.upper()}")
+            if raw is not None and raw != "":
+                values[name] = raw
+        if "endpoint_url" not in values:
+            # The SDK-wide override (also read by boto3 itself) points every client at one endpoint.
+            shared = environ.get("AWS_ENDPOINT_URL")
+            if shared:
+                values["endpoint_url"] = shared
+        if "region" not in values and environ.get("AWS_DEFAULT_REGION"):
+            values["region"] = environ["AWS_DEFAULT_REGION"]
+        return cls(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local runner change the environment)."""
+    get_settings.cache_clear()
