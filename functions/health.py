@@ -21,5 +21,6 @@ def get_health():
         "Dependency unavailable",
         f"unreachable: {', '.join(report.failing)}",
         problem_type="dependency-unavailable",
-        **report.to_body(),
+        version=report.version,
+        dependencies=report.to_body()["dependencies"],
     )

@@ -23,8 +23,11 @@ def object_created_pattern() -> dict:
 
 def handle_object_created(raw_event: dict) -> dict:
     event = S3EventBridgeNotificationEvent(raw_event)
-    key = event.detail.object.key
-    receipt = receive_drop(key, event.detail.object.size or 0, event.detail.object.etag)
+    created = event.detail.object
+    key = created.key
+    # AWS names the field "etag"; moto server sends "eTag". Read both so the local stack matches AWS.
+    etag = created.etag or created.raw_event.get("eTag") or None
+    receipt = receive_drop(key, created.size or 0, etag)
     object_store.put_json(result_key(key), receipt.to_manifest())
     logger.info("ingest drop received", extra={"key": key, "status": receipt.status})
     metrics.add_metric(name=f"IngestDrops{receipt.status.capitalize()}", unit="Count", value=1)

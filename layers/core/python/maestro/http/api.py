@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from typing import Any, Callable
 
 from chalice import ChaliceViewError, Response
@@ -84,15 +85,15 @@ def _as_problem(response: Response) -> Response:
 
 def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Response:
     """HTTP middleware: correlation id, body-size limit, and problem+json for errors Chalice answers itself."""
-    request_id = event.context.get("requestId") if event.context else None
+    # API Gateway's request id; locally (no gateway) the caller's X-Request-Id or a fresh one.
+    request_id = (event.context or {}).get("requestId") or (event.headers or {}).get("x-request-id") or str(uuid.uuid4())
     logger.set_correlation_id(request_id)
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:
         response = response_for_domain_error(PayloadTooLarge(f"request body exceeds {limit} bytes", limit_bytes=limit))
     else:
         response = _as_problem(get_response(event))
-    if request_id:
-        response.headers = {**(response.headers or {}), "X-Request-Id": request_id}
+    response.headers = {**(response.headers or {}), "X-Request-Id": request_id}
     metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit="Count", value=1)
     metrics.flush_metrics()
     return response
