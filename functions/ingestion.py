@@ -1,8 +1,6 @@
 """Ingestion entry points for asynchronous sources: S3 object-created events arriving through EventBridge."""
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
-
 from maestro.ingestion.drops import INGEST_PREFIX, receive_drop, result_key
 from maestro.observability import logger, metrics
 from maestro.repositories import object_store
@@ -22,6 +20,9 @@ def object_created_pattern() -> dict:
 
 
 def handle_object_created(raw_event: dict) -> dict:
+    # Imported here: every function shares app.py, and the API handler should not pay for event classes.
+    from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
     event = S3EventBridgeNotificationEvent(raw_event)
     created = event.detail.object
     key = created.key

@@ -1,0 +1,15 @@
+"""Request-time functions never import the heavy ML stack (behaviour; timings live in benchmarks/)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime", "pandas")
+
+
+def test_loading_the_app_imports_no_heavy_module():
+    probe = f"import sys, app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    assert result.stdout.strip() == ""
