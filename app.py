@@ -2,7 +2,13 @@
 from chalice import Chalice
 
 from functions import ingestion
+from functions.api_keys import api_keys_api
+from functions.audit import audit_api
+from functions.auth import auth_api
+from functions.authorizer import authorizer_api
 from functions.health import health_api
+from functions.tenant import tenant_api
+from functions.users import users_api
 from maestro.http.api import problem_middleware
 from maestro.startup import assert_deployable
 
@@ -10,7 +16,8 @@ assert_deployable()
 
 app = Chalice(app_name="maestro-ml")
 app.register_middleware(problem_middleware, "http")
-app.register_blueprint(health_api)
+for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api):
+    app.register_blueprint(blueprint)
 
 
 @app.on_cw_event(ingestion.object_created_pattern(), name="ingest_object_created")

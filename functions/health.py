@@ -2,17 +2,18 @@
 from chalice import Blueprint
 
 from maestro.domain.health import check_health
-from maestro.http.api import http_endpoint, json_response
+from maestro.domain.identity.permissions import PUBLIC
+from maestro.http.api import json_response
 from maestro.http.problems import problem_response
+from maestro.http.routes import RouteKit
 from maestro.repositories.health_probes import storage_probes
 
 health_api = Blueprint(__name__)
-endpoint = http_endpoint(lambda: health_api.current_request)
+routes = RouteKit(health_api)
 
 
-@health_api.route("/v1/health", methods=["GET"])
-@endpoint
-def get_health():
+@routes.route("/v1/health", methods=["GET"], permission=PUBLIC)
+def get_health(scope):
     report = check_health(storage_probes())
     if report.healthy:
         return json_response(report.to_body())

@@ -24,11 +24,13 @@ GATEWAY_RESPONSES = {
     },
     "UNAUTHORIZED": {
         "status": 401,
-        "template": _template(401, "Unauthorized", "missing or invalid credentials", "unauthorized"),
+        "template": _template(401, "Unauthorized", "missing or invalid credentials", "unauthenticated"),
     },
+    # Our authorizer denies only unauthenticated requests (permissions are checked per route, as 403, in
+    # the function), so a Deny is a 401 whose detail is the authorizer's reason.
     "ACCESS_DENIED": {
-        "status": 403,
-        "template": _template(403, "Forbidden", "the caller may not do this", "forbidden"),
+        "status": 401,
+        "template": _template(401, "Unauthorized", "$context.authorizer.reason", "unauthenticated"),
     },
     "THROTTLED": {
         "status": 429,

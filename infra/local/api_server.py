@@ -1,30 +1,70 @@
-"""`chalice local`, as a library: the same LocalDevServer and gateway, with the gateway responses the deployed
-API has (infra/gateway_responses.py) so an unknown route answers 404 problem+json locally as in AWS."""
+"""`chalice local`, as a library: the same LocalDevServer and gateway, with what the deployed API Gateway
+does differently from Chalice's default local emulation:
+- the gateway responses of infra/gateway_responses.py (an unknown route answers 404 problem+json);
+- a REQUEST-type authorizer event carrying every header (so `X-Api-Key` alone authenticates), and a Deny
+  answered as 401 problem+json with the authorizer's reason."""
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from chalice.cli.factory import CLIFactory
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGatewayException
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    LocalGatewayException,
+)
+from http.server import BaseHTTPRequestHandler
 
 from infra.gateway_responses import GATEWAY_RESPONSES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
+class AuthorizerDenied(LocalGatewayException):
+    CODE = 401
+
+
+class RequestAuthorizer(LocalGatewayAuthorizer):
+    def _prepare_authorizer_event(self, arn: str, lambda_event: dict, lambda_context: Any) -> dict:
+        event = dict(lambda_event)
+        event["type"] = "REQUEST"
+        event["methodArn"] = arn
+        return event
+
+    def _check_can_invoke_view_function(self, arn: str, auth_result: dict) -> bool:
+        if super()._check_can_invoke_view_function(arn, auth_result):
+            return True
+        reason = (auth_result.get("context") or {}).get("reason", "unauthorized")
+        template = GATEWAY_RESPONSES["ACCESS_DENIED"]["template"].replace("$context.authorizer.reason", reason)
+        template = template.replace("$context.requestId", str(uuid.uuid4()))
+        raise AuthorizerDenied({"Content-Type": "application/problem+json"}, template.encode())
+
+
 class ProblemRequestHandler(ChaliceRequestHandler):
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+        self.local_gateway = LocalGateway(app_object, config)
+        self.local_gateway._authorizer = RequestAuthorizer(app_object)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, AuthorizerDenied):
+            self._send_http_response(error.CODE, dict(error.headers), error.body)
+            return
         # Chalice's local gateway answers a missing route with 403 "Missing Authentication Token", as API
         # Gateway does by default; our deployed gateway maps that to 404 problem+json, and so do we.
         message = json.loads(error.body or b"{}").get("message", "")
         kind = "MISSING_AUTHENTICATION_TOKEN" if "Missing Authentication Token" in message else "DEFAULT_4XX"
         response = GATEWAY_RESPONSES[kind]
         body = response["template"].replace("$context.requestId", error.headers.get("x-amzn-RequestId", "local"))
-        self._send_http_response(response["status"] if kind != "DEFAULT_4XX" else error.CODE,
-                                 {"Content-Type": "application/problem+json"}, body)
+        self._send_http_response(response["status"] or error.CODE, {"Content-Type": "application/problem+json"}, body)
 
 
 def load_app(stage: str = "local") -> tuple[Any, Any]:

@@ -7,11 +7,12 @@ from chalice.test import Client
 from pydantic import BaseModel, Field
 
 from maestro.domain.errors import Conflict
-from maestro.http.api import http_endpoint, json_response, problem_middleware
-from maestro.http.requests import parse_body
+from maestro.domain.identity.permissions import PUBLIC
+from maestro.http.api import json_response, problem_middleware
+from maestro.http.routes import RouteKit
 
 kit_api = Blueprint(__name__)
-endpoint = http_endpoint(lambda: kit_api.current_request)
+routes = RouteKit(kit_api)
 
 
 class WidgetIn(BaseModel):
@@ -19,18 +20,16 @@ class WidgetIn(BaseModel):
     size: int = Field(ge=1, le=10)
 
 
-@kit_api.route("/widgets", methods=["POST"])
-@endpoint
-def create_widget():
-    widget = parse_body(WidgetIn, kit_api.current_request.raw_body)
+@routes.route("/widgets", methods=["POST"], permission=PUBLIC)
+def create_widget(scope):
+    widget = scope.body(WidgetIn)
     if widget.name == "taken":
         raise Conflict("a widget named taken exists", name=widget.name)
     return json_response({"id": "w1", **widget.model_dump()}, status=201)
 
 
-@kit_api.route("/boom", methods=["GET"])
-@endpoint
-def boom():
+@routes.route("/boom", methods=["GET"], permission=PUBLIC)
+def boom(scope):
     raise RuntimeError("secret internals /srv/app.py line 3")
 
 

@@ -25,10 +25,20 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     secrets_max_age_seconds: int = 300
     service_name: str = "maestro"
+    # Open signup: None means the stage default (on everywhere but prod, where an operator creates tenants).
+    open_signup: bool | None = None
+    signups_per_ip_per_hour: int = 20
+    token_issuer: str = "maestro-ml"
+    token_audience: str = "maestro-ml-api"
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
 
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def signup_open(self) -> bool:
+        return self.open_signup if self.open_signup is not None else self.stage != "prod"
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.table_prefix}-{logical_name}"

@@ -1,16 +1,15 @@
-"""Wiring every HTTP route shares: error mapping, body limits, correlation ids, JSON responses."""
+"""HTTP middleware and JSON responses shared by every route (routes themselves: maestro.http.routes)."""
 from __future__ import annotations
 
-import functools
 import json
 import uuid
-from typing import Any, Callable
+from typing import Any
 
-from chalice import ChaliceViewError, Response
+from chalice import Response
 from chalice.app import MiddlewareHandler, Request
 
-from maestro.domain.errors import DomainError, PayloadTooLarge
-from maestro.http.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_response, response_for_domain_error
+from maestro.domain.errors import PayloadTooLarge
+from maestro.http.problems import PROBLEM_CONTENT_TYPE, problem_body, response_for_domain_error
 from maestro.observability import logger, metrics
 from maestro.settings import get_settings
 
@@ -23,36 +22,6 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         status_code=status,
         headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})},
     )
-
-
-def _request_path(request: Request | None) -> str | None:
-    if request is None:
-        return None
-    return request.context.get("path") or request.context.get("resourcePath")
-
-
-def http_endpoint(current_request: Callable[[], Request | None]) -> Callable:
-    """Decorator factory: turns domain errors and Chalice view errors into problem+json, never a stack trace.
-
-    `current_request` is the blueprint's accessor, so the kit never needs the app object.
-    """
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return view(*args, **kwargs)
-            except DomainError as error:
-                return response_for_domain_error(error, instance=_request_path(current_request()))
-            except ChaliceViewError as error:
-                return problem_response(error.STATUS_CODE, detail=str(error).split(": ", 1)[-1])
-            except Exception:  # a bug, not a client mistake: log it whole, answer without internals
-                logger.exception("unhandled error in %s", view.__name__)
-                return problem_response(500, detail="An internal error occurred; it has been logged.")
-
-        return wrapper
-
-    return decorate
 
 
 def _body_size(event: Request) -> int:
@@ -87,6 +56,8 @@ def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Respo
     """HTTP middleware: correlation id, body-size limit, and problem+json for errors Chalice answers itself."""
     # API Gateway's request id; locally (no gateway) the caller's X-Request-Id or a fresh one.
     request_id = (event.context or {}).get("requestId") or (event.headers or {}).get("x-request-id") or str(uuid.uuid4())
+    if event.context is not None:
+        event.context.setdefault("requestId", request_id)  # the audit log and the views read it from here
     logger.set_correlation_id(request_id)
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:

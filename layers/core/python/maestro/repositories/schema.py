@@ -53,11 +53,14 @@ class Tenant(MaestroModel):
     tenant_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    quotas = JSONAttribute(default=dict)
-    usage = JSONAttribute(default=dict)
+    quota_overrides = JSONAttribute(default=dict)
+    # Usage counters, changed only by atomic ADD with a quota condition in the same transaction as the object.
+    users_count = NumberAttribute(default=0)
+    admin_count = NumberAttribute(default=0)
+    projects_count = NumberAttribute(default=0)
+    artifacts_count = NumberAttribute(default=0)
+    stored_bytes = NumberAttribute(default=0)
     success_weights = JSONAttribute(null=True)
-    audit_head_seq = NumberAttribute(default=0)
-    version = VersionAttribute()
 
 
 class UserEmail(MaestroModel):
@@ -85,7 +88,9 @@ class User(MaestroModel):
     name = UnicodeAttribute()
     role = UnicodeAttribute()
     password_hash = UnicodeAttribute(null=True)
+    invite_token_hash = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
     failed_logins = ListAttribute(of=UTCDateTimeAttribute, default=list)
     locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -443,6 +448,20 @@ class Job(MaestroModel):
 
 
 # ---------------------------------------------------------------- platform
+class RateLimitWindow(MaestroModel):
+    """A fixed-window counter (e.g. signups per source IP per hour). Global: the key is the limited subject."""
+
+    logical_name = "rate-limits"
+    ttl_attribute = "expires_at_epoch"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "rate-limits"
+
+    window_key = UnicodeAttribute(hash_key=True)  # <limit name>#<subject>#<window start>
+    count = NumberAttribute(default=0)
+    expires_at_epoch = NumberAttribute()
+
+
 class IdempotencyRecord(MaestroModel):
     """Powertools idempotency persistence (DynamoDBPersistenceLayer defaults: key `id`, TTL `expiration`).
 
@@ -480,6 +499,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     Prediction,
     ModelRecord,
     Job,
+    RateLimitWindow,
     IdempotencyRecord,
 )
 

@@ -20,3 +20,12 @@ def ensure_bound(settings: Settings | None = None) -> None:
         if _bound_for != settings:
             schema.bind_tables(settings, dynamodb_host(settings))
             _bound_for = settings
+
+
+def transaction_connection():
+    """A pynamodb Connection bound to this stage's endpoint, for TransactWrite."""
+    from pynamodb.connection import Connection
+
+    settings = get_settings()
+    ensure_bound(settings)
+    return Connection(region=settings.region, host=dynamodb_host(settings))

@@ -1,0 +1,39 @@
+"""/v1/api-keys: machine credentials (CI, ingestion). The secret is shown once; only its hash is stored."""
+from typing import Literal
+
+from chalice import Blueprint
+from pydantic import AwareDatetime, BaseModel, Field
+
+from functions.authorizer import maestro_authorizer
+from maestro.http.api import json_response
+from maestro.http.routes import RouteKit
+from maestro.services import identity
+
+api_keys_api = Blueprint(__name__)
+routes = RouteKit(api_keys_api, maestro_authorizer)
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "developer", "viewer"]
+    expires_at: AwareDatetime | None = None
+
+
+@routes.route("/v1/api-keys", methods=["POST"], permission="api_keys.manage", audit="api_key.create")
+def create_api_key(scope):
+    body = scope.body(ApiKeyIn)
+    created = identity.create_api_key(scope.caller, body.name, body.role, body.expires_at, scope.meta)
+    return json_response(created, status=201)
+
+
+@routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage")
+def list_api_keys(scope):
+    return json_response(identity.list_api_keys(scope.caller, scope.limit, scope.cursor).to_body())
+
+
+@routes.route("/v1/api-keys/{key_id}", methods=["DELETE"], permission="api_keys.manage", audit="api_key.revoke")
+def revoke_api_key(scope, key_id):
+    identity.revoke_api_key(scope.caller, key_id, scope.meta)
+    return json_response({"id": key_id, "revoked": True})
+
+

@@ -1,0 +1,73 @@
+"""/v1/auth: signup, login, token refresh, logout, the caller, and accepting an invitation."""
+from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from functions.authorizer import maestro_authorizer
+from maestro.domain.identity.passwords import MAX_PASSWORD_LENGTH
+from maestro.domain.identity.permissions import PUBLIC
+from maestro.http.api import json_response
+from maestro.http.routes import RouteKit
+from maestro.services import identity
+
+auth_api = Blueprint(__name__)
+routes = RouteKit(auth_api, maestro_authorizer)
+
+Password = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH * 4)  # policy (12–128) is checked by the domain
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class SignupIn(BaseModel):
+    tenant_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
+    password: str = Password
+    name: str = Field(min_length=1, max_length=200)
+
+
+class LoginIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class AcceptInviteIn(BaseModel):
+    invite_token: str = Field(min_length=1, max_length=512)
+    password: str = Password
+
+
+@routes.route("/v1/auth/signup", methods=["POST"], permission=PUBLIC)
+def signup(scope):
+    body = scope.body(SignupIn)
+    pair = identity.signup(body.tenant_name, body.email, body.password, body.name, scope.meta)
+    return json_response(pair.to_body(), status=201)
+
+
+@routes.route("/v1/auth/login", methods=["POST"], permission=PUBLIC)
+def login(scope):
+    body = scope.body(LoginIn)
+    return json_response(identity.login(body.email, body.password, scope.meta).to_body())
+
+
+@routes.route("/v1/auth/refresh", methods=["POST"], permission=PUBLIC)
+def refresh(scope):
+    body = scope.body(RefreshIn)
+    return json_response(identity.refresh(body.refresh_token, scope.meta).to_body())
+
+
+@routes.route("/v1/auth/accept-invite", methods=["POST"], permission=PUBLIC)
+def accept_invite(scope):
+    body = scope.body(AcceptInviteIn)
+    return json_response(identity.accept_invite(body.invite_token, body.password, scope.meta).to_body())
+
+
+@routes.route("/v1/auth/logout", methods=["POST"], permission="session.use")
+def logout(scope):
+    identity.logout(scope.caller, scope.meta)
+    return json_response({"logged_out": True})
+
+
+@routes.route("/v1/auth/me", methods=["GET"], permission="session.use")
+def me(scope):
+    return json_response(identity.me(scope.caller))

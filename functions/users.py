@@ -1,0 +1,64 @@
+"""/v1/users: the tenant's people and their roles (admins manage; everyone in the tenant can read)."""
+from typing import Literal
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from functions.auth import EMAIL_PATTERN, Password
+from functions.authorizer import maestro_authorizer
+from maestro.http.api import json_response
+from maestro.http.routes import RouteKit
+from maestro.services import identity
+
+users_api = Blueprint(__name__)
+routes = RouteKit(users_api, maestro_authorizer)
+
+RoleName = Literal["admin", "developer", "viewer"]
+
+
+class UserIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    role: RoleName
+    password: str | None = Password
+    invite: bool = False
+
+
+class UserPatch(BaseModel):
+    role: RoleName | None = None
+    active: bool | None = None
+
+
+def _with_etag(body: dict, status: int = 200):
+    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
+
+
+@routes.route("/v1/users", methods=["POST"], permission="users.manage", audit="user.create")
+def create_user(scope):
+    body = scope.body(UserIn)
+    created = identity.create_user(scope.caller, body.email, body.name, body.role, body.password, body.invite,
+                                   scope.meta)
+    return _with_etag(created, status=201)
+
+
+@routes.route("/v1/users", methods=["GET"], permission="users.read")
+def list_users(scope):
+    return json_response(identity.list_users(scope.caller, scope.limit, scope.cursor).to_body())
+
+
+@routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read")
+def get_user(scope, user_id):
+    return _with_etag(identity.get_user(scope.caller, user_id))
+
+
+@routes.route("/v1/users/{user_id}", methods=["PATCH"], permission="users.manage", audit="user.update")
+def update_user(scope, user_id):
+    body = scope.body(UserPatch)
+    return _with_etag(identity.update_user(scope.caller, user_id, role=body.role, active=body.active,
+                                           expected_version=scope.expected_version, meta=scope.meta))
+
+
+@routes.route("/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete")
+def delete_user(scope, user_id):
+    identity.delete_user(scope.caller, user_id, scope.meta)
+    return json_response({"id": user_id, "deleted": True})

@@ -1,0 +1,157 @@
+"""RouteKit: how every HTTP route is declared. One decorator gives a route its permission (checked here,
+after the authorizer has authenticated the caller), its audit action, error mapping to problem+json, and
+its entry in the route registry the permission-matrix test walks."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from chalice import Blueprint, ChaliceViewError
+from chalice.app import Request
+
+from maestro.domain.errors import DomainError, PermissionDenied, Unauthenticated
+from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
+from maestro.domain.identity.principals import Caller
+from maestro.http.problems import problem_response, response_for_domain_error
+from maestro.http.requests import ModelT, parse_body
+from maestro.observability import logger
+from maestro.pagination import parse_limit
+from maestro.services.context import RequestMeta, audit_as
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    permission: str
+    audit_action: str | None
+    view_name: str
+
+
+# (method, path) -> RouteSpec, filled as blueprints are imported.
+ROUTE_REGISTRY: dict[tuple[str, str], RouteSpec] = {}
+
+
+@dataclass
+class RequestScope:
+    """Everything a view needs about the request, already authenticated and authorised."""
+
+    request: Request
+    caller: Caller | None
+    meta: RequestMeta
+    denied: bool = False  # access.denied is audited where it happens, not again as a failed change
+
+    def body(self, model: type[ModelT]) -> ModelT:
+        return parse_body(model, self.request.raw_body)
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        return (self.request.query_params or {}).get(name, default)
+
+    @property
+    def limit(self) -> int:
+        return parse_limit(self.query("limit"))
+
+    @property
+    def cursor(self) -> str | None:
+        return self.query("cursor")
+
+    def header(self, name: str) -> str | None:
+        return (self.request.headers or {}).get(name.lower())
+
+    @property
+    def expected_version(self) -> int | None:
+        """The `If-Match` ETag (a version number) for optimistic concurrency, if given."""
+        raw = self.header("if-match")
+        if raw is None:
+            return None
+        raw = raw.strip().removeprefix("W/").strip('"')
+        if not raw.isdigit():
+            from maestro.domain.errors import InvalidInput
+
+            raise InvalidInput("If-Match must be an ETag from a previous response", header="If-Match")
+        return int(raw)
+
+
+def request_meta(request: Request) -> RequestMeta:
+    context = request.context or {}
+    identity = context.get("identity") or {}
+    headers = request.headers or {}
+    return RequestMeta(source_ip=identity.get("sourceIp"), user_agent=headers.get("user-agent"),
+                       request_id=context.get("requestId") or headers.get("x-request-id"))
+
+
+def caller_of(request: Request) -> Caller:
+    context = (request.context or {}).get("authorizer") or {}
+    if not context.get("tenant_id"):
+        raise Unauthenticated("credentials required")
+    return Caller.from_context(context)
+
+
+class RouteKit:
+    def __init__(self, blueprint: Blueprint, authorizer: Any = None) -> None:
+        self.blueprint = blueprint
+        self.authorizer = authorizer
+
+    def route(self, path: str, methods: list[str], permission: str, audit: str | None = None,
+              **route_kwargs: Any) -> Callable:
+        """`audit` names the action of a mutating route (e.g. "user.update"); the use case records successes."""
+        if permission != PUBLIC and permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r} for {path}")
+        if permission != PUBLIC and self.authorizer is None:
+            raise ValueError(f"{path} needs an authorizer")
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            for method in methods:
+                ROUTE_REGISTRY[(method, path)] = RouteSpec(path, method, permission, audit, view.__name__)
+
+            @functools.wraps(view)
+            def handle(**params: Any) -> Any:
+                request = self.blueprint.current_request
+                scope = RequestScope(request, None, request_meta(request))
+                response = self._run(view, scope, permission, params)
+                # Use cases audit their own successes (they know the before/after); a mutating request that
+                # failed is audited here, so every mutating request leaves exactly one event.
+                status = getattr(response, "status_code", 200)
+                if scope.caller is not None and request.method in MUTATING and not scope.denied and status >= 400:
+                    audit_as(scope.caller, audit or f"{request.method.lower()} {path}", "route", _first_id(params),
+                             scope.meta, outcome="failure")
+                return response
+
+            kwargs = dict(route_kwargs)
+            if permission != PUBLIC:
+                kwargs["authorizer"] = self.authorizer
+            self.blueprint.route(path, methods=methods, **kwargs)(handle)
+            return handle
+
+        return decorate
+
+    @staticmethod
+    def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict) -> Any:
+        path = (scope.request.context or {}).get("resourcePath")
+        try:
+            if permission != PUBLIC:
+                scope.caller = caller_of(scope.request)
+                if not is_allowed(scope.caller.role, permission):
+                    scope.denied = True
+                    audit_as(scope.caller, "access.denied", "route", f"{scope.request.method} {path}", scope.meta,
+                             outcome="denied")
+                    raise PermissionDenied(f"role {scope.caller.role} may not {permission.replace('.', ' ')}",
+                                           permission=permission)
+            return view(scope, **params)
+        except DomainError as error:
+            return response_for_domain_error(error, instance=path)
+        except ChaliceViewError as error:
+            return problem_response(error.STATUS_CODE, detail=str(error).split(": ", 1)[-1])
+        except Exception:  # a bug, not a client mistake: log it whole, answer without internals
+            logger.exception("unhandled error in %s", view.__name__)
+            return problem_response(500, detail="An internal error occurred; it has been logged.")
+
+
+def _first_id(params: dict) -> str | None:
+    for name in ("id", "user_id", "key_id", "project_id", "artifact_id"):
+        if params.get(name):
+            return params[name]
+    return next(iter(params.values()), None) if params else None

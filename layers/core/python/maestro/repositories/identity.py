@@ -1,0 +1,268 @@
+"""Storage of tenants, users, sessions, API keys and rate-limit windows. Every write that must hold together
+(an object and its tenant counter, an email claim and its user) is one transaction with conditions."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Iterable
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from maestro.domain.errors import Conflict
+from maestro.domain.identity.quotas import quota_exceeded
+from maestro.pagination import Page
+from maestro.repositories.paging import query_page
+from maestro.repositories.schema import ApiKey, RateLimitWindow, Session, Tenant, User, UserEmail
+from maestro.repositories.tables import ensure_bound, transaction_connection
+
+ADMIN = "admin"
+
+
+def _failed_conditions(error: TransactWriteError) -> list[int]:
+    """Indexes of the transaction's operations whose condition failed."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# ---------------------------------------------------------------- tenants
+def create_tenant_with_admin(tenant: Tenant, admin: User) -> None:
+    ensure_bound()
+    tenant.users_count = 1
+    tenant.admin_count = 1
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            tx.save(tenant, condition=Tenant.tenant_id.does_not_exist())
+            tx.save(UserEmail(admin.email, tenant_id=admin.tenant_id, user_id=admin.user_id),
+                    condition=UserEmail.email.does_not_exist())
+            tx.save(admin)
+    except TransactWriteError as error:
+        if 1 in _failed_conditions(error):
+            raise Conflict("an account with this email already exists", field="email") from None
+        raise
+
+
+def get_tenant(tenant_id: str) -> Tenant | None:
+    ensure_bound()
+    try:
+        return Tenant.get(tenant_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+# ---------------------------------------------------------------- users
+def add_user(user: User, users_quota: int) -> None:
+    """Create a user in an existing tenant: quota-checked counter, unique email and the user, all or nothing."""
+    ensure_bound()
+    counters = [Tenant.users_count.add(1)]
+    if user.role == ADMIN:
+        counters.append(Tenant.admin_count.add(1))
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            tx.update(Tenant(user.tenant_id), actions=counters,
+                      condition=Tenant.tenant_id.exists() & (Tenant.users_count < users_quota))
+            tx.save(UserEmail(user.email, tenant_id=user.tenant_id, user_id=user.user_id),
+                    condition=UserEmail.email.does_not_exist())
+            tx.save(user)
+    except TransactWriteError as error:
+        failed = _failed_conditions(error)
+        if 0 in failed:
+            raise quota_exceeded("users", users_quota) from None
+        if 1 in failed:
+            raise Conflict("an account with this email already exists", field="email") from None
+        raise
+
+
+def get_user(tenant_id: str, user_id: str) -> User | None:
+    ensure_bound()
+    try:
+        return User.get(tenant_id, user_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def find_user_by_email(email: str) -> User | None:
+    ensure_bound()
+    try:
+        claim = UserEmail.get(email, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return get_user(claim.tenant_id, claim.user_id)
+
+
+def list_users(tenant_id: str, limit: int, cursor: str | None) -> Page:
+    ensure_bound()
+    return query_page(User, tenant_id, limit=limit, cursor=cursor, filter_condition=User.deleted_at.does_not_exist())
+
+
+def change_user(user: User, *, role: str | None = None, active: bool | None = None,
+                deleted_at: datetime | None = None, now: datetime) -> User:
+    """Apply role/active/deletion changes; the tenant's last active admin can be neither demoted nor removed.
+    The admin counter and the user change in one transaction; the user's version guards lost updates."""
+    ensure_bound()
+    was_admin = user.role == ADMIN and user.active and user.deleted_at is None
+    new_role = role if role is not None else user.role
+    new_active = (active if active is not None else user.active) and deleted_at is None and user.deleted_at is None
+    is_admin = new_role == ADMIN and new_active
+    actions = [User.updated_at.set(now)]
+    if role is not None:
+        actions.append(User.role.set(role))
+    if active is not None:
+        actions.append(User.active.set(active))
+    if deleted_at is not None:
+        actions += [User.deleted_at.set(deleted_at), User.active.set(False)]
+    tenant_actions, tenant_condition = [], None
+    if was_admin and not is_admin:
+        tenant_actions.append(Tenant.admin_count.add(-1))
+        tenant_condition = Tenant.admin_count > 1
+    elif is_admin and not was_admin:
+        tenant_actions.append(Tenant.admin_count.add(1))
+    if deleted_at is not None:
+        tenant_actions.append(Tenant.users_count.add(-1))
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            if tenant_actions:
+                tx.update(Tenant(user.tenant_id), actions=tenant_actions, condition=tenant_condition)
+            tx.update(user, actions=actions)
+    except TransactWriteError as error:
+        failed = _failed_conditions(error)
+        if tenant_condition is not None and 0 in failed:
+            raise Conflict("the tenant's last admin cannot be demoted, deactivated or deleted") from None
+        if failed:
+            raise Conflict("the user changed since it was read; retry") from None
+        raise
+    return get_user(user.tenant_id, user.user_id)
+
+
+def record_login_failure(user: User, now: datetime) -> list[datetime]:
+    """Append one failure atomically (concurrent failures are all counted); returns the stored failures."""
+    ensure_bound()
+    user.update(actions=[User.failed_logins.set(User.failed_logins.append([now]))], add_version_condition=False)
+    return list(user.failed_logins)
+
+
+def lock_user(user: User, until: datetime) -> None:
+    ensure_bound()
+    user.update(actions=[User.locked_until.set(until)], add_version_condition=False)
+
+
+def clear_login_failures(user: User) -> None:
+    ensure_bound()
+    user.update(actions=[User.failed_logins.set([]), User.locked_until.remove()], add_version_condition=False)
+
+
+def set_password(user: User, password_hash: str, now: datetime) -> None:
+    ensure_bound()
+    user.update(actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(),
+                         User.updated_at.set(now)], add_version_condition=False)
+
+
+# ---------------------------------------------------------------- sessions (refresh-token families)
+def create_session(session: Session) -> None:
+    ensure_bound()
+    session.save(condition=Session.session_id.does_not_exist())
+
+
+def get_session(tenant_id: str, session_id: str) -> Session | None:
+    ensure_bound()
+    try:
+        return Session.get(tenant_id, session_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def rotate_refresh(session: Session, presented_jti: str, new_jti: str) -> bool:
+    """Move the family to `new_jti` only if `presented_jti` is still the current one (single use)."""
+    ensure_bound()
+    try:
+        session.update(
+            actions=[Session.current_refresh_jti.set(new_jti), Session.used_refresh_jtis.add({presented_jti})],
+            condition=(Session.current_refresh_jti == presented_jti) & (Session.revoked == False),  # noqa: E712
+            add_version_condition=False,
+        )
+        return True
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+
+
+def revoke_session(session: Session, reason: str) -> None:
+    ensure_bound()
+    session.update(actions=[Session.revoked.set(True), Session.revoked_reason.set(reason)],
+                   add_version_condition=False)
+
+
+def revoke_user_sessions(tenant_id: str, user_id: str, reason: str) -> int:
+    ensure_bound()
+    revoked = 0
+    for session in Session.query(tenant_id, filter_condition=(Session.user_id == user_id) & (Session.revoked == False),  # noqa: E712
+                                 consistent_read=True):
+        revoke_session(session, reason)
+        revoked += 1
+    return revoked
+
+
+# ---------------------------------------------------------------- API keys
+def create_api_key(key: ApiKey) -> None:
+    ensure_bound()
+    key.save(condition=ApiKey.key_id.does_not_exist())
+
+
+def list_api_keys(tenant_id: str, limit: int, cursor: str | None) -> Page:
+    ensure_bound()
+    return query_page(ApiKey, tenant_id, limit=limit, cursor=cursor, filter_condition=ApiKey.revoked == False)  # noqa: E712
+
+
+def get_api_key(tenant_id: str, key_id: str) -> ApiKey | None:
+    ensure_bound()
+    try:
+        return ApiKey.get(tenant_id, key_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def find_api_key(key_id: str) -> ApiKey | None:
+    """The key with this id in any tenant (the id is random; the secret still has to match)."""
+    ensure_bound()
+    found = list(ApiKey.by_key_id.query(key_id, limit=1))
+    return found[0] if found else None
+
+
+def revoke_api_key(key: ApiKey, now: datetime) -> None:
+    ensure_bound()
+    key.update(actions=[ApiKey.revoked.set(True), ApiKey.last_used_at.set(key.last_used_at or now)])
+
+
+def touch_api_key(key: ApiKey, now: datetime) -> None:
+    ensure_bound()
+    key.update(actions=[ApiKey.last_used_at.set(now)])
+
+
+# ---------------------------------------------------------------- rate limits
+def consume_rate_limit(limit_name: str, subject: str, limit: int, window_seconds: int, now: float) -> int | None:
+    """Count one hit in the current fixed window; None if allowed, else seconds until the window ends."""
+    ensure_bound()
+    window_start = math.floor(now / window_seconds) * window_seconds
+    window = RateLimitWindow(f"{limit_name}#{subject}#{window_start}")
+    try:
+        window.update(
+            actions=[RateLimitWindow.count.add(1),
+                     RateLimitWindow.expires_at_epoch.set(window_start + 2 * window_seconds)],
+            condition=RateLimitWindow.count.does_not_exist() | (RateLimitWindow.count < limit),
+        )
+        return None
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return max(1, math.ceil(window_start + window_seconds - now))
+        raise
+
+
+def all_users(tenant_id: str) -> Iterable[User]:
+    ensure_bound()
+    return User.query(tenant_id, consistent_read=True)
+

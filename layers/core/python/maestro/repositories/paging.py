@@ -1,0 +1,20 @@
+"""Query one page of a partition with the opaque cursor helpers (no route ever scans a table)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.models import Model
+
+from maestro.pagination import Page, decode_cursor, encode_cursor
+
+
+def query_page(model: type[Model], hash_key: str, *, limit: int, cursor: str | None, index: Any = None,
+               **query_kwargs: Any) -> Page:
+    """Up to `limit` items of the partition `hash_key` (of the table or of `index`), and the next cursor."""
+    hash_name = (index if index is not None else model)._hash_key_attribute().attr_name
+    start = decode_cursor(cursor, {hash_name: {"S": hash_key}})
+    source = index if index is not None else model
+    results = source.query(hash_key, limit=limit, last_evaluated_key=start, **query_kwargs)
+    items = list(results)
+    next_key = results.last_evaluated_key if len(items) >= limit else None
+    return Page(items=items, next_cursor=encode_cursor(next_key))

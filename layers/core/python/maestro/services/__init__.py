@@ -1,0 +1,1 @@
+"""Use cases: each takes the caller and plain values, applies the domain rules and uses the repositories."""
