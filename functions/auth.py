@@ -12,7 +12,8 @@ from maestro.services import identity
 auth_api = Blueprint(__name__)
 routes = RouteKit(auth_api, maestro_authorizer)
 
-Password = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH * 4)  # policy (12–128) is checked by the domain
+PASSWORD_FIELD_MAX = MAX_PASSWORD_LENGTH * 4  # a sanity bound; the policy (12–128 characters) is the domain's
+Password = Field(min_length=1, max_length=PASSWORD_FIELD_MAX)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 

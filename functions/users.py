@@ -4,7 +4,7 @@ from typing import Literal
 from chalice import Blueprint
 from pydantic import BaseModel, Field
 
-from functions.auth import EMAIL_PATTERN, Password
+from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
 from maestro.http.routes import RouteKit
@@ -20,7 +20,7 @@ class UserIn(BaseModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     role: RoleName
-    password: str | None = Password
+    password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_FIELD_MAX)
     invite: bool = False
 
 

@@ -84,3 +84,79 @@ def dynamodb(moto_endpoint):
     from maestro.aws_clients import client
 
     return client("dynamodb")
+
+
+# ---------------------------------------------------------------- API clients
+STRONG_PASSWORD = "orchestra-tuning-fork-42"
+
+
+class ApiClient:
+    """A thin requests wrapper bound to the local API and, optionally, a credential."""
+
+    def __init__(self, base_url: str, token: str | None = None, api_key: str | None = None) -> None:
+        self.base_url = base_url
+        self.headers = {}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        if api_key:
+            self.headers["X-Api-Key"] = api_key
+
+    def request(self, method: str, path: str, json=None, headers=None, **kwargs):
+        import requests
+
+        return requests.request(method, self.base_url + path, json=json, timeout=30,
+                                headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+class TenantFixture:
+    """A tenant made through the API: its admin's tokens, and clients for any role."""
+
+    def __init__(self, api_url: str, name: str) -> None:
+        import uuid
+
+        self.api_url = api_url
+        self.email = f"admin-{uuid.uuid4().hex[:10]}@{name.lower()}.example"
+        response = ApiClient(api_url).post("/v1/auth/signup", json={
+            "tenant_name": name, "email": self.email, "password": STRONG_PASSWORD, "name": f"{name} Admin"})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        self.tokens = body
+        self.tenant_id = body["user"]["tenant_id"]
+        self.admin_id = body["user"]["id"]
+        self.admin = ApiClient(api_url, token=body["access_token"])
+        self._role_clients: dict[str, ApiClient] = {"admin": self.admin}
+
+    def client_for(self, role: str) -> ApiClient:
+        """A client holding an API key of `role` (keys avoid an argon2 login per role)."""
+        if role not in self._role_clients:
+            response = self.admin.post("/v1/api-keys", json={"name": f"{role} key", "role": role})
+            assert response.status_code == 201, response.text
+            self._role_clients[role] = ApiClient(self.api_url, api_key=response.json()["key"])
+        return self._role_clients[role]
+
+
+@pytest.fixture
+def new_tenant(api_url):
+    import uuid
+
+    return lambda name=None: TenantFixture(api_url, name or f"T{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def tenant(new_tenant):
+    return new_tenant()

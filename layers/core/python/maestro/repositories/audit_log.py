@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 from uuid import uuid4
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from maestro.domain.audit import GENESIS_HASH, AuditEntry, ChainVerification, build_link, canonical_time, verify_chain
 from maestro.domain.errors import DependencyUnavailable, InvalidInput
 from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from maestro.repositories.schema import AuditEvent
+from maestro.repositories.schema import AuditEvent, AuditHead
 from maestro.repositories.tables import ensure_bound
 
 # A filtered listing reads at most this many DynamoDB pages per request and may return a short page (with a
@@ -54,6 +54,7 @@ def append(tenant_id: str, entry: AuditEntry, *, now: datetime | None = None, ma
             # Another appender took this seq: back off a little (jittered, so the losers spread out) and re-read.
             time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** attempt)))
             continue
+        _raise_head(tenant_id, link["seq"])
         return {"id": event_id, **link}
     raise DependencyUnavailable("the audit log is busy; retry the request")
 
@@ -104,8 +105,24 @@ def read_chain(tenant_id: str) -> Iterator[dict[str, Any]]:
 
 
 def verify(tenant_id: str) -> ChainVerification:
-    """Whether the tenant's chain is intact, and its first broken link if not (see verify_chain)."""
-    return verify_chain(read_chain(tenant_id))
+    """Whether the tenant's chain is intact, and its first broken link if not (see verify_chain). The
+    recorded head makes a deleted last event visible too."""
+    ensure_bound()
+    try:
+        head_seq = int(AuditHead.get(tenant_id, consistent_read=True).head_seq)
+    except DoesNotExist:
+        head_seq = None
+    return verify_chain(read_chain(tenant_id), expected_head_seq=head_seq)
+
+
+def _raise_head(tenant_id: str, seq: int) -> None:
+    """Record `seq` as the head unless a later append already did (the head only moves forward)."""
+    try:
+        AuditHead(tenant_id).update(actions=[AuditHead.head_seq.set(seq)],
+                                    condition=AuditHead.head_seq.does_not_exist() | (AuditHead.head_seq < seq))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 # ---------------------------------------------------------------- helpers

@@ -173,6 +173,19 @@ class AuditEvent(MaestroModel):
     hash = UnicodeAttribute()
 
 
+class AuditHead(MaestroModel):
+    """The highest seq each tenant's chain has reached, only ever raised. Lets verify notice a deleted last
+    event, which the chain alone cannot show. Its own table so it never contends with Tenant transactions."""
+
+    logical_name = "audit-heads"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "audit-heads"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    head_seq = NumberAttribute()
+
+
 # ---------------------------------------------------------------- projects
 class ProjectStatusIndex(LocalSecondaryIndex["Project"]):
     """Lists a tenant's projects by status, newest first (range `status#created_at#project_id`)."""
@@ -489,6 +502,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     Session,
     ApiKey,
     AuditEvent,
+    AuditHead,
     Project,
     TeamMember,
     Artifact,

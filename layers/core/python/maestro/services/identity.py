@@ -130,7 +130,7 @@ def login(email: str, password: str, meta: RequestMeta) -> TokenPair:
     locked_for = throttling.lock_remaining_seconds(user.locked_until, now)
     if locked_for is not None:
         record_audit(user.tenant_id, actor=actor, action="auth.login", resource_type="user", resource_id=user.user_id,
-                     outcome="locked", meta=meta)
+                     outcome="denied", meta=meta)
         raise RateLimited("too many failed logins; the account is locked for now", retry_after_seconds=locked_for)
     if not user.active or not passwords.verify_password(user.password_hash, password):
         failures = store.record_login_failure(user, now)
