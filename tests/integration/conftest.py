@@ -139,7 +139,7 @@ class TenantFixture:
         self.tenant_id = body["user"]["tenant_id"]
         self.admin_id = body["user"]["id"]
         self.admin = ApiClient(api_url, token=body["access_token"])
-        self._role_clients: dict[str, ApiClient] = {"admin": self.admin}
+        self._role_clients: dict[str, ApiClient] = {}
 
     def client_for(self, role: str) -> ApiClient:
         """A client holding an API key of `role` (keys avoid an argon2 login per role)."""

@@ -20,7 +20,8 @@ ADMIN = "admin"
 
 
 def _failed_conditions(error: TransactWriteError) -> list[int]:
-    """Indexes of the transaction's operations whose condition failed."""
+    """Indexes of the transaction's operations whose condition failed, in the order pynamodb sends them:
+    condition checks, then deletes, then puts, then updates (not the order they were added in)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
 
@@ -41,7 +42,7 @@ def create_tenant_with_admin(tenant: Tenant, admin: User) -> None:
                     condition=UserEmail.email.does_not_exist())
             tx.save(admin)
     except TransactWriteError as error:
-        if 1 in _failed_conditions(error):
+        if 1 in _failed_conditions(error):  # [tenant, email claim, user]
             raise Conflict("an account with this email already exists", field="email") from None
         raise
 
@@ -69,10 +70,11 @@ def add_user(user: User, users_quota: int) -> None:
                     condition=UserEmail.email.does_not_exist())
             tx.save(user)
     except TransactWriteError as error:
+        # pynamodb sends puts before updates: [email claim, user, tenant counter].
         failed = _failed_conditions(error)
-        if 0 in failed:
+        if 2 in failed:
             raise quota_exceeded("users", users_quota) from None
-        if 1 in failed:
+        if 0 in failed:
             raise Conflict("an account with this email already exists", field="email") from None
         raise
 
