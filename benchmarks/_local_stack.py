@@ -1,0 +1,38 @@
+"""Shared by the benchmarks: a moto server with every resource, in this process's environment."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+
+@contextmanager
+def local_stack():
+    from infra.local.moto_server import MotoServer, free_port
+
+    server = MotoServer(free_port()).start()
+    os.environ.update({
+        "AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench", "MAESTRO_STAGE": "test", "MAESTRO_TABLE_PREFIX": "maestro-bench",
+        "MAESTRO_ARTIFACT_BUCKET": "maestro-bench-artifacts", "MAESTRO_SECRETS_PREFIX": "maestro/bench",
+        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING", "MAESTRO_SIGNUPS_PER_IP_PER_HOUR": "1000000",
+    })
+    try:
+        import app
+        from infra.local.bootstrap import bootstrap
+        from maestro.settings import get_settings
+
+        bootstrap(get_settings(), app.app)
+        yield app
+    finally:
+        server.stop()
+
+
+def percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples_ms)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
