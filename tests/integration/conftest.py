@@ -10,6 +10,7 @@ import pytest
 from infra.local.moto_server import MotoServer, free_port
 
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build"
+PACKAGED_STAGE = "dev"
 
 
 def _rebind() -> None:
@@ -160,3 +161,11 @@ def new_tenant(api_url):
 @pytest.fixture
 def tenant(new_tenant):
     return new_tenant()
+
+
+@pytest.fixture(scope="session")
+def dev_package():
+    """The dev stage's deployment package (chalice package + merged template + core layer), built once."""
+    from infra.package import build_package
+
+    return build_package(PACKAGED_STAGE)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 INGEST_PREFIX = "ingest/"
 RESULTS_PREFIX = "ingest-results/"
+QUARANTINE_PREFIX = "quarantine/"  # rejected lines of drops; the bucket expires them (infra/template.py)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
