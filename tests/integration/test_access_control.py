@@ -46,7 +46,8 @@ def _fill(path, values):
 def test_every_route_against_every_role(tenant):
     from maestro.domain.identity.permissions import PUBLIC, roles_allowed
 
-    placeholders = {"user_id": "usr_missing", "key_id": "missingkey000000"}
+    placeholders = {"user_id": "usr_missing", "key_id": "missingkey000000", "project_id": "prj_missing",
+                    "member_id": "mem_missing"}
     checked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC:
@@ -78,19 +79,33 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
     victim_user = victim.admin.post("/v1/users", json={"email": f"v-{uuid.uuid4().hex[:6]}@v.example", "name": "V",
                                                        "role": "developer", "password": STRONG_PASSWORD}).json()
     victim_key = victim.admin.post("/v1/api-keys", json={"name": "ci", "role": "developer"}).json()
-    ids = {"user_id": victim_user["id"], "key_id": victim_key["id"]}
+    victim_project = victim.admin.post("/v1/projects", json={
+        "name": "secret", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}).json()
+    victim_member = victim.admin.post(f"/v1/projects/{victim_project['id']}/members", json={
+        "display_name": "M", "role": "analyst", "experience_level": "mid"}).json()
+    # Every path parameter any route takes must be here: a new route with a new parameter fails this test
+    # until its victim object is added.
+    ids = {"user_id": victim_user["id"], "key_id": victim_key["id"], "project_id": victim_project["id"],
+           "member_id": victim_member["id"]}
     walked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC or "{" not in path:
             continue
-        response = intruder.admin.request(method, _fill(path, ids),
-                                          json={"role": "admin"} if method in ("PATCH", "PUT", "POST") else None)
+        body = {"role": "admin", "name": "pwned", "display_name": "x", "experience_level": "mid",
+                "model_performance": 0.5, "business_impact_usd": 1, "duration_days": 1, "compute_cost_usd": 1,
+                "completed_at": "2026-01-01T00:00:00Z"}
+        response = intruder.admin.request(method, _fill(path, ids), json=body if method != "GET" and method != "DELETE"
+                                          else None)
+        if response.status_code == 422:  # the body did not fit this route: try again with the route's own shape
+            response = intruder.admin.request(method, _fill(path, ids), json={
+                "display_name": "x", "role": "analyst", "experience_level": "mid"})
         _problem(response, 404)
         walked += 1
     assert walked >= 4
     # Lists and tenant-wide reads show only the intruder's own objects.
-    listed = json.dumps(intruder.admin.get("/v1/users").json()) + json.dumps(intruder.admin.get("/v1/api-keys").json())
-    assert victim_user["id"] not in listed and victim_key["id"] not in listed and victim.tenant_id not in listed
+    listed = "".join(json.dumps(intruder.admin.get(path).json()) for path in ("/v1/users", "/v1/api-keys", "/v1/projects"))
+    for victim_id in (*ids.values(), victim.tenant_id):
+        assert victim_id not in listed
     # The intruder's audit log names its own failed attempts, and nothing of the victim's log.
     audit = intruder.admin.get("/v1/audit", params={"limit": 1000}).json()["items"]
     assert {e["tenant_id"] for e in audit} == {intruder.tenant_id}
@@ -98,6 +113,9 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
     assert intruder.admin.get("/v1/tenant").json()["id"] == intruder.tenant_id
     # And nothing of the victim's changed.
     assert victim.admin.get(f"/v1/users/{victim_user['id']}").json()["role"] == "developer"
+    victim_project_now = victim.admin.get(f"/v1/projects/{victim_project['id']}").json()
+    assert victim_project_now["name"] == "secret" and victim_project_now["status"] == "active"
+    assert len(victim.admin.get(f"/v1/projects/{victim_project['id']}/members").json()["items"]) == 1
     assert victim.client_for("viewer").get("/v1/auth/me").status_code == 200
 
 

@@ -13,6 +13,7 @@ from chalice.app import Request
 from maestro.domain.errors import DomainError, PermissionDenied, Unauthenticated
 from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
 from maestro.domain.identity.principals import Caller
+from maestro.http.idempotency import run_idempotently
 from maestro.http.problems import problem_response, response_for_domain_error
 from maestro.http.requests import ModelT, parse_body
 from maestro.observability import logger
@@ -111,7 +112,11 @@ class RouteKit:
             def handle(**params: Any) -> Any:
                 request = self.blueprint.current_request
                 scope = RequestScope(request, None, request_meta(request))
-                response = self._run(view, scope, permission, params)
+                idempotency_key = (request.headers or {}).get("idempotency-key")
+                if request.method == "POST" and idempotency_key is not None and permission != PUBLIC:
+                    response = self._run_idempotently(view, scope, permission, params, idempotency_key, path)
+                else:
+                    response = self._run(view, scope, permission, params)
                 # Use cases audit their own successes (they know the before/after); a mutating request that
                 # failed is audited here, so every mutating request leaves exactly one event.
                 status = getattr(response, "status_code", 200)
@@ -127,6 +132,21 @@ class RouteKit:
             return handle
 
         return decorate
+
+    def _run_idempotently(self, view: Callable[..., Any], scope: RequestScope, permission: str, params: dict,
+                          key: str, path: str) -> Any:
+        try:
+            caller = caller_of(scope.request)
+        except DomainError:
+            return self._run(view, scope, permission, params)  # answers 401 the usual way
+        # The key is the caller's tenant's, for this route and these path parameters only.
+        scope_id = f"{caller.tenant_id}:POST:{path}:{sorted(params.items())}"
+        try:
+            return run_idempotently(key, scope_id, scope.request.raw_body,
+                                    lambda: self._run(view, scope, permission, params),
+                                    lambda_context=getattr(self.blueprint, "lambda_context", None))
+        except DomainError as error:
+            return response_for_domain_error(error, instance=path)
 
     @staticmethod
     def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict) -> Any:

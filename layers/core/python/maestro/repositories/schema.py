@@ -228,7 +228,7 @@ class Project(MaestroModel):
     start_date = UnicodeAttribute(null=True)
     repositories = ListAttribute(of=UnicodeAttribute, default=list)
     mlflow_experiment = UnicodeAttribute(null=True)
-    features = MapAttribute(default=dict)
+    features = JSONAttribute(default=dict)
     outcome = JSONAttribute(null=True)
     success_score = NumberAttribute(null=True)
     deleted = BooleanAttribute(default=False)
@@ -490,6 +490,7 @@ class IdempotencyRecord(MaestroModel):
 
     id = UnicodeAttribute(hash_key=True)
     expiration = NumberAttribute(null=True)
+    in_progress_expiration = NumberAttribute(null=True)
     status = UnicodeAttribute(null=True)
     data = UnicodeAttribute(null=True)
     validation = UnicodeAttribute(null=True)

@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "api_keys.manage": _ADMIN,
     "audit.read": _ADMIN,
     "tenant.read": _ADMIN,
+    "tenant.manage": _ADMIN,
     "projects.read": _ALL,
     "projects.write": _WRITERS,
     "projects.delete": _ADMIN,

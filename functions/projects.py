@@ -1,0 +1,153 @@
+"""/v1/projects: projects, their outcomes and their teams."""
+from datetime import date
+
+from chalice import Blueprint
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from functions.authorizer import maestro_authorizer
+from maestro.domain.errors import ValidationFailed
+from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
+from maestro.http.api import json_response
+from maestro.http.routes import RouteKit
+from maestro.services import projects
+
+projects_api = Blueprint(__name__)
+routes = RouteKit(projects_api, maestro_authorizer)
+
+REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class ProjectFields(BaseModel):
+    description: str = Field(default="", max_length=10_000)
+    complexity_score: float = Field(ge=1, le=10)
+    team_size: int = Field(ge=1, le=500)
+    start_date: date | None = None
+    repositories: list[str] = Field(default_factory=list, max_length=50)
+    mlflow_experiment: str | None = Field(default=None, max_length=500)
+    features: dict[str, float] = Field(default_factory=dict, max_length=200)
+
+    @field_validator("repositories")
+    @classmethod
+    def _owner_slash_repo(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [r for r in value if not re.match(REPOSITORY_PATTERN, r)]
+        if bad:
+            raise ValueError(f"repositories must look like owner/repo: {bad}")
+        return value
+
+
+class ProjectIn(ProjectFields):
+    name: str = Field(min_length=1, max_length=200)
+    problem_class: ProblemClass
+
+
+class ProjectPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    complexity_score: float | None = Field(default=None, ge=1, le=10)
+    team_size: int | None = Field(default=None, ge=1, le=500)
+    start_date: date | None = None
+    repositories: list[str] | None = Field(default=None, max_length=50)
+    mlflow_experiment: str | None = Field(default=None, max_length=500)
+    features: dict[str, float] | None = Field(default=None, max_length=200)
+
+
+class OutcomeIn(BaseModel):
+    model_performance: float = Field(ge=0, le=1)
+    business_impact_usd: float
+    duration_days: float = Field(gt=0, le=36_500)
+    compute_cost_usd: float = Field(ge=0)
+    completed_at: AwareDatetime
+
+
+class MemberIn(BaseModel):
+    user_id: str | None = Field(default=None, max_length=100)
+    display_name: str = Field(min_length=1, max_length=200)
+    role: MemberRole
+    experience_level: ExperienceLevel
+    contribution_hours: float = Field(default=0, ge=0, le=100_000)
+
+
+class SuccessWeightsIn(BaseModel):
+    weights: dict[str, float]
+
+
+def _stored(model: BaseModel, exclude_unset: bool = False) -> dict:
+    data = model.model_dump(mode="json", exclude_unset=exclude_unset)
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
+
+
+def _with_etag(body: dict, status: int = 200):
+    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
+
+
+def _enum_param(scope, name, enum):
+    value = scope.query(name)
+    if value is not None and value not in {e.value for e in enum}:
+        raise ValidationFailed(f"unknown {name}", errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}",
+                                                            "type": "enum"}])
+    return value
+
+
+@routes.route("/v1/projects", methods=["POST"], permission="projects.write", audit="project.create")
+def create_project(scope):
+    return _with_etag(projects.create_project(scope.caller, _stored(scope.body(ProjectIn)), scope.meta), status=201)
+
+
+@routes.route("/v1/projects", methods=["GET"], permission="projects.read")
+def list_projects(scope):
+    page = projects.list_projects(scope.caller, _enum_param(scope, "status", ProjectStatus),
+                                  _enum_param(scope, "problem_class", ProblemClass), scope.limit, scope.cursor)
+    return json_response(page.to_body())
+
+
+@routes.route("/v1/projects/{project_id}", methods=["GET"], permission="projects.read")
+def get_project(scope, project_id):
+    return _with_etag(projects.get_project(scope.caller, project_id))
+
+
+@routes.route("/v1/projects/{project_id}", methods=["PATCH"], permission="projects.write", audit="project.update")
+def update_project(scope, project_id):
+    changes = _stored(scope.body(ProjectPatch), exclude_unset=True)
+    return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
+
+
+@routes.route("/v1/projects/{project_id}", methods=["DELETE"], permission="projects.delete", audit="project.delete")
+def delete_project(scope, project_id):
+    projects.delete_project(scope.caller, project_id, scope.meta)
+    return json_response({"id": project_id, "deleted": True})
+
+
+@routes.route("/v1/projects/{project_id}/outcome", methods=["PUT"], permission="projects.write",
+              audit="project.outcome")
+def record_outcome(scope, project_id):
+    outcome = _stored(scope.body(OutcomeIn))
+    return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
+
+
+@routes.route("/v1/projects/{project_id}/members", methods=["POST"], permission="projects.write",
+              audit="project.member_add")
+def add_member(scope, project_id):
+    return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta),
+                         status=201)
+
+
+@routes.route("/v1/projects/{project_id}/members", methods=["GET"], permission="projects.read")
+def list_members(scope, project_id):
+    return json_response(projects.list_members(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+
+
+@routes.route("/v1/projects/{project_id}/members/{member_id}", methods=["DELETE"], permission="projects.write",
+              audit="project.member_remove")
+def remove_member(scope, project_id, member_id):
+    projects.remove_member(scope.caller, project_id, member_id, scope.meta)
+    return json_response({"id": member_id, "deleted": True})
+
+
+@routes.route("/v1/tenant/success-weights", methods=["PUT"], permission="tenant.manage",
+              audit="tenant.success_weights")
+def set_success_weights(scope):
+    return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
+
+
