@@ -3,6 +3,7 @@ from chalice import Chalice
 
 from functions import ingestion
 from functions.api_keys import api_keys_api
+from functions.artifacts import artifacts_api
 from functions.audit import audit_api
 from functions.auth import auth_api
 from functions.authorizer import authorizer_api
@@ -18,7 +19,7 @@ assert_deployable()
 app = Chalice(app_name="maestro-ml")
 app.register_middleware(problem_middleware, "http")
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api):
+                  projects_api, artifacts_api):
     app.register_blueprint(blueprint)
 
 

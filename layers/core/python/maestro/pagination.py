@@ -62,3 +62,23 @@ def decode_cursor(cursor: str | None, partition: dict[str, Any]) -> dict[str, An
     if not isinstance(key, dict) or any(key.get(name) != value for name, value in partition.items()):
         raise InvalidInput("cursor is not a cursor this API issued", parameter="cursor")
     return key
+
+
+def encode_offset_cursor(offset: int, fingerprint: str) -> str:
+    """A cursor into a ranked result computed per request (search): the offset, bound to the query's fingerprint."""
+    raw = json.dumps({"o": offset, "f": fingerprint}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_offset_cursor(cursor: str | None, fingerprint: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset = int(data["o"])
+    except (binascii.Error, ValueError, UnicodeDecodeError, KeyError, TypeError):
+        raise InvalidInput("cursor is not a cursor this API issued", parameter="cursor") from None
+    if data.get("f") != fingerprint or offset < 0:
+        raise InvalidInput("cursor belongs to a different query", parameter="cursor")
+    return offset

@@ -294,7 +294,10 @@ class Artifact(MaestroModel):
     metadata = JSONAttribute(default=dict)
     owner = UnicodeAttribute(null=True)
     usage_count = NumberAttribute(default=0)
-    impact_score = NumberAttribute(default=0)
+    project_count = NumberAttribute(default=0)
+    version_count = NumberAttribute(default=0)
+    latest_version = UnicodeAttribute(null=True)
+    impact_score = NumberAttribute(default=50)
     impact = JSONAttribute(null=True)
     deprecated = JSONAttribute(null=True)
     deleted = BooleanAttribute(default=False)
@@ -303,6 +306,37 @@ class Artifact(MaestroModel):
     version = VersionAttribute()
     by_type_name = ArtifactTypeNameIndex()
     by_impact = ArtifactImpactIndex()
+
+
+class NameClaim(MaestroModel):
+    """A unique name inside a tenant (e.g. `artifact#<type>#<case-folded name>`), claimed in the same
+    transaction as the object that bears it, so two concurrent creates cannot both take it."""
+
+    logical_name = "name-claims"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "name-claims"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    claim = UnicodeAttribute(range_key=True)
+    owner_id = UnicodeAttribute()
+
+
+class LineageEdge(MaestroModel):
+    """`child` (artifact version) derives from `parent` (artifact version); read from the parent's side to
+    answer "what derives from this" (the child's own version lists what it derives from)."""
+
+    logical_name = "lineage-edges"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "lineage-edges"
+
+    tenant_parent = UnicodeAttribute(hash_key=True)  # tenant_id#parent_artifact_id
+    child_key = UnicodeAttribute(range_key=True)  # child_artifact_id#child_version#parent_version
+    parent_version = UnicodeAttribute()
+    child_artifact_id = UnicodeAttribute()
+    child_version = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 class ArtifactVersion(MaestroModel):
@@ -322,6 +356,7 @@ class ArtifactVersion(MaestroModel):
     content_type = UnicodeAttribute()
     s3_key = UnicodeAttribute()
     s3_version_id = UnicodeAttribute(null=True)
+    integrity = UnicodeAttribute(default="unverified")  # unverified | intact | changed
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
@@ -507,7 +542,9 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     Project,
     TeamMember,
     Artifact,
+    NameClaim,
     ArtifactVersion,
+    LineageEdge,
     ArtifactUsage,
     ProcessMetric,
     MetricAggregate,

@@ -1,0 +1,133 @@
+"""/v1/artifacts: the library of reusable ML artifacts — entries, search, the top list."""
+from typing import Any, Literal
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field, field_validator
+
+from functions.authorizer import maestro_authorizer
+from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
+from maestro.domain.errors import ValidationFailed
+from maestro.http.api import json_response
+from maestro.http.routes import RouteKit
+from maestro.services import artifacts
+
+artifacts_api = Blueprint(__name__)
+routes = RouteKit(artifacts_api, maestro_authorizer)
+
+Tag = Field(min_length=1, max_length=64)
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    seen, cleaned = set(), []
+    for tag in tags:
+        tag = tag.strip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            cleaned.append(tag)
+    return cleaned
+
+
+class ArtifactIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    type: ArtifactType
+    description: str = Field(default="", max_length=20_000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    owner: str | None = Field(default=None, max_length=200)
+
+    _tags = field_validator("tags")(classmethod(lambda cls, v: _clean_tags(v)))
+
+
+class Deprecation(BaseModel):
+    reason: str = Field(min_length=1, max_length=2_000)
+    replacement_id: str | None = Field(default=None, max_length=100)
+
+
+class ArtifactPatch(BaseModel):
+    description: str | None = Field(default=None, max_length=20_000)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    metadata: dict[str, Any] | None = None
+    deprecated: Deprecation | None = None
+
+    _tags = field_validator("tags")(classmethod(lambda cls, v: v if v is None else _clean_tags(v)))
+
+
+class SearchIn(BaseModel):
+    query: str | None = Field(default=None, max_length=1_000)
+    # Semantic and hybrid search arrive with the embedding layer; the field is here so clients can send it.
+    mode: Literal["keyword"] | None = None
+    type: ArtifactType | None = None
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    min_impact_score: float | None = Field(default=None, ge=0, le=100)
+    include_deprecated: bool = False
+    sort: SearchSort | None = None
+    limit: int = Field(default=50, ge=1, le=1000)
+    cursor: str | None = None
+
+
+def _with_etag(body: dict, status: int = 200):
+    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
+
+
+def _search(scope, query: SearchIn):
+    sort = (query.sort.value if query.sort else ("relevance" if query.query else "recent"))
+    if sort == "relevance" and not query.query:
+        raise ValidationFailed("sort=relevance needs a query", errors=[
+            {"field": "sort", "message": "relevance ranks by the query; give one or sort otherwise", "type": "value"}])
+    filters = SearchFilters(query=query.query, type=query.type.value if query.type else None, tags=tuple(query.tags),
+                            min_impact_score=query.min_impact_score, include_deprecated=query.include_deprecated)
+    return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor).to_body())
+
+
+@routes.route("/v1/artifacts", methods=["POST"], permission="artifacts.write", audit="artifact.create")
+def create_artifact(scope):
+    fields = scope.body(ArtifactIn).model_dump(mode="json")
+    return _with_etag(artifacts.create_artifact(scope.caller, fields, scope.meta), status=201)
+
+
+@routes.route("/v1/artifacts", methods=["GET"], permission="artifacts.read")
+def list_artifacts(scope):
+    from maestro.http.requests import parse_model
+
+    params = scope.request.query_params or {}
+    # tags repeat (?tags=a&tags=b) or come comma-separated (?tags=a,b)
+    tags = [t for value in (params.getlist("tags") if "tags" in params else []) for t in value.split(",") if t]
+    query = parse_model(SearchIn, {**dict(params), "tags": tags})
+    return _search(scope, query)
+
+
+@routes.route("/v1/artifacts/search", methods=["POST"], permission="artifacts.read")
+def search_artifacts(scope):
+    return _search(scope, scope.body(SearchIn))
+
+
+@routes.route("/v1/artifacts/top", methods=["GET"], permission="artifacts.read")
+def top_artifacts(scope):
+    from maestro.pagination import parse_limit
+
+    artifact_type = scope.query("type")
+    if artifact_type is not None and artifact_type not in {t.value for t in ArtifactType}:
+        raise ValidationFailed("unknown type", errors=[{"field": "type", "type": "enum",
+                                                        "message": f"must be one of {[t.value for t in ArtifactType]}"}])
+    limit = parse_limit(scope.query("limit", "10"))
+    return json_response({"items": artifacts.top(scope.caller, artifact_type, limit), "next_cursor": None})
+
+
+@routes.route("/v1/artifacts/{artifact_id}", methods=["GET"], permission="artifacts.read")
+def get_artifact(scope, artifact_id):
+    return _with_etag(artifacts.get_artifact(scope.caller, artifact_id))
+
+
+@routes.route("/v1/artifacts/{artifact_id}", methods=["PATCH"], permission="artifacts.write",
+              audit="artifact.update")
+def update_artifact(scope, artifact_id):
+    changes = scope.body(ArtifactPatch).model_dump(mode="json", exclude_unset=True)
+    return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version,
+                                                scope.meta))
+
+
+@routes.route("/v1/artifacts/{artifact_id}", methods=["DELETE"], permission="artifacts.delete",
+              audit="artifact.delete")
+def delete_artifact(scope, artifact_id):
+    artifacts.delete_artifact(scope.caller, artifact_id, scope.meta)
+    return json_response({"id": artifact_id, "deleted": True})

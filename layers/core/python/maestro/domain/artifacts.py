@@ -1,0 +1,127 @@
+"""The artifact library: types, versions (SemVer 2.0), keyword matching and ranking rules."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Iterable, Sequence
+
+
+class ArtifactType(StrEnum):
+    FEATURE_PIPELINE = "feature_pipeline"
+    MODEL_TEMPLATE = "model_template"
+    SCHEMA = "schema"
+    NOTEBOOK = "notebook"
+    DATASET = "dataset"
+    MODEL = "model"
+
+
+class VersionStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+class SearchSort(StrEnum):
+    IMPACT = "impact"
+    USAGE = "usage"
+    RECENT = "recent"
+    RELEVANCE = "relevance"
+
+
+MAX_CONTENT_BYTES = 5 * 1024**3  # a single S3 PUT
+# The official SemVer 2.0.0 expression (semver.org).
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
+
+
+def is_semver(version: str) -> bool:
+    return bool(_SEMVER.match(version))
+
+
+def semver_key(version: str) -> tuple:
+    """Sort key with SemVer precedence (a pre-release sorts before its release; build metadata is ignored)."""
+    match = _SEMVER.match(version)
+    if not match:
+        raise ValueError(f"not a semantic version: {version}")
+    major, minor, patch, pre, _build = match.groups()
+    pre_key: tuple = (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p)
+                                                     for p in pre.split(".")))
+    return int(major), int(minor), int(patch), pre_key
+
+
+def name_claim(artifact_type: str, name: str) -> str:
+    """Names are unique per tenant and type, case-insensitively."""
+    return f"artifact#{artifact_type}#{name.strip().casefold()}"
+
+
+# ---------------------------------------------------------------- keyword search
+_TOKEN = re.compile(r"[\w-]+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    return [t.casefold() for t in _TOKEN.findall(text or "")]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    query: str | None = None
+    type: str | None = None
+    tags: Sequence[str] = ()
+    min_impact_score: float | None = None
+    include_deprecated: bool = False
+
+    def admits(self, artifact: dict[str, Any]) -> bool:
+        if self.type and artifact["type"] != self.type:
+            return False
+        artifact_tags = {t.casefold() for t in artifact.get("tags") or []}
+        if any(t.casefold() not in artifact_tags for t in self.tags):
+            return False
+        if self.min_impact_score is not None and (artifact.get("impact_score") or 0) < self.min_impact_score:
+            return False
+        if artifact.get("deprecated") and not self.include_deprecated:
+            return False
+        return True
+
+
+def keyword_score(query: str, artifact: dict[str, Any]) -> float:
+    """Case-insensitive match of the query's words against name (×3), tags (×2) and description (×1); a word
+    that appears nowhere scores 0 for the whole artifact (all words must match somewhere)."""
+    words = tokens(query)
+    if not words:
+        return 0.0
+    name = artifact["name"].casefold()
+    name_tokens = set(tokens(artifact["name"]))
+    tag_tokens = {t for tag in artifact.get("tags") or [] for t in tokens(tag)}
+    description = (artifact.get("description") or "").casefold()
+    total = 0.0
+    for word in words:
+        score = 3.0 * (word in name_tokens) + 1.5 * (word in name and word not in name_tokens) \
+            + 2.0 * (word in tag_tokens) + 1.0 * (word in description)
+        if score == 0:
+            return 0.0
+        total += score
+    if query.strip().casefold() == name:
+        total += 5.0  # an exact name match goes first
+    return total
+
+
+def rank(artifacts: Iterable[dict[str, Any]], filters: SearchFilters, sort: str) -> list[tuple[dict, float | None]]:
+    """Filter, score and order artifacts; returns (artifact, keyword score or None) pairs."""
+    hits = []
+    for artifact in artifacts:
+        if not filters.admits(artifact):
+            continue
+        score = keyword_score(filters.query, artifact) if filters.query else None
+        if filters.query and not score:
+            continue
+        hits.append((artifact, score))
+    keys = {
+        SearchSort.RELEVANCE.value: lambda h: (h[1] or 0, h[0]["impact_score"] or 0),
+        SearchSort.IMPACT.value: lambda h: (h[0]["impact_score"] or 0, h[1] or 0),
+        SearchSort.USAGE.value: lambda h: (h[0]["usage_count"] or 0, h[1] or 0),
+        SearchSort.RECENT.value: lambda h: (h[0]["updated_at"], h[1] or 0),
+    }
+    return sorted(hits, key=lambda h: (keys[sort](h), h[0]["id"]), reverse=True)

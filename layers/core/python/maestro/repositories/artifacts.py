@@ -1,0 +1,116 @@
+"""Storage of artifacts: the artifact, its unique-name claim and the tenant's artifact counter change together."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from maestro.domain.errors import Conflict, PreconditionFailed
+from maestro.domain.identity.quotas import quota_exceeded
+from maestro.repositories.identity import _failed_conditions
+from maestro.repositories.schema import Artifact, NameClaim, Tenant
+from maestro.repositories.tables import ensure_bound, transaction_connection
+
+
+def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> None:
+    ensure_bound()
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            tx.save(NameClaim(artifact.tenant_id, claim, owner_id=artifact.artifact_id),
+                    condition=NameClaim.claim.does_not_exist())
+            tx.save(artifact, condition=Artifact.artifact_id.does_not_exist())
+            tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(1)],
+                      condition=Tenant.tenant_id.exists() & (Tenant.artifacts_count < artifacts_quota))
+    except TransactWriteError as error:
+        failed = _failed_conditions(error)  # [name claim, artifact, tenant counter]
+        if 0 in failed:
+            raise Conflict(f"a {artifact.type} named {artifact.name!r} already exists", field="name") from None
+        if 2 in failed:
+            raise quota_exceeded("artifacts", artifacts_quota) from None
+        raise
+
+
+def get_artifact(tenant_id: str, artifact_id: str) -> Artifact | None:
+    ensure_bound()
+    try:
+        artifact = Artifact.get(tenant_id, artifact_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return None if artifact.deleted else artifact
+
+
+def tenant_artifacts(tenant_id: str) -> Iterator[Artifact]:
+    """Every live artifact of the tenant (a partition query, page by page; never a table scan)."""
+    ensure_bound()
+    return Artifact.query(tenant_id, filter_condition=Artifact.deleted == False)  # noqa: E712
+
+
+def top_by_impact(tenant_id: str, artifact_type: str | None, limit: int) -> list[Artifact]:
+    ensure_bound()
+    condition = (Artifact.deleted == False) & Artifact.deprecated.does_not_exist()  # noqa: E712
+    if artifact_type:
+        condition &= Artifact.type == artifact_type
+    return list(Artifact.by_impact.query(tenant_id, scan_index_forward=False, filter_condition=condition,
+                                         limit=limit))
+
+
+def update_artifact(artifact: Artifact, actions: list, expected_version: int | None) -> Artifact:
+    ensure_bound()
+    if expected_version is not None and artifact.version != expected_version:
+        raise PreconditionFailed("the artifact changed since you read it", current_version=artifact.version)
+    try:
+        artifact.update(actions=actions, condition=Artifact.deleted == False)  # noqa: E712
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise PreconditionFailed("the artifact changed since you read it; read it again") from None
+        raise
+    return artifact
+
+
+def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime) -> None:
+    """Mark deleted, free its name, and give its slot back to the tenant's quota."""
+    ensure_bound()
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            tx.delete(NameClaim(artifact.tenant_id, claim))
+            tx.update(artifact, actions=[Artifact.deleted.set(True), Artifact.updated_at.set(now)])
+            tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(-1)])
+    except TransactWriteError as error:
+        if _failed_conditions(error):
+            raise Conflict("the artifact changed while it was being deleted; retry") from None
+        raise
+
+
+def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
+    """Change platform-derived fields (counters, impact) without touching the artifact's version: they are
+    not the user's edits and must not invalidate the ETag a user is holding for a PATCH."""
+    ensure_bound()
+    try:
+        Artifact._get_connection().update_item(tenant_id, artifact_id, actions=actions,
+                                                condition=Artifact.artifact_id.exists())
+        return True
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def add_usage_counts(tenant_id: str, artifact_id: str, usages: int, new_project: bool) -> None:
+    """Atomic counter change (ADD), exact under concurrent writers."""
+    actions = [Artifact.usage_count.add(usages)]
+    if new_project:
+        actions.append(Artifact.project_count.add(1))
+    _update_derived(tenant_id, artifact_id, actions)
+
+
+def set_impact(tenant_id: str, artifact_id: str, score: float, impact: dict) -> None:
+    _update_derived(tenant_id, artifact_id, [Artifact.impact_score.set(score), Artifact.impact.set(impact)])
+
+
+def record_version_counts(tenant_id: str, artifact_id: str, latest_version: str | None) -> None:
+    actions = [Artifact.version_count.add(1)]
+    if latest_version is not None:
+        actions.append(Artifact.latest_version.set(latest_version))
+    _update_derived(tenant_id, artifact_id, actions)

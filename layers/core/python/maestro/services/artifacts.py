@@ -1,0 +1,121 @@
+"""Artifact use cases: the library's entries (create, read, change, deprecate, delete), keyword search and
+the top list. Versions and their content live in maestro.services.artifact_versions; usage and impact in
+maestro.services.usage."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from maestro.domain.artifacts import SearchFilters, name_claim, rank
+from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.identity.principals import Caller
+from maestro.domain.identity.quotas import effective_quotas
+from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
+from maestro.repositories import artifacts as store
+from maestro.repositories import identity as identity_store
+from maestro.repositories.schema import Artifact
+from maestro.services.context import RequestMeta, audit_as
+
+MAX_TOP = 50
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def artifact_view(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "id": artifact.artifact_id, "name": artifact.name, "type": artifact.type,
+        "description": artifact.description, "tags": list(artifact.tags or []), "metadata": artifact.metadata or {},
+        "owner": artifact.owner, "usage_count": int(artifact.usage_count or 0),
+        "project_count": int(artifact.project_count or 0), "version_count": int(artifact.version_count or 0),
+        "latest_version": artifact.latest_version, "impact_score": artifact.impact_score,
+        "impact": artifact.impact, "deprecated": artifact.deprecated,
+        "created_at": artifact.created_at.isoformat(), "updated_at": artifact.updated_at.isoformat(),
+        "version": artifact.version,
+    }
+
+
+def get_artifact_record(caller: Caller, artifact_id: str) -> Artifact:
+    """The caller's tenant's live artifact, or NotFound (also for another tenant's id)."""
+    artifact = store.get_artifact(caller.tenant_id, artifact_id)
+    if artifact is None:
+        raise NotFound(f"artifact {artifact_id} not found")
+    return artifact
+
+
+def create_artifact(caller: Caller, fields: dict[str, Any], meta: RequestMeta) -> dict:
+    now = _now()
+    artifact_id = f"art_{uuid.uuid4().hex}"
+    artifact = Artifact(caller.tenant_id, artifact_id, created_at=now, updated_at=now,
+                        type_name=f"{fields['type']}#{fields['name'].casefold()}",
+                        owner=fields.get("owner") or caller.actor,
+                        **{k: v for k, v in fields.items() if k != "owner" and v is not None})
+    tenant = identity_store.get_tenant(caller.tenant_id)
+    store.create_artifact(artifact, name_claim(artifact.type, artifact.name),
+                          effective_quotas(tenant.quota_overrides if tenant else None)["artifacts"])
+    audit_as(caller, "artifact.create", "artifact", artifact_id, meta,
+             changes={"after": {k: fields[k] for k in ("name", "type", "tags") if k in fields}})
+    return artifact_view(artifact)
+
+
+def get_artifact(caller: Caller, artifact_id: str) -> dict:
+    return artifact_view(get_artifact_record(caller, artifact_id))
+
+
+def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], expected_version: int | None,
+                    meta: RequestMeta) -> dict:
+    """Description, tags, metadata and deprecation ({reason, replacement_id?}, or null to undeprecate)."""
+    artifact = get_artifact_record(caller, artifact_id)
+    before = artifact_view(artifact)
+    actions = []
+    for name in ("description", "tags", "metadata"):
+        if name in changes:
+            actions.append(getattr(Artifact, name).set(changes[name]))
+    if "deprecated" in changes:
+        deprecation = changes["deprecated"]
+        if deprecation is None:
+            actions.append(Artifact.deprecated.remove())
+        else:
+            replacement = deprecation.get("replacement_id")
+            if replacement == artifact_id:
+                raise InvalidInput("an artifact cannot replace itself", field="deprecated.replacement_id")
+            if replacement is not None:
+                get_artifact_record(caller, replacement)
+            actions.append(Artifact.deprecated.set({**deprecation, "at": _now().isoformat(), "by": caller.actor}))
+    if not actions:
+        raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
+    actions.append(Artifact.updated_at.set(_now()))
+    updated = artifact_view(store.update_artifact(artifact, actions, expected_version))
+    action = "artifact.deprecate" if changes.get("deprecated") else "artifact.update"
+    audit_as(caller, action, "artifact", artifact_id, meta,
+             changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}})
+    return updated
+
+
+def delete_artifact(caller: Caller, artifact_id: str, meta: RequestMeta) -> None:
+    artifact = get_artifact_record(caller, artifact_id)
+    store.soft_delete_artifact(artifact, name_claim(artifact.type, artifact.name), _now())
+    audit_as(caller, "artifact.delete", "artifact", artifact_id, meta, changes={"before": {"name": artifact.name}})
+
+
+def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None) -> Page:
+    """Keyword search with filters over the tenant's library; ranked per request, paged by offset cursor."""
+    fingerprint = hashlib.sha256(json.dumps([filters.__dict__, sort], sort_keys=True, default=list).encode()
+                                 ).hexdigest()[:16]
+    offset = decode_offset_cursor(cursor, fingerprint)
+    ranked = rank((artifact_view(a) for a in store.tenant_artifacts(caller.tenant_id)), filters, sort)
+    window = ranked[offset:offset + limit]
+    items = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter"}
+             for artifact, score in window]
+    next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(ranked) else None
+    return Page(items, next_cursor, extra={"total": len(ranked)})
+
+
+def top(caller: Caller, artifact_type: str | None, limit: int) -> list[dict]:
+    if not 1 <= limit <= MAX_TOP:
+        raise InvalidInput(f"limit must be between 1 and {MAX_TOP}", parameter="limit")
+    return [artifact_view(a) for a in store.top_by_impact(caller.tenant_id, artifact_type, limit)]
