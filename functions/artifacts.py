@@ -66,7 +66,7 @@ class SearchIn(BaseModel):
 
 
 def _with_etag(body: dict, status: int = 200):
-    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
+    return json_response(body, status=status, headers={"ETag": f'"{body["revision"]}"'})
 
 
 def _search(scope, query: SearchIn):
@@ -131,3 +131,27 @@ def update_artifact(scope, artifact_id):
 def delete_artifact(scope, artifact_id):
     artifacts.delete_artifact(scope.caller, artifact_id, scope.meta)
     return json_response({"id": artifact_id, "deleted": True})
+
+
+class UsageIn(BaseModel):
+    project_id: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=200)
+    context: str | None = Field(default=None, max_length=2_000)
+
+
+@routes.route("/v1/artifacts/{artifact_id}/usages", methods=["POST"], permission="artifacts.write",
+              audit="artifact.usage")
+def record_usage(scope, artifact_id):
+    from maestro.services import usage
+
+    body = scope.body(UsageIn)
+    recorded, created = usage.record_usage(scope.caller, artifact_id, body.project_id, body.version, body.context,
+                                           scope.meta)
+    return json_response({**recorded, "created": created}, status=201 if created else 200)
+
+
+@routes.route("/v1/artifacts/{artifact_id}/analytics", methods=["GET"], permission="artifacts.read")
+def artifact_analytics(scope, artifact_id):
+    from maestro.services import usage
+
+    return json_response(usage.analytics(scope.caller, artifact_id))

@@ -151,3 +151,10 @@ def set_success_weights(scope):
     return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
 
 
+
+
+@routes.route("/v1/projects/{project_id}/artifacts", methods=["GET"], permission="projects.read")
+def project_artifacts(scope, project_id):
+    from maestro.services import usage
+
+    return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())

@@ -56,12 +56,14 @@ def top_by_impact(tenant_id: str, artifact_type: str | None, limit: int) -> list
                                          limit=limit))
 
 
-def update_artifact(artifact: Artifact, actions: list, expected_version: int | None) -> Artifact:
+def update_artifact(artifact: Artifact, actions: list, expected_revision: int | None) -> Artifact:
+    """Apply a user's edit if the artifact is still at `expected_revision` (or at the revision just read)."""
     ensure_bound()
-    if expected_version is not None and artifact.version != expected_version:
-        raise PreconditionFailed("the artifact changed since you read it", current_version=artifact.version)
+    if expected_revision is not None and artifact.revision != expected_revision:
+        raise PreconditionFailed("the artifact changed since you read it", current_revision=artifact.revision)
     try:
-        artifact.update(actions=actions, condition=Artifact.deleted == False)  # noqa: E712
+        artifact.update(actions=[*actions, Artifact.revision.add(1)],
+                        condition=(Artifact.deleted == False) & (Artifact.revision == artifact.revision))  # noqa: E712
     except UpdateError as error:
         if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise PreconditionFailed("the artifact changed since you read it; read it again") from None
@@ -84,7 +86,7 @@ def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime) -> None:
 
 
 def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
-    """Change platform-derived fields (counters, impact) without touching the artifact's version: they are
+    """Change platform-derived fields (counters, impact) without touching the artifact's revision: they are
     not the user's edits and must not invalidate the ETag a user is holding for a PATCH."""
     ensure_bound()
     try:
@@ -95,14 +97,6 @@ def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
         if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
-
-
-def add_usage_counts(tenant_id: str, artifact_id: str, usages: int, new_project: bool) -> None:
-    """Atomic counter change (ADD), exact under concurrent writers."""
-    actions = [Artifact.usage_count.add(usages)]
-    if new_project:
-        actions.append(Artifact.project_count.add(1))
-    _update_derived(tenant_id, artifact_id, actions)
 
 
 def set_impact(tenant_id: str, artifact_id: str, score: float, impact: dict) -> None:

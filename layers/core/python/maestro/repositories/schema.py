@@ -294,7 +294,6 @@ class Artifact(MaestroModel):
     metadata = JSONAttribute(default=dict)
     owner = UnicodeAttribute(null=True)
     usage_count = NumberAttribute(default=0)
-    project_count = NumberAttribute(default=0)
     version_count = NumberAttribute(default=0)
     latest_version = UnicodeAttribute(null=True)
     impact_score = NumberAttribute(default=50)
@@ -303,7 +302,9 @@ class Artifact(MaestroModel):
     deleted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    version = VersionAttribute()
+    # Optimistic locking of user edits (the ETag). Not a VersionAttribute: platform-maintained fields
+    # (usage counters, impact) change in transactions without invalidating a user's ETag.
+    revision = NumberAttribute(default=1)
     by_type_name = ArtifactTypeNameIndex()
     by_impact = ArtifactImpactIndex()
 

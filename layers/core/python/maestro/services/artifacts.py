@@ -31,11 +31,11 @@ def artifact_view(artifact: Artifact) -> dict[str, Any]:
         "id": artifact.artifact_id, "name": artifact.name, "type": artifact.type,
         "description": artifact.description, "tags": list(artifact.tags or []), "metadata": artifact.metadata or {},
         "owner": artifact.owner, "usage_count": int(artifact.usage_count or 0),
-        "project_count": int(artifact.project_count or 0), "version_count": int(artifact.version_count or 0),
+        "version_count": int(artifact.version_count or 0),
         "latest_version": artifact.latest_version, "impact_score": artifact.impact_score,
         "impact": artifact.impact, "deprecated": artifact.deprecated,
         "created_at": artifact.created_at.isoformat(), "updated_at": artifact.updated_at.isoformat(),
-        "version": artifact.version,
+        "revision": int(artifact.revision),
     }
 
 
@@ -66,7 +66,7 @@ def get_artifact(caller: Caller, artifact_id: str) -> dict:
     return artifact_view(get_artifact_record(caller, artifact_id))
 
 
-def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], expected_version: int | None,
+def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None,
                     meta: RequestMeta) -> dict:
     """Description, tags, metadata and deprecation ({reason, replacement_id?}, or null to undeprecate)."""
     artifact = get_artifact_record(caller, artifact_id)
@@ -89,7 +89,7 @@ def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], e
     if not actions:
         raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
     actions.append(Artifact.updated_at.set(_now()))
-    updated = artifact_view(store.update_artifact(artifact, actions, expected_version))
+    updated = artifact_view(store.update_artifact(artifact, actions, expected_revision))
     action = "artifact.deprecate" if changes.get("deprecated") else "artifact.update"
     audit_as(caller, action, "artifact", artifact_id, meta,
              changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}})
