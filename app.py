@@ -1,8 +1,9 @@
 """Maestro ML: the Chalice app. Wiring only; every handler lives in functions/."""
-from chalice import Chalice
+from chalice import Chalice, Cron
 
-from functions import ingestion
+from functions import artifact_versions, ingestion, jobs
 from functions.api_keys import api_keys_api
+from functions.artifact_versions import artifact_versions_api
 from functions.artifacts import artifacts_api
 from functions.audit import audit_api
 from functions.auth import auth_api
@@ -19,10 +20,25 @@ assert_deployable()
 app = Chalice(app_name="maestro-ml")
 app.register_middleware(problem_middleware, "http")
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api, artifacts_api):
+                  projects_api, artifacts_api, artifact_versions_api):
     app.register_blueprint(blueprint)
 
 
 @app.on_cw_event(ingestion.object_created_pattern(), name="ingest_object_created")
 def ingest_object_created(event):
     return ingestion.handle_object_created(event.to_dict())
+
+
+@app.on_cw_event(jobs.OUTCOME_RECORDED_PATTERN, name="recalculate_impact_on_outcome")
+def recalculate_impact_on_outcome(event):
+    return jobs.recalculate_impact_for_event(event.to_dict())
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="recalculate_impact_nightly")
+def recalculate_impact_nightly(event):
+    return jobs.recalculate_impact_for_all_tenants()
+
+
+@app.on_cw_event(artifact_versions.artifact_object_created_pattern(), name="verify_artifact_upload")
+def verify_artifact_upload(event):
+    return artifact_versions.handle_artifact_object_created(event.to_dict())

@@ -63,14 +63,21 @@ class FunctionAccess:
     read_prefixes: tuple[str, ...] = ()  # "" is the whole bucket
     write_prefixes: tuple[str, ...] = ()
     all_stage_secrets: bool = False  # else only REQUIRED_SECRETS, which app.py reads at start-up
+    put_events: bool = False  # events:PutEvents on the default bus (maestro.repositories.events)
 
+
+IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
+    "projects": ("dynamodb:Query",), "artifact-usages": ("dynamodb:Query",),
+    "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
+}
 
 # The permission table: one entry per Chalice function name, kept to what the function's code calls (moto does
 # not enforce IAM, so a call added without its permission fails only in AWS: update this with the code).
 # A function missing here fails the build instead of silently getting someone else's permissions.
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
-        tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True
+        tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True,
+        put_events=True,
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
@@ -78,6 +85,11 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
     ),
     "ingest_object_created": FunctionAccess(read_prefixes=(INGEST_PREFIX,), write_prefixes=(RESULTS_PREFIX,)),
+    # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
+    # and the impact fields of each artifact.
+    "recalculate_impact_on_outcome": FunctionAccess(tables=IMPACT_JOB_TABLES),
+    # The nightly run also lists tenants (a Scan of the small tenants table, projected to the key).
+    "recalculate_impact_nightly": FunctionAccess(tables={**IMPACT_JOB_TABLES, "tenants": ("dynamodb:Scan",)}),
 }
 # Custom authorizers deployed as REQUEST authorizers with no identity source and no cache, so a request that
 # carries only X-Api-Key (no Authorization header) still reaches the function (maestro.http.authorizer).
@@ -373,6 +385,10 @@ def access_statements(function: ChaliceFunction, access: FunctionAccess, stage: 
         secrets = [{"Ref": secret_logical_id(name)} for name in REQUIRED_SECRETS]
     statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
                        "Resource": secrets})
+    if access.put_events:
+        statements.append({"Sid": "PlatformEvents", "Effect": "Allow", "Action": "events:PutEvents",
+                           "Resource": _sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
+                                            ":event-bus/default")})
     if function.is_async:
         statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
                            "Resource": _arn(function.dead_letter_queue)})
