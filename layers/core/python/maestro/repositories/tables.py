@@ -22,10 +22,17 @@ def ensure_bound(settings: Settings | None = None) -> None:
             _bound_for = settings
 
 
+_connections: dict = {}
+
+
 def transaction_connection():
-    """A pynamodb Connection bound to this stage's endpoint, for TransactWrite."""
+    """A pynamodb Connection bound to this stage's endpoint, for TransactWrite; one per execution environment
+    (building its botocore client costs tens of milliseconds)."""
     from pynamodb.connection import Connection
 
     settings = get_settings()
     ensure_bound(settings)
-    return Connection(region=settings.region, host=dynamodb_host(settings))
+    key = (settings.region, dynamodb_host(settings))
+    if key not in _connections:
+        _connections[key] = Connection(region=settings.region, host=key[1])
+    return _connections[key]
