@@ -9,6 +9,7 @@ from functions.audit import audit_api
 from functions.auth import auth_api
 from functions.authorizer import authorizer_api
 from functions.health import health_api
+from functions.metrics import metrics_api
 from functions.projects import projects_api
 from functions.tenant import tenant_api
 from functions.users import users_api
@@ -20,7 +21,7 @@ assert_deployable()
 app = Chalice(app_name="maestro-ml")
 app.register_middleware(problem_middleware, "http")
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api, artifacts_api, artifact_versions_api):
+                  projects_api, artifacts_api, metrics_api, artifact_versions_api):
     app.register_blueprint(blueprint)
 
 

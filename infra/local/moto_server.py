@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 DEFAULT_PORT = 4566
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -43,9 +44,10 @@ class MotoServer:
 
     def start(self) -> "MotoServer":
         log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
-        executable = Path(sys.executable).with_name("moto_server")
-        command = [str(executable) if executable.exists() else "moto_server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # moto's server app, with DynamoDB requests serialised as DynamoDB itself guarantees (infra/local/moto_app.py).
+        command = [sys.executable, "-m", "infra.local.moto_app", "-H", "127.0.0.1", "-p", str(self.port)]
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                         cwd=PROJECT_DIR)
         try:
             wait_until_up(self.endpoint)
         except RuntimeError:

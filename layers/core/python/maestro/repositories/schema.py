@@ -414,7 +414,7 @@ class ProcessMetric(MaestroModel):
 
 
 class MetricAggregate(MaestroModel):
-    """Running aggregates per metric type and time bucket, updated atomically (ADD) beside each new event."""
+    """Daily count and sum per metric type, updated in the same transaction as the events they count."""
 
     logical_name = "metric-aggregates"
 
@@ -422,11 +422,25 @@ class MetricAggregate(MaestroModel):
         table_name = "metric-aggregates"
 
     tenant_project = UnicodeAttribute(hash_key=True)
-    aggregate_key = UnicodeAttribute(range_key=True)  # metric_type#bucket#bucket_start
+    aggregate_key = UnicodeAttribute(range_key=True)  # metric_type#day#YYYY-MM-DD
     count = NumberAttribute(default=0)
     total = NumberAttribute(default=0)
-    minimum = NumberAttribute(null=True)
-    maximum = NumberAttribute(null=True)
+
+
+class CustomMetricType(MaestroModel):
+    """A tenant's own metric type, registered before events of that type are accepted."""
+
+    logical_name = "metric-types"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "metric-types"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    metric_type = UnicodeAttribute(range_key=True)
+    unit = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 # ---------------------------------------------------------------- meta-learning
@@ -549,6 +563,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     ArtifactUsage,
     ProcessMetric,
     MetricAggregate,
+    CustomMetricType,
     Prediction,
     ModelRecord,
     Job,

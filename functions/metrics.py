@@ -1,0 +1,71 @@
+"""/v1/metrics: process-metric events over HTTP (users or API keys), and the tenant's custom metric types."""
+from datetime import datetime, timezone
+from typing import Literal
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from functions.authorizer import maestro_authorizer
+from maestro.domain.errors import Conflict, InvalidInput, PayloadTooLarge
+from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
+from maestro.http.api import json_response
+from maestro.http.requests import parse_json
+from maestro.http.routes import RouteKit
+from maestro.services.context import audit_as
+
+metrics_api = Blueprint(__name__)
+routes = RouteKit(metrics_api, maestro_authorizer)
+
+
+class CustomTypeIn(BaseModel):
+    metric_type: str = Field(pattern=CUSTOM_TYPE_PATTERN.pattern)
+    unit: Literal["count", "lines", "seconds", "hours", "ratio", "usd", "percent", "bytes", "score"]
+    description: str = Field(default="", max_length=1_000)
+
+
+@routes.route("/v1/metrics", methods=["POST"], permission="metrics.write", audit="metrics.ingest")
+def post_metrics(scope):
+    """200 when every event was stored or already known; 207 when some were rejected (each with its index)."""
+    from maestro.services.metrics_ingestion import ingest
+
+    body = parse_json(scope.request.raw_body)
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events:
+        raise InvalidInput("the body must be {\"events\": [ ... ]} with at least one event", field="events")
+    if len(events) > MAX_BATCH:
+        raise PayloadTooLarge(f"at most {MAX_BATCH} events per request; send {len(events)} in several",
+                              limit=MAX_BATCH)
+    result = ingest(scope.caller.tenant_id, enumerate(events), source="api")
+    audit_as(scope.caller, "metrics.ingest", "metrics", None, scope.meta,
+             changes={"after": {"accepted": result.accepted, "duplicates": result.duplicates,
+                                "rejected": result.rejected_count}})
+    return json_response(result.to_body(), status=207 if result.rejected else 200)
+
+
+@routes.route("/v1/metric-types", methods=["GET"], permission="metrics.read")
+def list_metric_types(scope):
+    from maestro.repositories import metrics as store
+
+    built_in = [{"id": name, "metric_type": name, "unit": unit, "built_in": True} for name, unit in
+                sorted(BUILT_IN_TYPES.items())]
+    custom = [{"id": t.metric_type, "metric_type": t.metric_type, "unit": t.unit, "description": t.description,
+               "built_in": False} for t in store.list_custom_types(scope.caller.tenant_id)]
+    return json_response({"items": built_in + custom, "next_cursor": None})
+
+
+@routes.route("/v1/metric-types", methods=["POST"], permission="metrics.write", audit="metrics.register_type")
+def register_metric_type(scope):
+    from maestro.repositories import metrics as store
+    from maestro.repositories.schema import CustomMetricType
+
+    body = scope.body(CustomTypeIn)
+    if body.metric_type in BUILT_IN_TYPES:
+        raise Conflict(f"{body.metric_type} is a built-in type", field="metric_type")
+    store.register_custom_type(CustomMetricType(
+        scope.caller.tenant_id, body.metric_type, unit=body.unit, description=body.description,
+        created_by=scope.caller.actor, created_at=datetime.now(timezone.utc)))
+    audit_as(scope.caller, "metrics.register_type", "metric_type", body.metric_type, scope.meta,
+             changes={"after": body.model_dump()})
+    return json_response({"id": body.metric_type, **body.model_dump(), "built_in": False}, status=201)
+
+
