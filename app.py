@@ -14,6 +14,8 @@ from functions.projects import projects_api
 from functions.tenant import tenant_api
 from functions.users import users_api
 from maestro.http.api import problem_middleware
+from maestro.ingestion.events import process_metrics_queue
+from maestro.settings import get_settings
 from maestro.startup import assert_deployable
 
 assert_deployable()
@@ -28,6 +30,11 @@ for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api,
 @app.on_cw_event(ingestion.object_created_pattern(), name="ingest_object_created")
 def ingest_object_created(event):
     return ingestion.handle_object_created(event.to_dict())
+
+
+@app.on_sqs_message(queue=process_metrics_queue(get_settings().table_prefix), batch_size=10, name="ingest_process_metrics")
+def ingest_process_metrics(event):
+    return ingestion.handle_process_metrics_batch(event.to_dict(), event.context)
 
 
 @app.on_cw_event(jobs.OUTCOME_RECORDED_PATTERN, name="recalculate_impact_on_outcome")

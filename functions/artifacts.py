@@ -144,6 +144,7 @@ class UsageIn(BaseModel):
 def record_usage(scope, artifact_id):
     from maestro.services import usage
 
+    artifacts.get_artifact_record(scope.caller, artifact_id)  # 404 for another tenant's id, whatever the body
     body = scope.body(UsageIn)
     recorded, created = usage.record_usage(scope.caller, artifact_id, body.project_id, body.version, body.context,
                                            scope.meta)

@@ -69,3 +69,19 @@ def register_metric_type(scope):
     return json_response({"id": body.metric_type, **body.model_dump(), "built_in": False}, status=201)
 
 
+
+
+class IngestUploadIn(BaseModel):
+    file_name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    content_type: str | None = Field(default=None, max_length=100)
+
+
+@routes.route("/v1/projects/{project_id}/ingest-uploads", methods=["POST"], permission="metrics.write",
+              audit="metrics.drop_upload")
+def create_ingest_upload(scope, project_id):
+    """A presigned PUT into the project's drop zone; the upload is ingested when it lands."""
+    from maestro.services.drop_ingestion import create_upload
+
+    body = scope.body(IngestUploadIn)
+    return json_response(create_upload(scope.caller, project_id, body.file_name, body.content_type, scope.meta),
+                         status=201)

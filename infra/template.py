@@ -18,7 +18,9 @@ from chalice.utils import to_cfn_resource_name
 from infra.gateway_responses import GATEWAY_RESPONSES
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
+from maestro.domain.artifact_versions import OBJECT_PREFIX as ARTIFACT_PREFIX
 from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
+from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
 from maestro.repositories.schema import TABLE_MODELS, MaestroModel, table_definition
 from maestro.secrets import REQUIRED_SECRETS
 
@@ -64,8 +66,16 @@ class FunctionAccess:
     write_prefixes: tuple[str, ...] = ()
     all_stage_secrets: bool = False  # else only REQUIRED_SECRETS, which app.py reads at start-up
     put_events: bool = False  # events:PutEvents on the default bus (maestro.repositories.events)
+    read_object_versions: bool = False  # s3:GetObjectVersion: presigned GETs pinned to a verified version
 
 
+# maestro.services.metrics_ingestion: the drop's tenant and project, custom types, and the exactly-once
+# transaction (conditional event rows plus day aggregates).
+INGEST_TABLES: dict[str, tuple[str, ...]] = {
+    "tenants": ("dynamodb:GetItem",), "projects": ("dynamodb:GetItem",), "metric-types": ("dynamodb:Query",),
+    "process-metrics": ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
+    "metric-aggregates": ("dynamodb:UpdateItem",),
+}
 IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "projects": ("dynamodb:Query",), "artifact-usages": ("dynamodb:Query",),
     "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
@@ -77,14 +87,24 @@ IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
         tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True,
-        put_events=True,
+        put_events=True, read_object_versions=True,
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
     "maestro_authorizer": FunctionAccess(
         tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
     ),
-    "ingest_object_created": FunctionAccess(read_prefixes=(INGEST_PREFIX,), write_prefixes=(RESULTS_PREFIX,)),
+    "ingest_object_created": FunctionAccess(tables=INGEST_TABLES, read_prefixes=(INGEST_PREFIX,),
+                                            write_prefixes=(RESULTS_PREFIX, QUARANTINE_PREFIX)),
+    # SQS batches of EventBridge ProcessMetrics events (the queue's own permissions: sqs_source_resources).
+    "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
+    # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
+    # version and its bytes, audit the decision.
+    "verify_artifact_upload": FunctionAccess(
+        tables={"artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+                "tenants": ("dynamodb:UpdateItem",), "artifacts": ("dynamodb:UpdateItem",),
+                "audit-events": ("dynamodb:Query", "dynamodb:PutItem"), "audit-heads": ("dynamodb:UpdateItem",)},
+        read_prefixes=(ARTIFACT_PREFIX,), read_object_versions=True),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
     "recalculate_impact_on_outcome": FunctionAccess(tables=IMPACT_JOB_TABLES),
@@ -368,7 +388,9 @@ def access_statements(function: ChaliceFunction, access: FunctionAccess, stage: 
         statements.append({"Sid": "BucketHead", "Effect": "Allow", "Action": "s3:ListBucket",
                            "Resource": _arn(ARTIFACT_BUCKET)})
     if access.read_prefixes:
-        statements.append({"Sid": "ObjectsRead", "Effect": "Allow", "Action": "s3:GetObject",
+        statements.append({"Sid": "ObjectsRead", "Effect": "Allow",
+                           "Action": ["s3:GetObject", "s3:GetObjectVersion"] if access.read_object_versions
+                           else "s3:GetObject",
                            "Resource": _object_arns(access.read_prefixes)})
     if access.write_prefixes:
         statements.append({"Sid": "ObjectsWrite", "Effect": "Allow", "Action": "s3:PutObject",
@@ -512,8 +534,62 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
             "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]},
             "Maximum",
         )
+    sqs_events = {event_id: event for event_id, event in function.events.items() if event.get("Type") == "SQS"}
+    if sqs_events:
+        events, queue_resources = sqs_source_resources(function, stage, sqs_events)
+        overrides.setdefault("Events", {}).update(events)
+        resources.update(queue_resources)
+        resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append({
+            "Sid": "ConsumeQueue", "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ChangeMessageVisibility"],
+            "Resource": [_arn(f"{function.logical_id}Queue")]})
     resources[function.logical_id] = {"Properties": overrides}
+    if sqs_events:
+        resources[function.logical_id]["DependsOn"] = [f"{function.logical_id}Queue"]
     return resources
+
+
+def queue_feeds(stage: StageConfig) -> dict[str, dict[str, Any]]:
+    """Queues the stack creates for SQS-triggered functions, by name, with the EventBridge pattern feeding each."""
+    return {process_metrics_queue(stage.table_prefix): process_metrics_pattern()}
+
+
+def sqs_source_resources(function: ChaliceFunction, stage: StageConfig, sqs_events: dict[str, Any]
+                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The queue an SQS function consumes (fed by an EventBridge rule), its dead-letter queue after 3 failed
+    receives, and the event source reporting failures per record (ReportBatchItemFailures)."""
+    feeds = queue_feeds(stage)
+    queue, dead_letters, rule = (f"{function.logical_id}Queue", f"{function.logical_id}QueueDeadLetters",
+                                 f"{function.logical_id}QueueRule")
+    events, resources = {}, {}
+    for event_id, event in sqs_events.items():
+        name = str(event["Properties"].get("Queue", "")).rsplit(":", 1)[-1]
+        name = next((known for known in feeds if known in json.dumps(event["Properties"].get("Queue"))), name)
+        if name not in feeds:
+            raise UndeclaredFunction(f"{function.name}: no feeding rule for queue {name} in infra/template.py")
+        # Chalice names the queue by ARN (Fn::Sub of its name); the queue below carries that name, and the
+        # function depends on it so the event source mapping is created after the queue exists.
+        events[event_id] = {"Type": "SQS", "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
+        resources[dead_letters] = {"Type": "AWS::SQS::Queue", "Properties": {
+            "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
+        resources[queue] = {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": name, "SqsManagedSseEnabled": True, "VisibilityTimeout": 180,
+            "RedrivePolicy": {"deadLetterTargetArn": _arn(dead_letters), "maxReceiveCount": 3}}}
+        resources[rule] = {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": stage.resource_name(f"{function.name.replace('_', '-')}-feed")[:64],
+            "EventPattern": feeds[name], "State": "ENABLED",
+            "Targets": [{"Id": "queue", "Arn": _arn(queue)}]}}
+        resources[f"{queue}Policy"] = {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": queue}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "RuleDelivers", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": _arn(queue),
+                "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule)}}}]}}}
+        resources[f"{dead_letters}DepthAlarm"] = _alarm(
+            f"{function.name}: records that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            "QueueName", {"Fn::GetAtt": [dead_letters, "QueueName"]}, "Maximum")
+    return events, resources
 
 
 # ---------------------------------------------------------------- monitoring

@@ -16,27 +16,38 @@ from maestro.settings import Settings
 
 @dataclass(frozen=True)
 class EventRoute:
-    """One Chalice event handler as the local stack wires it: rule -> SQS queue -> local dispatcher."""
+    """One Chalice event handler as the local stack wires it: rule -> SQS queue -> local dispatcher.
+    `kind` "eventbridge": the handler gets each EventBridge event, as Lambda would from a rule.
+    `kind` "sqs": the handler gets batches of SQS records (its own queue, named in its decorator)."""
 
     handler_name: str
     event_pattern: dict[str, Any]
     bus_name: str = "default"
+    kind: str = "eventbridge"
+    queue: str | None = None
 
     def queue_name(self, settings: Settings) -> str:
-        return f"{settings.table_prefix}-{self.handler_name.replace('_', '-')}"
+        return self.queue or f"{settings.table_prefix}-{self.handler_name.replace('_', '-')}"
 
     def rule_name(self, settings: Settings) -> str:
         return f"{settings.table_prefix}-{self.handler_name.replace('_', '-')}"
 
 
-def event_routes(chalice_app: Any) -> list[EventRoute]:
-    from chalice.app import CloudWatchEventConfig
+def event_routes(chalice_app: Any, settings: Settings) -> list[EventRoute]:
+    """Every Chalice event handler the local stack can deliver to. SQS handlers are fed by the rule their
+    queue has in the deployed template (QUEUE_FEEDS); scheduled handlers are invoked by tests directly."""
+    from chalice.app import CloudWatchEventConfig, SQSEventConfig
 
-    return [
-        EventRoute(source.name, source.event_pattern)
-        for source in chalice_app.event_sources
-        if isinstance(source, CloudWatchEventConfig)
-    ]
+    from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
+
+    queue_feeds = {process_metrics_queue(settings.table_prefix): process_metrics_pattern()}
+    routes = []
+    for source in chalice_app.event_sources:
+        if isinstance(source, CloudWatchEventConfig):
+            routes.append(EventRoute(source.name, source.event_pattern))
+        elif isinstance(source, SQSEventConfig) and source.queue in queue_feeds:
+            routes.append(EventRoute(source.name, queue_feeds[source.queue], kind="sqs", queue=source.queue))
+    return routes
 
 
 def create_tables(settings: Settings) -> list[str]:
@@ -89,8 +100,9 @@ def _queue_url(sqs: Any, name: str, attributes: dict[str, str]) -> str:
     return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
-def wire_event_routes(settings: Settings, routes: Iterable[EventRoute]) -> dict[str, str]:
-    """For each handler: a queue (with a dead-letter queue) and a rule that targets it. Returns handler -> queue URL."""
+def wire_event_routes(settings: Settings, routes: Iterable[EventRoute]) -> dict[str, tuple[str, str]]:
+    """For each handler: a queue (with a dead-letter queue) and a rule that targets it.
+    Returns handler -> (queue URL, kind)."""
     sqs = client("sqs", settings)
     events = client("events", settings)
     urls = {}
@@ -107,7 +119,7 @@ def wire_event_routes(settings: Settings, routes: Iterable[EventRoute]) -> dict[
         events.put_rule(Name=rule, EventPattern=json.dumps(route.event_pattern), EventBusName=route.bus_name,
                         State="ENABLED")
         events.put_targets(Rule=rule, EventBusName=route.bus_name, Targets=[{"Id": "local-dispatcher", "Arn": arn}])
-        urls[route.handler_name] = url
+        urls[route.handler_name] = (url, route.kind)
     return urls
 
 
@@ -132,7 +144,7 @@ def create_secrets(settings: Settings) -> list[str]:
     return created
 
 
-def bootstrap(settings: Settings, chalice_app: Any) -> dict[str, str]:
+def bootstrap(settings: Settings, chalice_app: Any) -> dict[str, tuple[str, str]]:
     """Create every resource; returns the dispatcher's handler -> queue URL map."""
     if not settings.is_local:
         raise RuntimeError("the local bootstrap only runs for the local and test stages")
@@ -140,4 +152,4 @@ def bootstrap(settings: Settings, chalice_app: Any) -> dict[str, str]:
     create_bucket(settings)
     create_event_bus(settings)
     create_secrets(settings)
-    return wire_event_routes(settings, event_routes(chalice_app))
+    return wire_event_routes(settings, event_routes(chalice_app, settings))

@@ -29,7 +29,8 @@ class LambdaContextStub:
 
 
 class EventDispatcher:
-    def __init__(self, settings: Settings, queues: dict[str, str], handlers: dict[str, Callable[[dict, Any], Any]],
+    def __init__(self, settings: Settings, queues: dict[str, tuple[str, str]],
+                 handlers: dict[str, Callable[[dict, Any], Any]],
                  on_error: Callable[[str, BaseException], None] | None = None) -> None:
         self._sqs = client("sqs", settings)
         self._queues = queues
@@ -39,10 +40,13 @@ class EventDispatcher:
         self._on_error = on_error or (lambda name, exc: traceback.print_exception(exc))
 
     def poll_once(self, handler_name: str, wait_seconds: int = 1) -> int:
-        """Receive up to 10 messages for one handler, invoke it for each, delete those it handled."""
-        url = self._queues[handler_name]
-        messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                             WaitTimeSeconds=wait_seconds).get("Messages", [])
+        """Receive up to 10 messages for one handler, invoke it, delete those it handled."""
+        url, kind = self._queues[handler_name]
+        messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds,
+                                             AttributeNames=["All"]).get("Messages", [])
+        if kind == "sqs" and messages:
+            self._deliver_batch(handler_name, url, messages)
+            return len(messages)
         for message in messages:
             try:
                 self._handlers[handler_name](json.loads(message["Body"]), LambdaContextStub(handler_name))
@@ -51,6 +55,23 @@ class EventDispatcher:
                 continue
             self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    def _deliver_batch(self, handler_name: str, url: str, messages: list[dict]) -> None:
+        """An SQS event source mapping with ReportBatchItemFailures: only the failed records stay queued."""
+        arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in messages]}
+        try:
+            response = self._handlers[handler_name](event, LambdaContextStub(handler_name)) or {}
+        except Exception as exc:  # the whole batch failed: everything is redelivered
+            self._on_error(handler_name, exc)
+            return
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _loop(self, handler_name: str) -> None:
         while not self._stop.is_set():

@@ -47,7 +47,7 @@ def test_every_route_against_every_role(tenant):
     from maestro.domain.identity.permissions import PUBLIC, roles_allowed
 
     placeholders = {"user_id": "usr_missing", "key_id": "missingkey000000", "project_id": "prj_missing",
-                    "member_id": "mem_missing"}
+                    "member_id": "mem_missing", "artifact_id": "art_missing", "version": "9.9.9"}
     checked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC:
@@ -83,23 +83,44 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         "name": "secret", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}).json()
     victim_member = victim.admin.post(f"/v1/projects/{victim_project['id']}/members", json={
         "display_name": "M", "role": "analyst", "experience_level": "mid"}).json()
+    victim_artifact = victim.admin.post("/v1/artifacts", json={"name": "secret model", "type": "model"}).json()
+    victim_version = victim.admin.post(f"/v1/artifacts/{victim_artifact['id']}/versions", json={
+        "version": "4.2.0-victim.1", "size_bytes": 6, "content_type": "application/octet-stream",
+        "sha256": "b" * 64}).json()
     # Every path parameter any route takes must be here: a new route with a new parameter fails this test
     # until its victim object is added.
     ids = {"user_id": victim_user["id"], "key_id": victim_key["id"], "project_id": victim_project["id"],
-           "member_id": victim_member["id"]}
+           "member_id": victim_member["id"], "artifact_id": victim_artifact["id"],
+           "version": victim_version["version"]}
+    intruder_project = intruder.admin.post("/v1/projects", json={
+        "name": "mine", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}).json()
+    # A valid body for every mutating route with path parameters, so each answers for the ids, not the body.
+    # A new such route fails this test until its body is added here.
+    bodies = {
+        ("PATCH", "/v1/users/{user_id}"): {"role": "admin"},
+        ("PATCH", "/v1/projects/{project_id}"): {"name": "pwned"},
+        ("PUT", "/v1/projects/{project_id}/outcome"): {
+            "model_performance": 0.5, "business_impact_usd": 1, "duration_days": 1, "compute_cost_usd": 1,
+            "completed_at": "2026-01-01T00:00:00Z"},
+        ("POST", "/v1/projects/{project_id}/members"): {"display_name": "x", "role": "analyst",
+                                                        "experience_level": "mid"},
+        ("POST", "/v1/projects/{project_id}/ingest-uploads"): {"file_name": "stolen.jsonl"},
+        ("PATCH", "/v1/artifacts/{artifact_id}"): {"description": "pwned"},
+        ("POST", "/v1/artifacts/{artifact_id}/usages"): {"project_id": intruder_project["id"],
+                                                         "version": victim_version["version"]},
+        ("POST", "/v1/artifacts/{artifact_id}/versions"): {"version": "6.6.6", "size_bytes": 1, "sha256": "c" * 64,
+                                                           "content_type": "text/plain"},
+        ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
+    }
     walked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC or "{" not in path:
             continue
-        body = {"role": "admin", "name": "pwned", "display_name": "x", "experience_level": "mid",
-                "model_performance": 0.5, "business_impact_usd": 1, "duration_days": 1, "compute_cost_usd": 1,
-                "completed_at": "2026-01-01T00:00:00Z"}
-        response = intruder.admin.request(method, _fill(path, ids), json=body if method != "GET" and method != "DELETE"
-                                          else None)
-        if response.status_code == 422:  # the body did not fit this route: try again with the route's own shape
-            response = intruder.admin.request(method, _fill(path, ids), json={
-                "display_name": "x", "role": "analyst", "experience_level": "mid"})
-        _problem(response, 404)
+        body = None
+        if method in ("POST", "PUT", "PATCH"):
+            assert (method, path) in bodies, f"add a valid body for {method} {path} to this walk"
+            body = bodies[(method, path)]
+        _problem(intruder.admin.request(method, _fill(path, ids), json=body), 404)
         walked += 1
     assert walked >= 4
     # Lists and tenant-wide reads show only the intruder's own objects.
@@ -203,7 +224,7 @@ def test_api_key_secret_is_shown_once_and_works_in_both_headers(tenant, api_url)
     assert ApiClient(api_url, api_key=key).get("/v1/auth/me").json()["principal_type"] == "key"
     listed = tenant.admin.get("/v1/api-keys").json()["items"]
     mine = next(k for k in listed if k["id"] == created.json()["id"])
-    assert "key" not in mine and key.split("_")[2] not in json.dumps(listed)
+    assert "key" not in mine and key.split("_", 2)[2] not in json.dumps(listed)
     assert mine["last_used_at"] is not None
 
 

@@ -33,7 +33,7 @@ ON_DEMAND_TYPES = {
     "AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion",
     "AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::Logs::LogGroup",
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::KMS::Alias",
-    "AWS::SecretsManager::Secret", "AWS::Events::EventBus", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
+    "AWS::SecretsManager::Secret", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
     "AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard",
 }
 DATA_PLANE_SERVICES = ("dynamodb", "s3", "secretsmanager", "kms", "sqs", "sns", "events")
@@ -206,11 +206,19 @@ def test_each_function_gets_only_what_it_uses(resources, template):
     assert not any(a.startswith(("s3:", "kms:")) for a in _actions(authorizer))
     assert "dynamodb:DeleteItem" not in _actions(authorizer)
 
-    assert not any(a.startswith("dynamodb:") for a in _actions(ingest))
+    # The drop handler reads drops, writes manifests and quarantine, and stores events: no deletes, no scans,
+    # and only the tables of the ingestion pipeline.
+    assert _tables_granted(ingest) == {"TableTenants", "TableProjects", "TableMetricTypes", "TableProcessMetrics",
+                                       "TableMetricAggregates"}
+    assert not {"dynamodb:DeleteItem", "dynamodb:Scan"} & _actions(ingest)
     objects = {a: [r["Fn::Sub"] for s in ingest if a in _as_list(s["Action"]) for r in s["Resource"]]
                for a in ("s3:GetObject", "s3:PutObject")}
     assert objects == {"s3:GetObject": [f"${{ArtifactBucket.Arn}}/{INGEST_PREFIX}*"],
-                       "s3:PutObject": [f"${{ArtifactBucket.Arn}}/{RESULTS_PREFIX}*"]}
+                       "s3:PutObject": [f"${{ArtifactBucket.Arn}}/{RESULTS_PREFIX}*",
+                                        f"${{ArtifactBucket.Arn}}/{QUARANTINE_PREFIX}*"]}
+    batches = _role_of(resources, "IngestProcessMetrics")
+    assert not any(a.startswith("s3:") for a in _actions(batches))
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= _actions(batches)
     assert {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "secretsmanager:GetSecretValue"} <= _actions(api)
 
 

@@ -17,20 +17,22 @@ def _wait_for_object(s3, bucket, key, timeout_s=5.0):
     return None
 
 
-def test_file_dropped_under_ingest_reaches_the_handler_within_5_seconds(s3, dispatcher):
+def test_file_dropped_under_ingest_reaches_the_handler_within_5_seconds(s3, dispatcher, tenant):
     from maestro.settings import get_settings
 
+    project_id = tenant.admin.post("/v1/projects", json={"name": "drop", "problem_class": "nlp",
+                                                         "complexity_score": 2, "team_size": 2}).json()["id"]
     bucket = get_settings().artifact_bucket
-    body = b'{"metric_type": "commits", "value": 3}\n'
+    body = json.dumps({"metric_type": "commits", "value": 3, "timestamp": "2026-02-01T10:00:00Z"}).encode() + b"\n"
+    key = f"ingest/{tenant.tenant_id}/{project_id}/events.jsonl"
     started = time.monotonic()
-    put = s3.put_object(Bucket=bucket, Key="ingest/tenant-1/project-1/events.jsonl", Body=body)
-    manifest = _wait_for_object(s3, bucket, "ingest-results/tenant-1/project-1/events.jsonl.json")
+    put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    manifest = _wait_for_object(s3, bucket, key.replace("ingest/", "ingest-results/", 1) + ".json")
     elapsed = time.monotonic() - started
     assert manifest is not None, "no manifest within 5 s: the event did not reach the handler"
     assert elapsed < 5
-    assert manifest["status"] == "received"
-    assert manifest["tenant_id"] == "tenant-1" and manifest["project_id"] == "project-1"
-    assert manifest["size_bytes"] == len(body)
+    assert manifest["status"] == "ingested" and manifest["accepted"] == 1
+    assert (manifest["tenant_id"], manifest["project_id"]) == (tenant.tenant_id, project_id)
     assert manifest["etag"] == put["ETag"].strip('"')
 
 
@@ -48,7 +50,7 @@ def test_objects_outside_ingest_are_not_delivered(s3, dispatcher):
     from maestro.settings import get_settings
 
     bucket = get_settings().artifact_bucket
-    s3.put_object(Bucket=bucket, Key="artifacts/tenant-1/a/1.0.0", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="elsewhere/tenant-1/a/1.0.0", Body=b"x")
     time.sleep(1.5)
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix="ingest-results/tenant-1/").get("Contents", [])
-    assert not any("artifacts" in o["Key"] for o in listed)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="ingest-results/").get("Contents", [])
+    assert not any("elsewhere" in o["Key"] for o in listed)

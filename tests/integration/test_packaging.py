@@ -55,6 +55,9 @@ result = {
 # Every compiled extension in the layer loads here (manylinux wheels for Lambda's platform, not this machine's).
 layer = os.path.join(opt, "python")
 for root, dirs, files in os.walk(layer):
+    # <package>.libs folders hold the shared libraries auditwheel vendored (e.g. numpy's OpenBLAS): loaded by
+    # the extensions that need them, not importable modules themselves.
+    dirs[:] = [d for d in dirs if not d.endswith(".libs")]
     for name in files:
         if name.endswith(".so"):
             module = os.path.relpath(os.path.join(root, name.split(".")[0]), layer).replace(os.sep, ".")
@@ -138,12 +141,14 @@ def test_health_answers_from_the_unpacked_package(invocation):
     assert body["dependencies"]["dynamodb"]["ok"] and body["dependencies"]["s3"]["ok"]
 
 
-def test_ingest_handler_receives_a_drop_from_the_unpacked_package(invocation, s3):
-    receipt = invocation["ingest"]
-    assert receipt["status"] == "received"
-    assert (receipt["tenant_id"], receipt["project_id"], receipt["size_bytes"]) == ("t1", "p1", len(DROP_BODY))
-    manifest = s3.get_object(Bucket=TEST_ENV["MAESTRO_ARTIFACT_BUCKET"], Key="ingest-results/t1/p1/x.jsonl.json")
-    assert json.loads(manifest["Body"].read())["object_key"] == DROP_KEY
+def test_ingest_handler_handles_a_drop_from_the_unpacked_package(invocation, s3):
+    # Tenant t1 does not exist on this endpoint: the handler ran (DynamoDB and S3 reached from the unpacked
+    # package) and rejected the drop with its reason in the manifest.
+    manifest = invocation["ingest"]
+    assert (manifest["status"], manifest["reason"]) == ("rejected", "unknown tenant or project")
+    assert (manifest["tenant_id"], manifest["project_id"]) == ("t1", "p1")
+    stored = s3.get_object(Bucket=TEST_ENV["MAESTRO_ARTIFACT_BUCKET"], Key="ingest-results/t1/p1/x.jsonl.json")
+    assert json.loads(stored["Body"].read())["object_key"] == DROP_KEY
 
 
 def test_every_function_with_its_layers_fits_lambda(dev_package, lambda_filesystem, capsys):

@@ -40,7 +40,7 @@ def test_every_tenant_table_is_partitioned_by_tenant():
         hash_key = next(k["AttributeName"] for k in table_definition(model)["KeySchema"] if k["KeyType"] == "HASH")
         if model.logical_name in global_tables:
             continue
-        assert hash_key in ("tenant_id", "tenant_project", "tenant_artifact"), model.logical_name
+        assert hash_key in ("tenant_id", "tenant_project", "tenant_artifact", "tenant_parent"), model.logical_name
 
 
 def test_a_drifted_table_is_detected(dynamodb, local_stack):

@@ -1,6 +1,4 @@
-from datetime import datetime, timezone
-
-from maestro.ingestion.drops import DropLocation, parse_drop_key, receive_drop, result_key
+from maestro.ingestion.drops import DropLocation, parse_drop_key, result_key
 
 
 def test_drop_key_names_tenant_project_and_file():
@@ -14,12 +12,3 @@ def test_malformed_drop_keys_are_refused():
 
 def test_result_manifest_mirrors_the_drop_path():
     assert result_key("ingest/t1/p1/a.jsonl") == "ingest-results/t1/p1/a.jsonl.json"
-
-
-def test_receipt_for_good_and_bad_keys():
-    now = datetime(2026, 1, 2, tzinfo=timezone.utc)
-    ok = receive_drop("ingest/t1/p1/a.jsonl", 12, '"etag"', now)
-    assert ok.status == "received" and ok.tenant_id == "t1" and ok.project_id == "p1"
-    bad = receive_drop("ingest/t1/a.jsonl", 12, None, now)
-    assert bad.status == "rejected" and "ingest/<tenant_id>/<project_id>" in bad.reason
-    assert "tenant_id" not in bad.to_manifest()

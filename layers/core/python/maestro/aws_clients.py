@@ -15,11 +15,17 @@ _clients: dict[tuple[str, str | None, str], Any] = {}
 _lock = threading.Lock()
 
 
-def _config() -> Any:
+def _config(service: str) -> Any:
     from botocore.config import Config
 
     # Fail fast: a health check or a request must not hang on an unreachable endpoint.
-    return Config(connect_timeout=3, read_timeout=30, retries={"mode": "standard", "max_attempts": 3})
+    options: dict[str, Any] = {"connect_timeout": 3, "read_timeout": 30,
+                               "retries": {"mode": "standard", "max_attempts": 3}}
+    if service == "s3":
+        # SigV4 presigned URLs sign Content-Length, Content-Type and x-amz-checksum-sha256 (SigV2 cannot), and
+        # AWS refuses SigV2 on a KMS-encrypted bucket.
+        options["signature_version"] = "s3v4"
+    return Config(**options)
 
 
 def _build(service: str, settings: Settings) -> Any:
@@ -27,15 +33,15 @@ def _build(service: str, settings: Settings) -> Any:
         import boto3  # imported lazily: boto3 is on the cold path only for functions that use it
 
         return boto3.session.Session(region_name=settings.region).client(
-            service, endpoint_url=settings.endpoint_url, config=_config()
+            service, endpoint_url=settings.endpoint_url, config=_config(service)
         )
     if settings.is_local:
         import localstack_client.session
 
-        return localstack_client.session.Session(region_name=settings.region).client(service, config=_config())
+        return localstack_client.session.Session(region_name=settings.region).client(service, config=_config(service))
     import boto3
 
-    return boto3.session.Session(region_name=settings.region).client(service, config=_config())
+    return boto3.session.Session(region_name=settings.region).client(service, config=_config(service))
 
 
 def client(service: str, settings: Settings | None = None) -> Any:

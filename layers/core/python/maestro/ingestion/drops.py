@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
 INGEST_PREFIX = "ingest/"
 RESULTS_PREFIX = "ingest-results/"
@@ -16,23 +15,6 @@ class DropLocation:
     tenant_id: str
     project_id: str
     name: str
-
-
-@dataclass(frozen=True)
-class DropReceipt:
-    """What the platform knows about one dropped object; written as its result manifest."""
-
-    object_key: str
-    status: str  # received | rejected
-    size_bytes: int
-    etag: str | None
-    received_at: str
-    tenant_id: str | None = None
-    project_id: str | None = None
-    reason: str | None = None
-
-    def to_manifest(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def parse_drop_key(key: str) -> DropLocation | None:
@@ -48,14 +30,3 @@ def parse_drop_key(key: str) -> DropLocation | None:
 def result_key(object_key: str) -> str:
     """Where the manifest of a drop goes: the same path under ingest-results/, as JSON."""
     return RESULTS_PREFIX + object_key[len(INGEST_PREFIX):] + ".json"
-
-
-def receive_drop(object_key: str, size_bytes: int, etag: str | None, now: datetime | None = None) -> DropReceipt:
-    """Accept a dropped object for ingestion, or reject it with the reason when its key is malformed."""
-    received_at = (now or datetime.now(timezone.utc)).isoformat()
-    location = parse_drop_key(object_key)
-    if location is None:
-        return DropReceipt(object_key, "rejected", size_bytes, etag, received_at,
-                           reason="key must be ingest/<tenant_id>/<project_id>/<file name>")
-    return DropReceipt(object_key, "received", size_bytes, etag, received_at,
-                       tenant_id=location.tenant_id, project_id=location.project_id)

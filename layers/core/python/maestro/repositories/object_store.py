@@ -1,4 +1,4 @@
-"""Artifact-bucket access: the only module that talks to S3 objects."""
+"""JSON documents in the artifact bucket (drop manifests). Artifact content: repositories/artifact_content.py."""
 from __future__ import annotations
 
 import json

@@ -11,20 +11,12 @@ from maestro.domain.errors import NotFound
 from maestro.pagination import Page
 from maestro.repositories.identity import _failed_conditions
 from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Artifact, ArtifactUsage, ArtifactVersion, child_key
+from maestro.repositories.schema import Artifact, ArtifactUsage, child_key
 from maestro.repositories.tables import ensure_bound, transaction_connection
 
 
 def usage_key(project_id: str, version: str) -> str:
     return f"{project_id}#{version}"
-
-
-def get_version(tenant_id: str, artifact_id: str, version: str) -> ArtifactVersion | None:
-    ensure_bound()
-    try:
-        return ArtifactVersion.get(child_key(tenant_id, artifact_id), version, consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool:

@@ -19,28 +19,21 @@ FLUSH_EVERY = 500  # events validated before a write, so a large stream never si
 class IngestResult:
     accepted: int = 0
     duplicates: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def rejected_count(self) -> int:
-        return len(self.rejected)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the first `keep_rejections` of them
+    rejected_count: int = 0
 
     def to_body(self, max_rejections: int | None = None) -> dict[str, Any]:
         rejected = self.rejected if max_rejections is None else self.rejected[:max_rejections]
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": rejected,
                 "rejected_count": self.rejected_count}
 
-    def merge(self, other: "IngestResult") -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejected += other.rejected
 
 
 class Pipeline:
     """Feed raw events (with their index or line number); call `finish()` for the result."""
 
     def __init__(self, tenant_id: str, *, source: str, project_id: str | None = None,
-                 now: datetime | None = None, on_reject=None) -> None:
+                 now: datetime | None = None, on_reject=None, keep_rejections: int | None = None) -> None:
         self.tenant_id = tenant_id
         self.source = source
         self.project_id = project_id
@@ -50,6 +43,7 @@ class Pipeline:
         self._known_projects: dict[str, bool] = {}
         self._pending: list[MetricEvent] = []
         self._on_reject = on_reject  # e.g. the S3 drop's quarantine writer
+        self._keep_rejections = keep_rejections  # a large file keeps counts, not every reason, in memory
 
     def _project_exists(self, project_id: str) -> bool:
         if project_id not in self._known_projects:
@@ -57,7 +51,9 @@ class Pipeline:
         return self._known_projects[project_id]
 
     def reject(self, index: int, reason: str, raw: Any = None) -> None:
-        self.result.rejected.append({"index": index, "reason": reason})
+        self.result.rejected_count += 1
+        if self._keep_rejections is None or len(self.result.rejected) < self._keep_rejections:
+            self.result.rejected.append({"index": index, "reason": reason})
         if self._on_reject is not None:
             self._on_reject(index, reason, raw)
 
@@ -98,3 +94,19 @@ def ingest(tenant_id: str, raw_events: Iterable[tuple[int, Any]], *, source: str
     for index, raw in raw_events:
         pipeline.add(index, raw)
     return pipeline.finish()
+
+
+def ingest_eventbridge_detail(detail: Any, event_id: str | None) -> IngestResult:
+    """One `ProcessMetrics` event's detail. Raises (so the record is retried, then dead-lettered) when the
+    envelope itself is unusable; invalid events inside it are rejected one by one like any other source."""
+    from maestro.repositories import identity as identity_store
+
+    if not isinstance(detail, dict) or not isinstance(detail.get("events"), list):
+        raise ValueError("detail must be {tenant_id, project_id, events[]}")
+    tenant_id, project_id = detail.get("tenant_id"), detail.get("project_id")
+    if not isinstance(tenant_id, str) or identity_store.get_tenant(tenant_id) is None:
+        raise ValueError(f"unknown tenant {tenant_id!r}")
+    if len(detail["events"]) > 10_000:
+        raise ValueError("at most 10,000 events per ProcessMetrics event")
+    return ingest(tenant_id, enumerate(detail["events"]), source="eventbridge",
+                  project_id=project_id if isinstance(project_id, str) else None)

@@ -10,6 +10,7 @@ from maestro.domain.errors import Conflict, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.pagination import Page
 from maestro.repositories import projects as project_store
+from maestro.repositories import artifact_versions as version_store
 from maestro.repositories import usage as store
 from maestro.repositories.schema import ArtifactUsage, child_key
 from maestro.services.artifacts import artifact_view, get_artifact_record
@@ -30,7 +31,7 @@ def record_usage(caller: Caller, artifact_id: str, project_id: str, version: str
     get_artifact_record(caller, artifact_id)
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
-    found = store.get_version(caller.tenant_id, artifact_id, version)
+    found = version_store.get_version(caller.tenant_id, artifact_id, version)
     if found is None:
         raise NotFound(f"version {version} of artifact {artifact_id} not found")
     if found.status == "rejected":
