@@ -10,6 +10,7 @@ from maestro.domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
 from maestro.http.requests import parse_json
+from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.routes import RouteKit
 from maestro.services.context import audit_as
 
@@ -85,3 +86,87 @@ def create_ingest_upload(scope, project_id):
     body = scope.body(IngestUploadIn)
     return json_response(create_upload(scope.caller, project_id, body.file_name, body.content_type, scope.meta),
                          status=201)
+
+
+class GithubIntegrationIn(BaseModel):
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
+    webhook_secret: str = Field(min_length=16, max_length=512)
+
+
+@routes.route("/v1/projects/{project_id}/integrations/github", methods=["PUT"], permission="integrations.manage",
+              audit="integration.github")
+def connect_github(scope, project_id):
+    from maestro.services.github_integration import connect_repository
+
+    body = scope.body(GithubIntegrationIn)
+    return json_response(connect_repository(scope.caller, project_id, body.repository, body.webhook_secret,
+                                            scope.meta))
+
+
+@routes.route("/v1/integrations/github/webhook", methods=["POST"], permission=PUBLIC)
+def github_webhook(scope):
+    """Authenticated by the X-Hub-Signature-256 of the connected project's secret, not by a token."""
+    from maestro.services.github_integration import receive_webhook
+
+    raw = scope.request.raw_body or b""
+    status, body = receive_webhook(dict(scope.request.headers or {}), raw, scope.meta)
+    return json_response(body, status=status)
+
+
+def _period(scope):
+    from maestro.services.analytics import period
+
+    return period(scope.query("from"), scope.query("to"))
+
+
+@routes.route("/v1/projects/{project_id}/metrics", methods=["GET"], permission="metrics.read")
+def project_metrics(scope, project_id):
+    from maestro.services import analytics
+
+    start, end = _period(scope)
+    bucket = scope.query("bucket", "day")
+    if bucket not in ("day", "week", "month"):
+        raise InvalidInput("bucket must be day, week or month", parameter="bucket")
+    return json_response(analytics.time_series(scope.caller, project_id, scope.query("type"), start, end, bucket))
+
+
+@routes.route("/v1/projects/{project_id}/metrics/summary", methods=["GET"], permission="metrics.read")
+def project_metrics_summary(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope)))
+
+
+@routes.route("/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read")
+def project_git(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.git(scope.caller, project_id, *_period(scope)))
+
+
+@routes.route("/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read")
+def project_dora(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.dora(scope.caller, project_id, *_period(scope)))
+
+
+@routes.route("/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read")
+def project_ci(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.ci(scope.caller, project_id, *_period(scope)))
+
+
+@routes.route("/v1/projects/{project_id}/velocity", methods=["GET"], permission="metrics.read")
+def project_velocity(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.velocity(scope.caller, project_id, *_period(scope)))
+
+
+@routes.route("/v1/projects/{project_id}/team-analytics", methods=["GET"], permission="metrics.read")
+def project_team_analytics(scope, project_id):
+    from maestro.services import analytics
+
+    return json_response(analytics.team(scope.caller, project_id, *_period(scope)))

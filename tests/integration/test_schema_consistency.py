@@ -35,7 +35,7 @@ def test_deployed_table_matches_its_model(model, dynamodb, local_stack):
 
 def test_every_tenant_table_is_partitioned_by_tenant():
     """Tenant data carries the tenant in its partition key; the global tables are listed and justified."""
-    global_tables = {"tenants", "user-emails", "idempotency", "rate-limits"}  # audit-heads: by tenant_id
+    global_tables = {"tenants", "user-emails", "idempotency", "rate-limits", "repository-integrations"}  # audit-heads: by tenant_id
     for model in TABLE_MODELS:
         hash_key = next(k["AttributeName"] for k in table_definition(model)["KeySchema"] if k["KeyType"] == "HASH")
         if model.logical_name in global_tables:

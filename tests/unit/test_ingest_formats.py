@@ -562,7 +562,8 @@ def test_workflow_runs_listing_becomes_pipeline_events():
     assert failed["metadata"] == {
         "workflow_id": 159038, "name": "Build", "run_number": 563, "event": "pull_request",
         "head_branch": "feature/ingest", "head_sha": "7638417db6d59f3c431d3e1f261cc637155684cd",
-        "conclusion": "failure", "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433655"}
+        "conclusion": "failure", "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433655",
+        "run_id": 30433655, "run_attempt": 2}
     assert [line_no for line_no, _ in parsed] == [1] * 4 + [2] * 4 + [3] * 2 + [4] * 3
     assert_all_normalise(events_of(parsed))
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
-from maestro.domain.projects import _percentile_rank as percentile_rank
+from maestro.domain.projects import percentile_rank
 
 BUCKETS = ("day", "week", "month")
 # A day-bucketed series over 13 years is ~4,800 points; anything longer is a mistake in from/to.

@@ -82,7 +82,7 @@ def normalise_weights(weights: dict[str, float] | None) -> dict[str, float]:
     return {k: v / total for k, v in merged.items()}
 
 
-def _percentile_rank(value: float, history: Sequence[float]) -> float:
+def percentile_rank(value: float, history: Sequence[float]) -> float:
     """Share of the history at or below `value` (ties count half), in [0, 1]."""
     below = sum(1 for h in history if h < value)
     equal = sum(1 for h in history if h == value)
@@ -108,9 +108,9 @@ def success_score(outcome: Outcome, history: Sequence[Outcome], weights: dict[st
     if len(history) >= MIN_HISTORY_FOR_NORMALISATION:
         components = {
             "model_performance": outcome.model_performance,
-            "business_impact": _percentile_rank(outcome.business_impact_usd, [h.business_impact_usd for h in history]),
-            "duration": 1 - _percentile_rank(outcome.duration_days, [h.duration_days for h in history]),
-            "cost": 1 - _percentile_rank(outcome.compute_cost_usd, [h.compute_cost_usd for h in history]),
+            "business_impact": percentile_rank(outcome.business_impact_usd, [h.business_impact_usd for h in history]),
+            "duration": 1 - percentile_rank(outcome.duration_days, [h.duration_days for h in history]),
+            "cost": 1 - percentile_rank(outcome.compute_cost_usd, [h.compute_cost_usd for h in history]),
         }
         basis = "tenant_history"
     else:

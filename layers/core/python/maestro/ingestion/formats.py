@@ -504,7 +504,7 @@ def _local_name(tag: Any) -> str:
 # Conclusions that judge the code. A cancelled, skipped, neutral, stale or action_required run has no verdict, so
 # it gets no pipeline_success event and does not drag the success ratio down. It still counts as a run, and a
 # completed one still reports its duration, because that time was spent.
-_SUCCESS_BY_CONCLUSION = {"success": 1, "failure": 0, "timed_out": 0, "startup_failure": 0}
+SUCCESS_BY_CONCLUSION = {"success": 1, "failure": 0, "timed_out": 0, "startup_failure": 0}
 _RUN_METADATA = ("workflow_id", "name", "run_number", "event", "head_branch", "head_sha", "conclusion", "html_url")
 
 
@@ -534,7 +534,7 @@ def parse_workflow_runs(stream: BinaryIO) -> Iterator[ParsedLine]:
         return
     for index, run in enumerate(runs, start=1):
         try:
-            events = _run_events(run)
+            events = run_events(run)
         except _MalformedRun as exc:
             yield index, FormatError.at(index, f"workflow run {index}: {exc}", json.dumps(run, default=str))
             continue
@@ -542,7 +542,7 @@ def parse_workflow_runs(stream: BinaryIO) -> Iterator[ParsedLine]:
             yield index, event
 
 
-def _run_events(run: Any) -> list[dict[str, Any]]:
+def run_events(run: Any) -> list[dict[str, Any]]:
     if not isinstance(run, dict):
         raise _MalformedRun(f"expected an object, got {_json_type(run)}")
     run_id = run.get("id")
@@ -564,9 +564,10 @@ def _run_events(run: Any) -> list[dict[str, Any]]:
         if finished is None:
             raise _MalformedRun("a completed run needs updated_at")
         values.append(("pipeline_duration_seconds", max(0.0, (finished - started).total_seconds())))
-        if conclusion in _SUCCESS_BY_CONCLUSION:
-            values.append(("pipeline_success", _SUCCESS_BY_CONCLUSION[conclusion]))
-    metadata = {key: run.get(key) for key in _RUN_METADATA}
+        if conclusion in SUCCESS_BY_CONCLUSION:
+            values.append(("pipeline_success", SUCCESS_BY_CONCLUSION[conclusion]))
+    # run_id and run_attempt let analytics tell re-runs of one run apart (flaky workflows).
+    metadata = {key: run.get(key) for key in _RUN_METADATA} | {"run_id": run_id, "run_attempt": attempt}
     return [{"event_id": f"gha:{run_id}:{attempt}:{metric_type}", "metric_type": metric_type, "value": value,
              "unit": BUILT_IN_TYPES[metric_type], "timestamp": started.isoformat(), "source": "github_actions",
              "metadata": dict(metadata)}

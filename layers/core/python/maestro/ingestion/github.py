@@ -5,8 +5,9 @@ Exactly-once. Every event id is derived from GitHub's own ids, never from the de
 time the payload states, so a redelivered webhook (same payload, new `X-GitHub-Delivery`) and the same fact arriving
 in two deliveries (a commit in a push to a branch and again in the push that merges it) produce the same
 `metric_type#timestamp#event_id` key and are stored once. Two ids are shared with the S3 drop zone
-(`maestro.ingestion.formats`) on purpose: commits are `git:<sha>:<metric_type>`, as in a `.gitlog` drop, and
-workflow runs are `gha:<run id>:<attempt>:<metric_type>`, as in a workflow-runs drop, computed by the same function.
+(`maestro.ingestion.formats`) on purpose. Workflow runs are `gha:<run id>:<attempt>:<metric_type>`, computed by the
+same function as a workflow-runs drop, so a run seen both ways is stored once. Commits are `git:<sha>:<metric_type>`,
+as in a `.gitlog` drop; the two share a stored key when the push's commit time is the time the log printed.
 
 Events (`events_from_webhook`); anything not listed is `handled=False` with the reason:
 
@@ -39,7 +40,7 @@ from typing import Any
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricRejected, parse_timestamp
 # One derivation of a workflow run's facts for the webhook and the workflow-runs drop, so their ids agree.
-from maestro.ingestion.formats import _SUCCESS_BY_CONCLUSION, _run_events
+from maestro.ingestion.formats import SUCCESS_BY_CONCLUSION, run_events
 
 SOURCE = "github"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -163,7 +164,7 @@ def _pull_request_review(payload: dict[str, Any], context: dict[str, Any]) -> li
 def _workflow_run(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     run, run_id = _fact(payload, "workflow_run")
     try:
-        events = _run_events(run)
+        events = run_events(run)
     except ValueError as malformed:
         raise InvalidInput(f"workflow_run: {malformed}") from None
     extra = {**context, "run_id": run_id, "run_attempt": run.get("run_attempt", 1),
@@ -178,8 +179,8 @@ def _workflow_job(payload: dict[str, Any], context: dict[str, Any]) -> list[dict
     conclusion = job.get("conclusion")
     values = [("job_run", 1),
               ("job_duration_seconds", max(0.0, (_moment(completed_at) - _moment(started_at)).total_seconds()))]
-    if conclusion in _SUCCESS_BY_CONCLUSION:  # a cancelled or skipped job has no verdict, as for runs
-        values.append(("job_success", _SUCCESS_BY_CONCLUSION[conclusion]))
+    if conclusion in SUCCESS_BY_CONCLUSION:  # a cancelled or skipped job has no verdict, as for runs
+        values.append(("job_success", SUCCESS_BY_CONCLUSION[conclusion]))
     metadata = {**context, "job_id": job_id, "job_name": job.get("name"), "run_id": job.get("run_id"),
                 "run_attempt": job.get("run_attempt"), "workflow_name": job.get("workflow_name"),
                 "conclusion": conclusion, "head_sha": job.get("head_sha"), "head_branch": job.get("head_branch")}

@@ -427,6 +427,23 @@ class MetricAggregate(MaestroModel):
     total = NumberAttribute(default=0)
 
 
+class RepositoryIntegration(MaestroModel):
+    """A GitHub repository connected to a project. Global by nature: a webhook names only the repository, so
+    it is the key; each tenant that connects the same repository has its own row and its own secret, and a
+    delivery counts only for the rows whose secret its signature matches."""
+
+    logical_name = "repository-integrations"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "repository-integrations"
+
+    repository = UnicodeAttribute(hash_key=True)  # owner/name, case-folded
+    tenant_project = UnicodeAttribute(range_key=True)
+    secret_name = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
 class CustomMetricType(MaestroModel):
     """A tenant's own metric type, registered before events of that type are accepted."""
 
@@ -564,6 +581,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     ProcessMetric,
     MetricAggregate,
     CustomMetricType,
+    RepositoryIntegration,
     Prediction,
     ModelRecord,
     Job,

@@ -1,0 +1,132 @@
+"""Analytics use cases: read a project's stored events for a period and hand them to maestro.domain.analytics."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from maestro.domain import analytics
+from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.identity.principals import Caller
+from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
+from maestro.repositories import metrics as store
+from maestro.repositories import projects as project_store
+
+DEFAULT_PERIOD = timedelta(days=90)
+MAX_PERIOD = timedelta(days=3 * 366)
+VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
+
+GIT_TYPES = ("commits", "lines_added", "lines_deleted", "files_changed", "pr_opened", "pr_merged", "pr_closed",
+             "pr_merge_hours", "reviews")
+DORA_TYPES = ("commits", "deployment", "deployment_succeeded", "deployment_failed")
+CI_TYPES = ("pipeline_run", "pipeline_attempt", "pipeline_duration_seconds", "pipeline_success", "job_run",
+            "job_duration_seconds", "job_success", "tests", "test_failures", "test_errors", "test_skipped",
+            "test_duration_seconds")
+
+
+def period(raw_from: str | None, raw_to: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[from, to) from ISO 8601 parameters with a time zone; the last 90 days by default; at most 3 years."""
+    now = now or datetime.now(timezone.utc)
+
+    def parse(raw: str, name: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"{name} must be an ISO 8601 timestamp", parameter=name) from None
+        if moment.tzinfo is None:
+            raise InvalidInput(f"{name} must carry a time zone (e.g. Z)", parameter=name)
+        return moment.astimezone(timezone.utc)
+
+    end = parse(raw_to, "to") if raw_to else now
+    start = parse(raw_from, "from") if raw_from else end - DEFAULT_PERIOD
+    if start >= end:
+        raise InvalidInput("from must be before to", parameter="from")
+    if end - start > MAX_PERIOD:
+        raise InvalidInput("the period can be at most 3 years", parameter="from")
+    return start, end
+
+
+def _project(caller: Caller, project_id: str) -> None:
+    if project_store.get_project(caller.tenant_id, project_id) is None:
+        raise NotFound(f"project {project_id} not found")
+
+
+def _events(tenant_id: str, project_id: str, types: Iterable[str], start: datetime | None,
+            end: datetime | None) -> list[MetricEvent]:
+    rows = []
+    for metric_type in types:
+        for row in store.events_in_period(tenant_id, project_id, metric_type, start, end):
+            rows.append(MetricEvent(row.event_id, project_id, row.metric_type, float(row.value), row.unit or "",
+                                    row.timestamp, row.source or "", dict(row.metadata or {})))
+    return rows
+
+
+def time_series(caller: Caller, project_id: str, metric_type: str | None, start: datetime, end: datetime,
+                bucket: str) -> dict[str, Any]:
+    _project(caller, project_id)
+    if not metric_type:
+        raise InvalidInput("type is required", parameter="type")
+    if metric_type not in BUILT_IN_TYPES and metric_type not in store.custom_types(caller.tenant_id):
+        raise InvalidInput(f"unknown metric type {metric_type}", parameter="type")
+    series = analytics.time_series(_events(caller.tenant_id, project_id, [metric_type], start, end), metric_type,
+                                   start, end, bucket)
+    return {"id": f"{project_id}:{metric_type}:{bucket}", "project_id": project_id, **series}
+
+
+def metric_summary(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    _project(caller, project_id)
+    types = list(BUILT_IN_TYPES) + list(store.custom_types(caller.tenant_id))
+    by_type = {}
+    for metric_type in types:
+        events = _events(caller.tenant_id, project_id, [metric_type], start, end)
+        if events:
+            by_type[metric_type] = events
+    return {"id": f"{project_id}:summary", "project_id": project_id, "period": {"from": start.isoformat(),
+                                                                                "to": end.isoformat()},
+            "types": analytics.summary(by_type)}
+
+
+def git(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    _project(caller, project_id)
+    # Reviews and PR events from before the period inform the PRs merged within it.
+    events = _events(caller.tenant_id, project_id, GIT_TYPES, start - timedelta(days=30), end)
+    return {"id": f"{project_id}:git", "project_id": project_id, **analytics.git_stats(events, start, end)}
+
+
+def dora(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    _project(caller, project_id)
+    # Commits before the period can ship within it (lead time), and a failure just before it can be restored.
+    events = _events(caller.tenant_id, project_id, DORA_TYPES, start - timedelta(days=90), end)
+    return {"id": f"{project_id}:dora", "project_id": project_id, **analytics.dora(events, start, end)}
+
+
+def ci(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    _project(caller, project_id)
+    events = _events(caller.tenant_id, project_id, CI_TYPES, start, end)
+    return {"id": f"{project_id}:ci", "project_id": project_id, **analytics.ci_stats(events, start, end)}
+
+
+def _features(tenant_id: str, project_id: str, start: datetime, end: datetime) -> dict[str, float]:
+    events = _events(tenant_id, project_id, set(GIT_TYPES) | set(DORA_TYPES) | set(CI_TYPES),
+                     start - timedelta(days=90), end)
+    return analytics.velocity_features(analytics.git_stats(events, start, end), analytics.dora(events, start, end),
+                                       analytics.ci_stats(events, start, end))
+
+
+def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """The project's velocity against up to VELOCITY_HISTORY_PROJECTS other projects of the tenant, each measured
+    over the same period. Computed per request; a tenant with many projects would want these features stored
+    by a nightly job instead."""
+    _project(caller, project_id)
+    mine = _features(caller.tenant_id, project_id, start, end)
+    others = project_store.list_projects(caller.tenant_id, status=None, problem_class=None,
+                                         limit=VELOCITY_HISTORY_PROJECTS + 1, cursor=None).items
+    history = [_features(caller.tenant_id, p.project_id, start, end) for p in others if p.project_id != project_id]
+    return {"id": f"{project_id}:velocity", "project_id": project_id,
+            "period": {"from": start.isoformat(), "to": end.isoformat()},
+            "features": mine, **analytics.velocity(mine, history[:VELOCITY_HISTORY_PROJECTS])}
+
+
+def team(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    _project(caller, project_id)
+    events = _events(caller.tenant_id, project_id, set(GIT_TYPES) | set(CI_TYPES), start - timedelta(days=30), end)
+    return {"id": f"{project_id}:team", "project_id": project_id, **analytics.team_analytics(events, start, end)}
