@@ -28,6 +28,15 @@ class LambdaContextStub:
         return 300_000
 
 
+# Every EventBridge event AWS delivers carries these envelope fields; moto leaves some out of custom events
+# sent with PutEvents. Filled in (never overwritten) so handlers see the AWS shape.
+ENVELOPE_DEFAULTS = {"version": "0", "account": "000000000000", "region": "us-east-1", "resources": []}
+
+
+def eventbridge_envelope(event: dict) -> dict:
+    return {**ENVELOPE_DEFAULTS, **event}
+
+
 class EventDispatcher:
     def __init__(self, settings: Settings, queues: dict[str, tuple[str, str]],
                  handlers: dict[str, Callable[[dict, Any], Any]],
@@ -49,7 +58,8 @@ class EventDispatcher:
             return len(messages)
         for message in messages:
             try:
-                self._handlers[handler_name](json.loads(message["Body"]), LambdaContextStub(handler_name))
+                self._handlers[handler_name](eventbridge_envelope(json.loads(message["Body"])),
+                                             LambdaContextStub(handler_name))
             except Exception as exc:  # left in the queue: redelivered, then dead-lettered like Lambda's retries
                 self._on_error(handler_name, exc)
                 continue
