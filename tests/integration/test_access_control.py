@@ -105,6 +105,8 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         ("POST", "/v1/projects/{project_id}/members"): {"display_name": "x", "role": "analyst",
                                                         "experience_level": "mid"},
         ("POST", "/v1/projects/{project_id}/ingest-uploads"): {"file_name": "stolen.jsonl"},
+        ("PUT", "/v1/projects/{project_id}/integrations/github"): {"repository": "evil/repo",
+                                                                   "webhook_secret": "x" * 32},
         ("PATCH", "/v1/artifacts/{artifact_id}"): {"description": "pwned"},
         ("POST", "/v1/artifacts/{artifact_id}/usages"): {"project_id": intruder_project["id"],
                                                          "version": victim_version["version"]},
