@@ -1,5 +1,5 @@
 """Maestro ML: the Chalice app. Wiring only; every handler lives in functions/."""
-from chalice import Chalice, Cron
+from chalice import Chalice, Cron, Rate
 
 from functions import artifact_versions, ingestion, jobs
 from functions.api_keys import api_keys_api
@@ -50,3 +50,8 @@ def recalculate_impact_nightly(event):
 @app.on_cw_event(artifact_versions.artifact_object_created_pattern(), name="verify_artifact_upload")
 def verify_artifact_upload(event):
     return artifact_versions.handle_artifact_object_created(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="sync_mlflow_hourly")
+def sync_mlflow_hourly(event):
+    return jobs.sync_mlflow_for_all_tenants()

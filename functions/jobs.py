@@ -26,3 +26,12 @@ def recalculate_impact_for_all_tenants() -> list[dict]:
             metrics.add_metric(name="ImpactRecalculationFailed", unit="Count", value=1)
     metrics.flush_metrics()
     return summaries
+
+
+def sync_mlflow_for_all_tenants() -> list[dict]:
+    from maestro.services.mlflow_sync import sync_all
+
+    results = sync_all()
+    metrics.add_metric(name="MlflowProjectsSynced", unit="Count", value=len(results))
+    metrics.flush_metrics()
+    return results

@@ -170,3 +170,28 @@ def project_team_analytics(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.team(scope.caller, project_id, *_period(scope)))
+
+
+class MlflowIntegrationIn(BaseModel):
+    tracking_uri: str = Field(min_length=8, max_length=500)
+    primary_metric: str | None = Field(default=None, max_length=250)
+    direction: Literal["maximize", "minimize"] = "maximize"
+    token: str | None = Field(default=None, min_length=1, max_length=4_096)
+
+
+@routes.route("/v1/integrations/mlflow", methods=["PUT"], permission="integrations.manage",
+              audit="integration.mlflow")
+def connect_mlflow(scope):
+    from maestro.services import mlflow_sync
+
+    body = scope.body(MlflowIntegrationIn)
+    return json_response(mlflow_sync.configure(scope.caller, body.tracking_uri, body.primary_metric, body.direction,
+                                               body.token, scope.meta))
+
+
+@routes.route("/v1/projects/{project_id}/integrations/mlflow/sync", methods=["POST"], permission="metrics.write",
+              audit="integration.mlflow_sync")
+def sync_mlflow(scope, project_id):
+    from maestro.services import mlflow_sync
+
+    return json_response(mlflow_sync.sync(scope.caller, project_id, scope.meta))

@@ -108,6 +108,12 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
     "recalculate_impact_on_outcome": FunctionAccess(tables=IMPACT_JOB_TABLES),
+    # maestro.services.mlflow_sync: connected tenants, their active projects, the runs as metric events, the
+    # experiment summary on the project, and each tenant's MLflow token secret.
+    "sync_mlflow_hourly": FunctionAccess(
+        tables={**INGEST_TABLES, "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
+                "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")},
+        all_stage_secrets=True),
     # The nightly run also lists tenants (a Scan of the small tenants table, projected to the key).
     "recalculate_impact_nightly": FunctionAccess(tables={**IMPACT_JOB_TABLES, "tenants": ("dynamodb:Scan",)}),
 }

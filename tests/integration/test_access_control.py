@@ -113,6 +113,7 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         ("POST", "/v1/artifacts/{artifact_id}/versions"): {"version": "6.6.6", "size_bytes": 1, "sha256": "c" * 64,
                                                            "content_type": "text/plain"},
         ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
+        ("POST", "/v1/projects/{project_id}/integrations/mlflow/sync"): {},
     }
     walked = 0
     for (method, path), spec in sorted(_registry().items()):

@@ -123,3 +123,11 @@ def delete_member(tenant_id: str, project_id: str, member_id: str) -> bool:
         if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
+
+
+def set_mlflow_summary(project: Project, summary: dict) -> None:
+    """Platform-derived, so it does not bump the project's version (a user's ETag stays valid)."""
+    ensure_bound()
+    Project._get_connection().update_item(project.tenant_id, project.project_id,
+                                          actions=[Project.mlflow_summary.set(summary)],
+                                          condition=Project.project_id.exists())

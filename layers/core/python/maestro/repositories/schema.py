@@ -61,6 +61,7 @@ class Tenant(MaestroModel):
     artifacts_count = NumberAttribute(default=0)
     stored_bytes = NumberAttribute(default=0)
     success_weights = JSONAttribute(null=True)
+    mlflow = JSONAttribute(null=True)  # tracking server integration (the token lives in Secrets Manager)
 
 
 class UserEmail(MaestroModel):
@@ -231,6 +232,7 @@ class Project(MaestroModel):
     features = JSONAttribute(default=dict)
     outcome = JSONAttribute(null=True)
     success_score = NumberAttribute(null=True)
+    mlflow_summary = JSONAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -31,7 +31,7 @@ def project_view(project: Project) -> dict[str, Any]:
         "team_size": project.team_size, "status": project.status, "start_date": project.start_date,
         "repositories": list(project.repositories or []), "mlflow_experiment": project.mlflow_experiment,
         "features": dict(project.features or {}),
-        "outcome": project.outcome, "success_score": project.success_score,
+        "outcome": project.outcome, "success_score": project.success_score, "mlflow": project.mlflow_summary,
         "created_at": project.created_at.isoformat(), "updated_at": project.updated_at.isoformat(),
         "version": project.version,
     }

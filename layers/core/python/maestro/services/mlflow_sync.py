@@ -1,0 +1,149 @@
+"""MLflow integration: a tenant's tracking server (URI, optional token in Secrets Manager, primary metric and
+its direction) and the sync of each project's experiment into process metrics and an experiment summary.
+Talks to MLflow's REST API with the standard library: request-time and sync functions never import mlflow."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from typing import Any
+
+from maestro.aws_clients import client
+from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
+from maestro.domain.identity.principals import Caller
+from maestro.domain.mlflow_runs import Run, run_events, summarise
+from maestro.repositories import identity as identity_store
+from maestro.repositories import projects as project_store
+from maestro.repositories.schema import Project, Tenant
+from maestro.services.context import RequestMeta, audit_as
+from maestro.services.metrics_ingestion import ingest
+from maestro.settings import get_settings
+
+PAGE_SIZE = 1000
+MAX_RUNS = 50_000
+TIMEOUT_SECONDS = 10
+
+
+def _token_secret(tenant_id: str) -> str:
+    return get_settings().secret_name(f"mlflow/{tenant_id}")
+
+
+def _check_uri(uri: str) -> None:
+    """Outside local mode the tracking server must be https on a public address: the sync runs inside the
+    platform's network, and a tenant must not point it at internal hosts."""
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidInput("tracking_uri must be an http(s) URL", field="tracking_uri")
+    if get_settings().is_local:
+        return
+    if parsed.scheme != "https":
+        raise InvalidInput("tracking_uri must use https", field="tracking_uri")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
+    except OSError:
+        raise InvalidInput("tracking_uri's host does not resolve", field="tracking_uri") from None
+    if any(not ipaddress.ip_address(a).is_global for a in addresses):
+        raise InvalidInput("tracking_uri must be a public address", field="tracking_uri")
+
+
+def configure(caller: Caller, tracking_uri: str, primary_metric: str | None, direction: str, token: str | None,
+              meta: RequestMeta) -> dict[str, Any]:
+    _check_uri(tracking_uri)
+    config = {"tracking_uri": tracking_uri.rstrip("/"), "primary_metric": primary_metric, "direction": direction,
+              "has_token": token is not None}
+    if token is not None:
+        manager = client("secretsmanager")
+        try:
+            manager.put_secret_value(SecretId=_token_secret(caller.tenant_id), SecretString=token)
+        except manager.exceptions.ResourceNotFoundException:
+            manager.create_secret(Name=_token_secret(caller.tenant_id), SecretString=token)
+    Tenant(caller.tenant_id).update(actions=[Tenant.mlflow.set(config)])
+    audit_as(caller, "integration.mlflow", "tenant", caller.tenant_id, meta,
+             changes={"after": {k: v for k, v in config.items()}})
+    return {"id": f"{caller.tenant_id}:mlflow", **config}
+
+
+def _call(config: dict[str, Any], tenant_id: str, method: str, path: str, body: dict | None = None,
+          query: dict | None = None) -> dict[str, Any]:
+    url = config["tracking_uri"] + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+    if config.get("has_token"):
+        token = client("secretsmanager").get_secret_value(SecretId=_token_secret(tenant_id))["SecretString"]
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URI checked
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            raise NotFound("the MLflow server has no such experiment") from None
+        raise DependencyUnavailable(f"the MLflow server answered {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError):
+        raise DependencyUnavailable("the MLflow server did not answer") from None
+
+
+def fetch_runs(config: dict[str, Any], tenant_id: str, experiment_name: str) -> list[Run]:
+    found = _call(config, tenant_id, "GET", "/api/2.0/mlflow/experiments/get-by-name",
+                  query={"experiment_name": experiment_name})
+    experiment_id = found["experiment"]["experiment_id"]
+    runs, token = [], None
+    while len(runs) < MAX_RUNS:
+        page = _call(config, tenant_id, "POST", "/api/2.0/mlflow/runs/search", body={
+            "experiment_ids": [experiment_id], "max_results": PAGE_SIZE, **({"page_token": token} if token else {})})
+        runs += [Run.from_rest(raw) for raw in page.get("runs", [])]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    return runs
+
+
+def sync_project(tenant: Tenant, project: Project) -> dict[str, Any]:
+    config = tenant.mlflow
+    if not config:
+        raise InvalidInput("connect an MLflow tracking server first: PUT /v1/integrations/mlflow")
+    if not project.mlflow_experiment:
+        raise InvalidInput("the project names no mlflow_experiment", field="mlflow_experiment")
+    runs = fetch_runs(config, tenant.tenant_id, project.mlflow_experiment)
+    raw = [event for run in runs for event in run_events(run, project.mlflow_experiment)]
+    result = ingest(tenant.tenant_id, enumerate(raw), source="mlflow", project_id=project.project_id)
+    summary = {**summarise(runs, config.get("primary_metric"), config.get("direction", "maximize")),
+               "experiment": project.mlflow_experiment, "synced_at": datetime.now(timezone.utc).isoformat()}
+    project_store.set_mlflow_summary(project, summary)
+    return {"id": f"{project.project_id}:mlflow", "project_id": project.project_id, "summary": summary,
+            "events": result.to_body(20)}
+
+
+def sync(caller: Caller, project_id: str, meta: RequestMeta) -> dict[str, Any]:
+    project = project_store.get_project(caller.tenant_id, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    outcome = sync_project(identity_store.get_tenant(caller.tenant_id), project)
+    audit_as(caller, "integration.mlflow_sync", "project", project_id, meta,
+             changes={"after": {"runs": outcome["summary"]["runs"]}})
+    return outcome
+
+
+def sync_all() -> list[dict[str, Any]]:
+    """Every connected tenant's projects that name an experiment (the scheduled sync)."""
+    from maestro.observability import logger
+    from maestro.services.impact import all_tenant_ids
+
+    results = []
+    for tenant_id in all_tenant_ids():
+        tenant = identity_store.get_tenant(tenant_id)
+        if tenant is None or not tenant.mlflow:
+            continue
+        for project in project_store.list_projects(tenant_id, status="active", problem_class=None, limit=1000,
+                                                   cursor=None).items:
+            if not project.mlflow_experiment:
+                continue
+            try:
+                results.append(sync_project(tenant, project))
+            except Exception:  # one project's server trouble must not stop the others
+                logger.exception("mlflow sync failed", extra={"tenant_id": tenant_id,
+                                                             "project_id": project.project_id})
+    return results
