@@ -36,3 +36,15 @@ def local_stack():
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:
     ordered = sorted(samples_ms)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def timed(call, runs: int) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of `runs` calls."""
+    import time
+
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 import uuid
 
-from _local_stack import local_stack, percentiles
+from _local_stack import local_stack, timed
 
 
 class Context:
@@ -37,15 +36,6 @@ def authorizer_event(headers: dict) -> dict:
     event.update({"type": "REQUEST",
                   "methodArn": "arn:aws:execute-api:us-east-1:000000000000:api/api/GET/v1/auth/me"})
     return event
-
-
-def timed(call, runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples)
 
 
 def main() -> int:

@@ -11,17 +11,8 @@ import json
 import time
 import uuid
 
-from _local_stack import local_stack, percentiles
+from _local_stack import local_stack, timed
 from auth import Context, api_event
-
-
-def timed(call, runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples)
 
 
 def main() -> int:

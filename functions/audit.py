@@ -1,11 +1,9 @@
 """/v1/audit: the tenant's tamper-evident audit log and its chain verification (admins)."""
-from datetime import datetime
-
 from chalice import Blueprint
 
 from functions.authorizer import maestro_authorizer
-from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
+from maestro.http.requests import parse_timestamp_param
 from maestro.http.routes import RouteKit
 from maestro.repositories import audit_log
 
@@ -14,16 +12,7 @@ routes = RouteKit(audit_api, maestro_authorizer)
 
 
 def _moment(scope, name):
-    raw = scope.query(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 timestamp", parameter=name) from None
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{name} must carry a time zone (e.g. Z)", parameter=name)
-    return moment
+    return parse_timestamp_param(scope.query(name), name)
 
 
 @routes.route("/v1/audit", methods=["GET"], permission="audit.read")

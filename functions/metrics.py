@@ -114,9 +114,10 @@ def github_webhook(scope):
 
 
 def _period(scope):
+    from maestro.http.requests import parse_timestamp_param
     from maestro.services.analytics import period
 
-    return period(scope.query("from"), scope.query("to"))
+    return period(parse_timestamp_param(scope.query("from"), "from"), parse_timestamp_param(scope.query("to"), "to"))
 
 
 @routes.route("/v1/projects/{project_id}/metrics", methods=["GET"], permission="metrics.read")

@@ -1,5 +1,4 @@
 """Analytics over HTTP, computed from events stored through the real sources."""
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

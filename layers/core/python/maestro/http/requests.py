@@ -37,3 +37,18 @@ def parse_model(model: type[ModelT], data: Any) -> ModelT:
 
 def parse_body(model: type[ModelT], raw_body: bytes | str | None) -> ModelT:
     return parse_model(model, parse_json(raw_body))
+
+
+def parse_timestamp_param(raw: str | None, name: str):
+    """An ISO 8601 query parameter with a time zone (Z or an offset), as UTC; None when absent."""
+    from datetime import datetime, timezone
+
+    if raw is None or raw == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 timestamp", parameter=name) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} must carry a time zone (e.g. Z)", parameter=name)
+    return moment.astimezone(timezone.utc)

@@ -13,10 +13,14 @@ from maestro.domain.artifact_versions import Integrity, VersionRef
 from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, NotFound
 from maestro.pagination import Page
-from maestro.repositories.identity import _failed_conditions, _is_condition_failure
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    is_condition_failure,
+    transaction_connection,
+)
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, Tenant, child_key
-from maestro.repositories.tables import ensure_bound, transaction_connection
 
 
 def edge_key(child: VersionRef, parent_version: str) -> str:
@@ -41,7 +45,7 @@ def create_version(tenant_id: str, version: ArtifactVersion, parents: list[Versi
                 tx.save(edge)
     except TransactWriteError as error:
         # Condition checks go first, then puts: [artifact, parent 1..n, version, edges...].
-        failed = _failed_conditions(error)
+        failed = failed_conditions(error)
         if 0 in failed:
             raise NotFound(f"artifact {artifact_id} not found") from None
         for number, parent in enumerate(parents, start=1):
@@ -91,7 +95,7 @@ def mark_ready(tenant_id: str, version: ArtifactVersion, s3_version_id: str | No
             tx.update(Tenant(tenant_id), actions=[Tenant.stored_bytes.add(int(version.size_bytes))],
                       condition=Tenant.tenant_id.exists())
     except TransactWriteError as error:
-        if 0 in _failed_conditions(error):  # [version, tenant]
+        if 0 in failed_conditions(error):  # [version, tenant]
             return False
         raise
     return True
@@ -108,7 +112,7 @@ def mark_rejected(version: ArtifactVersion, reason: str, s3_version_id: str | No
         version.update(actions=actions, condition=ArtifactVersion.status == VersionStatus.PENDING.value)
         return True
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if is_condition_failure(error):
             return False
         raise
 
@@ -123,7 +127,7 @@ def flag_changed(version: ArtifactVersion) -> bool:
                        & (ArtifactVersion.integrity != Integrity.CHANGED))
         return True
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if is_condition_failure(error):
             return False
         raise
 

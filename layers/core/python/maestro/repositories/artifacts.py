@@ -9,9 +9,13 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
-from maestro.repositories.identity import _failed_conditions
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    is_condition_failure,
+    transaction_connection,
+)
 from maestro.repositories.schema import Artifact, NameClaim, Tenant
-from maestro.repositories.tables import ensure_bound, transaction_connection
 
 
 def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> None:
@@ -24,7 +28,7 @@ def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> Non
             tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(1)],
                       condition=Tenant.tenant_id.exists() & (Tenant.artifacts_count < artifacts_quota))
     except TransactWriteError as error:
-        failed = _failed_conditions(error)  # [name claim, artifact, tenant counter]
+        failed = failed_conditions(error)  # [name claim, artifact, tenant counter]
         if 0 in failed:
             raise Conflict(f"a {artifact.type} named {artifact.name!r} already exists", field="name") from None
         if 2 in failed:
@@ -65,7 +69,7 @@ def update_artifact(artifact: Artifact, actions: list, expected_revision: int | 
         artifact.update(actions=[*actions, Artifact.revision.add(1)],
                         condition=(Artifact.deleted == False) & (Artifact.revision == artifact.revision))  # noqa: E712
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             raise PreconditionFailed("the artifact changed since you read it; read it again") from None
         raise
     return artifact
@@ -80,7 +84,7 @@ def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime) -> None:
             tx.update(artifact, actions=[Artifact.deleted.set(True), Artifact.updated_at.set(now)])
             tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(-1)])
     except TransactWriteError as error:
-        if _failed_conditions(error):
+        if failed_conditions(error):
             raise Conflict("the artifact changed while it was being deleted; retry") from None
         raise
 
@@ -94,7 +98,7 @@ def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
                                                 condition=Artifact.artifact_id.exists())
         return True
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             return False
         raise
 

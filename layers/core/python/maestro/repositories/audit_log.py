@@ -14,11 +14,11 @@ from uuid import uuid4
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from maestro.repositories.tables import ensure_bound, is_condition_failure
 from maestro.domain.audit import GENESIS_HASH, AuditEntry, ChainVerification, build_link, canonical_time, verify_chain
 from maestro.domain.errors import DependencyUnavailable, InvalidInput
 from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from maestro.repositories.schema import AuditEvent, AuditHead
-from maestro.repositories.tables import ensure_bound
 
 # A filtered listing reads at most this many DynamoDB pages per request and may return a short page (with a
 # cursor) rather than walk a large chain looking for rare matches.
@@ -49,7 +49,7 @@ def append(tenant_id: str, entry: AuditEntry, *, now: datetime | None = None, ma
         try:
             _to_model(link).save(condition=AuditEvent.seq.does_not_exist())
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not is_condition_failure(error):
                 raise
             # Another appender took this seq: back off a little (jittered, so the losers spread out) and re-read.
             time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** attempt)))
@@ -121,7 +121,7 @@ def _raise_head(tenant_id: str, seq: int) -> None:
         AuditHead(tenant_id).update(actions=[AuditHead.head_seq.set(seq)],
                                     condition=AuditHead.head_seq.does_not_exist() | (AuditHead.head_seq < seq))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not is_condition_failure(error):
             raise
 
 

@@ -14,20 +14,14 @@ from maestro.domain.identity.quotas import quota_exceeded
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import ApiKey, RateLimitWindow, Session, Tenant, User, UserEmail
-from maestro.repositories.tables import ensure_bound, transaction_connection
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    is_condition_failure,
+    transaction_connection,
+)
 
 ADMIN = "admin"
-
-
-def _failed_conditions(error: TransactWriteError) -> list[int]:
-    """Indexes of the transaction's operations whose condition failed, in the order pynamodb sends them:
-    condition checks, then deletes, then puts, then updates (not the order they were added in)."""
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # ---------------------------------------------------------------- tenants
@@ -42,7 +36,7 @@ def create_tenant_with_admin(tenant: Tenant, admin: User) -> None:
                     condition=UserEmail.email.does_not_exist())
             tx.save(admin)
     except TransactWriteError as error:
-        if 1 in _failed_conditions(error):  # [tenant, email claim, user]
+        if 1 in failed_conditions(error):  # [tenant, email claim, user]
             raise Conflict("an account with this email already exists", field="email") from None
         raise
 
@@ -71,7 +65,7 @@ def add_user(user: User, users_quota: int) -> None:
             tx.save(user)
     except TransactWriteError as error:
         # pynamodb sends puts before updates: [email claim, user, tenant counter].
-        failed = _failed_conditions(error)
+        failed = failed_conditions(error)
         if 2 in failed:
             raise quota_exceeded("users", users_quota) from None
         if 0 in failed:
@@ -131,7 +125,7 @@ def change_user(user: User, *, role: str | None = None, active: bool | None = No
                 tx.update(Tenant(user.tenant_id), actions=tenant_actions, condition=tenant_condition)
             tx.update(user, actions=actions)
     except TransactWriteError as error:
-        failed = _failed_conditions(error)
+        failed = failed_conditions(error)
         if tenant_condition is not None and 0 in failed:
             raise Conflict("the tenant's last admin cannot be demoted, deactivated or deleted") from None
         if failed:
@@ -188,7 +182,7 @@ def rotate_refresh(session: Session, presented_jti: str, new_jti: str) -> bool:
         )
         return True
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if is_condition_failure(error):
             return False
         raise
 
@@ -259,7 +253,7 @@ def consume_rate_limit(limit_name: str, subject: str, limit: int, window_seconds
         )
         return None
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if is_condition_failure(error):
             return max(1, math.ceil(window_start + window_seconds - now))
         raise
 

@@ -13,9 +13,13 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict
 from maestro.domain.metrics import MetricEvent
-from maestro.repositories.identity import _failed_conditions
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    is_condition_failure,
+    transaction_connection,
+)
 from maestro.repositories.schema import CustomMetricType, MetricAggregate, ProcessMetric, child_key
-from maestro.repositories.tables import ensure_bound, transaction_connection
 
 EVENTS_PER_TRANSACTION = 25  # 25 event rows + at most 25 aggregate updates: under DynamoDB's 100 items
 
@@ -63,7 +67,7 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
                               actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)])
             return len(chunk), duplicates
         except TransactWriteError as error:
-            failed = {i for i in _failed_conditions(error) if i < len(chunk)}  # puts come first
+            failed = {i for i in failed_conditions(error) if i < len(chunk)}  # puts come first
             if not failed:
                 raise
             duplicates += len(failed)
@@ -106,7 +110,7 @@ def register_custom_type(metric_type: CustomMetricType) -> None:
     try:
         metric_type.save(condition=CustomMetricType.metric_type.does_not_exist())
     except PutError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             raise Conflict(f"metric type {metric_type.metric_type} is already registered") from None
         raise
 

@@ -10,10 +10,14 @@ from pynamodb.transactions import TransactWrite
 from maestro.domain.errors import Conflict, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
 from maestro.pagination import Page
-from maestro.repositories.identity import _failed_conditions
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    is_condition_failure,
+    transaction_connection,
+)
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Project, TeamMember, Tenant, child_key
-from maestro.repositories.tables import ensure_bound, transaction_connection
 
 
 def status_key(status: str, created_at: datetime, project_id: str) -> str:
@@ -32,7 +36,7 @@ def create_project(project: Project, projects_quota: int) -> None:
             tx.update(Tenant(project.tenant_id), actions=[Tenant.projects_count.add(1)],
                       condition=Tenant.tenant_id.exists() & (Tenant.projects_count < projects_quota))
     except TransactWriteError as error:
-        if 1 in _failed_conditions(error):  # [project, tenant counter]
+        if 1 in failed_conditions(error):  # [project, tenant counter]
             raise quota_exceeded("projects", projects_quota) from None
         raise
 
@@ -77,7 +81,7 @@ def update_project(project: Project, actions: list, expected_version: int | None
     try:
         project.update(actions=actions, condition=Project.deleted == False)  # noqa: E712
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             raise PreconditionFailed("the project changed since you read it; read it again") from None
         raise
     return project
@@ -93,7 +97,7 @@ def soft_delete_project(project: Project, now: datetime) -> None:
                 Project.updated_at.set(now)])
             tx.update(Tenant(project.tenant_id), actions=[Tenant.projects_count.add(-1)])
     except TransactWriteError as error:
-        if _failed_conditions(error):
+        if failed_conditions(error):
             raise Conflict("the project changed while it was being deleted; retry") from None
         raise
 
@@ -120,7 +124,7 @@ def delete_member(tenant_id: str, project_id: str, member_id: str) -> bool:
         TeamMember(child_key(tenant_id, project_id), member_id).delete(condition=TeamMember.member_id.exists())
         return True
     except Exception as error:  # pynamodb DeleteError on a failed condition: nothing to delete
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             return False
         raise
 

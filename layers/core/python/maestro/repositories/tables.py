@@ -36,3 +36,15 @@ def transaction_connection():
     if key not in _connections:
         _connections[key] = Connection(region=settings.region, host=key[1])
     return _connections[key]
+
+
+def failed_conditions(error: Exception) -> list[int]:
+    """Indexes of a cancelled transaction's operations whose condition failed, in the order pynamodb sends
+    them: condition checks, then deletes, then puts, then updates (not the order they were added in)."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
+
+
+def is_condition_failure(error: Exception) -> bool:
+    """A single write refused by its condition (pynamodb PutError/UpdateError/DeleteError)."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -9,10 +9,9 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import NotFound
 from maestro.pagination import Page
-from maestro.repositories.identity import _failed_conditions
+from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Artifact, ArtifactUsage, child_key
-from maestro.repositories.tables import ensure_bound, transaction_connection
 
 
 def usage_key(project_id: str, version: str) -> str:
@@ -29,7 +28,7 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool
                       condition=Artifact.artifact_id.exists() & (Artifact.deleted == False))  # noqa: E712
         return True
     except TransactWriteError as error:
-        failed = _failed_conditions(error)  # [usage row, artifact counter]
+        failed = failed_conditions(error)  # [usage row, artifact counter]
         if 0 in failed:
             return False
         if 1 in failed:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from maestro.repositories.tables import ensure_bound, is_condition_failure
 from maestro.aws_clients import client
 from maestro.domain.errors import InvalidInput, NotFound, Unauthenticated
 from maestro.domain.identity.principals import Caller
@@ -16,7 +17,6 @@ from maestro.ingestion import github
 from maestro.observability import metrics
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import NameClaim, RepositoryIntegration, child_key
-from maestro.repositories.tables import ensure_bound
 from maestro.services.context import RequestMeta, audit_as, record_audit
 from maestro.services.metrics_ingestion import ingest
 from maestro.settings import get_settings
@@ -57,7 +57,7 @@ def _first_delivery(tenant_id: str, delivery_id: str) -> bool:
             condition=NameClaim.claim.does_not_exist())
         return True
     except PutError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(error):
             return False
         raise
 
