@@ -13,7 +13,7 @@ from functions.metrics import metrics_api
 from functions.projects import projects_api
 from functions.tenant import tenant_api
 from functions.users import users_api
-from maestro.http.api import problem_middleware
+from maestro.http.api import event_middleware, problem_middleware
 from maestro.ingestion.events import process_metrics_queue
 from maestro.settings import get_settings
 from maestro.startup import assert_deployable
@@ -22,6 +22,8 @@ assert_deployable()
 
 app = Chalice(app_name="maestro-ml")
 app.register_middleware(problem_middleware, "http")
+for event_type in ("cloudwatch", "sqs", "scheduled"):
+    app.register_middleware(event_middleware, event_type)
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
                   projects_api, artifacts_api, metrics_api, artifact_versions_api):
     app.register_blueprint(blueprint)

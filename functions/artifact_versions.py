@@ -125,5 +125,4 @@ def handle_artifact_object_created(raw_event: dict) -> dict:
     log = logger.warning if outcome == "ignored" else logger.info
     log("artifact object observed", extra={"key": key, "object_version_id": object_version_id, "outcome": outcome})
     metrics.add_metric(name=f"ArtifactUploads{outcome.capitalize()}", unit="Count", value=1)
-    metrics.flush_metrics()
     return {"key": key, "object_version_id": object_version_id, "outcome": outcome}

@@ -31,7 +31,6 @@ def handle_object_created(raw_event: dict) -> dict:
     logger.info("ingest drop handled", extra={k: manifest.get(k) for k in (
         "object_key", "status", "accepted", "duplicates", "rejected", "reason")})
     metrics.add_metric(name=f"IngestDrops{manifest['status'].capitalize()}", unit="Count", value=1)
-    metrics.flush_metrics()
     return manifest
 
 
@@ -54,5 +53,4 @@ def handle_process_metrics_batch(raw_event: dict, context) -> dict:
 
     response = process_partial_response(event=raw_event, record_handler=record_handler,
                                         processor=BatchProcessor(event_type=EventType.SQS), context=context)
-    metrics.flush_metrics()
     return response

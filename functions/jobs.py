@@ -10,7 +10,6 @@ def recalculate_impact_for_event(raw_event: dict) -> dict:
     from maestro.services.impact import recalculate_tenant
 
     summary = recalculate_tenant(raw_event["detail"]["tenant_id"])
-    metrics.flush_metrics()
     return summary
 
 
@@ -24,7 +23,6 @@ def recalculate_impact_for_all_tenants() -> list[dict]:
         except Exception:  # one tenant's failure must not stop the others; it is logged and counted
             logger.exception("impact recalculation failed", extra={"tenant_id": tenant_id})
             metrics.add_metric(name="ImpactRecalculationFailed", unit="Count", value=1)
-    metrics.flush_metrics()
     return summaries
 
 
@@ -33,5 +31,4 @@ def sync_mlflow_for_all_tenants() -> list[dict]:
 
     results = sync_all()
     metrics.add_metric(name="MlflowProjectsSynced", unit="Count", value=len(results))
-    metrics.flush_metrics()
     return results

@@ -1,4 +1,4 @@
-"""HTTP middleware and JSON responses shared by every route (routes themselves: maestro.http.routes)."""
+"""Middleware (HTTP and event handlers) and JSON responses shared by every function (routes: maestro.http.routes)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from chalice.app import MiddlewareHandler, Request
 
 from maestro.domain.errors import PayloadTooLarge
 from maestro.http.problems import PROBLEM_CONTENT_TYPE, problem_body, response_for_domain_error
-from maestro.observability import logger, metrics
+from maestro.observability import logger, metrics, tracer
 from maestro.settings import get_settings
 
 JSON_CONTENT_TYPE = "application/json"
@@ -60,11 +60,25 @@ def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Respo
         event.context.setdefault("requestId", request_id)  # the audit log and the views read it from here
     logger.set_correlation_id(request_id)
     limit = get_settings().max_body_bytes
+    route = f"{event.method} {(event.context or {}).get('resourcePath', '')}"
     if _body_size(event) > limit:
         response = response_for_domain_error(PayloadTooLarge(f"request body exceeds {limit} bytes", limit_bytes=limit))
     else:
-        response = _as_problem(get_response(event))
+        # One X-Ray subsegment per route (a no-op where tracing is disabled, as locally).
+        with tracer.provider.in_subsegment(f"## {route}") as subsegment:
+            response = _as_problem(get_response(event))
+            subsegment.put_annotation("status", response.status_code)
     response.headers = {**(response.headers or {}), "X-Request-Id": request_id}
     metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit="Count", value=1)
     metrics.flush_metrics()
     return response
+
+
+def event_middleware(event: Any, get_response: MiddlewareHandler) -> Any:
+    """Event handlers (EventBridge, SQS, schedules): a correlation id, an X-Ray subsegment, metrics flushed."""
+    context = getattr(event, "context", None)
+    logger.set_correlation_id(getattr(context, "aws_request_id", None))
+    with tracer.provider.in_subsegment(f"## {type(event).__name__}"):
+        result = get_response(event)
+    metrics.flush_metrics()
+    return result
