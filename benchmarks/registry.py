@@ -74,6 +74,43 @@ def main() -> int:
                 TableName=table("artifacts"), ConsistentRead=True,
                 Key={"tenant_id": {"S": caller.tenant_id}, "artifact_id": {"S": created["id"]}}), args.requests)),
         ]
+        # usage: one ready version, then each call records a new (project, artifact, version)
+        import hashlib
+        import urllib.request
+
+        content = b"benchmark artifact"
+        declared = call("POST", f"/v1/artifacts/{created['id']}/versions", {
+            "version": "1.0.0", "size_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(),
+            "content_type": "application/octet-stream"})
+        upload = urllib.request.Request(declared["upload"]["url"], data=content, method="PUT",
+                                        headers=declared["upload"]["headers"])
+        urllib.request.urlopen(upload).read()
+        call("POST", f"/v1/artifacts/{created['id']}/versions/1.0.0/complete")
+        from maestro.services.projects import create_project
+
+        projects = iter([create_project(caller, {"name": f"p{n}", "problem_class": "other", "complexity_score": 1,
+                                                 "team_size": 1}, RequestMeta())["id"]
+                         for n in range(args.requests)])
+
+        def raw_usage():
+            n = next(counter)
+            dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": table("artifact-usages"), "Item": {
+                    "tenant_artifact": {"S": f"{caller.tenant_id}#{created['id']}"},
+                    "project_version": {"S": f"raw{n}#1.0.0"}, "tenant_project": {"S": f"{caller.tenant_id}#raw{n}"},
+                    "artifact_version": {"S": f"{created['id']}#1.0.0"}},
+                    "ConditionExpression": "attribute_not_exists(project_version)"}},
+                {"Update": {"TableName": table("artifacts"), "Key": {
+                    "tenant_id": {"S": caller.tenant_id}, "artifact_id": {"S": created["id"]}},
+                    "UpdateExpression": "ADD usage_count :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+
+        rows += [
+            ("usage   POST /v1/artifacts/{id}/usages (+ audit)",
+             timed(lambda: call("POST", f"/v1/artifacts/{created['id']}/usages",
+                                {"project_id": next(projects), "version": "1.0.0"}), args.requests)),
+            ("  raw: TransactWriteItems (usage row, counter)", timed(raw_usage, args.requests)),
+        ]
         small = len(list(_query_all(dynamodb, table("artifacts"), caller.tenant_id)))
         rows += [
             (f"search  POST /v1/artifacts/search ({small} artifacts)",
@@ -120,14 +157,19 @@ def _resource(path: str) -> str:
     parts = path.strip("/").split("/")
     if len(parts) >= 3 and parts[1] == "artifacts" and parts[2] not in ("search", "top"):
         parts[2] = "{artifact_id}"
+    if len(parts) >= 5 and parts[3] == "versions":
+        parts[4] = "{version}"
     return "/" + "/".join(parts)
 
 
 def _params(path: str) -> dict | None:
     parts = path.strip("/").split("/")
+    params = {}
     if len(parts) >= 3 and parts[1] == "artifacts" and parts[2] not in ("search", "top"):
-        return {"artifact_id": parts[2]}
-    return None
+        params["artifact_id"] = parts[2]
+    if len(parts) >= 5 and parts[3] == "versions":
+        params["version"] = parts[4]
+    return params or None
 
 
 def _query_all(dynamodb, table_name, tenant_id):
