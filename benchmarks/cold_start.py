@@ -1,9 +1,11 @@
 """Cold start: import + init time of each function's module in fresh processes (median of N), beside the
 baseline of `import boto3` plus one client, measured in the same run. Prints the ratio per function.
 
-Every Chalice function (the API handler and each event handler) loads app.py, so a function's cold start is
-app.py's import plus the handler module it calls. The processes run with the variables Lambda sets
-(LAMBDA_TASK_ROOT makes the X-Ray SDK use its in-Lambda sampler, as it does in AWS).
+It measures what Lambda loads: the dev stage's deployment package and core layer are built (cached) and
+unpacked into an empty directory, and every process runs `python -S` with only task/ and opt/python on its
+path (so nothing from this machine's virtualenv, such as optional extras a library would pick up, takes
+part). The processes get the variables Lambda sets (LAMBDA_TASK_ROOT makes the X-Ray SDK use its in-Lambda
+sampler). Every Chalice function loads app.py, so a function's cold start is app.py plus the module it calls.
 
     .venv/bin/python benchmarks/cold_start.py [--runs 5]
 """
@@ -15,54 +17,70 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
 
 BASELINE = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
 # function -> statement that loads it as Lambda would (module import + module-level init)
 FUNCTIONS = {
-    "api_handler (app.app: auth/CRUD/health routes)": "import app; app.app",
-    "ingest_object_created (app.ingest_object_created)": "import app; app.ingest_object_created",
-    "functions.health alone": "import functions.health",
-    "functions.ingestion alone": "import functions.ingestion",
+    "api_handler (app.app: every HTTP route)": "import app; app.app",
+    "maestro_authorizer": "import app; from functions.authorizer import maestro_authorizer",
+    "ingest_object_created": "import app; app.ingest_object_created",
+    "ingest_process_metrics": "import app; app.ingest_process_metrics",
+    "verify_artifact_upload": "import app; app.verify_artifact_upload",
+    "recalculate_impact_nightly (+ first call's numpy)": "import app; import maestro.domain.impact",
 }
 # Modules no request-time function may import (their import alone costs seconds).
-FORBIDDEN_ON_COLD_PATH = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn")
+FORBIDDEN_ON_COLD_PATH = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime")
 
 
-def lambda_like_environment(task_root: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAESTRO_", "POWERTOOLS_"))}
+def lambda_filesystem(root: Path) -> tuple[Path, Path]:
+    from infra.package import build_package
+
+    build = build_package("dev")
+    task, opt = root / "task", root / "opt"
+    with zipfile.ZipFile(build.deployment_zip) as archive:
+        archive.extractall(task)
+    with zipfile.ZipFile(build.layers["CoreLayer"].zip_path) as archive:
+        archive.extractall(opt)
+    return task, opt / "python"
+
+
+def lambda_environment(task: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAESTRO_", "POWERTOOLS_", "PYTHON"))}
     env.update({
-        "LAMBDA_TASK_ROOT": task_root,
-        "AWS_LAMBDA_FUNCTION_NAME": "maestro-ml-dev",
-        "AWS_REGION": "us-east-1",
+        "LAMBDA_TASK_ROOT": str(task), "AWS_LAMBDA_FUNCTION_NAME": "maestro-ml-dev", "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "MAESTRO_STAGE": "test",  # local-mode secrets check: nothing is fetched over the network at import
-        "PYTHONPATH": str(PROJECT_DIR),
+        "MAESTRO_STAGE": "test",  # local-mode secrets: nothing is fetched over the network at import
     })
     return env
 
 
-def time_statement(statement: str, env: dict[str, str]) -> tuple[float, list[str]]:
+def time_statement(statement: str, env: dict[str, str], paths: list[str]) -> tuple[float, list[str]]:
     probe = (
-        "import sys, time\n"
+        f"import sys; sys.path[:0] = {paths!r}\n"
+        "import time\n"
         "started = time.perf_counter()\n"
         f"{statement}\n"
         "elapsed = time.perf_counter() - started\n"
         f"heavy = [m for m in {FORBIDDEN_ON_COLD_PATH!r} if m in sys.modules]\n"
         "print(elapsed); print(','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, env=env, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run([sys.executable, "-S", "-c", probe], cwd=paths[0], env=env, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
     elapsed, heavy = result.stdout.splitlines()[-2:]
     return float(elapsed), [m for m in heavy.split(",") if m]
 
 
-def median_of(statement: str, env: dict[str, str], runs: int) -> tuple[float, list[str]]:
+def median_of(statement: str, env: dict[str, str], paths: list[str], runs: int) -> tuple[float, list[str]]:
     timings, heavy = [], []
     for _ in range(runs):
-        elapsed, heavy = time_statement(statement, env)
+        elapsed, heavy = time_statement(statement, env, paths)
         timings.append(elapsed)
     return statistics.median(timings), heavy
 
@@ -71,16 +89,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as task_root:
-        env = lambda_like_environment(task_root)
-        time_statement(BASELINE, env)  # warm the file cache once for everybody alike
-        baseline, _ = median_of(BASELINE, env, args.runs)
-        print(f"cold start, median of {args.runs} fresh processes (import + init)\n")
-        print(f"{'function':58} {'seconds':>8} {'x boto3':>8}  heavy modules loaded")
-        print(f"{'baseline: import boto3 + one client':58} {baseline:8.3f} {1.0:8.2f}")
+    with tempfile.TemporaryDirectory() as root:
+        task, layer = lambda_filesystem(Path(root))
+        env = lambda_environment(task)
+        paths = [str(task), str(layer)]
+        time_statement(BASELINE, env, paths)  # warm the file cache once for everybody alike
+        baseline, _ = median_of(BASELINE, env, paths, args.runs)
+        print(f"cold start from the unpacked package, median of {args.runs} fresh processes (import + init)\n")
+        print(f"{'function':52} {'seconds':>8} {'x boto3':>8}  heavy modules loaded")
+        print(f"{'baseline: import boto3 + one client':52} {baseline:8.3f} {1.0:8.2f}")
         for name, statement in FUNCTIONS.items():
-            elapsed, heavy = median_of(statement, env, args.runs)
-            print(f"{name:58} {elapsed:8.3f} {elapsed / baseline:8.2f}  {', '.join(heavy) or '-'}")
+            elapsed, heavy = median_of(statement, env, paths, args.runs)
+            print(f"{name:52} {elapsed:8.3f} {elapsed / baseline:8.2f}  {', '.join(heavy) or '-'}")
     return 0
 
 
