@@ -2,20 +2,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-INSTALLED := $(VENV)/.installed
+RUN_INSTALLED := $(VENV)/.installed-run
+INSTALLED := $(VENV)/.installed-test
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
 .PHONY: install run test test-unit package benchmarks clean
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
-$(INSTALLED): pyproject.toml constraints.txt
+# `make run` needs the runtime, the local stack and MLflow; `make test` adds the test tools and the embedding
+# build (torch), which would only slow the first `make run` down.
+$(RUN_INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip<26.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[local,dev,ml]"
+	$(PIP) -e ".[local,ml,embedding]"
+	touch $@
+
+# torch goes alone and first: the pinned CPU build lies on this machine's disk; left to the resolution of
+# sentence-transformers (embedding-build), pip would pull a multi-GB CUDA build.
+$(INSTALLED): $(RUN_INSTALLED)
+	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[local,dev,ml,embedding,embedding-build]"
 	touch $@
 
 install: $(INSTALLED)
 
-run: install
+run: $(RUN_INSTALLED)
 	$(PY) -m infra.local.run
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.

@@ -18,7 +18,7 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BUILD_DIR = PROJECT_DIR / "build"
@@ -56,6 +56,11 @@ class LayerBuild:
     rebuilt_dependencies: bool
     rebuilt_zip: bool
 
+    def summary(self) -> str:
+        return (f"{self.zip_path} ({self.unzipped_bytes / 1e6:.1f} MB unzipped; "
+                f"dependencies {'installed' if self.rebuilt_dependencies else 'cached'}, "
+                f"zip {'written' if self.rebuilt_zip else 'cached'})")
+
 
 def _distribution_name(requirement: str) -> str:
     name = requirement.split(";")[0]
@@ -77,8 +82,10 @@ def _digest(parts: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def dependencies_key(requirements: list[str], constraints: Path = PROJECT_DIR / "constraints.txt") -> str:
-    recipe = json.dumps([RECIPE_VERSION, requirements, PIP_PLATFORM_ARGS]).encode()
+def dependencies_key(requirements: list[str], constraints: Path = PROJECT_DIR / "constraints.txt",
+                     pip_args: tuple[str, ...] = ()) -> str:
+    recipe = json.dumps([RECIPE_VERSION, requirements, PIP_PLATFORM_ARGS, *([list(pip_args)] if pip_args else [])])
+    recipe = recipe.encode()
     return _digest([recipe, constraints.read_bytes()])[:16]
 
 
@@ -94,9 +101,10 @@ def _skipped(relative: Path) -> bool:
     return in_skipped_dir or relative.suffix == ".pyc"
 
 
-def install_dependencies(requirements: list[str], key: str,
-                         cache_root: Path = LAYERS_BUILD_DIR / "cache") -> tuple[Path, bool]:
-    """The dependencies installed for Lambda under <cache>/deps-<key>/python; (path, whether it was built now)."""
+def install_dependencies(requirements: list[str], key: str, cache_root: Path = LAYERS_BUILD_DIR / "cache",
+                         pip_args: tuple[str, ...] = ()) -> tuple[Path, bool]:
+    """The dependencies installed for Lambda under <cache>/deps-<key>/python; (path, whether it was built now).
+    Each layer needs its own cache_root: older deps-* folders in it are removed."""
     target = cache_root / f"deps-{key}"
     if (target / "python").is_dir():
         return target / "python", False
@@ -105,7 +113,7 @@ def install_dependencies(requirements: list[str], key: str,
     try:
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-             "--target", str(staging / "python"), *PIP_PLATFORM_ARGS,
+             "--target", str(staging / "python"), *PIP_PLATFORM_ARGS, *pip_args,
              "-c", str(PROJECT_DIR / "constraints.txt"), *requirements],
             check=True,
         )
@@ -159,36 +167,42 @@ def unzipped_size(zip_path: Path) -> int:
         return sum(info.file_size for info in archive.infolist())
 
 
+def write_layer(name: str, out_dir: Path, dependencies: Path, key: str, rebuilt_dependencies: bool,
+                source_root: Path, packages: Iterable[str],
+                extra_entries: Sequence[tuple[str, Path]] = ()) -> LayerBuild:
+    """Write (or reuse) <out_dir>/<name>.zip: `python/` holds the installed dependencies (cached under `key`) and
+    the packages from source_root, compiled; extra_entries (zip name, file) go in as they are."""
+    zip_path = out_dir / f"{name}.zip"
+    stamp_path = out_dir / f"{name}.zip.key"
+    sources = list(_source_files(source_root, packages))
+    zip_key = _digest([key.encode(),
+                       *(str(p.relative_to(source_root)).encode() + b"\0" + p.read_bytes() for p in sources),
+                       *(entry.encode() + b"\0" + path.read_bytes() for entry, path in extra_entries)])
+    if zip_path.is_file() and stamp_path.is_file() and stamp_path.read_text() == zip_key:
+        return LayerBuild(name, zip_path, unzipped_size(zip_path), rebuilt_dependencies, False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{name}-src-", dir=out_dir) as staging_name:
+        staging = Path(staging_name)
+        for path in sources:
+            copy = staging / path.relative_to(source_root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
+        _compile(staging)
+        unzipped = _write_zip(zip_path, [*_layer_entries(dependencies, staging), *extra_entries])
+    stamp_path.write_text(zip_key)
+    return LayerBuild(name, zip_path, unzipped, rebuilt_dependencies, True)
+
+
 def build_core_layer(out_dir: Path = LAYERS_BUILD_DIR) -> LayerBuild:
     """Build (or reuse) <out_dir>/core.zip: `python/` holds the dependencies and the maestro package."""
     requirements = runtime_requirements()
     key = dependencies_key(requirements)
     dependencies, rebuilt_dependencies = install_dependencies(requirements, key)
-    zip_path = out_dir / "core.zip"
-    stamp_path = out_dir / "core.zip.key"
-    sources = list(_source_files(CORE_SOURCE_DIR, CORE_PACKAGES))
-    zip_key = _digest([key.encode(), *(str(p.relative_to(CORE_SOURCE_DIR)).encode() + b"\0" + p.read_bytes()
-                                        for p in sources)])
-    if zip_path.is_file() and stamp_path.is_file() and stamp_path.read_text() == zip_key:
-        return LayerBuild("core", zip_path, unzipped_size(zip_path), rebuilt_dependencies, False)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="core-src-", dir=out_dir) as staging_name:
-        staging = Path(staging_name)
-        for path in sources:
-            copy = staging / path.relative_to(CORE_SOURCE_DIR)
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, copy)
-        _compile(staging)
-        unzipped = _write_zip(zip_path, _layer_entries(dependencies, staging))
-    stamp_path.write_text(zip_key)
-    return LayerBuild("core", zip_path, unzipped, rebuilt_dependencies, True)
+    return write_layer("core", out_dir, dependencies, key, rebuilt_dependencies, CORE_SOURCE_DIR, CORE_PACKAGES)
 
 
 def main() -> None:
-    build = build_core_layer()
-    print(f"{build.zip_path} ({build.unzipped_bytes / 1e6:.1f} MB unzipped; "
-          f"dependencies {'installed' if build.rebuilt_dependencies else 'cached'}, "
-          f"zip {'written' if build.rebuilt_zip else 'cached'})")
+    print(build_core_layer().summary())
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Build the deployable package of a stage: `python -m infra.package --stage dev [--out build/package/dev]`.
 
-1. builds the core layer (infra/layers.py);
+1. builds the core layer (infra/layers.py) and the embedding layer (infra/embedding_layer.py, which exports the
+   model first unless build/embedding-model holds a matching export);
 2. stages the project under build/ (app.py, chalicelib/, and functions/ as vendor/functions, since Chalice
    packages only app.py, chalicelib/ and vendor/), so the repository tree stays clean;
 3. runs `chalice package` once to read the functions Chalice emits, derives the merge template from that
    (infra/template.py), and runs `chalice package --merge-template` into the output directory;
-4. checks the merged template and reports each function's unzipped size plus its layers against Lambda's limit.
+4. checks the merged template and reports each function's unzipped size plus its layers against Lambda's limit,
+   and the size a function would have with the embedding layer beside the core layer.
 
 Needs AWS_DEFAULT_REGION (defaulted here) but no credentials. To deploy the result (CodeUri and the layer's
 ContentUri are paths relative to sam.json, uploaded by `package`):
@@ -27,8 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.embedding_layer import build_embedding_layer
 from infra.layers import BUILD_DIR, PROJECT_DIR, LayerBuild, build_core_layer, unzipped_size
-from infra.template import CORE_LAYER_CONTENT_URI, chalice_functions, check_merged, load_stage_config, merge_template
+from infra.template import (
+    CORE_LAYER,
+    CORE_LAYER_CONTENT_URI,
+    EMBEDDING_LAYER,
+    EMBEDDING_LAYER_CONTENT_URI,
+    chalice_functions,
+    check_merged,
+    load_stage_config,
+    merge_template,
+)
 
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # function code plus all its layers
 SIZE_REPORT = BUILD_DIR / "package-sizes.txt"
@@ -68,12 +80,25 @@ class PackageBuild:
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
+    def embedding_function_size(self) -> FunctionSize:
+        """A function that embeds text: the deployment package with the core and the embedding layers (no
+        function attaches the embedding layer yet; the ones that will must fit)."""
+        code_bytes = max((size.code_bytes for size in self.sizes), default=0)
+        return FunctionSize(f"<function>+{EMBEDDING_LAYER}", code_bytes,
+                            {k: self.layers[k].unzipped_bytes for k in (CORE_LAYER, EMBEDDING_LAYER)})
+
+    @property
+    def too_large(self) -> list[str]:
+        return [s.logical_id for s in (*self.sizes, self.embedding_function_size)
+                if s.total_bytes >= LAMBDA_UNZIPPED_LIMIT_BYTES]
+
+    @property
     def template(self) -> dict[str, Any]:
         return json.loads(self.template_path.read_text())
 
     def size_report(self) -> str:
         rows = [f"{'function':<28}{'code MB':>10}{'layers MB':>12}{'total MB':>11}{'limit MB':>10}  verdict"]
-        for size in self.sizes:
+        for size in (*self.sizes, self.embedding_function_size):
             verdict = "fits" if size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES else "TOO LARGE"
             layer_mb = _mb(sum(size.layer_bytes.values()))
             rows.append(f"{size.logical_id:<28}{_mb(size.code_bytes):>10.2f}{layer_mb:>12.2f}"
@@ -156,6 +181,9 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
 
     layer = build_core_layer()
     timings["layer"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    embedding_layer = build_embedding_layer()
+    timings["embedding layer"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     project = stage_project(stage, work_dir / "project")
@@ -165,9 +193,10 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
     template_path = run_chalice_package(project, stage, out_dir, region, merge=merge_path)
     timings["chalice"] = time.perf_counter() - mark
 
-    layer_copy = out_dir / CORE_LAYER_CONTENT_URI
-    layer_copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(layer.zip_path, layer_copy)
+    for layer_build, content_uri in ((layer, CORE_LAYER_CONTENT_URI), (embedding_layer, EMBEDDING_LAYER_CONTENT_URI)):
+        layer_copy = out_dir / content_uri
+        layer_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(layer_build.zip_path, layer_copy)
     template = json.loads(template_path.read_text())
     problems = check_merged(template, load_stage_config(stage))
     if ROLE_PLACEHOLDER in template_path.read_text():
@@ -175,7 +204,7 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
     if problems:
         raise RuntimeError("merged template is not deployable:\n  " + "\n  ".join(problems))
 
-    layers = {"CoreLayer": layer}
+    layers = {CORE_LAYER: layer, EMBEDDING_LAYER: embedding_layer}
     build = PackageBuild(stage, out_dir, template_path, out_dir / "deployment.zip", layers,
                          _function_sizes(template, out_dir, layers), timings)
     report = build.size_report()
@@ -196,8 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"deployment package: {build.deployment_zip}")
     print(build.size_report(), end="")
     print("took " + ", ".join(f"{k} {v:.1f}s" for k, v in build.timings.items()))
-    too_large = [s.logical_id for s in build.sizes if s.total_bytes >= LAMBDA_UNZIPPED_LIMIT_BYTES]
-    return 1 if too_large else 0
+    return 1 if build.too_large else 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ QUARANTINE_EXPIRY_DAYS = 30
 
 CORE_LAYER = "CoreLayer"
 CORE_LAYER_CONTENT_URI = "./layers/core.zip"  # relative to the packaged template, as CodeUri ./deployment.zip
+# onnxruntime, tokenizers, maestro_embedding and the exported MiniLM (infra/embedding_layer.py). Deployed as a
+# layer version of its own; the functions that embed text attach it beside the core layer.
+EMBEDDING_LAYER = "EmbeddingLayer"
+EMBEDDING_LAYER_CONTENT_URI = "./layers/embedding.zip"
 ARTIFACT_BUCKET = "ArtifactBucket"
 ARTIFACT_KEY = "ArtifactKey"
 EVENT_BUS = "EventBus"
@@ -714,6 +718,17 @@ def merge_template(chalice_template: dict[str, Any], stage: StageConfig,
                 "CompatibleRuntimes": [LAMBDA_RUNTIME],
                 "CompatibleArchitectures": [LAMBDA_ARCHITECTURE],
                 "RetentionPolicy": "Delete",  # superseded versions are not kept against the code-storage quota
+            },
+        },
+        EMBEDDING_LAYER: {
+            "Type": "AWS::Serverless::LayerVersion",
+            "Properties": {
+                "LayerName": stage.resource_name("embedding"),
+                "Description": "Maestro ML embeddings: MiniLM on onnxruntime, the model in /opt/embedding-model",
+                "ContentUri": EMBEDDING_LAYER_CONTENT_URI,
+                "CompatibleRuntimes": [LAMBDA_RUNTIME],
+                "CompatibleArchitectures": [LAMBDA_ARCHITECTURE],
+                "RetentionPolicy": "Delete",
             },
         },
         # Alarm notifications. Unencrypted on purpose: CloudWatch cannot publish to a topic under aws/sns.

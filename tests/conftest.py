@@ -16,6 +16,7 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "MaestroML",
     "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
     # The suite signs up many tenants from 127.0.0.1; the per-IP limit itself is tested with a low limit.
     "MAESTRO_SIGNUPS_PER_IP_PER_HOUR": "100000",
 }

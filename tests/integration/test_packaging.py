@@ -59,7 +59,9 @@ for root, dirs, files in os.walk(layer):
     # the extensions that need them, not importable modules themselves.
     dirs[:] = [d for d in dirs if not d.endswith(".libs")]
     for name in files:
-        if name.endswith(".so"):
+        # numpy's own test extensions (_umath_tests...) are not runtime modules; numpy 1.26's refuse to load
+        # without NUMPY_EXPERIMENTAL_DTYPE_API.
+        if name.endswith(".so") and not name.split(".")[0].endswith("_tests"):
             module = os.path.relpath(os.path.join(root, name.split(".")[0]), layer).replace(os.sep, ".")
             importlib.import_module(module)
 
@@ -78,6 +80,42 @@ result["outside"] = sorted(
 result["sys_path"] = sys.path
 with open(result_path, "w") as f:
     json.dump(result, f, default=str)
+"""
+
+
+# The embedding layer on top of the core layer, as Lambda stacks them in /opt: one embedding with nothing else on
+# the path, every compiled extension of the embedding layer loaded, and where each module came from.
+EMBED_FROM_LAYERS = r"""
+import importlib, importlib.machinery, json, os, sys, sysconfig
+task, opt, result_path = sys.argv[1:4]
+sys.path[:0] = [task, os.path.join(opt, "python")]
+from maestro_embedding import Encoder, model_dir
+
+vectors = Encoder.load(model_dir()).encode(["The model drifted after the schema change.", "Le modèle a dérivé."])
+layer = os.path.join(opt, "python")
+suffixes = tuple(s for s in importlib.machinery.EXTENSION_SUFFIXES if s != ".so")  # not plain shared libraries
+for package in ("onnxruntime", "tokenizers"):
+    for root, dirs, files in os.walk(os.path.join(layer, package)):
+        for name in files:
+            if name.endswith(suffixes):
+                module = os.path.relpath(os.path.join(root, name.split(".")[0]), layer).replace(os.sep, ".")
+                importlib.import_module(module)
+stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+result = {
+    "model_dir": str(model_dir()),
+    "vectors": vectors.tolist(),
+    "origins": {name: sys.modules[name].__file__
+                for name in ("maestro_embedding", "onnxruntime", "tokenizers", "numpy")},
+    "heavy": [name for name in ("torch", "transformers", "sentence_transformers") if name in sys.modules],
+    "outside": sorted(
+        f"{name}: {module.__file__}" for name, module in list(sys.modules.items())
+        if getattr(module, "__file__", None)
+        and not module.__file__.startswith((task, opt))
+        and not (module.__file__.startswith(stdlib) and "site-packages" not in module.__file__)
+    ),
+}
+with open(result_path, "w") as f:
+    json.dump(result, f)
 """
 
 
@@ -163,3 +201,61 @@ def test_every_function_with_its_layers_fits_lambda(dev_package, lambda_filesyst
         assert set(size.layer_bytes) == {"CoreLayer"}
     # The report counts what unzipping really puts on disk.
     assert unpacked_bytes == dev_package.sizes[0].total_bytes
+
+
+@pytest.fixture(scope="module")
+def embedding_filesystem(dev_package, tmp_path_factory):
+    """task/ with the function's code, opt/ with the core layer and the embedding layer unpacked over it."""
+    root = tmp_path_factory.mktemp("lambda-embedding")
+    layers = [dev_package.layers[name].zip_path for name in ("CoreLayer", "EmbeddingLayer")]
+    names = [set(zipfile.ZipFile(layer).namelist()) for layer in layers]
+    assert not names[0] & names[1], "a file in both layers: which one Lambda keeps depends on their order"
+    task_bytes = _unpack(dev_package.deployment_zip, root / "task")
+    (root / "opt").mkdir()
+    for layer in layers:
+        with zipfile.ZipFile(layer) as zipped:
+            zipped.extractall(root / "opt")
+    opt_bytes = sum(p.stat().st_size for p in (root / "opt").rglob("*") if p.is_file())
+    return root, task_bytes + opt_bytes
+
+
+def test_an_embedding_runs_from_the_unpacked_core_and_embedding_layers(embedding_filesystem):
+    from infra.embedding_model import export_model
+    from maestro_embedding import Encoder
+
+    root, _ = embedding_filesystem
+    result_path = root / "embedding.json"
+    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               "MAESTRO_EMBEDDING_MODEL_DIR": str(root / "opt" / "embedding-model")}
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", EMBED_FROM_LAYERS, str(root / "task"), str(root / "opt"), str(result_path)],
+        cwd=root / "task", env=environ, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(result_path.read_text())
+    assert result["outside"] == [] and result["heavy"] == []
+    assert result["model_dir"] == str(root / "opt" / "embedding-model")
+    for name, origin in result["origins"].items():
+        assert origin.startswith(str(root / "opt" / "python" / name)), (name, origin)
+    import numpy as np
+
+    in_layer = np.array(result["vectors"], dtype=np.float32)
+    assert in_layer.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(in_layer, axis=1), 1.0, atol=1e-5)
+    in_venv = Encoder.load(export_model().directory).encode(
+        ["The model drifted after the schema change.", "Le modèle a dérivé."])
+    assert ((in_layer * in_venv).sum(axis=1) >= 0.9999).all()
+
+
+def test_a_function_with_the_core_and_embedding_layers_fits_lambda(dev_package, embedding_filesystem):
+    _, unpacked_bytes = embedding_filesystem
+    size = dev_package.embedding_function_size
+    assert set(size.layer_bytes) == {"CoreLayer", "EmbeddingLayer"}
+    assert size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES, dev_package.size_report()
+    assert unpacked_bytes == size.total_bytes
+    # Deployed as its own layer version, attached to no function until one embeds text.
+    resources = dev_package.template["Resources"]
+    assert resources["EmbeddingLayer"]["Properties"]["ContentUri"] == "./layers/embedding.zip"
+    assert (dev_package.out_dir / "layers" / "embedding.zip").is_file()
+    assert not any({"Ref": "EmbeddingLayer"} in r["Properties"].get("Layers", []) for r in resources.values()
+                   if r["Type"] == "AWS::Serverless::Function")
