@@ -70,3 +70,10 @@ def test_one_bad_record_fails_alone(project):
                                           LambdaContextStub("ingest_process_metrics"))
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["bad-json", "bad-tenant"]
     assert _count(tenant.tenant_id, project_id, "gpu_hours") == 2
+    # The invalid event inside a readable record is kept with its reason, not silently dropped.
+    from maestro.aws_clients import client
+    from maestro.settings import get_settings
+
+    kept = client("s3").get_object(Bucket=get_settings().artifact_bucket,
+                                   Key=f"quarantine/eventbridge/{tenant.tenant_id}/e3.jsonl")["Body"].read()
+    assert b"cannot be negative" in kept

@@ -108,5 +108,15 @@ def ingest_eventbridge_detail(detail: Any, event_id: str | None) -> IngestResult
         raise ValueError(f"unknown tenant {tenant_id!r}")
     if len(detail["events"]) > 10_000:
         raise ValueError("at most 10,000 events per ProcessMetrics event")
-    return ingest(tenant_id, enumerate(detail["events"]), source="eventbridge",
-                  project_id=project_id if isinstance(project_id, str) else None)
+    from maestro.services.drop_ingestion import QuarantineWriter
+
+    # Rejected events are kept, not just counted: quarantine/eventbridge/<tenant>/<event id>.jsonl
+    quarantine = QuarantineWriter()
+    pipeline = Pipeline(tenant_id, source="eventbridge", on_reject=quarantine.add,
+                        project_id=project_id if isinstance(project_id, str) else None)
+    for index, raw in enumerate(detail["events"]):
+        pipeline.add(index, raw)
+    result = pipeline.finish()
+    if quarantine.count:
+        quarantine.upload(f"quarantine/eventbridge/{tenant_id}/{event_id or 'unknown'}.jsonl")
+    return result
