@@ -57,3 +57,8 @@ def verify_artifact_upload(event):
 @app.schedule(Rate(1, unit=Rate.HOURS), name="sync_mlflow_hourly")
 def sync_mlflow_hourly(event):
     return jobs.sync_mlflow_for_all_tenants()
+
+
+@app.on_cw_event(jobs.EMBEDDING_PATTERN, name="embed_artifacts")
+def embed_artifacts(event):
+    return jobs.embed_for_event(event.to_dict())

@@ -54,8 +54,8 @@ class ArtifactPatch(BaseModel):
 
 class SearchIn(BaseModel):
     query: str | None = Field(default=None, max_length=1_000)
-    # Semantic and hybrid search arrive with the embedding layer; the field is here so clients can send it.
-    mode: Literal["keyword"] | None = None
+    # Default: hybrid when there is a query (filters alone need no ranking).
+    mode: Literal["keyword", "semantic", "hybrid"] | None = None
     type: ArtifactType | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
     min_impact_score: float | None = Field(default=None, ge=0, le=100)
@@ -76,7 +76,8 @@ def _search(scope, query: SearchIn):
             {"field": "sort", "message": "relevance ranks by the query; give one or sort otherwise", "type": "value"}])
     filters = SearchFilters(query=query.query, type=query.type.value if query.type else None, tags=tuple(query.tags),
                             min_impact_score=query.min_impact_score, include_deprecated=query.include_deprecated)
-    return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor).to_body())
+    mode = query.mode.value if hasattr(query.mode, "value") else (query.mode or "hybrid")
+    return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor, mode).to_body())
 
 
 @routes.route("/v1/artifacts", methods=["POST"], permission="artifacts.write", audit="artifact.create")
@@ -156,3 +157,16 @@ def artifact_analytics(scope, artifact_id):
     from maestro.services import usage
 
     return json_response(usage.analytics(scope.caller, artifact_id))
+
+
+@routes.route("/v1/artifacts/embeddings/backfill", methods=["POST"], permission="tenant.manage",
+              audit="artifact.embedding_backfill")
+def backfill_embeddings(scope):
+    """Re-embed every artifact of the tenant (asynchronously; unchanged texts are skipped)."""
+    from maestro.repositories import events
+    from maestro.services.context import audit_as
+    from maestro.services.embeddings import EVENT_BACKFILL
+
+    events.publish(events.SOURCE_REGISTRY, EVENT_BACKFILL, {"tenant_id": scope.caller.tenant_id})
+    audit_as(scope.caller, "artifact.embedding_backfill", "tenant", scope.caller.tenant_id, scope.meta)
+    return json_response({"id": f"{scope.caller.tenant_id}:embedding-backfill", "status": "queued"}, status=202)

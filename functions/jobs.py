@@ -32,3 +32,17 @@ def sync_mlflow_for_all_tenants() -> list[dict]:
     results = sync_all()
     metrics.add_metric(name="MlflowProjectsSynced", unit="Count", value=len(results))
     return results
+
+
+EMBEDDING_PATTERN = {"source": ["maestro.registry"], "detail-type": ["ArtifactChanged", "EmbeddingBackfillRequested"]}
+
+
+def embed_for_event(raw_event: dict) -> dict:
+    from maestro.services.embeddings import EVENT_BACKFILL, backfill_tenant, embed_artifact
+
+    detail = raw_event["detail"]
+    if raw_event["detail-type"] == EVENT_BACKFILL:
+        return backfill_tenant(detail["tenant_id"])
+    outcome = embed_artifact(detail["tenant_id"], detail["artifact_id"])
+    metrics.add_metric(name=f"Embeddings{outcome.capitalize()}", unit="Count", value=1)
+    return {"artifact_id": detail["artifact_id"], "outcome": outcome}

@@ -71,6 +71,7 @@ class FunctionAccess:
     all_stage_secrets: bool = False  # else only REQUIRED_SECRETS, which app.py reads at start-up
     put_events: bool = False  # events:PutEvents on the default bus (maestro.repositories.events)
     read_object_versions: bool = False  # s3:GetObjectVersion: presigned GETs pinned to a verified version
+    embedding_layer: bool = False  # carries the MiniLM encoder (layers/embedding) beside the core layer
 
 
 # maestro.services.metrics_ingestion: the drop's tenant and project, custom types, and the exactly-once
@@ -91,7 +92,7 @@ IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
         tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True,
-        put_events=True, read_object_versions=True,
+        put_events=True, read_object_versions=True, embedding_layer=True,  # query embeddings for semantic search
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
@@ -118,6 +119,11 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         tables={**INGEST_TABLES, "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
                 "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")},
         all_stage_secrets=True),
+    # maestro.services.embeddings: the artifact (and its latest text-like version's content), its vector.
+    "embed_artifacts": FunctionAccess(
+        tables={"artifacts": ("dynamodb:GetItem", "dynamodb:Query"), "artifact-versions": ("dynamodb:GetItem",),
+                "artifact-vectors": ("dynamodb:GetItem", "dynamodb:PutItem")},
+        read_prefixes=(ARTIFACT_PREFIX,), read_object_versions=True, embedding_layer=True),
     # The nightly run also lists tenants (a Scan of the small tenants table, projected to the key).
     "recalculate_impact_nightly": FunctionAccess(tables={**IMPACT_JOB_TABLES, "tenants": ("dynamodb:Scan",)}),
 }
@@ -476,7 +482,7 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
     role = f"{function.logical_id}Role"
     overrides: dict[str, Any] = {
         "Role": _arn(role),
-        "Layers": [{"Ref": CORE_LAYER}],
+        "Layers": [{"Ref": CORE_LAYER}] + ([{"Ref": EMBEDDING_LAYER}] if access.embedding_layer else []),
         "Tracing": "Active",
         "LoggingConfig": {"LogGroup": {"Ref": log_group}},
         "Environment": {"Variables": {

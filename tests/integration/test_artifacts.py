@@ -51,9 +51,9 @@ def test_deprecation_with_replacement_and_if_match(tenant):
     _problem(tenant.admin.patch(f"/v1/artifacts/{old['id']}", json={"deprecated": {"reason": "x",
                                                                                    "replacement_id": "art_nope"}}), 404)
     # Deprecated artifacts leave default searches but can be asked for.
-    plain = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline"}).json()["items"]
+    plain = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline", "mode": "keyword"}).json()["items"]
     assert [a["id"] for a in plain] == [new["id"]]
-    every = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline", "include_deprecated": True}).json()
+    every = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline", "mode": "keyword", "include_deprecated": True}).json()
     assert {a["id"] for a in every["items"]} == {old["id"], new["id"]}
     events = tenant.admin.get("/v1/audit", params={"action": "artifact.deprecate"}).json()["items"]
     assert events and events[0]["resource_id"] == old["id"]
@@ -83,12 +83,12 @@ def catalogue(tenant):
 
 def test_keyword_search_matches_name_description_and_tags_case_insensitively(catalogue):
     tenant, made = catalogue
-    hits = tenant.admin.post("/v1/artifacts/search", json={"query": "CHURN"}).json()["items"]
+    hits = tenant.admin.post("/v1/artifacts/search", json={"query": "CHURN", "mode": "keyword"}).json()["items"]
     assert {h["id"] for h in hits} == {made["rfm"]["id"], made["churn_model"]["id"], made["notebook"]["id"]}
     assert all(h["mode"] == "keyword" and h["score"] > 0 for h in hits)
     # Name matches rank above tag-only matches.
     assert hits[-1]["id"] == made["rfm"]["id"]
-    customer = tenant.admin.post("/v1/artifacts/search", json={"query": "customer"}).json()["items"]
+    customer = tenant.admin.post("/v1/artifacts/search", json={"query": "customer", "mode": "keyword"}).json()["items"]
     assert {h["id"] for h in customer} == {made["rfm"]["id"], made["events_schema"]["id"]}
 
 
@@ -116,11 +116,11 @@ def test_search_pages_with_cursors_and_rejects_a_cursor_from_another_query(catal
             break
     assert sorted(seen) == sorted(a["id"] for a in made.values())
     first = tenant.admin.post("/v1/artifacts/search", json={"sort": "recent", "limit": 1}).json()
-    _problem(tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "limit": 1,
+    _problem(tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "mode": "keyword", "limit": 1,
                                                             "cursor": first["next_cursor"]}), 400)
 
 
-def test_relevance_sort_needs_a_query_and_mode_is_reserved(tenant):
+def test_relevance_sort_needs_a_query_and_mode_is_validated(tenant):
     _problem(tenant.admin.post("/v1/artifacts/search", json={"sort": "relevance"}), 422)
     assert tenant.admin.post("/v1/artifacts/search", json={"query": "x", "mode": "keyword"}).status_code == 200
     _problem(tenant.admin.post("/v1/artifacts/search", json={"query": "x", "mode": "telepathy"}), 422)

@@ -245,7 +245,9 @@ def test_functions_carry_the_core_layer_and_name_the_real_resources(resources, t
     table_names = {r["Properties"]["TableName"] for r in _of_type(resources, "AWS::DynamoDB::Table").values()}
     for function in chalice_functions(template):
         properties = resources[function.logical_id]["Properties"]
-        assert properties["Layers"] == [{"Ref": CORE_LAYER}]
+        # Every function carries the core layer; only the ones that embed text carry the embedding layer too.
+        embeds = function.name in ("api_handler", "embed_artifacts")
+        assert properties["Layers"] == [{"Ref": CORE_LAYER}] + ([{"Ref": "EmbeddingLayer"}] if embeds else [])
         variables = properties["Environment"]["Variables"]
         assert variables["MAESTRO_STAGE"] == PACKAGED_STAGE
         assert variables["MAESTRO_ARTIFACT_BUCKET"] == {"Ref": ARTIFACT_BUCKET}

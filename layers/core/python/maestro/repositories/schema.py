@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -341,6 +342,35 @@ class LineageEdge(MaestroModel):
     created_at = UTCDateTimeAttribute()
 
 
+class VectorChangesIndex(LocalSecondaryIndex["ArtifactVector"]):
+    """A tenant's vectors changed since a moment (ms): how a warm search function catches up with new ones."""
+
+    class Meta:
+        index_name = "updated-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    updated_ms = NumberAttribute(range_key=True)
+
+
+class ArtifactVector(MaestroModel):
+    """An artifact's MiniLM embedding (384 float32, little-endian) and the hash of the text it embeds, so
+    re-embedding unchanged text is a no-op. Tenant-partitioned: search never sees another tenant's vectors."""
+
+    logical_name = "artifact-vectors"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifact-vectors"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    artifact_id = UnicodeAttribute(range_key=True)
+    vector = BinaryAttribute(legacy_encoding=False)
+    text_sha256 = UnicodeAttribute()
+    updated_ms = NumberAttribute()
+    deleted = BooleanAttribute(default=False)
+    by_updated = VectorChangesIndex()
+
+
 class ArtifactVersion(MaestroModel):
     logical_name = "artifact-versions"
 
@@ -578,6 +608,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     NameClaim,
     ArtifactVersion,
     LineageEdge,
+    ArtifactVector,
     ArtifactUsage,
     ProcessMetric,
     MetricAggregate,

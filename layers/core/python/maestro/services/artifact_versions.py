@@ -177,6 +177,9 @@ def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead,
             return "raced"
         ready = [v.version for v in store.all_versions(tenant_id, artifact_id, VersionStatus.READY.value)]
         artifact_store.record_version_counts(tenant_id, artifact_id, rules.latest_version(ready))
+        from maestro.services.embeddings import artifact_changed
+
+        artifact_changed(tenant_id, artifact_id)  # its content text may now be embedded
     elif not store.mark_rejected(record, verdict.reason, landed.version_id, now):
         return "raced"
     action = "artifact.version_verified" if verdict.accepted else "artifact.version_rejected"

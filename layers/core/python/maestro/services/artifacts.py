@@ -17,6 +17,7 @@ from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
 from maestro.repositories import artifacts as store
 from maestro.repositories import identity as identity_store
 from maestro.repositories.schema import Artifact
+from maestro.services import embeddings
 from maestro.services.context import RequestMeta, audit_as
 
 MAX_TOP = 50
@@ -59,6 +60,7 @@ def create_artifact(caller: Caller, fields: dict[str, Any], meta: RequestMeta) -
                           effective_quotas(tenant.quota_overrides if tenant else None)["artifacts"])
     audit_as(caller, "artifact.create", "artifact", artifact_id, meta,
              changes={"after": {k: fields[k] for k in ("name", "type", "tags") if k in fields}})
+    embeddings.artifact_changed(caller.tenant_id, artifact_id)
     return artifact_view(artifact)
 
 
@@ -93,6 +95,7 @@ def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], e
     action = "artifact.deprecate" if changes.get("deprecated") else "artifact.update"
     audit_as(caller, action, "artifact", artifact_id, meta,
              changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}})
+    embeddings.artifact_changed(caller.tenant_id, artifact_id)
     return updated
 
 
@@ -100,19 +103,52 @@ def delete_artifact(caller: Caller, artifact_id: str, meta: RequestMeta) -> None
     artifact = get_artifact_record(caller, artifact_id)
     store.soft_delete_artifact(artifact, name_claim(artifact.type, artifact.name), _now())
     audit_as(caller, "artifact.delete", "artifact", artifact_id, meta, changes={"before": {"name": artifact.name}})
+    embeddings.artifact_changed(caller.tenant_id, artifact_id)
 
 
-def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None) -> Page:
-    """Keyword search with filters over the tenant's library; ranked per request, paged by offset cursor."""
-    fingerprint = hashlib.sha256(json.dumps([filters.__dict__, sort], sort_keys=True, default=list).encode()
+SEMANTIC_CANDIDATES = 100  # the semantic ranking's top entries that enter the fused list
+
+
+def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None,
+           mode: str = "keyword") -> Page:
+    """Search the tenant's library; ranked per request, paged by offset cursor. Filters apply in every mode.
+    keyword: the words in name, tags and description. semantic: cosine similarity of MiniLM embeddings.
+    hybrid: reciprocal rank fusion of the two. Each hit carries its score and the modes that found it."""
+    fingerprint = hashlib.sha256(json.dumps([filters.__dict__, sort, mode], sort_keys=True, default=list).encode()
                                  ).hexdigest()[:16]
     offset = decode_offset_cursor(cursor, fingerprint)
-    ranked = rank((artifact_view(a) for a in store.tenant_artifacts(caller.tenant_id)), filters, sort)
-    window = ranked[offset:offset + limit]
-    items = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter"}
-             for artifact, score in window]
-    next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(ranked) else None
-    return Page(items, next_cursor, extra={"total": len(ranked)})
+    library = [artifact_view(a) for a in store.tenant_artifacts(caller.tenant_id)]
+    if mode == "keyword" or not filters.query:
+        hits = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter",
+                 "found_by": ["keyword"] if filters.query else []}
+                for artifact, score in rank(library, filters, sort)]
+    else:
+        hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
+    window = hits[offset:offset + limit]
+    next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(hits) else None
+    return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter"})
+
+
+def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, sort: str, mode: str) -> list[dict]:
+    from maestro.domain.retrieval import reciprocal_rank_fusion
+
+    admitted = {a["id"]: a for a in library if filters.admits(a)}
+    semantic = embeddings.semantic_ranking(tenant_id, filters.query, set(admitted), SEMANTIC_CANDIDATES)
+    if mode == "semantic":
+        scored = semantic
+        found = {artifact_id: ["semantic"] for artifact_id, _ in semantic}
+    else:
+        keyword = [a["id"] for a, _ in rank(admitted.values(), filters, "relevance")]
+        scored = reciprocal_rank_fusion([keyword, [artifact_id for artifact_id, _ in semantic]])
+        keyword_ids, semantic_ids = set(keyword), {artifact_id for artifact_id, _ in semantic}
+        found = {artifact_id: [m for m, ids in (("keyword", keyword_ids), ("semantic", semantic_ids))
+                               if artifact_id in ids] for artifact_id, _ in scored}
+    hits = [{**admitted[artifact_id], "score": round(score, 6), "mode": mode, "found_by": found[artifact_id]}
+            for artifact_id, score in scored]
+    if sort != "relevance":
+        keys = {"impact": "impact_score", "usage": "usage_count", "recent": "updated_at"}
+        hits.sort(key=lambda h: (h[keys[sort]] or 0, h["score"]), reverse=True)
+    return hits
 
 
 def top(caller: Caller, artifact_type: str | None, limit: int) -> list[dict]:

@@ -1,0 +1,157 @@
+"""Retrieval evaluation: keyword, semantic and hybrid search over the labelled catalogue of tests/data/retrieval/
+(built by its build.py; README.md there says how and with which biases).
+
+- keyword: the library's search today, `maestro.domain.artifacts.rank` sorted by relevance (deprecated included);
+- semantic: MiniLM vectors (maestro_embedding) of `artifact_text` with the text extracted from each artifact's
+  content, ranked by cosine similarity to the query's vector;
+- hybrid: reciprocal rank fusion of the top 100 of each.
+
+Reports mean nDCG@10 (graded) and recall@10 (of the grade >= 2 artifacts), overall and per query style, printed
+and written to build/retrieval-eval.txt.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from statistics import mean
+
+import pytest
+
+from maestro.domain.artifacts import SearchFilters, SearchSort, rank
+from maestro.domain.retrieval import (
+    artifact_text, cosine_top_k, extract_content_text, ndcg_at_k, recall_at_k, reciprocal_rank_fusion)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_DIR / "tests" / "data" / "retrieval"
+REPORT = PROJECT_DIR / "build" / "retrieval-eval.txt"
+FUSED_DEPTH = 100  # each ranking's top 100 goes into the fusion
+K = 10
+MODES = ("keyword", "semantic", "hybrid")
+ARTIFACT_TYPES = {"feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"}
+# The stored artifact, as search sees it: the rest is the content (extracted) and the generator's ground truth.
+RECORD_FIELDS = ("id", "name", "type", "description", "tags", "metadata", "impact_score", "usage_count",
+                 "updated_at", "deprecated")
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _generator():
+    name = "retrieval_catalogue_build"
+    spec = importlib.util.spec_from_file_location(name, DATA_DIR / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> list[dict]:
+    return _jsonl(DATA_DIR / "catalogue.jsonl")
+
+
+@pytest.fixture(scope="module")
+def queries() -> list[dict]:
+    return _jsonl(DATA_DIR / "queries.jsonl")
+
+
+def test_the_data_is_what_the_documented_generator_builds():
+    generator = _generator()
+    catalogue, queries = generator.build()
+    render = generator.render
+    assert (DATA_DIR / "catalogue.jsonl").read_text() == render(catalogue), "run tests/data/retrieval/build.py"
+    assert (DATA_DIR / "queries.jsonl").read_text() == render(queries), "run tests/data/retrieval/build.py"
+
+
+def test_the_catalogue_and_queries_are_big_and_varied_enough(catalogue, queries):
+    assert len(catalogue) >= 300
+    assert {a["type"] for a in catalogue} == ARTIFACT_TYPES
+    assert len({a["truth"]["domain"] for a in catalogue if a["truth"]["domain"]}) >= 20
+    assert len(queries) >= 200
+    ids = {a["id"] for a in catalogue}
+    for query in queries:
+        assert set(query["relevant"]) <= ids
+        assert 3 in query["relevant"].values() and set(query["relevant"].values()) <= {1, 2, 3}
+    styles = {q["style"] for q in queries}
+    assert {"exact_name", "keyword", "paraphrase", "mixed"} <= styles
+
+
+@pytest.fixture(scope="module")
+def semantic_index(catalogue):
+    from maestro_embedding import Encoder, model_dir
+
+    directory = model_dir()
+    if not (directory / "model.onnx").exists():  # a fresh checkout: export it (cached in build/embedding-model)
+        from infra.embedding_model import export_model
+
+        directory = export_model().directory
+    encoder = Encoder.load(directory)
+    texts = []
+    for artifact in catalogue:
+        content = artifact.get("content")
+        extracted = extract_content_text(content["content_type"], content["name"], content["text"].encode()) \
+            if content else ""
+        texts.append(artifact_text(artifact, extracted))
+    return encoder, encoder.encode(texts), [a["id"] for a in catalogue]
+
+
+def _rankings(query: str, records: list[dict], semantic_index) -> dict[str, list[str]]:
+    encoder, matrix, ids = semantic_index
+    filters = SearchFilters(query=query, include_deprecated=True)
+    keyword = [artifact["id"] for artifact, _ in rank(records, filters, SearchSort.RELEVANCE.value)]
+    semantic = [i for i, _ in cosine_top_k(encoder.encode([query])[0], matrix, ids, FUSED_DEPTH)]
+    hybrid = [i for i, _ in reciprocal_rank_fusion([keyword[:FUSED_DEPTH], semantic])]
+    return {"keyword": keyword, "semantic": semantic, "hybrid": hybrid}
+
+
+def _table(scores: dict[str, dict[str, list[tuple[float, float, float]]]], counts: dict[str, int]) -> str:
+    """One row per query group: mean nDCG@10, recall@10 and P@1 (share of queries whose first result is
+    graded 3) for each mode."""
+    names = ("nDCG@10", "R@10", "P@1")
+    lines = [f"{'':<19}{'':>5}" + "".join(f"{m:^27}" for m in MODES),
+             f"{'queries':<19}{'n':>5}" + "".join(f"{n:>9}" for _ in MODES for n in names)]
+    for group, by_mode in scores.items():
+        cells = "".join(f"{mean(s[i] for s in by_mode[m]):>9.3f}" for m in MODES for i in range(len(names)))
+        lines.append(f"{group:<19}{counts[group]:>5}{cells}")
+    return "\n".join(lines)
+
+
+@pytest.mark.embedding
+def test_hybrid_search_beats_keyword_search_on_the_labelled_catalogue(catalogue, queries, semantic_index):
+    records = [{field: artifact[field] for field in RECORD_FIELDS} for artifact in catalogue]
+    scores: dict[str, dict[str, list[tuple[float, float, float]]]] = {"all": {m: [] for m in MODES}}
+    counts = {"all": len(queries)}
+    keyword_found_nothing = 0
+    for query in queries:
+        relevance = query["relevant"]
+        wanted = {i for i, grade in relevance.items() if grade >= 2}
+        group = f"style={query['style']}"
+        scores.setdefault(group, {m: [] for m in MODES})
+        counts[group] = counts.get(group, 0) + 1
+        rankings = _rankings(query["query"], records, semantic_index)
+        keyword_found_nothing += not rankings["keyword"]
+        for mode, ranked in rankings.items():
+            figures = (ndcg_at_k(ranked, relevance, K), recall_at_k(ranked, wanted, K),
+                       float(bool(ranked) and relevance.get(ranked[0]) == 3))
+            scores["all"][mode].append(figures)
+            scores[group][mode].append(figures)
+    table = _table(scores, counts)
+    header = (f"Retrieval evaluation: {len(catalogue)} artifacts, {len(queries)} labelled queries "
+              f"(tests/data/retrieval). nDCG@{K} graded 1-3; R@{K} = recall of the grade >= 2 artifacts. "
+              f"hybrid = RRF (k=60) of the keyword and semantic top {FUSED_DEPTH}. P@1 = first result graded 3.\n"
+              f"keyword search returned nothing for {keyword_found_nothing} of {len(queries)} queries "
+              f"(every query word must match the name, tags or description).")
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(f"{header}\n{table}\n")
+    print(f"\n{header}\n{table}")
+
+    overall = {m: mean(s[0] for s in scores["all"][m]) for m in MODES}
+    assert len(queries) >= 200
+    assert overall["hybrid"] > overall["keyword"]
+    assert overall["semantic"] > 0.3 and overall["hybrid"] > 0.3

@@ -1,0 +1,92 @@
+"""Semantic and hybrid artifact search on the local stack: embeddings computed asynchronously from the
+ArtifactChanged event, searchable within 10 seconds, filtered like keyword search, and never across tenants."""
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.embedding]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def exported_model():
+    from infra.embedding_model import export_model
+
+    export_model()  # cached in build/embedding-model
+
+
+def _search(client, **body):
+    response = client.post("/v1/artifacts/search", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _wait_until_found(client, artifact_id, timeout_s=10.0, **body):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if artifact_id in [h["id"] for h in _search(client, **body)["items"]]:
+            return time.monotonic()
+        time.sleep(0.2)
+    raise AssertionError(f"{artifact_id} not found by {body} within {timeout_s} s")
+
+
+def test_a_new_artifact_is_semantically_searchable_within_10_seconds(tenant, dispatcher):
+    started = time.monotonic()
+    created = tenant.admin.post("/v1/artifacts", json={
+        "name": "Subscriber attrition classifier", "type": "model_template",
+        "description": "Gradient boosted trees predicting which telecom subscribers will cancel next month",
+        "tags": ["telecom", "tabular"]}).json()
+    found_at = _wait_until_found(tenant.admin, created["id"], query="customer churn prediction", mode="semantic")
+    assert found_at - started < 10
+    hits = _search(tenant.admin, query="customer churn prediction", mode="semantic")["items"]
+    assert hits[0]["id"] == created["id"] and hits[0]["mode"] == "semantic" and hits[0]["score"] > 0.3
+
+
+def test_hybrid_is_the_default_with_a_query_and_filters_apply_in_every_mode(tenant, dispatcher):
+    model = tenant.admin.post("/v1/artifacts", json={
+        "name": "Fraud detection model", "type": "model",
+        "description": "Isolation forest flagging suspicious card transactions"}).json()
+    notebook = tenant.admin.post("/v1/artifacts", json={
+        "name": "Card fraud exploration", "type": "notebook",
+        "description": "EDA of anomalous payments"}).json()
+    _wait_until_found(tenant.admin, notebook["id"], query="payment anomalies", mode="semantic")
+    _wait_until_found(tenant.admin, model["id"], query="payment anomalies", mode="semantic")
+    hybrid = _search(tenant.admin, query="fraud")
+    assert hybrid["mode"] == "hybrid"
+    assert {h["id"] for h in hybrid["items"]} >= {model["id"], notebook["id"]}
+    assert all("score" in h and h["found_by"] for h in hybrid["items"])
+    only_notebooks = _search(tenant.admin, query="suspicious payments", mode="semantic", type="notebook")["items"]
+    assert [h["id"] for h in only_notebooks] == [notebook["id"]]
+    tenant.admin.patch(f"/v1/artifacts/{model['id']}", json={"deprecated": {"reason": "replaced"}})
+    assert model["id"] not in [h["id"] for h in _search(tenant.admin, query="fraud model", mode="hybrid")["items"]]
+
+
+def test_vectors_never_cross_tenants(new_tenant, dispatcher):
+    owner, other = new_tenant(), new_tenant()
+    secret = owner.admin.post("/v1/artifacts", json={
+        "name": "Proprietary demand forecaster", "type": "model_template",
+        "description": "Weekly demand forecasting for grocery stores with holidays"}).json()
+    _wait_until_found(owner.admin, secret["id"], query="grocery demand forecast", mode="semantic")
+    for mode in ("semantic", "hybrid", "keyword"):
+        items = _search(other.admin, query="Proprietary demand forecaster grocery", mode=mode)["items"]
+        assert secret["id"] not in [h["id"] for h in items], mode
+
+
+def test_a_deleted_artifact_leaves_the_semantic_index(tenant, dispatcher):
+    created = tenant.admin.post("/v1/artifacts", json={
+        "name": "Image segmentation template", "type": "model_template",
+        "description": "U-Net for satellite imagery segmentation"}).json()
+    _wait_until_found(tenant.admin, created["id"], query="satellite image segmentation", mode="semantic")
+    assert tenant.admin.delete(f"/v1/artifacts/{created['id']}").status_code == 200
+    assert created["id"] not in [h["id"] for h in _search(tenant.admin, query="satellite image segmentation",
+                                                          mode="semantic")["items"]]
+
+
+def test_backfill_re_embeds_a_tenant_idempotently(tenant, dispatcher):
+    from maestro.services.embeddings import backfill_tenant
+
+    created = tenant.admin.post("/v1/artifacts", json={"name": "Sentiment pipeline", "type": "feature_pipeline",
+                                                       "description": "tokenise and score reviews"}).json()
+    _wait_until_found(tenant.admin, created["id"], query="review sentiment", mode="semantic")
+    response = tenant.admin.post("/v1/artifacts/embeddings/backfill")
+    assert response.status_code == 202
+    assert backfill_tenant(tenant.tenant_id) == {"unchanged": 1}
