@@ -170,3 +170,27 @@ def backfill_embeddings(scope):
     events.publish(events.SOURCE_REGISTRY, EVENT_BACKFILL, {"tenant_id": scope.caller.tenant_id})
     audit_as(scope.caller, "artifact.embedding_backfill", "tenant", scope.caller.tenant_id, scope.meta)
     return json_response({"id": f"{scope.caller.tenant_id}:embedding-backfill", "status": "queued"}, status=202)
+
+
+class SpecIn(BaseModel):
+    user_stories: list[str] = Field(default_factory=list, max_length=100)
+    requirements: list[str] = Field(default_factory=list, max_length=100)
+    data_entities: list[str] = Field(default_factory=list, max_length=100)
+    endpoints: list[str] = Field(default_factory=list, max_length=100)
+
+
+class MatchIn(BaseModel):
+    text: str | None = Field(default=None, max_length=10_000)
+    spec: SpecIn = Field(default_factory=SpecIn)
+    types: list[ArtifactType] | None = None
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+@routes.route("/v1/match", methods=["POST"], permission="artifacts.read")
+def match_work(scope):
+    """Artifacts that fit described work, with the matched parts and a reuse suggestion (docs in domain/matching)."""
+    from maestro.services import matching
+
+    body = scope.body(MatchIn)
+    types = [t.value for t in body.types] if body.types else None
+    return json_response(matching.match(scope.caller, body.text, body.spec.model_dump(), types, body.limit))

@@ -158,3 +158,11 @@ def project_artifacts(scope, project_id):
     from maestro.services import usage
 
     return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+
+
+@routes.route("/v1/projects/{project_id}/similar", methods=["GET"], permission="projects.read")
+def similar_projects(scope, project_id):
+    from maestro.pagination import parse_limit
+    from maestro.services import matching
+
+    return json_response(matching.similar_projects(scope.caller, project_id, parse_limit(scope.query("limit", "10"))))

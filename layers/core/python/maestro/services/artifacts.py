@@ -117,7 +117,7 @@ def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor
     fingerprint = hashlib.sha256(json.dumps([filters.__dict__, sort, mode], sort_keys=True, default=list).encode()
                                  ).hexdigest()[:16]
     offset = decode_offset_cursor(cursor, fingerprint)
-    library = [artifact_view(a) for a in store.tenant_artifacts(caller.tenant_id)]
+    library = _library(caller.tenant_id)
     if mode == "keyword" or not filters.query:
         hits = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter",
                  "found_by": ["keyword"] if filters.query else []}
@@ -127,6 +127,10 @@ def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor
     window = hits[offset:offset + limit]
     next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(hits) else None
     return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter"})
+
+
+def _library(tenant_id: str) -> list[dict]:
+    return [artifact_view(a) for a in store.tenant_artifacts(tenant_id)]
 
 
 def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, sort: str, mode: str) -> list[dict]:
