@@ -90,3 +90,20 @@ def test_backfill_re_embeds_a_tenant_idempotently(tenant, dispatcher):
     response = tenant.admin.post("/v1/artifacts/embeddings/backfill")
     assert response.status_code == 202
     assert backfill_tenant(tenant.tenant_id) == {"unchanged": 1}
+
+
+def test_without_the_model_hybrid_degrades_to_keyword_and_semantic_says_why(tenant, dispatcher, monkeypatch):
+    from maestro.domain.errors import DependencyUnavailable
+    from maestro.services import embeddings
+
+    def unavailable():
+        raise DependencyUnavailable("the embedding model is not available here (FileNotFoundError)")
+
+    created = tenant.admin.post("/v1/artifacts", json={"name": "churn features", "type": "feature_pipeline"}).json()
+    _wait_until_found(tenant.admin, created["id"], query="churn", mode="semantic")
+    monkeypatch.setattr(embeddings, "encoder", unavailable)
+    body = _search(tenant.admin, query="churn")
+    assert body["mode"] == "keyword" and "not available" in body["degraded"] and body["items"]
+    response = tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "mode": "semantic"})
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"

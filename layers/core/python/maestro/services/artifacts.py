@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from maestro.domain.artifacts import SearchFilters, name_claim, rank
-from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas
 from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
@@ -118,15 +118,22 @@ def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor
                                  ).hexdigest()[:16]
     offset = decode_offset_cursor(cursor, fingerprint)
     library = _library(caller.tenant_id)
+    extra: dict = {}
+    if mode != "keyword" and filters.query:
+        try:
+            hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
+        except DependencyUnavailable as unavailable:
+            if mode == "semantic":
+                raise
+            # Hybrid by default must not fail a search: without the model it is keyword search, and says so.
+            mode, extra["degraded"] = "keyword", unavailable.detail
     if mode == "keyword" or not filters.query:
         hits = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter",
                  "found_by": ["keyword"] if filters.query else []}
                 for artifact, score in rank(library, filters, sort)]
-    else:
-        hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
     window = hits[offset:offset + limit]
     next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(hits) else None
-    return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter"})
+    return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter", **extra})
 
 
 def _library(tenant_id: str) -> list[dict]:
