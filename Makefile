@@ -6,7 +6,7 @@ RUN_INSTALLED := $(VENV)/.installed-run
 INSTALLED := $(VENV)/.installed-test
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test test-unit package benchmarks clean
+.PHONY: install run test test-unit package benchmarks embedding-model clean
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
 # `make run` needs the runtime, the local stack and MLflow; `make test` adds the test tools and the embedding
@@ -36,6 +36,10 @@ test: install
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# The ONNX export of MiniLM that semantic search uses (make run uses it when present).
+embedding-model: install
+	$(PY) -m infra.embedding_model
 
 package: install
 	$(PY) -m infra.package --stage dev

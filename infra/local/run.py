@@ -33,6 +33,23 @@ def external_endpoint() -> str | None:
     return None
 
 
+def _prepare_embedding_model() -> None:
+    """Semantic search needs the exported MiniLM model (build/embedding-model). Export it when the build tools
+    are installed (they come with `make test`); otherwise searches fall back to keyword and say so."""
+    from infra.embedding_model import cached_export, export_model
+
+    if cached_export() is not None:
+        return
+    try:
+        import sentence_transformers  # noqa: F401 - only to know whether the exporter can run here
+    except ImportError:
+        print("semantic search is off: the embedding model is not exported here (run `make test` once, or "
+              "`make embedding-model`); searches use keyword ranking and say so", flush=True)
+        return
+    print("exporting the MiniLM embedding model to ONNX (once) ...", flush=True)
+    export_model()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -62,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from maestro.settings import get_settings, reset_settings
 
         reset_settings()
+        _prepare_embedding_model()
         app_obj, config = load_app("local")
         settings = get_settings()
         print("creating tables, bucket, event bus, queues and secrets ...", flush=True)

@@ -107,3 +107,33 @@ def test_without_the_model_hybrid_degrades_to_keyword_and_semantic_says_why(tena
     response = tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "mode": "semantic"})
     assert response.status_code == 503
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_content_of_a_text_like_version_is_embedded_too(tenant, dispatcher):
+    import hashlib
+    import json as jsonlib
+
+    import requests
+
+    created = tenant.admin.post("/v1/artifacts", json={"name": "Exploration 7", "type": "notebook"}).json()
+    query = "wind turbine gearbox failure prediction"
+    _wait_until_found(tenant.admin, created["id"], query=query, mode="semantic")
+    before = _search(tenant.admin, query=query, mode="semantic")["items"][0]["score"]
+    notebook = jsonlib.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Estimating wind turbine power output\n",
+                                                             "Gearbox vibration sensors predict failures."]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+         "source": ["turbines = load_scada_readings()"]}]}).encode()
+    declared = tenant.admin.post(f"/v1/artifacts/{created['id']}/versions", json={
+        "version": "1.0.0", "size_bytes": len(notebook), "sha256": hashlib.sha256(notebook).hexdigest(),
+        "content_type": "application/x-ipynb+json"}).json()
+    assert requests.put(declared["upload"]["url"], data=notebook, headers=declared["upload"]["headers"],
+                        timeout=30).status_code == 200
+    assert tenant.admin.post(f"/v1/artifacts/{created['id']}/versions/1.0.0/complete").json()["status"] == "ready"
+    # Nothing in the artifact's own fields speaks of turbines: only the notebook's content does.
+    deadline = time.monotonic() + 10
+    after = before
+    while time.monotonic() < deadline and after < 0.3:
+        time.sleep(0.2)
+        after = _search(tenant.admin, query=query, mode="semantic")["items"][0]["score"]
+    assert before < 0.2 < 0.3 < after
