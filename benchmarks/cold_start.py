@@ -46,6 +46,11 @@ def lambda_filesystem(root: Path) -> tuple[Path, Path]:
         archive.extractall(task)
     with zipfile.ZipFile(build.layers["CoreLayer"].zip_path) as archive:
         archive.extractall(opt)
+    # Read-only, as /var/task and /opt are in Lambda: Python cannot cache bytecode it compiles, so what the
+    # package does not ship is compiled on every start, as it would be there.
+    for path in (task, opt):
+        for item in path.rglob("*"):
+            item.chmod(0o555 if item.is_dir() else 0o444)
     return task, opt / "python"
 
 
@@ -101,6 +106,9 @@ def main() -> int:
         for name, statement in FUNCTIONS.items():
             elapsed, heavy = median_of(statement, env, paths, args.runs)
             print(f"{name:52} {elapsed:8.3f} {elapsed / baseline:8.2f}  {', '.join(heavy) or '-'}")
+        for path in Path(root).rglob("*"):  # writable again, so the temporary directory can be removed
+            if path.is_dir():
+                path.chmod(0o755)
     return 0
 
 

@@ -2,10 +2,11 @@
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.services import identity
 
@@ -13,7 +14,7 @@ api_keys_api = Blueprint(__name__)
 routes = RouteKit(api_keys_api, maestro_authorizer)
 
 
-class ApiKeyIn(BaseModel):
+class ApiKeyIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "developer", "viewer"]
     expires_at: AwareDatetime | None = None

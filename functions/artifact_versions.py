@@ -3,12 +3,13 @@ URLs, and the S3 object-created events that verify them."""
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain import artifact_versions as rules
 from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.observability import logger, metrics
 from maestro.services import artifact_versions
@@ -26,12 +27,12 @@ def _rule(problem: str | None, value):
     return value
 
 
-class ParentIn(BaseModel):
+class ParentIn(RequestModel):
     artifact_id: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=128)
 
 
-class VersionIn(BaseModel):
+class VersionIn(RequestModel):
     version: str
     description: str = Field(default="", max_length=20_000)
     derived_from: list[ParentIn] = Field(default_factory=list)

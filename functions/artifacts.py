@@ -2,12 +2,13 @@
 from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.services import artifacts
 
@@ -27,7 +28,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
     return cleaned
 
 
-class ArtifactIn(BaseModel):
+class ArtifactIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     type: ArtifactType
     description: str = Field(default="", max_length=20_000)
@@ -38,12 +39,12 @@ class ArtifactIn(BaseModel):
     _tags = field_validator("tags")(classmethod(lambda cls, v: _clean_tags(v)))
 
 
-class Deprecation(BaseModel):
+class Deprecation(RequestModel):
     reason: str = Field(min_length=1, max_length=2_000)
     replacement_id: str | None = Field(default=None, max_length=100)
 
 
-class ArtifactPatch(BaseModel):
+class ArtifactPatch(RequestModel):
     description: str | None = Field(default=None, max_length=20_000)
     tags: list[str] | None = Field(default=None, max_length=50)
     metadata: dict[str, Any] | None = None
@@ -52,7 +53,7 @@ class ArtifactPatch(BaseModel):
     _tags = field_validator("tags")(classmethod(lambda cls, v: v if v is None else _clean_tags(v)))
 
 
-class SearchIn(BaseModel):
+class SearchIn(RequestModel):
     query: str | None = Field(default=None, max_length=1_000)
     # Default: hybrid when there is a query (filters alone need no ranking).
     mode: Literal["keyword", "semantic", "hybrid"] | None = None
@@ -134,7 +135,7 @@ def delete_artifact(scope, artifact_id):
     return json_response({"id": artifact_id, "deleted": True})
 
 
-class UsageIn(BaseModel):
+class UsageIn(RequestModel):
     project_id: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=200)
     context: str | None = Field(default=None, max_length=2_000)
@@ -172,14 +173,14 @@ def backfill_embeddings(scope):
     return json_response({"id": f"{scope.caller.tenant_id}:embedding-backfill", "status": "queued"}, status=202)
 
 
-class SpecIn(BaseModel):
+class SpecIn(RequestModel):
     user_stories: list[str] = Field(default_factory=list, max_length=100)
     requirements: list[str] = Field(default_factory=list, max_length=100)
     data_entities: list[str] = Field(default_factory=list, max_length=100)
     endpoints: list[str] = Field(default_factory=list, max_length=100)
 
 
-class MatchIn(BaseModel):
+class MatchIn(RequestModel):
     text: str | None = Field(default=None, max_length=10_000)
     spec: SpecIn = Field(default_factory=SpecIn)
     types: list[ArtifactType] | None = None

@@ -1,11 +1,12 @@
 """/v1/auth: signup, login, token refresh, logout, the caller, and accepting an invitation."""
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.identity.passwords import MAX_PASSWORD_LENGTH
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.services import identity
 
@@ -17,23 +18,23 @@ Password = Field(min_length=1, max_length=PASSWORD_FIELD_MAX)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-class SignupIn(BaseModel):
+class SignupIn(RequestModel):
     tenant_name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     password: str = Password
     name: str = Field(min_length=1, max_length=200)
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestModel):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(RequestModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
-class AcceptInviteIn(BaseModel):
+class AcceptInviteIn(RequestModel):
     invite_token: str = Field(min_length=1, max_length=512)
     password: str = Password
 

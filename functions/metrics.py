@@ -3,13 +3,13 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
-from maestro.http.requests import parse_json
+from maestro.http.requests import RequestModel, parse_json
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.routes import RouteKit
 from maestro.services.context import audit_as
@@ -18,7 +18,7 @@ metrics_api = Blueprint(__name__)
 routes = RouteKit(metrics_api, maestro_authorizer)
 
 
-class CustomTypeIn(BaseModel):
+class CustomTypeIn(RequestModel):
     metric_type: str = Field(pattern=CUSTOM_TYPE_PATTERN.pattern)
     unit: Literal["count", "lines", "seconds", "hours", "ratio", "usd", "percent", "bytes", "score"]
     description: str = Field(default="", max_length=1_000)
@@ -72,7 +72,7 @@ def register_metric_type(scope):
 
 
 
-class IngestUploadIn(BaseModel):
+class IngestUploadIn(RequestModel):
     file_name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     content_type: str | None = Field(default=None, max_length=100)
 
@@ -88,7 +88,7 @@ def create_ingest_upload(scope, project_id):
                          status=201)
 
 
-class GithubIntegrationIn(BaseModel):
+class GithubIntegrationIn(RequestModel):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
     webhook_secret: str = Field(min_length=16, max_length=512)
 
@@ -173,7 +173,7 @@ def project_team_analytics(scope, project_id):
     return json_response(analytics.team(scope.caller, project_id, *_period(scope)))
 
 
-class MlflowIntegrationIn(BaseModel):
+class MlflowIntegrationIn(RequestModel):
     tracking_uri: str = Field(min_length=8, max_length=500)
     primary_metric: str | None = Field(default=None, max_length=250)
     direction: Literal["maximize", "minimize"] = "maximize"

@@ -8,6 +8,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import ValidationFailed
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.services import projects
 
@@ -17,7 +18,7 @@ routes = RouteKit(projects_api, maestro_authorizer)
 REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
 
-class ProjectFields(BaseModel):
+class ProjectFields(RequestModel):
     description: str = Field(default="", max_length=10_000)
     complexity_score: float = Field(ge=1, le=10)
     team_size: int = Field(ge=1, le=500)
@@ -42,7 +43,7 @@ class ProjectIn(ProjectFields):
     problem_class: ProblemClass
 
 
-class ProjectPatch(BaseModel):
+class ProjectPatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     complexity_score: float | None = Field(default=None, ge=1, le=10)
@@ -53,7 +54,7 @@ class ProjectPatch(BaseModel):
     features: dict[str, float] | None = Field(default=None, max_length=200)
 
 
-class OutcomeIn(BaseModel):
+class OutcomeIn(RequestModel):
     model_performance: float = Field(ge=0, le=1)
     business_impact_usd: float
     duration_days: float = Field(gt=0, le=36_500)
@@ -61,7 +62,7 @@ class OutcomeIn(BaseModel):
     completed_at: AwareDatetime
 
 
-class MemberIn(BaseModel):
+class MemberIn(RequestModel):
     user_id: str | None = Field(default=None, max_length=100)
     display_name: str = Field(min_length=1, max_length=200)
     role: MemberRole
@@ -69,7 +70,7 @@ class MemberIn(BaseModel):
     contribution_hours: float = Field(default=0, ge=0, le=100_000)
 
 
-class SuccessWeightsIn(BaseModel):
+class SuccessWeightsIn(RequestModel):
     weights: dict[str, float]
 
 

@@ -2,11 +2,12 @@
 from typing import Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
+from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.services import identity
 
@@ -16,7 +17,7 @@ routes = RouteKit(users_api, maestro_authorizer)
 RoleName = Literal["admin", "developer", "viewer"]
 
 
-class UserIn(BaseModel):
+class UserIn(RequestModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     role: RoleName
@@ -24,7 +25,7 @@ class UserIn(BaseModel):
     invite: bool = False
 
 
-class UserPatch(BaseModel):
+class UserPatch(RequestModel):
     role: RoleName | None = None
     active: bool | None = None
 

@@ -172,6 +172,40 @@ def _function_sizes(template: dict[str, Any], out_dir: Path, layers: dict[str, L
     return sizes
 
 
+def add_bytecode(zip_path: Path) -> None:
+    """Ship compiled bytecode in the function's zip. Lambda's /var/task is read-only, so modules without a .pyc
+    (Chalice ships none) are compiled on every cold start. Unchecked-hash pycs stay valid whatever timestamps
+    the unzip leaves; this machine's Python is the Lambda runtime's (3.11)."""
+    import importlib.util
+    import py_compile
+    import tempfile
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    if any(info.filename.endswith(".pyc") for info, _ in entries):
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        compiled = []
+        for info, data in entries:
+            if not info.filename.endswith(".py"):
+                continue
+            source_path = Path(scratch) / info.filename
+            source_path.parent.mkdir(parents=True, exist_ok=True)
+            source_path.write_bytes(data)
+            cache_path = Path(importlib.util.cache_from_source(str(source_path)))
+            py_compile.compile(str(source_path), cfile=str(cache_path), dfile=info.filename, doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            pyc = zipfile.ZipInfo(cache_path.relative_to(scratch).as_posix(), date_time=info.date_time)
+            pyc.compress_type, pyc.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+            compiled.append((pyc, cache_path.read_bytes()))
+        partial = zip_path.with_suffix(".partial")
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            for info, data in [*entries, *compiled]:
+                target.writestr(info, data)
+        partial.replace(zip_path)
+
+
 def build_package(stage: str = "dev", out_dir: Path | None = None, region: str | None = None) -> PackageBuild:
     region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     out_dir = (out_dir or BUILD_DIR / "package" / stage).resolve()
@@ -191,6 +225,7 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
     merge_path = work_dir / "merge-template.json"
     merge_path.write_text(json.dumps(merge_template(base, load_stage_config(stage)), indent=2))
     template_path = run_chalice_package(project, stage, out_dir, region, merge=merge_path)
+    add_bytecode(out_dir / "deployment.zip")
     timings["chalice"] = time.perf_counter() - mark
 
     for layer_build, content_uri in ((layer, CORE_LAYER_CONTENT_URI), (embedding_layer, EMBEDDING_LAYER_CONTENT_URI)):
