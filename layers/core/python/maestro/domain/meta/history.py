@@ -3,7 +3,7 @@ of a project as known at the prediction cut-off.
 
 `generate_history(n_projects=600, n_artifacts=120, seed=0)` builds one tenant over ~3 years (start dates
 uniform over 2022-01-03 .. +3 years, project ids in start order): a staff pool (role fixed per person; a level
-up every 600-1300 days; 30% are hired during the span as juniors or mids, so the tenant drifts senior), an
+up every 2-4 years; ~20% leave each year and juniors and mids are hired over the span), an
 artifact library (types, SemVer versions with release dates, some deprecated), and projects, each with a
 problem class, complexity (1-10), a planned team size, a templated description, members (role, experience
 level at the start, hours/week, joined_at), artifact usages (the version current when recorded; "planned"
@@ -80,6 +80,7 @@ ORIGIN = datetime(2022, 1, 3, tzinfo=timezone.utc)
 SPAN_DAYS = 3 * 365
 CUTOFF_DAYS = 14
 MIN_DURATION_DAYS = 21  # every project outlives the cut-off window by at least a week
+TENURE_DAYS = 5 * 365
 
 GPU_FACTOR = {ProblemClass.NLP: 3.0, ProblemClass.COMPUTER_VISION: 3.0, ProblemClass.RECOMMENDATION: 3.0,
               ProblemClass.FORECASTING: 1.6}
@@ -358,21 +359,31 @@ class _Person:
     level: int  # index into LEVELS at hire
     hired_at: datetime
     promotion_days: float
+    left_at: datetime
 
     def level_at(self, moment: datetime) -> ExperienceLevel:
         days = max((moment - self.hired_at).days, 0)
         return LEVELS[min(len(LEVELS) - 1, self.level + int(days // self.promotion_days))]
 
+    def employed(self, moment: datetime) -> bool:
+        return self.hired_at <= moment < self.left_at
+
 
 def _staff(rng: np.random.Generator, n: int) -> list[_Person]:
+    """n people employed at the origin, and half as many again hired over the span as juniors or mids; everyone
+    leaves after an exponential tenure (mean TENURE_DAYS, ~20% a year), so the mix of levels stays realistic."""
     people = []
-    for i in range(n):
-        joined_later = rng.random() < 0.3
-        hired = ORIGIN + timedelta(days=float(rng.uniform(0, SPAN_DAYS * 0.8))) if joined_later else \
-            ORIGIN - timedelta(days=float(rng.uniform(0, 700)))
-        level = int(rng.choice(2, p=[0.6, 0.4])) if joined_later else int(rng.choice(4, p=[0.35, 0.35, 0.22, 0.08]))
+    for i in range(n + n // 2):
+        if i < n:
+            hired = ORIGIN - timedelta(days=float(rng.uniform(0, 700)))
+            level = int(rng.choice(4, p=[0.35, 0.35, 0.22, 0.08]))
+            left = ORIGIN + timedelta(days=float(rng.exponential(TENURE_DAYS)))
+        else:
+            hired = ORIGIN + timedelta(days=float(rng.uniform(0, SPAN_DAYS)))
+            level = int(rng.choice(2, p=[0.6, 0.4]))
+            left = hired + timedelta(days=float(rng.exponential(TENURE_DAYS)))
         people.append(_Person(f"user-{i:03d}", ROLES[int(rng.choice(len(ROLES), p=ROLE_MIX))], level, hired,
-                              float(rng.uniform(600, 1300))))
+                              float(rng.uniform(730, 1460)), left))
     return people
 
 
@@ -396,10 +407,10 @@ def _role_weights(problem_class: ProblemClass) -> dict[MemberRole, float]:
 
 def _pick_members(rng: np.random.Generator, staff: list[_Person], exclude: set[str], k: int, moment: datetime,
                   problem_class: ProblemClass, seniority: float) -> list[_Person]:
-    """k people hired by `moment`, drawn without replacement: role preferences of the class, tilted toward
+    """k people employed at `moment`, drawn without replacement: role preferences of the class, tilted toward
     senior people by the project's seniority propensity."""
     role_weights = _role_weights(problem_class)
-    pool = [p for p in staff if p.hired_at <= moment and p.member_id not in exclude]
+    pool = [p for p in staff if p.employed(moment) and p.member_id not in exclude]
     log_w = np.array([math.log(role_weights[p.role]) + 0.8 * seniority * (LEVELS.index(p.level_at(moment)) - 1.5)
                       for p in pool])
     keys = log_w + rng.gumbel(size=len(pool))
