@@ -82,11 +82,25 @@ def _digest(parts: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def dependencies_key(requirements: list[str], constraints: Path = PROJECT_DIR / "constraints.txt",
-                     pip_args: tuple[str, ...] = ()) -> str:
+def lambda_pins(pyproject: Path = PROJECT_DIR / "pyproject.toml") -> dict[str, str]:
+    """`[tool.maestro.lambda-pins]`: versions Lambda's runtime needs that differ from the dev virtualenv's."""
+    pins = tomllib.loads(pyproject.read_text()).get("tool", {}).get("maestro", {}).get("lambda-pins", {})
+    return {_distribution_name(name): version for name, version in pins.items()}
+
+
+def lambda_constraints(constraints: Path = PROJECT_DIR / "constraints.txt") -> str:
+    """constraints.txt (the dev virtualenv's freeze) with the Lambda pins put in place of the lines they override."""
+    pins = lambda_pins()
+    lines = [line for line in constraints.read_text().splitlines()
+             if not line.strip() or _distribution_name(line) not in pins]
+    lines += [f"{name}=={version}" for name, version in sorted(pins.items())]
+    return "\n".join(lines) + "\n"
+
+
+def dependencies_key(requirements: list[str], pip_args: tuple[str, ...] = ()) -> str:
     recipe = json.dumps([RECIPE_VERSION, requirements, PIP_PLATFORM_ARGS, *([list(pip_args)] if pip_args else [])])
     recipe = recipe.encode()
-    return _digest([recipe, constraints.read_bytes()])[:16]
+    return _digest([recipe, lambda_constraints().encode()])[:16]
 
 
 def _source_files(root: Path, packages: Iterable[str]) -> Iterator[Path]:
@@ -110,11 +124,13 @@ def install_dependencies(requirements: list[str], key: str, cache_root: Path = L
         return target / "python", False
     cache_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="deps-", dir=cache_root))
+    constraints = staging / "lambda-constraints.txt"
+    constraints.write_text(lambda_constraints())
     try:
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
              "--target", str(staging / "python"), *PIP_PLATFORM_ARGS, *pip_args,
-             "-c", str(PROJECT_DIR / "constraints.txt"), *requirements],
+             "-c", str(constraints), *requirements],
             check=True,
         )
         _compile(staging / "python")
