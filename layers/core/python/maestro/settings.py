@@ -22,6 +22,12 @@ class Settings(BaseModel):
     artifact_bucket: str = "maestro-local-artifacts"
     event_bus_name: str = "maestro-local"
     secrets_prefix: str = "maestro/local"
+    # Feast feature store (batch jobs only; request-time code reads the online tables directly). None derives the
+    # location from the stage's bucket and table prefix: see feast_offline_uri, feast_registry_uri, feast_online_table.
+    feast_project: str = "maestro"
+    feast_offline_prefix: str | None = None
+    feast_registry_path: str | None = None
+    feast_table_prefix: str | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     secrets_max_age_seconds: int = 300
     service_name: str = "maestro"
@@ -45,6 +51,23 @@ class Settings(BaseModel):
 
     def secret_name(self, logical_name: str) -> str:
         return f"{self.secrets_prefix}/{logical_name}"
+
+    @property
+    def feast_offline_uri(self) -> str:
+        """Where the offline store's Parquet files live (one folder per feature source below it)."""
+        return (self.feast_offline_prefix or f"s3://{self.artifact_bucket}/feast/offline").rstrip("/")
+
+    @property
+    def feast_registry_uri(self) -> str:
+        return self.feast_registry_path or f"s3://{self.artifact_bucket}/feast/registry.db"
+
+    @property
+    def feast_online_table_prefix(self) -> str:
+        return self.feast_table_prefix or f"{self.table_prefix}-feast"
+
+    def feast_online_table(self, feature_view: str) -> str:
+        """The DynamoDB table Feast's online store keeps a feature view in (its table_name_template)."""
+        return f"{self.feast_online_table_prefix}-{feature_view}"
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
