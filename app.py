@@ -10,6 +10,7 @@ from functions.auth import auth_api
 from functions.authorizer import authorizer_api
 from functions.health import health_api
 from functions.metrics import metrics_api
+from functions.openapi import openapi_api
 from functions.projects import projects_api
 from functions.tenant import tenant_api
 from functions.users import users_api
@@ -25,7 +26,7 @@ app.register_middleware(problem_middleware, "http")
 for event_type in ("cloudwatch", "sqs", "scheduled"):
     app.register_middleware(event_middleware, event_type)
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api, artifacts_api, metrics_api, artifact_versions_api):
+                  projects_api, artifacts_api, metrics_api, artifact_versions_api, openapi_api):
     app.register_blueprint(blueprint)
 
 

@@ -5,9 +5,11 @@ from chalice import Blueprint
 from pydantic import AwareDatetime, Field
 
 from functions.authorizer import maestro_authorizer
+from functions.identity_views import ApiKeyView
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import ResponseModel
 from maestro.services import identity
 
 api_keys_api = Blueprint(__name__)
@@ -20,19 +22,30 @@ class ApiKeyIn(RequestModel):
     expires_at: AwareDatetime | None = None
 
 
-@routes.route("/v1/api-keys", methods=["POST"], permission="api_keys.manage", audit="api_key.create")
+class CreatedApiKeyView(ApiKeyView):
+    key: str = Field(description="the whole key, shown once")
+
+
+class RevokedView(ResponseModel):
+    id: str
+    revoked: Literal[True]
+
+
+@routes.route("/v1/api-keys", methods=["POST"], permission="api_keys.manage", audit="api_key.create", body=ApiKeyIn,
+              response=CreatedApiKeyView, status=201)
 def create_api_key(scope):
     body = scope.body(ApiKeyIn)
     created = identity.create_api_key(scope.caller, body.name, body.role, body.expires_at, scope.meta)
     return json_response(created, status=201)
 
 
-@routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage")
+@routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage", response=ApiKeyView, paginated=True)
 def list_api_keys(scope):
     return json_response(identity.list_api_keys(scope.caller, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/api-keys/{key_id}", methods=["DELETE"], permission="api_keys.manage", audit="api_key.revoke")
+@routes.route("/v1/api-keys/{key_id}", methods=["DELETE"], permission="api_keys.manage", audit="api_key.revoke",
+              response=RevokedView)
 def revoke_api_key(scope, key_id):
     identity.revoke_api_key(scope.caller, key_id, scope.meta)
     return json_response({"id": key_id, "revoked": True})

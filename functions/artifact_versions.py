@@ -2,6 +2,9 @@
 URLs, and the S3 object-created events that verify them."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from chalice import Blueprint
 from pydantic import Field, field_validator
 
@@ -11,6 +14,7 @@ from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import QueryModel, ResponseModel
 from maestro.observability import logger, metrics
 from maestro.services import artifact_versions
 from maestro.services.artifacts import get_artifact_record
@@ -48,13 +52,78 @@ class VersionIn(RequestModel):
     _type = field_validator("content_type")(classmethod(lambda cls, v: _rule(rules.content_type_problem(v), v)))
 
 
+class ParentRef(ResponseModel):
+    artifact_id: str
+    version: str
+
+
+class VersionView(ResponseModel):
+    id: str
+    version: str
+    artifact_id: str
+    status: Literal["pending", "ready", "rejected"]
+    status_reason: str | None
+    description: str
+    derived_from: list[ParentRef]
+    size_bytes: int
+    sha256: str
+    content_type: str
+    integrity: Literal["unverified", "intact", "changed"]
+    created_by: str
+    created_at: datetime
+    verified_at: datetime | None
+
+
+class PresignedUpload(ResponseModel):
+    url: str
+    method: Literal["PUT"]
+    expires_at: datetime
+    headers: dict[str, str] = Field(description="send exactly these headers with the PUT")
+
+
+class CreatedVersionView(VersionView):
+    upload: PresignedUpload
+
+
+class DownloadView(ResponseModel):
+    artifact_id: str
+    version: str
+    url: str
+    method: Literal["GET"]
+    expires_at: datetime
+    size_bytes: int
+    sha256: str
+    content_type: str
+    integrity: Literal["unverified", "intact", "changed"]
+
+
+class LineageNode(ResponseModel):
+    artifact_id: str
+    version: str
+    name: str | None = Field(description="null once the artifact is deleted")
+    type: str | None
+    depth: int
+
+
+class LineageView(ResponseModel):
+    id: str
+    depth: int
+    upstream: list[LineageNode]
+    downstream: list[LineageNode]
+    truncated: bool
+
+
+class LineageQuery(QueryModel):
+    depth: int = Field(default=rules.DEFAULT_LINEAGE_DEPTH, ge=1, le=rules.MAX_LINEAGE_DEPTH)
+
+
 def _with_location(view: dict, status: int):
     return json_response(view, status=status,
                          headers={"Location": f"/v1/artifacts/{view['artifact_id']}/versions/{view['version']}"})
 
 
 @routes.route("/v1/artifacts/{artifact_id}/versions", methods=["POST"], permission="artifacts.write",
-              audit="artifact.version_create")
+              audit="artifact.version_create", body=VersionIn, response=CreatedVersionView, status=201)
 def create_version(scope, artifact_id):
     # An artifact the caller cannot see is 404 whatever the body says (and a malformed body reveals nothing).
     get_artifact_record(scope.caller, artifact_id)
@@ -62,19 +131,22 @@ def create_version(scope, artifact_id):
     return _with_location(artifact_versions.create_version(scope.caller, artifact_id, fields, scope.meta), 201)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/{artifact_id}/versions", methods=["GET"], permission="artifacts.read",
+              response=VersionView, paginated=True)
 def list_versions(scope, artifact_id):
     return json_response(artifact_versions.list_versions(scope.caller, artifact_id, scope.limit,
                                                          scope.cursor).to_body())
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions/{version}", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/{artifact_id}/versions/{version}", methods=["GET"], permission="artifacts.read",
+              response=VersionView)
 def get_version(scope, artifact_id, version):
     return json_response(artifact_versions.get_version(scope.caller, artifact_id, version))
 
 
 @routes.route("/v1/artifacts/{artifact_id}/versions/{version}/complete", methods=["POST"],
-              permission="artifacts.write", audit="artifact.version_complete")
+              permission="artifacts.write", audit="artifact.version_complete", response=VersionView,
+              status=(200, 202))
 def complete_upload(scope, artifact_id, version):
     view, decided = artifact_versions.complete_upload(scope.caller, artifact_id, version, scope.meta)
     # 202: the object is too large to hash inside an API request; the object-created event decides it.
@@ -82,12 +154,13 @@ def complete_upload(scope, artifact_id, version):
 
 
 @routes.route("/v1/artifacts/{artifact_id}/versions/{version}/download", methods=["GET"],
-              permission="artifacts.read")
+              permission="artifacts.read", response=DownloadView, errors=(409,))
 def download_version(scope, artifact_id, version):
     return json_response(artifact_versions.download_url(scope.caller, artifact_id, version, scope.meta))
 
 
-@routes.route("/v1/artifacts/{artifact_id}/lineage", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/{artifact_id}/lineage", methods=["GET"], permission="artifacts.read",
+              query=LineageQuery, response=LineageView)
 def get_lineage(scope, artifact_id):
     raw = scope.query("depth", str(rules.DEFAULT_LINEAGE_DEPTH))
     if not raw.isdigit():

@@ -1,4 +1,5 @@
 """/v1/artifacts: the library of reusable ML artifacts — entries, search, the top list."""
+from datetime import datetime
 from typing import Any, Literal
 
 from chalice import Blueprint
@@ -9,7 +10,9 @@ from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
+from functions.projects import UsageView
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
 from maestro.services import artifacts
 
 artifacts_api = Blueprint(__name__)
@@ -66,6 +69,108 @@ class SearchIn(RequestModel):
     cursor: str | None = None
 
 
+class ImpactView(OpenResponseModel):
+    """How the impact score was made (the impact job adds interval, effect and counts)."""
+
+    score: float | None
+    method: str
+    explanation: str
+
+
+class DeprecationView(ResponseModel):
+    reason: str
+    replacement_id: str | None
+    at: datetime
+    by: str
+
+
+class ArtifactView(ResponseModel):
+    id: str
+    name: str
+    type: ArtifactType
+    description: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    owner: str | None
+    usage_count: int
+    version_count: int
+    latest_version: str | None
+    impact_score: float | None
+    impact: ImpactView | None
+    deprecated: DeprecationView | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int = Field(description="the ETag; send it as If-Match to change the artifact")
+
+
+SearchMode = Literal["keyword", "semantic", "hybrid", "filter"]
+
+
+class ArtifactHit(ArtifactView):
+    score: float | None = Field(description="the mode's relevance; null when only filters were given")
+    mode: SearchMode
+    found_by: list[Literal["keyword", "semantic"]]
+
+
+class ArtifactSearchPage(Page[ArtifactHit]):
+    total: int
+    mode: SearchMode
+    degraded: str | None = Field(default=None, description="why hybrid search fell back to keyword")
+
+
+class TopQuery(QueryModel):
+    type: ArtifactType | None = None
+    limit: int = Field(default=10, ge=1, le=artifacts.MAX_TOP)
+
+
+class RecordedUsageView(UsageView):
+    created: bool = Field(description="false when the project already used this version (200)")
+
+
+class ProjectRef(ResponseModel):
+    id: str
+    name: str
+    status: str
+    success_score: float | None
+
+
+class UsagePeriod(ResponseModel):
+    period: str = Field(description="YYYY-MM")
+    usages: int
+
+
+class ArtifactAnalyticsView(ResponseModel):
+    id: str
+    usage_count: int
+    project_count: int
+    projects: list[ProjectRef]
+    distinct_teams: int
+    distinct_people: int
+    impact: ImpactView
+    usage_over_time: list[UsagePeriod]
+
+
+class QueuedView(ResponseModel):
+    id: str
+    status: Literal["queued"]
+
+
+class MatchedPart(ResponseModel):
+    part: Literal["text", "user_stories", "requirements", "data_entities", "endpoints"]
+    text: str
+    similarity: float
+
+
+class MatchHit(ArtifactView):
+    score: float
+    suggestion: Literal["reuse_as_is", "adapt", "take_as_reference", "build_new"]
+    matched: list[MatchedPart]
+
+
+class MatchPage(Page[MatchHit]):
+    parts: int = Field(description="how many text and spec items were matched")
+
+
 def _with_etag(body: dict, status: int = 200):
     return json_response(body, status=status, headers={"ETag": f'"{body["revision"]}"'})
 
@@ -81,14 +186,17 @@ def _search(scope, query: SearchIn):
     return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor, mode).to_body())
 
 
-@routes.route("/v1/artifacts", methods=["POST"], permission="artifacts.write", audit="artifact.create")
+@routes.route("/v1/artifacts", methods=["POST"], permission="artifacts.write", audit="artifact.create",
+              body=ArtifactIn, response=ArtifactView, status=201)
 def create_artifact(scope):
     fields = scope.body(ArtifactIn).model_dump(mode="json")
     return _with_etag(artifacts.create_artifact(scope.caller, fields, scope.meta), status=201)
 
 
-@routes.route("/v1/artifacts", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts", methods=["GET"], permission="artifacts.read", query=SearchIn,
+              response=ArtifactSearchPage, paginated=True, errors=(422, 503))
 def list_artifacts(scope):
+    """Search the library with query parameters (the filters of POST /v1/artifacts/search)."""
     from maestro.http.requests import parse_model
 
     params = scope.request.query_params or {}
@@ -98,13 +206,17 @@ def list_artifacts(scope):
     return _search(scope, query)
 
 
-@routes.route("/v1/artifacts/search", methods=["POST"], permission="artifacts.read")
+@routes.route("/v1/artifacts/search", methods=["POST"], permission="artifacts.read", body=SearchIn,
+              response=ArtifactSearchPage, errors=(503,))
 def search_artifacts(scope):
+    """Keyword, semantic or hybrid search with filters; paged by the body's limit and cursor."""
     return _search(scope, scope.body(SearchIn))
 
 
-@routes.route("/v1/artifacts/top", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/top", methods=["GET"], permission="artifacts.read", query=TopQuery,
+              response=as_page(ArtifactView), errors=(422,))
 def top_artifacts(scope):
+    """The artifacts with the highest impact scores."""
     from maestro.pagination import parse_limit
 
     artifact_type = scope.query("type")
@@ -115,13 +227,13 @@ def top_artifacts(scope):
     return json_response({"items": artifacts.top(scope.caller, artifact_type, limit), "next_cursor": None})
 
 
-@routes.route("/v1/artifacts/{artifact_id}", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/{artifact_id}", methods=["GET"], permission="artifacts.read", response=ArtifactView)
 def get_artifact(scope, artifact_id):
     return _with_etag(artifacts.get_artifact(scope.caller, artifact_id))
 
 
 @routes.route("/v1/artifacts/{artifact_id}", methods=["PATCH"], permission="artifacts.write",
-              audit="artifact.update")
+              audit="artifact.update", body=ArtifactPatch, response=ArtifactView)
 def update_artifact(scope, artifact_id):
     changes = scope.body(ArtifactPatch).model_dump(mode="json", exclude_unset=True)
     return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version,
@@ -129,7 +241,7 @@ def update_artifact(scope, artifact_id):
 
 
 @routes.route("/v1/artifacts/{artifact_id}", methods=["DELETE"], permission="artifacts.delete",
-              audit="artifact.delete")
+              audit="artifact.delete", response=DeletedView)
 def delete_artifact(scope, artifact_id):
     artifacts.delete_artifact(scope.caller, artifact_id, scope.meta)
     return json_response({"id": artifact_id, "deleted": True})
@@ -142,8 +254,9 @@ class UsageIn(RequestModel):
 
 
 @routes.route("/v1/artifacts/{artifact_id}/usages", methods=["POST"], permission="artifacts.write",
-              audit="artifact.usage")
+              audit="artifact.usage", body=UsageIn, response=RecordedUsageView, status=(200, 201))
 def record_usage(scope, artifact_id):
+    """Record that a project used a version (once per project, artifact and version: 201, then 200)."""
     from maestro.services import usage
 
     artifacts.get_artifact_record(scope.caller, artifact_id)  # 404 for another tenant's id, whatever the body
@@ -153,7 +266,8 @@ def record_usage(scope, artifact_id):
     return json_response({**recorded, "created": created}, status=201 if created else 200)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/analytics", methods=["GET"], permission="artifacts.read")
+@routes.route("/v1/artifacts/{artifact_id}/analytics", methods=["GET"], permission="artifacts.read",
+              response=ArtifactAnalyticsView)
 def artifact_analytics(scope, artifact_id):
     from maestro.services import usage
 
@@ -161,7 +275,7 @@ def artifact_analytics(scope, artifact_id):
 
 
 @routes.route("/v1/artifacts/embeddings/backfill", methods=["POST"], permission="tenant.manage",
-              audit="artifact.embedding_backfill")
+              audit="artifact.embedding_backfill", response=QueuedView, status=202)
 def backfill_embeddings(scope):
     """Re-embed every artifact of the tenant (asynchronously; unchanged texts are skipped)."""
     from maestro.repositories import events
@@ -187,7 +301,8 @@ class MatchIn(RequestModel):
     limit: int = Field(default=10, ge=1, le=100)
 
 
-@routes.route("/v1/match", methods=["POST"], permission="artifacts.read")
+@routes.route("/v1/match", methods=["POST"], permission="artifacts.read", body=MatchIn, response=MatchPage,
+              errors=(503,))
 def match_work(scope):
     """Artifacts that fit described work, with the matched parts and a reuse suggestion (docs in domain/matching)."""
     from maestro.services import matching

@@ -1,22 +1,62 @@
 """/v1/audit: the tenant's tamper-evident audit log and its chain verification (admins)."""
+from datetime import datetime
+from typing import Any
+
 from chalice import Blueprint
+from pydantic import AwareDatetime, Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
 from maestro.http.requests import parse_timestamp_param
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import QueryModel, ResponseModel
 from maestro.repositories import audit_log
 
 audit_api = Blueprint(__name__)
 routes = RouteKit(audit_api, maestro_authorizer)
 
 
+class AuditQuery(QueryModel):
+    actor: str | None = Field(default=None, description="exact actor, e.g. user:usr_... or key:...")
+    action: str | None = Field(default=None, description="exact action, e.g. user.update")
+    resource: str | None = Field(default=None, description="resource_type or resource_type:resource_id")
+    from_: AwareDatetime | None = Field(default=None, alias="from", description="occurred at or after")
+    to: AwareDatetime | None = Field(default=None, description="occurred before")
+
+
+class AuditEventView(ResponseModel):
+    id: str
+    tenant_id: str
+    seq: int
+    event_id: str
+    occurred_at: datetime
+    actor: str
+    action: str
+    resource_type: str
+    resource_id: str | None
+    outcome: str
+    source_ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    changes: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+class ChainVerificationView(ResponseModel):
+    intact: bool
+    checked: int
+    first_broken: dict[str, Any] | None = Field(description="{seq, event_id, problem} of the first broken link")
+
+
 def _moment(scope, name):
     return parse_timestamp_param(scope.query(name), name)
 
 
-@routes.route("/v1/audit", methods=["GET"], permission="audit.read")
+@routes.route("/v1/audit", methods=["GET"], permission="audit.read", query=AuditQuery, response=AuditEventView,
+              paginated=True)
 def list_audit_events(scope):
+    """The tenant's audit events, newest first (a filtered page may be short while next_cursor is set)."""
     page = audit_log.list_events(
         scope.caller.tenant_id, actor=scope.query("actor"), action=scope.query("action"),
         resource=scope.query("resource"), occurred_from=_moment(scope, "from"), occurred_to=_moment(scope, "to"),
@@ -24,7 +64,8 @@ def list_audit_events(scope):
     return json_response(page.to_body())
 
 
-@routes.route("/v1/audit/verify", methods=["GET"], permission="audit.read")
+@routes.route("/v1/audit/verify", methods=["GET"], permission="audit.read", response=ChainVerificationView)
 def verify_audit_chain(scope):
+    """Recompute the hash chain and name the first edited, deleted or reordered event."""
     result = audit_log.verify(scope.caller.tenant_id)
     return json_response({"intact": result.intact, "checked": result.checked, "first_broken": result.first_broken})

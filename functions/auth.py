@@ -1,13 +1,17 @@
 """/v1/auth: signup, login, token refresh, logout, the caller, and accepting an invitation."""
+from typing import Literal
+
 from chalice import Blueprint
 from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
+from functions.identity_views import ApiKeyView, RoleName, UserView
 from maestro.domain.identity.passwords import MAX_PASSWORD_LENGTH
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import ResponseModel
 from maestro.services import identity
 
 auth_api = Blueprint(__name__)
@@ -39,37 +43,67 @@ class AcceptInviteIn(RequestModel):
     password: str = Password
 
 
-@routes.route("/v1/auth/signup", methods=["POST"], permission=PUBLIC)
+class TokenPairView(ResponseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds the access token lasts")
+    user: UserView
+
+
+class TenantRef(ResponseModel):
+    id: str
+    name: str | None
+
+
+class MeView(ResponseModel):
+    principal_type: Literal["user", "key"]
+    id: str
+    role: RoleName
+    tenant: TenantRef
+    user: UserView | None = Field(default=None, description="for a user")
+    api_key: ApiKeyView | None = Field(default=None, description="for an API key")
+
+
+class LoggedOutView(ResponseModel):
+    logged_out: Literal[True]
+
+
+@routes.route("/v1/auth/signup", methods=["POST"], permission=PUBLIC, body=SignupIn, response=TokenPairView,
+              status=201, errors=(403, 409, 429))
 def signup(scope):
     body = scope.body(SignupIn)
     pair = identity.signup(body.tenant_name, body.email, body.password, body.name, scope.meta)
     return json_response(pair.to_body(), status=201)
 
 
-@routes.route("/v1/auth/login", methods=["POST"], permission=PUBLIC)
+@routes.route("/v1/auth/login", methods=["POST"], permission=PUBLIC, body=LoginIn, response=TokenPairView,
+              errors=(401, 429))
 def login(scope):
     body = scope.body(LoginIn)
     return json_response(identity.login(body.email, body.password, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/refresh", methods=["POST"], permission=PUBLIC)
+@routes.route("/v1/auth/refresh", methods=["POST"], permission=PUBLIC, body=RefreshIn, response=TokenPairView,
+              errors=(401,))
 def refresh(scope):
     body = scope.body(RefreshIn)
     return json_response(identity.refresh(body.refresh_token, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/accept-invite", methods=["POST"], permission=PUBLIC)
+@routes.route("/v1/auth/accept-invite", methods=["POST"], permission=PUBLIC, body=AcceptInviteIn,
+              response=TokenPairView, errors=(401,))
 def accept_invite(scope):
     body = scope.body(AcceptInviteIn)
     return json_response(identity.accept_invite(body.invite_token, body.password, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/logout", methods=["POST"], permission="session.use")
+@routes.route("/v1/auth/logout", methods=["POST"], permission="session.use", response=LoggedOutView)
 def logout(scope):
     identity.logout(scope.caller, scope.meta)
     return json_response({"logged_out": True})
 
 
-@routes.route("/v1/auth/me", methods=["GET"], permission="session.use")
+@routes.route("/v1/auth/me", methods=["GET"], permission="session.use", response=MeView, errors=(404,))
 def me(scope):
     return json_response(identity.me(scope.caller))

@@ -1,4 +1,6 @@
 """GET /v1/health: version and reachability of DynamoDB and S3 (no auth)."""
+from typing import Literal
+
 from chalice import Blueprint
 
 from maestro.domain.health import check_health
@@ -6,14 +8,28 @@ from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
 from maestro.http.problems import problem_response
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import ResponseModel
 from maestro.repositories.health_probes import storage_probes
 
 health_api = Blueprint(__name__)
 routes = RouteKit(health_api)
 
 
-@routes.route("/v1/health", methods=["GET"], permission=PUBLIC)
+class DependencyView(ResponseModel):
+    ok: bool
+    latency_ms: float
+    detail: str | None = None
+
+
+class HealthView(ResponseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    dependencies: dict[str, DependencyView]
+
+
+@routes.route("/v1/health", methods=["GET"], permission=PUBLIC, response=HealthView, errors=(503,))
 def get_health(scope):
+    """Version and reachability of DynamoDB and S3."""
     report = check_health(storage_probes())
     if report.healthy:
         return json_response(report.to_body())

@@ -1,9 +1,9 @@
 """/v1/metrics: process-metric events over HTTP (users or API keys), and the tenant's custom metric types."""
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -12,6 +12,7 @@ from maestro.http.api import json_response
 from maestro.http.requests import RequestModel, parse_json
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import OpenResponseModel, QueryModel, ResponseModel, as_page
 from maestro.services.context import audit_as
 
 metrics_api = Blueprint(__name__)
@@ -24,7 +25,179 @@ class CustomTypeIn(RequestModel):
     description: str = Field(default="", max_length=1_000)
 
 
-@routes.route("/v1/metrics", methods=["POST"], permission="metrics.write", audit="metrics.ingest")
+class MetricsBatchIn(RequestModel):
+    """Documents the body; the view reads it itself, answering 400 without events and 413 beyond MAX_BATCH."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH,
+                                         description="metric events (docs/metrics.md): project_id, metric_type, "
+                                                     "value, timestamp, optional unit, source, metadata")
+
+
+class RejectedEvent(ResponseModel):
+    index: int
+    reason: str
+
+
+class IngestResultView(ResponseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[RejectedEvent]
+    rejected_count: int
+
+
+class MetricTypeView(ResponseModel):
+    id: str
+    metric_type: str
+    unit: str
+    built_in: bool
+    description: str | None = None
+
+
+class DropUpload(ResponseModel):
+    url: str
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    expires_in: int
+
+
+class DropUploadView(ResponseModel):
+    id: str
+    key: str
+    result_key: str
+    upload: DropUpload
+
+
+class GithubIntegrationView(ResponseModel):
+    id: str
+    project_id: str
+    repository: str
+    webhook_secret_set: bool
+    webhook_url_path: str
+
+
+class WebhookView(ResponseModel):
+    delivery_id: str
+    event: str
+    handled: bool
+    ignored_reason: str | None
+    projects: list[dict[str, Any]]
+
+
+class PeriodQuery(QueryModel):
+    from_: AwareDatetime | None = Field(default=None, alias="from", description="ISO 8601 with zone; default to - 90 days")
+    to: AwareDatetime | None = Field(default=None, description="ISO 8601 with zone; default now")
+
+
+class SeriesQuery(PeriodQuery):
+    type: str = Field(description="a built-in or registered metric type")
+    bucket: Literal["day", "week", "month"] = "day"
+
+
+class FromTo(ResponseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+class StartEnd(ResponseModel):
+    start: datetime
+    end: datetime
+    weeks: float
+
+
+class SeriesPoint(ResponseModel):
+    start: datetime
+    count: int
+    sum: float
+    mean: float | None
+    min: float | None
+    max: float | None
+
+
+class TimeSeriesView(ResponseModel):
+    id: str
+    project_id: str
+    metric_type: str
+    unit: str | None
+    bucket: Literal["day", "week", "month"]
+    points: list[SeriesPoint]
+
+
+class MetricSummaryView(ResponseModel):
+    id: str
+    project_id: str
+    period: FromTo
+    types: dict[str, dict[str, Any]] = Field(description="per type: latest, count, mean, p50, p90, trend")
+
+
+class GitView(OpenResponseModel):
+    id: str
+    project_id: str
+    period: StartEnd
+    commits: int
+    active_contributors: int
+    lines_added: float
+    lines_deleted: float
+
+
+class DoraView(OpenResponseModel):
+    id: str
+    project_id: str
+    period: StartEnd
+    scope: Literal["production", "all_environments"]
+    deployment_frequency: dict[str, Any]
+    lead_time_for_changes: dict[str, Any]
+    change_failure_rate: dict[str, Any]
+    time_to_restore: dict[str, Any]
+
+
+class CiView(OpenResponseModel):
+    id: str
+    project_id: str
+    period: StartEnd
+    pipeline_runs: int
+    success_rate: float | None
+    tests: dict[str, Any]
+
+
+class VelocityView(OpenResponseModel):
+    id: str
+    project_id: str
+    period: FromTo
+    features: dict[str, float]
+    score: float | None
+    basis: str
+    history_size: int
+    components: dict[str, dict[str, Any]]
+    omitted: list[dict[str, str]]
+
+
+class TeamAnalyticsView(OpenResponseModel):
+    id: str
+    project_id: str
+    period: StartEnd
+    contributors: list[dict[str, Any]]
+    collaboration: list[dict[str, Any]]
+    review_patterns: dict[str, Any]
+    recommendations: list[dict[str, Any]]
+
+
+class MlflowConfigView(ResponseModel):
+    id: str
+    tracking_uri: str
+    primary_metric: str | None
+    direction: Literal["maximize", "minimize"]
+    has_token: bool
+
+
+class MlflowSyncView(ResponseModel):
+    id: str
+    project_id: str
+    summary: dict[str, Any]
+    events: IngestResultView
+
+
+@routes.route("/v1/metrics", methods=["POST"], permission="metrics.write", audit="metrics.ingest",
+              body=MetricsBatchIn, response=IngestResultView, status=(200, 207))
 def post_metrics(scope):
     """200 when every event was stored or already known; 207 when some were rejected (each with its index)."""
     from maestro.services.metrics_ingestion import ingest
@@ -43,8 +216,9 @@ def post_metrics(scope):
     return json_response(result.to_body(), status=207 if result.rejected else 200)
 
 
-@routes.route("/v1/metric-types", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/metric-types", methods=["GET"], permission="metrics.read", response=as_page(MetricTypeView))
 def list_metric_types(scope):
+    """Built-in metric types and the tenant's own (one page)."""
     from maestro.repositories import metrics as store
 
     built_in = [{"id": name, "metric_type": name, "unit": unit, "built_in": True} for name, unit in
@@ -54,8 +228,10 @@ def list_metric_types(scope):
     return json_response({"items": built_in + custom, "next_cursor": None})
 
 
-@routes.route("/v1/metric-types", methods=["POST"], permission="metrics.write", audit="metrics.register_type")
+@routes.route("/v1/metric-types", methods=["POST"], permission="metrics.write", audit="metrics.register_type",
+              body=CustomTypeIn, response=MetricTypeView, status=201)
 def register_metric_type(scope):
+    """Register a tenant metric type with its unit."""
     from maestro.repositories import metrics as store
     from maestro.repositories.schema import CustomMetricType
 
@@ -78,7 +254,7 @@ class IngestUploadIn(RequestModel):
 
 
 @routes.route("/v1/projects/{project_id}/ingest-uploads", methods=["POST"], permission="metrics.write",
-              audit="metrics.drop_upload")
+              audit="metrics.drop_upload", body=IngestUploadIn, response=DropUploadView, status=201)
 def create_ingest_upload(scope, project_id):
     """A presigned PUT into the project's drop zone; the upload is ingested when it lands."""
     from maestro.services.drop_ingestion import create_upload
@@ -94,8 +270,9 @@ class GithubIntegrationIn(RequestModel):
 
 
 @routes.route("/v1/projects/{project_id}/integrations/github", methods=["PUT"], permission="integrations.manage",
-              audit="integration.github")
+              audit="integration.github", body=GithubIntegrationIn, response=GithubIntegrationView)
 def connect_github(scope, project_id):
+    """Connect a GitHub repository; its webhook secret goes to Secrets Manager and is never returned."""
     from maestro.services.github_integration import connect_repository
 
     body = scope.body(GithubIntegrationIn)
@@ -103,7 +280,8 @@ def connect_github(scope, project_id):
                                             scope.meta))
 
 
-@routes.route("/v1/integrations/github/webhook", methods=["POST"], permission=PUBLIC)
+@routes.route("/v1/integrations/github/webhook", methods=["POST"], permission=PUBLIC, response=WebhookView,
+              status=(200, 202), errors=(401,))
 def github_webhook(scope):
     """Authenticated by the X-Hub-Signature-256 of the connected project's secret, not by a token."""
     from maestro.services.github_integration import receive_webhook
@@ -120,8 +298,10 @@ def _period(scope):
     return period(parse_timestamp_param(scope.query("from"), "from"), parse_timestamp_param(scope.query("to"), "to"))
 
 
-@routes.route("/v1/projects/{project_id}/metrics", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/metrics", methods=["GET"], permission="metrics.read", query=SeriesQuery,
+              response=TimeSeriesView)
 def project_metrics(scope, project_id):
+    """One metric type per day, week or month over the period."""
     from maestro.services import analytics
 
     start, end = _period(scope)
@@ -131,42 +311,48 @@ def project_metrics(scope, project_id):
     return json_response(analytics.time_series(scope.caller, project_id, scope.query("type"), start, end, bucket))
 
 
-@routes.route("/v1/projects/{project_id}/metrics/summary", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/metrics/summary", methods=["GET"], permission="metrics.read",
+              query=PeriodQuery, response=MetricSummaryView)
 def project_metrics_summary(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read", query=PeriodQuery,
+              response=GitView)
 def project_git(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.git(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read", query=PeriodQuery,
+              response=DoraView)
 def project_dora(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.dora(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read", query=PeriodQuery,
+              response=CiView)
 def project_ci(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.ci(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/velocity", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/velocity", methods=["GET"], permission="metrics.read", query=PeriodQuery,
+              response=VelocityView)
 def project_velocity(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.velocity(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/team-analytics", methods=["GET"], permission="metrics.read")
+@routes.route("/v1/projects/{project_id}/team-analytics", methods=["GET"], permission="metrics.read",
+              query=PeriodQuery, response=TeamAnalyticsView)
 def project_team_analytics(scope, project_id):
     from maestro.services import analytics
 
@@ -181,7 +367,7 @@ class MlflowIntegrationIn(RequestModel):
 
 
 @routes.route("/v1/integrations/mlflow", methods=["PUT"], permission="integrations.manage",
-              audit="integration.mlflow")
+              audit="integration.mlflow", body=MlflowIntegrationIn, response=MlflowConfigView)
 def connect_mlflow(scope):
     from maestro.services import mlflow_sync
 
@@ -191,7 +377,7 @@ def connect_mlflow(scope):
 
 
 @routes.route("/v1/projects/{project_id}/integrations/mlflow/sync", methods=["POST"], permission="metrics.write",
-              audit="integration.mlflow_sync")
+              audit="integration.mlflow_sync", response=MlflowSyncView, errors=(503,))
 def sync_mlflow(scope, project_id):
     from maestro.services import mlflow_sync
 

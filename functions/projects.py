@@ -1,5 +1,6 @@
 """/v1/projects: projects, their outcomes and their teams."""
-from datetime import date
+from datetime import date, datetime
+from typing import Any, Literal
 
 from chalice import Blueprint
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -10,6 +11,7 @@ from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, P
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
 from maestro.services import projects
 
 projects_api = Blueprint(__name__)
@@ -74,6 +76,89 @@ class SuccessWeightsIn(RequestModel):
     weights: dict[str, float]
 
 
+class SuccessView(ResponseModel):
+    score: float
+    components: dict[str, float]
+    weights: dict[str, float]
+    basis: Literal["tenant_history", "reference_scales"]
+    history_size: int
+
+
+class OutcomeView(ResponseModel):
+    model_performance: float
+    business_impact_usd: float
+    duration_days: float
+    compute_cost_usd: float
+    completed_at: datetime
+    success: SuccessView
+
+
+class ProjectView(ResponseModel):
+    id: str
+    name: str
+    description: str
+    problem_class: ProblemClass
+    complexity_score: float
+    team_size: int
+    status: ProjectStatus
+    start_date: date | None
+    repositories: list[str]
+    mlflow_experiment: str | None
+    features: dict[str, float]
+    outcome: OutcomeView | None
+    success_score: float | None
+    mlflow: dict[str, Any] | None = Field(description="the last MLflow sync's experiment summary")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ProjectQuery(QueryModel):
+    status: ProjectStatus | None = None
+    problem_class: ProblemClass | None = None
+
+
+class MemberView(ResponseModel):
+    id: str
+    user_id: str | None
+    display_name: str
+    role: MemberRole
+    experience_level: ExperienceLevel
+    contribution_hours: float
+    created_at: datetime
+
+
+class SuccessWeightsView(ResponseModel):
+    weights: dict[str, float] = Field(description="the tenant's weights, missing ones defaulted, summing to 1")
+
+
+class UsageView(ResponseModel):
+    id: str
+    artifact_id: str
+    project_id: str
+    version: str
+    context: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class SimilarProjectView(ResponseModel):
+    id: str
+    name: str
+    problem_class: ProblemClass
+    status: ProjectStatus
+    success_score: float | None
+    outcome: OutcomeView | None
+    score: float
+    description_similarity: float
+    structure_similarity: float
+    artifacts_used: list[str]
+
+
+class SimilarQuery(QueryModel):
+    limit: int = Field(default=10, ge=1, le=1000)
+
+
 def _stored(model: BaseModel, exclude_unset: bool = False) -> dict:
     data = model.model_dump(mode="json", exclude_unset=exclude_unset)
     return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
@@ -91,77 +176,84 @@ def _enum_param(scope, name, enum):
     return value
 
 
-@routes.route("/v1/projects", methods=["POST"], permission="projects.write", audit="project.create")
+@routes.route("/v1/projects", methods=["POST"], permission="projects.write", audit="project.create", body=ProjectIn,
+              response=ProjectView, status=201, errors=(403,))
 def create_project(scope):
     return _with_etag(projects.create_project(scope.caller, _stored(scope.body(ProjectIn)), scope.meta), status=201)
 
 
-@routes.route("/v1/projects", methods=["GET"], permission="projects.read")
+@routes.route("/v1/projects", methods=["GET"], permission="projects.read", query=ProjectQuery, response=ProjectView,
+              paginated=True, errors=(422,))
 def list_projects(scope):
     page = projects.list_projects(scope.caller, _enum_param(scope, "status", ProjectStatus),
                                   _enum_param(scope, "problem_class", ProblemClass), scope.limit, scope.cursor)
     return json_response(page.to_body())
 
 
-@routes.route("/v1/projects/{project_id}", methods=["GET"], permission="projects.read")
+@routes.route("/v1/projects/{project_id}", methods=["GET"], permission="projects.read", response=ProjectView)
 def get_project(scope, project_id):
     return _with_etag(projects.get_project(scope.caller, project_id))
 
 
-@routes.route("/v1/projects/{project_id}", methods=["PATCH"], permission="projects.write", audit="project.update")
+@routes.route("/v1/projects/{project_id}", methods=["PATCH"], permission="projects.write", audit="project.update",
+              body=ProjectPatch, response=ProjectView)
 def update_project(scope, project_id):
     changes = _stored(scope.body(ProjectPatch), exclude_unset=True)
     return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
-@routes.route("/v1/projects/{project_id}", methods=["DELETE"], permission="projects.delete", audit="project.delete")
+@routes.route("/v1/projects/{project_id}", methods=["DELETE"], permission="projects.delete", audit="project.delete",
+              response=DeletedView)
 def delete_project(scope, project_id):
     projects.delete_project(scope.caller, project_id, scope.meta)
     return json_response({"id": project_id, "deleted": True})
 
 
 @routes.route("/v1/projects/{project_id}/outcome", methods=["PUT"], permission="projects.write",
-              audit="project.outcome")
+              audit="project.outcome", body=OutcomeIn, response=ProjectView)
 def record_outcome(scope, project_id):
     outcome = _stored(scope.body(OutcomeIn))
     return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
 @routes.route("/v1/projects/{project_id}/members", methods=["POST"], permission="projects.write",
-              audit="project.member_add")
+              audit="project.member_add", body=MemberIn, response=MemberView, status=201)
 def add_member(scope, project_id):
     return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta),
                          status=201)
 
 
-@routes.route("/v1/projects/{project_id}/members", methods=["GET"], permission="projects.read")
+@routes.route("/v1/projects/{project_id}/members", methods=["GET"], permission="projects.read", response=MemberView,
+              paginated=True)
 def list_members(scope, project_id):
     return json_response(projects.list_members(scope.caller, project_id, scope.limit, scope.cursor).to_body())
 
 
 @routes.route("/v1/projects/{project_id}/members/{member_id}", methods=["DELETE"], permission="projects.write",
-              audit="project.member_remove")
+              audit="project.member_remove", response=DeletedView)
 def remove_member(scope, project_id, member_id):
     projects.remove_member(scope.caller, project_id, member_id, scope.meta)
     return json_response({"id": member_id, "deleted": True})
 
 
 @routes.route("/v1/tenant/success-weights", methods=["PUT"], permission="tenant.manage",
-              audit="tenant.success_weights")
+              audit="tenant.success_weights", body=SuccessWeightsIn, response=SuccessWeightsView)
 def set_success_weights(scope):
     return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
 
 
 
 
-@routes.route("/v1/projects/{project_id}/artifacts", methods=["GET"], permission="projects.read")
+@routes.route("/v1/projects/{project_id}/artifacts", methods=["GET"], permission="projects.read", response=UsageView,
+              paginated=True)
 def project_artifacts(scope, project_id):
     from maestro.services import usage
 
     return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/projects/{project_id}/similar", methods=["GET"], permission="projects.read")
+@routes.route("/v1/projects/{project_id}/similar", methods=["GET"], permission="projects.read", query=SimilarQuery,
+              response=as_page(SimilarProjectView), errors=(503,))
 def similar_projects(scope, project_id):
     from maestro.pagination import parse_limit
     from maestro.services import matching

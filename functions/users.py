@@ -1,20 +1,18 @@
 """/v1/users: the tenant's people and their roles (admins manage; everyone in the tenant can read)."""
-from typing import Literal
-
 from chalice import Blueprint
 from pydantic import Field
 
 from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
+from functions.identity_views import RoleName, UserView
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import DeletedView
 from maestro.services import identity
 
 users_api = Blueprint(__name__)
 routes = RouteKit(users_api, maestro_authorizer)
-
-RoleName = Literal["admin", "developer", "viewer"]
 
 
 class UserIn(RequestModel):
@@ -30,11 +28,16 @@ class UserPatch(RequestModel):
     active: bool | None = None
 
 
+class CreatedUserView(UserView):
+    invite_token: str | None = Field(default=None, description="shown once, when invite is true")
+
+
 def _with_etag(body: dict, status: int = 200):
     return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
 
 
-@routes.route("/v1/users", methods=["POST"], permission="users.manage", audit="user.create")
+@routes.route("/v1/users", methods=["POST"], permission="users.manage", audit="user.create", body=UserIn,
+              response=CreatedUserView, status=201)
 def create_user(scope):
     body = scope.body(UserIn)
     created = identity.create_user(scope.caller, body.email, body.name, body.role, body.password, body.invite,
@@ -42,24 +45,26 @@ def create_user(scope):
     return _with_etag(created, status=201)
 
 
-@routes.route("/v1/users", methods=["GET"], permission="users.read")
+@routes.route("/v1/users", methods=["GET"], permission="users.read", response=UserView, paginated=True)
 def list_users(scope):
     return json_response(identity.list_users(scope.caller, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read")
+@routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read", response=UserView)
 def get_user(scope, user_id):
     return _with_etag(identity.get_user(scope.caller, user_id))
 
 
-@routes.route("/v1/users/{user_id}", methods=["PATCH"], permission="users.manage", audit="user.update")
+@routes.route("/v1/users/{user_id}", methods=["PATCH"], permission="users.manage", audit="user.update",
+              body=UserPatch, response=UserView)
 def update_user(scope, user_id):
     body = scope.body(UserPatch)
     return _with_etag(identity.update_user(scope.caller, user_id, role=body.role, active=body.active,
                                            expected_version=scope.expected_version, meta=scope.meta))
 
 
-@routes.route("/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete")
+@routes.route("/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete",
+              response=DeletedView)
 def delete_user(scope, user_id):
     identity.delete_user(scope.caller, user_id, scope.meta)
     return json_response({"id": user_id, "deleted": True})

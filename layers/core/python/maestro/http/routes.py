@@ -1,14 +1,16 @@
 """RouteKit: how every HTTP route is declared. One decorator gives a route its permission (checked here,
-after the authorizer has authenticated the caller), its audit action, error mapping to problem+json, and
-its entry in the route registry the permission-matrix test walks."""
+after the authorizer has authenticated the caller), its audit action, error mapping to problem+json, its
+request and response models, and its entry in the route registry that the permission-matrix test walks and
+the OpenAPI document (maestro.http.openapi) is built from."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalice import Blueprint, ChaliceViewError
 from chalice.app import Request
+from pydantic import BaseModel
 
 from maestro.domain.errors import DomainError, PermissionDenied, Unauthenticated
 from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
@@ -30,6 +32,17 @@ class RouteSpec:
     permission: str
     audit_action: str | None
     view_name: str
+    # The contract (see RouteKit.route): models are classes, never built here (defer_build).
+    body: type[BaseModel] | None = None
+    response: Any = None
+    status: tuple[int, ...] = (200,)
+    query: type[BaseModel] | None = None
+    paginated: bool = False
+    errors: tuple[int, ...] = ()
+    summary: str | None = None
+    description: str | None = None
+    content_type: str = "application/json"
+    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 # (method, path) -> RouteSpec, filled as blueprints are imported.
@@ -44,9 +57,18 @@ class RequestScope:
     caller: Caller | None
     meta: RequestMeta
     denied: bool = False  # access.denied is audited where it happens, not again as a failed change
+    body_model: type[BaseModel] | None = None  # the route's declared `body`
 
-    def body(self, model: type[ModelT]) -> ModelT:
-        return parse_body(model, self.request.raw_body)
+    def body(self, model: type[ModelT] | None = None) -> ModelT:
+        """The request body parsed into the route's declared `body` model (the one its contract shows); a
+        model given here must be that one, so the handler and the document cannot differ."""
+        declared = self.body_model
+        if model is not None and declared is not None and model is not declared:
+            raise TypeError(f"the route declares body={declared.__name__}, the view parses {model.__name__}")
+        chosen = model or declared
+        if chosen is None:
+            raise TypeError("the route declares no body model; declare body=... on the route")
+        return parse_body(chosen, self.request.raw_body)
 
     def query(self, name: str, default: str | None = None) -> str | None:
         return (self.request.query_params or {}).get(name, default)
@@ -96,22 +118,46 @@ class RouteKit:
         self.blueprint = blueprint
         self.authorizer = authorizer
 
-    def route(self, path: str, methods: list[str], permission: str, audit: str | None = None,
+    def route(self, path: str, methods: list[str], permission: str, audit: str | None = None, *,
+              body: type[BaseModel] | None = None, response: Any = None, status: int | tuple[int, ...] = 200,
+              query: type[BaseModel] | None = None, paginated: bool = False, errors: tuple[int, ...] = (),
+              summary: str | None = None, response_content_type: str = "application/json",
               **route_kwargs: Any) -> Callable:
-        """`audit` names the action of a mutating route (e.g. "user.update"); the use case records successes."""
+        """Declare a route. `permission` names one entry of the permission table (or PUBLIC); `audit` names the
+        action of a mutating route (e.g. "user.update"); the use case records successes.
+
+        The contract, from which GET /v1/openapi.json is generated (tests/unit/test_openapi.py fails for a
+        route without it):
+        - `body`: the RequestModel the view parses; `scope.body()` parses exactly this model.
+        - `response`: the pydantic model of the success body (a maestro.http.schemas.ResponseModel).
+        - `status`: the success status, or a tuple when the route answers several (e.g. (200, 207)).
+        - `query`: a QueryModel (or RequestModel) whose fields are the query parameters.
+        - `paginated=True`: a cursor-paged list; adds `limit` and `cursor` and wraps `response` as
+          `{"items": [response], "next_cursor": ...}` (pass a schemas.Page subclass to add page fields).
+        - `errors`: statuses beyond the ones the kit adds itself (400, 401/403 when authenticated, 404 with
+          path parameters, 409 for changes, 412 for PATCH, 413/415/422 with a body), e.g. (409, 503).
+        - `summary`: one line for the document (default: the view's docstring's first line).
+        """
         if permission != PUBLIC and permission not in PERMISSIONS:
             raise ValueError(f"unknown permission {permission!r} for {path}")
         if permission != PUBLIC and self.authorizer is None:
             raise ValueError(f"{path} needs an authorizer")
 
+        statuses = (status,) if isinstance(status, int) else tuple(status)
+
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            doc = (view.__doc__ or "").strip()
             for method in methods:
-                ROUTE_REGISTRY[(method, path)] = RouteSpec(path, method, permission, audit, view.__name__)
+                ROUTE_REGISTRY[(method, path)] = RouteSpec(
+                    path, method, permission, audit, view.__name__, body=body, response=response, status=statuses,
+                    query=query, paginated=paginated, errors=tuple(errors),
+                    summary=summary or (doc.splitlines()[0] if doc else None), description=doc or None,
+                    content_type=response_content_type, tags=(self.blueprint._import_name.rsplit(".", 1)[-1],))
 
             @functools.wraps(view)
             def handle(**params: Any) -> Any:
                 request = self.blueprint.current_request
-                scope = RequestScope(request, None, request_meta(request))
+                scope = RequestScope(request, None, request_meta(request), body_model=body)
                 idempotency_key = (request.headers or {}).get("idempotency-key")
                 if request.method == "POST" and idempotency_key is not None and permission != PUBLIC:
                     response = self._run_idempotently(view, scope, permission, params, idempotency_key, path)
