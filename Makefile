@@ -22,6 +22,7 @@ $(RUN_INSTALLED): pyproject.toml constraints.txt
 $(INSTALLED): $(RUN_INSTALLED)
 	$(PIP) "torch==2.13.0"
 	$(PIP) -e ".[local,dev,ml,embedding,embedding-build]"
+	$(PIP) -e ./sdk
 	touch $@
 
 install: $(INSTALLED)

@@ -1,0 +1,760 @@
+"""`maestro`: the Maestro ML command line, on top of `maestro_client.Client`.
+
+Tables for people by default; `--json` (before or after the command) prints the API's JSON on stdout for
+scripts, and errors as problem+json on stderr.
+
+Exit codes (stable; scripts may rely on them):
+  0  success
+  1  usage error: bad option or argument, unreadable input file, malformed JSONL
+  2  the API refused the request (4xx other than 401/403/404: 400, 409, 412, 413, 422, 429)
+  3  authentication or permission: not logged in, bad credentials, expired session, 401, 403
+  4  not found (404)
+  5  server or network: 5xx, connection refused, timeout
+  6  done, but the outcome is a failure: version rejected, job failed, audit chain broken, events rejected
+  7  gave up waiting (--wait / version verification timed out)
+
+Configuration: `--api-url` or MAESTRO_API_URL (default: the URL saved at login, else http://127.0.0.1:8000);
+MAESTRO_API_KEY uses an API key instead of the saved login; MAESTRO_CONFIG_DIR moves the credentials file."""
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import click
+
+from maestro_client.client import Client, IntegrityError, WaitTimeout
+from maestro_client.config import CredentialStore, StoredTokens, tokens_record
+from maestro_client.errors import ApiError, MaestroError, NotLoggedIn, TransportError
+from maestro_client.transport import ApiKey
+
+EXIT_OK, EXIT_USAGE, EXIT_API, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_SERVER, EXIT_FAILED, EXIT_TIMEOUT = range(8)
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+ARTIFACT_TYPES = ["feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"]
+GIT_COMMIT_LINE = re.compile(r"^commit [0-9a-f]{7,64}\b")
+
+_json_mode = False  # read by main() to print errors as problem+json
+
+
+class State:
+    def __init__(self, api_url: str | None, json_output: bool) -> None:
+        self.api_url_option = api_url
+        self.json = json_output
+        self.store = CredentialStore()
+
+    def api_url(self, record: dict[str, Any] | None = None) -> str:
+        record = self.store.load() if record is None else record
+        return (self.api_url_option or os.environ.get("MAESTRO_API_URL") or record.get("api_url")
+                or DEFAULT_API_URL).rstrip("/")
+
+    def client(self, authenticated: bool = True) -> Client:
+        record = self.store.load()
+        client = Client(self.api_url(record))
+        if not authenticated:
+            return client
+        api_key = os.environ.get("MAESTRO_API_KEY") or (record.get("api_key") if record.get("kind") == "api_key"
+                                                         else None)
+        if api_key:
+            client.transport.credentials = ApiKey(api_key)
+        elif record.get("kind") == "tokens" and record.get("access_token"):
+            client.transport.credentials = StoredTokens(self.store, record)
+        else:
+            raise NotLoggedIn("not logged in: run `maestro login` (or set MAESTRO_API_KEY)")
+        return client
+
+
+# ---------------------------------------------------------------- output
+def _stdout(text: str = "") -> None:
+    click.echo(text)
+
+
+def emit_json(data: Any) -> None:
+    _stdout(json.dumps(data, indent=2, default=str))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def emit_table(rows: Iterable[dict[str, Any]], columns: list[tuple[str, str]], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for _, header in columns:
+        table.add_column(header, overflow="fold")
+    count = 0
+    for row in rows:
+        table.add_row(*[_cell(_dig(row, key)) for key, _ in columns])
+        count += 1
+    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    if count:
+        console.print(table)
+    else:
+        console.print("(none)")
+
+
+def emit_fields(data: dict[str, Any], keys: list[tuple[str, str]] | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, label in keys or [(k, k) for k in data]:
+        table.add_row(label, _cell(_dig(data, key)))
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def _dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def json_option(function: Callable) -> Callable:
+    """`--json` after the command too (`maestro projects list --json`)."""
+
+    def enable(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        global _json_mode
+        if value:
+            _json_mode = True
+            if isinstance(ctx.find_object(State), State):
+                ctx.find_object(State).json = True
+        return value
+
+    return click.option("--json", "json_flag", is_flag=True, expose_value=False, callback=enable,
+                        is_eager=True, help="Print JSON for scripts.")(function)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+# ---------------------------------------------------------------- root
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\n" + __doc__.split("\n\n", 2)[2].replace("\n\n", "\n\n\b\n"))
+@click.option("--api-url", envvar="MAESTRO_API_URL", help="API base URL (env MAESTRO_API_URL).")
+@click.option("--json", "json_output", is_flag=True, help="Print JSON for scripts.")
+@click.version_option("0.1.0", prog_name="maestro")
+@click.pass_context
+def cli(ctx: click.Context, api_url: str | None, json_output: bool) -> None:
+    """Maestro ML from the command line."""
+    global _json_mode
+    _json_mode = _json_mode or json_output
+    ctx.obj = State(api_url, _json_mode)
+
+
+# ---------------------------------------------------------------- auth
+@cli.command()
+@click.option("--email", help="Your account's email (prompted when absent).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (first line).")
+@click.option("--api-key-stdin", is_flag=True, help="Store an API key read from stdin instead of logging in.")
+@json_option
+@pass_state
+def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: bool) -> None:
+    """Log in and keep the tokens in the config dir (0600); they are refreshed automatically."""
+    api_url = state.api_url()
+    if api_key_stdin:
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise click.UsageError("no API key on stdin")
+        client = Client(api_url, api_key=key)
+        me = client.me()
+        state.store.save({"api_url": api_url, "kind": "api_key", "api_key": key, "tenant_id": me["tenant"]["id"],
+                          "role": me.get("role")})
+        return _report_login(state, me)
+    if not email:
+        email = click.prompt("Email")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+    body = Client(api_url).auth_login(email, password)
+    state.store.save(tokens_record(body, api_url))
+    _report_login(state, {"principal_type": "user", "id": body["user"]["id"], "role": body["user"].get("role"),
+                          "tenant": {"id": body["user"].get("tenant_id")}, "user": body["user"]})
+
+
+def _report_login(state: State, me: dict[str, Any]) -> None:
+    if state.json:
+        return emit_json({**me, "credentials_file": str(state.store.path)})
+    who = (me.get("user") or {}).get("email") or me.get("id")
+    _stdout(f"Logged in to {state.api_url()} as {who} ({me.get('role')}, tenant {me['tenant']['id']}).")
+    _stdout(f"Credentials saved in {state.store.path} (mode 0600).")
+
+
+@cli.command()
+@json_option
+@pass_state
+def logout(state: State) -> None:
+    """End the session on the server and forget the saved credentials."""
+    record = state.store.load()
+    if record.get("kind") == "tokens":
+        try:
+            state.client().auth_logout()
+        except (ApiError, TransportError):
+            pass  # already ended or unreachable: forgetting the tokens is what matters here
+    removed = state.store.clear()
+    if state.json:
+        return emit_json({"logged_out": removed})
+    _stdout("Logged out." if removed else "Not logged in.")
+
+
+@cli.command()
+@json_option
+@pass_state
+def whoami(state: State) -> None:
+    """Who the saved credentials belong to."""
+    me = state.client().me()
+    if state.json:
+        return emit_json(me)
+    emit_fields(me, [("principal_type", "type"), ("id", "id"), ("user.email", "email"), ("role", "role"),
+                     ("tenant.id", "tenant"), ("tenant.name", "tenant name")])
+
+
+# ---------------------------------------------------------------- projects
+@cli.group()
+def projects() -> None:
+    """Projects: list, show, create."""
+
+
+PROJECT_COLUMNS = [("id", "ID"), ("name", "Name"), ("problem_class", "Problem class"), ("status", "Status"),
+                   ("complexity_score", "Complexity"), ("team_size", "Team"), ("success_score", "Success")]
+
+
+@projects.command("list")
+@click.option("--status", help="e.g. active, completed")
+@click.option("--problem-class")
+@click.option("--limit", type=click.IntRange(1), help="At most this many projects (default: all).")
+@json_option
+@pass_state
+def projects_list(state: State, status: str | None, problem_class: str | None, limit: int | None) -> None:
+    """List projects (every page)."""
+    page = state.client().list_projects(status=status, problem_class=problem_class,
+                                        limit=min(limit, 1000) if limit else None)
+    items = page.all(max_items=limit)
+    if state.json:
+        return emit_json({"items": items})
+    emit_table(items, PROJECT_COLUMNS)
+
+
+@projects.command("show")
+@click.argument("project_id")
+@json_option
+@pass_state
+def projects_show(state: State, project_id: str) -> None:
+    project = state.client().get_project(project_id)
+    if state.json:
+        return emit_json(project)
+    emit_fields(project)
+
+
+@projects.command("create")
+@click.option("--name", required=True)
+@click.option("--problem-class", required=True, help="e.g. classification, regression, forecasting")
+@click.option("--complexity-score", "--complexity", type=click.FloatRange(1, 10), required=True)
+@click.option("--team-size", type=click.IntRange(1, 500), required=True)
+@click.option("--description")
+@click.option("--repository", "repositories", multiple=True, help="owner/repo (repeatable)")
+@json_option
+@pass_state
+def projects_create(state: State, name: str, problem_class: str, complexity_score: float, team_size: int,
+                    description: str | None, repositories: tuple[str, ...]) -> None:
+    project = state.client().create_project(name, problem_class, complexity_score, team_size, description=description,
+                                            repositories=list(repositories) or None)
+    if state.json:
+        return emit_json(project)
+    _stdout(f"Created project {project['id']} ({project['name']}).")
+
+
+# ---------------------------------------------------------------- artifacts
+@cli.group()
+def artifacts() -> None:
+    """The artifact library: search, show, push and pull versions."""
+
+
+ARTIFACT_COLUMNS = [("id", "ID"), ("name", "Name"), ("type", "Type"), ("latest_version", "Latest"),
+                    ("impact_score", "Impact"), ("score", "Score"), ("tags", "Tags")]
+
+
+@artifacts.command("search")
+@click.argument("query", required=False)
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES))
+@click.option("--tag", "tags", multiple=True)
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]))
+@click.option("--include-deprecated", is_flag=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@json_option
+@pass_state
+def artifacts_search(state: State, query: str | None, artifact_type: str | None, tags: tuple[str, ...],
+                     mode: str | None, include_deprecated: bool, limit: int) -> None:
+    """Search artifacts by keyword or meaning (hybrid by default with a query)."""
+    page = state.client().search_artifacts(query, mode=mode, type=artifact_type, tags=list(tags) or None,
+                                           include_deprecated=include_deprecated or None, limit=limit)
+    items = page.all(max_items=limit)
+    if state.json:
+        return emit_json({"items": items, **page.extra})
+    if page.extra.get("degraded"):
+        _err(f"note: {page.extra['degraded']}")
+    emit_table(items, ARTIFACT_COLUMNS)
+
+
+@artifacts.command("show")
+@click.argument("artifact")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@json_option
+@pass_state
+def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> None:
+    """An artifact and its versions (ARTIFACT is an id, or a name)."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    versions = client.list_versions(found["id"]).all()
+    if state.json:
+        return emit_json({**found, "versions": versions})
+    emit_fields(found, [("id", "id"), ("name", "name"), ("type", "type"), ("description", "description"),
+                        ("tags", "tags"), ("latest_version", "latest"), ("impact_score", "impact")])
+    emit_table(versions, [("version", "Version"), ("status", "Status"), ("size_bytes", "Bytes"),
+                          ("sha256", "SHA-256"), ("created_at", "Created")])
+
+
+def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) -> dict[str, Any]:
+    """By id, else by exact name (and type)."""
+    from maestro_client.errors import NotFound
+
+    try:
+        return client.get_artifact(artifact)
+    except NotFound:
+        match = _find_by_name(client, artifact, artifact_type)
+        if match is None:
+            raise
+        return match
+
+
+def _find_by_name(client: Client, name: str, artifact_type: str | None) -> dict[str, Any] | None:
+    page = client.search_artifacts(name, mode="keyword", type=artifact_type, include_deprecated=True, limit=100)
+    for item in page.all(max_items=500):
+        if item.get("name") == name and (artifact_type is None or item.get("type") == artifact_type):
+            return item
+    return None
+
+
+class _Progress:
+    """A rich progress bar on stderr (hidden with --json)."""
+
+    def __init__(self, state: State, description: str, total: int | None) -> None:
+        self.enabled = not state.json
+        self.description, self.total = description, total
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                       TransferSpeedColumn)
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                     TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                                     transient=False)
+            self.progress.__enter__()
+            self.task = self.progress.add_task(self.description, total=self.total)
+        return self
+
+    def set_total(self, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=amount)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
+@artifacts.command("push")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), required=True)
+@click.option("--version", "version", required=True, help="SemVer, e.g. 1.2.0")
+@click.option("--name", help="Artifact name (default: the file name). Created when absent.")
+@click.option("--artifact", "artifact_id", help="Push to this artifact id instead of finding it by name.")
+@click.option("--description", help="Version description.")
+@click.option("--tag", "tags", multiple=True, help="Tags for a newly created artifact (repeatable).")
+@click.option("--content-type", help="Default: guessed from the file name, else application/octet-stream.")
+@click.option("--derived-from", "derived_from", multiple=True, metavar="ARTIFACT_ID@VERSION",
+              help="A parent version (repeatable).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the platform verified it.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for `ready`.")
+@json_option
+@pass_state
+def artifacts_push(state: State, path: Path, artifact_type: str, version: str, name: str | None,
+                   artifact_id: str | None, description: str | None, tags: tuple[str, ...],
+                   content_type: str | None, derived_from: tuple[str, ...], wait: bool, timeout: float) -> None:
+    """Upload PATH as a new version: SHA-256, presigned upload with a progress bar, then wait for `ready`."""
+    parents = []
+    for parent in derived_from:
+        if "@" not in parent:
+            raise click.BadParameter("expected ARTIFACT_ID@VERSION", param_hint="--derived-from")
+        parent_id, parent_version = parent.rsplit("@", 1)
+        parents.append({"artifact_id": parent_id, "version": parent_version})
+    client = state.client()
+    name = name or path.name
+    if artifact_id is None:
+        found = _find_by_name(client, name, artifact_type)
+        if found is None:
+            found = client.create_artifact(name, artifact_type, tags=list(tags) or None,
+                                           metadata={"file_name": path.name})
+            if not state.json:
+                _err(f"Created artifact {found['id']} ({name}, {artifact_type}).")
+        artifact_id = found["id"]
+    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    with _Progress(state, f"{path.name} {version}", path.stat().st_size) as bar:
+        view = client.upload_version(artifact_id, path, version, content_type=content_type, description=description,
+                                     derived_from=parents or None, wait=wait, timeout=timeout, progress=bar.advance)
+    if state.json:
+        emit_json(view)
+    else:
+        reason = f" ({view['status_reason']})" if view.get("status_reason") else ""
+        _stdout(f"{artifact_id} {version}: {view.get('status')}{reason} sha256={view.get('sha256')}")
+    if view.get("status") == "rejected":
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+@artifacts.command("pull")
+@click.argument("artifact")
+@click.option("--version", "version", help="Default: the latest version.")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=Path),
+              help="File or directory to write (default: the artifact's file name in the current directory).")
+@json_option
+@pass_state
+def artifacts_pull(state: State, artifact: str, version: str | None, artifact_type: str | None,
+                   output: Path | None) -> None:
+    """Download a verified version (ARTIFACT is an id, or a name) and check its SHA-256."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    version = version or found.get("latest_version")
+    if not version:
+        raise click.UsageError(f"artifact {found['id']} has no ready version; give --version")
+    file_name = (found.get("metadata") or {}).get("file_name") or _safe_name(found.get("name") or found["id"])
+    target = output or Path(file_name)
+    if target.is_dir():
+        target = target / file_name
+    with _Progress(state, f"{file_name} {version}", None) as bar:
+        link = client.download_version(found["id"], version, target, progress=bar.advance, on_size=bar.set_total)
+    result = {"artifact_id": found["id"], "version": version, "path": str(target), "sha256": link.get("sha256"),
+              "size_bytes": target.stat().st_size}
+    if state.json:
+        return emit_json(result)
+    _stdout(f"Wrote {target} ({result['size_bytes']} bytes, sha256 {result['sha256']} verified).")
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "artifact"
+
+
+# ---------------------------------------------------------------- metrics
+@cli.group()
+def metrics() -> None:
+    """Process metrics."""
+
+
+@metrics.command("push")
+@click.argument("source", type=click.File("rb"), default="-")
+@click.option("--project", "project_id", required=True, help="Project the events belong to.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "gitlog"]), default="auto", show_default=True,
+              help="jsonl: one event per line; gitlog: `git log --numstat --date=iso-strict` output.")
+@json_option
+@pass_state
+def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
+    """Send events from SOURCE (a file, or stdin): JSONL events go to POST /v1/metrics in batches of 1,000;
+    a git log is handed to the platform's git log parser as a drop (ingested asynchronously).
+
+    \b
+    git log --numstat --date=iso-strict | maestro metrics push --project P
+    maestro metrics push events.jsonl --project P"""
+    data = source.read()
+    if fmt == "auto":
+        first = next((line for line in data.splitlines() if line.strip()), b"")
+        fmt = "gitlog" if GIT_COMMIT_LINE.match(first.decode("utf-8", "replace")) else "jsonl"
+    client = state.client()
+    if fmt == "gitlog":
+        upload = client.upload_drop(project_id, f"cli-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.gitlog", data)
+        result = {"format": "gitlog", "project_id": project_id, "status": "queued", "key": upload["key"],
+                  "result_key": upload.get("result_key"), "bytes": len(data)}
+        if state.json:
+            return emit_json(result)
+        _stdout(f"Uploaded {len(data)} bytes of git log to {upload['key']}; the platform ingests it shortly.")
+        return
+    events = []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw)
+        except ValueError as exc:
+            raise click.UsageError(f"line {number} is not JSON: {exc}") from None
+        if not isinstance(event, dict):
+            raise click.UsageError(f"line {number} is not a JSON object")
+        event.setdefault("project_id", project_id)
+        events.append(event)
+    if not events:
+        raise click.UsageError("no events in the input")
+    answers = client.push_metrics(events)
+    rejected = []
+    for batch_number, answer in enumerate(answers):
+        for item in answer.get("rejected") or []:
+            rejected.append({**item, "index": batch_number * 1000 + int(item.get("index", 0))})
+    result = {"format": "jsonl", "project_id": project_id, "sent": len(events),
+              "accepted": sum(a.get("accepted", 0) for a in answers),
+              "duplicates": sum(a.get("duplicates", 0) for a in answers),
+              "rejected_count": sum(a.get("rejected_count", len(a.get("rejected") or [])) for a in answers),
+              "rejected": rejected}
+    if state.json:
+        emit_json(result)
+    else:
+        _stdout(f"Sent {result['sent']}: {result['accepted']} accepted, {result['duplicates']} already known, "
+                f"{result['rejected_count']} rejected.")
+        for item in rejected[:20]:
+            _err(f"  event {item.get('index')}: {item.get('reason') or item.get('errors') or item}")
+    if result["rejected_count"]:
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+# ---------------------------------------------------------------- meta-learning
+def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
+    if (project_id is None) == (profile is None):
+        raise click.UsageError("give --project or --profile (one of them)")
+    if profile is None:
+        return {"project_id": project_id}
+    try:
+        return {"profile": json.loads(profile.read_text())}
+    except ValueError as exc:
+        raise click.UsageError(f"{profile} is not JSON: {exc}") from None
+
+
+@cli.command()
+@click.option("--project", "project_id", help="An existing project.")
+@click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON profile: problem_class, complexity_score, team_size, description, members?, "
+                   "planned_artifacts?, features?")
+@click.option("--limit", type=click.IntRange(1, 100))
+@json_option
+@pass_state
+def recommend(state: State, project_id: str | None, profile: Path | None, limit: int | None) -> None:
+    """Artifacts and team shape recommended for a project or a planned one."""
+    subject = _subject(project_id, profile)
+    answer = state.client().recommend(subject.get("project_id"), profile=subject.get("profile"), limit=limit)
+    if state.json:
+        return emit_json(answer)
+    _stdout(f"Basis: {answer.get('basis')}")
+    emit_table(answer.get("artifacts") or [], [("artifact_id", "Artifact"), ("name", "Name"), ("type", "Type"),
+                                               ("score", "Score"), ("reasons", "Reasons")], title="Artifacts")
+    team = answer.get("team") or {}
+    if team:
+        rows = [{"which": which, **{k: v for k, v in (team.get(which) or {}).items()}}
+                for which in ("current", "recommended") if team.get(which)]
+        keys = sorted({k for row in rows for k in row if k != "which"})
+        emit_table(rows, [("which", "Team")] + [(k, k) for k in keys], title="Team shape")
+
+
+@cli.command()
+@click.option("--project", "project_id", help="An existing project.")
+@click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON profile (see `recommend`).")
+@json_option
+@pass_state
+def predict(state: State, project_id: str | None, profile: Path | None) -> None:
+    """Predicted success score, duration and compute cost, with 80% and 90% intervals."""
+    subject = _subject(project_id, profile)
+    answer = state.client().predict(subject.get("project_id"), profile=subject.get("profile"))
+    if state.json:
+        return emit_json(answer)
+    _stdout(f"Basis: {answer.get('basis')}")
+    rows = []
+    for target, value in (answer.get("targets") or {}).items():
+        intervals = value.get("intervals") or {}
+        top = ", ".join(f"{c.get('feature')} {c.get('contribution'):+.3g}" for c in
+                        (value.get("top_contributions") or [])[:3] if isinstance(c.get("contribution"), (int, float)))
+        rows.append({"target": target, "point": value.get("point"), "80": intervals.get("80"),
+                     "90": intervals.get("90"), "model": value.get("model_version"), "top": top})
+    emit_table(rows, [("target", "Target"), ("point", "Point"), ("80", "80%"), ("90", "90%"), ("model", "Model"),
+                      ("top", "Top contributions")])
+
+
+@cli.group()
+def models() -> None:
+    """The meta-learning models."""
+
+
+@models.command("show")
+@json_option
+@pass_state
+def models_show(state: State) -> None:
+    """The champion models."""
+    answer = state.client().get_meta_model()
+    if state.json:
+        return emit_json(answer)
+    emit_fields(answer)
+
+
+@models.command("job")
+@click.argument("job_id")
+@json_option
+@pass_state
+def models_job(state: State, job_id: str) -> None:
+    job = state.client().get_meta_job(job_id)
+    if state.json:
+        return emit_json(job)
+    emit_fields(job)
+
+
+@models.command("retrain")
+@click.option("--wait", is_flag=True, help="Wait until the job succeeded or failed.")
+@click.option("--timeout", type=float, default=1800.0, show_default=True)
+@json_option
+@pass_state
+def models_retrain(state: State, wait: bool, timeout: float) -> None:
+    """Queue a retrain (admins); with --wait, follow it (exit 6 when it failed)."""
+    client = state.client()
+    job = client.retrain_meta_model()
+    if not wait:
+        if state.json:
+            return emit_json(job)
+        _stdout(f"Queued job {job['id']} ({job.get('state')}).")
+        return
+    if not state.json:
+        _err(f"Queued job {job['id']}; waiting...")
+    seen = {"state": job.get("state")}
+
+    def report(update: dict[str, Any]) -> None:
+        if not state.json and update.get("state") != seen["state"]:
+            seen["state"] = update.get("state")
+            _err(f"  {update.get('state')} {json.dumps(update.get('progress') or {}, default=str)}")
+
+    job = client.wait_for_meta_job(job["id"], timeout=timeout, on_update=report)
+    if state.json:
+        emit_json(job)
+    else:
+        _stdout(f"Job {job['id']}: {job.get('state')}")
+    if job.get("state") != "succeeded":
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+# ---------------------------------------------------------------- audit
+@cli.group()
+def audit() -> None:
+    """The tenant's audit log (admins)."""
+
+
+@audit.command("verify")
+@json_option
+@pass_state
+def audit_verify(state: State) -> None:
+    """Recompute the hash chain; exit 6 when an event was edited, deleted or reordered."""
+    result = state.client().verify_audit()
+    if state.json:
+        emit_json(result)
+    elif result.get("intact"):
+        _stdout(f"Audit chain intact ({result.get('checked')} events checked).")
+    else:
+        _stdout(f"Audit chain BROKEN after {result.get('checked')} events: first broken {result.get('first_broken')}")
+    if not result.get("intact"):
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+@audit.command("list")
+@click.option("--actor")
+@click.option("--action")
+@click.option("--resource")
+@click.option("--from", "from_", help="ISO 8601 with a zone")
+@click.option("--to", help="ISO 8601 with a zone")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@json_option
+@pass_state
+def audit_list(state: State, actor: str | None, action: str | None, resource: str | None, from_: str | None,
+               to: str | None, limit: int) -> None:
+    page = state.client().list_audit_events(actor=actor, action=action, resource=resource, from_=from_, to=to,
+                                            limit=min(limit, 1000))
+    items = page.all(max_items=limit)
+    if state.json:
+        return emit_json({"items": items})
+    emit_table(items, [("occurred_at", "When"), ("actor", "Actor"), ("action", "Action"),
+                       ("resource_type", "Resource"), ("resource_id", "Id"), ("outcome", "Outcome")])
+
+
+# ---------------------------------------------------------------- entry point
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, ApiError):
+        if error.status in (401, 403):
+            return EXIT_AUTH
+        if error.status == 404:
+            return EXIT_NOT_FOUND
+        if error.status >= 500:
+            return EXIT_SERVER
+        return EXIT_API
+    if isinstance(error, NotLoggedIn):
+        return EXIT_AUTH
+    if isinstance(error, TransportError):
+        return EXIT_SERVER
+    if isinstance(error, WaitTimeout):
+        return EXIT_TIMEOUT
+    if isinstance(error, IntegrityError):
+        return EXIT_FAILED
+    return EXIT_SERVER
+
+
+def _report_error(error: MaestroError) -> None:
+    if _json_mode:
+        problem = error.to_problem() if isinstance(error, ApiError) else {
+            "title": type(error).__name__, "detail": str(error)}
+        _err(json.dumps(problem, default=str))
+        return
+    message = str(error)
+    if isinstance(error, ApiError) and error.status == 401:
+        message += "\n(run `maestro login` to sign in again)"
+    _err(f"Error: {message}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    global _json_mode
+    _json_mode = False
+    try:
+        code = cli.main(args=argv, prog_name="maestro", standalone_mode=False)
+    except click.UsageError as error:  # includes BadParameter, NoSuchOption: exit 1, not click's 2
+        error.show()
+        code = EXIT_USAGE
+    except click.ClickException as error:  # e.g. a file that cannot be opened
+        error.show()
+        code = EXIT_USAGE
+    except click.Abort:
+        _err("Aborted.")
+        code = EXIT_USAGE
+    except MaestroError as error:
+        _report_error(error)
+        code = exit_code_for(error)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()
