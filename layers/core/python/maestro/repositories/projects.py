@@ -135,3 +135,9 @@ def set_mlflow_summary(project: Project, summary: dict) -> None:
     Project._get_connection().update_item(project.tenant_id, project.project_id,
                                           actions=[Project.mlflow_summary.set(summary)],
                                           condition=Project.project_id.exists())
+
+
+def all_projects(tenant_id: str) -> Iterator[Project]:
+    """Every live project of the tenant (the meta-learning jobs read the whole history)."""
+    ensure_bound()
+    return Project.query(tenant_id, filter_condition=Project.deleted == False)  # noqa: E712

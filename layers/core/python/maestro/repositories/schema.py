@@ -528,7 +528,9 @@ class ModelRecord(MaestroModel):
         table_name = "model-records"
 
     tenant_id = UnicodeAttribute(hash_key=True)
-    model_key = UnicodeAttribute(range_key=True)  # target#version
+    # "<target>#<version, zero-padded>" for each trained version; "champion#<target>" is the serving pointer, a
+    # copy of the champion's record that moves (conditionally) when the alias moves in the MLflow registry.
+    model_key = UnicodeAttribute(range_key=True)
     target = UnicodeAttribute()
     model_version = UnicodeAttribute()
     mlflow_run_id = UnicodeAttribute(null=True)
@@ -536,6 +538,13 @@ class ModelRecord(MaestroModel):
     is_champion = BooleanAttribute(default=False)
     trained_at = UTCDateTimeAttribute()
     training_rows = NumberAttribute(default=0)
+    bundle_key = UnicodeAttribute(null=True)  # S3 key of the exported ONNX graph; its manifest beside it
+    decision = JSONAttribute(null=True)  # why the champion alias moved or stayed
+    # Live error on projects predicted before they finished: changed only by atomic ADD when one is scored.
+    live_count = NumberAttribute(default=0)
+    live_abs_error_sum = NumberAttribute(default=0)
+    live_hits_80 = NumberAttribute(default=0)
+    live_hits_90 = NumberAttribute(default=0)
 
 
 class Job(MaestroModel):

@@ -707,12 +707,36 @@ def artifact_effects_as_of(history: History, as_of: datetime, *, min_completed: 
                            seed: int = 0) -> dict[str, float]:
     """Impact effects (success points) of the artifacts used by projects completed by `as_of`, as
     maestro.domain.impact would have published them that day; empty below `min_completed` projects."""
-    done = history.completed_by(as_of)
+    return effects_as_of(history.projects, as_of, min_completed=min_completed, seed=seed)
+
+
+def effects_as_of(projects: Iterable[ProjectRecord], as_of: datetime, *, min_completed: int = 10,
+                  seed: int = 0) -> dict[str, float]:
+    """The same from any projects (stored ones included): only those with an outcome that ended by `as_of`."""
+    done = [p for p in projects if p.outcome is not None and p.end_date is not None and p.end_date <= as_of]
     if len(done) < min_completed:
         return {}
-    projects, usages = impact_inputs(done)
-    scores = compute_impact_scores(projects, usages, bootstrap_samples=10, seed=seed)
+    completed, usages = impact_inputs(done)
+    scores = compute_impact_scores(completed, usages, bootstrap_samples=10, seed=seed)
     return {a: s.effect for a, s in scores.items() if s.completed_projects > 0}
+
+
+def cutoff_features(projects: Sequence[ProjectRecord], chosen: Iterable[ProjectRecord], *, origin: datetime,
+                    snapshot_days: int = 30, seed: int = 0, as_of: datetime | None = None
+                    ) -> dict[str, dict[str, float]]:
+    """Each chosen project's features at its cut-off (or at `as_of` if that comes first). Impact effects come
+    from snapshots every `snapshot_days` from `origin`: a project sees the last snapshot on or before its
+    cut-off, computed from `projects` completed by then (never its own outcome, nor any later one)."""
+    snapshots: dict[datetime, dict[str, float]] = {}
+    out = {}
+    for p in chosen:
+        moment = min(p.cutoff, as_of) if as_of else p.cutoff
+        steps = math.floor((moment - origin).total_seconds() / (snapshot_days * 86400))
+        taken = origin + timedelta(days=snapshot_days * steps)
+        if taken not in snapshots:
+            snapshots[taken] = effects_as_of(projects, taken, seed=seed)
+        out[p.project_id] = features(p, moment, artifact_effects=snapshots[taken])
+    return out
 
 
 @dataclass(frozen=True)
@@ -738,15 +762,9 @@ def feature_table(history: History, projects: Iterable[ProjectRecord] | None = N
     `snapshot_days` from the tenant's origin: a project sees the last snapshot on or before its cut-off, computed
     from projects completed by then (never its own outcome, nor any later one)."""
     chosen = list(history.projects if projects is None else projects)
-    snapshots: dict[datetime, dict[str, float]] = {}
-    rows = []
-    for p in chosen:
-        steps = math.floor((p.cutoff - history.origin).total_seconds() / (snapshot_days * 86400))
-        taken = history.origin + timedelta(days=snapshot_days * steps)
-        if taken not in snapshots:
-            snapshots[taken] = artifact_effects_as_of(history, taken, seed=seed)
-        vector = features(p, artifact_effects=snapshots[taken])
-        rows.append([vector[name] for name in FEATURE_NAMES])
+    vectors = cutoff_features(history.projects, chosen, origin=history.origin, snapshot_days=snapshot_days,
+                              seed=seed)
+    rows = [[vectors[p.project_id][name] for name in FEATURE_NAMES] for p in chosen]
     return FeatureTable(
         tuple(p.project_id for p in chosen), FEATURE_NAMES, np.array(rows, dtype=float),
         {t: np.array([p.target(t) for p in chosen]) for t in TARGET_NAMES},

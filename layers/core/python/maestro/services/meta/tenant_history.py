@@ -1,0 +1,80 @@
+"""A tenant's history as the meta-learning code reads it: stored projects, members, usages and the early process
+metrics turned into maestro.domain.meta.history.ProjectRecord, so the features of a stored project are computed
+by the same `features()` the generator's projects are (one definition, tested for leakage).
+
+Mapping: a member's `created_at` is when they joined; `contribution_hours` is read as planned hours per week;
+a usage's `recorded_at` is when the artifact was planned; a metric event's `metadata.author` names the member.
+Only the metric types the features read, and only up to the cut-off, are loaded: nothing later can reach a
+feature vector, and a history of 10k projects stays a bounded read.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable, Iterator
+
+from maestro.domain.meta.history import (CUTOFF_DAYS, ArtifactUsage, Member, MetricRecord, ProjectRecord)
+from maestro.domain.projects import Outcome
+from maestro.repositories import artifacts as artifact_store
+from maestro.repositories import metrics as metric_store
+from maestro.repositories import projects as project_store
+from maestro.repositories import usage as usage_store
+from maestro.repositories.schema import Project
+
+FEATURE_METRIC_TYPES = ("commits", "pr_merge_hours", "pipeline_success", "experiment_run")
+
+
+def start_of(project: Project) -> datetime:
+    if project.start_date:
+        return datetime.combine(date.fromisoformat(project.start_date), time(), tzinfo=timezone.utc)
+    return project.created_at
+
+
+def cutoff_of(project: Project) -> datetime:
+    return start_of(project) + timedelta(days=CUTOFF_DAYS)
+
+
+def _outcome(project: Project) -> tuple[Outcome | None, datetime | None]:
+    if not project.outcome:
+        return None, None
+    raw = project.outcome
+    outcome = Outcome(float(raw["model_performance"]), float(raw["business_impact_usd"]),
+                      float(raw["duration_days"]), float(raw["compute_cost_usd"]))
+    return outcome, start_of(project) + timedelta(days=outcome.duration_days)
+
+
+def project_record(tenant_id: str, project: Project, as_of: datetime | None = None) -> ProjectRecord:
+    """The record of a stored project with what was recorded up to min(as_of, its cut-off)."""
+    start = start_of(project)
+    until = min(as_of, cutoff_of(project)) if as_of else cutoff_of(project)
+    members = tuple(
+        Member(m.member_id, m.role, m.experience_level, float(m.contribution_hours or 0), m.created_at)
+        for m in project_store.all_members(tenant_id, project.project_id) if m.created_at <= until)
+    usages = tuple(
+        ArtifactUsage(project.project_id, u.tenant_artifact.split("#", 1)[1], u.artifact_version, u.recorded_at,
+                      u.recorded_at <= until)
+        for u in usage_store.usages_of_project(tenant_id, project.project_id) if u.recorded_at <= until)
+    metrics = tuple(
+        MetricRecord(e.metric_type, float(e.value), e.timestamp, (e.metadata or {}).get("author"))
+        for metric_type in FEATURE_METRIC_TYPES
+        for e in metric_store.events_in_period(tenant_id, project.project_id, metric_type, start,
+                                               until + timedelta(microseconds=1)))
+    outcome, end = _outcome(project)
+    return ProjectRecord(project.project_id, project.problem_class, float(project.complexity_score),
+                         int(project.team_size), project.description or "", start, end, members, usages, metrics,
+                         outcome, float(project.success_score) if project.success_score is not None else None)
+
+
+def project_records(tenant_id: str, projects: Iterable[Project] | None = None,
+                    as_of: datetime | None = None) -> Iterator[ProjectRecord]:
+    for project in (project_store.all_projects(tenant_id) if projects is None else projects):
+        yield project_record(tenant_id, project, as_of)
+
+
+def artifact_effects(tenant_id: str) -> dict[str, float]:
+    """The published impact effect (success points) of each artifact that has one, as features() takes it."""
+    effects = {}
+    for artifact in artifact_store.tenant_artifacts(tenant_id):
+        effect = ((artifact.impact or {}).get("effect") or {}).get("success_points")
+        if effect is not None and (artifact.impact or {}).get("completed_projects", 0) > 0:
+            effects[artifact.artifact_id] = float(effect)
+    return effects
