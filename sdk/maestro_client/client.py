@@ -153,6 +153,11 @@ class Client:
     def health(self) -> Json:
         return self._call("GET", "/v1/health", authenticated=False)
 
+    @endpoint("GET", "/v1/openapi.json")
+    def openapi(self) -> Json:
+        """The API's OpenAPI 3.1 document."""
+        return self._call("GET", "/v1/openapi.json", authenticated=False)
+
     # ------------------------------------------------------------------ auth
     @endpoint("POST", "/v1/auth/signup")
     def auth_signup(self, tenant_name: str, email: str, password: str, name: str) -> Json:
