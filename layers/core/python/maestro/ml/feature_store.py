@@ -203,7 +203,8 @@ def training_frame(tenant_id: str, entity_rows: Sequence[tuple[str, datetime]],
     })
     refs = list(dict.fromkeys(f"{view_for(name)}:{_stored_name(name)}" for name in features))
     joined = feature_store(settings).get_historical_features(entity_df=entity_df, features=refs).to_df()
-    joined = joined.sort_values("_row").reset_index(drop=True)
+    # Feast drops an entity row when every stored row of the project is later than its as_of: put it back (NaN).
+    joined = joined.drop_duplicates("_row").set_index("_row").reindex(range(len(entity_rows)))
     out = pd.DataFrame({"project_id": [p for p, _ in entity_rows],
                         "as_of": pd.to_datetime([_utc(t) for _, t in entity_rows], utc=True)})
     own = None
