@@ -149,7 +149,7 @@ def feature_store(settings: Settings | None = None) -> Any:
     with _stores_lock:
         found = _stores.get(key)
         if found is None:
-            _prepare_environment(settings)
+            prepare_environment(settings)
             from feast import FeatureStore
 
             from maestro.ml.feature_definitions import repo_config
@@ -231,7 +231,7 @@ def _report(progress: Progress | None, message: str) -> None:
 
 
 # ---------------------------------------------------------------- S3 plumbing for Feast
-def _prepare_environment(settings: Settings) -> None:
+def prepare_environment(settings: Settings) -> None:
     """Point Feast's S3 registry at the configured endpoint, and give fsspec an "s3" filesystem when s3fs is
     missing (Feast's file offline store reads Parquet through dask/fsspec; feast[aws] does not bring s3fs)."""
     if settings.endpoint_url:
