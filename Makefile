@@ -32,7 +32,7 @@ run: $(RUN_INSTALLED)
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.
 test: install
-	$(VENV)/bin/ruff check app.py functions layers infra benchmarks tests
+	$(VENV)/bin/ruff check app.py functions layers infra benchmarks tests sdk
 	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
 test-unit: install
