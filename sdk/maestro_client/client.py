@@ -140,6 +140,16 @@ class Client:
         return self.transport.call(method, path, params=params, json=json, headers=headers,
                                    authenticated=authenticated, idempotency_key=idempotency_key)
 
+    def _presigned(self, link: Json, **kwargs: Any) -> Any:
+        """Follow a presigned S3 URL ({url, method, headers}) as given: no credentials, no retries (a body may
+        be a stream); a refusal raises like any API error."""
+        method = link.get("method", "GET")
+        response = self.transport.session.request(method, link["url"], headers=dict(link.get("headers") or {}),
+                                                  timeout=max(self.transport.timeout, 300), **kwargs)
+        if response.status_code >= 300:
+            raise error_for(response.status_code, response.text, method=method, url=link["url"].split("?")[0])
+        return response
+
     def _list(self, path: str, params: dict[str, Any] | None = None) -> Page:
         params = dict(params or {})
 
@@ -452,11 +462,7 @@ class Client:
                                       description=description, derived_from=derived_from)
         upload = created["upload"]
         with open(path, "rb") as handle:
-            response = self.transport.session.request(
-                upload.get("method", "PUT"), upload["url"], data=_ProgressReader(handle, size, progress),
-                headers=dict(upload.get("headers") or {}), timeout=max(self.transport.timeout, 300))
-        if response.status_code >= 300:
-            raise error_for(response.status_code, response.text, method="PUT", url=upload["url"].split("?")[0])
+            self._presigned(upload, data=_ProgressReader(handle, size, progress))
         view = {k: v for k, v in created.items() if k != "upload"}
         if not wait:
             return view
@@ -482,9 +488,7 @@ class Client:
                          on_size: Callable[[int | None], None] | None = None) -> Json:
         """Stream the verified bytes of `version` to `dest` and check their SHA-256; returns the link."""
         link = self.download_link(artifact_id, version)
-        response = self.transport.session.get(link["url"], stream=True, timeout=max(self.transport.timeout, 300))
-        if response.status_code >= 300:
-            raise error_for(response.status_code, response.text, method="GET", url=link["url"].split("?")[0])
+        response = self._presigned(link, stream=True)
         if on_size:
             length = response.headers.get("Content-Length")
             on_size(int(length) if length and length.isdigit() else None)
@@ -540,12 +544,7 @@ class Client:
     def upload_drop(self, project_id: str, file_name: str, data: bytes, content_type: str | None = None) -> Json:
         """Create an ingest upload and PUT `data` to it; the platform ingests it asynchronously."""
         created = self.create_ingest_upload(project_id, file_name, content_type)
-        upload = created["upload"]
-        response = self.transport.session.request(upload.get("method", "PUT"), upload["url"], data=data,
-                                                  headers=dict(upload.get("headers") or {}),
-                                                  timeout=max(self.transport.timeout, 300))
-        if response.status_code >= 300:
-            raise error_for(response.status_code, response.text, method="PUT", url=upload["url"].split("?")[0])
+        self._presigned(created["upload"], data=data)
         return created
 
     @endpoint("PUT", "/v1/projects/{project_id}/integrations/github")
@@ -616,8 +615,13 @@ class Client:
     def predict(self, project_id: str | None = None, *, profile: dict[str, Any] | None = None) -> Json:
         """Predicted success_score, duration_days and compute_cost_usd (point, 80/90% intervals, top
         contributions) for a project or a profile {problem_class, complexity_score, team_size, description,
-        members?, planned_artifacts?, features?}."""
+        members?: [{role, experience_level, hours_per_week?}], planned_artifacts?, features?}."""
         return self._call("POST", "/v1/predictions", json=self._subject(project_id, profile))
+
+    @endpoint("GET", "/v1/predictions/{prediction_id}")
+    def get_prediction(self, prediction_id: str) -> Json:
+        """A stored prediction and, once its project finished, how far off it was (`scored`)."""
+        return self._call("GET", f"/v1/predictions/{_segment(prediction_id)}")
 
     @endpoint("POST", "/v1/recommendations")
     def recommend(self, project_id: str | None = None, *, profile: dict[str, Any] | None = None,

@@ -42,6 +42,10 @@ def maestro(tmp_path, api_url):
     return run
 
 
+def missing_detail(result):
+    return json.loads(result.stderr)["detail"]
+
+
 def _json(result):
     assert result.returncode == 0, (result.returncode, result.stdout.decode(), result.stderr.decode())
     return json.loads(result.stdout)
@@ -147,6 +151,8 @@ def test_projects_create_list_show_and_a_missing_one_exits_4(logged_in):
 
     missing = maestro("--json", "projects", "show", "prj_does_not_exist")
     assert missing.returncode == NOT_FOUND and json.loads(missing.stderr)["status"] == 404
+    after = maestro("projects", "show", "prj_does_not_exist", "--json")  # --json after the command works too
+    assert after.returncode == NOT_FOUND and json.loads(after.stderr)["detail"] == missing_detail(missing)
 
 
 def test_invalid_fields_exit_2_and_usage_errors_exit_1(logged_in):

@@ -305,6 +305,24 @@ def test_a_refused_refresh_raises_unauthorized(server):
 
 
 # ---------------------------------------------------------------- the CLI's pieces
+def test_a_process_adopts_tokens_another_process_refreshed_instead_of_spending_the_old_refresh_token(
+        server, tmp_path):
+    from maestro_client.config import CredentialStore, StoredTokens
+
+    server.on("GET", "/v1/auth/me", lambda r: ok({"id": "usr_1"}) if r["headers"]["authorization"] == "Bearer access-2"
+              else problem(401, "Unauthorized", "token expired"))
+    server.on("POST", "/v1/auth/refresh", _tokens_answer(2))
+    store = CredentialStore(tmp_path)
+    record = {"kind": "tokens", "access_token": "access-1", "refresh_token": "refresh-1", "expires_at": None}
+    store.save(record)
+    first, second = (Client(server.url, credentials=StoredTokens(store, record)) for _ in range(2))
+
+    assert first.me() == {"id": "usr_1"}
+    assert store.load()["refresh_token"] == "refresh-2" and store.load()["access_token"] == "access-2"
+    assert second.me() == {"id": "usr_1"}  # its 401 finds the newer pair in the file
+    assert [r["path"] for r in server.requests].count("/v1/auth/refresh") == 1
+
+
 def test_credentials_are_written_with_mode_0600(tmp_path):
     from maestro_client.config import CredentialStore
 
