@@ -10,11 +10,14 @@ from functions.auth import auth_api
 from functions.authorizer import authorizer_api
 from functions.health import health_api
 from functions.metrics import metrics_api
+from functions.models import models_api
 from functions.openapi import openapi_api
+from functions.predictions import predictions_api
 from functions.projects import projects_api
 from functions.tenant import tenant_api
 from functions.users import users_api
 from maestro.http.api import event_middleware, problem_middleware
+from maestro.http.cors import cors_config, cors_middleware
 from maestro.ingestion.events import process_metrics_queue
 from maestro.settings import get_settings
 from maestro.startup import assert_deployable
@@ -22,11 +25,14 @@ from maestro.startup import assert_deployable
 assert_deployable()
 
 app = Chalice(app_name="maestro-ml")
+app.api.cors = cors_config()  # before the blueprints: Chalice gives each route the API's CORS config as it registers
 app.register_middleware(problem_middleware, "http")
+app.register_middleware(cors_middleware, "http")
 for event_type in ("cloudwatch", "sqs", "scheduled"):
     app.register_middleware(event_middleware, event_type)
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api, artifacts_api, metrics_api, artifact_versions_api, openapi_api):
+                  projects_api, artifacts_api, metrics_api, artifact_versions_api, openapi_api, predictions_api,
+                  models_api):
     app.register_blueprint(blueprint)
 
 
@@ -63,3 +69,24 @@ def sync_mlflow_hourly(event):
 @app.on_cw_event(jobs.EMBEDDING_PATTERN, name="embed_artifacts")
 def embed_artifacts(event):
     return jobs.embed_for_event(event.to_dict())
+
+
+@app.on_cw_event(jobs.OUTCOME_RECORDED_PATTERN, name="score_predictions_on_outcome")
+def score_predictions_on_outcome(event):
+    return jobs.score_predictions_for_event(event.to_dict())
+
+
+# Container-image functions in AWS (infra/retrain.Dockerfile): scikit-learn, MLflow and Feast exceed the zip limit.
+@app.on_cw_event(jobs.META_RETRAIN_PATTERN, name="retrain_meta_models_on_request")
+def retrain_meta_models_on_request(event):
+    return jobs.retrain_for_event(event.to_dict())
+
+
+@app.schedule(get_settings().meta_retrain_schedule, name="retrain_meta_models_scheduled")
+def retrain_meta_models_scheduled(event):
+    return jobs.retrain_all_tenants()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="refresh_features_hourly")
+def refresh_features_hourly(event):
+    return jobs.refresh_features_for_all_tenants()

@@ -46,3 +46,59 @@ def embed_for_event(raw_event: dict) -> dict:
     outcome = embed_artifact(detail["tenant_id"], detail["artifact_id"])
     metrics.add_metric(name=f"Embeddings{outcome.capitalize()}", unit="Count", value=1)
     return {"artifact_id": detail["artifact_id"], "outcome": outcome}
+
+
+# ---------------------------------------------------------------- meta-learning
+# The retrain and feature-refresh handlers need scikit-learn, MLflow and Feast (far beyond Lambda's 250 MB zip):
+# infra/ deploys them as container-image functions with these same entry points (infra/retrain.Dockerfile).
+META_RETRAIN_PATTERN = {"source": ["maestro.models"], "detail-type": ["MetaRetrainRequested"]}
+
+
+def retrain_for_event(raw_event: dict) -> dict:
+    from maestro.ml.retrain import run_job
+
+    detail = raw_event["detail"]
+    result = run_job(detail["tenant_id"], detail["job_id"])
+    metrics.add_metric(name="MetaRetrainRuns", unit="Count", value=1)
+    return result
+
+
+def retrain_all_tenants() -> list[dict]:
+    """The scheduled retrain: a job per tenant (visible through GET /v1/models/meta/jobs/{id}), run here one
+    after the other; one tenant's failure is recorded on its job and does not stop the others."""
+    from maestro.ml.retrain import run_job
+    from maestro.services.impact import all_tenant_ids
+    from maestro.services.meta.models import queue_retrain
+
+    results = []
+    for tenant_id in all_tenant_ids():
+        job = queue_retrain(tenant_id, requested_by="schedule", publish=False)
+        results.append({"tenant_id": tenant_id, **run_job(tenant_id, job.job_id)})
+    metrics.add_metric(name="MetaRetrainRuns", unit="Count", value=len(results))
+    return results
+
+
+def refresh_features_for_all_tenants() -> list[dict]:
+    """Hourly: the feature rows of projects still inside their cut-off window (their early metrics are still
+    arriving) and of those that just passed it, written to the offline store and materialised online.
+    Hourly, not per ingestion event: each run imports Feast (~11 s), which a batch per hour amortises."""
+    from maestro.ml.feature_refresh import refresh_tenant
+    from maestro.services.impact import all_tenant_ids
+
+    results = []
+    for tenant_id in all_tenant_ids():
+        try:
+            results.append(refresh_tenant(tenant_id))
+        except Exception:
+            logger.exception("feature refresh failed", extra={"tenant_id": tenant_id})
+            metrics.add_metric(name="FeatureRefreshFailed", unit="Count", value=1)
+    return results
+
+
+def score_predictions_for_event(raw_event: dict) -> dict:
+    from maestro.services.meta.scoring import score_project
+
+    detail = raw_event["detail"]
+    result = score_project(detail["tenant_id"], detail["project_id"])
+    metrics.add_metric(name="PredictionsScored", unit="Count", value=result["scored"])
+    return result

@@ -1,6 +1,7 @@
 """Model training and recommendations learned from a tenant's history.
 
-Modules here import scikit-learn (about 3.5 s of import time): only training jobs, benchmarks and tests import
-them. Request-time functions never do (tests/unit/test_cold_path.py); they read the JSON summaries these jobs
-write (`TargetModel.to_dict()`) or call a job.
+training.py, onnx_export.py, retrain.py, feature_store.py and feature_definitions.py import scikit-learn, MLflow,
+Feast or pandas (seconds of import time): only the retrain job, benchmarks and tests import them. recommend.py
+needs numpy only: the request path scores artifacts and team shapes with it, from state the retrain job saved
+(tests/unit/test_cold_path.py).
 """

@@ -119,6 +119,33 @@ class ArtifactRecommender:
         self._impact = np.array([(impacts[a].score - 50.0) / 50.0 for a in self.artifact_ids])
         self._impact_scores = {a: impacts[a].score for a in self.artifact_ids}
 
+    def state(self) -> dict[str, Any]:
+        """What serving needs, JSON-able (usage as column lists: the matrix is sparse)."""
+        return {"artifact_ids": self.artifact_ids, "profile_features": list(PROFILE_FEATURES),
+                "weights": {"impact": self.weights.impact, "similarity": self.weights.similarity,
+                            "neighbours": self.weights.neighbours, "co_usage": self.weights.co_usage},
+                "mean": self._mean.tolist(), "scale": self._scale.tolist(), "X": self._X.round(6).tolist(),
+                "project_weight": self._weight.round(6).tolist(),
+                "used": [np.flatnonzero(row).tolist() for row in self._used],
+                "impact": self._impact.round(6).tolist(), "impact_scores": self._impact_scores}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "ArtifactRecommender":
+        """A recommender as `state()` saved it (the request path: numpy only, nothing recomputed)."""
+        if list(state["profile_features"]) != list(PROFILE_FEATURES):
+            raise ValueError("the saved recommender was fitted on other profile features")
+        self = cls.__new__(cls)
+        self.weights = BlendWeights(**state["weights"])
+        self.artifact_ids = list(state["artifact_ids"])
+        self._mean, self._scale = np.asarray(state["mean"]), np.asarray(state["scale"])
+        self._X, self._weight = np.asarray(state["X"]), np.asarray(state["project_weight"])
+        self._used = np.zeros((len(self._X), len(self.artifact_ids)))
+        for i, columns in enumerate(state["used"]):
+            self._used[i, columns] = 1.0
+        self._impact = np.asarray(state["impact"])
+        self._impact_scores = dict(state["impact_scores"])
+        return self
+
     def components(self, profile: Mapping[str, float], similarity: Mapping[str, float] | None = None,
                    neighbours: int | None = None) -> dict[str, np.ndarray]:
         """co_usage, impact and similarity of every candidate artifact (order: `artifact_ids`)."""
@@ -160,15 +187,33 @@ class FittedRecommender:
     validation: dict[str, Any] = field(default_factory=dict)
 
 
+def observed_relevance(fit: Sequence[ProjectRecord]) -> Callable[[ProjectRecord], dict[str, int]]:
+    """Relevance a real tenant can observe (it has no generator's ground truth): what a validation project
+    actually used, graded 2 if the project succeeded at least as well as the median fitted project, else 1.
+    The blend is then tuned to rank what later projects used, tilted toward those that went well."""
+    median = float(np.median([p.success_score for p in fit])) if fit else 0.0
+
+    def relevance(project: ProjectRecord) -> dict[str, int]:
+        grade = 2 if project.success_score is not None and project.success_score >= median else 1
+        return {u.artifact_id: grade for u in project.usages}
+
+    return relevance
+
+
 def learn_recommender(history: History, projects: Sequence[ProjectRecord], *,
-                      similarity: SimilarityFn | None = None, seed: int = 0) -> FittedRecommender:
+                      similarity: SimilarityFn | None = None, seed: int = 0,
+                      relevance: Callable[[ProjectRecord], Mapping[str, int]] | None = None) -> FittedRecommender:
     """Choose the blend weights and neighbourhood on a validation split of `projects` (by start date, the
-    latest VALIDATION_FRACTION), against the history's ground truth; refit on all of `projects`."""
+    latest VALIDATION_FRACTION), against `relevance` (default: the history's ground truth for the project's
+    class); refit on all of `projects`."""
     ordered = sorted(projects, key=lambda p: (p.start_date, p.project_id))
     cut = int(round(len(ordered) * (1 - VALIDATION_FRACTION)))
     fit, validation = ordered[:cut], ordered[cut:]
     inner = ArtifactRecommender(history, fit, seed=seed)
-    truth = [history.ground_truth.relevance(p.problem_class) for p in validation]
+    if relevance is None:
+        truth = [history.ground_truth.relevance(p.problem_class) for p in validation]
+    else:
+        truth = [dict(relevance(p)) for p in validation]
     profiles = [features(p) for p in validation]
     sims = [similarity(p) if similarity else None for p in validation]
     similarity_grid = BLEND_GRID["similarity"] if similarity else (0.0,)

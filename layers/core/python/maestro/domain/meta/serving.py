@@ -53,6 +53,14 @@ class ServedTarget:
     def version(self) -> str | None:
         return self.manifest.get("version")
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.manifest["metrics"]
+
+    def vector(self, values: Mapping[str, float]) -> np.ndarray:
+        """One row [1, F] in the model's feature order."""
+        return vector(self.feature_names, values)[None, :]
+
     def _outputs(self, X: np.ndarray) -> np.ndarray:
         """[N, leaves] of every leaf output, scaled as the manifest says."""
         raw = self.session.run(None, {"X": np.ascontiguousarray(X, dtype=np.float64)})

@@ -1,0 +1,177 @@
+"""Seed a tenant with a generated history (maestro.domain.meta.history.generate_history): artifacts with versions
+(content in the bucket, verified), projects with members, usages, git/CI/MLflow metric events with their day
+aggregates, and outcomes. Local stage and tests only: rows are batch-written straight into the tables in the
+shapes the services write them (a year of history through the API would take hours on moto), then the impact
+job runs as it would after those outcomes.
+
+`python -m infra.local.demo_history --projects 300` seeds a new demo tenant on the running local stack and prints
+its login.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import secrets
+import sys
+import time
+from collections import defaultdict
+from typing import Any, Callable
+
+from maestro.domain.artifacts import name_claim
+from maestro.domain.meta.history import History, generate_history
+from maestro.domain.metrics import BUILT_IN_TYPES, derive_event_id
+from maestro.domain.projects import ProjectStatus
+from maestro.repositories.metrics import aggregate_key
+from maestro.repositories.projects import class_key, status_key
+from maestro.repositories.schema import (Artifact, ArtifactUsage, ArtifactVersion, MetricAggregate, NameClaim,
+                                         ProcessMetric, Project, TeamMember, Tenant, child_key)
+from maestro.repositories.tables import ensure_bound
+from maestro.repositories.usage import usage_key
+
+Progress = Callable[[str], None]
+SOURCE = "demo-generator"
+
+
+def _batch(model: type, items: list, progress: Progress, label: str) -> None:
+    started = time.perf_counter()
+    with model.batch_write() as batch:
+        for index, item in enumerate(items, 1):
+            batch.save(item)
+            if index % 5000 == 0:
+                progress(f"  {label}: {index}/{len(items)}")
+    progress(f"  {label}: {len(items)} rows in {time.perf_counter() - started:.1f} s")
+
+
+def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", progress: Progress = print
+                 ) -> dict[str, int]:
+    """Write the history into the tenant (which must exist); returns row counts."""
+    from maestro.aws_clients import client
+    from maestro.settings import get_settings
+
+    ensure_bound()
+    settings = get_settings()
+    s3 = client("s3")
+    now = history.now
+    artifacts, claims, versions = [], [], []
+    usage_counts: dict[str, int] = defaultdict(int)
+    for project in history.projects:
+        for artifact_id in {u.artifact_id for u in project.usages}:
+            usage_counts[artifact_id] += 1
+    progress(f"seeding {len(history.artifacts)} artifacts and their versions")
+    for spec in history.artifacts:
+        latest = spec.versions[-1][0]
+        deprecated = ({"at": spec.deprecated_at.isoformat(), "reason": "superseded (generated history)",
+                       "replacement": None} if spec.deprecated_at and spec.deprecated_at <= now else None)
+        artifacts.append(Artifact(tenant_id, spec.artifact_id, name=spec.name, type=spec.artifact_type,
+                                  type_name=f"{spec.artifact_type}#{spec.name.casefold()}", description=spec.description,
+                                  tags=[spec.home_class or "generic"], metadata={"generated": True}, owner=actor,
+                                  usage_count=usage_counts[spec.artifact_id], version_count=len(spec.versions),
+                                  latest_version=latest, deprecated=deprecated, created_at=spec.created_at,
+                                  updated_at=spec.versions[-1][1]))
+        claims.append(NameClaim(tenant_id, name_claim(spec.artifact_type, spec.name), owner_id=spec.artifact_id))
+        for version, released in spec.versions:
+            body = f"# {spec.name} {version}\n\n{spec.description}\n".encode()
+            key = f"artifacts/{tenant_id}/{spec.artifact_id}/{version}"
+            put = s3.put_object(Bucket=settings.artifact_bucket, Key=key, Body=body, ContentType="text/markdown")
+            versions.append(ArtifactVersion(child_key(tenant_id, spec.artifact_id), version, status="ready",
+                                            description=f"{spec.name} {version}", size_bytes=len(body),
+                                            sha256=hashlib.sha256(body).hexdigest(), content_type="text/markdown",
+                                            s3_key=key, s3_version_id=put.get("VersionId"), integrity="intact",
+                                            created_by=actor, created_at=released, verified_at=released))
+    _batch(Artifact, artifacts, progress, "artifacts")
+    _batch(NameClaim, claims, progress, "name claims")
+    _batch(ArtifactVersion, versions, progress, "artifact versions")
+
+    projects, members, usages, metrics = [], [], [], []
+    aggregates: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    progress(f"seeding {len(history.projects)} projects with members, usages and metric events")
+    for index, record in enumerate(history.projects):
+        done = record.end_date <= now
+        status = ProjectStatus.COMPLETED.value if done else ProjectStatus.ACTIVE.value
+        created = record.start_date
+        outcome = None
+        if done:
+            outcome = {"model_performance": record.outcome.model_performance,
+                       "business_impact_usd": record.outcome.business_impact_usd,
+                       "duration_days": record.outcome.duration_days,
+                       "compute_cost_usd": record.outcome.compute_cost_usd,
+                       "completed_at": record.end_date.isoformat(),
+                       "success": {"score": round(record.success_score, 2), "method": "generated history"}}
+        projects.append(Project(
+            tenant_id, record.project_id, name=f"{record.problem_class.replace('_', ' ')} project {index + 1:04d}",
+            description=record.description, problem_class=record.problem_class,
+            complexity_score=record.complexity_score, team_size=record.team_size, status=status,
+            status_key=status_key(status, created, record.project_id),
+            problem_class_key=class_key(record.problem_class, created, record.project_id),
+            start_date=record.start_date.date().isoformat(), features={}, outcome=outcome,
+            success_score=round(record.success_score, 2) if done else None, created_at=created,
+            updated_at=record.end_date if done else created))
+        for member in record.members:
+            members.append(TeamMember(child_key(tenant_id, record.project_id), member.member_id, user_id=None,
+                                      display_name=member.member_id, role=member.role,
+                                      experience_level=member.experience, contribution_hours=member.hours_per_week,
+                                      created_at=member.joined_at))
+        for usage in record.usages:
+            usages.append(ArtifactUsage(child_key(tenant_id, usage.artifact_id),
+                                        usage_key(record.project_id, usage.version),
+                                        tenant_project=child_key(tenant_id, record.project_id),
+                                        artifact_version=usage.version, context="planned" if usage.planned else None,
+                                        recorded_by=actor, recorded_at=usage.recorded_at))
+        for n, metric in enumerate(record.metrics):
+            event_id = derive_event_id(SOURCE, record.project_id, metric.metric_type, metric.recorded_at,
+                                       metric.value, str(n))
+            metrics.append(ProcessMetric(
+                child_key(tenant_id, record.project_id),
+                f"{metric.metric_type}#{metric.recorded_at.isoformat()}#{event_id}", event_id=event_id,
+                metric_type=metric.metric_type, value=metric.value, unit=BUILT_IN_TYPES[metric.metric_type],
+                timestamp=metric.recorded_at, source=SOURCE,
+                metadata={"author": metric.member_id} if metric.member_id else None, ingested_at=metric.recorded_at))
+            bucket = aggregates[(record.project_id, aggregate_key(metric.metric_type,
+                                                                  metric.recorded_at.date().isoformat()))]
+            bucket[0] += 1
+            bucket[1] += metric.value
+    _batch(Project, projects, progress, "projects")
+    _batch(TeamMember, members, progress, "members")
+    _batch(ArtifactUsage, usages, progress, "usages")
+    _batch(ProcessMetric, metrics, progress, "metric events")
+    _batch(MetricAggregate, [MetricAggregate(child_key(tenant_id, p), key, count=c, total=t)
+                             for (p, key), (c, t) in aggregates.items()], progress, "day aggregates")
+    Tenant(tenant_id).update(actions=[Tenant.projects_count.add(len(projects)),
+                                      Tenant.artifacts_count.add(len(artifacts))])
+    from maestro.services.impact import recalculate_tenant
+
+    progress("computing artifact impact scores from the completed projects")
+    recalculate_tenant(tenant_id)
+    return {"artifacts": len(artifacts), "versions": len(versions), "projects": len(projects),
+            "members": len(members), "usages": len(usages), "metric_events": len(metrics)}
+
+
+def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 7, progress: Progress = print
+                       ) -> dict[str, Any]:
+    """A new tenant with an admin whose login is returned, seeded with a generated history."""
+    from maestro.services.context import RequestMeta
+    from maestro.services.identity import create_tenant
+
+    password = f"demo-{secrets.token_urlsafe(12)}"
+    email = f"demo-{secrets.token_hex(4)}@maestro.local"
+    admin = create_tenant("Maestro demo", email, password, "Demo Admin", RequestMeta(None, "demo-seed", None))
+    started = time.perf_counter()
+    counts = seed_history(admin.tenant_id, generate_history(projects, artifacts, seed), actor=admin.user_id,
+                          progress=progress)
+    progress(f"demo tenant seeded in {time.perf_counter() - started:.1f} s: {counts}")
+    return {"tenant_id": admin.tenant_id, "email": email, "password": password, "counts": counts}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--projects", type=int, default=300)
+    parser.add_argument("--artifacts", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    demo = create_demo_tenant(projects=args.projects, artifacts=args.artifacts, seed=args.seed)
+    print(f"demo login: tenant {demo['tenant_id']}  email {demo['email']}  password {demo['password']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

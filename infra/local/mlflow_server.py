@@ -1,0 +1,61 @@
+"""A real `mlflow server` on 127.0.0.1 for the local stack and the tests: SQLite backend store (tracking and
+model registry), artifacts proxied by the server into the local S3 bucket (or a folder). Clients reach it over
+HTTP only, so they need no S3 credentials of their own."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from infra.local.moto_server import free_port
+
+
+class MlflowServer:
+    def __init__(self, root: Path, *, port: int | None = None, artifacts_destination: str | None = None,
+                 s3_endpoint: str | None = None) -> None:
+        self.root, self.port = Path(root), port or free_port()
+        self.artifacts_destination = artifacts_destination or str(self.root / "artifacts")
+        self.s3_endpoint = s3_endpoint
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90) -> "MlflowServer":
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        env.pop("AWS_ENDPOINT_URL", None)  # the server reaches S3 through MLFLOW_S3_ENDPOINT_URL only
+        if self.s3_endpoint:
+            env["MLFLOW_S3_ENDPOINT_URL"] = self.s3_endpoint
+            env.setdefault("AWS_ACCESS_KEY_ID", "local")
+            env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        mlflow = Path(sys.executable).with_name("mlflow")
+        log = open(self.root / "server.log", "wb")
+        self.process = subprocess.Popen(
+            [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+             "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
+             "--artifacts-destination", self.artifacts_destination, "--serve-artifacts"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.uri + "/health", timeout=1)
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("mlflow server did not start:\n"
+                                       + (self.root / "server.log").read_text()[-2000:])
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

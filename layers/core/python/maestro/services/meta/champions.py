@@ -1,0 +1,75 @@
+"""The champion models a warm function serves: the pointers are re-read at most every CHAMPION_TTL_SECONDS, and
+a graph is loaded from S3 only when its version changes, so a retrain reaches serving within that time and
+without a redeploy."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from maestro.domain.meta.history import TARGET_NAMES
+from maestro.repositories import meta_models
+
+CHAMPION_TTL_SECONDS = 30.0
+RECOMMENDER = "recommender"
+_lock = threading.Lock()
+_pointers: dict[str, tuple[float, dict[str, Any]]] = {}
+_loaded: dict[str, Any] = {}  # bundle key -> ServedTarget
+
+
+@dataclass(frozen=True)
+class Champion:
+    target: str
+    version: str
+    record: Any  # the ModelRecord pointer
+    model: Any  # maestro.domain.meta.serving.ServedTarget
+
+
+def _served(bundle_key: str):
+    from maestro.domain.meta.serving import ServedTarget  # onnxruntime: only when a model is served
+
+    if bundle_key not in _loaded:
+        onnx_bytes, manifest = meta_models.get_bundle(bundle_key)
+        _loaded[bundle_key] = ServedTarget.load(onnx_bytes, manifest)
+    return _loaded[bundle_key]
+
+
+def champions(tenant_id: str) -> dict[str, Champion]:
+    """target -> the champion being served for this tenant (empty: no model trained yet)."""
+    now = time.monotonic()
+    with _lock:
+        cached = _pointers.get(tenant_id)
+        if cached is None or now - cached[0] > CHAMPION_TTL_SECONDS:
+            cached = (now, meta_models.champions(tenant_id))
+            _pointers[tenant_id] = cached
+        return {target: Champion(target, record.model_version, record, _served(record.bundle_key))
+                for target, record in cached[1].items() if record.bundle_key and target in TARGET_NAMES}
+
+
+def recommender(tenant_id: str):
+    """The tenant's fitted artifact recommender (maestro.ml.recommend.ArtifactRecommender) and its pointer record,
+    or (None, None) before the first retrain."""
+    import json
+
+    from maestro.aws_clients import client
+    from maestro.ml.recommend import ArtifactRecommender
+    from maestro.settings import get_settings
+
+    champions(tenant_id)  # refreshes the pointers when stale
+    record = _pointers[tenant_id][1].get(RECOMMENDER)
+    if record is None or not record.bundle_key:
+        return None, None
+    with _lock:
+        if record.bundle_key not in _loaded:
+            body = client("s3").get_object(Bucket=get_settings().artifact_bucket, Key=record.bundle_key)["Body"]
+            state = json.loads(body.read())
+            _loaded[record.bundle_key] = (ArtifactRecommender.from_state(state), state)
+        return _loaded[record.bundle_key], record
+
+
+def forget() -> None:
+    """Drop every cached pointer and graph (tests; a retrain in the same process)."""
+    with _lock:
+        _pointers.clear()
+        _loaded.clear()

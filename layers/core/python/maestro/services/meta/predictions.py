@@ -1,0 +1,162 @@
+"""Predictions of a project's success score, duration and cost: by the tenant's champion models (ONNX, no
+scikit-learn here) when it has them, else by priors (maestro.domain.meta.priors); every answer is stored and
+scored when the project's outcome arrives (maestro.services.meta.scoring).
+
+Features. For a stored project: the Feast online store's row (what training read at the cut-off), or, when the
+project is not materialised yet, the same `features()` computed from its records as of min(now, cut-off). For a
+profile (a project being planned): class, complexity, team and planned artifacts are known; the early process
+metrics are not (nothing has happened yet), so they take the training mean and are listed as `imputed`, as are
+the team-mix features when no members are given.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from maestro.domain.errors import NotFound, ValidationFailed
+from maestro.domain.identity.principals import Caller
+from maestro.domain.meta.history import (CUTOFF_DAYS, FEATURE_NAMES, TARGET_NAMES, ArtifactUsage, Member,
+                                         ProjectRecord, features)
+from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL, prior_estimate
+from maestro.observability import logger
+from maestro.repositories import artifacts as artifact_store
+from maestro.repositories import predictions as prediction_store
+from maestro.repositories import projects as project_store
+from maestro.repositories.schema import Prediction, child_key
+from maestro.services.context import RequestMeta
+from maestro.services.meta import champions as champion_cache
+from maestro.services.meta.tenant_history import artifact_effects, cutoff_of, project_record
+
+PROCESS_FEATURES = ("commits_per_week", "contributors", "pr_merge_hours_p50", "ci_success_rate", "ci_runs",
+                    "experiment_runs_per_week")
+TEAM_MIX_PREFIXES = ("experience_", "role_")
+DEFAULT_MEMBER_HOURS = 0.0  # unknown hours: imputed with the training mean below
+PRIOR_SAMPLE_LIMIT = 2000
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Subject:
+    """What is predicted: a feature vector, where it came from and which features were imputed."""
+
+    def __init__(self, values: dict[str, float], source: str, imputed: set[str], project_id: str | None = None,
+                 profile: dict | None = None) -> None:
+        self.values, self.source, self.imputed = values, source, imputed
+        self.project_id, self.profile = project_id, profile
+
+
+def subject_for_project(tenant_id: str, project_id: str, now: datetime) -> Subject:
+    project = project_store.get_project(tenant_id, project_id)
+    if project is None or project.deleted:
+        raise NotFound(f"project {project_id} not found")
+    try:
+        from maestro.repositories.online_features import read_online_features
+
+        row = read_online_features(tenant_id, [project_id], FEATURE_NAMES).get(project_id) or {}
+        if row and all(row.get(name) is not None for name in FEATURE_NAMES):
+            return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), project_id)
+    except Exception as error:  # the online store is an optimisation of the same computation: fall back, say so
+        logger.info("online features unavailable; computing", extra={"reason": repr(error)})
+    record = project_record(tenant_id, project, as_of=now)
+    moment = min(now, cutoff_of(project))
+    values = features(record, max(moment, record.start_date + timedelta(days=1)),
+                      artifact_effects=artifact_effects(tenant_id))
+    imputed = set(PROCESS_FEATURES) if not record.metrics else set()
+    if not record.members:
+        imputed |= {n for n in FEATURE_NAMES if n.startswith(TEAM_MIX_PREFIXES) or n == "mean_hours_per_week"}
+    return Subject(values, "computed", imputed, project_id)
+
+
+def subject_for_profile(tenant_id: str, profile: Mapping[str, Any], now: datetime) -> Subject:
+    planned = list(dict.fromkeys(profile.get("planned_artifacts") or []))
+    unknown = [a for a in planned if (artifact := artifact_store.get_artifact(tenant_id, a)) is None or artifact.deleted]
+    if unknown:
+        raise ValidationFailed("planned_artifacts names artifacts that do not exist",
+                               errors=[{"field": "profile.planned_artifacts", "message": f"unknown: {unknown[:10]}",
+                                        "type": "not_found"}])
+    members = tuple(Member(f"planned-{i}", m["role"], m["experience_level"],
+                           float(m.get("hours_per_week") or DEFAULT_MEMBER_HOURS), now)
+                    for i, m in enumerate(profile.get("members") or []))
+    usages = tuple(ArtifactUsage("profile", a, "planned", now, True) for a in planned)
+    record = ProjectRecord("profile", profile["problem_class"], float(profile["complexity_score"]),
+                           int(profile["team_size"]), profile.get("description") or "", now, None, members, usages,
+                           (), None, None)
+    values = features(record, now + timedelta(days=CUTOFF_DAYS), artifact_effects=artifact_effects(tenant_id))
+    imputed = set(PROCESS_FEATURES)
+    if not members:
+        imputed |= {n for n in FEATURE_NAMES if n.startswith(TEAM_MIX_PREFIXES)}
+    if not members or not any(m.hours_per_week for m in members):
+        imputed.add("mean_hours_per_week")
+    return Subject(values, "profile", imputed, None, dict(profile))
+
+
+def _completed_outcomes(tenant_id: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {t: [] for t in TARGET_NAMES}
+    for index, project in enumerate(project_store.completed_projects(tenant_id)):
+        if index >= PRIOR_SAMPLE_LIMIT:
+            break
+        outcome = project.outcome or {}
+        out["success_score"].append(project.success_score)
+        out["duration_days"].append(outcome.get("duration_days"))
+        out["compute_cost_usd"].append(outcome.get("compute_cost_usd"))
+    return out
+
+
+def estimate(tenant_id: str, subject: Subject) -> dict[str, Any]:
+    """The answer for one subject: per target point, 80/90% intervals, version and contributions; `basis`
+    "model" with champions, "prior" without."""
+    served = champion_cache.champions(tenant_id)
+    if len(served) < len(TARGET_NAMES):
+        outcomes = _completed_outcomes(tenant_id)
+        targets = {t: {**prior_estimate(t, outcomes[t]), "basis": "prior"} for t in TARGET_NAMES}
+        return {"basis": "prior", "targets": targets, "imputed_features": [],
+                "note": (f"fewer than {MIN_COMPLETED_FOR_MODEL} completed projects have been trained on: these are "
+                         "the tenant's own outcome statistics, not a model's prediction")}
+    targets = {}
+    for target in TARGET_NAMES:
+        champion = served[target]
+        model = champion.model
+        means = dict(zip(model.feature_names, model.manifest["feature_means"]))
+        values = {n: (means[n] if n in subject.imputed else subject.values.get(n, 0.0)) for n in model.feature_names}
+        x = model.vector(values)
+        point, intervals = model.predict(x)
+        targets[target] = {
+            "point": round(float(point[0]), 4),
+            "intervals": {level: [round(float(low[0]), 4), round(float(high[0]), 4)]
+                          for level, (low, high) in intervals.items()},
+            "model_version": champion.version, "basis": "model",
+            "top_contributions": model.explain(x[0]),
+            "holdout_mae": (model.metrics.get("holdout") or {}).get("mae"),
+        }
+    return {"basis": "model", "targets": targets, "imputed_features": sorted(subject.imputed)}
+
+
+def _stored_view(prediction: Prediction) -> dict[str, Any]:
+    return {"id": prediction.prediction_id, **prediction.result}
+
+
+def predict(caller: Caller, project_id: str | None, profile: Mapping[str, Any] | None, meta: RequestMeta
+            ) -> dict[str, Any]:
+    now = _now()
+    subject = (subject_for_project(caller.tenant_id, project_id, now) if project_id
+               else subject_for_profile(caller.tenant_id, profile or {}, now))
+    answer = estimate(caller.tenant_id, subject)
+    prediction_id = f"prd_{uuid.uuid4().hex}"
+    result = {"project_id": subject.project_id, "created_at": now.isoformat(), "features_source": subject.source,
+              **answer}
+    versions = ",".join(f"{t}:{v['model_version']}" for t, v in answer["targets"].items() if v.get("model_version"))
+    prediction_store.save_prediction(Prediction(
+        caller.tenant_id, prediction_id, tenant_project=child_key(caller.tenant_id, project_id) if project_id else None,
+        created_at_key=now.isoformat(), request={"project_id": project_id, "profile": subject.profile},
+        result=result, model_version=versions or None, basis=answer["basis"]))
+    return {"id": prediction_id, **result}
+
+
+def get_prediction(caller: Caller, prediction_id: str) -> dict[str, Any]:
+    stored = prediction_store.get_prediction(caller.tenant_id, prediction_id)
+    if stored is None:
+        raise NotFound(f"prediction {prediction_id} not found")
+    return {**_stored_view(stored), "scored": stored.scored}

@@ -1,0 +1,265 @@
+"""Meta-learning end to end on the local stack: a seeded history, retraining through the API (the local
+dispatcher delivers the job's event to the retrain handler) and through the schedule handler, features from Feast
+(offline Parquet in the moto bucket, online DynamoDB), runs and models in a real `mlflow server` whose artifacts
+land in the same bucket, the champion alias, ONNX serving picking the new version up, priors below the minimum,
+and stored predictions scored when the outcome arrives."""
+import os
+import time
+
+import pytest
+
+from tests.integration.conftest import TenantFixture
+
+pytestmark = pytest.mark.integration
+
+SEEDED_PROJECTS = 100
+TARGETS = ("success_score", "duration_days", "compute_cost_usd")
+PROFILE = {"problem_class": "classification", "complexity_score": 5.5, "team_size": 4,
+           "description": "churn classification for retail customers with a feature pipeline",
+           "members": [{"role": "ml_engineer", "experience_level": "senior"},
+                       {"role": "analyst", "experience_level": "mid"},
+                       {"role": "data_engineer", "experience_level": "mid"},
+                       {"role": "ml_scientist", "experience_level": "junior"}]}
+
+
+@pytest.fixture(scope="module")
+def mlflow_tracking(moto_endpoint, local_stack, tmp_path_factory):
+    from infra.local.mlflow_server import MlflowServer
+    from maestro.settings import get_settings, reset_settings
+
+    bucket = get_settings().artifact_bucket
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-meta"), artifacts_destination=f"s3://{bucket}/mlflow",
+                          s3_endpoint=moto_endpoint).start()
+    os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
+    reset_settings()
+    yield server.uri
+    os.environ.pop("MAESTRO_MLFLOW_TRACKING_URI", None)
+    reset_settings()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fresh_serving():
+    """Serving re-reads the champion pointers on every request here (in AWS: every 30 s)."""
+    from maestro.services.meta import champions
+
+    saved = champions.CHAMPION_TTL_SECONDS
+    champions.CHAMPION_TTL_SECONDS = 0.0
+    yield
+    champions.CHAMPION_TTL_SECONDS = saved
+
+
+@pytest.fixture(scope="module")
+def history_tenant(api_url, dispatcher, mlflow_tracking, fresh_serving):
+    from infra.local.demo_history import seed_history
+    from maestro.domain.meta.history import generate_history
+
+    tenant = TenantFixture(api_url, "History")
+    history = generate_history(n_projects=SEEDED_PROJECTS, n_artifacts=30, seed=11)
+    seed_history(tenant.tenant_id, history, actor=tenant.admin_id, progress=lambda message: None)
+    return tenant, history
+
+
+def _wait_for_job(client, job_id, timeout_s=420):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = client.get(f"/v1/models/meta/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def first_retrain(history_tenant):
+    tenant, _ = history_tenant
+    before = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
+    accepted = tenant.admin.post("/v1/models/meta/retrain")
+    assert accepted.status_code == 202, accepted.text
+    job = _wait_for_job(tenant.admin, accepted.json()["id"])
+    return before.json(), accepted.json(), job
+
+
+def test_a_tenant_below_the_minimum_gets_priors_never_made_up_figures(tenant):
+    empty = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
+    assert empty.status_code == 200, empty.text
+    body = empty.json()
+    assert body["basis"] == "prior"
+    for target in TARGETS:
+        answer = body["targets"][target]
+        assert answer["point"] is None and answer["intervals"] == {"80": None, "90": None}
+        assert answer["model_version"] is None and answer["basis"] == "prior"
+
+    for n, (score, days) in enumerate([(0.9, 30.0), (0.7, 60.0), (0.8, 45.0)]):
+        project = tenant.admin.post("/v1/projects", json={"name": f"p{n}", "problem_class": "regression",
+                                                          "complexity_score": 4, "team_size": 3}).json()
+        recorded = tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json={
+            "model_performance": score, "business_impact_usd": 1000.0, "duration_days": days,
+            "compute_cost_usd": 100.0 * (n + 1), "completed_at": "2026-10-01T00:00:00Z"})
+        assert recorded.status_code == 200, recorded.text
+    prior = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
+    duration = prior["targets"]["duration_days"]
+    assert prior["basis"] == "prior" and duration["completed_projects"] == 3
+    # the log-scale mean of 30, 60 and 45 days, and a Student-t interval (2 degrees of freedom): wide
+    assert duration["point"] == pytest.approx((30 * 60 * 45) ** (1 / 3), rel=1e-3)
+    low80, high80 = duration["intervals"]["80"]
+    low90, high90 = duration["intervals"]["90"]
+    assert low90 < low80 < duration["point"] < high80 < high90
+    assert high90 / low90 > 3
+    assert "fewer than 40 completed projects" in prior["note"]
+
+
+def test_retraining_through_the_api_trains_registers_and_serves_the_champion(history_tenant, first_retrain,
+                                                                            mlflow_tracking):
+    from mlflow import MlflowClient
+
+    from maestro.ml.retrain import registered_model_name
+
+    tenant, _ = history_tenant
+    before, accepted, job = first_retrain
+    assert before["basis"] == "prior"
+    assert accepted["state"] == "queued"
+    assert job["state"] == "succeeded", job
+    detail = job["detail"]
+    assert detail["outcome"] == "trained" and detail["training_rows"] == SEEDED_PROJECTS
+    assert detail["feature_rows"] == SEEDED_PROJECTS and len(detail["dataset_fingerprint"]) == 64
+
+    client = MlflowClient(tracking_uri=mlflow_tracking)
+    for target in TARGETS:
+        summary = detail["targets"][target]
+        assert summary["champion"]["moved"] is True and summary["champion"]["reason"] == "no champion yet"
+        name = registered_model_name(tenant.tenant_id, target)
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert champion.version == summary["version"] == "1"
+        run = client.get_run(summary["run_id"])
+        assert run.data.params["dataset_fingerprint"] == detail["dataset_fingerprint"]
+        assert run.data.params["feature_source"] == "feast:get_historical_features"
+        assert "baseline.tenant_mean.holdout_mae" in run.data.metrics
+        assert "baseline.ridge.holdout_mae" in run.data.metrics
+        assert any(key.startswith("candidate.") for key in run.data.metrics)
+        assert run.data.tags["maestro.champion_decision"] == "moved"
+        artifacts = {a.path for a in client.list_artifacts(summary["run_id"])}
+        assert {"features.json", "champion_decision.json", "serving_manifest.json"} <= artifacts
+
+    overview = tenant.admin.get("/v1/models/meta").json()
+    assert overview["basis"] == "model"
+    for target in TARGETS:
+        champion = overview["targets"][target]["champion"]
+        assert champion["version"] == "1" and champion["data_size"] == SEEDED_PROJECTS
+        assert champion["holdout"]["mae"] > 0 and set(champion["baselines"]) == {"tenant_mean", "ridge"}
+
+    after = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
+    assert after.status_code == 200, after.text
+    answer = after.json()
+    assert answer["basis"] == "model" and "commits_per_week" in answer["imputed_features"]
+    for target in TARGETS:
+        estimate = answer["targets"][target]
+        assert estimate["model_version"] == "1"
+        low80, high80 = estimate["intervals"]["80"]
+        low90, high90 = estimate["intervals"]["90"]
+        assert low90 <= low80 <= high80 <= high90 and low80 <= estimate["point"] <= high80
+        assert estimate["top_contributions"] and all("feature" in c for c in estimate["top_contributions"])
+    assert 0 <= answer["targets"]["success_score"]["point"] <= 100
+
+
+def test_the_feature_store_holds_the_cutoff_rows_the_model_was_trained_on(history_tenant, first_retrain):
+    from maestro.domain.meta.history import FEATURE_NAMES, features
+    from maestro.repositories import projects as project_store
+    from maestro.repositories.online_features import read_online_features
+    from maestro.services.meta.tenant_history import project_record
+
+    tenant, history = history_tenant
+    project_id = history.projects[-1].project_id
+    online = read_online_features(tenant.tenant_id, [project_id], FEATURE_NAMES)[project_id]
+    # the stored project (its start is a date: the cut-off is 14 days after that midnight), at its cut-off
+    stored = project_record(tenant.tenant_id, project_store.get_project(tenant.tenant_id, project_id))
+    computed = features(stored)
+    for name in FEATURE_NAMES:
+        if not name.startswith("reuse_impact"):  # impact effects come from the snapshot before the cut-off
+            assert online[name] == pytest.approx(computed[name], rel=1e-9), name
+
+
+def test_recommendations_rank_live_artifacts_with_reasons_and_compare_team_shapes(history_tenant, first_retrain):
+    tenant, history = history_tenant
+    response = tenant.admin.post("/v1/recommendations", json={"profile": PROFILE, "limit": 5})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["basis"] == "model" and len(body["artifacts"]) == 5
+    deprecated = history.deprecated()
+    assert not {a["artifact_id"] for a in body["artifacts"]} & deprecated
+    assert all(a["reasons"] and a["name"] for a in body["artifacts"])
+    scores = [a["score"] for a in body["artifacts"]]
+    assert scores == sorted(scores, reverse=True)
+    team = body["team"]
+    assert team["current"]["shape"]["team_size"] == 4
+    assert team["recommended"]["predicted"]["success_score"] >= team["current"]["predicted"]["success_score"]
+    assert team["recommended"]["predicted"]["duration_days"] <= team["current"]["predicted"]["duration_days"]
+
+
+def test_the_scheduled_retrain_keeps_the_champion_when_the_challenger_is_not_better(history_tenant, first_retrain,
+                                                                                   mlflow_tracking):
+    import app
+    from infra.local.dispatcher import LambdaContextStub
+    from mlflow import MlflowClient
+
+    from maestro.ml.retrain import registered_model_name
+
+    tenant, _ = history_tenant
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": "2026-11-26T02:00:00Z",
+             "resources": [], "id": "schedule", "region": "us-east-1", "account": "000000000000", "version": "0"}
+    results = app.retrain_meta_models_scheduled(event, LambdaContextStub("retrain_meta_models_scheduled"))
+    ours = next(r for r in results if r["tenant_id"] == tenant.tenant_id)
+    assert ours["outcome"] == "trained"
+    client = MlflowClient(tracking_uri=mlflow_tracking)
+    for target in TARGETS:
+        decision = ours["targets"][target]["champion"]
+        # the same history, the same seed: the same model, so not better, and the alias stays
+        assert ours["targets"][target]["version"] == "2"
+        assert decision["moved"] is False and decision["champion_version"] == "1"
+        assert decision["challenger_holdout_mae"] == pytest.approx(decision["champion_holdout_mae"], abs=1e-6)
+        assert client.get_model_version_by_alias(registered_model_name(tenant.tenant_id, target), "champion").version == "1"
+    overview = tenant.admin.get("/v1/models/meta").json()
+    history = overview["targets"]["success_score"]["history"]
+    assert [v["version"] for v in history] == ["2", "1"]
+    assert history[0]["decision"]["moved"] is False and history[0]["is_champion"] is False
+    job = tenant.admin.get(f"/v1/models/meta/jobs/{ours['job_id']}").json()
+    assert job["state"] == "succeeded" and job["detail"]["outcome"] == "trained"
+
+
+def test_a_prediction_is_scored_when_the_project_finishes(history_tenant, first_retrain):
+    tenant, _ = history_tenant
+    project = tenant.admin.post("/v1/projects", json={
+        "name": "scored later", "problem_class": "classification", "complexity_score": 5, "team_size": 3,
+        "description": "a classification project predicted before it ends", "start_date": "2026-09-01"}).json()
+    predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()
+    assert predicted["basis"] == "model" and predicted["project_id"] == project["id"]
+    before = tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["champion"]["live"]
+
+    outcome = {"model_performance": 0.8, "business_impact_usd": 50_000.0, "duration_days": 70.0,
+               "compute_cost_usd": 900.0, "completed_at": "2030-01-01T00:00:00Z"}
+    assert tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json=outcome).status_code == 200
+    deadline = time.monotonic() + 20
+    while True:
+        stored = tenant.admin.get(f"/v1/predictions/{predicted['id']}").json()
+        if stored["scored"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    scored = stored["scored"]["targets"]["duration_days"]
+    assert scored["actual"] == 70.0
+    assert scored["abs_error"] == pytest.approx(abs(predicted["targets"]["duration_days"]["point"] - 70.0), abs=1e-3)
+    after = tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["champion"]["live"]
+    assert after["scored_predictions"] == before["scored_predictions"] + 1
+    assert after["mae"] is not None
+
+
+def test_one_tenant_cannot_read_another_tenants_models_jobs_or_predictions(history_tenant, first_retrain, tenant):
+    owner, _ = history_tenant
+    _, accepted, _ = first_retrain
+    assert tenant.admin.get(f"/v1/models/meta/jobs/{accepted['id']}").status_code == 404
+    theirs = owner.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
+    assert tenant.admin.get(f"/v1/predictions/{theirs['id']}").status_code == 404
+    assert tenant.admin.get("/v1/models/meta").json()["basis"] == "prior"
+    assert tenant.admin.post("/v1/predictions", json={"project_id": owner_project(owner)}).status_code == 404
+
+
+def owner_project(owner):
+    return owner.admin.get("/v1/projects?limit=1").json()["items"][0]["id"]
