@@ -6,7 +6,7 @@ RUN_INSTALLED := $(VENV)/.installed-run
 INSTALLED := $(VENV)/.installed-test
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test test-unit package benchmarks embedding-model clean
+.PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
 # `make run` needs the runtime, the local stack and MLflow; `make test` adds the test tools and the embedding
@@ -25,13 +25,25 @@ $(INSTALLED): $(RUN_INSTALLED)
 	$(PIP) -e ./sdk
 	touch $@
 
-install: $(INSTALLED)
+# The web console (console/): plain ES modules + Chart.js pinned by package-lock.json, copied into console/dist.
+CONSOLE_SOURCES := $(wildcard console/src/*.* console/src/pages/*.js) console/build.mjs console/package.json \
+	console/package-lock.json
+console/dist/index.html: $(CONSOLE_SOURCES)
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
-run: $(RUN_INSTALLED)
+console: console/dist/index.html
+
+# The browser tests drive Debian's Chromium headless (never a downloaded browser).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+install: $(INSTALLED) console/dist/index.html
+
+run: $(RUN_INSTALLED) console/dist/index.html
 	$(PY) -m infra.local.run
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.
-test: install
+test: install chromium
 	$(VENV)/bin/ruff check app.py functions layers infra benchmarks tests sdk
 	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
@@ -49,4 +61,4 @@ benchmarks: install
 	$(PY) benchmarks/cold_start.py
 
 clean:
-	rm -rf build .local-stack .pytest_cache
+	rm -rf build .local-stack .pytest_cache console/dist

@@ -201,6 +201,12 @@ class ChaliceFunction:
         return any(event.get("Type") in ASYNC_EVENT_TYPES for event in self.events.values())
 
     @property
+    def console_origin(self) -> str | None:
+        """The web console's origin (the first of MAESTRO_CORS_ORIGINS), if the stage serves one."""
+        origins = [o.strip() for o in self.environment.get("MAESTRO_CORS_ORIGINS", "").split(",") if o.strip()]
+        return origins[0] if origins else None
+
+    @property
     def dead_letter_queue(self) -> str:
         return f"{self.logical_id}DeadLetterQueue"
 
@@ -314,6 +320,7 @@ def bucket_resources(stage: StageConfig) -> dict[str, Any]:
                 ]},
                 # Object-created events reach the ingest function through EventBridge (the default bus).
                 "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+                **_console_upload_cors(stage),
             },
         }),
         "ArtifactBucketPolicy": {
@@ -686,7 +693,16 @@ def security_definitions(chalice_template: dict[str, Any], api: str) -> dict[str
     return overrides
 
 
-def gateway_responses() -> dict[str, Any]:
+def _console_upload_cors(stage: StageConfig) -> dict[str, Any]:
+    """The console uploads and downloads versions with presigned URLs straight from the browser."""
+    if not stage.console_origin:
+        return {}
+    return {"CorsConfiguration": {"CorsRules": [{
+        "AllowedOrigins": [stage.console_origin], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
+        "ExposedHeaders": ["ETag"], "MaxAge": 600}]}}
+
+
+def gateway_responses(cors_origin: str | None = None) -> dict[str, Any]:
     """API Gateway's own error answers as problem+json, in the API definition itself.
 
     Written into the OpenAPI body (x-amazon-apigateway-gateway-responses) rather than as separate
@@ -699,6 +715,8 @@ def gateway_responses() -> dict[str, Any]:
             "responseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"},
             "responseTemplates": {"application/json": response["template"]},
         }
+        if cors_origin:  # the web console must be able to read a 401 to know it should refresh its token
+            entry["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] = f"'{cors_origin}'"
         if response["status"] is not None:
             entry["statusCode"] = str(response["status"])
         responses[kind] = entry
@@ -744,7 +762,7 @@ def merge_template(chalice_template: dict[str, Any], stage: StageConfig,
     for function in functions:
         resources.update(function_resources(function, stage))
     for api in rest_apis(chalice_template):
-        body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": gateway_responses()}
+        body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": gateway_responses(stage.console_origin)}
         authorizers = security_definitions(chalice_template, api)
         if authorizers:
             body["securityDefinitions"] = authorizers

@@ -2,7 +2,9 @@
 does differently from Chalice's default local emulation:
 - the gateway responses of infra/gateway_responses.py (an unknown route answers 404 problem+json);
 - a REQUEST-type authorizer event carrying every header (so `X-Api-Key` alone authenticates), and a Deny
-  answered as 401 problem+json with the authorizer's reason."""
+  answered as 401 problem+json with the authorizer's reason;
+- CORS for the web console's origin (maestro.http.cors): preflights answered from settings, and the gateway's
+  own errors carrying Access-Control-Allow-Origin as the deployed gateway responses do."""
 from __future__ import annotations
 
 import json
@@ -24,6 +26,7 @@ from chalice.local import (
 from http.server import BaseHTTPRequestHandler
 
 from infra.gateway_responses import GATEWAY_RESPONSES
+from maestro.http.cors import preflight_headers, response_headers
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -54,17 +57,30 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         self.local_gateway._authorizer = RequestAuthorizer(app_object)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def do_OPTIONS(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's naming
+        origin = self.headers.get("Origin")
+        if origin is None or self.headers.get("Access-Control-Request-Method") is None:
+            self._generic_handle()  # not a CORS preflight
+            return
+        headers = preflight_headers(origin)
+        self._send_http_response(204 if headers else 403, headers, None)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
+        cors = response_headers(self.headers.get("Origin"))
         if isinstance(error, AuthorizerDenied):
-            self._send_http_response(error.CODE, dict(error.headers), error.body)
+            self._send_http_response(error.CODE, {**dict(error.headers), **cors}, error.body)
             return
         # Chalice's local gateway answers a missing route with 403 "Missing Authentication Token", as API
         # Gateway does by default; our deployed gateway maps that to 404 problem+json, and so do we.
+        # With an Authorization header it answers "Authorization header requires 'Credential' parameter…" instead,
+        # which API Gateway also types MISSING_AUTHENTICATION_TOKEN: an unknown route is 404 with or without a token.
         message = json.loads(error.body or b"{}").get("message", "")
-        kind = "MISSING_AUTHENTICATION_TOKEN" if "Missing Authentication Token" in message else "DEFAULT_4XX"
+        unknown_route = "Missing Authentication Token" in message or "Authorization header requires" in message
+        kind = "MISSING_AUTHENTICATION_TOKEN" if unknown_route else "DEFAULT_4XX"
         response = GATEWAY_RESPONSES[kind]
         body = response["template"].replace("$context.requestId", error.headers.get("x-amzn-RequestId", "local"))
-        self._send_http_response(response["status"] or error.CODE, {"Content-Type": "application/problem+json"}, body)
+        self._send_http_response(response["status"] or error.CODE,
+                                 {"Content-Type": "application/problem+json", **cors}, body)
 
 
 def load_app(stage: str = "local") -> tuple[Any, Any]:

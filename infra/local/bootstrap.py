@@ -87,6 +87,10 @@ def create_bucket(settings: Settings) -> None:
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
     )
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    if settings.cors_origin_list:  # the web console PUTs and GETs versions through presigned URLs
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+            "AllowedOrigins": settings.cors_origin_list, "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]})
 
 
 def create_event_bus(settings: Settings) -> None:

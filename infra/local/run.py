@@ -1,6 +1,7 @@
 """`make run`: the whole platform on this machine. Starts moto server (unless AWS_ENDPOINT_URL or LOCALSTACK_HOST
 names a running endpoint), creates every resource, starts the local event dispatcher and serves the API with
-Chalice's local server on 127.0.0.1:8000. Ctrl-C stops everything it started."""
+Chalice's local server on 127.0.0.1:8000 and the web console (console/dist) on 127.0.0.1:8001. Ctrl-C stops
+everything it started."""
 from __future__ import annotations
 
 import argparse
@@ -50,11 +51,23 @@ def _prepare_embedding_model() -> None:
     export_model()
 
 
+def _start_console(host: str, port: int, api_base_url: str) -> str | None:
+    from infra.local.console_server import create_console_server, serve_in_background
+
+    try:
+        serve_in_background(create_console_server(api_base_url, host, port))
+    except FileNotFoundError as missing:
+        print(f"the web console is off: {missing}", flush=True)
+        return None
+    return f"http://{host}:{port}/"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MAESTRO_API_PORT", 8000)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MAESTRO_MOTO_PORT", 4566)))
+    parser.add_argument("--console-port", type=int, default=int(os.environ.get("MAESTRO_CONSOLE_PORT", 8001)))
     args = parser.parse_args(argv)
 
     from infra.local.moto_server import MotoServer
@@ -69,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"using the running AWS endpoint at {endpoint}", flush=True)
     os.environ.update(local_environment(endpoint))
+    # The console is another origin: the API (and the bucket, for presigned uploads) must allow it.
+    os.environ.setdefault("MAESTRO_CORS_ORIGINS", ",".join(
+        f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
     sys.path.insert(0, str(PROJECT_DIR))
 
     dispatcher = None
@@ -87,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         app_module = sys.modules["app"]
         dispatcher = EventDispatcher(settings, queues, chalice_handlers(app_module, list(queues))).start()
         server = create_api_server(app_obj, config, args.host, args.port)
+        console_url = _start_console(args.host, args.console_port, f"http://{args.host}:{args.port}")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         print(f"Maestro ML API: http://{args.host}:{args.port}/v1/health  (local AWS: {endpoint}; Ctrl-C stops)",
               flush=True)
+        if console_url:
+            print(f"Maestro ML console: {console_url}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopping ...", flush=True)

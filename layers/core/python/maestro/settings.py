@@ -5,7 +5,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Stage = Literal["local", "test", "dev", "prod"]
 LOCAL_STAGES = ("local", "test")
@@ -37,6 +37,18 @@ class Settings(BaseModel):
     token_issuer: str = "maestro-ml"
     token_audience: str = "maestro-ml-api"
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # Origins of the web console allowed to call the API from a browser (comma-separated; `*` only locally).
+    cors_origins: str = ""
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_outside_local(self) -> "Settings":
+        if "*" in self.cors_origin_list and not self.is_local:
+            raise ValueError("MAESTRO_CORS_ORIGINS may not be * outside the local stages; name the console's origin")
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def is_local(self) -> bool:

@@ -1,0 +1,83 @@
+// The artifact library: search in keyword, semantic or hybrid mode, filters, impact with its interval.
+import { api } from "../api.js";
+import { badge, card, clear, empty, errorState, fmt, formValues, h, humanize, label, loading, notice, problemText, select, table } from "../ui.js";
+import { ARTIFACT_TYPES } from "./common.js";
+
+export function impactCell(item) {
+  const impact = item.impact;
+  const score = impact?.score ?? item.impact_score;
+  if (score === null || score === undefined) return "—";
+  const interval = impact?.interval;
+  return h("span", { class: "impact", title: impact?.explanation || "" },
+    h("strong", {}, fmt(score, 1)),
+    interval ? h("span", { class: "interval" }, ` [${fmt(interval.low, 1)}–${fmt(interval.high, 1)}]`) : null,
+    impact?.method ? h("span", { class: "muted small" }, ` ${humanize(impact.method)}`) : null);
+}
+
+export async function render(root, { query, navigate }) {
+  const results = h("div", { id: "search-results" });
+  const form = h("form", { class: "search", id: "search-form", role: "search" },
+    h("input", { name: "query", type: "search", placeholder: "Search artifacts: churn features, image augmentation…",
+                 value: query.get("q") || "", "aria-label": "Search query" }),
+    select("mode", [["hybrid", "Hybrid"], ["keyword", "Keyword"], ["semantic", "Semantic"]], query.get("mode") || "hybrid",
+           { "aria-label": "Search mode" }),
+    select("type", [["", "All types"], ...ARTIFACT_TYPES.map((t) => [t, humanize(t)])], "", { "aria-label": "Type" }),
+    h("input", { name: "tags", placeholder: "tags, comma-separated", "aria-label": "Tags" }),
+    h("input", { name: "min_impact_score", type: "number", min: 0, max: 100, step: 1, placeholder: "min impact",
+                 "aria-label": "Minimum impact score" }),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "include_deprecated" }), "deprecated"),
+    h("button", { type: "submit", class: "primary" }, "Search"));
+
+  async function search() {
+    const v = formValues(form);
+    const body = { mode: v.query ? v.mode : undefined, query: v.query || undefined, type: v.type || undefined,
+      tags: v.tags ? v.tags.split(",").map((t) => t.trim()).filter(Boolean) : [],
+      min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50 };
+    clear(results, loading("Searching…"));
+    try {
+      const page = await api("/v1/artifacts/search", { method: "POST", body });
+      if (!page.items.length) { clear(results, empty(v.query ? `No artifact matches “${v.query}”.` : "The library is empty: add the first artifact.")); return; }
+      clear(results,
+        page.degraded ? notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`) : null,
+        h("p", { class: "muted small" }, `${page.total ?? page.items.length} artifacts`, page.mode ? ` · ${page.mode} search` : ""),
+        table([
+          { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
+          { label: "Type", render: (a) => badge(humanize(a.type), "type") },
+          { label: "Tags", render: (a) => a.tags.map((t) => badge(t, "tag")) },
+          { label: "Impact [interval]", render: impactCell },
+          { label: "Used", key: "usage_count", numeric: true },
+          { label: "Latest", render: (a) => a.latest_version || "—" },
+          { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
+        ], page.items, { rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) }));
+    } catch (error) {
+      clear(results, errorState(error, search));
+    }
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); search(); });
+
+  const createMessage = h("div");
+  const createForm = h("form", { class: "grid-form", id: "create-artifact" },
+    label("Name", h("input", { name: "name", required: true, maxlength: 200 })),
+    label("Type", select("type", ARTIFACT_TYPES, "feature_pipeline")),
+    label("Tags", h("input", { name: "tags", placeholder: "comma-separated" })),
+    label("Description", h("textarea", { name: "description", rows: 2 })),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, "Add artifact")), createMessage);
+  createForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = formValues(createForm);
+    try {
+      const created = await api("/v1/artifacts", { method: "POST", body: { name: v.name, type: v.type, description: v.description,
+        tags: v.tags ? v.tags.split(",").map((t) => t.trim()).filter(Boolean) : [] } });
+      navigate(`/artifacts/${created.id}`);
+    } catch (error) {
+      clear(createMessage, notice("error", problemText(error)));
+    }
+  });
+
+  clear(root,
+    h("div", { class: "page-head" }, h("h1", {}, "Artifact library"),
+      h("p", { class: "muted" }, "Reusable feature pipelines, model templates, schemas, notebooks, datasets and models, ranked by their measured impact on project success.")),
+    card(null, form, results),
+    h("details", { class: "card" }, h("summary", {}, "Add an artifact"), createForm));
+  await search();
+}

@@ -1,0 +1,368 @@
+"""The web console (console/dist) in Debian's Chromium, headless, against the local stack: sign-in and the token
+refresh, search in its three modes, an upload through a file input, the project dashboard's charts, the plan page,
+and the admin page's chain verification. Screenshots are kept in build/screenshots/ (and docs/console.png).
+
+The browser is the `chromium` Debian package (`make test` installs it), launched by executable path; Playwright
+never downloads one."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.conftest import STRONG_PASSWORD, TenantFixture
+from tests.integration.console_seed import seed_workspace
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+CONSOLE_DIST = PROJECT_DIR / "console" / "dist"
+SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 15_000
+
+
+# ---------------------------------------------------------------- the stack: API (with CORS), bucket, console
+@pytest.fixture(scope="module")
+def console_url(api_url, dispatcher):
+    """The built console on its own origin, allowed by the API's CORS rules and the bucket's, as `make run` does."""
+    from infra.local.bootstrap import create_bucket
+    from infra.local.console_server import create_console_server, serve_in_background
+    from infra.local.moto_server import free_port
+    from maestro.settings import get_settings, reset_settings
+
+    if not (CONSOLE_DIST / "index.html").is_file():
+        pytest.fail("console/dist is not built: run `make console` (make test does it)")
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("MAESTRO_CORS_ORIGINS")
+    os.environ["MAESTRO_CORS_ORIGINS"] = origin
+    reset_settings()
+    create_bucket(get_settings())  # adds the bucket's CORS rule for browser uploads
+    server = create_console_server(api_url, "127.0.0.1", port)
+    serve_in_background(server)
+    yield origin
+    server.shutdown()
+    if previous is None:
+        os.environ.pop("MAESTRO_CORS_ORIGINS", None)
+    else:
+        os.environ["MAESTRO_CORS_ORIGINS"] = previous
+    reset_settings()
+
+
+@pytest.fixture(scope="module")
+def workspace(api_url, console_url):
+    tenant = TenantFixture(api_url, "Console")
+    return tenant, seed_workspace(tenant.admin)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `make chromium` (make test does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"uncaught errors in the console: {errors}"
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    viewport = page.viewport_size
+    if full_page:  # grow the viewport instead of full_page=True, whose capture path can stall headless Chromium
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 4000)})
+    try:
+        page.screenshot(path=str(path), animations="disabled", timeout=30_000)
+    finally:
+        page.set_viewport_size(viewport)
+    return path
+
+
+def sign_in(page, console_url: str, email: str, next_path: str = "/library") -> None:
+    page.goto(f"{console_url}/#{next_path}")
+    page.wait_for_selector("#login-form")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", STRONG_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#topbar:not([hidden])")
+
+
+def _unavailable(response: requests.Response) -> bool:
+    return response.status_code in (404, 405) or (
+        response.status_code == 403 and "gateway-rejected" in response.text)
+
+
+# ---------------------------------------------------------------- CORS (what lets a browser on S3 talk to the API)
+def test_api_answers_the_console_origin_and_no_other(api_url, console_url):
+    preflight = requests.options(f"{api_url}/v1/artifacts/search", headers={
+        "Origin": console_url, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"}, timeout=10)
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == console_url
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+    stranger = requests.options(f"{api_url}/v1/artifacts/search", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10)
+    assert stranger.status_code == 403 and "Access-Control-Allow-Origin" not in stranger.headers
+
+    # A 401 from the gateway must be readable, or the console cannot tell "refresh the token" from "offline".
+    denied = requests.get(f"{api_url}/v1/auth/me", headers={"Origin": console_url}, timeout=10)
+    assert denied.status_code == 401
+    assert denied.headers["Access-Control-Allow-Origin"] == console_url
+    health = requests.get(f"{api_url}/v1/health", headers={"Origin": console_url}, timeout=10)
+    assert health.headers["Access-Control-Allow-Origin"] == console_url
+    assert "ETag" in health.headers["Access-Control-Expose-Headers"]
+
+
+# ---------------------------------------------------------------- the browser
+def test_sign_in_keeps_tokens_out_of_local_storage_and_refreshes_on_401(page, console_url, workspace):
+    tenant, _ = workspace
+    page.goto(console_url)
+    page.wait_for_selector("#login-form")  # a signed-out visit lands on the sign-in page
+    page.fill("input[name=email]", tenant.email)
+    page.fill("input[name=password]", "wrong-password-entirely")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector(".notice.error:has-text('Email or password is wrong')")
+    screenshot(page, "01-sign-in-error", full_page=False)
+
+    sign_in(page, console_url, tenant.email)
+    page.wait_for_selector("tr.result")
+    assert "admin" in page.inner_text("#who")
+    stored = page.evaluate("() => ({local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage)})")
+    assert "eyJ" not in stored["local"]  # no token in localStorage at all
+    session = json.loads(stored["session"])
+    assert list(session) == ["maestro.refresh_token"]  # the access token lives in memory only
+
+    # An access token the API refuses: the next request refreshes once and carries on.
+    page.evaluate("() => import('./api.js').then((m) => m.corruptAccessToken())")
+    with page.expect_response(lambda r: r.url.endswith("/v1/auth/refresh")) as refreshed:
+        page.click("a[data-nav=projects]")
+    assert refreshed.value.status == 200
+    page.wait_for_selector("a.project-link:has-text('Churn prediction v2')")
+    rotated = page.evaluate("() => sessionStorage.getItem('maestro.refresh_token')")
+    assert rotated and rotated != session["maestro.refresh_token"]  # single-use refresh tokens rotate
+
+    # A reload keeps the session (refresh token in sessionStorage); signing out ends it.
+    page.reload()
+    page.wait_for_selector("a.project-link")
+    page.click("#logout")
+    page.wait_for_selector("#login-form")
+    assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_library_search_in_all_three_modes(page, console_url, workspace):
+    tenant, _ = workspace
+    sign_in(page, console_url, tenant.email)
+    page.wait_for_selector("tr.result")
+    assert page.locator("tr.result").count() == 3  # the whole library, newest first, before any query
+
+    for mode in ("keyword", "semantic", "hybrid"):
+        page.fill("input[name=query]", "churn features")
+        page.select_option("select[name=mode]", mode)
+        with page.expect_response(lambda r: r.url.endswith("/v1/artifacts/search")) as answered:
+            page.click("#search-form button[type=submit]")
+        body = answered.value.json()
+        page.wait_for_selector("tr.result")
+        names = page.locator("tr.result a.artifact-link").all_inner_texts()
+        assert "churn-features" in names, (mode, names)
+        # keyword-ranked when the model is missing, and then the page says so
+        assert body["mode"] == mode or body.get("degraded")
+        if body.get("degraded"):
+            assert page.locator(".notice.warning").count() == 1
+    screenshot(page, "02-library-hybrid")
+
+    page.select_option("select[name=type]", "schema")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_function("() => document.querySelectorAll('tr.result').length === 1")
+    assert page.inner_text("tr.result a.artifact-link") == "customer-events-schema"
+
+    page.fill("input[name=query]", "zzqx no such thing")
+    page.select_option("select[name=mode]", "keyword")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#search-results .state.empty")
+
+
+def test_upload_a_version_through_a_file_input(page, console_url, workspace, tmp_path):
+    tenant, ids = workspace
+    template_id = ids["artifacts"]["xgb-classifier-template"]
+    sign_in(page, console_url, tenant.email, f"/artifacts/{template_id}")
+    page.wait_for_selector("#versions .state.empty")  # no versions yet
+    page.wait_for_selector("#usage .state.empty")
+
+    content = tmp_path / "template.py"
+    content.write_text("def build_model(params):\n    return XGBClassifier(**params)\n")
+    page.fill("#upload-form input[name=version]", "1.0.0")
+    page.set_input_files("#upload-form input[type=file]", str(content))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-progress .notice.success:has-text('ready')")
+    page.wait_for_selector(".version-status[data-version='1.0.0'] .badge.ready")
+    version = tenant.admin.get(f"/v1/artifacts/{template_id}/versions/1.0.0").json()
+    assert version["status"] == "ready" and version["size_bytes"] == len(content.read_bytes())
+    screenshot(page, "03-artifact-upload")
+
+    # The feature pipeline: two versions, derived from the schema (lineage), used by the project (usage chart).
+    page.goto(f"{console_url}/#/artifacts/{ids['artifacts']['churn-features']}")
+    page.wait_for_selector("#lineage svg.lineage")
+    assert page.locator("#lineage g.node").count() == 2
+    page.wait_for_selector("#usage canvas[data-points]")
+    assert int(page.get_attribute("#usage canvas", "data-points")) > 0
+    assert page.locator("#versions .badge.ready").count() == 2
+    with page.expect_response(lambda r: "/download" in r.url) as link:
+        page.locator("#versions button:has-text('Download')").first.click()
+    assert link.value.status == 200
+    screenshot(page, "04-artifact-detail")
+
+
+def test_project_dashboard_draws_every_chart(page, console_url, workspace):
+    tenant, ids = workspace
+    sign_in(page, console_url, tenant.email, f"/projects/{ids['project_id']}")
+    page.wait_for_selector("#dora .metric[data-metric=deployment_frequency]")
+    page.wait_for_function("() => document.querySelectorAll('#charts canvas[data-points]').length === 5")
+    points = page.eval_on_selector_all("#charts canvas", "cs => cs.map(c => [c.dataset.title, Number(c.dataset.points)])")
+    assert all(count > 0 for _, count in points), points
+    # Chart.js drew them: each canvas has a chart instance with the plotted values.
+    drawn = page.evaluate("() => [...document.querySelectorAll('#charts canvas')].map(c => !!Chart.getChart(c))")
+    assert all(drawn)
+    assert page.locator("#dora .metric").count() == 4
+    page.wait_for_selector("#recommendations li[data-rule=spread_knowledge]")
+    page.wait_for_selector("#team canvas[data-points]")
+    page.wait_for_selector("#team tbody tr")
+    assert page.locator("#team tbody tr").count() == 3
+    page.wait_for_selector("#velocity tbody tr")
+    assert page.locator("#velocity tbody tr").count() >= 4  # commits, merged PRs, CI success, deployments, …
+    screenshot(page, "05-project-dashboard")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (PROJECT_DIR / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(PROJECT_DIR / "docs" / "console.png"), full_page=False, animations="disabled",
+                    timeout=45_000)
+
+    # A period without data: every chart says so instead of drawing an empty axis.
+    page.goto(f"{console_url}/#/projects/{ids['project_id']}?days=30")
+    page.wait_for_function("() => document.querySelectorAll('#charts canvas').length === 5")
+
+
+def _stub_prediction(team_size: int) -> dict:
+    """The contract of POST /v1/predictions, with outcomes that depend on the team size."""
+    def target(point, spread, version="stub-1"):
+        return {"point": point, "intervals": {"80": [point - spread, point + spread],
+                                              "90": [point - 1.4 * spread, point + 1.4 * spread]},
+                "model_version": version, "top_contributions": [{"feature": "team_size", "contribution": team_size / 10},
+                                                                {"feature": "complexity_score", "contribution": -1.2}]}
+    return {"id": f"pred_{team_size}", "basis": "model", "targets": {
+        "success_score": target(60 + team_size, 8), "duration_days": target(120 - 3 * team_size, 20),
+        "compute_cost_usd": target(1000 + 50 * team_size, 300)}}
+
+
+def test_plan_page_against_the_contract(page, console_url, workspace):
+    """The plan page against the agreed contract of the meta-learning routes (stubbed in the browser, so this holds
+    whether or not the API serves them yet): prediction with intervals, recommendations, and a team-size change
+    that predicts again."""
+    tenant, ids = workspace
+    seen_sizes: list[int] = []
+
+    def predictions(route):
+        profile = json.loads(route.request.post_data)["profile"]
+        seen_sizes.append(profile["team_size"])
+        route.fulfill(status=200, content_type="application/json",
+                      headers={"Access-Control-Allow-Origin": console_url},
+                      body=json.dumps(_stub_prediction(profile["team_size"])))
+
+    def recommendations(route):
+        route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": console_url},
+                      body=json.dumps({"basis": "model", "artifacts": [
+                          {"artifact_id": ids["artifacts"]["churn-features"], "name": "churn-features",
+                           "type": "feature_pipeline", "score": 0.82, "reasons": ["used by 1 similar project"]}],
+                          "team": {"current": {"size": 4, "predicted": {"success_score": {"point": 64}}},
+                                   "recommended": {"size": 6, "predicted": {"success_score": {"point": 66}}}}}))
+
+    page.route("**/v1/predictions", predictions)
+    page.route("**/v1/recommendations", recommendations)
+    sign_in(page, console_url, tenant.email, f"/plan?project={ids['project_id']}")  # prefilled from the project
+    success = "#predictions [data-target=success_score]"
+    page.wait_for_selector(success)
+    assert page.get_attribute(success, "data-point") == "64"  # team of 4, from the project
+    assert "80%" in page.inner_text(success) and "90%" in page.inner_text(success)
+    page.wait_for_selector("#plan-recommendations a:has-text('churn-features')")
+    assert page.locator(".team-option").count() == 2
+
+    page.fill("#team-size", "9")
+    page.wait_for_function(f"() => document.querySelector('{success}')?.dataset.point === '69'")
+    assert seen_sizes[0] == 4 and seen_sizes[-1] == 9
+    screenshot(page, "06-plan")
+
+
+def test_plan_page_against_the_api(page, console_url, workspace):
+    """The real POST /v1/predictions when the API serves it; its unavailable state when it does not yet."""
+    tenant, ids = workspace
+    probe = tenant.admin.post("/v1/predictions", json={"profile": {
+        "problem_class": "classification", "complexity_score": 5, "team_size": 3, "description": "probe"}})
+    sign_in(page, console_url, tenant.email, "/plan")
+    page.fill("#team-size", "3")
+    page.click("#plan-form button[type=submit]")
+    if _unavailable(probe):
+        page.wait_for_selector("#predictions .state.error.unavailable")
+        screenshot(page, "07-plan-unavailable")
+        pytest.xfail("POST /v1/predictions is not served by this API yet (meta-learning routes in progress): "
+                     "the console's 'not available' state was verified instead")
+    assert probe.status_code == 200, probe.text
+    success = "#predictions [data-target]"
+    page.wait_for_selector(success)
+    assert page.locator("#predictions [data-target]").count() == 3
+    page.wait_for_selector("#plan-recommendations :is(table, .state, p)")
+    if probe.json()["basis"] == "prior":
+        # Without enough completed projects the API answers the tenant's outcome statistics: no team-size effect.
+        assert page.locator("#predictions").inner_text().count("prior") >= 1
+        screenshot(page, "07-plan-api-prior")
+        pytest.skip("the API predicts from priors here (too few completed projects to train on), which do not "
+                    "depend on team size; rendering checked, the team-size effect is covered against the contract")
+    before = page.eval_on_selector_all("#predictions [data-target]", "els => els.map(e => e.dataset.point)")
+    page.fill("#team-size", "15")
+    page.wait_for_function(
+        "before => JSON.stringify([...document.querySelectorAll('#predictions [data-target]')]"
+        ".map(e => e.dataset.point)) !== JSON.stringify(before)", arg=before)
+    screenshot(page, "07-plan-api")
+
+
+def test_admin_verifies_the_audit_chain_and_model_page_states(page, console_url, workspace):
+    tenant, _ = workspace
+    sign_in(page, console_url, tenant.email, "/admin")
+    page.wait_for_selector("#users tbody tr")
+    page.wait_for_selector("#audit tbody tr")
+    page.click("#verify-chain")
+    page.wait_for_selector("#audit-verify .notice.success:has-text('Chain intact')")
+    page.fill("#create-key input[name=name]", "ci-ingest")
+    page.click("#create-key button[type=submit]")
+    page.wait_for_selector("code.secret:has-text('mml_')")
+    screenshot(page, "08-admin")
+
+    page.click("a[data-nav=model]")
+    meta = tenant.admin.get("/v1/models/meta")
+    if _unavailable(meta):
+        page.wait_for_selector("#models .state.error.unavailable")
+    else:
+        page.wait_for_selector("#models .card[data-target]")
+        assert page.locator("#models .card[data-target]").count() == len(meta.json().get("targets") or [None])
+    screenshot(page, "09-model")
