@@ -24,10 +24,11 @@ export function timeChart(canvas, { labels, datasets, type = "line", stacked = f
   const scales = {
     x: { stacked, grid: { display: false } },
     y: { stacked, beginAtZero: true, title: { display: !!yTitle, text: yTitle },
-         ticks: percent ? { callback: (v) => `${Math.round(v * 100)}%` } : {} },
+         ticks: percent ? { callback: (v) => `${Math.round(v * 100)}%` } : { precision: 0 } },
   };
   if (datasets.some((d) => d.yAxisID === "y2")) {
-    scales.y2 = { position: "right", beginAtZero: true, grid: { display: false }, title: { display: !!y2Title, text: y2Title } };
+    scales.y2 = { position: "right", beginAtZero: true, grid: { display: false }, title: { display: !!y2Title, text: y2Title },
+                  ticks: { precision: 0 } };
   }
   return make(canvas, {
     type,
@@ -35,7 +36,7 @@ export function timeChart(canvas, { labels, datasets, type = "line", stacked = f
       labels,
       datasets: datasets.map((d, i) => ({
         borderColor: colour(i), backgroundColor: type === "bar" || d.type === "bar" ? colour(i) + "cc" : colour(i) + "33",
-        tension: 0.25, pointRadius: 3, spanGaps: true, fill: false, ...d,
+        tension: 0.25, pointRadius: 3, spanGaps: true, fill: false, maxBarThickness: 42, ...d,
       })),
     },
     options: { responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
@@ -54,9 +55,10 @@ export function doughnut(canvas, { labels, values }) {
 export function barChart(canvas, { labels, values, label, horizontal = false }) {
   return make(canvas, {
     type: "bar",
-    data: { labels, datasets: [{ label, data: values, backgroundColor: colour(0) + "cc" }] },
+    data: { labels, datasets: [{ label, data: values, backgroundColor: colour(0) + "cc", maxBarThickness: 56 }] },
     options: { indexAxis: horizontal ? "y" : "x", responsive: true, maintainAspectRatio: false,
-               plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true }, y: { beginAtZero: true } } },
+               plugins: { legend: { display: false } },
+               scales: { x: { beginAtZero: true, grid: { display: false } }, y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
 }
 

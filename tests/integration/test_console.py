@@ -1,6 +1,7 @@
 """The web console (console/dist) in Debian's Chromium, headless, against the local stack: sign-in and the token
 refresh, search in its three modes, an upload through a file input, the project dashboard's charts, the plan page,
-and the admin page's chain verification. Screenshots are kept in build/screenshots/ (and docs/console.png).
+and the admin page's chain verification. Screenshots are kept in build/screenshots/ (docs/console.png, the README's,
+when MAESTRO_UPDATE_DOCS_SCREENSHOT is set).
 
 The browser is the `chromium` Debian package (`make test` installs it), launched by executable path; Playwright
 never downloads one."""
@@ -254,10 +255,9 @@ def test_project_dashboard_draws_every_chart(page, console_url, workspace):
     page.wait_for_selector("#velocity tbody tr")
     assert page.locator("#velocity tbody tr").count() >= 4  # commits, merged PRs, CI success, deployments, …
     screenshot(page, "05-project-dashboard")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (PROJECT_DIR / "docs").mkdir(exist_ok=True)
-    page.screenshot(path=str(PROJECT_DIR / "docs" / "console.png"), full_page=False, animations="disabled",
-                    timeout=45_000)
+    if os.environ.get("MAESTRO_UPDATE_DOCS_SCREENSHOT"):  # the README's picture, refreshed on request only
+        page.screenshot(path=str(PROJECT_DIR / "docs" / "console.png"), full_page=False, animations="disabled",
+                        timeout=45_000)
 
     # A period without data: every chart says so instead of drawing an empty axis.
     page.goto(f"{console_url}/#/projects/{ids['project_id']}?days=30")

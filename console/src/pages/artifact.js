@@ -54,7 +54,7 @@ export function lineageGraph(lineage, artifact, navigate) {
   for (const [node, p] of pos) {
     const g = svg("g", { class: `node${node.self ? " self" : ""}`, transform: `translate(${p.x},${p.y})`, tabindex: node.self ? -1 : 0 },
       svg("rect", { width: W, height: H, rx: 8 }),
-      svg("text", { x: 10, y: 22, class: "name" }, node.name.length > 24 ? `${node.name.slice(0, 23)}…` : node.name),
+      svg("text", { x: 10, y: 22, class: "name" }, node.name.length > 22 ? `${node.name.slice(0, 21)}…` : node.name),
       svg("text", { x: 10, y: 40, class: "meta" }, `${humanize(node.type)}${node.version ? ` · ${node.version}` : ""}`));
     if (!node.self) g.addEventListener("click", () => navigate(`/artifacts/${node.artifact_id}`));
     root.append(g);

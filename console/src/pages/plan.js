@@ -111,7 +111,6 @@ export async function render(root, { query, isCurrent }) {
       predicted = true;
       clear(predictionsEl,
         h("p", { class: "muted small" }, "Basis: ", badge(prediction.basis, prediction.basis),
-          prediction.basis === "prior" ? " — too few completed projects here to learn from; these are population priors." : "",
           ` · team of ${body.team_size}`),
         prediction.note ? h("p", { class: "muted small" }, prediction.note) : null,
         h("div", { class: "grid three", "data-team-size": String(body.team_size) },

@@ -87,7 +87,15 @@ export async function render(root, { params, query }) {
     h("li", { "data-rule": r.id }, h("strong", {}, humanize(r.id)), h("p", {}, r.text), h("code", { class: "small muted" }, r.rule)))),
   { emptyText: "No recommendations: nothing in this period crosses a rule's threshold.", isEmpty: (t) => !t.recommendations.length });
 
-  const used = section(usedEl, () => api(`/v1/projects/${projectId}/artifacts`, { query: { limit: 100 } }), (page) => table([
+  // Usages carry artifact ids: look the few names up (a project uses tens of artifacts, not thousands).
+  const usages = async () => {
+    const page = await api(`/v1/projects/${projectId}/artifacts`, { query: { limit: 100 } });
+    const ids = [...new Set(page.items.map((u) => u.artifact_id))].slice(0, 50);
+    const found = await Promise.all(ids.map((id) => api(`/v1/artifacts/${id}`).catch(() => null)));
+    const names = Object.fromEntries(found.filter(Boolean).map((a) => [a.id, a.name]));
+    return { ...page, items: page.items.map((u) => ({ ...u, artifact_name: names[u.artifact_id] })) };
+  };
+  const used = section(usedEl, usages, (page) => table([
     { label: "Artifact", render: (u) => h("a", { href: `#/artifacts/${u.artifact_id}` }, u.artifact_name || u.artifact_id) },
     { label: "Version", key: "version" },
     { label: "Context", key: "context" },
