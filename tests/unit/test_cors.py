@@ -41,3 +41,17 @@ def test_wildcard_origin_is_refused_outside_local_stages(stage):
     with pytest.raises(ValidationError, match="may not be"):
         Settings(stage=stage, cors_origins="*")
     assert response_headers("http://anything.example", Settings(stage="local", cors_origins="*"))
+
+
+def test_deployed_gateway_errors_and_bucket_name_the_console_origin():
+    from infra.template import StageConfig, _console_upload_cors, gateway_responses
+
+    stage = StageConfig("dev", {"MAESTRO_CORS_ORIGINS": f"{CONSOLE},https://other.example"})
+    denied = gateway_responses(stage.console_origin)["ACCESS_DENIED"]["responseParameters"]
+    assert denied["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{CONSOLE}'"
+    rules = _console_upload_cors(stage)["CorsConfiguration"]["CorsRules"]
+    assert rules[0]["AllowedOrigins"] == [CONSOLE] and set(rules[0]["AllowedMethods"]) == {"GET", "PUT"}
+    without = StageConfig("dev", {})
+    assert _console_upload_cors(without) == {}
+    assert "gatewayresponse.header.Access-Control-Allow-Origin" not in (
+        gateway_responses(without.console_origin)["ACCESS_DENIED"]["responseParameters"])
