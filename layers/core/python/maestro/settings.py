@@ -28,6 +28,10 @@ class Settings(BaseModel):
     feast_offline_prefix: str | None = None
     feast_registry_path: str | None = None
     feast_table_prefix: str | None = None
+    # Meta-learning: the MLflow tracking server and registry the retrain job logs to (batch only; the request path
+    # reads the champion from DynamoDB), and the EventBridge schedule of retraining.
+    mlflow_tracking_uri: str | None = None
+    meta_retrain_schedule: str = "cron(0 2 * * ? *)"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     secrets_max_age_seconds: int = 300
     service_name: str = "maestro"
