@@ -37,6 +37,39 @@ FUNCTIONS = {
 FORBIDDEN_ON_COLD_PATH = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime")
 
 
+# The prediction function (api_handler with the embedding layer, whose onnxruntime serves the champions): load the
+# app, then what the first prediction request adds — onnxruntime, the exported graph (from a file here, from S3
+# there) and one prediction with its contributions.
+PREDICTION = (
+    "import app, json; from maestro.domain.meta.serving import ServedTarget; "
+    "model = ServedTarget.load(open('{model}', 'rb').read(), json.load(open('{model}.json'))); "
+    "x = [m for m in model.manifest['feature_means']]; model.predict([x]); model.explain(x)")
+# The same first prediction served by scikit-learn (what the ONNX export avoids), from this machine's virtualenv.
+SKLEARN_PREDICTION = ("import pickle, numpy; model = pickle.load(open('{pickle}', 'rb')); "
+                      "model.predict(numpy.zeros((1, len(model.feature_names))))")
+
+
+def exported_model(root: Path) -> tuple[Path, Path]:
+    """A success-score model trained on a generated history, exported to ONNX (and pickled for the comparison)."""
+    import json
+    import pickle
+
+    from maestro.domain.meta.history import feature_table, generate_history
+    from maestro.ml.onnx_export import export_target
+    from maestro.ml.training import train_target
+
+    table = feature_table(generate_history(n_projects=300, n_artifacts=60, seed=5))
+    model = train_target(table.X, table.targets["success_score"], table.feature_names, target="success_score",
+                         start_dates=table.start_dates)
+    onnx_bytes, manifest = export_target(model, feature_means=table.X[model.train_index].mean(axis=0), version="1")
+    path = root / "model.onnx"
+    path.write_bytes(onnx_bytes)
+    path.with_suffix(".onnx.json").write_text(json.dumps(manifest))
+    pickled = root / "model.pkl"
+    pickled.write_bytes(pickle.dumps(model))
+    return path, pickled
+
+
 def lambda_filesystem(root: Path) -> tuple[Path, Path]:
     from infra.package import build_package
 
@@ -44,8 +77,9 @@ def lambda_filesystem(root: Path) -> tuple[Path, Path]:
     task, opt = root / "task", root / "opt"
     with zipfile.ZipFile(build.deployment_zip) as archive:
         archive.extractall(task)
-    with zipfile.ZipFile(build.layers["CoreLayer"].zip_path) as archive:
-        archive.extractall(opt)
+    for layer in ("CoreLayer", "EmbeddingLayer"):  # the api_handler carries both
+        with zipfile.ZipFile(build.layers[layer].zip_path) as archive:
+            archive.extractall(opt)
     # Read-only, as /var/task and /opt are in Lambda: Python cannot cache bytecode it compiles, so what the
     # package does not ship is compiled on every start, as it would be there.
     for path in (task, opt):
@@ -106,6 +140,16 @@ def main() -> int:
         for name, statement in FUNCTIONS.items():
             elapsed, heavy = median_of(statement, env, paths, args.runs)
             print(f"{name:52} {elapsed:8.3f} {elapsed / baseline:8.2f}  {', '.join(heavy) or '-'}")
+        model, pickled = exported_model(Path(root))
+        elapsed, heavy = median_of(PREDICTION.format(model=model), env, paths, args.runs)
+        print(f"{'api_handler + first prediction (ONNX champion)':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
+              f"{', '.join(heavy) or '-'} (expected: onnxruntime serves it)")
+        venv = [str(PROJECT_DIR), str(PROJECT_DIR / "layers" / "core" / "python")]
+        timings = [time_statement(SKLEARN_PREDICTION.format(pickle=pickled), {**env, "PYTHONPATH": ""},
+                                  venv + [p for p in sys.path if "site-packages" in p])[0] for _ in range(args.runs)]
+        elapsed = statistics.median(timings)
+        print(f"{'comparison: the same model by scikit-learn (pickle)':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
+              "sklearn (why it is exported to ONNX)")
         for path in Path(root).rglob("*"):  # writable again, so the temporary directory can be removed
             if path.is_dir():
                 path.chmod(0o755)

@@ -40,6 +40,7 @@ from infra.template import (
     check_merged,
     load_stage_config,
     merge_template,
+    use_container_images,
 )
 
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # function code plus all its layers
@@ -163,6 +164,8 @@ def _function_sizes(template: dict[str, Any], out_dir: Path, layers: dict[str, L
     sizes = []
     for function in chalice_functions(template):
         properties = template["Resources"][function.logical_id]["Properties"]
+        if properties.get("PackageType") == "Image":
+            continue  # infra/retrain.Dockerfile: an image, up to 10 GB
         code = out_dir / properties["CodeUri"]
         layer_bytes = {}
         for layer in properties.get("Layers", []):
@@ -232,7 +235,8 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
         layer_copy = out_dir / content_uri
         layer_copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(layer_build.zip_path, layer_copy)
-    template = json.loads(template_path.read_text())
+    template = use_container_images(json.loads(template_path.read_text()))
+    template_path.write_text(json.dumps(template, indent=2))
     problems = check_merged(template, load_stage_config(stage))
     if ROLE_PLACEHOLDER in template_path.read_text():
         problems.append("a function still has Chalice's placeholder role")

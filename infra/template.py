@@ -72,6 +72,12 @@ class FunctionAccess:
     put_events: bool = False  # events:PutEvents on the default bus (maestro.repositories.events)
     read_object_versions: bool = False  # s3:GetObjectVersion: presigned GETs pinned to a verified version
     embedding_layer: bool = False  # carries the MiniLM encoder (layers/embedding) beside the core layer
+    # Feast's DynamoDB online tables (created by `feast apply`, named <table prefix>-feast-<view>): "read" for
+    # request-time reads (maestro.repositories.online_features), "write" for the jobs that apply and materialise.
+    feast_online: str | None = None
+    # Deployed as a container image (infra/retrain.Dockerfile) with the same entry point: scikit-learn, MLflow and
+    # Feast are far beyond the 250 MB zip limit.
+    container_image: bool = False
 
 
 # maestro.services.metrics_ingestion: the drop's tenant and project, custom types, and the exactly-once
@@ -86,6 +92,19 @@ IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
 }
 
+META_JOB_TABLES: dict[str, tuple[str, ...]] = {
+    "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
+    "projects": ("dynamodb:Query", "dynamodb:GetItem"), "team-members": ("dynamodb:Query",),
+    "artifact-usages": ("dynamodb:Query",), "process-metrics": ("dynamodb:Query",),
+    "artifacts": ("dynamodb:Query",), "artifact-vectors": ("dynamodb:Query",),
+    "jobs": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
+    "model-records": ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                      "dynamodb:ConditionCheckItem"),
+}
+RETRAIN_ACCESS: dict[str, Any] = dict(
+    tables=META_JOB_TABLES, list_bucket=True, read_prefixes=("meta-models/", "feast/"),
+    write_prefixes=("meta-models/", "feast/"), feast_online="write", container_image=True)
+
 # The permission table: one entry per Chalice function name, kept to what the function's code calls (moto does
 # not enforce IAM, so a call added without its permission fails only in AWS: update this with the code).
 # A function missing here fails the build instead of silently getting someone else's permissions.
@@ -93,6 +112,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
         tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True,
         put_events=True, read_object_versions=True, embedding_layer=True,  # query embeddings for semantic search
+        feast_online="read",  # predictions read the online features
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
@@ -126,7 +146,22 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         read_prefixes=(ARTIFACT_PREFIX,), read_object_versions=True, embedding_layer=True),
     # The nightly run also lists tenants (a Scan of the small tenants table, projected to the key).
     "recalculate_impact_nightly": FunctionAccess(tables={**IMPACT_JOB_TABLES, "tenants": ("dynamodb:Scan",)}),
+    # maestro.services.meta.scoring: the project and its predictions, each scored once with the model version's
+    # live counters in one transaction.
+    "score_predictions_on_outcome": FunctionAccess(
+        tables={"projects": ("dynamodb:GetItem",), "predictions": ("dynamodb:Query", "dynamodb:UpdateItem"),
+                "model-records": ("dynamodb:UpdateItem",)}),
+    # maestro.ml.retrain (container image): the tenant's whole history, the jobs, model records, the exported
+    # graphs and recommender state, the Feast offline files and registry, the online tables, the embedding model.
+    "retrain_meta_models_on_request": FunctionAccess(**RETRAIN_ACCESS),
+    "retrain_meta_models_scheduled": FunctionAccess(**RETRAIN_ACCESS),
+    # maestro.ml.feature_refresh (container image): running projects' rows, appended and materialised.
+    "refresh_features_hourly": FunctionAccess(**RETRAIN_ACCESS),
 }
+CONTAINER_IMAGE_PARAMETER = "RetrainImageUri"
+MLFLOW_URI_PARAMETER = "MlflowTrackingUri"
+CONTAINER_MEMORY_MB = 10240  # Lambda's maximum: 6 vCPUs for the model search
+CONTAINER_TIMEOUT_SECONDS = 900
 # Custom authorizers deployed as REQUEST authorizers with no identity source and no cache, so a request that
 # carries only X-Api-Key (no Authorization header) still reaches the function (maestro.http.authorizer).
 REQUEST_AUTHORIZERS = {"maestro_authorizer"}
@@ -172,6 +207,12 @@ class StageConfig:
         return self.environment["MAESTRO_SECRETS_PREFIX"]
 
     @property
+    def console_origin(self) -> str | None:
+        """The web console's origin (the first of MAESTRO_CORS_ORIGINS), if the stage serves one."""
+        origins = [o.strip() for o in self.environment.get("MAESTRO_CORS_ORIGINS", "").split(",") if o.strip()]
+        return origins[0] if origins else None
+
+    @property
     def log_retention_days(self) -> int:
         return 90 if self.stage == "prod" else 14
 
@@ -201,12 +242,6 @@ class ChaliceFunction:
         return any(event.get("Type") in ASYNC_EVENT_TYPES for event in self.events.values())
 
     @property
-    def console_origin(self) -> str | None:
-        """The web console's origin (the first of MAESTRO_CORS_ORIGINS), if the stage serves one."""
-        origins = [o.strip() for o in self.environment.get("MAESTRO_CORS_ORIGINS", "").split(",") if o.strip()]
-        return origins[0] if origins else None
-
-    @property
     def dead_letter_queue(self) -> str:
         return f"{self.logical_id}DeadLetterQueue"
 
@@ -216,8 +251,11 @@ def chalice_functions(chalice_template: dict[str, Any]) -> list[ChaliceFunction]
     for logical_id, resource in chalice_template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        # Handlers are "app.app" (the API), "app.<event handler>" or "<module>.<authorizer>".
-        name = resource["Properties"]["Handler"].rsplit(".", 1)[1]
+        # Handlers are "app.app" (the API), "app.<event handler>" or "<module>.<authorizer>"; a container image
+        # function (use_container_images) names the same handler as its image command.
+        properties = resource["Properties"]
+        handler = properties.get("Handler") or properties["ImageConfig"]["Command"][0]
+        name = handler.rsplit(".", 1)[1]
         functions.append(ChaliceFunction(logical_id, "api_handler" if name == "app" else name,
                                          resource["Properties"].get("Events", {})))
     return functions
@@ -430,6 +468,14 @@ def access_statements(function: ChaliceFunction, access: FunctionAccess, stage: 
         secrets = [{"Ref": secret_logical_id(name)} for name in REQUIRED_SECRETS]
     statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
                        "Resource": secrets})
+    if access.feast_online:
+        actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
+        if access.feast_online == "write":  # feast apply creates and describes its tables; materialise writes
+            actions += ["dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:BatchWriteItem",
+                        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        statements.append({"Sid": "FeastOnline", "Effect": "Allow", "Action": actions,
+                           "Resource": _sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+                                            f":table/{stage.table_prefix}-feast-*")})
     if access.put_events:
         statements.append({"Sid": "PlatformEvents", "Effect": "Allow", "Action": "events:PutEvents",
                            "Resource": _sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
@@ -778,13 +824,51 @@ def merge_template(chalice_template: dict[str, Any], stage: StageConfig,
     }
 
 
+def container_image_functions(template: dict[str, Any]) -> list[ChaliceFunction]:
+    return [f for f in chalice_functions(template)
+            if FUNCTION_ACCESS.get(f.name, FunctionAccess()).container_image]
+
+
+def use_container_images(template: dict[str, Any]) -> dict[str, Any]:
+    """Turn the functions FUNCTION_ACCESS marks `container_image` into image functions with the same entry point
+    (`app.<name>`, what Chalice's zip would have called). Runs on the merged template: a merge cannot remove the
+    zip properties Chalice emitted."""
+    parameters = template.setdefault("Parameters", {})
+    functions = container_image_functions(template)
+    if not functions:
+        return template
+    parameters[CONTAINER_IMAGE_PARAMETER] = {
+        "Type": "String", "Description": "ECR image built from infra/retrain.Dockerfile (the training jobs)"}
+    parameters[MLFLOW_URI_PARAMETER] = {
+        "Type": "String", "Description": "MLflow tracking server and model registry the retrain job logs to"}
+    for function in functions:
+        properties = template["Resources"][function.logical_id]["Properties"]
+        handler = properties.pop("Handler")
+        for zip_only in ("CodeUri", "Runtime", "Layers"):
+            properties.pop(zip_only, None)
+        properties.update({
+            "PackageType": "Image", "ImageUri": {"Ref": CONTAINER_IMAGE_PARAMETER},
+            "ImageConfig": {"Command": [handler]}, "MemorySize": CONTAINER_MEMORY_MB,
+            "Timeout": CONTAINER_TIMEOUT_SECONDS, "EphemeralStorage": {"Size": 10240}})
+        properties.setdefault("Environment", {}).setdefault("Variables", {})[
+            "MAESTRO_MLFLOW_TRACKING_URI"] = {"Ref": MLFLOW_URI_PARAMETER}
+    return template
+
+
 def check_merged(template: dict[str, Any], stage: StageConfig) -> list[str]:
     """What is wrong with a merged template (empty when nothing): each function carries the core layer and its
     own role, and each async function its dead-letter queue."""
     problems = []
     resources = template["Resources"]
+    images = {f.logical_id for f in container_image_functions(template)}
     for function in chalice_functions(template):
         properties = resources[function.logical_id]["Properties"]
+        if function.logical_id in images:
+            if properties.get("PackageType") != "Image" or "CodeUri" in properties:
+                problems.append(f"{function.logical_id}: must be a container image (use_container_images)")
+            elif properties["ImageConfig"]["Command"] != [f"app.{function.name}"]:
+                problems.append(f"{function.logical_id}: image entry point is not app.{function.name}")
+            continue
         if properties.get("Runtime") != LAMBDA_RUNTIME:
             problems.append(f"{function.logical_id}: runtime {properties.get('Runtime')}, the layer is built for "
                             f"{LAMBDA_RUNTIME} (package with that Python)")

@@ -27,7 +27,8 @@ class MlflowServer:
 
     def start(self, timeout: float = 90) -> "MlflowServer":
         self.root.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        # No job runner: it starts a dozen huey worker processes the platform never uses.
+        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("AWS_ENDPOINT_URL", None)  # the server reaches S3 through MLFLOW_S3_ENDPOINT_URL only
         if self.s3_endpoint:
             env["MLFLOW_S3_ENDPOINT_URL"] = self.s3_endpoint

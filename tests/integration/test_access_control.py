@@ -47,7 +47,8 @@ def test_every_route_against_every_role(tenant):
     from maestro.domain.identity.permissions import PUBLIC, roles_allowed
 
     placeholders = {"user_id": "usr_missing", "key_id": "missingkey000000", "project_id": "prj_missing",
-                    "member_id": "mem_missing", "artifact_id": "art_missing", "version": "9.9.9"}
+                    "member_id": "mem_missing", "artifact_id": "art_missing", "version": "9.9.9",
+                    "job_id": "job_missing", "prediction_id": "prd_missing"}
     checked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC:
@@ -87,11 +88,14 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
     victim_version = victim.admin.post(f"/v1/artifacts/{victim_artifact['id']}/versions", json={
         "version": "4.2.0-victim.1", "size_bytes": 6, "content_type": "application/octet-stream",
         "sha256": "b" * 64}).json()
+    victim_job = victim.admin.post("/v1/models/meta/retrain").json()
+    victim_prediction = victim.admin.post("/v1/predictions", json={"project_id": victim_project["id"]}).json()
     # Every path parameter any route takes must be here: a new route with a new parameter fails this test
     # until its victim object is added.
     ids = {"user_id": victim_user["id"], "key_id": victim_key["id"], "project_id": victim_project["id"],
            "member_id": victim_member["id"], "artifact_id": victim_artifact["id"],
-           "version": victim_version["version"]}
+           "version": victim_version["version"], "job_id": victim_job["id"],
+           "prediction_id": victim_prediction["id"]}
     intruder_project = intruder.admin.post("/v1/projects", json={
         "name": "mine", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}).json()
     # A valid body for every mutating route with path parameters, so each answers for the ids, not the body.
@@ -126,6 +130,9 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         _problem(intruder.admin.request(method, _fill(path, ids), json=body), 404)
         walked += 1
     assert walked >= 4
+    # Routes that name the victim's objects in the body answer for them as well.
+    _problem(intruder.admin.post("/v1/predictions", json={"project_id": victim_project["id"]}), 404)
+    _problem(intruder.admin.post("/v1/recommendations", json={"project_id": victim_project["id"]}), 404)
     # Lists and tenant-wide reads show only the intruder's own objects.
     listed = "".join(json.dumps(intruder.admin.get(path).json()) for path in ("/v1/users", "/v1/api-keys", "/v1/projects"))
     for victim_id in (*ids.values(), victim.tenant_id):

@@ -36,6 +36,8 @@ ON_DEMAND_TYPES = {
     "AWS::SecretsManager::Secret", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
     "AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard",
 }
+# scikit-learn, MLflow and Feast: deployed as container images (infra/retrain.Dockerfile).
+TRAINING_JOBS = {"retrain_meta_models_on_request", "retrain_meta_models_scheduled", "refresh_features_hourly"}
 DATA_PLANE_SERVICES = ("dynamodb", "s3", "secretsmanager", "kms", "sqs", "sns", "events")
 
 
@@ -243,11 +245,21 @@ def test_functions_carry_the_core_layer_and_name_the_real_resources(resources, t
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "./layers/core.zip"
     table_names = {r["Properties"]["TableName"] for r in _of_type(resources, "AWS::DynamoDB::Table").values()}
+    import app
+
     for function in chalice_functions(template):
         properties = resources[function.logical_id]["Properties"]
-        # Every function carries the core layer; only the ones that embed text carry the embedding layer too.
-        embeds = function.name in ("api_handler", "embed_artifacts")
-        assert properties["Layers"] == [{"Ref": CORE_LAYER}] + ([{"Ref": "EmbeddingLayer"}] if embeds else [])
+        if function.name in TRAINING_JOBS:
+            # A container image whose entry point is the very handler the local stack and the tests invoke.
+            assert properties["PackageType"] == "Image" and "Layers" not in properties and "CodeUri" not in properties
+            assert properties["ImageConfig"]["Command"] == [f"app.{function.name}"]
+            assert callable(getattr(app, function.name))
+            assert properties["Timeout"] == 900 and properties["MemorySize"] == 10240
+            assert properties["Environment"]["Variables"]["MAESTRO_MLFLOW_TRACKING_URI"] == {"Ref": "MlflowTrackingUri"}
+        else:
+            # Every zip function carries the core layer; only the ones that embed text carry the embedding layer.
+            embeds = function.name in ("api_handler", "embed_artifacts")
+            assert properties["Layers"] == [{"Ref": CORE_LAYER}] + ([{"Ref": "EmbeddingLayer"}] if embeds else [])
         variables = properties["Environment"]["Variables"]
         assert variables["MAESTRO_STAGE"] == PACKAGED_STAGE
         assert variables["MAESTRO_ARTIFACT_BUCKET"] == {"Ref": ARTIFACT_BUCKET}
