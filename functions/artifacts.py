@@ -9,7 +9,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Omittable, RequestModel
 from functions.projects import UsageView
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
@@ -48,9 +48,11 @@ class Deprecation(RequestModel):
 
 
 class ArtifactPatch(RequestModel):
-    description: str | None = Field(default=None, max_length=20_000)
-    tags: list[str] | None = Field(default=None, max_length=50)
-    metadata: dict[str, Any] | None = None
+    """Only the fields given change; `deprecated: null` undeprecates, null is refused elsewhere."""
+
+    description: str = Omittable(max_length=20_000)
+    tags: list[str] = Omittable(max_length=50)
+    metadata: dict[str, Any] = Omittable()
     deprecated: Deprecation | None = None
 
     _tags = field_validator("tags")(classmethod(lambda cls, v: v if v is None else _clean_tags(v)))

@@ -1,5 +1,5 @@
 """/v1/predictions and /v1/recommendations: what the tenant's history predicts for a project or a plan."""
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
 from pydantic import Field, model_validator
@@ -28,7 +28,9 @@ class ProjectProfile(RequestModel):
     team_size: int = Field(ge=1, le=500)
     description: str = Field(default="", max_length=10_000)
     members: list[PlannedMember] | None = Field(default=None, max_length=500)
-    planned_artifacts: list[str] | None = Field(default=None, max_length=200)
+    # Ids are keys: an empty one would reach DynamoDB as an empty key (a 500), so it is refused here.
+    planned_artifacts: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None,
+                                                                                                 max_length=200)
     features: dict[str, float] | None = Field(default=None, max_length=200)
 
 
@@ -97,7 +99,7 @@ def _profile(body: ProjectOrProfile) -> dict | None:
 
 
 @routes.route("/v1/predictions", methods=["POST"], permission="predictions.run", audit="prediction.create",
-              body=ProjectOrProfile, response=PredictionView)
+              body=ProjectOrProfile, response=PredictionView, errors=(404,))
 def create_prediction(scope):
     """Predict success score, duration and cost with 80% and 90% intervals (stored; scored at the outcome)."""
     body = scope.body(ProjectOrProfile)
@@ -105,7 +107,7 @@ def create_prediction(scope):
 
 
 @routes.route("/v1/recommendations", methods=["POST"], permission="predictions.run", body=RecommendationRequest,
-              response=RecommendationView)
+              response=RecommendationView, errors=(404,))
 def create_recommendations(scope):
     """Artifacts to reuse (learned blend, with reasons) and the team shape the models expect to do best."""
     body = scope.body(RecommendationRequest)

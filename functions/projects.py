@@ -9,7 +9,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import ValidationFailed
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Omittable, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
 from maestro.services import projects
@@ -18,6 +18,15 @@ projects_api = Blueprint(__name__)
 routes = RouteKit(projects_api, maestro_authorizer)
 
 REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+def _owner_slash_repo(value: list[str]) -> list[str]:
+    import re
+
+    bad = [r for r in value if not re.match(REPOSITORY_PATTERN, r)]
+    if bad:
+        raise ValueError(f"repositories must look like owner/repo: {bad}")
+    return value
 
 
 class ProjectFields(RequestModel):
@@ -29,15 +38,7 @@ class ProjectFields(RequestModel):
     mlflow_experiment: str | None = Field(default=None, max_length=500)
     features: dict[str, float] = Field(default_factory=dict, max_length=200)
 
-    @field_validator("repositories")
-    @classmethod
-    def _owner_slash_repo(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [r for r in value if not re.match(REPOSITORY_PATTERN, r)]
-        if bad:
-            raise ValueError(f"repositories must look like owner/repo: {bad}")
-        return value
+    _repositories = field_validator("repositories")(classmethod(lambda cls, v: _owner_slash_repo(v)))
 
 
 class ProjectIn(ProjectFields):
@@ -46,14 +47,18 @@ class ProjectIn(ProjectFields):
 
 
 class ProjectPatch(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    complexity_score: float | None = Field(default=None, ge=1, le=10)
-    team_size: int | None = Field(default=None, ge=1, le=500)
+    """Only the fields given change; null clears start_date and mlflow_experiment and is refused elsewhere."""
+
+    name: str = Omittable(min_length=1, max_length=200)
+    description: str = Omittable(max_length=10_000)
+    complexity_score: float = Omittable(ge=1, le=10)
+    team_size: int = Omittable(ge=1, le=500)
     start_date: date | None = None
-    repositories: list[str] | None = Field(default=None, max_length=50)
+    repositories: list[str] = Omittable(max_length=50)
     mlflow_experiment: str | None = Field(default=None, max_length=500)
-    features: dict[str, float] | None = Field(default=None, max_length=200)
+    features: dict[str, float] = Omittable(max_length=200)
+
+    _repositories = field_validator("repositories")(classmethod(lambda cls, v: _owner_slash_repo(v)))
 
 
 class OutcomeIn(RequestModel):

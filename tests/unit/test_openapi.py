@@ -182,3 +182,38 @@ def test_loading_the_app_builds_no_model_schema():
     result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
                             env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- found by the contract walk (schemathesis)
+@pytest.mark.parametrize("field", ["name", "description", "complexity_score", "team_size", "repositories",
+                                   "features"])
+def test_a_project_patch_cannot_null_a_field_the_project_always_has(field):
+    from functions.projects import ProjectPatch
+    from maestro.domain.errors import ValidationFailed
+    from maestro.http.requests import parse_model
+
+    with pytest.raises(ValidationFailed):
+        parse_model(ProjectPatch, {field: None})
+    assert parse_model(ProjectPatch, {"start_date": None, "mlflow_experiment": None}).model_dump(
+        exclude_unset=True) == {"start_date": None, "mlflow_experiment": None}
+
+
+def test_a_project_patch_checks_repositories_as_creation_does():
+    from functions.projects import ProjectPatch
+    from maestro.domain.errors import ValidationFailed
+    from maestro.http.requests import parse_model
+
+    with pytest.raises(ValidationFailed):
+        parse_model(ProjectPatch, {"repositories": [""]})
+    assert parse_model(ProjectPatch, {"repositories": ["acme/ml"]}).repositories == ["acme/ml"]
+
+
+@pytest.mark.parametrize("field", ["description", "tags", "metadata"])
+def test_an_artifact_patch_cannot_null_a_field_the_artifact_always_has(field):
+    from functions.artifacts import ArtifactPatch
+    from maestro.domain.errors import ValidationFailed
+    from maestro.http.requests import parse_model
+
+    with pytest.raises(ValidationFailed):
+        parse_model(ArtifactPatch, {field: None})
+    assert parse_model(ArtifactPatch, {"deprecated": None}).model_dump(exclude_unset=True) == {"deprecated": None}

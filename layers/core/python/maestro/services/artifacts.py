@@ -87,7 +87,9 @@ def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], e
                 raise InvalidInput("an artifact cannot replace itself", field="deprecated.replacement_id")
             if replacement is not None:
                 get_artifact_record(caller, replacement)
-            actions.append(Artifact.deprecated.set({**deprecation, "at": _now().isoformat(), "by": caller.actor}))
+            # Every field, always: a PATCH body that leaves replacement_id out still stores it (as null).
+            actions.append(Artifact.deprecated.set({"reason": deprecation["reason"], "replacement_id": replacement,
+                                                    "at": _now().isoformat(), "by": caller.actor}))
     if not actions:
         raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
     actions.append(Artifact.updated_at.set(_now()))
