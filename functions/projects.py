@@ -76,6 +76,9 @@ class MemberIn(RequestModel):
     experience_level: ExperienceLevel
     contribution_hours: float = Field(default=0, ge=0, le=100_000)
 
+    # Hours to the hundredth: a stored number must fit DynamoDB's range (4e-272 would answer 500).
+    _hours = field_validator("contribution_hours")(classmethod(lambda cls, v: round(v, 2)))
+
 
 class SuccessWeightsIn(RequestModel):
     weights: dict[str, float]

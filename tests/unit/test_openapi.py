@@ -217,3 +217,27 @@ def test_an_artifact_patch_cannot_null_a_field_the_artifact_always_has(field):
     with pytest.raises(ValidationFailed):
         parse_model(ArtifactPatch, {field: None})
     assert parse_model(ArtifactPatch, {"deprecated": None}).model_dump(exclude_unset=True) == {"deprecated": None}
+
+
+@pytest.mark.parametrize("value", [1e-300, -1e-300, 1e200, -1e200])
+def test_a_metric_value_outside_the_storable_range_is_rejected_not_a_500(value):
+    from datetime import datetime, timezone
+
+    from maestro.domain.metrics import MetricRejected, normalise
+
+    def event(v):
+        return {"project_id": "prj_1", "metric_type": "commits", "value": v, "timestamp": "2026-01-01T00:00:00Z"}
+
+    now = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    with pytest.raises(MetricRejected, match="magnitude"):
+        normalise(event(value), project_id=None, custom_types={}, source="api", now=now)
+    if value > 0:
+        assert normalise(event(0), project_id=None, custom_types={}, source="api", now=now).value == 0
+
+
+def test_member_hours_are_kept_to_the_hundredth():
+    from functions.projects import MemberIn
+
+    member = MemberIn.model_validate({"display_name": "x", "role": "analyst", "experience_level": "mid",
+                                      "contribution_hours": 4e-272})
+    assert member.contribution_hours == 0

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+# A stored number's range (DynamoDB's: 38 digits, magnitude 1E-130..9.99E+125), with room to spare.
+MAX_ABS_VALUE = 1e120
+MIN_ABS_VALUE = 1e-120
+
 # Built-in types and their one unit. A value in another unit is rejected rather than converted silently.
 BUILT_IN_TYPES: dict[str, str] = {
     "commits": "count",
@@ -125,6 +129,8 @@ def normalise(raw: dict[str, Any], *, project_id: str | None, custom_types: dict
     value = raw.get("value")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise MetricRejected("value must be a finite number")
+    if abs(value) > MAX_ABS_VALUE or 0 < abs(value) < MIN_ABS_VALUE:
+        raise MetricRejected(f"value must be 0 or between {MIN_ABS_VALUE:g} and {MAX_ABS_VALUE:g} in magnitude")
     if unit in ("count", "lines", "seconds", "hours") and value < 0:
         raise MetricRejected(f"{metric_type} cannot be negative")
     if unit == "ratio" and not 0 <= value <= 1:
