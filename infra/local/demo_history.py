@@ -146,20 +146,29 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
             "members": len(members), "usages": len(usages), "metric_events": len(metrics)}
 
 
-def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 7, progress: Progress = print
-                       ) -> dict[str, Any]:
-    """A new tenant with an admin whose login is returned, seeded with a generated history."""
+def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 7, progress: Progress = print,
+                       seed_history_now: bool = True) -> dict[str, Any]:
+    """A new tenant with an admin whose login is returned, seeded with a generated history (or, with
+    `seed_history_now=False`, ready for `seed_demo_history`)."""
     from maestro.services.context import RequestMeta
     from maestro.services.identity import create_tenant
 
     password = f"demo-{secrets.token_urlsafe(12)}"
     email = f"demo-{secrets.token_hex(4)}@maestro.local"
     admin = create_tenant("Maestro demo", email, password, "Demo Admin", RequestMeta(None, "demo-seed", None))
+    demo = {"tenant_id": admin.tenant_id, "admin_id": admin.user_id, "email": email, "password": password,
+            "generator": {"n_projects": projects, "n_artifacts": artifacts, "seed": seed}, "counts": None}
+    if seed_history_now:
+        seed_demo_history(demo, progress=progress)
+    return demo
+
+
+def seed_demo_history(demo: dict[str, Any], progress: Progress = print) -> dict[str, int]:
     started = time.perf_counter()
-    counts = seed_history(admin.tenant_id, generate_history(projects, artifacts, seed), actor=admin.user_id,
-                          progress=progress)
-    progress(f"demo tenant seeded in {time.perf_counter() - started:.1f} s: {counts}")
-    return {"tenant_id": admin.tenant_id, "email": email, "password": password, "counts": counts}
+    demo["counts"] = seed_history(demo["tenant_id"], generate_history(**demo["generator"]), actor=demo["admin_id"],
+                                  progress=progress)
+    progress(f"demo tenant seeded in {time.perf_counter() - started:.1f} s: {demo['counts']}")
+    return demo["counts"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,12 +62,49 @@ def _start_console(host: str, port: int, api_base_url: str) -> str | None:
     return f"http://{host}:{port}/"
 
 
+def _start_mlflow(port: int, bucket: str, endpoint: str):
+    """A real `mlflow server`: SQLite in .local-stack/, artifacts in the local bucket through the server."""
+    from infra.local.mlflow_server import MlflowServer
+
+    print(f"starting mlflow server on 127.0.0.1:{port} ...", flush=True)
+    server = MlflowServer(STATE_DIR / "mlflow", port=port, artifacts_destination=f"s3://{bucket}/mlflow",
+                          s3_endpoint=endpoint).start()
+    os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
+    return server
+
+
+def _seed_demo_tenant() -> None:
+    """A demo tenant (local stage only) with a generated history, then a first retrain, in the background: the
+    login is printed at once, the history lands within a minute and the models a minute or two later."""
+    import threading
+
+    from infra.local.demo_history import create_demo_tenant, seed_demo_history
+
+    demo = create_demo_tenant(seed_history_now=False)
+    print(f"demo tenant (generated history, seeding in the background): email {demo['email']}  "
+          f"password {demo['password']}", flush=True)
+
+    def seed() -> None:
+        from maestro.services.meta.models import queue_retrain
+
+        try:
+            seed_demo_history(demo, progress=lambda message: None)
+            job = queue_retrain(demo["tenant_id"], requested_by="make run")
+            print(f"demo history seeded ({demo['counts']}); retraining its models: job {job.job_id}", flush=True)
+        except Exception as error:  # the platform stays up; the demo data is a convenience
+            print(f"seeding the demo tenant failed: {error!r}", flush=True)
+
+    threading.Thread(target=seed, name="demo-seed", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("MAESTRO_API_PORT", 8000)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MAESTRO_MOTO_PORT", 4566)))
     parser.add_argument("--console-port", type=int, default=int(os.environ.get("MAESTRO_CONSOLE_PORT", 8001)))
+    parser.add_argument("--mlflow-port", type=int, default=int(os.environ.get("MAESTRO_MLFLOW_PORT", 5000)))
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo tenant and its generated history")
     args = parser.parse_args(argv)
 
     from infra.local.moto_server import MotoServer
@@ -87,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
     sys.path.insert(0, str(PROJECT_DIR))
 
-    dispatcher = None
+    dispatcher = mlflow = None
     try:
         from infra.local.api_server import create_api_server, load_app
         from infra.local.bootstrap import bootstrap
@@ -100,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         print("creating tables, bucket, event bus, queues and secrets ...", flush=True)
         queues = bootstrap(settings, app_obj)
+        mlflow = _start_mlflow(args.mlflow_port, settings.artifact_bucket, endpoint)
+        reset_settings()  # the tracking URI is configuration: MAESTRO_MLFLOW_TRACKING_URI, set by _start_mlflow
+        settings = get_settings()
         app_module = sys.modules["app"]
         dispatcher = EventDispatcher(settings, queues, chalice_handlers(app_module, list(queues))).start()
         server = create_api_server(app_obj, config, args.host, args.port)
@@ -109,12 +149,17 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         if console_url:
             print(f"Maestro ML console: {console_url}", flush=True)
+        print(f"MLflow (tracking and model registry): {mlflow.uri}", flush=True)
+        if not args.no_demo:
+            _seed_demo_tenant()
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
         if dispatcher:
             dispatcher.stop()
+        if mlflow:
+            mlflow.stop()
         if moto:
             moto.stop()
     return 0
