@@ -169,3 +169,62 @@ def dev_package():
     from infra.package import build_package
 
     return build_package(PACKAGED_STAGE)
+
+
+# ---------------------------------------------------------------- meta-learning: one trained tenant per session
+SEEDED_PROJECTS = 100
+PROFILE = {"problem_class": "classification", "complexity_score": 5.5, "team_size": 4,
+           "description": "churn classification for retail customers with a feature pipeline",
+           "members": [{"role": "ml_engineer", "experience_level": "senior"},
+                       {"role": "analyst", "experience_level": "mid"},
+                       {"role": "data_engineer", "experience_level": "mid"},
+                       {"role": "ml_scientist", "experience_level": "junior"}]}
+
+
+@pytest.fixture(scope="session")
+def mlflow_tracking(moto_endpoint, local_stack, tmp_path_factory):
+    """A real `mlflow server` whose artifacts land in the moto bucket, named by MAESTRO_MLFLOW_TRACKING_URI."""
+    from infra.local.mlflow_server import MlflowServer
+    from maestro.settings import get_settings, reset_settings
+
+    bucket = get_settings().artifact_bucket
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-meta"), artifacts_destination=f"s3://{bucket}/mlflow",
+                          s3_endpoint=moto_endpoint).start()
+    os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
+    reset_settings()
+    yield server.uri
+    os.environ.pop("MAESTRO_MLFLOW_TRACKING_URI", None)
+    reset_settings()
+    server.stop()
+
+
+class TrainedTenant:
+    def __init__(self, tenant, history, before, accepted, job) -> None:
+        self.tenant, self.history, self.before, self.accepted, self.job = tenant, history, before, accepted, job
+
+
+@pytest.fixture(scope="session")
+def trained_tenant(api_url, dispatcher, mlflow_tracking):
+    """A tenant seeded with a generated history of SEEDED_PROJECTS projects and retrained through the API (the
+    dispatcher delivers the job's event to the retrain handler). Serving re-reads the champion pointers on
+    every request in this session (in AWS: every 30 s)."""
+    import time
+
+    from infra.local.demo_history import seed_history
+    from maestro.domain.meta.history import generate_history
+    from maestro.services.meta import champions
+
+    champions.CHAMPION_TTL_SECONDS = 0.0
+    tenant = TenantFixture(api_url, "History")
+    history = generate_history(n_projects=SEEDED_PROJECTS, n_artifacts=30, seed=11)
+    seed_history(tenant.tenant_id, history, actor=tenant.admin_id, progress=lambda message: None)
+    before = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
+    accepted = tenant.admin.post("/v1/models/meta/retrain")
+    assert accepted.status_code == 202, accepted.text
+    deadline = time.monotonic() + 600
+    while True:
+        job = tenant.admin.get(f"/v1/models/meta/jobs/{accepted.json()['id']}").json()
+        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    return TrainedTenant(tenant, history, before, accepted.json(), job)

@@ -314,36 +314,34 @@ def test_plan_page_against_the_contract(page, console_url, workspace):
     screenshot(page, "06-plan")
 
 
-def test_plan_page_against_the_api(page, console_url, workspace):
-    """The real POST /v1/predictions when the API serves it; its unavailable state when it does not yet."""
-    tenant, ids = workspace
-    probe = tenant.admin.post("/v1/predictions", json={"profile": {
-        "problem_class": "classification", "complexity_score": 5, "team_size": 3, "description": "probe"}})
+def test_plan_page_against_the_api(page, console_url, trained_tenant):
+    """The real POST /v1/predictions of a tenant with trained models: changing the team size predicts again."""
+    tenant = trained_tenant.tenant
+    assert trained_tenant.job["state"] == "succeeded", trained_tenant.job
     sign_in(page, console_url, tenant.email, "/plan")
     page.fill("#team-size", "3")
     page.click("#plan-form button[type=submit]")
-    if _unavailable(probe):
-        page.wait_for_selector("#predictions .state.error.unavailable")
-        screenshot(page, "07-plan-unavailable")
-        pytest.xfail("POST /v1/predictions is not served by this API yet (meta-learning routes in progress): "
-                     "the console's 'not available' state was verified instead")
-    assert probe.status_code == 200, probe.text
     success = "#predictions [data-target]"
     page.wait_for_selector(success)
     assert page.locator("#predictions [data-target]").count() == 3
+    assert "prior" not in page.locator("#predictions").inner_text().lower()
     page.wait_for_selector("#plan-recommendations :is(table, .state, p)")
-    if probe.json()["basis"] == "prior":
-        # Without enough completed projects the API answers the tenant's outcome statistics: no team-size effect.
-        assert page.locator("#predictions").inner_text().count("prior") >= 1
-        screenshot(page, "07-plan-api-prior")
-        pytest.skip("the API predicts from priors here (too few completed projects to train on), which do not "
-                    "depend on team size; rendering checked, the team-size effect is covered against the contract")
     before = page.eval_on_selector_all("#predictions [data-target]", "els => els.map(e => e.dataset.point)")
-    page.fill("#team-size", "15")
+    page.fill("#team-size", "9")
     page.wait_for_function(
         "before => JSON.stringify([...document.querySelectorAll('#predictions [data-target]')]"
         ".map(e => e.dataset.point)) !== JSON.stringify(before)", arg=before)
     screenshot(page, "07-plan-api")
+
+
+def test_model_page_shows_the_champions(page, console_url, trained_tenant):
+    tenant = trained_tenant.tenant
+    sign_in(page, console_url, tenant.email, "/model")
+    page.wait_for_selector("#models .card[data-target]")
+    assert page.locator("#models .card[data-target]").count() == 3
+    text = page.locator("#models").inner_text()
+    assert text.count("Champion 1") == 3 and "ridge" in text.lower()  # the baselines beside each champion
+    screenshot(page, "10-model-trained")
 
 
 def test_admin_verifies_the_audit_chain_and_model_page_states(page, console_url, workspace):

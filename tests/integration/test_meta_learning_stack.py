@@ -3,80 +3,25 @@ dispatcher delivers the job's event to the retrain handler) and through the sche
 (offline Parquet in the moto bucket, online DynamoDB), runs and models in a real `mlflow server` whose artifacts
 land in the same bucket, the champion alias, ONNX serving picking the new version up, priors below the minimum,
 and stored predictions scored when the outcome arrives."""
-import os
 import time
 
 import pytest
 
-from tests.integration.conftest import TenantFixture
+from tests.integration.conftest import PROFILE, SEEDED_PROJECTS
 
 pytestmark = pytest.mark.integration
 
-SEEDED_PROJECTS = 100
 TARGETS = ("success_score", "duration_days", "compute_cost_usd")
-PROFILE = {"problem_class": "classification", "complexity_score": 5.5, "team_size": 4,
-           "description": "churn classification for retail customers with a feature pipeline",
-           "members": [{"role": "ml_engineer", "experience_level": "senior"},
-                       {"role": "analyst", "experience_level": "mid"},
-                       {"role": "data_engineer", "experience_level": "mid"},
-                       {"role": "ml_scientist", "experience_level": "junior"}]}
 
 
 @pytest.fixture(scope="module")
-def mlflow_tracking(moto_endpoint, local_stack, tmp_path_factory):
-    from infra.local.mlflow_server import MlflowServer
-    from maestro.settings import get_settings, reset_settings
-
-    bucket = get_settings().artifact_bucket
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-meta"), artifacts_destination=f"s3://{bucket}/mlflow",
-                          s3_endpoint=moto_endpoint).start()
-    os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
-    reset_settings()
-    yield server.uri
-    os.environ.pop("MAESTRO_MLFLOW_TRACKING_URI", None)
-    reset_settings()
-    server.stop()
+def history_tenant(trained_tenant):
+    return trained_tenant.tenant, trained_tenant.history
 
 
 @pytest.fixture(scope="module")
-def fresh_serving():
-    """Serving re-reads the champion pointers on every request here (in AWS: every 30 s)."""
-    from maestro.services.meta import champions
-
-    saved = champions.CHAMPION_TTL_SECONDS
-    champions.CHAMPION_TTL_SECONDS = 0.0
-    yield
-    champions.CHAMPION_TTL_SECONDS = saved
-
-
-@pytest.fixture(scope="module")
-def history_tenant(api_url, dispatcher, mlflow_tracking, fresh_serving):
-    from infra.local.demo_history import seed_history
-    from maestro.domain.meta.history import generate_history
-
-    tenant = TenantFixture(api_url, "History")
-    history = generate_history(n_projects=SEEDED_PROJECTS, n_artifacts=30, seed=11)
-    seed_history(tenant.tenant_id, history, actor=tenant.admin_id, progress=lambda message: None)
-    return tenant, history
-
-
-def _wait_for_job(client, job_id, timeout_s=420):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/v1/models/meta/jobs/{job_id}").json()
-        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(1)
-
-
-@pytest.fixture(scope="module")
-def first_retrain(history_tenant):
-    tenant, _ = history_tenant
-    before = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
-    accepted = tenant.admin.post("/v1/models/meta/retrain")
-    assert accepted.status_code == 202, accepted.text
-    job = _wait_for_job(tenant.admin, accepted.json()["id"])
-    return before.json(), accepted.json(), job
+def first_retrain(trained_tenant):
+    return trained_tenant.before, trained_tenant.accepted, trained_tenant.job
 
 
 def test_a_tenant_below_the_minimum_gets_priors_never_made_up_figures(tenant):

@@ -1,0 +1,134 @@
+"""Serving the outcome models without scikit-learn: ONNX parity with the trained models, occlusion
+contributions, priors below the minimum, the recommender's saved state, and what the request path imports."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maestro.domain.meta.history import TARGET_NAMES, feature_table, generate_history
+from maestro.domain.meta.priors import prior_estimate, t_quantile
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from maestro.ml.onnx_export import export_target
+    from maestro.ml.training import train_target
+
+    history = generate_history(n_projects=160, n_artifacts=40, seed=21)
+    table = feature_table(history)
+    out = {}
+    for target in TARGET_NAMES:
+        model = train_target(table.X, table.targets[target], table.feature_names, target=target,
+                             start_dates=table.start_dates)
+        onnx_bytes, manifest = export_target(model, feature_means=table.X[model.train_index].mean(axis=0),
+                                             version="7")
+        out[target] = (model, onnx_bytes, manifest)
+    return history, table, out
+
+
+@pytest.mark.parametrize("target", TARGET_NAMES)
+def test_the_exported_graph_predicts_what_the_trained_model_predicts(trained, target):
+    from maestro.domain.meta.serving import ServedTarget
+
+    _, table, models = trained
+    model, onnx_bytes, manifest = models[target]
+    served = ServedTarget.load(onnx_bytes, json.loads(json.dumps(manifest)))  # as stored: through JSON
+    point, intervals = model.predict(table.X)
+    served_point, served_intervals = served.predict(table.X)
+    scale = float(np.abs(point).mean())
+    assert np.max(np.abs(served_point - point)) <= 1e-5 * scale
+    for level in ("80", "90"):
+        for bound in (0, 1):
+            assert np.max(np.abs(served_intervals[level][bound] - intervals[level][bound])) <= 1e-5 * scale
+    assert served.version == "7" and served.feature_names == list(table.feature_names)
+
+
+def test_the_graph_runs_on_the_lambda_onnxruntime_opsets(trained):
+    import onnx
+
+    _, _, models = trained
+    graph = onnx.load_from_string(models["duration_days"][1])
+    opsets = {entry.domain: entry.version for entry in graph.opset_import}
+    assert opsets.get("", 0) <= 19 and opsets.get("ai.onnx.ml", 0) <= 3 and graph.ir_version <= 9
+
+
+def test_contributions_name_the_features_that_move_the_prediction(trained):
+    from maestro.domain.meta.serving import ServedTarget
+
+    _, table, models = trained
+    served = ServedTarget.load(*models["success_score"][1:])
+    means = np.asarray(served.manifest["feature_means"])
+    x = means.copy()
+    complexity = served.feature_names.index("complexity_score")
+    x[complexity] = 9.5  # a hard project; every other feature at its mean
+    contributions = served.explain(x)
+    assert contributions[0]["feature"] == "complexity_score" and contributions[0]["contribution"] < 0
+    point_at_means = served.predict(means[None, :])[0][0]
+    point = served.predict(x[None, :])[0][0]
+    assert contributions[0]["contribution"] == pytest.approx(point - point_at_means, abs=1e-3)
+    assert all(c["feature"] != "complexity_score" or c is contributions[0] for c in contributions)
+
+
+def test_t_quantiles_match_scipy():
+    from scipy import stats
+
+    for df in (1, 2, 3, 5, 10, 39):
+        for p in (0.90, 0.95):
+            assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=2e-3)
+
+
+def test_priors_never_make_up_a_figure():
+    none = prior_estimate("duration_days", [])
+    assert none["point"] is None and none["intervals"] == {"80": None, "90": None}
+    one = prior_estimate("duration_days", [42.0])
+    assert one["point"] == pytest.approx(42.0) and one["intervals"] == {"80": None, "90": None}
+    few = prior_estimate("success_score", [20.0, 90.0, 55.0])
+    low80, high80 = few["intervals"]["80"]
+    low90, high90 = few["intervals"]["90"]
+    assert 0.0 <= low90 <= low80 < few["point"] < high80 <= high90 <= 100.0  # clipped to the score's range
+    many = prior_estimate("success_score", list(np.random.default_rng(0).normal(55, 10, 39)))
+    assert many["intervals"]["90"][1] - many["intervals"]["90"][0] < high90 - low90  # narrower with more history
+
+
+def test_the_recommender_state_round_trips_to_the_same_ranking(trained):
+    from maestro.domain.meta.history import features
+    from maestro.ml.recommend import ArtifactRecommender, learn_recommender, observed_relevance
+
+    history, _, _ = trained
+    ordered = sorted(history.projects, key=lambda p: (p.start_date, p.project_id))
+    fitted = learn_recommender(history, ordered[:120], relevance=observed_relevance(ordered[:90]))
+    restored = ArtifactRecommender.from_state(json.loads(json.dumps(fitted.recommender.state())))
+    profile = features(ordered[130])
+    assert restored.recommend(profile) == fitted.recommender.recommend(profile)
+
+
+def test_observed_relevance_grades_what_successful_projects_used():
+    from maestro.ml.recommend import observed_relevance
+
+    history = generate_history(n_projects=40, n_artifacts=30, seed=3)
+    projects = list(history.projects)
+    grade = observed_relevance(projects)
+    median = float(np.median([p.success_score for p in projects]))
+    best = max(projects, key=lambda p: p.success_score)
+    worst = min(projects, key=lambda p: p.success_score)
+    assert set(grade(best).values()) <= {2} and best.success_score >= median
+    assert set(grade(worst).values()) <= {1}
+    assert set(grade(best)) == {u.artifact_id for u in best.usages}
+
+
+def test_the_request_path_of_predictions_imports_no_training_stack():
+    modules = ("maestro.services.meta.predictions", "maestro.services.meta.recommendations",
+               "maestro.services.meta.models", "maestro.services.meta.scoring", "maestro.domain.meta.serving",
+               "maestro.ml.recommend", "maestro.repositories.online_features", "functions.predictions",
+               "functions.models")
+    probe = (f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+             "print(','.join(m for m in ('sklearn', 'mlflow', 'feast', 'pandas', 'torch', 'scipy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    assert result.stdout.strip() == ""
