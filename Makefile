@@ -9,12 +9,13 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 .PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
-# `make run` needs the runtime, the local stack and MLflow; `make test` adds the test tools and the embedding
+# `make run` needs the runtime, the local stack, MLflow, Feast and the `maestro` CLI (sdk/); `make test` adds the test tools and the embedding
 # build (torch), which would only slow the first `make run` down.
-$(RUN_INSTALLED): pyproject.toml constraints.txt
+$(RUN_INSTALLED): pyproject.toml constraints.txt sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip<26.3"
 	$(PIP) -e ".[local,ml,embedding]"
+	$(PIP) -e ./sdk
 	touch $@
 
 # torch goes alone and first: the pinned CPU build lies on this machine's disk; left to the resolution of
@@ -22,7 +23,6 @@ $(RUN_INSTALLED): pyproject.toml constraints.txt
 $(INSTALLED): $(RUN_INSTALLED)
 	$(PIP) "torch==2.13.0"
 	$(PIP) -e ".[local,dev,ml,embedding,embedding-build]"
-	$(PIP) -e ./sdk
 	touch $@
 
 # The web console (console/): plain ES modules + Chart.js pinned by package-lock.json, copied into console/dist.
