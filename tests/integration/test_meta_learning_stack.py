@@ -209,3 +209,37 @@ def test_one_tenant_cannot_read_another_tenants_models_jobs_or_predictions(histo
 
 def owner_project(owner):
     return owner.admin.get("/v1/projects?limit=1").json()["items"][0]["id"]
+
+
+def test_the_hourly_refresh_materialises_a_running_projects_early_metrics(trained_tenant):
+    from datetime import date, datetime, timedelta, timezone
+
+    import app
+    from infra.local.dispatcher import LambdaContextStub
+    from maestro.domain.meta.history import FEATURE_NAMES
+    from maestro.repositories.online_features import read_online_features
+
+    tenant = trained_tenant.tenant
+    started = date.today() - timedelta(days=3)
+    project = tenant.admin.post("/v1/projects", json={
+        "name": "running", "problem_class": "forecasting", "complexity_score": 6, "team_size": 2,
+        "start_date": started.isoformat()}).json()
+    now = datetime.now(timezone.utc)
+    events = [{"project_id": project["id"], "metric_type": "commits", "value": 7, "source": "test",
+               "timestamp": (now - timedelta(days=1, hours=n)).isoformat(), "metadata": {"author": f"dev{n}"}}
+              for n in range(3)]
+    assert tenant.admin.post("/v1/metrics", json={"events": events}).status_code == 200
+    before = read_online_features(tenant.tenant_id, [project["id"]], FEATURE_NAMES)[project["id"]]
+    assert before["commits_per_week"] is None  # not materialised yet
+
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": now.isoformat(),
+             "resources": [], "id": "hourly", "region": "us-east-1", "account": "000000000000", "version": "0"}
+    results = app.refresh_features_hourly(event, LambdaContextStub("refresh_features_hourly"))
+    ours = next(r for r in results if r["tenant_id"] == tenant.tenant_id)
+    assert ours["rows"] >= 1
+    online = read_online_features(tenant.tenant_id, [project["id"]], FEATURE_NAMES)[project["id"]]
+    elapsed_weeks = (now - datetime.combine(started, datetime.min.time(), tzinfo=timezone.utc)).total_seconds() / 604800
+    assert online["commits_per_week"] == pytest.approx(21 / elapsed_weeks, rel=0.02)
+    assert online["contributors"] == 3.0
+    predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()
+    assert predicted["features_source"] == "online_store" and predicted["basis"] == "model"

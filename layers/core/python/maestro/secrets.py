@@ -30,6 +30,23 @@ def get_secret_json(logical_name: str, settings: Settings | None = None) -> dict
     return json.loads(raw)
 
 
+def get_secret_text(name: str, settings: Settings | None = None) -> str:
+    """A secret's value by full name (tenants' integration secrets), cached like the platform's own."""
+    settings = settings or get_settings()
+    return _secrets_provider().get(name, max_age=settings.secrets_max_age_seconds)
+
+
+def put_secret_text(name: str, value: str) -> None:
+    """Create or replace a secret by full name. This environment's cache forgets it at once; other warm functions
+    pick the new value up within `secrets_max_age_seconds`."""
+    manager = client("secretsmanager")
+    try:
+        manager.put_secret_value(SecretId=name, SecretString=value)
+    except manager.exceptions.ResourceNotFoundException:
+        manager.create_secret(Name=name, SecretString=value)
+    _secrets_provider().clear_cache()
+
+
 def reset_secret_cache() -> None:
     global _provider
     _provider = None

@@ -9,14 +9,14 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from maestro.repositories.tables import ensure_bound, is_condition_failure
-from maestro.aws_clients import client
 from maestro.domain.errors import InvalidInput, NotFound, Unauthenticated
 from maestro.domain.identity.principals import Caller
 from maestro.ingestion import github
 from maestro.observability import metrics
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import NameClaim, RepositoryIntegration, child_key
+from maestro.repositories.tables import ensure_bound, is_condition_failure
+from maestro.secrets import get_secret_text, put_secret_text
 from maestro.services.context import RequestMeta, audit_as, record_audit
 from maestro.services.metrics_ingestion import ingest
 from maestro.settings import get_settings
@@ -30,12 +30,8 @@ def connect_repository(caller: Caller, project_id: str, repository: str, webhook
                        meta: RequestMeta) -> dict[str, Any]:
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
-    manager = client("secretsmanager")
     name = _secret_name(caller.tenant_id, project_id)
-    try:
-        manager.put_secret_value(SecretId=name, SecretString=webhook_secret)
-    except manager.exceptions.ResourceNotFoundException:
-        manager.create_secret(Name=name, SecretString=webhook_secret)
+    put_secret_text(name, webhook_secret)
     ensure_bound()
     now = datetime.now(timezone.utc)
     RepositoryIntegration(repository.casefold(), child_key(caller.tenant_id, project_id), secret_name=name,
@@ -47,7 +43,7 @@ def connect_repository(caller: Caller, project_id: str, repository: str, webhook
 
 
 def _secret(name: str) -> bytes:
-    return client("secretsmanager").get_secret_value(SecretId=name)["SecretString"].encode()
+    return get_secret_text(name).encode()
 
 
 def _first_delivery(tenant_id: str, delivery_id: str) -> bool:

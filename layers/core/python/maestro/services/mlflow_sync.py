@@ -12,13 +12,13 @@ import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
-from maestro.aws_clients import client
 from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.mlflow_runs import Run, run_events, summarise
 from maestro.repositories import identity as identity_store
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import Project, Tenant
+from maestro.secrets import get_secret_text, put_secret_text
 from maestro.services.context import RequestMeta, audit_as
 from maestro.services.metrics_ingestion import ingest
 from maestro.settings import get_settings
@@ -56,11 +56,7 @@ def configure(caller: Caller, tracking_uri: str, primary_metric: str | None, dir
     config = {"tracking_uri": tracking_uri.rstrip("/"), "primary_metric": primary_metric, "direction": direction,
               "has_token": token is not None}
     if token is not None:
-        manager = client("secretsmanager")
-        try:
-            manager.put_secret_value(SecretId=_token_secret(caller.tenant_id), SecretString=token)
-        except manager.exceptions.ResourceNotFoundException:
-            manager.create_secret(Name=_token_secret(caller.tenant_id), SecretString=token)
+        put_secret_text(_token_secret(caller.tenant_id), token)
     Tenant(caller.tenant_id).update(actions=[Tenant.mlflow.set(config)])
     audit_as(caller, "integration.mlflow", "tenant", caller.tenant_id, meta,
              changes={"after": {k: v for k, v in config.items()}})
@@ -73,7 +69,7 @@ def _call(config: dict[str, Any], tenant_id: str, method: str, path: str, body: 
     request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json"})
     if config.get("has_token"):
-        token = client("secretsmanager").get_secret_value(SecretId=_token_secret(tenant_id))["SecretString"]
+        token = get_secret_text(_token_secret(tenant_id))
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URI checked
