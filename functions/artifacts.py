@@ -44,7 +44,7 @@ class ArtifactIn(RequestModel):
 
 class Deprecation(RequestModel):
     reason: str = Field(min_length=1, max_length=2_000)
-    replacement_id: str | None = Field(default=None, max_length=100)
+    replacement_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class ArtifactPatch(RequestModel):

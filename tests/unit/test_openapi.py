@@ -219,6 +219,16 @@ def test_an_artifact_patch_cannot_null_a_field_the_artifact_always_has(field):
     assert parse_model(ArtifactPatch, {"deprecated": None}).model_dump(exclude_unset=True) == {"deprecated": None}
 
 
+def test_an_empty_replacement_id_is_refused_not_looked_up():
+    # found by schemathesis: "" reached DynamoDB as a key and answered 500
+    from functions.artifacts import ArtifactPatch
+    from maestro.domain.errors import ValidationFailed
+    from maestro.http.requests import parse_model
+
+    with pytest.raises(ValidationFailed):
+        parse_model(ArtifactPatch, {"deprecated": {"reason": "old", "replacement_id": ""}})
+
+
 @pytest.mark.parametrize("value", [1e-300, -1e-300, 1e200, -1e200])
 def test_a_metric_value_outside_the_storable_range_is_rejected_not_a_500(value):
     from datetime import datetime, timezone
