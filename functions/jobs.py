@@ -82,16 +82,11 @@ def refresh_features_for_all_tenants() -> list[dict]:
     """Hourly: the feature rows of projects still inside their cut-off window (their early metrics are still
     arriving) and of those that just passed it, written to the offline store and materialised online.
     Hourly, not per ingestion event: each run imports Feast (~11 s), which a batch per hour amortises."""
-    from maestro.ml.feature_refresh import refresh_tenant
+    from maestro.ml.feature_refresh import refresh
     from maestro.services.impact import all_tenant_ids
 
-    results = []
-    for tenant_id in all_tenant_ids():
-        try:
-            results.append(refresh_tenant(tenant_id))
-        except Exception:
-            logger.exception("feature refresh failed", extra={"tenant_id": tenant_id})
-            metrics.add_metric(name="FeatureRefreshFailed", unit="Count", value=1)
+    results = refresh(all_tenant_ids())
+    metrics.add_metric(name="FeatureRowsRefreshed", unit="Count", value=sum(r["rows"] for r in results))
     return results
 
 

@@ -1,34 +1,54 @@
 """The hourly feature refresh: projects whose cut-off window is open (or closed within the last two days, so
-late-arriving early metrics land) get their rows rewritten as of now, appended to the offline store and
-materialised, so predictions for running projects read fresh online features. Batch-only (Feast)."""
+late-arriving early metrics land) get their rows rewritten as of now and appended to the offline store, and one
+materialisation loads them all online, so predictions for running projects read fresh features. Batch-only
+(Feast)."""
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterable
 
 from maestro.domain.meta.history import CUTOFF_DAYS
+from maestro.observability import logger, metrics
 from maestro.repositories import projects as project_store
 from maestro.services.meta.tenant_history import artifact_effects, project_record, start_of
 
 LATE_DAYS = 2
 
 
-def refresh_tenant(tenant_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+def tenant_rows(tenant_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The rows of the tenant's projects inside the refresh window, as of now."""
     from maestro.ml import feature_store
 
-    now = now or datetime.now(timezone.utc)
-    started = time.perf_counter()
     window_start = now - timedelta(days=CUTOFF_DAYS + LATE_DAYS)
     stored = [p for p in project_store.all_projects(tenant_id) if window_start <= start_of(p) <= now]
     if not stored:
-        return {"tenant_id": tenant_id, "projects": 0, "rows": 0}
+        return []
     records = [project_record(tenant_id, p, as_of=now) for p in stored]
-    rows = feature_store.feature_rows(tenant_id, records, artifact_effects(tenant_id), now,
+    return feature_store.feature_rows(tenant_id, records, artifact_effects(tenant_id), now,
                                       own_features={p.project_id: p.features for p in stored})
+
+
+def refresh(tenant_ids: Iterable[str], *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Write each tenant's fresh rows, then materialise once (Feast materialises per view, not per tenant). One
+    tenant's failure is logged and counted; the others still land."""
+    from maestro.ml import feature_store
+
+    now = now or datetime.now(timezone.utc)
+    results, earliest = [], None
     feature_store.apply()
-    write = feature_store.write_offline(tenant_id, rows, written_at=now)
-    if write is not None:
-        feature_store.materialize(now + timedelta(seconds=1), since=write.earliest_event)
-    return {"tenant_id": tenant_id, "projects": len(stored), "rows": len(rows),
-            "seconds": round(time.perf_counter() - started, 2)}
+    for tenant_id in tenant_ids:
+        started = time.perf_counter()
+        try:
+            rows = tenant_rows(tenant_id, now)
+            write = feature_store.write_offline(tenant_id, rows, written_at=now)
+        except Exception:
+            logger.exception("feature refresh failed", extra={"tenant_id": tenant_id})
+            metrics.add_metric(name="FeatureRefreshFailed", unit="Count", value=1)
+            continue
+        if write is not None:
+            earliest = write.earliest_event if earliest is None else min(earliest, write.earliest_event)
+        results.append({"tenant_id": tenant_id, "rows": len(rows), "seconds": round(time.perf_counter() - started, 2)})
+    if earliest is not None:
+        feature_store.materialize(now + timedelta(seconds=1), since=earliest)
+    return results
