@@ -164,6 +164,15 @@ def tenant(new_tenant):
 
 
 @pytest.fixture(scope="session")
+def embedding_model():
+    """The MiniLM export semantic search runs on (cached in build/embedding-model; a fresh clone has none until
+    this runs, and the API then searches by keyword and says so)."""
+    from infra.embedding_model import export_model
+
+    return export_model()
+
+
+@pytest.fixture(scope="session")
 def dev_package():
     """The dev stage's deployment package (chalice package + merged template + core layer), built once."""
     from infra.package import build_package

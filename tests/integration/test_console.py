@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,17 @@ def console_url(api_url, dispatcher):
 
 
 @pytest.fixture(scope="module")
-def workspace(api_url, console_url):
+def workspace(api_url, console_url, embedding_model):
     tenant = TenantFixture(api_url, "Console")
-    return tenant, seed_workspace(tenant.admin)
+    ids = seed_workspace(tenant.admin)
+    # the library is embedded asynchronously (ArtifactChanged -> embed_artifacts): wait until semantic search sees it
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = tenant.admin.post("/v1/artifacts/search", json={"query": "churn features", "mode": "semantic"})
+        if found.status_code == 200 and len(found.json()["items"]) == len(ids["artifacts"]):
+            break
+        time.sleep(0.3)
+    return tenant, ids
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.embedding]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def exported_model():
-    from infra.embedding_model import export_model
-
-    export_model()  # cached in build/embedding-model
+def exported_model(embedding_model):
+    return embedding_model
 
 
 def _search(client, **body):
