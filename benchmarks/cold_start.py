@@ -148,7 +148,7 @@ def main() -> int:
         timings = [time_statement(SKLEARN_PREDICTION.format(pickle=pickled), {**env, "PYTHONPATH": ""},
                                   venv + [p for p in sys.path if "site-packages" in p])[0] for _ in range(args.runs)]
         elapsed = statistics.median(timings)
-        print(f"{'comparison: the same model by scikit-learn (pickle)':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
+        print(f"{'scikit-learn alone: unpickle + first prediction':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
               "sklearn (why it is exported to ONNX)")
         for path in Path(root).rglob("*"):  # writable again, so the temporary directory can be removed
             if path.is_dir():
