@@ -189,12 +189,19 @@ class FittedRecommender:
 
 def observed_relevance(fit: Sequence[ProjectRecord]) -> Callable[[ProjectRecord], dict[str, int]]:
     """Relevance a real tenant can observe (it has no generator's ground truth): what a validation project
-    actually used, graded 2 if the project succeeded at least as well as the median fitted project, else 1.
-    The blend is then tuned to rank what later projects used, tilted toward those that went well."""
-    median = float(np.median([p.success_score for p in fit])) if fit else 0.0
+    actually used, graded by how the project went against the fitted projects' success terciles — 2 in the top
+    third, 1 in the middle, nothing in the bottom third (being used by a project that went badly is no evidence
+    of value). Measured against the generator's ground truth over 3 tenants (benchmarks/meta_eval.py), tuning on
+    this gave nDCG@10 0.39 on average, against 0.32 grading every usage (2 above the median, 1 below) and 0.34
+    counting only projects above the median."""
+    scores = np.array([p.success_score for p in fit], dtype=float)
+    low, high = (np.quantile(scores, [1 / 3, 2 / 3]) if len(scores) else (0.0, 0.0))
 
     def relevance(project: ProjectRecord) -> dict[str, int]:
-        grade = 2 if project.success_score is not None and project.success_score >= median else 1
+        score = project.success_score
+        if score is None or score < low:
+            return {}
+        grade = 2 if score >= high else 1
         return {u.artifact_id: grade for u in project.usages}
 
     return relevance
