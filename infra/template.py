@@ -160,7 +160,8 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
 }
 CONTAINER_IMAGE_PARAMETER = "RetrainImageUri"
 MLFLOW_URI_PARAMETER = "MlflowTrackingUri"
-CONTAINER_MEMORY_MB = 10240  # Lambda's maximum: 6 vCPUs for the model search
+CONTAINER_MEMORY_MB = {  # the retrains get Lambda's maximum (6 vCPUs for the model search); the hourly refresh
+    "retrain_meta_models_on_request": 10240, "retrain_meta_models_scheduled": 10240, "refresh_features_hourly": 2048}
 CONTAINER_TIMEOUT_SECONDS = 900
 # Custom authorizers deployed as REQUEST authorizers with no identity source and no cache, so a request that
 # carries only X-Api-Key (no Authorization header) still reaches the function (maestro.http.authorizer).
@@ -848,7 +849,7 @@ def use_container_images(template: dict[str, Any]) -> dict[str, Any]:
             properties.pop(zip_only, None)
         properties.update({
             "PackageType": "Image", "ImageUri": {"Ref": CONTAINER_IMAGE_PARAMETER},
-            "ImageConfig": {"Command": [handler]}, "MemorySize": CONTAINER_MEMORY_MB,
+            "ImageConfig": {"Command": [handler]}, "MemorySize": CONTAINER_MEMORY_MB[function.name],
             "Timeout": CONTAINER_TIMEOUT_SECONDS, "EphemeralStorage": {"Size": 10240}})
         properties.setdefault("Environment", {}).setdefault("Variables", {})[
             "MAESTRO_MLFLOW_TRACKING_URI"] = {"Ref": MLFLOW_URI_PARAMETER}

@@ -254,7 +254,8 @@ def test_functions_carry_the_core_layer_and_name_the_real_resources(resources, t
             assert properties["PackageType"] == "Image" and "Layers" not in properties and "CodeUri" not in properties
             assert properties["ImageConfig"]["Command"] == [f"app.{function.name}"]
             assert callable(getattr(app, function.name))
-            assert properties["Timeout"] == 900 and properties["MemorySize"] == 10240
+            assert properties["Timeout"] == 900
+            assert properties["MemorySize"] == (2048 if function.name == "refresh_features_hourly" else 10240)
             assert properties["Environment"]["Variables"]["MAESTRO_MLFLOW_TRACKING_URI"] == {"Ref": "MlflowTrackingUri"}
         else:
             # Every zip function carries the core layer; only the ones that embed text carry the embedding layer.
