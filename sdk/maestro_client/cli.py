@@ -392,6 +392,40 @@ class _Progress:
             self.progress.__exit__(*exc)
 
 
+class _JobProgress:
+    """A long job's progress (its `progress` 0..1 and latest message) as a bar on stderr (hidden with --json)."""
+
+    def __init__(self, state: State, description: str) -> None:
+        self.enabled, self.description = not state.json, description
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> "_JobProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[message]}"),
+                                     console=Console(stderr=True))
+            self.progress.__enter__()
+            self.task = self.progress.add_task(self.description, total=1.0, message="")
+        return self
+
+    def update(self, job: dict[str, Any]) -> None:
+        if self.progress is None:
+            return
+        progress = job.get("progress")
+        detail = job.get("detail") if isinstance(job.get("detail"), dict) else {}
+        message = f"{job.get('state', '')}: {detail.get('message', '')}".rstrip(": ")
+        self.progress.update(self.task, completed=float(progress) if isinstance(progress, (int, float)) else 0.0,
+                             message=message)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+
 @artifacts.command("push")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), required=True)
@@ -645,14 +679,8 @@ def models_retrain(state: State, wait: bool, timeout: float) -> None:
         return
     if not state.json:
         _err(f"Queued job {job['id']}; waiting...")
-    seen = {"state": job.get("state")}
-
-    def report(update: dict[str, Any]) -> None:
-        if not state.json and update.get("state") != seen["state"]:
-            seen["state"] = update.get("state")
-            _err(f"  {update.get('state')} {json.dumps(update.get('progress') or {}, default=str)}")
-
-    job = client.wait_for_meta_job(job["id"], timeout=timeout, on_update=report)
+    with _JobProgress(state, f"retrain {job['id']}") as bar:
+        job = client.wait_for_meta_job(job["id"], timeout=timeout, on_update=bar.update)
     if state.json:
         emit_json(job)
     else:
