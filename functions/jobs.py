@@ -65,7 +65,8 @@ def retrain_for_event(raw_event: dict) -> dict:
 
 def retrain_all_tenants() -> list[dict]:
     """The scheduled retrain: a job per tenant (visible through GET /v1/models/meta/jobs/{id}), run here one
-    after the other; one tenant's failure is recorded on its job and does not stop the others."""
+    after the other, skipping tenants whose outcomes have not changed since their champions were trained; one
+    tenant's failure is recorded on its job and does not stop the others."""
     from maestro.ml.retrain import run_job
     from maestro.services.impact import all_tenant_ids
     from maestro.services.meta.models import queue_retrain
@@ -73,7 +74,7 @@ def retrain_all_tenants() -> list[dict]:
     results = []
     for tenant_id in all_tenant_ids():
         job = queue_retrain(tenant_id, requested_by="schedule", publish=False)
-        results.append({"tenant_id": tenant_id, **run_job(tenant_id, job.job_id)})
+        results.append({"tenant_id": tenant_id, **run_job(tenant_id, job.job_id, only_if_changed=True)})
     metrics.add_metric(name="MetaRetrainRuns", unit="Count", value=len(results))
     return results
 

@@ -217,8 +217,6 @@ def trained_tenant(api_url, dispatcher, mlflow_tracking):
     """A tenant seeded with a generated history of SEEDED_PROJECTS projects and retrained through the API (the
     dispatcher delivers the job's event to the retrain handler). Serving re-reads the champion pointers on
     every request in this session (in AWS: every 30 s)."""
-    import time
-
     from infra.local.demo_history import seed_history
     from maestro.domain.meta.history import generate_history
     from maestro.services.meta import champions
@@ -230,10 +228,16 @@ def trained_tenant(api_url, dispatcher, mlflow_tracking):
     before = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
     accepted = tenant.admin.post("/v1/models/meta/retrain")
     assert accepted.status_code == 202, accepted.text
-    deadline = time.monotonic() + 600
+    return TrainedTenant(tenant, history, before, accepted.json(), wait_for_job(tenant.admin, accepted.json()["id"]))
+
+
+def wait_for_job(client, job_id: str, timeout_s: float = 600) -> dict:
+    """Poll a retrain job until it finished (or the time is up); the last view of it."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
     while True:
-        job = tenant.admin.get(f"/v1/models/meta/jobs/{accepted.json()['id']}").json()
+        job = client.get(f"/v1/models/meta/jobs/{job_id}").json()
         if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            break
+            return job
         time.sleep(1)
-    return TrainedTenant(tenant, history, before, accepted.json(), job)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import PROFILE, SEEDED_PROJECTS
+from tests.integration.conftest import PROFILE, SEEDED_PROJECTS, wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -141,33 +141,72 @@ def test_recommendations_rank_live_artifacts_with_reasons_and_compare_team_shape
     assert team["recommended"]["predicted"]["duration_days"] <= team["current"]["predicted"]["duration_days"]
 
 
-def test_the_scheduled_retrain_keeps_the_champion_when_the_challenger_is_not_better(history_tenant, first_retrain,
-                                                                                   mlflow_tracking):
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+                   "time": "2026-11-26T02:00:00Z", "resources": [], "id": "schedule", "region": "us-east-1",
+                   "account": "000000000000", "version": "0"}
+
+
+def _scheduled_retrain(tenant):
     import app
     from infra.local.dispatcher import LambdaContextStub
+
+    results = app.retrain_meta_models_scheduled(SCHEDULED_EVENT, LambdaContextStub("retrain_meta_models_scheduled"))
+    return next(r for r in results if r["tenant_id"] == tenant.tenant_id)
+
+
+def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_tenant, first_retrain, mlflow_tracking):
     from mlflow import MlflowClient
 
     from maestro.ml.retrain import registered_model_name
 
     tenant, _ = history_tenant
-    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": "2026-11-26T02:00:00Z",
-             "resources": [], "id": "schedule", "region": "us-east-1", "account": "000000000000", "version": "0"}
-    results = app.retrain_meta_models_scheduled(event, LambdaContextStub("retrain_meta_models_scheduled"))
-    ours = next(r for r in results if r["tenant_id"] == tenant.tenant_id)
-    assert ours["outcome"] == "trained"
     client = MlflowClient(tracking_uri=mlflow_tracking)
+
+    def alias(target):
+        return client.get_model_version_by_alias(registered_model_name(tenant.tenant_id, target), "champion").version
+
+    # 1. The schedule: nothing completed since the champions were trained, so nothing is retrained.
+    unchanged = _scheduled_retrain(tenant)
+    assert unchanged["outcome"] == "unchanged" and "targets" not in unchanged
+    assert [v["version"] for v in tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["history"]] == ["1"]
+
+    # 2. A requested retrain always trains: the same history and seed give the same model, not better, so the
+    #    alias stays where it is.
+    accepted = tenant.admin.post("/v1/models/meta/retrain").json()
+    job = wait_for_job(tenant.admin, accepted["id"])
+    assert job["state"] == "succeeded", job
     for target in TARGETS:
-        decision = ours["targets"][target]["champion"]
-        # the same history, the same seed: the same model, so not better, and the alias stays
-        assert ours["targets"][target]["version"] == "2"
+        decision = job["detail"]["targets"][target]["champion"]
+        assert job["detail"]["targets"][target]["version"] == "2"
         assert decision["moved"] is False and decision["champion_version"] == "1"
         assert decision["challenger_holdout_mae"] == pytest.approx(decision["champion_holdout_mae"], abs=1e-6)
-        assert client.get_model_version_by_alias(registered_model_name(tenant.tenant_id, target), "champion").version == "1"
-    overview = tenant.admin.get("/v1/models/meta").json()
-    history = overview["targets"]["success_score"]["history"]
+        assert alias(target) == "1"
+    history = tenant.admin.get("/v1/models/meta").json()["targets"]["success_score"]["history"]
     assert [v["version"] for v in history] == ["2", "1"]
     assert history[0]["decision"]["moved"] is False and history[0]["is_champion"] is False
-    job = tenant.admin.get(f"/v1/models/meta/jobs/{ours['job_id']}").json()
+
+    # 3. New outcomes: the schedule retrains, and the alias, the stored pointer and serving agree on the champion.
+    for n in range(3):
+        project = tenant.admin.post("/v1/projects", json={
+            "name": f"finished {n}", "problem_class": "regression", "complexity_score": 3 + n, "team_size": 3,
+            "start_date": "2025-03-01"}).json()
+        assert tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json={
+            "model_performance": 0.7, "business_impact_usd": 10_000.0, "duration_days": 40.0 + 10 * n,
+            "compute_cost_usd": 800.0, "completed_at": "2025-05-01T00:00:00Z"}).status_code == 200
+    trained = _scheduled_retrain(tenant)
+    assert trained["outcome"] == "trained" and trained["training_rows"] == SEEDED_PROJECTS + 3
+    prediction = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
+    overview = tenant.admin.get("/v1/models/meta").json()
+    for target in TARGETS:
+        summary = trained["targets"][target]
+        assert summary["version"] == "3"
+        expected = "3" if summary["champion"]["moved"] else "1"
+        if summary["champion"]["moved"]:
+            assert summary["champion"]["challenger_holdout_mae"] < summary["champion"]["champion_holdout_mae"]
+        assert alias(target) == expected
+        assert overview["targets"][target]["champion"]["version"] == expected
+        assert prediction["targets"][target]["model_version"] == expected  # served without a redeploy
+    job = tenant.admin.get(f"/v1/models/meta/jobs/{trained['job_id']}").json()
     assert job["state"] == "succeeded" and job["detail"]["outcome"] == "trained"
 
 

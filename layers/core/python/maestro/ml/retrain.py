@@ -78,6 +78,16 @@ def _effects_at_cutoff(records: Sequence[ProjectRecord], origin: datetime) -> Ca
     return effects
 
 
+def outcomes_fingerprint(completed: Sequence[ProjectRecord]) -> str:
+    """sha256 of which projects completed and how (cheap: no features), to tell whether a retrain has anything new
+    to learn from."""
+    digest = hashlib.sha256()
+    for record in sorted(completed, key=lambda r: r.project_id):
+        digest.update(json.dumps([record.project_id, record.start_date.isoformat(), record.success_score,
+                                  *(record.target(t) for t in TARGET_NAMES[1:])]).encode())
+    return digest.hexdigest()
+
+
 def fingerprint(project_ids: Sequence[str], X: np.ndarray, targets: Mapping[str, np.ndarray]) -> str:
     """sha256 of the exact training data: ids, features and outcomes (float64 bytes)."""
     digest = hashlib.sha256("\n".join(project_ids).encode())
@@ -147,8 +157,8 @@ class RetrainRun:
     """One retrain of one tenant (see the module docstring)."""
 
     def __init__(self, tenant_id: str, *, now: datetime | None = None, progress: Progress | None = None,
-                 job_id: str | None = None) -> None:
-        self.tenant_id, self.job_id = tenant_id, job_id
+                 job_id: str | None = None, only_if_changed: bool = False) -> None:
+        self.tenant_id, self.job_id, self.only_if_changed = tenant_id, job_id, only_if_changed
         self.now = now or datetime.now(timezone.utc)
         self.progress = progress or _quiet
         self.settings = get_settings()
@@ -183,6 +193,13 @@ class RetrainRun:
             summary.update(outcome="insufficient_history", seconds=round(time.perf_counter() - started, 1))
             self.say(f"{len(completed)} completed projects: models need {MIN_COMPLETED_FOR_MODEL}; serving uses priors",
                      1.0)
+            return summary
+        outcomes = outcomes_fingerprint(completed)
+        summary["outcomes_fingerprint"] = self.outcomes_fingerprint = outcomes
+        if self.only_if_changed and self._trained_on(outcomes):
+            # the schedule's run: the champions were trained on exactly these outcomes; nothing to learn
+            summary.update(outcome="unchanged", seconds=round(time.perf_counter() - started, 1))
+            self.say("no outcome changed since the champions were trained", 1.0)
             return summary
         origin = min(r.start_date for r in records)
         effects = _effects_at_cutoff(records, origin)
@@ -220,6 +237,11 @@ class RetrainRun:
         summary.update(outcome="trained", seconds=round(time.perf_counter() - started, 1))
         self.say("done", 1.0)
         return summary
+
+    def _trained_on(self, outcomes: str) -> bool:
+        champions = meta_models.champions(self.tenant_id)
+        return all(t in champions and (champions[t].metrics or {}).get("outcomes_fingerprint") == outcomes
+                   for t in TARGET_NAMES)
 
     # ------------------------------------------------------------ MLflow
     def _mlflow(self):
@@ -269,7 +291,9 @@ class RetrainRun:
             bundle = meta_models.put_bundle(self.tenant_id, target, version, onnx_bytes, manifest)
             record = ModelRecord(self.tenant_id, meta_models.version_key(target, version), target=target,
                                  model_version=version, mlflow_run_id=run.info.run_id,
-                                 metrics=json.loads(json.dumps(model.metrics)), trained_at=self.now,
+                                 metrics={**json.loads(json.dumps(model.metrics)),
+                                          "outcomes_fingerprint": self.outcomes_fingerprint},
+                                 trained_at=self.now,
                                  training_rows=len(y), bundle_key=bundle)
             meta_models.put_version(record)
 
@@ -348,16 +372,18 @@ class RetrainRun:
 
 
 def retrain_tenant(tenant_id: str, *, now: datetime | None = None, progress: Progress | None = None,
-                   job_id: str | None = None) -> dict[str, Any]:
-    return RetrainRun(tenant_id, now=now, progress=progress, job_id=job_id).run()
+                   job_id: str | None = None, only_if_changed: bool = False) -> dict[str, Any]:
+    return RetrainRun(tenant_id, now=now, progress=progress, job_id=job_id, only_if_changed=only_if_changed).run()
 
 
 PROGRESS_INTERVAL_SECONDS = 2.0
 
 
-def run_job(tenant_id: str, job_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+def run_job(tenant_id: str, job_id: str, *, now: datetime | None = None, only_if_changed: bool = False
+            ) -> dict[str, Any]:
     """Run a queued retrain job, reporting progress on the job (at most every 2 s); a job that is not queued
-    any more (a redelivered event) is left alone."""
+    any more (a redelivered event) is left alone. The schedule passes `only_if_changed`: a tenant whose champions
+    were trained on exactly its current outcomes is not retrained (a request always is)."""
     if not job_store.start_job(tenant_id, job_id, datetime.now(timezone.utc)):
         logger.info("retrain job already taken", extra={"tenant_id": tenant_id, "job_id": job_id})
         return {"job_id": job_id, "outcome": "skipped: not queued"}
@@ -371,7 +397,7 @@ def run_job(tenant_id: str, job_id: str, *, now: datetime | None = None) -> dict
                                       datetime.now(timezone.utc))
 
     try:
-        summary = retrain_tenant(tenant_id, now=now, progress=progress, job_id=job_id)
+        summary = retrain_tenant(tenant_id, now=now, progress=progress, job_id=job_id, only_if_changed=only_if_changed)
     except Exception as error:
         logger.exception("retrain failed", extra={"tenant_id": tenant_id, "job_id": job_id})
         job_store.finish_job(tenant_id, job_id, "failed", {"error": type(error).__name__,
