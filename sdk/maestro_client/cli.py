@@ -649,7 +649,26 @@ def models_show(state: State) -> None:
     answer = state.client().get_meta_model()
     if state.json:
         return emit_json(answer)
-    emit_fields(answer)
+    _stdout(f"Basis: {answer.get('basis')} (models from {answer.get('min_completed_projects')} completed projects)")
+    rows = []
+    for target, models_of_target in (answer.get("targets") or {}).items():
+        champion = models_of_target.get("champion") or {}
+        baselines = champion.get("baselines") or {}
+        coverage = champion.get("coverage") or {}
+        live = champion.get("live") or {}
+        rows.append({
+            "target": target, "version": champion.get("version", "-"), "trained": champion.get("trained_at", "-"),
+            "projects": champion.get("data_size", "-"), "mae": (champion.get("holdout") or {}).get("mae", "-"),
+            "mean_mae": (baselines.get("tenant_mean") or {}).get("holdout_mae", "-"),
+            "ridge_mae": (baselines.get("ridge") or {}).get("holdout_mae", "-"),
+            "coverage": f"{coverage.get('80', '-')} / {coverage.get('90', '-')}" if coverage else "-",
+            "live": (f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions")
+                     else "-"),
+            "versions": len(models_of_target.get("history") or [])})
+    emit_table(rows, [("target", "Target"), ("version", "Champion"), ("trained", "Trained"),
+                      ("projects", "Projects"), ("mae", "Hold-out MAE"), ("mean_mae", "Tenant mean"),
+                      ("ridge_mae", "Ridge"), ("coverage", "Coverage 80/90"), ("live", "Live MAE (n)"),
+                      ("versions", "Versions")], title="Outcome models")
 
 
 @models.command("job")

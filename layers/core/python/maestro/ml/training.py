@@ -153,7 +153,7 @@ def candidates(target: str) -> list[Candidate]:
 
 def baselines(target: str) -> dict[str, Candidate]:
     return {"tenant_mean": Candidate("tenant_mean", {}),
-            "ridge": Candidate("ridge_cv", {"alphas": tuple(np.logspace(-3, 3, 13).round(6))},
+            "ridge": Candidate("ridge_cv", {"alphas": tuple(float(a) for a in np.logspace(-3, 3, 13).round(6))},
                                TARGET_SPACES[target][0])}
 
 
