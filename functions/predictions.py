@@ -10,7 +10,6 @@ from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import OpenResponseModel, ResponseModel
-from maestro.services.meta import predictions, recommendations
 
 predictions_api = Blueprint(__name__)
 routes = RouteKit(predictions_api, maestro_authorizer)
@@ -102,6 +101,8 @@ def _profile(body: ProjectOrProfile) -> dict | None:
               body=ProjectOrProfile, response=PredictionView, errors=(404,))
 def create_prediction(scope):
     """Predict success score, duration and cost with 80% and 90% intervals (stored; scored at the outcome)."""
+    from maestro.services.meta import predictions  # numpy and the history module: only when predicting
+
     body = scope.body(ProjectOrProfile)
     return json_response(predictions.predict(scope.caller, body.project_id, _profile(body), scope.meta))
 
@@ -110,6 +111,8 @@ def create_prediction(scope):
               response=RecommendationView, errors=(404,))
 def create_recommendations(scope):
     """Artifacts to reuse (learned blend, with reasons) and the team shape the models expect to do best."""
+    from maestro.services.meta import recommendations  # numpy: only when recommending
+
     body = scope.body(RecommendationRequest)
     return json_response(recommendations.recommend(scope.caller, body.project_id, _profile(body), body.limit))
 
@@ -122,4 +125,6 @@ class StoredPredictionView(PredictionView):
               response=StoredPredictionView)
 def get_prediction(scope, prediction_id):
     """A stored prediction and, once its project finished, how far off it was."""
+    from maestro.services.meta import predictions
+
     return json_response(predictions.get_prediction(scope.caller, prediction_id))

@@ -11,10 +11,12 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.integration.conftest import STRONG_PASSWORD, TenantFixture
 from tests.integration.console_seed import seed_workspace
@@ -105,6 +107,14 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
         page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 4000)})
     try:
         page.screenshot(path=str(path), animations="disabled", timeout=30_000)
+    except PlaywrightTimeout:
+        # headless Chromium's capture occasionally stalls under load: try once more at the viewport's size; the
+        # screenshot is an artifact of the test, not one of its assertions, so a second stall only warns
+        page.set_viewport_size(viewport)
+        try:
+            page.screenshot(path=str(path), animations="disabled", timeout=30_000)
+        except PlaywrightTimeout:
+            warnings.warn(f"screenshot {name} timed out twice; the test's assertions still ran")
     finally:
         page.set_viewport_size(viewport)
     return path
@@ -349,7 +359,10 @@ def test_model_page_shows_the_champions(page, console_url, trained_tenant):
     page.wait_for_selector("#models .card[data-target]")
     assert page.locator("#models .card[data-target]").count() == 3
     text = page.locator("#models").inner_text()
-    assert text.count("Champion 1") == 3 and "ridge" in text.lower()  # the baselines beside each champion
+    targets = tenant.admin.get("/v1/models/meta").json()["targets"]  # other tests may have retrained since
+    for target in targets.values():
+        assert f"Champion {target['champion']['version']}" in text
+    assert "ridge" in text.lower()  # the baselines beside each champion
     screenshot(page, "10-model-trained")
 
 

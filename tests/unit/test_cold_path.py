@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime", "pandas")
+# numpy too: only the jobs and the prediction routes need it, when they run (not when the app loads)
+HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime", "pandas", "numpy")
 
 
 def test_loading_the_app_imports_no_heavy_module():

@@ -38,7 +38,7 @@ from maestro.domain.meta.serving import ServedTarget
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import jobs as job_store
-from maestro.repositories import meta_models
+from maestro.repositories import meta_models, object_store
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import ModelRecord
 from maestro.services.meta.tenant_history import project_record
@@ -351,11 +351,8 @@ class RetrainRun:
         state.update(similarity_source=source, validation=fitted.validation, trained_at=self.now.isoformat())
         previous = meta_models.champions(self.tenant_id).get(RECOMMENDER)
         version = str(int(previous.model_version) + 1 if previous else 1)
-        key = meta_models.bundle_key(self.tenant_id, RECOMMENDER, version).removesuffix("model.onnx") + "state.json"
-        from maestro.aws_clients import client
-
-        client("s3").put_object(Bucket=self.settings.artifact_bucket, Key=key, Body=json.dumps(state).encode(),
-                                ContentType="application/json")
+        key = meta_models.recommender_state_key(self.tenant_id, version)
+        object_store.put_json(key, state)
         with mlflow.start_run(run_name=f"recommender {self.now:%Y-%m-%d %H:%M}"):
             mlflow.set_tags({"maestro.tenant_id": self.tenant_id, "maestro.target": RECOMMENDER})
             mlflow.log_params({**{f"weight.{k}": v for k, v in fitted.validation["weights"].items()},

@@ -6,7 +6,6 @@ it for the request path, which must not import MLflow (cold start) nor depend on
 """
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
 from pynamodb.exceptions import TransactWriteError
@@ -14,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.aws_clients import client
 from maestro.domain.errors import Conflict
+from maestro.repositories import object_store
 from maestro.repositories.schema import ModelRecord, Prediction
 from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 from maestro.settings import get_settings
@@ -33,14 +33,18 @@ def bundle_key(tenant_id: str, target: str, version: int | str) -> str:
     return f"meta-models/{tenant_id}/{target}/v{int(version):06d}/model.onnx"
 
 
+def recommender_state_key(tenant_id: str, version: int | str) -> str:
+    """S3 key of a fitted recommender's state (JSON: maestro.ml.recommend.ArtifactRecommender.state)."""
+    return f"meta-models/{tenant_id}/recommender/v{int(version):06d}/state.json"
+
+
 def put_bundle(tenant_id: str, target: str, version: int | str, onnx_bytes: bytes, manifest: dict) -> str:
     """Write the graph and its manifest; returns the graph's key (the manifest is `<key>.json`)."""
     key = bundle_key(tenant_id, target, version)
     s3 = client("s3")
     bucket = get_settings().artifact_bucket
     s3.put_object(Bucket=bucket, Key=key, Body=onnx_bytes, ContentType="application/octet-stream")
-    s3.put_object(Bucket=bucket, Key=f"{key}.json", Body=json.dumps(manifest).encode(),
-                  ContentType="application/json")
+    object_store.put_json(f"{key}.json", manifest)
     return key
 
 
@@ -48,8 +52,7 @@ def get_bundle(key: str) -> tuple[bytes, dict]:
     s3 = client("s3")
     bucket = get_settings().artifact_bucket
     onnx_bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{key}.json")["Body"].read())
-    return onnx_bytes, manifest
+    return onnx_bytes, object_store.get_json(f"{key}.json")
 
 
 def put_version(record: ModelRecord) -> None:

@@ -74,11 +74,11 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from maestro.domain.impact import CompletedProject, Usage, compute_impact_scores
+from maestro.domain.meta.targets import CUTOFF_DAYS, TARGET_NAMES  # noqa: F401 - re-exported
 from maestro.domain.projects import ExperienceLevel, MemberRole, Outcome, ProblemClass, success_score
 
 ORIGIN = datetime(2022, 1, 3, tzinfo=timezone.utc)
 SPAN_DAYS = 3 * 365
-CUTOFF_DAYS = 14
 MIN_DURATION_DAYS = 21  # every project outlives the cut-off window by at least a week
 TENURE_DAYS = 5 * 365
 
@@ -753,7 +753,6 @@ class FeatureTable:
         return np.array([index[p] for p in project_ids], dtype=int)
 
 
-TARGET_NAMES = ("success_score", "duration_days", "compute_cost_usd")
 
 
 def feature_table(history: History, projects: Iterable[ProjectRecord] | None = None, *, snapshot_days: int = 30,

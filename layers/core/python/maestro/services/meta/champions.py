@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from maestro.domain.meta.history import TARGET_NAMES
+from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.repositories import meta_models
 
 CHAMPION_TTL_SECONDS = 30.0
@@ -50,11 +50,8 @@ def champions(tenant_id: str) -> dict[str, Champion]:
 def recommender(tenant_id: str):
     """The tenant's fitted artifact recommender (maestro.ml.recommend.ArtifactRecommender) and its pointer record,
     or (None, None) before the first retrain."""
-    import json
-
-    from maestro.aws_clients import client
     from maestro.ml.recommend import ArtifactRecommender
-    from maestro.settings import get_settings
+    from maestro.repositories import object_store
 
     champions(tenant_id)  # refreshes the pointers when stale
     record = _pointers[tenant_id][1].get(RECOMMENDER)
@@ -62,8 +59,7 @@ def recommender(tenant_id: str):
         return None, None
     with _lock:
         if record.bundle_key not in _loaded:
-            body = client("s3").get_object(Bucket=get_settings().artifact_bucket, Key=record.bundle_key)["Body"]
-            state = json.loads(body.read())
+            state = object_store.get_json(record.bundle_key)
             _loaded[record.bundle_key] = (ArtifactRecommender.from_state(state), state)
         return _loaded[record.bundle_key], record
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from maestro.domain.errors import NotFound
 from maestro.domain.identity.principals import Caller
-from maestro.domain.meta.history import TARGET_NAMES
+from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL
 from maestro.repositories import events
 from maestro.repositories import jobs as job_store

@@ -40,39 +40,55 @@ def _now() -> datetime:
 
 
 class Subject:
-    """What is predicted: a feature vector, where it came from and which features were imputed."""
+    """What is predicted: a feature vector, where it came from and which features were imputed, plus what the
+    recommendations need of the same request (description, artifacts already used, the tenant's library)."""
 
-    def __init__(self, values: dict[str, float], source: str, imputed: set[str], project_id: str | None = None,
-                 profile: dict | None = None) -> None:
+    def __init__(self, values: dict[str, float], source: str, imputed: set[str], *, project_id: str | None = None,
+                 profile: dict | None = None, description: str = "", used: set[str] | None = None,
+                 library: dict[str, Any] | None = None) -> None:
         self.values, self.source, self.imputed = values, source, imputed
-        self.project_id, self.profile = project_id, profile
+        self.project_id, self.profile, self.description = project_id, profile, description
+        self.used, self.library = used or set(), library or {}
+
+    def model_values(self, feature_names: list[str], feature_means: list[float]) -> dict[str, float]:
+        """The vector in a model's features, imputed ones at that model's training mean."""
+        means = dict(zip(feature_names, feature_means))
+        return {n: (means[n] if n in self.imputed else self.values.get(n, 0.0)) for n in feature_names}
+
+
+def live_library(tenant_id: str) -> dict[str, Any]:
+    """The tenant's artifacts that are not deleted, read once per request."""
+    return {a.artifact_id: a for a in artifact_store.tenant_artifacts(tenant_id) if not a.deleted}
 
 
 def subject_for_project(tenant_id: str, project_id: str, now: datetime) -> Subject:
     project = project_store.get_project(tenant_id, project_id)
     if project is None or project.deleted:
         raise NotFound(f"project {project_id} not found")
+    library = live_library(tenant_id)
+    context = {"project_id": project_id, "description": project.description or "", "library": library}
     try:
         from maestro.repositories.online_features import read_online_features
 
         row = read_online_features(tenant_id, [project_id], FEATURE_NAMES).get(project_id) or {}
         if row and all(row.get(name) is not None for name in FEATURE_NAMES):
-            return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), project_id)
+            return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), **context)
     except Exception as error:  # the online store is an optimisation of the same computation: fall back, say so
         logger.info("online features unavailable; computing", extra={"reason": repr(error)})
     record = project_record(tenant_id, project, as_of=now)
     moment = min(now, cutoff_of(project))
     values = features(record, max(moment, record.start_date + timedelta(days=1)),
-                      artifact_effects=artifact_effects(tenant_id))
+                      artifact_effects=artifact_effects(tenant_id, library.values()))
     imputed = set(PROCESS_FEATURES) if not record.metrics else set()
     if not record.members:
         imputed |= {n for n in FEATURE_NAMES if n.startswith(TEAM_MIX_PREFIXES) or n == "mean_hours_per_week"}
-    return Subject(values, "computed", imputed, project_id)
+    return Subject(values, "computed", imputed, **context)
 
 
 def subject_for_profile(tenant_id: str, profile: Mapping[str, Any], now: datetime) -> Subject:
+    library = live_library(tenant_id)
     planned = list(dict.fromkeys(profile.get("planned_artifacts") or []))
-    unknown = [a for a in planned if (artifact := artifact_store.get_artifact(tenant_id, a)) is None or artifact.deleted]
+    unknown = [a for a in planned if a not in library]
     if unknown:
         raise ValidationFailed("planned_artifacts names artifacts that do not exist",
                                errors=[{"field": "profile.planned_artifacts", "message": f"unknown: {unknown[:10]}",
@@ -84,13 +100,15 @@ def subject_for_profile(tenant_id: str, profile: Mapping[str, Any], now: datetim
     record = ProjectRecord("profile", profile["problem_class"], float(profile["complexity_score"]),
                            int(profile["team_size"]), profile.get("description") or "", now, None, members, usages,
                            (), None, None)
-    values = features(record, now + timedelta(days=CUTOFF_DAYS), artifact_effects=artifact_effects(tenant_id))
+    values = features(record, now + timedelta(days=CUTOFF_DAYS),
+                      artifact_effects=artifact_effects(tenant_id, library.values()))
     imputed = set(PROCESS_FEATURES)
     if not members:
         imputed |= {n for n in FEATURE_NAMES if n.startswith(TEAM_MIX_PREFIXES)}
     if not members or not any(m.hours_per_week for m in members):
         imputed.add("mean_hours_per_week")
-    return Subject(values, "profile", imputed, None, dict(profile))
+    return Subject(values, "profile", imputed, profile=dict(profile), description=record.description,
+                   used=set(planned), library=library)
 
 
 def _completed_outcomes(tenant_id: str) -> dict[str, list[float]]:
@@ -119,9 +137,7 @@ def estimate(tenant_id: str, subject: Subject) -> dict[str, Any]:
     for target in TARGET_NAMES:
         champion = served[target]
         model = champion.model
-        means = dict(zip(model.feature_names, model.manifest["feature_means"]))
-        values = {n: (means[n] if n in subject.imputed else subject.values.get(n, 0.0)) for n in model.feature_names}
-        x = model.vector(values)
+        x = model.vector(subject.model_values(model.feature_names, model.manifest["feature_means"]))
         point, intervals = model.predict(x)
         targets[target] = {
             "point": round(float(point[0]), 4),

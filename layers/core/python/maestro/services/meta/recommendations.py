@@ -10,8 +10,7 @@ from typing import Any, Mapping
 
 from maestro.domain.errors import DependencyUnavailable
 from maestro.domain.identity.principals import Caller
-from maestro.domain.meta.history import TARGET_NAMES
-from maestro.repositories import artifacts as artifact_store
+from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.repositories import usage as usage_store
 from maestro.services.meta import champions as champion_cache
 from maestro.services.meta.predictions import subject_for_profile, subject_for_project
@@ -47,10 +46,9 @@ def _reasons(components: Mapping[str, float], neighbours: int, similarity_source
     return reasons
 
 
-def _artifacts_part(tenant_id: str, subject: Any, description: str, limit: int, used: set[str]
-                    ) -> dict[str, Any]:
-    live = {a.artifact_id: a for a in artifact_store.tenant_artifacts(tenant_id) if not a.deleted}
-    usable = {k: a for k, a in live.items() if not a.deprecated}
+def _artifacts_part(tenant_id: str, subject: Any, limit: int) -> dict[str, Any]:
+    description, used = subject.description, subject.used
+    usable = {k: a for k, a in subject.library.items() if not a.deprecated}
     (loaded, record) = champion_cache.recommender(tenant_id)
     if loaded is None:
         ranked = sorted((a for k, a in usable.items() if k not in used),
@@ -81,9 +79,8 @@ def _team_part(tenant_id: str, subject: Any) -> dict[str, Any] | None:
     if len(served) < len(TARGET_NAMES):
         return None
     duration, success = served["duration_days"].model, served["success_score"].model
-    means = dict(zip(duration.feature_names, duration.manifest["feature_means"]))
-    values = {n: (means[n] if n in subject.imputed else subject.values.get(n, 0.0)) for n in duration.feature_names}
-    team = recommend_team(duration, success, values)
+    team = recommend_team(duration, success,
+                          subject.model_values(duration.feature_names, duration.manifest["feature_means"]))
     return {"current": team["current"], "recommended": team["best"], "improvement": team["improvement"],
             "considered": team["considered"], "model_versions": {"duration_days": served["duration_days"].version,
                                                                   "success_score": served["success_score"].version}}
@@ -94,16 +91,12 @@ def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any]
     now = _now()
     if project_id:
         subject = subject_for_project(caller.tenant_id, project_id, now)
-        from maestro.repositories import projects as project_store
-
-        project = project_store.get_project(caller.tenant_id, project_id)
-        description = project.description or ""
-        used = {u.tenant_artifact.split("#", 1)[1] for u in usage_store.usages_of_project(caller.tenant_id, project_id)}
+        # everything the project used, also after its cut-off (its features read only what came before)
+        subject.used = {u.tenant_artifact.split("#", 1)[1]
+                        for u in usage_store.usages_of_project(caller.tenant_id, project_id)}
     else:
         subject = subject_for_profile(caller.tenant_id, profile or {}, now)
-        description = (profile or {}).get("description") or ""
-        used = set((profile or {}).get("planned_artifacts") or [])
-    artifacts = _artifacts_part(caller.tenant_id, subject, description, limit, used)
+    artifacts = _artifacts_part(caller.tenant_id, subject, limit)
     team = _team_part(caller.tenant_id, subject)
     return {"id": f"rec_{uuid.uuid4().hex}", "project_id": project_id, "created_at": now.isoformat(),
             "basis": "model" if artifacts["basis"] == "model" and team is not None else "prior",

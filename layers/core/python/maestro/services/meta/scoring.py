@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from maestro.domain.meta.history import TARGET_NAMES
+from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.repositories import meta_models
 from maestro.repositories import predictions as prediction_store
 from maestro.repositories import projects as project_store

@@ -10,7 +10,7 @@ feature vector, and a history of 10k projects stays a bounded read.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from maestro.domain.meta.history import (CUTOFF_DAYS, ArtifactUsage, Member, MetricRecord, ProjectRecord)
 from maestro.domain.projects import Outcome
@@ -70,10 +70,11 @@ def project_records(tenant_id: str, projects: Iterable[Project] | None = None,
         yield project_record(tenant_id, project, as_of)
 
 
-def artifact_effects(tenant_id: str) -> dict[str, float]:
-    """The published impact effect (success points) of each artifact that has one, as features() takes it."""
+def artifact_effects(tenant_id: str, artifacts: Iterable[Any] | None = None) -> dict[str, float]:
+    """The published impact effect (success points) of each artifact that has one, as features() takes it; from
+    `artifacts` when the caller has already read the tenant's library."""
     effects = {}
-    for artifact in artifact_store.tenant_artifacts(tenant_id):
+    for artifact in artifact_store.tenant_artifacts(tenant_id) if artifacts is None else artifacts:
         effect = ((artifact.impact or {}).get("effect") or {}).get("success_points")
         if effect is not None and (artifact.impact or {}).get("completed_projects", 0) > 0:
             effects[artifact.artifact_id] = float(effect)
