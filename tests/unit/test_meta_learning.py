@@ -27,7 +27,7 @@ from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOMINAL = {"80": 0.80, "90": 0.90}
 TOLERANCE = 0.05
-EXTRA_HELD_OUT = 600
+EXTRA_HELD_OUT = 3000
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,9 @@ def held_out(history, models):
 
 @pytest.fixture(scope="module")
 def larger_held_out(history, held_out):
-    """The 120 held-out projects plus 600 more of the same tenant started in the same window: the coverage
-    check's sampling error drops from ~3.7 to ~1.5 points at 80%."""
+    """The 120 held-out projects plus 3000 more of the same tenant started in the same window: the coverage
+    check's sampling error at 80% drops from ~3.7 points (120) to ~0.7, so a miss or a pass says something
+    about the interval, not about which projects were drawn (~4 s to draw)."""
     extra = more_projects(history, EXTRA_HELD_OUT, start_from=held_out[0].start_date,
                           start_to=held_out[-1].start_date, seed=1)
     return feature_table(history, held_out + extra)
@@ -157,10 +158,12 @@ def test_published_artifact_effects_never_use_projects_completed_after_the_snaps
 
 
 # ---------------------------------------------------------------- outcome models
-# The held-out figures are judged on the larger held-out set (the 120-project time holdout plus 600 projects of
+# The held-out figures are judged on the larger held-out set (the 120-project time holdout plus 3000 projects of
 # the same tenant started in the same window). On 120 projects alone the standard error of a model-vs-ridge MAE
 # difference (~0.3 points) is as large as the difference, and a perfectly calibrated 80% interval lands
 # outside 75-85% about one time in six; the 120-project figures are in `metrics` and benchmarks/meta_eval.py.
+# 720 projects were not enough either: this tenant's 80% cost interval measured 74.6% on them, yet 13 further
+# independent draws of 3000 projects put it at 75.6-78.0% (mean 77.1%) - the 720 figure was 2.5 points of draw.
 @pytest.mark.parametrize("target", ["success_score", "duration_days"])
 def test_model_beats_tenant_mean_and_ridge_on_held_out_projects(models, larger_held_out, target):
     model = models[target]
@@ -179,16 +182,9 @@ def test_cost_model_beats_the_tenant_mean_in_dollars(models, larger_held_out):
     assert held_out["model"]["r2"] > 0.5
 
 
-COST_80_SHORTFALL = pytest.mark.xfail(strict=True, reason=(
-    "known shortfall, not hidden: this tenant's 80% cost interval covers 74.6% of 720 held-out projects (73.3% "
-    "of the 120-project holdout), 5.4 points under nominal. Over 12 generated tenants (benchmarks/meta_eval.py "
-    "--seeds 12) it covered 74.6-86.1%, mean 80.9%, within 5 points in 10 of 12: calibrating on 480 earlier "
-    "projects leaves a tenant-to-tenant spread of ~3 points in a later window."))
-
-
 @pytest.mark.parametrize("target, level", [
     ("success_score", "80"), ("success_score", "90"), ("duration_days", "80"), ("duration_days", "90"),
-    pytest.param("compute_cost_usd", "80", marks=COST_80_SHORTFALL), ("compute_cost_usd", "90")])
+    ("compute_cost_usd", "80"), ("compute_cost_usd", "90")])
 def test_interval_coverage_is_within_five_points_of_nominal(models, larger_held_out, target, level):
     held_out = models[target].evaluate(larger_held_out.X, larger_held_out.targets[target])
     assert held_out["projects"] == 120 + EXTRA_HELD_OUT
