@@ -26,15 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core" /
 from maestro.domain.meta.history import feature_table, generate_history, more_projects  # noqa: E402
 from maestro.ml.recommend import (description_overlap, evaluate_recommendations, learn_recommender,  # noqa: E402
                                   observed_relevance)
+from maestro.domain.meta.targets import coverage_standard_errors  # noqa: E402
 from maestro.ml.training import INTERVAL_LEVELS, train_all  # noqa: E402
 
 UNITS = {"success_score": "points", "duration_days": "days", "compute_cost_usd": "USD"}
 TOLERANCE = 0.05
-
-
-def _standard_error(nominal: float, projects: int) -> float:
-    """Sampling error of a coverage measured on `projects` projects if the interval truly covers `nominal`."""
-    return (nominal * (1 - nominal) / projects) ** 0.5
 
 
 def evaluate_tenant(n_projects: int, n_artifacts: int, seed: int, extra: int) -> dict:
@@ -67,10 +63,10 @@ def evaluate_tenant(n_projects: int, n_artifacts: int, seed: int, extra: int) ->
                  for k, b in m["baselines"].items()]
         for label, mae, r2, w, cv in rows:
             print(f"  {label:34s} {mae:10.2f} {r2:7.3f} {w['mae']:10.2f} {w['r2']:7.3f} {cv:10.2f}")
-        for level, nominal in INTERVAL_LEVELS.items():
+        for level in INTERVAL_LEVELS:
             print(f"  {level}% interval coverage: {m['coverage'][level]:.3f} on {split['holdout']} "
-                  f"(+/-{_standard_error(nominal, split['holdout']):.3f}), {wide['coverage'][level]:.3f} on {wide['projects']} "
-                  f"(+/-{_standard_error(nominal, wide['projects']):.3f}) (median width "
+                  f"(+/-{coverage_standard_errors(split['holdout'])[level]:.3f}), {wide['coverage'][level]:.3f} on "
+                  f"{wide['projects']} (+/-{coverage_standard_errors(wide['projects'])[level]:.3f}) (median width "
                   f"{m['interval_median_width'][level]:.1f} {UNITS[target]})")
         top = ", ".join(f"{f['feature']} {f['mae_increase']:.2f}" for f in model.feature_importances[:5])
         print(f"  permutation importance on the holdout (MAE increase): {top}")

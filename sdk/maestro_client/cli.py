@@ -655,13 +655,15 @@ def models_show(state: State) -> None:
         champion = models_of_target.get("champion") or {}
         baselines = champion.get("baselines") or {}
         coverage = champion.get("coverage") or {}
+        error = champion.get("coverage_standard_error") or {}
         live = champion.get("live") or {}
         rows.append({
             "target": target, "version": champion.get("version", "-"), "trained": champion.get("trained_at", "-"),
             "projects": champion.get("data_size", "-"), "mae": (champion.get("holdout") or {}).get("mae", "-"),
             "mean_mae": (baselines.get("tenant_mean") or {}).get("holdout_mae", "-"),
             "ridge_mae": (baselines.get("ridge") or {}).get("holdout_mae", "-"),
-            "coverage": f"{coverage.get('80', '-')} / {coverage.get('90', '-')}" if coverage else "-",
+            "coverage": " / ".join(_with_error(coverage.get(level), error.get(level)) for level in ("80", "90"))
+            if coverage else "-",
             "live": (f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions")
                      else "-"),
             "versions": len(models_of_target.get("history") or [])})
@@ -669,6 +671,13 @@ def models_show(state: State) -> None:
                       ("projects", "Projects"), ("mae", "Hold-out MAE"), ("mean_mae", "Tenant mean"),
                       ("ridge_mae", "Ridge"), ("coverage", "Coverage 80/90"), ("live", "Live MAE (n)"),
                       ("versions", "Versions")], title="Outcome models")
+
+
+def _with_error(value: Any, error: Any) -> str:
+    """A measured share with its standard error: "0.858±0.037"."""
+    if value is None:
+        return "-"
+    return f"{value:.3f}±{error:.3f}" if error is not None else f"{value:.3f}"
 
 
 @models.command("job")

@@ -3,6 +3,7 @@ dispatcher delivers the job's event to the retrain handler) and through the sche
 (offline Parquet in the moto bucket, online DynamoDB), runs and models in a real `mlflow server` whose artifacts
 land in the same bucket, the champion alias, ONNX serving picking the new version up, priors below the minimum,
 and stored predictions scored when the outcome arrives."""
+import math
 import time
 
 import pytest
@@ -91,6 +92,9 @@ def test_retraining_through_the_api_trains_registers_and_serves_the_champion(his
         champion = overview["targets"][target]["champion"]
         assert champion["version"] == "1" and champion["data_size"] == SEEDED_PROJECTS
         assert champion["holdout"]["mae"] > 0 and set(champion["baselines"]) == {"tenant_mean", "ridge"}
+        # the hold-out coverage comes with how precisely so few projects can measure it
+        assert champion["holdout_projects"] == math.ceil(SEEDED_PROJECTS * 0.2)
+        assert champion["coverage_standard_error"]["80"] == round(math.sqrt(0.8 * 0.2 / champion["holdout_projects"]), 4)
 
     after = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
     assert after.status_code == 200, after.text

@@ -96,6 +96,19 @@ def test_priors_never_make_up_a_figure():
     assert many["intervals"]["90"][1] - many["intervals"]["90"][0] < high90 - low90  # narrower with more history
 
 
+def test_the_reported_coverage_error_is_the_spread_of_a_calibrated_interval_measured_on_so_few_projects():
+    from maestro.domain.meta.targets import coverage_standard_errors
+
+    assert coverage_standard_errors(0) is None
+    errors = coverage_standard_errors(120)
+    assert errors == {"80": 0.0365, "90": 0.0274}
+    rng = np.random.default_rng(0)
+    for level, nominal in (("80", 0.8), ("90", 0.9)):
+        measured = rng.binomial(120, nominal, size=20_000) / 120  # a perfectly calibrated interval, 120 projects
+        assert np.std(measured) == pytest.approx(errors[level], rel=0.03)
+    assert coverage_standard_errors(3120)["80"] < errors["80"] / 5
+
+
 def test_the_recommender_state_round_trips_to_the_same_ranking(trained):
     from maestro.domain.meta.history import features
     from maestro.ml.recommend import ArtifactRecommender, learn_recommender, observed_relevance

@@ -349,3 +349,28 @@ def test_exit_codes_by_failure_kind():
     assert cli.exit_code_for(error_for(502, "bad gateway")) == cli.EXIT_SERVER == 5
     assert cli.exit_code_for(TransportError("refused")) == cli.EXIT_SERVER
     assert cli.exit_code_for(WaitTimeout("still pending")) == cli.EXIT_TIMEOUT == 7
+
+
+def test_models_show_prints_each_champion_beside_its_baselines_and_the_coverage_error(server, monkeypatch, capsys):
+    from maestro_client import cli
+
+    champion = {"version": "3", "trained_at": "2026-11-20T02:00:00+00:00", "data_size": 600,
+                "holdout": {"mae": 8.16}, "baselines": {"tenant_mean": {"holdout_mae": 16.11},
+                                                        "ridge": {"holdout_mae": 8.65}},
+                "coverage": {"80": 0.8583, "90": 0.9083}, "holdout_projects": 120,
+                "coverage_standard_error": {"80": 0.0365, "90": 0.0274},
+                "live": {"scored_predictions": 4, "mae": 7.5}}
+    server.on("GET", "/v1/models/meta", ok({
+        "id": "meta", "basis": "model", "min_completed_projects": 40, "recommender": None,
+        "targets": {"success_score": {"champion": champion, "history": [champion]},
+                    "duration_days": {"champion": None, "history": []}}}))
+    monkeypatch.setenv("MAESTRO_API_URL", server.url)
+    monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["models", "show"])
+    assert ended.value.code == 0
+    printed = capsys.readouterr().out
+    success = next(line for line in printed.splitlines() if "success_score" in line)
+    for figure in ("8.16", "16.1", "8.65", "0.858±0.036 / 0.908±0.027", "7.5 (4)"):
+        assert figure in success, printed
+    assert "duration_days" in printed

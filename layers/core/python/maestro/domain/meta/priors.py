@@ -14,8 +14,9 @@ import math
 from statistics import NormalDist, fmean, stdev
 from typing import Any, Sequence
 
+from maestro.domain.meta.targets import INTERVAL_LEVELS as LEVELS
+
 MIN_COMPLETED_FOR_MODEL = 40
-LEVELS = {"80": 0.80, "90": 0.90}
 _SPACE = {"success_score": "identity", "duration_days": "log", "compute_cost_usd": "log1p"}
 _BOUNDS = {"success_score": (0.0, 100.0), "duration_days": (0.0, math.inf), "compute_cost_usd": (0.0, math.inf)}
 _FORWARD = {"identity": lambda v: v, "log": math.log, "log1p": math.log1p}

@@ -5,3 +5,12 @@ from __future__ import annotations
 TARGET_NAMES = ("success_score", "duration_days", "compute_cost_usd")
 # A prediction is made this many days after a project starts (maestro.domain.meta.history.features).
 CUTOFF_DAYS = 14
+INTERVAL_LEVELS = {"80": 0.80, "90": 0.90}
+
+
+def coverage_standard_errors(projects: int) -> dict[str, float] | None:
+    """How far a coverage measured on `projects` projects may stray by chance (one binomial standard error, if
+    the interval truly covers its nominal share): 120 held-out projects measure an 80% interval to +/-3.7 points."""
+    if projects < 1:
+        return None
+    return {level: round((nominal * (1 - nominal) / projects) ** 0.5, 4) for level, nominal in INTERVAL_LEVELS.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from maestro.domain.errors import NotFound
 from maestro.domain.identity.principals import Caller
-from maestro.domain.meta.targets import TARGET_NAMES
+from maestro.domain.meta.targets import TARGET_NAMES, coverage_standard_errors
 from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL
 from maestro.repositories import events
 from maestro.repositories import jobs as job_store
@@ -69,11 +69,15 @@ def _live(record: ModelRecord) -> dict[str, Any]:
 
 def version_view(record: ModelRecord) -> dict[str, Any]:
     metrics = record.metrics or {}
+    holdout_projects = int((metrics.get("split") or {}).get("holdout") or 0)
     return {"version": record.model_version, "trained_at": record.trained_at.isoformat(),
             "data_size": int(record.training_rows or 0), "is_champion": bool(record.is_champion),
             "mlflow_run_id": record.mlflow_run_id,
             "holdout": metrics.get("holdout"), "baselines": metrics.get("baselines"),
-            "coverage": metrics.get("coverage"), "selected": metrics.get("selected"),
+            "coverage": metrics.get("coverage"), "holdout_projects": holdout_projects or None,
+            # a coverage on ~100 projects is only known to a few points: say how many
+            "coverage_standard_error": coverage_standard_errors(holdout_projects),
+            "selected": metrics.get("selected"),
             "decision": record.decision, "live": _live(record)}
 
 
