@@ -29,7 +29,8 @@ function targetsOf(meta) {
 
 function targetPanel(target, minimum) {
   const c = target.champion;
-  const figures = c ? (c.metrics ?? { holdout: c.holdout, baselines: c.baselines, coverage: c.coverage }) : null;
+  const figures = c ? (c.metrics ?? { holdout: c.holdout, baselines: c.baselines, coverage: c.coverage,
+    coverage_standard_error: c.coverage_standard_error }) : null;
   const history = target.history || [];
   const el = card(TARGET_TITLES[target.name] || humanize(target.name));
   el.dataset.target = target.name;
