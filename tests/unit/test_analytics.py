@@ -418,6 +418,47 @@ def test_velocity_features_come_from_the_three_stats_results():
     assert velocity_features(git_stats([], JAN1, JAN8), dora([], JAN1, JAN8), ci_stats([], JAN1, JAN8)) == {}
 
 
+
+def _random_project_events(rng: np.random.Generator, start: datetime, end: datetime, types) -> list[MetricEvent]:
+    """Events of every type a project's reports read, before, inside and after [start, end), with the metadata
+    that joins them (shas, PR numbers, run ids and attempts, deployment ids and environments, authors)."""
+    span = (end - start).total_seconds() + 120 * 86400
+    out = []
+    for metric_type in types:
+        for _ in range(int(rng.integers(0, 12))):
+            when = start - timedelta(days=100) + timedelta(seconds=float(rng.uniform(0, span)))
+            value = float(rng.integers(0, 2)) if metric_type.endswith("success") else float(rng.integers(1, 60))
+            out.append(event(metric_type, when, value, str(rng.choice(["github", "git_log", "gitlab"])),
+                             sha=f"s{rng.integers(0, 15)}", pr_number=int(rng.integers(1, 8)),
+                             author_login=str(rng.choice(["ann", "bo", "cy"])),
+                             reviewer=str(rng.choice(["ann", "bo", "cy"])), pr_author=str(rng.choice(["ann", "bo"])),
+                             run_id=int(rng.integers(1, 6)), run_attempt=int(rng.integers(1, 3)),
+                             workflow=str(rng.choice(["build", "deploy"])),
+                             deployment_id=int(rng.integers(1, 6)),
+                             environment=str(rng.choice(["production", "staging", "prod-eu"]))))
+    return out
+
+
+def test_the_velocity_read_of_nine_types_in_the_period_gives_the_features_of_every_type_and_90_days_before():
+    from maestro.services.analytics import CI_TYPES, DORA_TYPES, GIT_TYPES, VELOCITY_TYPES, features_of
+
+    every_type = sorted(set(GIT_TYPES) | set(DORA_TYPES) | set(CI_TYPES))
+    assert set(VELOCITY_TYPES) < set(every_type) and len(VELOCITY_TYPES) == 9
+    rng = np.random.default_rng(11)
+    measured = {name: 0 for name in VELOCITY_COMPONENTS}
+    for case in range(300):
+        start = at(1) + timedelta(days=int(rng.integers(0, 60)))
+        end = start + timedelta(days=int(rng.integers(3, 90)))
+        events = _random_project_events(rng, start, end, every_type)
+        what_all_reports_read = [e for e in events if start - timedelta(days=90) <= e.timestamp < end]
+        what_velocity_reads = [e for e in events if e.metric_type in VELOCITY_TYPES and start <= e.timestamp < end]
+        expected = features_of(what_all_reports_read, start, end)
+        assert features_of(what_velocity_reads, start, end) == expected, case
+        for name in expected:
+            measured[name] += 1
+    # the cases do measure every component, not only compare empty dicts
+    assert min(measured.values()) >= 100, measured
+
 # ---------------------------------------------------------------- team analytics
 def test_team_analytics_joins_emails_logins_reviews_and_merges():
     events = [
