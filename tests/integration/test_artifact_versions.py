@@ -224,7 +224,13 @@ def test_an_object_overwritten_after_ready_is_flagged_and_downloads_keep_the_ver
     link = tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download").json()
     assert link["integrity"] == "changed"
     assert requests.get(link["url"], timeout=30).content == data
-    flagged = tenant.admin.get("/v1/audit", params={"action": "artifact.version_integrity_changed"}).json()["items"]
+    # the event handler flags the version, then appends the audit event: wait for the second write too
+    deadline = time.monotonic() + 5.0
+    while True:
+        flagged = tenant.admin.get("/v1/audit", params={"action": "artifact.version_integrity_changed"}).json()["items"]
+        if flagged or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(flagged) == 1 and flagged[0]["actor"] == "system"
 
 
