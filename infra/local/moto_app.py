@@ -11,6 +11,7 @@ concurrent.
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
 import threading
 from typing import Any, Callable, Iterable
@@ -92,10 +93,12 @@ def item_level_transaction_backups() -> None:
 
 
 def partition_scoped_queries() -> None:
-    """A table query (no index) reads only its partition, as DynamoDB does. moto compares the hash key of every
-    item in the table instead, so one query cost 170 ms against a 13k-item metrics table and loading a tenant's
-    history took minutes. The partition comes from moto's own item map (keyed by hash key); the rest of moto's
-    query (range conditions, filters, order, paging) runs unchanged on it."""
+    """A table query (no index) reads only the items its key condition selects, as DynamoDB does. moto compares
+    the hash key of every item in the table, then the range condition (and each item's size) across the whole
+    partition: one query cost 170 ms against a 13k-item metrics table, and 28 ms for one event type of a
+    300-event project. The partition comes from moto's own item map (keyed by hash key), sorted by range key and
+    cut to the slice a BETWEEN or begins_with condition can match; the rest of moto's query (the condition
+    itself, filters, order, paging) runs unchanged on it."""
     from moto.dynamodb.models.table import Table
 
     original = Table.query
@@ -108,7 +111,10 @@ def partition_scoped_queries() -> None:
         if partition is None:
             items = []
         elif self.range_key_attr:
-            items = sorted(partition.values(), key=lambda item: item.range_key)
+            comparison = args[0] if args else kwargs.get("range_comparison")
+            values = args[1] if len(args) > 1 else kwargs.get("range_objs")
+            items = _range_slice(sorted(partition.values(), key=lambda item: item.range_key.cast_value),
+                                 comparison, values)
         else:
             items = [partition]
         self.all_items = lambda: items  # shadows the method for this call only (requests are serialised)
@@ -118,6 +124,28 @@ def partition_scoped_queries() -> None:
             del self.all_items
 
     Table.query = query
+
+
+def _range_slice(items: list, comparison: str | None, values: list | None) -> list:
+    """The run of range-key-sorted items that BETWEEN or begins_with can match: a superset of the matches (moto
+    still applies the condition), everything for any other condition."""
+    if not items or not comparison or not values:
+        return items
+    keys = [item.range_key.cast_value for item in items]
+    operator = comparison.upper()
+    try:
+        if operator == "BETWEEN" and len(values) == 2:
+            return items[bisect.bisect_left(keys, values[0].cast_value):
+                         bisect.bisect_right(keys, values[1].cast_value)]
+        prefix = values[0].cast_value
+        if operator == "BEGINS_WITH" and isinstance(prefix, str) and isinstance(keys[0], str):
+            start = end = bisect.bisect_left(keys, prefix)
+            while end < len(keys) and keys[end].startswith(prefix):
+                end += 1
+            return items[start:end]
+    except TypeError:  # keys of mixed types: leave the condition to moto
+        pass
+    return items
 
 
 def main(argv: list[str] | None = None) -> None:
