@@ -658,7 +658,7 @@ def models_show(state: State) -> None:
         error = champion.get("coverage_standard_error") or {}
         live = champion.get("live") or {}
         rows.append({
-            "target": target, "version": champion.get("version", "-"), "trained": champion.get("trained_at", "-"),
+            "target": target, "version": champion.get("version", "-"), "trained": _minute(champion.get("trained_at")),
             "projects": champion.get("data_size", "-"), "mae": (champion.get("holdout") or {}).get("mae", "-"),
             "mean_mae": (baselines.get("tenant_mean") or {}).get("holdout_mae", "-"),
             "ridge_mae": (baselines.get("ridge") or {}).get("holdout_mae", "-"),
@@ -671,6 +671,11 @@ def models_show(state: State) -> None:
                       ("projects", "Projects"), ("mae", "Hold-out MAE"), ("mean_mae", "Tenant mean"),
                       ("ridge_mae", "Ridge"), ("coverage", "Coverage 80/90"), ("live", "Live MAE (n)"),
                       ("versions", "Versions")], title="Outcome models")
+
+
+def _minute(timestamp: str | None) -> str:
+    """An ISO timestamp to the minute, for a table: "2026-11-26 16:55"."""
+    return timestamp[:16].replace("T", " ") if timestamp else "-"
 
 
 def _with_error(value: Any, error: Any) -> str:

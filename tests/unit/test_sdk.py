@@ -371,6 +371,6 @@ def test_models_show_prints_each_champion_beside_its_baselines_and_the_coverage_
     assert ended.value.code == 0
     printed = capsys.readouterr().out
     success = next(line for line in printed.splitlines() if "success_score" in line)
-    for figure in ("8.16", "16.1", "8.65", "0.858±0.036 / 0.908±0.027", "7.5 (4)"):
+    for figure in ("2026-11-20 02:00", "8.16", "16.1", "8.65", "0.858±0.036 / 0.908±0.027", "7.5 (4)"):
         assert figure in success, printed
     assert "duration_days" in printed
