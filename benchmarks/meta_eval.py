@@ -8,8 +8,8 @@ interval calibration), and a larger set of the same tenant for figures a 120-pro
 those 120 plus `--extra` (default 3000) further projects drawn by the generator in the same start window. The
 coverage check needs that many: an interval that truly covers 80% is measured within +/-3.7 points (one standard
 error) on 120 projects and +/-1.5 on 720, which is noise of the same order as the 5-point tolerance; on 3120 it is
-+/-0.7, so the figure describes the interval rather than the sample. With `--seeds N` the whole run repeats on N tenants and a summary
-says how often each criterion held.
++/-0.7, so the figure describes the interval rather than the sample. With `--seeds N` the whole run repeats
+on N tenants and a summary says how often each criterion held.
 
     .venv/bin/python benchmarks/meta_eval.py [--projects 600] [--artifacts 120] [--seed 0] [--seeds 1] [--extra 3000]
 """

@@ -555,10 +555,7 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
     if not events:
         raise click.UsageError("no events in the input")
     answers = client.push_metrics(events)
-    rejected = []
-    for batch_number, answer in enumerate(answers):
-        for item in answer.get("rejected") or []:
-            rejected.append({**item, "index": batch_number * 1000 + int(item.get("index", 0))})
+    rejected = [item for answer in answers for item in answer["rejected"]]
     result = {"format": "jsonl", "project_id": project_id, "sent": len(events),
               "accepted": sum(a.get("accepted", 0) for a in answers),
               "duplicates": sum(a.get("duplicates", 0) for a in answers),

@@ -126,7 +126,7 @@ class Client:
     @classmethod
     def login(cls, base_url: str, email: str, password: str, **kwargs: Any) -> "Client":
         client = cls(base_url, **kwargs)
-        client.transport.credentials = Tokens(**_token_fields(client.auth_login(email, password)))
+        client.transport.credentials = Tokens.from_answer(client.auth_login(email, password))
         return client
 
     @property
@@ -150,13 +150,15 @@ class Client:
             raise error_for(response.status_code, response.text, method=method, url=link["url"].split("?")[0])
         return response
 
-    def _list(self, path: str, params: dict[str, Any] | None = None) -> Page:
+    def _list(self, path: str, params: dict[str, Any] | None = None, *, method: str = "GET") -> Page:
+        """A page and the way to the next: GET lists carry the cursor in the query, POST searches in the body."""
         params = dict(params or {})
 
         def fetch(cursor: str) -> Page:
-            return self._list(path, {**params, "cursor": cursor})
+            return self._list(path, {**params, "cursor": cursor}, method=method)
 
-        return Page.from_body(self._call("GET", path, params=params), fetch)
+        sent = {"params": params} if method == "GET" else {"json": _clean(params)}
+        return Page.from_body(self._call(method, path, **sent), fetch)
 
     # ------------------------------------------------------------------ health
     @endpoint("GET", "/v1/health")
@@ -365,13 +367,7 @@ class Client:
                          sort: str | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
         """Keyword, semantic or hybrid search; each hit has `score`, `mode`, `found_by`."""
         body = self._search_body(query, mode, type, tags, min_impact_score, include_deprecated, sort, limit)
-
-        def fetch(next_cursor: str) -> Page:
-            return Page.from_body(self._call("POST", "/v1/artifacts/search", json={**body, "cursor": next_cursor}),
-                                  fetch)
-
-        return Page.from_body(self._call("POST", "/v1/artifacts/search", json=_clean({**body, "cursor": cursor})),
-                              fetch)
+        return self._list("/v1/artifacts/search", {**body, "cursor": cursor}, method="POST")
 
     @endpoint("GET", "/v1/artifacts/top")
     def top_artifacts(self, type: ArtifactType | None = None, limit: int | None = None) -> Page:
@@ -463,25 +459,36 @@ class Client:
         upload = created["upload"]
         with open(path, "rb") as handle:
             self._presigned(upload, data=_ProgressReader(handle, size, progress))
-        view = {k: v for k, v in created.items() if k != "upload"}
         if not wait:
-            return view
+            return {k: v for k, v in created.items() if k != "upload"}
         try:
             view = self.complete_upload(artifact_id, version)
+            if view.get("status") != "pending":
+                return view  # verified (200) or rejected: no need to ask again
         except MaestroError:
             pass  # the S3 event may already have decided it; poll below
         return self.wait_for_version(artifact_id, version, timeout=timeout, poll_interval=poll_interval)
 
-    def wait_for_version(self, artifact_id: str, version: str, *, timeout: float = 120.0,
-                         poll_interval: float = 0.2) -> Json:
+    def _poll(self, fetch: Callable[[], Json], done: Callable[[Json], bool], *, timeout: float,
+              poll_interval: float, still: Callable[[Json], str],
+              on_update: Callable[[Json], None] | None = None) -> Json:
+        """fetch() until done(answer) or `timeout` seconds pass (WaitTimeout says `still(answer)`)."""
         deadline = time.monotonic() + timeout
         while True:
-            view = self.get_version(artifact_id, version)
-            if view.get("status") != "pending":
-                return view
+            answer = fetch()
+            if on_update:
+                on_update(answer)
+            if done(answer):
+                return answer
             if time.monotonic() >= deadline:
-                raise WaitTimeout(f"version {version} of {artifact_id} still pending after {timeout:g}s")
+                raise WaitTimeout(f"{still(answer)} after {timeout:g}s")
             self.transport.sleep(poll_interval)
+
+    def wait_for_version(self, artifact_id: str, version: str, *, timeout: float = 120.0,
+                         poll_interval: float = 0.2) -> Json:
+        return self._poll(lambda: self.get_version(artifact_id, version), lambda v: v.get("status") != "pending",
+                          timeout=timeout, poll_interval=poll_interval,
+                          still=lambda v: f"version {version} of {artifact_id} still pending")
 
     def download_version(self, artifact_id: str, version: str, dest: str | os.PathLike[str], *,
                          progress: Callable[[int], None] | None = None,
@@ -515,15 +522,22 @@ class Client:
         return self._call("POST", "/v1/metrics", json={"events": events}, idempotency_key=idempotency_key)
 
     def push_metrics(self, events: Iterable[dict[str, Any]], batch_size: int = 1000) -> list[Json]:
-        """post_metrics in batches; returns each batch's answer (rejected indexes are per batch)."""
-        answers, batch = [], []
+        """post_metrics in batches; returns each batch's answer, its rejected indexes counted across all events."""
+        answers, batch, sent = [], [], 0
+
+        def post() -> None:
+            answer = self.post_metrics(batch)
+            answer["rejected"] = [{**item, "index": sent + int(item.get("index", 0))}
+                                  for item in answer.get("rejected") or []]
+            answers.append(answer)
+
         for event in events:
             batch.append(event)
             if len(batch) >= batch_size:
-                answers.append(self.post_metrics(batch))
-                batch = []
+                post()
+                sent, batch = sent + len(batch), []
         if batch:
-            answers.append(self.post_metrics(batch))
+            post()
         return answers
 
     @endpoint("GET", "/v1/metric-types")
@@ -647,19 +661,7 @@ class Client:
     def wait_for_meta_job(self, job_id: str, *, timeout: float = 600.0, poll_interval: float = 1.0,
                           on_update: Callable[[Json], None] | None = None) -> Json:
         """Poll until the job is `succeeded` or `failed`; returns the last job view."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get_meta_job(job_id)
-            if on_update:
-                on_update(job)
-            if job.get("state") in ("succeeded", "failed"):
-                return job
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"job {job_id} still {job.get('state')} after {timeout:g}s")
-            self.transport.sleep(poll_interval)
+        return self._poll(lambda: self.get_meta_job(job_id), lambda j: j.get("state") in ("succeeded", "failed"),
+                          timeout=timeout, poll_interval=poll_interval, on_update=on_update,
+                          still=lambda j: f"job {job_id} still {j.get('state')}")
 
-
-def _token_fields(body: Json) -> dict[str, Any]:
-    expires_in = body.get("expires_in")
-    return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
-            "expires_at": time.time() + float(expires_in) if expires_in is not None else None}

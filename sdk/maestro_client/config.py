@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -80,10 +79,9 @@ class CredentialStore:
 def tokens_record(body: dict[str, Any], api_url: str) -> dict[str, Any]:
     """What a login/refresh answer leaves in the credentials file."""
     user = body.get("user") or {}
-    expires_in = body.get("expires_in")
-    return {"api_url": api_url, "kind": "tokens", "access_token": body["access_token"],
-            "refresh_token": body.get("refresh_token"),
-            "expires_at": time.time() + float(expires_in) if expires_in is not None else None,
+    tokens = Tokens.from_answer(body)
+    return {"api_url": api_url, "kind": "tokens", "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token, "expires_at": tokens.expires_at,
             "email": user.get("email"), "user_id": user.get("id"), "tenant_id": user.get("tenant_id"),
             "role": user.get("role")}
 
@@ -106,8 +104,6 @@ class StoredTokens(Tokens):
                 self.expires_at = current.get("expires_at")
                 if not self.expiring():
                     return
-            body = transport.call("POST", "/v1/auth/refresh", json={"refresh_token": self.refresh_token},
-                                  authenticated=False)
-            self.update(body)
+            super().refresh(transport)
             self.store.save({**current, "access_token": self.access_token, "refresh_token": self.refresh_token,
                              "expires_at": self.expires_at})

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import requests
 
-from maestro_client.errors import ApiError, TransportError, Unauthorized, error_for
+from maestro_client.errors import TransportError, error_for
 
 RETRY_STATUSES = frozenset({429, 503})
 REFRESH_MARGIN_SECONDS = 30  # refresh this long before the access token expires (clock skew, request time)
@@ -117,6 +117,13 @@ class Tokens(Credentials):
         expires_in = body.get("expires_in")
         self.expires_at = time.time() + float(expires_in) if expires_in is not None else None
 
+    @classmethod
+    def from_answer(cls, body: dict[str, Any]) -> "Tokens":
+        """The tokens of a login/refresh/signup answer."""
+        tokens = cls(body["access_token"])
+        tokens.update(body)
+        return tokens
+
 
 class Transport:
     def __init__(self, base_url: str, credentials: Credentials | None = None, *, timeout: float = 30.0,
@@ -136,7 +143,7 @@ class Transport:
         """The decoded JSON body of a successful answer (None when empty); raises ApiError for >= 400."""
         response = self.send(method, path, params=params, json=json, data=data, headers=headers,
                              authenticated=authenticated, idempotency_key=idempotency_key)
-        return decode(response)
+        return _body(response)
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
              data: bytes | None = None, headers: dict[str, str] | None = None, authenticated: bool = True,
@@ -191,9 +198,4 @@ def _body(response: requests.Response) -> Any:
         return response.text
 
 
-def decode(response: requests.Response) -> Any:
-    return _body(response)
-
-
-__all__ = ["ApiError", "ApiKey", "Credentials", "RetryPolicy", "Tokens", "Transport", "Unauthorized",
-           "parse_retry_after"]
+__all__ = ["ApiKey", "Credentials", "RetryPolicy", "Tokens", "Transport", "parse_retry_after"]

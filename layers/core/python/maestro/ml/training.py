@@ -17,8 +17,9 @@
   model is that weighted average of the candidates refitted on the whole training part. The single best CV
   candidate is reported beside it. Why not just the best candidate: the top candidates' CV MAEs differ by
   less than their cross-validation noise, so which one wins is partly luck; over 12 generated tenants (720
-  held-out projects each, measured before the larger set) the ensemble beat the ridge baseline on success in 12 of 12 (mean -3.3% MAE) where
-  the single pick did in 11 of 12 (-2.8%), and on duration both did in 12 of 12 (-11.2% against -10.0%).
+  held-out projects each, measured before the larger set) the ensemble beat the ridge baseline on success in
+  12 of 12 (mean -3.3% MAE) where the single pick did in 11 of 12 (-2.8%), and on duration both did in 12 of
+  12 (-11.2% against -10.0%).
   Its CV figures are optimistic (the weights were chosen on those very predictions); the holdout is never
   used to choose.
 * Baselines, cross-validated and held out the same way: the tenant mean (DummyRegressor, in the target's
@@ -30,8 +31,8 @@
   training split, ~384 of 480 projects) and score the held fold (the calibration split, ~96): the conformity
   score of a project is max(q_lo(x) - y, y - q_hi(x)). Every training project is calibrated once, so 480
   scores (not 96) set the correction: with a single 96-project calibration split the coverage itself would
-  vary with a standard deviation of about 4 points from split to split, most of the 5-point tolerance. An interval at x is
-  [the floor(a(n+1))-th smallest of q_lo^(-k(i))(x) - E_i, the ceil((1-a)(n+1))-th smallest of
+  vary with a standard deviation of about 4 points from split to split, most of the 5-point tolerance. An
+  interval at x is [the floor(a(n+1))-th smallest of q_lo^(-k(i))(x) - E_i, the ceil((1-a)(n+1))-th smallest of
   q_hi^(-k(i))(x) + E_i], a = 1 - level. Intervals are built on the log scale for duration, log1p for cost
   (multiplicative spread) and transformed back; success intervals are clipped to 0..100. Empirical coverage is
   measured on the holdout, which played no part in fitting or calibrating; 120 held-out projects measure it
