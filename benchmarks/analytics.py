@@ -3,7 +3,7 @@ Side by side in one run, with and without a modelled network round trip per Dyna
 memory on this machine; DynamoDB in a region answers in single-digit milliseconds):
 - baseline, the previous path: every project read one after another, 24 per-type queries each (every type the
   git, DORA and CI reports read, from 90 days before the period);
-- the 9 types the velocity components are computed from (VELOCITY_TYPES), within the period, still serial;
+- the 9 types the velocity components are computed from (VELOCITY_EVENT_TYPES), within the period, still serial;
 - the served path: those 9 types, 8 projects read in parallel (VELOCITY_READERS).
 All three must return the same answer.
 
@@ -87,7 +87,7 @@ def main() -> int:
         def previous_path():
             def features(pid):
                 events = analytics._events(caller.tenant_id, pid, every_type, start - timedelta(days=90), end)
-                return analytics.features_of(events, start, end)
+                return domain_analytics.velocity_features_of(events, start, end)
             history = [features(pid) for pid in project_ids[1:]]
             mine = features(subject)
             return {"features": mine, **domain_analytics.velocity(mine, history)}

@@ -440,7 +440,9 @@ def _random_project_events(rng: np.random.Generator, start: datetime, end: datet
 
 
 def test_the_velocity_read_of_nine_types_in_the_period_gives_the_features_of_every_type_and_90_days_before():
-    from maestro.services.analytics import CI_TYPES, DORA_TYPES, GIT_TYPES, VELOCITY_TYPES, features_of
+    from maestro.domain.analytics import VELOCITY_EVENT_TYPES as VELOCITY_TYPES
+    from maestro.domain.analytics import velocity_features_of as features_of
+    from maestro.services.analytics import CI_TYPES, DORA_TYPES, GIT_TYPES
 
     every_type = sorted(set(GIT_TYPES) | set(DORA_TYPES) | set(CI_TYPES))
     assert set(VELOCITY_TYPES) < set(every_type) and len(VELOCITY_TYPES) == 9

@@ -626,6 +626,17 @@ VELOCITY_COMPONENTS: dict[str, tuple[float, bool]] = {
 MIN_VELOCITY_HISTORY = 3
 
 
+# The event types the velocity components are computed from (through git_stats, dora and ci_stats): a project's
+# velocity needs only these, within the period (tests/unit/test_analytics.py holds them to the full reports).
+VELOCITY_EVENT_TYPES = ("commits", "pr_opened", "pr_merged", "pr_closed", "pr_merge_hours", "pipeline_success",
+                        "deployment", "deployment_succeeded", "deployment_failed")
+
+
+def velocity_features_of(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, float]:
+    """A project's velocity components from its events of [start, end)."""
+    return velocity_features(git_stats(events, start, end), dora(events, start, end), ci_stats(events, start, end))
+
+
 def velocity_features(git: Mapping[str, Any], dora_stats: Mapping[str, Any], ci: Mapping[str, Any]) -> dict[str, float]:
     """The velocity components' raw values from git_stats, dora and ci_stats results; unmeasured (null)
     ones are left out."""

@@ -34,6 +34,7 @@ from maestro.domain.errors import ConfigurationError
 from maestro.domain.meta.history import (CUTOFF_DAYS, FEATURE_NAMES, TARGET_NAMES, ArtifactSpec, History,
                                          ProjectRecord, effects_as_of)
 from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL
+from maestro.domain.meta.targets import RECOMMENDER
 from maestro.domain.meta.serving import ServedTarget
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
@@ -46,7 +47,6 @@ from maestro.settings import get_settings
 
 Progress = Callable[[str, float], None]
 CHAMPION_ALIAS = "champion"
-RECOMMENDER = "recommender"
 SNAPSHOT_DAYS = 30
 HISTORY_READERS = 16
 SEED = 0

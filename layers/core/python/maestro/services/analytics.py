@@ -15,7 +15,7 @@ from maestro.repositories import projects as project_store
 DEFAULT_PERIOD = timedelta(days=90)
 MAX_PERIOD = timedelta(days=3 * 366)
 VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
-# Each project's features are 9 small queries (one per event type, VELOCITY_TYPES); projects are read side by
+# Each project's features are 9 small queries (one per event type, VELOCITY_EVENT_TYPES); projects are read side by
 # side so a request waits for ~7 rounds of DynamoDB latency instead of ~51 (benchmarks/analytics.py).
 VELOCITY_READERS = 8
 
@@ -25,11 +25,6 @@ DORA_TYPES = ("commits", "deployment", "deployment_succeeded", "deployment_faile
 CI_TYPES = ("pipeline_run", "pipeline_attempt", "pipeline_duration_seconds", "pipeline_success", "job_run",
             "job_duration_seconds", "job_success", "tests", "test_failures", "test_errors", "test_skipped",
             "test_duration_seconds")
-# What the five velocity components are computed from (velocity_features of git_stats, dora and ci_stats): 9
-# per-type queries per project instead of the 24 the three reports read, and only within the period.
-# tests/unit/test_analytics.py checks that these give the same features as every type and 90 days before.
-VELOCITY_TYPES = ("commits", "pr_opened", "pr_merged", "pr_closed", "pr_merge_hours", "pipeline_success",
-                  "deployment", "deployment_succeeded", "deployment_failed")
 
 
 def period(start: datetime | None, end: datetime | None, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -104,12 +99,8 @@ def ci(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[
 
 
 def _features(tenant_id: str, project_id: str, start: datetime, end: datetime) -> dict[str, float]:
-    return features_of(_events(tenant_id, project_id, VELOCITY_TYPES, start, end), start, end)
-
-
-def features_of(events: list[MetricEvent], start: datetime, end: datetime) -> dict[str, float]:
-    return analytics.velocity_features(analytics.git_stats(events, start, end), analytics.dora(events, start, end),
-                                       analytics.ci_stats(events, start, end))
+    events = _events(tenant_id, project_id, analytics.VELOCITY_EVENT_TYPES, start, end)
+    return analytics.velocity_features_of(events, start, end)
 
 
 def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:

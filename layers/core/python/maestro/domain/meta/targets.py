@@ -3,6 +3,7 @@ load the history module (numpy) into every function's cold start."""
 from __future__ import annotations
 
 TARGET_NAMES = ("success_score", "duration_days", "compute_cost_usd")
+RECOMMENDER = "recommender"  # the artifact recommender is versioned and championed beside the three targets
 # A prediction is made this many days after a project starts (maestro.domain.meta.history.features).
 CUTOFF_DAYS = 14
 INTERVAL_LEVELS = {"80": 0.80, "90": 0.90}

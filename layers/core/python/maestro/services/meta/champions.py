@@ -8,11 +8,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from maestro.domain.meta.targets import TARGET_NAMES
+from maestro.domain.meta.targets import RECOMMENDER, TARGET_NAMES
 from maestro.repositories import meta_models
 
 CHAMPION_TTL_SECONDS = 30.0
-RECOMMENDER = "recommender"
 _lock = threading.Lock()
 _pointers: dict[str, tuple[float, dict[str, Any]]] = {}
 _loaded: dict[str, Any] = {}  # bundle key -> ServedTarget
@@ -22,7 +21,6 @@ _loaded: dict[str, Any] = {}  # bundle key -> ServedTarget
 class Champion:
     target: str
     version: str
-    record: Any  # the ModelRecord pointer
     model: Any  # maestro.domain.meta.serving.ServedTarget
 
 
@@ -35,16 +33,27 @@ def _served(bundle_key: str):
     return _loaded[bundle_key]
 
 
+def _current_pointers(tenant_id: str) -> dict[str, Any]:
+    """The tenant's champion pointers, re-read when older than the TTL; call with the lock held. When they change,
+    graphs and recommenders no pointer names any more are dropped, so a warm function does not keep every
+    superseded version."""
+    now = time.monotonic()
+    cached = _pointers.get(tenant_id)
+    if cached is None or now - cached[0] > CHAMPION_TTL_SECONDS:
+        cached = (now, meta_models.champions(tenant_id))
+        _pointers[tenant_id] = cached
+        named = {record.bundle_key for _, records in _pointers.values() for record in records.values()}
+        for stale in set(_loaded) - named:
+            del _loaded[stale]
+    return cached[1]
+
+
 def champions(tenant_id: str) -> dict[str, Champion]:
     """target -> the champion being served for this tenant (empty: no model trained yet)."""
-    now = time.monotonic()
     with _lock:
-        cached = _pointers.get(tenant_id)
-        if cached is None or now - cached[0] > CHAMPION_TTL_SECONDS:
-            cached = (now, meta_models.champions(tenant_id))
-            _pointers[tenant_id] = cached
-        return {target: Champion(target, record.model_version, record, _served(record.bundle_key))
-                for target, record in cached[1].items() if record.bundle_key and target in TARGET_NAMES}
+        return {target: Champion(target, record.model_version, _served(record.bundle_key))
+                for target, record in _current_pointers(tenant_id).items()
+                if record.bundle_key and target in TARGET_NAMES}
 
 
 def recommender(tenant_id: str):
@@ -53,11 +62,10 @@ def recommender(tenant_id: str):
     from maestro.ml.recommend import ArtifactRecommender
     from maestro.repositories import object_store
 
-    champions(tenant_id)  # refreshes the pointers when stale
-    record = _pointers[tenant_id][1].get(RECOMMENDER)
-    if record is None or not record.bundle_key:
-        return None, None
     with _lock:
+        record = _current_pointers(tenant_id).get(RECOMMENDER)
+        if record is None or not record.bundle_key:
+            return None, None
         if record.bundle_key not in _loaded:
             state = object_store.get_json(record.bundle_key)
             _loaded[record.bundle_key] = (ArtifactRecommender.from_state(state), state)

@@ -8,7 +8,7 @@ from typing import Any
 
 from maestro.domain.errors import NotFound
 from maestro.domain.identity.principals import Caller
-from maestro.domain.meta.targets import TARGET_NAMES, coverage_standard_errors
+from maestro.domain.meta.targets import RECOMMENDER, TARGET_NAMES, coverage_standard_errors
 from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL
 from maestro.repositories import events
 from maestro.repositories import jobs as job_store
@@ -93,7 +93,7 @@ def overview(caller: Caller) -> dict[str, Any]:
             stored = meta_models.get_version(caller.tenant_id, target, pointer.model_version)
             champion = version_view(stored) if stored else None
         targets[target] = {"champion": champion, "history": history}
-    recommender = pointers.get("recommender")
+    recommender = pointers.get(RECOMMENDER)
     return {"id": "meta", "basis": "model" if any(t["champion"] for t in targets.values()) else "prior",
             "min_completed_projects": MIN_COMPLETED_FOR_MODEL, "targets": targets,
             "recommender": ({"version": recommender.model_version, "trained_at": recommender.trained_at.isoformat(),

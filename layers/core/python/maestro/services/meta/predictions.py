@@ -61,7 +61,10 @@ def live_library(tenant_id: str) -> dict[str, Any]:
     return {a.artifact_id: a for a in artifact_store.tenant_artifacts(tenant_id) if not a.deleted}
 
 
-def subject_for_project(tenant_id: str, project_id: str, now: datetime) -> Subject:
+def subject_for_project(tenant_id: str, project_id: str, now: datetime, usages: list[Any] | None = None
+                        ) -> Subject:
+    """`usages`: the project's stored usage rows when the caller has read them (features see only those up to
+    the cut-off)."""
     project = project_store.get_project(tenant_id, project_id)
     if project is None or project.deleted:
         raise NotFound(f"project {project_id} not found")
@@ -75,7 +78,7 @@ def subject_for_project(tenant_id: str, project_id: str, now: datetime) -> Subje
             return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), **context)
     except Exception as error:  # the online store is an optimisation of the same computation: fall back, say so
         logger.info("online features unavailable; computing", extra={"reason": repr(error)})
-    record = project_record(tenant_id, project, as_of=now)
+    record = project_record(tenant_id, project, as_of=now, usages=usages)
     moment = min(now, cutoff_of(project))
     values = features(record, max(moment, record.start_date + timedelta(days=1)),
                       artifact_effects=artifact_effects(tenant_id, library.values()))

@@ -90,10 +90,10 @@ def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any]
               ) -> dict[str, Any]:
     now = _now()
     if project_id:
-        subject = subject_for_project(caller.tenant_id, project_id, now)
+        usages = list(usage_store.usages_of_project(caller.tenant_id, project_id))
+        subject = subject_for_project(caller.tenant_id, project_id, now, usages)
         # everything the project used, also after its cut-off (its features read only what came before)
-        subject.used = {u.tenant_artifact.split("#", 1)[1]
-                        for u in usage_store.usages_of_project(caller.tenant_id, project_id)}
+        subject.used = {u.tenant_artifact.split("#", 1)[1] for u in usages}
     else:
         subject = subject_for_profile(caller.tenant_id, profile or {}, now)
     artifacts = _artifacts_part(caller.tenant_id, subject, limit)

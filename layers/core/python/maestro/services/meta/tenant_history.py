@@ -10,7 +10,7 @@ feature vector, and a history of 10k projects stays a bounded read.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from maestro.domain.meta.history import (CUTOFF_DAYS, ArtifactUsage, Member, MetricRecord, ProjectRecord)
 from maestro.domain.projects import Outcome
@@ -42,8 +42,10 @@ def _outcome(project: Project) -> tuple[Outcome | None, datetime | None]:
     return outcome, start_of(project) + timedelta(days=outcome.duration_days)
 
 
-def project_record(tenant_id: str, project: Project, as_of: datetime | None = None) -> ProjectRecord:
-    """The record of a stored project with what was recorded up to min(as_of, its cut-off)."""
+def project_record(tenant_id: str, project: Project, as_of: datetime | None = None,
+                   usages: Iterable[Any] | None = None) -> ProjectRecord:
+    """The record of a stored project with what was recorded up to min(as_of, its cut-off); `usages` are the
+    project's stored usage rows when the caller has already read them."""
     start = start_of(project)
     until = min(as_of, cutoff_of(project)) if as_of else cutoff_of(project)
     members = tuple(
@@ -52,7 +54,8 @@ def project_record(tenant_id: str, project: Project, as_of: datetime | None = No
     usages = tuple(
         ArtifactUsage(project.project_id, u.tenant_artifact.split("#", 1)[1], u.artifact_version, u.recorded_at,
                       u.recorded_at <= until)
-        for u in usage_store.usages_of_project(tenant_id, project.project_id) if u.recorded_at <= until)
+        for u in (usage_store.usages_of_project(tenant_id, project.project_id) if usages is None else usages)
+        if u.recorded_at <= until)
     metrics = tuple(
         MetricRecord(e.metric_type, float(e.value), e.timestamp, (e.metadata or {}).get("author"))
         for metric_type in FEATURE_METRIC_TYPES
@@ -62,12 +65,6 @@ def project_record(tenant_id: str, project: Project, as_of: datetime | None = No
     return ProjectRecord(project.project_id, project.problem_class, float(project.complexity_score),
                          int(project.team_size), project.description or "", start, end, members, usages, metrics,
                          outcome, float(project.success_score) if project.success_score is not None else None)
-
-
-def project_records(tenant_id: str, projects: Iterable[Project] | None = None,
-                    as_of: datetime | None = None) -> Iterator[ProjectRecord]:
-    for project in (project_store.all_projects(tenant_id) if projects is None else projects):
-        yield project_record(tenant_id, project, as_of)
 
 
 def artifact_effects(tenant_id: str, artifacts: Iterable[Any] | None = None) -> dict[str, float]:
