@@ -26,8 +26,8 @@ assert_deployable()
 
 app = Chalice(app_name="maestro-ml")
 app.api.cors = cors_config()  # before the blueprints: Chalice gives each route the API's CORS config as it registers
+app.register_middleware(cors_middleware, "http")  # outermost: answers made by the problem middleware get CORS too
 app.register_middleware(problem_middleware, "http")
-app.register_middleware(cors_middleware, "http")
 for event_type in ("cloudwatch", "sqs", "scheduled"):
     app.register_middleware(event_middleware, event_type)
 for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,

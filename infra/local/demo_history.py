@@ -17,10 +17,10 @@ import time
 from collections import defaultdict
 from typing import Any, Callable
 
-from maestro.domain.artifacts import name_claim
+from maestro.domain.artifacts import deprecation_record, name_claim
 from maestro.domain.meta.history import History, generate_history
 from maestro.domain.metrics import BUILT_IN_TYPES, derive_event_id
-from maestro.domain.projects import ProjectStatus
+from maestro.domain.projects import ProjectStatus, success_score
 from maestro.repositories.metrics import aggregate_key
 from maestro.repositories.projects import class_key, status_key
 from maestro.repositories.schema import (Artifact, ArtifactUsage, ArtifactVersion, MetricAggregate, NameClaim,
@@ -60,8 +60,8 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
     progress(f"seeding {len(history.artifacts)} artifacts and their versions")
     for spec in history.artifacts:
         latest = spec.versions[-1][0]
-        deprecated = ({"at": spec.deprecated_at.isoformat(), "reason": "superseded (generated history)",
-                       "replacement": None} if spec.deprecated_at and spec.deprecated_at <= now else None)
+        deprecated = (deprecation_record("superseded (generated history)", None, spec.deprecated_at, actor)
+                      if spec.deprecated_at and spec.deprecated_at <= now else None)
         artifacts.append(Artifact(tenant_id, spec.artifact_id, name=spec.name, type=spec.artifact_type,
                                   type_name=f"{spec.artifact_type}#{spec.name.casefold()}", description=spec.description,
                                   tags=[spec.home_class or "generic"], metadata={"generated": True}, owner=actor,
@@ -84,6 +84,7 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
 
     projects, members, usages, metrics = [], [], [], []
     aggregates: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    success = _stored_success(history)
     progress(f"seeding {len(history.projects)} projects with members, usages and metric events")
     for index, record in enumerate(history.projects):
         done = record.end_date <= now
@@ -96,7 +97,7 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
                        "duration_days": record.outcome.duration_days,
                        "compute_cost_usd": record.outcome.compute_cost_usd,
                        "completed_at": record.end_date.isoformat(),
-                       "success": {"score": round(record.success_score, 2), "method": "generated history"}}
+                       "success": success[record.project_id]}
         projects.append(Project(
             tenant_id, record.project_id, name=f"{record.problem_class.replace('_', ' ')} project {index + 1:04d}",
             description=record.description, problem_class=record.problem_class,
@@ -105,7 +106,8 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
             problem_class_key=class_key(record.problem_class, created, record.project_id),
             start_date=record.start_date.date().isoformat(), features={}, outcome=outcome,
             success_score=round(record.success_score, 2) if done else None, created_at=created,
-            updated_at=record.end_date if done else created))
+            updated_at=record.end_date if done else created,
+            version=1))  # a batch write does not set the optimistic-lock version as save() does
         for member in record.members:
             members.append(TeamMember(child_key(tenant_id, record.project_id), member.member_id, user_id=None,
                                       display_name=member.member_id, role=member.role,
@@ -161,6 +163,18 @@ def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 
     if seed_history_now:
         seed_demo_history(demo, progress=progress)
     return demo
+
+
+def _stored_success(history: History) -> dict[str, dict[str, Any]]:
+    """Each project's success score as record_outcome stores it (score, components, weights, basis), scored as
+    the generator scores it: against the projects that ended before it."""
+    order = sorted(range(len(history.projects)), key=lambda i: (history.projects[i].end_date, i))
+    stored, earlier = {}, []
+    for i in order:
+        project = history.projects[i]
+        stored[project.project_id] = success_score(project.outcome, earlier).to_body()
+        earlier.append(project.outcome)
+    return stored
 
 
 def seed_demo_history(demo: dict[str, Any], progress: Progress = print) -> dict[str, int]:

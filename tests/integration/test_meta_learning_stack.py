@@ -94,7 +94,8 @@ def test_retraining_through_the_api_trains_registers_and_serves_the_champion(his
         assert champion["holdout"]["mae"] > 0 and set(champion["baselines"]) == {"tenant_mean", "ridge"}
         # the hold-out coverage comes with how precisely so few projects can measure it
         assert champion["holdout_projects"] == math.ceil(SEEDED_PROJECTS * 0.2)
-        assert champion["coverage_standard_error"]["80"] == round(math.sqrt(0.8 * 0.2 / champion["holdout_projects"]), 4)
+        expected_error = round(math.sqrt(0.8 * 0.2 / champion["holdout_projects"]), 4)
+        assert champion["coverage_standard_error"]["80"] == expected_error
 
     after = tenant.admin.post("/v1/predictions", json={"profile": PROFILE})
     assert after.status_code == 200, after.text
@@ -286,3 +287,21 @@ def test_the_hourly_refresh_materialises_a_running_projects_early_metrics(traine
     assert online["contributors"] == 3.0
     predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()
     assert predicted["features_source"] == "online_store" and predicted["basis"] == "model"
+
+
+def test_the_seeded_history_reads_back_in_the_shapes_the_api_publishes(history_tenant):
+    """The demo seeder writes straight to the tables; what it wrote must answer like what the services write."""
+    from functions.artifacts import ArtifactView
+    from functions.projects import ProjectView
+
+    tenant, history = history_tenant
+    completed = tenant.admin.get(f"/v1/projects/{history.projects[0].project_id}")
+    assert completed.status_code == 200, completed.text
+    project = ProjectView.model_validate(completed.json())
+    assert project.outcome.success.score == pytest.approx(round(history.projects[0].success_score, 2), abs=0.01)
+    assert set(project.outcome.success.components) == {"model_performance", "business_impact", "duration", "cost"}
+    deprecated = sorted(history.deprecated())
+    assert deprecated, "the generated history retires some artifacts"
+    answer = tenant.admin.get(f"/v1/artifacts/{deprecated[0]}")
+    assert answer.status_code == 200, answer.text
+    assert ArtifactView.model_validate(answer.json()).deprecated.replacement_id is None

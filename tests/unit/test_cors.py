@@ -55,3 +55,43 @@ def test_deployed_gateway_errors_and_bucket_name_the_console_origin():
     assert _console_upload_cors(without) == {}
     assert "gatewayresponse.header.Access-Control-Allow-Origin" not in (
         gateway_responses(without.console_origin)["ACCESS_DENIED"]["responseParameters"])
+
+
+def test_every_answer_of_the_app_names_an_allowed_origin_and_only_that_one():
+    """The real app, with its middlewares in their order: a route's answer, a 413 the problem middleware makes
+    itself (before any view), and a caller from another origin, who gets no CORS header at all (not even the
+    static one Chalice adds for the deployed preflight)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = """
+import json
+from chalice.test import Client
+import app
+with Client(app.app, stage_name="test") as client:
+    out = {}
+    for name, origin in (("allowed", "https://console.maestro.example"), ("other", "https://evil.example")):
+        answer = client.http.get("/v1/openapi.json", headers={"Origin": origin})
+        out[name] = [answer.status_code, {k: v for k, v in answer.headers.items()
+                                          if k.lower().startswith("access-control-")}]
+    big = client.http.post("/v1/auth/login", headers={"Origin": "https://console.maestro.example",
+                           "Content-Type": "application/json"}, body="x" * 1_100_000)
+    out["too_large"] = [big.status_code, {k: v for k, v in big.headers.items()
+                                          if k.lower().startswith("access-control-")}]
+    print(json.dumps(out))
+"""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MAESTRO_STAGE": "test",
+           "MAESTRO_CORS_ORIGINS": "http://127.0.0.1:8001,https://console.maestro.example",
+           "PYTHONPATH": os.pathsep.join([str(root), str(root / "layers" / "core" / "python")])}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    status, headers = answers["allowed"]
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://console.maestro.example"
+    status, headers = answers["other"]
+    assert status == 200 and headers == {}
+    status, headers = answers["too_large"]
+    assert status == 413 and headers["Access-Control-Allow-Origin"] == "https://console.maestro.example"

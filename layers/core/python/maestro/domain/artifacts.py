@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable, Sequence
 
@@ -55,6 +56,11 @@ def semver_key(version: str) -> tuple:
 def name_claim(artifact_type: str, name: str) -> str:
     """Names are unique per tenant and type, case-insensitively."""
     return f"artifact#{artifact_type}#{name.strip().casefold()}"
+
+
+def deprecation_record(reason: str, replacement_id: str | None, at: datetime, by: str) -> dict[str, Any]:
+    """What a deprecated artifact carries: every field, always (a replacement left out is stored as null)."""
+    return {"reason": reason, "replacement_id": replacement_id, "at": at.isoformat(), "by": by}
 
 
 # ---------------------------------------------------------------- keyword search

@@ -57,11 +57,11 @@ def cors_config(settings: Settings | None = None) -> Any:
 
 
 def cors_middleware(event: Any, get_response: Any) -> Any:
-    """HTTP middleware: name the caller's origin when it is allowed (more than one origin may be)."""
+    """HTTP middleware, registered outermost so every answer passes it (a 413 of the problem middleware too): name
+    the caller's origin when it is allowed (more than one origin may be), and nothing otherwise. The CORS headers
+    Chalice adds from `cors_config` (one static origin, for the deployed preflight) are replaced."""
     response = get_response(event)
     origin = (event.headers or {}).get("origin")
-    headers = response_headers(origin)
-    if headers:
-        response.headers = {**{k: v for k, v in (response.headers or {}).items()
-                               if k.lower() != "access-control-allow-origin"}, **headers}
+    kept = {k: v for k, v in (response.headers or {}).items() if not k.lower().startswith("access-control-")}
+    response.headers = {**kept, **response_headers(origin)}
     return response

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from maestro.domain.artifacts import SearchFilters, name_claim, rank
+from maestro.domain.artifacts import SearchFilters, deprecation_record, name_claim, rank
 from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas
@@ -87,9 +87,8 @@ def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], e
                 raise InvalidInput("an artifact cannot replace itself", field="deprecated.replacement_id")
             if replacement is not None:
                 get_artifact_record(caller, replacement)
-            # Every field, always: a PATCH body that leaves replacement_id out still stores it (as null).
-            actions.append(Artifact.deprecated.set({"reason": deprecation["reason"], "replacement_id": replacement,
-                                                    "at": _now().isoformat(), "by": caller.actor}))
+            actions.append(Artifact.deprecated.set(
+                deprecation_record(deprecation["reason"], replacement, _now(), caller.actor)))
     if not actions:
         raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
     actions.append(Artifact.updated_at.set(_now()))
