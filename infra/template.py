@@ -18,6 +18,7 @@ from chalice.utils import to_cfn_resource_name
 from infra.gateway_responses import GATEWAY_RESPONSES
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
+from maestro.settings import parse_origins
 from maestro.domain.artifact_versions import OBJECT_PREFIX as ARTIFACT_PREFIX
 from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
 from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
@@ -210,7 +211,7 @@ class StageConfig:
     @property
     def console_origin(self) -> str | None:
         """The web console's origin (the first of MAESTRO_CORS_ORIGINS), if the stage serves one."""
-        origins = [o.strip() for o in self.environment.get("MAESTRO_CORS_ORIGINS", "").split(",") if o.strip()]
+        origins = parse_origins(self.environment.get("MAESTRO_CORS_ORIGINS", ""))
         return origins[0] if origins else None
 
     @property

@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from infra.local.moto_server import free_port
+from infra.local.moto_server import free_port, wait_until_up
 
 
 class MlflowServer:
@@ -35,23 +33,18 @@ class MlflowServer:
             env.setdefault("AWS_ACCESS_KEY_ID", "local")
             env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         mlflow = Path(sys.executable).with_name("mlflow")
-        log = open(self.root / "server.log", "wb")
-        self.process = subprocess.Popen(
-            [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-             "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-             "--artifacts-destination", self.artifacts_destination, "--serve-artifacts"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.uri + "/health", timeout=1)
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("mlflow server did not start:\n"
-                                       + (self.root / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
+        with open(self.root / "server.log", "wb") as log:  # the child keeps its copy
+            self.process = subprocess.Popen(
+                [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+                 "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
+                 "--artifacts-destination", self.artifacts_destination, "--serve-artifacts"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            wait_until_up(self.uri, timeout, path="/health", what="mlflow server", process=self.process)
+        except RuntimeError as error:
+            self.stop()
+            raise RuntimeError(f"{error}:\n" + (self.root / "server.log").read_text()[-2000:]) from None
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -21,15 +21,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(endpoint: str, timeout_s: float = 20.0) -> None:
+def wait_until_up(endpoint: str, timeout_s: float = 20.0, *, path: str = "/moto-api/", what: str = "moto server",
+                  process: subprocess.Popen | None = None) -> None:
+    """Until `endpoint + path` answers; a RuntimeError when `timeout_s` passes or `process` exits first."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            with urllib.request.urlopen(endpoint + "/moto-api/", timeout=1):
+            with urllib.request.urlopen(endpoint + path, timeout=1):
                 return
         except OSError:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode} before answering") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not answer at {endpoint} within {timeout_s:.0f}s") from None
+                raise RuntimeError(f"{what} did not answer at {endpoint} within {timeout_s:.0f}s") from None
             time.sleep(0.1)
 
 
@@ -43,11 +47,12 @@ class MotoServer:
         self._process: subprocess.Popen | None = None
 
     def start(self) -> "MotoServer":
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
         # moto's server app, with DynamoDB requests serialised as DynamoDB itself guarantees (infra/local/moto_app.py).
         command = [sys.executable, "-m", "infra.local.moto_app", "-H", "127.0.0.1", "-p", str(self.port)]
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                         cwd=PROJECT_DIR)
+        # the child keeps its own copy of the log's descriptor
+        with open(self._log_path, "ab") if self._log_path else open(os.devnull, "wb") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                             cwd=PROJECT_DIR)
         try:
             wait_until_up(self.endpoint)
         except RuntimeError:

@@ -51,6 +51,8 @@ def test_deployed_gateway_errors_and_bucket_name_the_console_origin():
     assert denied["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{CONSOLE}'"
     rules = _console_upload_cors(stage)["CorsConfiguration"]["CorsRules"]
     assert rules[0]["AllowedOrigins"] == [CONSOLE] and set(rules[0]["AllowedMethods"]) == {"GET", "PUT"}
+    # written with a trailing slash, the origin is still the one a browser sends (as the functions read it)
+    assert StageConfig("dev", {"MAESTRO_CORS_ORIGINS": f" {CONSOLE}/ "}).console_origin == CONSOLE
     without = StageConfig("dev", {})
     assert _console_upload_cors(without) == {}
     assert "gatewayresponse.header.Access-Control-Allow-Origin" not in (

@@ -11,6 +11,11 @@ Stage = Literal["local", "test", "dev", "prod"]
 LOCAL_STAGES = ("local", "test")
 
 
+def parse_origins(value: str) -> list[str]:
+    """MAESTRO_CORS_ORIGINS: comma-separated origins, as browsers send them (no trailing slash)."""
+    return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+
+
 class Settings(BaseModel):
     """Configuration of one deployment stage. Field names map to MAESTRO_<NAME> variables."""
 
@@ -52,7 +57,7 @@ class Settings(BaseModel):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        return parse_origins(self.cors_origins)
 
     @property
     def is_local(self) -> bool:

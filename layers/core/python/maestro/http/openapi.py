@@ -171,17 +171,16 @@ def _is_array(schema: dict) -> bool:
     return any(option.get("type") == "array" for option in schema.get("anyOf", []))
 
 
-_DOCUMENT: dict | None = None
+_DOCUMENTS: dict[frozenset, dict] = {}
 
 
 def served_document(served: Iterable[tuple[str, str]]) -> dict:
-    """The document of the routes an app serves (built once per execution environment)."""
-    global _DOCUMENT
-    if _DOCUMENT is None:
+    """The document of the routes an app serves (built once per execution environment and set of routes)."""
+    keys = frozenset(served)
+    if keys not in _DOCUMENTS:
         from maestro import __version__
         from maestro.http.routes import ROUTE_REGISTRY
 
-        keys = set(served)
-        _DOCUMENT = build_document([spec for key, spec in ROUTE_REGISTRY.items() if key in keys],
-                                   version=__version__)
-    return _DOCUMENT
+        _DOCUMENTS[keys] = build_document([spec for key, spec in ROUTE_REGISTRY.items() if key in keys],
+                                          version=__version__)
+    return _DOCUMENTS[keys]

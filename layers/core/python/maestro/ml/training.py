@@ -79,7 +79,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from maestro.domain.meta.history import TARGET_NAMES, History, feature_table
-from maestro.domain.meta.targets import INTERVAL_LEVELS
+from maestro.domain.meta.targets import INTERVAL_LEVELS, INTERVAL_SPACE
 
 HOLDOUT_FRACTION = 0.2
 CV_FOLDS = 5
@@ -89,7 +89,6 @@ TOP_FEATURES = 10
 # Scales a target is searched on; the first is also where its baseline ridge is fitted.
 TARGET_SPACES = {"success_score": ("identity",), "duration_days": ("identity", "log"),
                  "compute_cost_usd": ("log1p",)}
-INTERVAL_SPACE = {"success_score": "identity", "duration_days": "log", "compute_cost_usd": "log1p"}
 TARGET_BOUNDS = {"success_score": (0.0, 100.0)}
 _SPACES = {"identity": (None, None), "log": (np.log, np.exp), "log1p": (np.log1p, np.expm1)}
 

@@ -11,12 +11,10 @@ from typing import Iterator
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from maestro.aws_clients import client
 from maestro.domain.errors import Conflict
 from maestro.repositories import object_store
 from maestro.repositories.schema import ModelRecord, Prediction
 from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
-from maestro.settings import get_settings
 
 CHAMPION_PREFIX = "champion#"
 
@@ -41,18 +39,13 @@ def recommender_state_key(tenant_id: str, version: int | str) -> str:
 def put_bundle(tenant_id: str, target: str, version: int | str, onnx_bytes: bytes, manifest: dict) -> str:
     """Write the graph and its manifest; returns the graph's key (the manifest is `<key>.json`)."""
     key = bundle_key(tenant_id, target, version)
-    s3 = client("s3")
-    bucket = get_settings().artifact_bucket
-    s3.put_object(Bucket=bucket, Key=key, Body=onnx_bytes, ContentType="application/octet-stream")
+    object_store.put_bytes(key, onnx_bytes)
     object_store.put_json(f"{key}.json", manifest)
     return key
 
 
 def get_bundle(key: str) -> tuple[bytes, dict]:
-    s3 = client("s3")
-    bucket = get_settings().artifact_bucket
-    onnx_bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return onnx_bytes, object_store.get_json(f"{key}.json")
+    return object_store.get_bytes(key), object_store.get_json(f"{key}.json")
 
 
 def put_version(record: ModelRecord) -> None:

@@ -15,9 +15,9 @@ from statistics import NormalDist, fmean, stdev
 from typing import Any, Sequence
 
 from maestro.domain.meta.targets import INTERVAL_LEVELS as LEVELS
+from maestro.domain.meta.targets import INTERVAL_SPACE
 
 MIN_COMPLETED_FOR_MODEL = 40
-_SPACE = {"success_score": "identity", "duration_days": "log", "compute_cost_usd": "log1p"}
 _BOUNDS = {"success_score": (0.0, 100.0), "duration_days": (0.0, math.inf), "compute_cost_usd": (0.0, math.inf)}
 _FORWARD = {"identity": lambda v: v, "log": math.log, "log1p": math.log1p}
 _INVERSE = {"identity": lambda v: v, "log": math.exp, "log1p": math.expm1}
@@ -47,7 +47,7 @@ def prior_estimate(target: str, outcomes: Sequence[float]) -> dict[str, Any]:
     if n == 0:
         return {**base, "point": None, "intervals": {level: None for level in LEVELS},
                 "method": "no completed project yet: nothing to estimate from"}
-    space = _SPACE[target]
+    space = INTERVAL_SPACE[target]
     forward, inverse = _FORWARD[space], _INVERSE[space]
     z = [forward(max(v, 0.0) if space != "identity" else v) for v in values]
     centre = fmean(z)

@@ -7,6 +7,9 @@ RECOMMENDER = "recommender"  # the artifact recommender is versioned and champio
 # A prediction is made this many days after a project starts (maestro.domain.meta.history.features).
 CUTOFF_DAYS = 14
 INTERVAL_LEVELS = {"80": 0.80, "90": 0.90}
+# The scale each target's spread is estimated on (intervals of the models and of the priors alike): durations and
+# costs are multiplicative in their causes.
+INTERVAL_SPACE = {"success_score": "identity", "duration_days": "log", "compute_cost_usd": "log1p"}
 
 
 def coverage_standard_errors(projects: int) -> dict[str, float] | None:
