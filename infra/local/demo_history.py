@@ -19,9 +19,9 @@ from typing import Any, Callable
 
 from maestro.domain.artifacts import deprecation_record, name_claim
 from maestro.domain.meta.history import History, generate_history
-from maestro.domain.metrics import BUILT_IN_TYPES, derive_event_id
+from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent, derive_event_id
 from maestro.domain.projects import ProjectStatus, success_score
-from maestro.repositories.metrics import aggregate_key
+from maestro.repositories.metrics import aggregate_key, event_row
 from maestro.repositories.projects import class_key, status_key
 from maestro.repositories.schema import (Artifact, ArtifactUsage, ArtifactVersion, MetricAggregate, NameClaim,
                                          ProcessMetric, Project, TeamMember, Tenant, child_key)
@@ -122,12 +122,10 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
         for n, metric in enumerate(record.metrics):
             event_id = derive_event_id(SOURCE, record.project_id, metric.metric_type, metric.recorded_at,
                                        metric.value, str(n))
-            metrics.append(ProcessMetric(
-                child_key(tenant_id, record.project_id),
-                f"{metric.metric_type}#{metric.recorded_at.isoformat()}#{event_id}", event_id=event_id,
-                metric_type=metric.metric_type, value=metric.value, unit=BUILT_IN_TYPES[metric.metric_type],
-                timestamp=metric.recorded_at, source=SOURCE,
-                metadata={"author": metric.member_id} if metric.member_id else None, ingested_at=metric.recorded_at))
+            metrics.append(event_row(tenant_id, MetricEvent(
+                event_id, record.project_id, metric.metric_type, metric.value, BUILT_IN_TYPES[metric.metric_type],
+                metric.recorded_at, SOURCE, {"author": metric.member_id} if metric.member_id else {}),
+                metric.recorded_at))
             bucket = aggregates[(record.project_id, aggregate_key(metric.metric_type,
                                                                   metric.recorded_at.date().isoformat()))]
             bucket[0] += 1

@@ -28,7 +28,8 @@ def aggregate_key(metric_type: str, day: str) -> str:
     return f"{metric_type}#day#{day}"
 
 
-def _row(tenant_id: str, event: MetricEvent, now: datetime) -> ProcessMetric:
+def event_row(tenant_id: str, event: MetricEvent, now: datetime) -> ProcessMetric:
+    """The stored row of an event (its key: type, time, id)."""
     return ProcessMetric(child_key(tenant_id, event.project_id), event.metric_key, event_id=event.event_id,
                          metric_type=event.metric_type, value=event.value, unit=event.unit, timestamp=event.timestamp,
                          source=event.source, metadata=event.metadata or None, ingested_at=now)
@@ -61,7 +62,7 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 for event in chunk:
-                    tx.save(_row(tenant_id, event, now), condition=ProcessMetric.metric_key.does_not_exist())
+                    tx.save(event_row(tenant_id, event, now), condition=ProcessMetric.metric_key.does_not_exist())
                 for (project_id, key), (count, total) in increments.items():
                     tx.update(MetricAggregate(child_key(tenant_id, project_id), key),
                               actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)])
