@@ -6,6 +6,8 @@ RUN_INSTALLED := $(VENV)/.installed-run
 INSTALLED := $(VENV)/.installed-test
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
+LINTED := app.py functions layers infra benchmarks tests sdk feature_repo
+
 .PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
@@ -44,7 +46,8 @@ run: $(RUN_INSTALLED) console/dist/index.html
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.
 test: install chromium
-	$(VENV)/bin/ruff check app.py functions layers infra benchmarks tests sdk
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
 test-unit: install

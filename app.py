@@ -1,4 +1,5 @@
 """Maestro ML: the Chalice app. Wiring only; every handler lives in functions/."""
+
 from chalice import Chalice, Cron, Rate
 
 from functions import artifact_versions, ingestion, jobs
@@ -30,9 +31,22 @@ app.register_middleware(cors_middleware, "http")  # outermost: answers made by t
 app.register_middleware(problem_middleware, "http")
 for event_type in ("cloudwatch", "sqs", "scheduled"):
     app.register_middleware(event_middleware, event_type)
-for blueprint in (authorizer_api, health_api, auth_api, users_api, api_keys_api, audit_api, tenant_api,
-                  projects_api, artifacts_api, metrics_api, artifact_versions_api, openapi_api, predictions_api,
-                  models_api):
+for blueprint in (
+    authorizer_api,
+    health_api,
+    auth_api,
+    users_api,
+    api_keys_api,
+    audit_api,
+    tenant_api,
+    projects_api,
+    artifacts_api,
+    metrics_api,
+    artifact_versions_api,
+    openapi_api,
+    predictions_api,
+    models_api,
+):
     app.register_blueprint(blueprint)
 
 
@@ -41,7 +55,9 @@ def ingest_object_created(event):
     return ingestion.handle_object_created(event.to_dict())
 
 
-@app.on_sqs_message(queue=process_metrics_queue(get_settings().table_prefix), batch_size=10, name="ingest_process_metrics")
+@app.on_sqs_message(
+    queue=process_metrics_queue(get_settings().table_prefix), batch_size=10, name="ingest_process_metrics"
+)
 def ingest_process_metrics(event):
     return ingestion.handle_process_metrics_batch(event.to_dict(), event.context)
 

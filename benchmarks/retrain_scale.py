@@ -6,6 +6,7 @@ network-bound in AWS). This machine has 2 cores; the retrain function gets 6 vCP
 
     .venv/bin/python benchmarks/retrain_scale.py [--projects 10000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,15 +32,16 @@ def stages(n_projects: int) -> dict[str, float]:
     timings["features at cut-off (+ impact snapshots)"] = time.perf_counter() - mark
     for target in TARGET_NAMES:
         mark = time.perf_counter()
-        model = train_target(table.X, table.targets[target], table.feature_names, target=target,
-                             start_dates=table.start_dates)
+        model = train_target(
+            table.X, table.targets[target], table.feature_names, target=target, start_dates=table.start_dates
+        )
         timings[f"model search: {target}"] = time.perf_counter() - mark
         mark = time.perf_counter()
         export_target(model, feature_means=table.X[model.train_index].mean(axis=0))
         timings[f"onnx export: {target}"] = time.perf_counter() - mark
     mark = time.perf_counter()
     ordered = sorted(history.projects, key=lambda p: (p.start_date, p.project_id))
-    learn_recommender(history, ordered, relevance=observed_relevance(ordered[:int(len(ordered) * 0.75)]))
+    learn_recommender(history, ordered, relevance=observed_relevance(ordered[: int(len(ordered) * 0.75)]))
     timings["recommender"] = time.perf_counter() - mark
     return timings
 

@@ -8,6 +8,7 @@ measures a partition read).
 
     .venv/bin/python benchmarks/search.py [--sizes 10000 100000] [--queries 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,15 +16,37 @@ import sys
 from unittest import mock
 
 import numpy as np
-
 from _local_stack import PROJECT_DIR, timed
 
 sys.path.insert(0, str(PROJECT_DIR))
 
-WORDS = ("churn", "fraud", "forecast", "demand", "image", "segmentation", "ranking", "sentiment", "anomaly",
-         "sensor", "credit", "risk", "pricing", "customer", "embedding", "pipeline", "schema", "notebook")
-QUERIES = ("customer churn prediction", "card fraud detection", "weekly demand forecast",
-           "satellite image segmentation", "review sentiment model")
+WORDS = (
+    "churn",
+    "fraud",
+    "forecast",
+    "demand",
+    "image",
+    "segmentation",
+    "ranking",
+    "sentiment",
+    "anomaly",
+    "sensor",
+    "credit",
+    "risk",
+    "pricing",
+    "customer",
+    "embedding",
+    "pipeline",
+    "schema",
+    "notebook",
+)
+QUERIES = (
+    "customer churn prediction",
+    "card fraud detection",
+    "weekly demand forecast",
+    "satellite image segmentation",
+    "review sentiment model",
+)
 
 
 def library(size: int) -> list[dict]:
@@ -31,9 +54,19 @@ def library(size: int) -> list[dict]:
     items = []
     for n in range(size):
         words = rng.choice(WORDS, 6)
-        items.append({"id": f"art_{n:07d}", "name": f"{words[0]} {words[1]} {n}", "type": "feature_pipeline",
-                      "description": " ".join(words), "tags": list(words[:2]), "impact_score": float(n % 100),
-                      "usage_count": n % 13, "updated_at": "2026-01-01T00:00:00+00:00", "deprecated": None})
+        items.append(
+            {
+                "id": f"art_{n:07d}",
+                "name": f"{words[0]} {words[1]} {n}",
+                "type": "feature_pipeline",
+                "description": " ".join(words),
+                "tags": list(words[:2]),
+                "impact_score": float(n % 100),
+                "usage_count": n % 13,
+                "updated_at": "2026-01-01T00:00:00+00:00",
+                "deprecated": None,
+            }
+        )
     return items
 
 
@@ -59,13 +92,19 @@ def main() -> int:
         index = embeddings.TenantVectors()
         index.rows = {item["id"]: matrix[i] for i, item in enumerate(items)}
         caller = type("Caller", (), {"tenant_id": "bench"})()
-        with mock.patch.object(artifacts, "_library", lambda tenant_id: items), \
-                mock.patch.object(embeddings, "tenant_vectors", lambda tenant_id: index):
+        with (
+            mock.patch.object(artifacts, "_library", lambda tenant_id, items=items: items),
+            mock.patch.object(embeddings, "tenant_vectors", lambda tenant_id, index=index: index),
+        ):
             index.matrix()  # built once per warm function
             for mode in ("keyword", "semantic", "hybrid"):
                 queries = iter(QUERIES * args.queries)
-                p50, p95 = timed(lambda: artifacts.search(caller, SearchFilters(query=next(queries)), "relevance", 20,
-                                                          None, mode), max(5, args.queries // 3))
+                p50, p95 = timed(
+                    lambda caller=caller, queries=queries, mode=mode: artifacts.search(
+                        caller, SearchFilters(query=next(queries)), "relevance", 20, None, mode
+                    ),
+                    max(5, args.queries // 3),
+                )
                 print(f"{f'{mode} search, {size:,} artifacts':48} {p50:8.2f} {p95:8.2f}")
     return 0
 

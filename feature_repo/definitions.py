@@ -4,6 +4,7 @@ The objects are built in one place, maestro.ml.feature_definitions, from the sta
 AWS_ENDPOINT_URL); this module only exposes them at module level, where the CLI looks for them. Prefer
 `python -m maestro.ml.feature_store apply|materialize`, which needs no feature_store.yaml (docs/feature-store.md).
 """
+
 from maestro.ml.feature_definitions import repo_objects
 from maestro.ml.feature_store import prepare_environment
 from maestro.settings import get_settings

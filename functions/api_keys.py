@@ -1,4 +1,5 @@
 """/v1/api-keys: machine credentials (CI, ingestion). The secret is shown once; only its hash is stored."""
+
 from typing import Literal
 
 from chalice import Blueprint
@@ -31,8 +32,15 @@ class RevokedView(ResponseModel):
     revoked: Literal[True]
 
 
-@routes.route("/v1/api-keys", methods=["POST"], permission="api_keys.manage", audit="api_key.create", body=ApiKeyIn,
-              response=CreatedApiKeyView, status=201)
+@routes.route(
+    "/v1/api-keys",
+    methods=["POST"],
+    permission="api_keys.manage",
+    audit="api_key.create",
+    body=ApiKeyIn,
+    response=CreatedApiKeyView,
+    status=201,
+)
 def create_api_key(scope):
     body = scope.body(ApiKeyIn)
     created = identity.create_api_key(scope.caller, body.name, body.role, body.expires_at, scope.meta)
@@ -44,10 +52,13 @@ def list_api_keys(scope):
     return json_response(identity.list_api_keys(scope.caller, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/api-keys/{key_id}", methods=["DELETE"], permission="api_keys.manage", audit="api_key.revoke",
-              response=RevokedView)
+@routes.route(
+    "/v1/api-keys/{key_id}",
+    methods=["DELETE"],
+    permission="api_keys.manage",
+    audit="api_key.revoke",
+    response=RevokedView,
+)
 def revoke_api_key(scope, key_id):
     identity.revoke_api_key(scope.caller, key_id, scope.meta)
     return json_response({"id": key_id, "revoked": True})
-
-

@@ -1,5 +1,6 @@
 """/v1/artifacts/{id}/versions and /lineage: immutable versions uploaded and downloaded through presigned S3
 URLs, and the S3 object-created events that verify them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -118,12 +119,20 @@ class LineageQuery(QueryModel):
 
 
 def _with_location(view: dict, status: int):
-    return json_response(view, status=status,
-                         headers={"Location": f"/v1/artifacts/{view['artifact_id']}/versions/{view['version']}"})
+    return json_response(
+        view, status=status, headers={"Location": f"/v1/artifacts/{view['artifact_id']}/versions/{view['version']}"}
+    )
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions", methods=["POST"], permission="artifacts.write",
-              audit="artifact.version_create", body=VersionIn, response=CreatedVersionView, status=201)
+@routes.route(
+    "/v1/artifacts/{artifact_id}/versions",
+    methods=["POST"],
+    permission="artifacts.write",
+    audit="artifact.version_create",
+    body=VersionIn,
+    response=CreatedVersionView,
+    status=201,
+)
 def create_version(scope, artifact_id):
     # An artifact the caller cannot see is 404 whatever the body says (and a malformed body reveals nothing).
     get_artifact_record(scope.caller, artifact_id)
@@ -131,36 +140,58 @@ def create_version(scope, artifact_id):
     return _with_location(artifact_versions.create_version(scope.caller, artifact_id, fields, scope.meta), 201)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions", methods=["GET"], permission="artifacts.read",
-              response=VersionView, paginated=True)
+@routes.route(
+    "/v1/artifacts/{artifact_id}/versions",
+    methods=["GET"],
+    permission="artifacts.read",
+    response=VersionView,
+    paginated=True,
+)
 def list_versions(scope, artifact_id):
-    return json_response(artifact_versions.list_versions(scope.caller, artifact_id, scope.limit,
-                                                         scope.cursor).to_body())
+    return json_response(
+        artifact_versions.list_versions(scope.caller, artifact_id, scope.limit, scope.cursor).to_body()
+    )
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions/{version}", methods=["GET"], permission="artifacts.read",
-              response=VersionView)
+@routes.route(
+    "/v1/artifacts/{artifact_id}/versions/{version}", methods=["GET"], permission="artifacts.read", response=VersionView
+)
 def get_version(scope, artifact_id, version):
     return json_response(artifact_versions.get_version(scope.caller, artifact_id, version))
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions/{version}/complete", methods=["POST"],
-              permission="artifacts.write", audit="artifact.version_complete", response=VersionView,
-              status=(200, 202))
+@routes.route(
+    "/v1/artifacts/{artifact_id}/versions/{version}/complete",
+    methods=["POST"],
+    permission="artifacts.write",
+    audit="artifact.version_complete",
+    response=VersionView,
+    status=(200, 202),
+)
 def complete_upload(scope, artifact_id, version):
     view, decided = artifact_versions.complete_upload(scope.caller, artifact_id, version, scope.meta)
     # 202: the object is too large to hash inside an API request; the object-created event decides it.
     return _with_location(view, 200 if decided else 202)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/versions/{version}/download", methods=["GET"],
-              permission="artifacts.read", response=DownloadView, errors=(409,))
+@routes.route(
+    "/v1/artifacts/{artifact_id}/versions/{version}/download",
+    methods=["GET"],
+    permission="artifacts.read",
+    response=DownloadView,
+    errors=(409,),
+)
 def download_version(scope, artifact_id, version):
     return json_response(artifact_versions.download_url(scope.caller, artifact_id, version, scope.meta))
 
 
-@routes.route("/v1/artifacts/{artifact_id}/lineage", methods=["GET"], permission="artifacts.read",
-              query=LineageQuery, response=LineageView)
+@routes.route(
+    "/v1/artifacts/{artifact_id}/lineage",
+    methods=["GET"],
+    permission="artifacts.read",
+    query=LineageQuery,
+    response=LineageView,
+)
 def get_lineage(scope, artifact_id):
     raw = scope.query("depth", str(rules.DEFAULT_LINEAGE_DEPTH))
     if not raw.isdigit():
@@ -194,8 +225,7 @@ def handle_artifact_object_created(raw_event: dict) -> dict:
     # AWS names the field "version-id" (Powertools' `version_id` raises without it, as in an unversioned
     # bucket); some emitters write "versionId". Read both, and tolerate neither.
     object_version_id = created.get("version-id") or created.get("versionId") or None
-    outcome = artifact_versions.object_landed(key, object_version_id,
-                                              RequestMeta(request_id=raw_event.get("id")))
+    outcome = artifact_versions.object_landed(key, object_version_id, RequestMeta(request_id=raw_event.get("id")))
     log = logger.warning if outcome == "ignored" else logger.info
     log("artifact object observed", extra={"key": key, "object_version_id": object_version_id, "outcome": outcome})
     metrics.add_metric(name=f"ArtifactUploads{outcome.capitalize()}", unit="Count", value=1)

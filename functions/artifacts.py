@@ -1,4 +1,5 @@
 """/v1/artifacts: the library of reusable ML artifacts — entries, search, the top list."""
+
 from datetime import datetime
 from typing import Any, Literal
 
@@ -6,11 +7,11 @@ from chalice import Blueprint
 from pydantic import Field, field_validator
 
 from functions.authorizer import maestro_authorizer
+from functions.projects import UsageView
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
 from maestro.http.requests import Omittable, RequestModel
-from functions.projects import UsageView
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
 from maestro.services import artifacts
@@ -178,25 +179,52 @@ def _with_etag(body: dict, status: int = 200):
 
 
 def _search(scope, query: SearchIn):
-    sort = (query.sort.value if query.sort else ("relevance" if query.query else "recent"))
+    sort = query.sort.value if query.sort else ("relevance" if query.query else "recent")
     if sort == "relevance" and not query.query:
-        raise ValidationFailed("sort=relevance needs a query", errors=[
-            {"field": "sort", "message": "relevance ranks by the query; give one or sort otherwise", "type": "value"}])
-    filters = SearchFilters(query=query.query, type=query.type.value if query.type else None, tags=tuple(query.tags),
-                            min_impact_score=query.min_impact_score, include_deprecated=query.include_deprecated)
+        raise ValidationFailed(
+            "sort=relevance needs a query",
+            errors=[
+                {
+                    "field": "sort",
+                    "message": "relevance ranks by the query; give one or sort otherwise",
+                    "type": "value",
+                }
+            ],
+        )
+    filters = SearchFilters(
+        query=query.query,
+        type=query.type.value if query.type else None,
+        tags=tuple(query.tags),
+        min_impact_score=query.min_impact_score,
+        include_deprecated=query.include_deprecated,
+    )
     mode = query.mode.value if hasattr(query.mode, "value") else (query.mode or "hybrid")
     return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor, mode).to_body())
 
 
-@routes.route("/v1/artifacts", methods=["POST"], permission="artifacts.write", audit="artifact.create",
-              body=ArtifactIn, response=ArtifactView, status=201)
+@routes.route(
+    "/v1/artifacts",
+    methods=["POST"],
+    permission="artifacts.write",
+    audit="artifact.create",
+    body=ArtifactIn,
+    response=ArtifactView,
+    status=201,
+)
 def create_artifact(scope):
     fields = scope.body(ArtifactIn).model_dump(mode="json")
     return _with_etag(artifacts.create_artifact(scope.caller, fields, scope.meta), status=201)
 
 
-@routes.route("/v1/artifacts", methods=["GET"], permission="artifacts.read", query=SearchIn,
-              response=ArtifactSearchPage, paginated=True, errors=(422, 503))
+@routes.route(
+    "/v1/artifacts",
+    methods=["GET"],
+    permission="artifacts.read",
+    query=SearchIn,
+    response=ArtifactSearchPage,
+    paginated=True,
+    errors=(422, 503),
+)
 def list_artifacts(scope):
     """Search the library with query parameters (the filters of POST /v1/artifacts/search)."""
     from maestro.http.requests import parse_model
@@ -208,23 +236,37 @@ def list_artifacts(scope):
     return _search(scope, query)
 
 
-@routes.route("/v1/artifacts/search", methods=["POST"], permission="artifacts.read", body=SearchIn,
-              response=ArtifactSearchPage, errors=(503,))
+@routes.route(
+    "/v1/artifacts/search",
+    methods=["POST"],
+    permission="artifacts.read",
+    body=SearchIn,
+    response=ArtifactSearchPage,
+    errors=(503,),
+)
 def search_artifacts(scope):
     """Keyword, semantic or hybrid search with filters; paged by the body's limit and cursor."""
     return _search(scope, scope.body(SearchIn))
 
 
-@routes.route("/v1/artifacts/top", methods=["GET"], permission="artifacts.read", query=TopQuery,
-              response=as_page(ArtifactView), errors=(422,))
+@routes.route(
+    "/v1/artifacts/top",
+    methods=["GET"],
+    permission="artifacts.read",
+    query=TopQuery,
+    response=as_page(ArtifactView),
+    errors=(422,),
+)
 def top_artifacts(scope):
     """The artifacts with the highest impact scores."""
     from maestro.pagination import parse_limit
 
     artifact_type = scope.query("type")
     if artifact_type is not None and artifact_type not in {t.value for t in ArtifactType}:
-        raise ValidationFailed("unknown type", errors=[{"field": "type", "type": "enum",
-                                                        "message": f"must be one of {[t.value for t in ArtifactType]}"}])
+        raise ValidationFailed(
+            "unknown type",
+            errors=[{"field": "type", "type": "enum", "message": f"must be one of {[t.value for t in ArtifactType]}"}],
+        )
     limit = parse_limit(scope.query("limit", "10"))
     return json_response({"items": artifacts.top(scope.caller, artifact_type, limit), "next_cursor": None})
 
@@ -234,16 +276,26 @@ def get_artifact(scope, artifact_id):
     return _with_etag(artifacts.get_artifact(scope.caller, artifact_id))
 
 
-@routes.route("/v1/artifacts/{artifact_id}", methods=["PATCH"], permission="artifacts.write",
-              audit="artifact.update", body=ArtifactPatch, response=ArtifactView)
+@routes.route(
+    "/v1/artifacts/{artifact_id}",
+    methods=["PATCH"],
+    permission="artifacts.write",
+    audit="artifact.update",
+    body=ArtifactPatch,
+    response=ArtifactView,
+)
 def update_artifact(scope, artifact_id):
     changes = scope.body(ArtifactPatch).model_dump(mode="json", exclude_unset=True)
-    return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version,
-                                                scope.meta))
+    return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version, scope.meta))
 
 
-@routes.route("/v1/artifacts/{artifact_id}", methods=["DELETE"], permission="artifacts.delete",
-              audit="artifact.delete", response=DeletedView)
+@routes.route(
+    "/v1/artifacts/{artifact_id}",
+    methods=["DELETE"],
+    permission="artifacts.delete",
+    audit="artifact.delete",
+    response=DeletedView,
+)
 def delete_artifact(scope, artifact_id):
     artifacts.delete_artifact(scope.caller, artifact_id, scope.meta)
     return json_response({"id": artifact_id, "deleted": True})
@@ -255,29 +307,47 @@ class UsageIn(RequestModel):
     context: str | None = Field(default=None, max_length=2_000)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/usages", methods=["POST"], permission="artifacts.write",
-              audit="artifact.usage", body=UsageIn, response=RecordedUsageView, status=(200, 201))
+@routes.route(
+    "/v1/artifacts/{artifact_id}/usages",
+    methods=["POST"],
+    permission="artifacts.write",
+    audit="artifact.usage",
+    body=UsageIn,
+    response=RecordedUsageView,
+    status=(200, 201),
+)
 def record_usage(scope, artifact_id):
     """Record that a project used a version (once per project, artifact and version: 201, then 200)."""
     from maestro.services import usage
 
     artifacts.get_artifact_record(scope.caller, artifact_id)  # 404 for another tenant's id, whatever the body
     body = scope.body(UsageIn)
-    recorded, created = usage.record_usage(scope.caller, artifact_id, body.project_id, body.version, body.context,
-                                           scope.meta)
+    recorded, created = usage.record_usage(
+        scope.caller, artifact_id, body.project_id, body.version, body.context, scope.meta
+    )
     return json_response({**recorded, "created": created}, status=201 if created else 200)
 
 
-@routes.route("/v1/artifacts/{artifact_id}/analytics", methods=["GET"], permission="artifacts.read",
-              response=ArtifactAnalyticsView)
+@routes.route(
+    "/v1/artifacts/{artifact_id}/analytics",
+    methods=["GET"],
+    permission="artifacts.read",
+    response=ArtifactAnalyticsView,
+)
 def artifact_analytics(scope, artifact_id):
     from maestro.services import usage
 
     return json_response(usage.analytics(scope.caller, artifact_id))
 
 
-@routes.route("/v1/artifacts/embeddings/backfill", methods=["POST"], permission="tenant.manage",
-              audit="artifact.embedding_backfill", response=QueuedView, status=202)
+@routes.route(
+    "/v1/artifacts/embeddings/backfill",
+    methods=["POST"],
+    permission="tenant.manage",
+    audit="artifact.embedding_backfill",
+    response=QueuedView,
+    status=202,
+)
 def backfill_embeddings(scope):
     """Re-embed every artifact of the tenant (asynchronously; unchanged texts are skipped)."""
     from maestro.repositories import events
@@ -303,8 +373,9 @@ class MatchIn(RequestModel):
     limit: int = Field(default=10, ge=1, le=100)
 
 
-@routes.route("/v1/match", methods=["POST"], permission="artifacts.read", body=MatchIn, response=MatchPage,
-              errors=(503,))
+@routes.route(
+    "/v1/match", methods=["POST"], permission="artifacts.read", body=MatchIn, response=MatchPage, errors=(503,)
+)
 def match_work(scope):
     """Artifacts that fit described work, with the matched parts and a reuse suggestion (docs in domain/matching)."""
     from maestro.services import matching

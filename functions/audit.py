@@ -1,4 +1,5 @@
 """/v1/audit: the tenant's tamper-evident audit log and its chain verification (admins)."""
+
 from datetime import datetime
 from typing import Any
 
@@ -53,14 +54,21 @@ def _moment(scope, name):
     return parse_timestamp_param(scope.query(name), name)
 
 
-@routes.route("/v1/audit", methods=["GET"], permission="audit.read", query=AuditQuery, response=AuditEventView,
-              paginated=True)
+@routes.route(
+    "/v1/audit", methods=["GET"], permission="audit.read", query=AuditQuery, response=AuditEventView, paginated=True
+)
 def list_audit_events(scope):
     """The tenant's audit events, newest first (a filtered page may be short while next_cursor is set)."""
     page = audit_log.list_events(
-        scope.caller.tenant_id, actor=scope.query("actor"), action=scope.query("action"),
-        resource=scope.query("resource"), occurred_from=_moment(scope, "from"), occurred_to=_moment(scope, "to"),
-        limit=scope.limit, cursor=scope.cursor)
+        scope.caller.tenant_id,
+        actor=scope.query("actor"),
+        action=scope.query("action"),
+        resource=scope.query("resource"),
+        occurred_from=_moment(scope, "from"),
+        occurred_to=_moment(scope, "to"),
+        limit=scope.limit,
+        cursor=scope.cursor,
+    )
     return json_response(page.to_body())
 
 

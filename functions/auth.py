@@ -1,4 +1,5 @@
 """/v1/auth: signup, login, token refresh, logout, the caller, and accepting an invitation."""
+
 from typing import Literal
 
 from chalice import Blueprint
@@ -69,30 +70,45 @@ class LoggedOutView(ResponseModel):
     logged_out: Literal[True]
 
 
-@routes.route("/v1/auth/signup", methods=["POST"], permission=PUBLIC, body=SignupIn, response=TokenPairView,
-              status=201, errors=(403, 409, 429))
+@routes.route(
+    "/v1/auth/signup",
+    methods=["POST"],
+    permission=PUBLIC,
+    body=SignupIn,
+    response=TokenPairView,
+    status=201,
+    errors=(403, 409, 429),
+)
 def signup(scope):
     body = scope.body(SignupIn)
     pair = identity.signup(body.tenant_name, body.email, body.password, body.name, scope.meta)
     return json_response(pair.to_body(), status=201)
 
 
-@routes.route("/v1/auth/login", methods=["POST"], permission=PUBLIC, body=LoginIn, response=TokenPairView,
-              errors=(401, 429))
+@routes.route(
+    "/v1/auth/login", methods=["POST"], permission=PUBLIC, body=LoginIn, response=TokenPairView, errors=(401, 429)
+)
 def login(scope):
     body = scope.body(LoginIn)
     return json_response(identity.login(body.email, body.password, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/refresh", methods=["POST"], permission=PUBLIC, body=RefreshIn, response=TokenPairView,
-              errors=(401,))
+@routes.route(
+    "/v1/auth/refresh", methods=["POST"], permission=PUBLIC, body=RefreshIn, response=TokenPairView, errors=(401,)
+)
 def refresh(scope):
     body = scope.body(RefreshIn)
     return json_response(identity.refresh(body.refresh_token, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/accept-invite", methods=["POST"], permission=PUBLIC, body=AcceptInviteIn,
-              response=TokenPairView, errors=(401,))
+@routes.route(
+    "/v1/auth/accept-invite",
+    methods=["POST"],
+    permission=PUBLIC,
+    body=AcceptInviteIn,
+    response=TokenPairView,
+    errors=(401,),
+)
 def accept_invite(scope):
     body = scope.body(AcceptInviteIn)
     return json_response(identity.accept_invite(body.invite_token, body.password, scope.meta).to_body())

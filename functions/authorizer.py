@@ -1,5 +1,6 @@
 """The custom authorizer: authenticates every protected request (JWT access token or API key) and hands the
 caller (tenant, principal, role, session) to the route as the authorizer context."""
+
 from chalice import AuthResponse, Blueprint
 
 from maestro.domain.errors import Unauthenticated
@@ -13,8 +14,9 @@ authorizer_api = Blueprint(__name__)
 
 @authorizer_api.authorizer(ttl_seconds=0, name="maestro_authorizer")
 def maestro_authorizer(auth_request):
-    meta = RequestMeta(source_ip=getattr(auth_request, "source_ip", None),
-                       user_agent=getattr(auth_request, "user_agent", None))
+    meta = RequestMeta(
+        source_ip=getattr(auth_request, "source_ip", None), user_agent=getattr(auth_request, "user_agent", None)
+    )
     try:
         caller = identity.authenticate(auth_request.token, getattr(auth_request, "api_key", None), meta)
     except Unauthenticated as error:

@@ -1,4 +1,5 @@
 """GET /v1/health: version and reachability of DynamoDB and S3 (no auth)."""
+
 from typing import Literal
 
 from chalice import Blueprint

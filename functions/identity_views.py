@@ -1,4 +1,5 @@
 """Response models of the identity routes (auth, users, API keys): what maestro.services.identity renders."""
+
 from datetime import datetime
 from typing import Literal
 

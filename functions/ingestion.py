@@ -1,4 +1,5 @@
 """Ingestion entry points for asynchronous sources: S3 object-created events arriving through EventBridge."""
+
 from __future__ import annotations
 
 from maestro.ingestion.drops import INGEST_PREFIX
@@ -28,8 +29,10 @@ def handle_object_created(raw_event: dict) -> dict:
     # AWS names the field "etag"; moto server sends "eTag". Read both so the local stack matches AWS.
     etag = created.etag or created.raw_event.get("eTag") or None
     manifest = ingest_drop(created.key, etag=etag)
-    logger.info("ingest drop handled", extra={k: manifest.get(k) for k in (
-        "object_key", "status", "accepted", "duplicates", "rejected", "reason")})
+    logger.info(
+        "ingest drop handled",
+        extra={k: manifest.get(k) for k in ("object_key", "status", "accepted", "duplicates", "rejected", "reason")},
+    )
     metrics.add_metric(name=f"IngestDrops{manifest['status'].capitalize()}", unit="Count", value=1)
     return manifest
 
@@ -51,6 +54,10 @@ def handle_process_metrics_batch(raw_event: dict, context) -> dict:
         result = ingest_eventbridge_detail(envelope.get("detail"), envelope.get("id"))
         logger.info("process metrics ingested", extra={"message_id": record.message_id, **result.to_body(5)})
 
-    response = process_partial_response(event=raw_event, record_handler=record_handler,
-                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+    response = process_partial_response(
+        event=raw_event,
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
     return response

@@ -1,4 +1,5 @@
 """Scheduled and event-driven jobs: artifact impact recalculation (on a recorded outcome, and nightly)."""
+
 from __future__ import annotations
 
 from maestro.observability import logger, metrics

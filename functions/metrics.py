@@ -1,5 +1,6 @@
 """/v1/metrics: process-metric events over HTTP (users or API keys), and the tenant's custom metric types."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from chalice import Blueprint
@@ -7,10 +8,10 @@ from pydantic import AwareDatetime, Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import Conflict, InvalidInput, PayloadTooLarge
+from maestro.domain.identity.permissions import PUBLIC
 from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel, parse_json
-from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import OpenResponseModel, QueryModel, ResponseModel, as_page
 from maestro.services.context import audit_as
@@ -28,9 +29,12 @@ class CustomTypeIn(RequestModel):
 class MetricsBatchIn(RequestModel):
     """Documents the body; the view reads it itself, answering 400 without events and 413 beyond MAX_BATCH."""
 
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH,
-                                         description="metric events (docs/metrics.md): project_id, metric_type, "
-                                                     "value, timestamp, optional unit, source, metadata")
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="metric events (docs/metrics.md): project_id, metric_type, "
+        "value, timestamp, optional unit, source, metadata",
+    )
 
 
 class RejectedEvent(ResponseModel):
@@ -84,7 +88,9 @@ class WebhookView(ResponseModel):
 
 
 class PeriodQuery(QueryModel):
-    from_: AwareDatetime | None = Field(default=None, alias="from", description="ISO 8601 with zone; default to - 90 days")
+    from_: AwareDatetime | None = Field(
+        default=None, alias="from", description="ISO 8601 with zone; default to - 90 days"
+    )
     to: AwareDatetime | None = Field(default=None, description="ISO 8601 with zone; default now")
 
 
@@ -196,8 +202,15 @@ class MlflowSyncView(ResponseModel):
     events: IngestResultView
 
 
-@routes.route("/v1/metrics", methods=["POST"], permission="metrics.write", audit="metrics.ingest",
-              body=MetricsBatchIn, response=IngestResultView, status=(200, 207))
+@routes.route(
+    "/v1/metrics",
+    methods=["POST"],
+    permission="metrics.write",
+    audit="metrics.ingest",
+    body=MetricsBatchIn,
+    response=IngestResultView,
+    status=(200, 207),
+)
 def post_metrics(scope):
     """200 when every event was stored or already known; 207 when some were rejected (each with its index)."""
     from maestro.services.metrics_ingestion import ingest
@@ -205,14 +218,20 @@ def post_metrics(scope):
     body = parse_json(scope.request.raw_body)
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list) or not events:
-        raise InvalidInput("the body must be {\"events\": [ ... ]} with at least one event", field="events")
+        raise InvalidInput('the body must be {"events": [ ... ]} with at least one event', field="events")
     if len(events) > MAX_BATCH:
-        raise PayloadTooLarge(f"at most {MAX_BATCH} events per request; send {len(events)} in several",
-                              limit=MAX_BATCH)
+        raise PayloadTooLarge(f"at most {MAX_BATCH} events per request; send {len(events)} in several", limit=MAX_BATCH)
     result = ingest(scope.caller.tenant_id, enumerate(events), source="api")
-    audit_as(scope.caller, "metrics.ingest", "metrics", None, scope.meta,
-             changes={"after": {"accepted": result.accepted, "duplicates": result.duplicates,
-                                "rejected": result.rejected_count}})
+    audit_as(
+        scope.caller,
+        "metrics.ingest",
+        "metrics",
+        None,
+        scope.meta,
+        changes={
+            "after": {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected_count}
+        },
+    )
     return json_response(result.to_body(), status=207 if result.rejected else 200)
 
 
@@ -221,15 +240,32 @@ def list_metric_types(scope):
     """Built-in metric types and the tenant's own (one page)."""
     from maestro.repositories import metrics as store
 
-    built_in = [{"id": name, "metric_type": name, "unit": unit, "built_in": True} for name, unit in
-                sorted(BUILT_IN_TYPES.items())]
-    custom = [{"id": t.metric_type, "metric_type": t.metric_type, "unit": t.unit, "description": t.description,
-               "built_in": False} for t in store.list_custom_types(scope.caller.tenant_id)]
+    built_in = [
+        {"id": name, "metric_type": name, "unit": unit, "built_in": True}
+        for name, unit in sorted(BUILT_IN_TYPES.items())
+    ]
+    custom = [
+        {
+            "id": t.metric_type,
+            "metric_type": t.metric_type,
+            "unit": t.unit,
+            "description": t.description,
+            "built_in": False,
+        }
+        for t in store.list_custom_types(scope.caller.tenant_id)
+    ]
     return json_response({"items": built_in + custom, "next_cursor": None})
 
 
-@routes.route("/v1/metric-types", methods=["POST"], permission="metrics.write", audit="metrics.register_type",
-              body=CustomTypeIn, response=MetricTypeView, status=201)
+@routes.route(
+    "/v1/metric-types",
+    methods=["POST"],
+    permission="metrics.write",
+    audit="metrics.register_type",
+    body=CustomTypeIn,
+    response=MetricTypeView,
+    status=201,
+)
 def register_metric_type(scope):
     """Register a tenant metric type with its unit."""
     from maestro.repositories import metrics as store
@@ -238,14 +274,25 @@ def register_metric_type(scope):
     body = scope.body(CustomTypeIn)
     if body.metric_type in BUILT_IN_TYPES:
         raise Conflict(f"{body.metric_type} is a built-in type", field="metric_type")
-    store.register_custom_type(CustomMetricType(
-        scope.caller.tenant_id, body.metric_type, unit=body.unit, description=body.description,
-        created_by=scope.caller.actor, created_at=datetime.now(timezone.utc)))
-    audit_as(scope.caller, "metrics.register_type", "metric_type", body.metric_type, scope.meta,
-             changes={"after": body.model_dump()})
+    store.register_custom_type(
+        CustomMetricType(
+            scope.caller.tenant_id,
+            body.metric_type,
+            unit=body.unit,
+            description=body.description,
+            created_by=scope.caller.actor,
+            created_at=datetime.now(UTC),
+        )
+    )
+    audit_as(
+        scope.caller,
+        "metrics.register_type",
+        "metric_type",
+        body.metric_type,
+        scope.meta,
+        changes={"after": body.model_dump()},
+    )
     return json_response({"id": body.metric_type, **body.model_dump(), "built_in": False}, status=201)
-
-
 
 
 class IngestUploadIn(RequestModel):
@@ -253,15 +300,23 @@ class IngestUploadIn(RequestModel):
     content_type: str | None = Field(default=None, max_length=100)
 
 
-@routes.route("/v1/projects/{project_id}/ingest-uploads", methods=["POST"], permission="metrics.write",
-              audit="metrics.drop_upload", body=IngestUploadIn, response=DropUploadView, status=201)
+@routes.route(
+    "/v1/projects/{project_id}/ingest-uploads",
+    methods=["POST"],
+    permission="metrics.write",
+    audit="metrics.drop_upload",
+    body=IngestUploadIn,
+    response=DropUploadView,
+    status=201,
+)
 def create_ingest_upload(scope, project_id):
     """A presigned PUT into the project's drop zone; the upload is ingested when it lands."""
     from maestro.services.drop_ingestion import create_upload
 
     body = scope.body(IngestUploadIn)
-    return json_response(create_upload(scope.caller, project_id, body.file_name, body.content_type, scope.meta),
-                         status=201)
+    return json_response(
+        create_upload(scope.caller, project_id, body.file_name, body.content_type, scope.meta), status=201
+    )
 
 
 class GithubIntegrationIn(RequestModel):
@@ -269,19 +324,30 @@ class GithubIntegrationIn(RequestModel):
     webhook_secret: str = Field(min_length=16, max_length=512)
 
 
-@routes.route("/v1/projects/{project_id}/integrations/github", methods=["PUT"], permission="integrations.manage",
-              audit="integration.github", body=GithubIntegrationIn, response=GithubIntegrationView)
+@routes.route(
+    "/v1/projects/{project_id}/integrations/github",
+    methods=["PUT"],
+    permission="integrations.manage",
+    audit="integration.github",
+    body=GithubIntegrationIn,
+    response=GithubIntegrationView,
+)
 def connect_github(scope, project_id):
     """Connect a GitHub repository; its webhook secret goes to Secrets Manager and is never returned."""
     from maestro.services.github_integration import connect_repository
 
     body = scope.body(GithubIntegrationIn)
-    return json_response(connect_repository(scope.caller, project_id, body.repository, body.webhook_secret,
-                                            scope.meta))
+    return json_response(connect_repository(scope.caller, project_id, body.repository, body.webhook_secret, scope.meta))
 
 
-@routes.route("/v1/integrations/github/webhook", methods=["POST"], permission=PUBLIC, response=WebhookView,
-              status=(200, 202), errors=(401,))
+@routes.route(
+    "/v1/integrations/github/webhook",
+    methods=["POST"],
+    permission=PUBLIC,
+    response=WebhookView,
+    status=(200, 202),
+    errors=(401,),
+)
 def github_webhook(scope):
     """Authenticated by the X-Hub-Signature-256 of the connected project's secret, not by a token."""
     from maestro.services.github_integration import receive_webhook
@@ -298,8 +364,13 @@ def _period(scope):
     return period(parse_timestamp_param(scope.query("from"), "from"), parse_timestamp_param(scope.query("to"), "to"))
 
 
-@routes.route("/v1/projects/{project_id}/metrics", methods=["GET"], permission="metrics.read", query=SeriesQuery,
-              response=TimeSeriesView)
+@routes.route(
+    "/v1/projects/{project_id}/metrics",
+    methods=["GET"],
+    permission="metrics.read",
+    query=SeriesQuery,
+    response=TimeSeriesView,
+)
 def project_metrics(scope, project_id):
     """One metric type per day, week or month over the period."""
     from maestro.services import analytics
@@ -311,48 +382,66 @@ def project_metrics(scope, project_id):
     return json_response(analytics.time_series(scope.caller, project_id, scope.query("type"), start, end, bucket))
 
 
-@routes.route("/v1/projects/{project_id}/metrics/summary", methods=["GET"], permission="metrics.read",
-              query=PeriodQuery, response=MetricSummaryView)
+@routes.route(
+    "/v1/projects/{project_id}/metrics/summary",
+    methods=["GET"],
+    permission="metrics.read",
+    query=PeriodQuery,
+    response=MetricSummaryView,
+)
 def project_metrics_summary(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read", query=PeriodQuery,
-              response=GitView)
+@routes.route(
+    "/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=GitView
+)
 def project_git(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.git(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read", query=PeriodQuery,
-              response=DoraView)
+@routes.route(
+    "/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=DoraView
+)
 def project_dora(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.dora(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read", query=PeriodQuery,
-              response=CiView)
+@routes.route(
+    "/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=CiView
+)
 def project_ci(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.ci(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/velocity", methods=["GET"], permission="metrics.read", query=PeriodQuery,
-              response=VelocityView)
+@routes.route(
+    "/v1/projects/{project_id}/velocity",
+    methods=["GET"],
+    permission="metrics.read",
+    query=PeriodQuery,
+    response=VelocityView,
+)
 def project_velocity(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.velocity(scope.caller, project_id, *_period(scope)))
 
 
-@routes.route("/v1/projects/{project_id}/team-analytics", methods=["GET"], permission="metrics.read",
-              query=PeriodQuery, response=TeamAnalyticsView)
+@routes.route(
+    "/v1/projects/{project_id}/team-analytics",
+    methods=["GET"],
+    permission="metrics.read",
+    query=PeriodQuery,
+    response=TeamAnalyticsView,
+)
 def project_team_analytics(scope, project_id):
     from maestro.services import analytics
 
@@ -366,18 +455,33 @@ class MlflowIntegrationIn(RequestModel):
     token: str | None = Field(default=None, min_length=1, max_length=4_096)
 
 
-@routes.route("/v1/integrations/mlflow", methods=["PUT"], permission="integrations.manage",
-              audit="integration.mlflow", body=MlflowIntegrationIn, response=MlflowConfigView)
+@routes.route(
+    "/v1/integrations/mlflow",
+    methods=["PUT"],
+    permission="integrations.manage",
+    audit="integration.mlflow",
+    body=MlflowIntegrationIn,
+    response=MlflowConfigView,
+)
 def connect_mlflow(scope):
     from maestro.services import mlflow_sync
 
     body = scope.body(MlflowIntegrationIn)
-    return json_response(mlflow_sync.configure(scope.caller, body.tracking_uri, body.primary_metric, body.direction,
-                                               body.token, scope.meta))
+    return json_response(
+        mlflow_sync.configure(
+            scope.caller, body.tracking_uri, body.primary_metric, body.direction, body.token, scope.meta
+        )
+    )
 
 
-@routes.route("/v1/projects/{project_id}/integrations/mlflow/sync", methods=["POST"], permission="metrics.write",
-              audit="integration.mlflow_sync", response=MlflowSyncView, errors=(503,))
+@routes.route(
+    "/v1/projects/{project_id}/integrations/mlflow/sync",
+    methods=["POST"],
+    permission="metrics.write",
+    audit="integration.mlflow_sync",
+    response=MlflowSyncView,
+    errors=(503,),
+)
 def sync_mlflow(scope, project_id):
     from maestro.services import mlflow_sync
 

@@ -1,4 +1,5 @@
 """/v1/models/meta: the outcome models' champions, live error and history; retraining on request."""
+
 from typing import Any, Literal
 
 from chalice import Blueprint
@@ -42,8 +43,14 @@ def get_meta_models(scope):
     return json_response(models.overview(scope.caller))
 
 
-@routes.route("/v1/models/meta/retrain", methods=["POST"], permission="models.retrain", audit="models.retrain",
-              response=JobView, status=202)
+@routes.route(
+    "/v1/models/meta/retrain",
+    methods=["POST"],
+    permission="models.retrain",
+    audit="models.retrain",
+    response=JobView,
+    status=202,
+)
 def retrain_meta_models(scope):
     """Queue a retrain of the tenant's outcome models and recommender; poll the job for its state."""
     return json_response(models.request_retrain(scope.caller, scope.meta), status=202)

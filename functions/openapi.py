@@ -1,4 +1,5 @@
 """GET /v1/openapi.json: the API's OpenAPI 3.1 document, generated from the routes' own models (no auth)."""
+
 from typing import Any
 
 from chalice import Blueprint

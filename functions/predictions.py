@@ -1,4 +1,5 @@
 """/v1/predictions and /v1/recommendations: what the tenant's history predicts for a project or a plan."""
+
 from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
@@ -28,8 +29,9 @@ class ProjectProfile(RequestModel):
     description: str = Field(default="", max_length=10_000)
     members: list[PlannedMember] | None = Field(default=None, max_length=500)
     # Ids are keys: an empty one would reach DynamoDB as an empty key (a 500), so it is refused here.
-    planned_artifacts: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None,
-                                                                                                 max_length=200)
+    planned_artifacts: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=200
+    )
     features: dict[str, float] | None = Field(default=None, max_length=200)
 
 
@@ -97,8 +99,15 @@ def _profile(body: ProjectOrProfile) -> dict | None:
     return body.profile.model_dump(mode="json") if body.profile is not None else None
 
 
-@routes.route("/v1/predictions", methods=["POST"], permission="predictions.run", audit="prediction.create",
-              body=ProjectOrProfile, response=PredictionView, errors=(404,))
+@routes.route(
+    "/v1/predictions",
+    methods=["POST"],
+    permission="predictions.run",
+    audit="prediction.create",
+    body=ProjectOrProfile,
+    response=PredictionView,
+    errors=(404,),
+)
 def create_prediction(scope):
     """Predict success score, duration and cost with 80% and 90% intervals (stored; scored at the outcome)."""
     from maestro.services.meta import predictions  # numpy and the history module: only when predicting
@@ -107,8 +116,14 @@ def create_prediction(scope):
     return json_response(predictions.predict(scope.caller, body.project_id, _profile(body), scope.meta))
 
 
-@routes.route("/v1/recommendations", methods=["POST"], permission="predictions.run", body=RecommendationRequest,
-              response=RecommendationView, errors=(404,))
+@routes.route(
+    "/v1/recommendations",
+    methods=["POST"],
+    permission="predictions.run",
+    body=RecommendationRequest,
+    response=RecommendationView,
+    errors=(404,),
+)
 def create_recommendations(scope):
     """Artifacts to reuse (learned blend, with reasons) and the team shape the models expect to do best."""
     from maestro.services.meta import recommendations  # numpy: only when recommending
@@ -121,8 +136,9 @@ class StoredPredictionView(PredictionView):
     scored: dict[str, Any] | None
 
 
-@routes.route("/v1/predictions/{prediction_id}", methods=["GET"], permission="models.read",
-              response=StoredPredictionView)
+@routes.route(
+    "/v1/predictions/{prediction_id}", methods=["GET"], permission="models.read", response=StoredPredictionView
+)
 def get_prediction(scope, prediction_id):
     """A stored prediction and, once its project finished, how far off it was."""
     from maestro.services.meta import predictions

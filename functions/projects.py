@@ -1,4 +1,5 @@
 """/v1/projects: projects, their outcomes and their teams."""
+
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -179,22 +180,44 @@ def _with_etag(body: dict, status: int = 200):
 def _enum_param(scope, name, enum):
     value = scope.query(name)
     if value is not None and value not in {e.value for e in enum}:
-        raise ValidationFailed(f"unknown {name}", errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}",
-                                                            "type": "enum"}])
+        raise ValidationFailed(
+            f"unknown {name}",
+            errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}", "type": "enum"}],
+        )
     return value
 
 
-@routes.route("/v1/projects", methods=["POST"], permission="projects.write", audit="project.create", body=ProjectIn,
-              response=ProjectView, status=201, errors=(403,))
+@routes.route(
+    "/v1/projects",
+    methods=["POST"],
+    permission="projects.write",
+    audit="project.create",
+    body=ProjectIn,
+    response=ProjectView,
+    status=201,
+    errors=(403,),
+)
 def create_project(scope):
     return _with_etag(projects.create_project(scope.caller, _stored(scope.body(ProjectIn)), scope.meta), status=201)
 
 
-@routes.route("/v1/projects", methods=["GET"], permission="projects.read", query=ProjectQuery, response=ProjectView,
-              paginated=True, errors=(422,))
+@routes.route(
+    "/v1/projects",
+    methods=["GET"],
+    permission="projects.read",
+    query=ProjectQuery,
+    response=ProjectView,
+    paginated=True,
+    errors=(422,),
+)
 def list_projects(scope):
-    page = projects.list_projects(scope.caller, _enum_param(scope, "status", ProjectStatus),
-                                  _enum_param(scope, "problem_class", ProblemClass), scope.limit, scope.cursor)
+    page = projects.list_projects(
+        scope.caller,
+        _enum_param(scope, "status", ProjectStatus),
+        _enum_param(scope, "problem_class", ProblemClass),
+        scope.limit,
+        scope.cursor,
+    )
     return json_response(page.to_body())
 
 
@@ -203,65 +226,115 @@ def get_project(scope, project_id):
     return _with_etag(projects.get_project(scope.caller, project_id))
 
 
-@routes.route("/v1/projects/{project_id}", methods=["PATCH"], permission="projects.write", audit="project.update",
-              body=ProjectPatch, response=ProjectView)
+@routes.route(
+    "/v1/projects/{project_id}",
+    methods=["PATCH"],
+    permission="projects.write",
+    audit="project.update",
+    body=ProjectPatch,
+    response=ProjectView,
+)
 def update_project(scope, project_id):
     changes = _stored(scope.body(ProjectPatch), exclude_unset=True)
     return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
-@routes.route("/v1/projects/{project_id}", methods=["DELETE"], permission="projects.delete", audit="project.delete",
-              response=DeletedView)
+@routes.route(
+    "/v1/projects/{project_id}",
+    methods=["DELETE"],
+    permission="projects.delete",
+    audit="project.delete",
+    response=DeletedView,
+)
 def delete_project(scope, project_id):
     projects.delete_project(scope.caller, project_id, scope.meta)
     return json_response({"id": project_id, "deleted": True})
 
 
-@routes.route("/v1/projects/{project_id}/outcome", methods=["PUT"], permission="projects.write",
-              audit="project.outcome", body=OutcomeIn, response=ProjectView)
+@routes.route(
+    "/v1/projects/{project_id}/outcome",
+    methods=["PUT"],
+    permission="projects.write",
+    audit="project.outcome",
+    body=OutcomeIn,
+    response=ProjectView,
+)
 def record_outcome(scope, project_id):
     outcome = _stored(scope.body(OutcomeIn))
     return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
-@routes.route("/v1/projects/{project_id}/members", methods=["POST"], permission="projects.write",
-              audit="project.member_add", body=MemberIn, response=MemberView, status=201)
+@routes.route(
+    "/v1/projects/{project_id}/members",
+    methods=["POST"],
+    permission="projects.write",
+    audit="project.member_add",
+    body=MemberIn,
+    response=MemberView,
+    status=201,
+)
 def add_member(scope, project_id):
-    return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta),
-                         status=201)
+    return json_response(
+        projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta), status=201
+    )
 
 
-@routes.route("/v1/projects/{project_id}/members", methods=["GET"], permission="projects.read", response=MemberView,
-              paginated=True)
+@routes.route(
+    "/v1/projects/{project_id}/members",
+    methods=["GET"],
+    permission="projects.read",
+    response=MemberView,
+    paginated=True,
+)
 def list_members(scope, project_id):
     return json_response(projects.list_members(scope.caller, project_id, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/projects/{project_id}/members/{member_id}", methods=["DELETE"], permission="projects.write",
-              audit="project.member_remove", response=DeletedView)
+@routes.route(
+    "/v1/projects/{project_id}/members/{member_id}",
+    methods=["DELETE"],
+    permission="projects.write",
+    audit="project.member_remove",
+    response=DeletedView,
+)
 def remove_member(scope, project_id, member_id):
     projects.remove_member(scope.caller, project_id, member_id, scope.meta)
     return json_response({"id": member_id, "deleted": True})
 
 
-@routes.route("/v1/tenant/success-weights", methods=["PUT"], permission="tenant.manage",
-              audit="tenant.success_weights", body=SuccessWeightsIn, response=SuccessWeightsView)
+@routes.route(
+    "/v1/tenant/success-weights",
+    methods=["PUT"],
+    permission="tenant.manage",
+    audit="tenant.success_weights",
+    body=SuccessWeightsIn,
+    response=SuccessWeightsView,
+)
 def set_success_weights(scope):
     return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
 
 
-
-
-@routes.route("/v1/projects/{project_id}/artifacts", methods=["GET"], permission="projects.read", response=UsageView,
-              paginated=True)
+@routes.route(
+    "/v1/projects/{project_id}/artifacts",
+    methods=["GET"],
+    permission="projects.read",
+    response=UsageView,
+    paginated=True,
+)
 def project_artifacts(scope, project_id):
     from maestro.services import usage
 
     return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())
 
 
-@routes.route("/v1/projects/{project_id}/similar", methods=["GET"], permission="projects.read", query=SimilarQuery,
-              response=as_page(SimilarProjectView), errors=(503,))
+@routes.route(
+    "/v1/projects/{project_id}/similar",
+    methods=["GET"],
+    permission="projects.read",
+    query=SimilarQuery,
+    response=as_page(SimilarProjectView),
+    errors=(503,),
+)
 def similar_projects(scope, project_id):
     from maestro.pagination import parse_limit
     from maestro.services import matching

@@ -1,4 +1,5 @@
 """/v1/tenant: the caller's tenant with its usage against quota (admins)."""
+
 from datetime import datetime
 
 from chalice import Blueprint

@@ -1,4 +1,5 @@
 """/v1/users: the tenant's people and their roles (admins manage; everyone in the tenant can read)."""
+
 from chalice import Blueprint
 from pydantic import Field
 
@@ -36,12 +37,20 @@ def _with_etag(body: dict, status: int = 200):
     return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
 
 
-@routes.route("/v1/users", methods=["POST"], permission="users.manage", audit="user.create", body=UserIn,
-              response=CreatedUserView, status=201)
+@routes.route(
+    "/v1/users",
+    methods=["POST"],
+    permission="users.manage",
+    audit="user.create",
+    body=UserIn,
+    response=CreatedUserView,
+    status=201,
+)
 def create_user(scope):
     body = scope.body(UserIn)
-    created = identity.create_user(scope.caller, body.email, body.name, body.role, body.password, body.invite,
-                                   scope.meta)
+    created = identity.create_user(
+        scope.caller, body.email, body.name, body.role, body.password, body.invite, scope.meta
+    )
     return _with_etag(created, status=201)
 
 
@@ -55,16 +64,31 @@ def get_user(scope, user_id):
     return _with_etag(identity.get_user(scope.caller, user_id))
 
 
-@routes.route("/v1/users/{user_id}", methods=["PATCH"], permission="users.manage", audit="user.update",
-              body=UserPatch, response=UserView)
+@routes.route(
+    "/v1/users/{user_id}",
+    methods=["PATCH"],
+    permission="users.manage",
+    audit="user.update",
+    body=UserPatch,
+    response=UserView,
+)
 def update_user(scope, user_id):
     body = scope.body(UserPatch)
-    return _with_etag(identity.update_user(scope.caller, user_id, role=body.role, active=body.active,
-                                           expected_version=scope.expected_version, meta=scope.meta))
+    return _with_etag(
+        identity.update_user(
+            scope.caller,
+            user_id,
+            role=body.role,
+            active=body.active,
+            expected_version=scope.expected_version,
+            meta=scope.meta,
+        )
+    )
 
 
-@routes.route("/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete",
-              response=DeletedView)
+@routes.route(
+    "/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete", response=DeletedView
+)
 def delete_user(scope, user_id):
     identity.delete_user(scope.caller, user_id, scope.meta)
     return json_response({"id": user_id, "deleted": True})

@@ -8,11 +8,12 @@ A function that embeds text carries it beside the core layer; both together must
 unzipped (infra/package.py reports it). Cached like the core layer: the dependencies by a hash of the
 requirements and constraints.txt, the zip by that plus the package sources and the model files.
 """
+
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from infra.embedding_model import MODEL_FILES, export_model
 from infra.layers import (
@@ -50,9 +51,18 @@ def build_embedding_layer(out_dir: Path = LAYERS_BUILD_DIR) -> LayerBuild:
     requirements = embedding_requirements()
     key = dependencies_key(requirements, pip_args=PIP_ARGS)
     dependencies, rebuilt_dependencies = install_dependencies(
-        requirements, key, cache_root=LAYERS_BUILD_DIR / "cache" / "embedding", pip_args=PIP_ARGS)
-    return write_layer("embedding", out_dir, dependencies, key, rebuilt_dependencies, EMBEDDING_SOURCE_DIR,
-                       EMBEDDING_PACKAGES, list(_model_entries(model_dir)))
+        requirements, key, cache_root=LAYERS_BUILD_DIR / "cache" / "embedding", pip_args=PIP_ARGS
+    )
+    return write_layer(
+        "embedding",
+        out_dir,
+        dependencies,
+        key,
+        rebuilt_dependencies,
+        EMBEDDING_SOURCE_DIR,
+        EMBEDDING_PACKAGES,
+        list(_model_entries(model_dir)),
+    )
 
 
 def main() -> None:

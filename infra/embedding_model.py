@@ -12,6 +12,7 @@ this recipe) changes. Nothing is downloaded: the weights come from the installed
 hub switched off. torch and sentence-transformers are imported here only (the `embedding-build` extra); the
 Lambda runtime never sees them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,15 @@ class ModelExport:
 
 def export_key() -> str:
     """Changes whenever the exported files could: the weights' package, the exporter and this recipe."""
-    parts = [RECIPE_VERSION, ONNX_OPSET, ONNX_IR_VERSION,
-             *(f"{name}=={version(name)}" for name in (MODEL_PACKAGE, "torch", "transformers",
-                                                        "sentence-transformers", "tokenizers"))]
+    parts = [
+        RECIPE_VERSION,
+        ONNX_OPSET,
+        ONNX_IR_VERSION,
+        *(
+            f"{name}=={version(name)}"
+            for name in (MODEL_PACKAGE, "torch", "transformers", "sentence-transformers", "tokenizers")
+        ),
+    ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
@@ -88,8 +95,10 @@ def _export_into(staging: Path, key: str) -> None:
     reference = load_reference()
     modules = [type(module).__name__ for module in reference]
     if modules != ["Transformer", "Pooling", "Normalize"] or reference[1].pooling_mode != "mean":
-        raise RuntimeError(f"maestro_embedding reproduces Transformer -> mean Pooling -> Normalize, not {modules} "
-                           f"({reference[1].pooling_mode} pooling)")
+        raise RuntimeError(
+            f"maestro_embedding reproduces Transformer -> mean Pooling -> Normalize, not {modules} "
+            f"({reference[1].pooling_mode} pooling)"
+        )
     transformer = reference[0]
     bert = transformer.auto_model.eval()
     max_seq_length = int(reference.max_seq_length)
@@ -103,21 +112,32 @@ def _export_into(staging: Path, key: str) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
-    sample = transformer.tokenizer(["an export sample", "a second, longer export sample text"], padding=True,
-                                   truncation=True, max_length=max_seq_length, return_tensors="pt")
+    sample = transformer.tokenizer(
+        ["an export sample", "a second, longer export sample text"],
+        padding=True,
+        truncation=True,
+        max_length=max_seq_length,
+        return_tensors="pt",
+    )
     names = ["input_ids", "attention_mask", "token_type_ids"]
     # The tracer warns that the mask's shape checks become constants and about advanced indexing: both hold for
     # every input shape here (no key/value cache, non-negative indices), and the parity test is the proof.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            TokenEmbeddings(bert), tuple(sample[name] for name in names), str(staging / MODEL_FILE),
-            input_names=names, output_names=["token_embeddings"],
+            TokenEmbeddings(bert),
+            tuple(sample[name] for name in names),
+            str(staging / MODEL_FILE),
+            input_names=names,
+            output_names=["token_embeddings"],
             dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]},
-            opset_version=ONNX_OPSET, dynamo=False, do_constant_folding=True,
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+            do_constant_folding=True,
         )
     model = onnx.load(str(staging / MODEL_FILE))
     if model.ir_version > ONNX_IR_VERSION:
@@ -177,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     export = export_model(args.out, args.force)
     size = (export.directory / MODEL_FILE).stat().st_size
-    print(f"{export.directory} ({'exported' if export.exported else 'cached'}, key {export.key}, "
-          f"{MODEL_FILE} {size / 1e6:.1f} MB, {export.seconds:.1f} s)")
+    print(
+        f"{export.directory} ({'exported' if export.exported else 'cached'}, key {export.key}, "
+        f"{MODEL_FILE} {size / 1e6:.1f} MB, {export.seconds:.1f} s)"
+    )
     return 0
 
 

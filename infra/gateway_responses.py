@@ -1,13 +1,19 @@
 """API Gateway responses for errors the gateway answers before any function runs, as problem+json.
 Used by the deployed template (infra/template.py) and by the local API server alike."""
+
 from __future__ import annotations
 
 import json
 
 
 def _template(status: int | None, title: str, detail: str, problem_type: str) -> str:
-    body = {"type": f"https://maestro-ml.dev/problems/{problem_type}", "title": title, "status": status,
-            "detail": detail, "request_id": "$context.requestId"}
+    body = {
+        "type": f"https://maestro-ml.dev/problems/{problem_type}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": "$context.requestId",
+    }
     # "status" is advisory in RFC 9457; the catch-all responses keep the gateway's own status code.
     return json.dumps({k: v for k, v in body.items() if v is not None})
 

@@ -4,6 +4,7 @@
 - the installed dependencies, keyed by a hash of constraints.txt, the dependency list and the pip arguments;
 - the zip itself, keyed by that hash plus the content of layers/core/python/maestro.
 """
+
 from __future__ import annotations
 
 import compileall
@@ -16,9 +17,9 @@ import sys
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BUILD_DIR = PROJECT_DIR / "build"
@@ -31,12 +32,13 @@ CORE_PACKAGES = ("maestro",)
 # is listed (argon2-cffi-bindings ships manylinux_2_26 only, pydantic-core manylinux2014 only).
 LAMBDA_RUNTIME = "python3.11"
 LAMBDA_ARCHITECTURE = "x86_64"
-_MANYLINUX_TAGS = ("manylinux_2_26", "manylinux_2_24", "manylinux_2_17", "manylinux2014", "manylinux2010",
-                   "manylinux1")
+_MANYLINUX_TAGS = ("manylinux_2_26", "manylinux_2_24", "manylinux_2_17", "manylinux2014", "manylinux2010", "manylinux1")
 PIP_PLATFORM_ARGS = (
     *(arg for tag in _MANYLINUX_TAGS for arg in ("--platform", f"{tag}_{LAMBDA_ARCHITECTURE}")),
-    "--implementation", "cp",
-    "--python-version", "3.11",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.11",
     "--only-binary=:all:",
 )
 # Chalice copies its own runtime (chalice/app.py) into every deployment package; installing the chalice
@@ -57,9 +59,11 @@ class LayerBuild:
     rebuilt_zip: bool
 
     def summary(self) -> str:
-        return (f"{self.zip_path} ({self.unzipped_bytes / 1e6:.1f} MB unzipped; "
-                f"dependencies {'installed' if self.rebuilt_dependencies else 'cached'}, "
-                f"zip {'written' if self.rebuilt_zip else 'cached'})")
+        return (
+            f"{self.zip_path} ({self.unzipped_bytes / 1e6:.1f} MB unzipped; "
+            f"dependencies {'installed' if self.rebuilt_dependencies else 'cached'}, "
+            f"zip {'written' if self.rebuilt_zip else 'cached'})"
+        )
 
 
 def _distribution_name(requirement: str) -> str:
@@ -91,8 +95,11 @@ def lambda_pins(pyproject: Path = PROJECT_DIR / "pyproject.toml") -> dict[str, s
 def lambda_constraints(constraints: Path = PROJECT_DIR / "constraints.txt") -> str:
     """constraints.txt (the dev virtualenv's freeze) with the Lambda pins put in place of the lines they override."""
     pins = lambda_pins()
-    lines = [line for line in constraints.read_text().splitlines()
-             if not line.strip() or _distribution_name(line) not in pins]
+    lines = [
+        line
+        for line in constraints.read_text().splitlines()
+        if not line.strip() or _distribution_name(line) not in pins
+    ]
     lines += [f"{name}=={version}" for name, version in sorted(pins.items())]
     return "\n".join(lines) + "\n"
 
@@ -115,8 +122,9 @@ def _skipped(relative: Path) -> bool:
     return in_skipped_dir or relative.suffix == ".pyc"
 
 
-def install_dependencies(requirements: list[str], key: str, cache_root: Path = LAYERS_BUILD_DIR / "cache",
-                         pip_args: tuple[str, ...] = ()) -> tuple[Path, bool]:
+def install_dependencies(
+    requirements: list[str], key: str, cache_root: Path = LAYERS_BUILD_DIR / "cache", pip_args: tuple[str, ...] = ()
+) -> tuple[Path, bool]:
     """The dependencies installed for Lambda under <cache>/deps-<key>/python; (path, whether it was built now).
     Each layer needs its own cache_root: older deps-* folders in it are removed."""
     target = cache_root / f"deps-{key}"
@@ -128,9 +136,22 @@ def install_dependencies(requirements: list[str], key: str, cache_root: Path = L
     constraints.write_text(lambda_constraints())
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-             "--target", str(staging / "python"), *PIP_PLATFORM_ARGS, *pip_args,
-             "-c", str(constraints), *requirements],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--target",
+                str(staging / "python"),
+                *PIP_PLATFORM_ARGS,
+                *pip_args,
+                "-c",
+                str(constraints),
+                *requirements,
+            ],
             check=True,
         )
         _compile(staging / "python")
@@ -148,8 +169,9 @@ def install_dependencies(requirements: list[str], key: str, cache_root: Path = L
 def _compile(root: Path) -> None:
     # /opt is read-only in Lambda, so bytecode not shipped is recompiled on every cold start. Unchecked-hash
     # pycs stay valid whatever timestamps the unzip leaves (the zip is rebuilt whenever a source changes).
-    compileall.compile_dir(str(root), quiet=2, workers=0,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    compileall.compile_dir(
+        str(root), quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
 
 
 def _layer_entries(dependencies: Path, sources: Path) -> Iterator[tuple[str, Path]]:
@@ -183,17 +205,28 @@ def unzipped_size(zip_path: Path) -> int:
         return sum(info.file_size for info in archive.infolist())
 
 
-def write_layer(name: str, out_dir: Path, dependencies: Path, key: str, rebuilt_dependencies: bool,
-                source_root: Path, packages: Iterable[str],
-                extra_entries: Sequence[tuple[str, Path]] = ()) -> LayerBuild:
+def write_layer(
+    name: str,
+    out_dir: Path,
+    dependencies: Path,
+    key: str,
+    rebuilt_dependencies: bool,
+    source_root: Path,
+    packages: Iterable[str],
+    extra_entries: Sequence[tuple[str, Path]] = (),
+) -> LayerBuild:
     """Write (or reuse) <out_dir>/<name>.zip: `python/` holds the installed dependencies (cached under `key`) and
     the packages from source_root, compiled; extra_entries (zip name, file) go in as they are."""
     zip_path = out_dir / f"{name}.zip"
     stamp_path = out_dir / f"{name}.zip.key"
     sources = list(_source_files(source_root, packages))
-    zip_key = _digest([key.encode(),
-                       *(str(p.relative_to(source_root)).encode() + b"\0" + p.read_bytes() for p in sources),
-                       *(entry.encode() + b"\0" + path.read_bytes() for entry, path in extra_entries)])
+    zip_key = _digest(
+        [
+            key.encode(),
+            *(str(p.relative_to(source_root)).encode() + b"\0" + p.read_bytes() for p in sources),
+            *(entry.encode() + b"\0" + path.read_bytes() for entry, path in extra_entries),
+        ]
+    )
     if zip_path.is_file() and stamp_path.is_file() and stamp_path.read_text() == zip_key:
         return LayerBuild(name, zip_path, unzipped_size(zip_path), rebuilt_dependencies, False)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@
 Creates a tenant and its first admin where open signup is closed (prod). The password is read from stdin or
 prompted for, never taken from the command line, where it would land in shell history.
 """
+
 from __future__ import annotations
 
 import argparse

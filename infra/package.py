@@ -16,6 +16,7 @@ ContentUri are paths relative to sam.json, uploaded by `package`):
     aws cloudformation deploy --template-file build/package/dev/packaged.yaml --stack-name maestro-ml-dev \
         --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,13 +86,19 @@ class PackageBuild:
         """A function that embeds text: the deployment package with the core and the embedding layers (no
         function attaches the embedding layer yet; the ones that will must fit)."""
         code_bytes = max((size.code_bytes for size in self.sizes), default=0)
-        return FunctionSize(f"<function>+{EMBEDDING_LAYER}", code_bytes,
-                            {k: self.layers[k].unzipped_bytes for k in (CORE_LAYER, EMBEDDING_LAYER)})
+        return FunctionSize(
+            f"<function>+{EMBEDDING_LAYER}",
+            code_bytes,
+            {k: self.layers[k].unzipped_bytes for k in (CORE_LAYER, EMBEDDING_LAYER)},
+        )
 
     @property
     def too_large(self) -> list[str]:
-        return [s.logical_id for s in (*self.sizes, self.embedding_function_size)
-                if s.total_bytes >= LAMBDA_UNZIPPED_LIMIT_BYTES]
+        return [
+            s.logical_id
+            for s in (*self.sizes, self.embedding_function_size)
+            if s.total_bytes >= LAMBDA_UNZIPPED_LIMIT_BYTES
+        ]
 
     @property
     def template(self) -> dict[str, Any]:
@@ -102,8 +109,10 @@ class PackageBuild:
         for size in (*self.sizes, self.embedding_function_size):
             verdict = "fits" if size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES else "TOO LARGE"
             layer_mb = _mb(sum(size.layer_bytes.values()))
-            rows.append(f"{size.logical_id:<28}{_mb(size.code_bytes):>10.2f}{layer_mb:>12.2f}"
-                        f"{_mb(size.total_bytes):>11.2f}{_mb(LAMBDA_UNZIPPED_LIMIT_BYTES):>10.0f}  {verdict}")
+            rows.append(
+                f"{size.logical_id:<28}{_mb(size.code_bytes):>10.2f}{layer_mb:>12.2f}"
+                f"{_mb(size.total_bytes):>11.2f}{_mb(LAMBDA_UNZIPPED_LIMIT_BYTES):>10.0f}  {verdict}"
+            )
         layers = ", ".join(f"{k} {_mb(b.unzipped_bytes):.2f} MB" for k, b in self.layers.items())
         rows.append(f"stage {self.stage}; unzipped sizes (MiB); layers: {layers}")
         return "\n".join(rows) + "\n"
@@ -137,8 +146,7 @@ def stage_project(stage: str, staging_dir: Path) -> Path:
 def _chalice_environment(region: str) -> dict[str, str]:
     # Chalice applies the stage's variables itself; anything from the caller's shell (a test stage, a local
     # endpoint) must not leak into the import of app.py.
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MAESTRO_", "AWS_ENDPOINT_URL", "POWERTOOLS_"))}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("MAESTRO_", "AWS_ENDPOINT_URL", "POWERTOOLS_"))}
     environ["AWS_DEFAULT_REGION"] = region
     environ.pop("PYTHONPATH", None)
     return environ
@@ -150,8 +158,9 @@ def run_chalice_package(project: Path, stage: str, out_dir: Path, region: str, m
     command = [sys.executable, "-c", _CHALICE_CLI, "--project-dir", str(project), "package", "--stage", stage]
     if merge is not None:
         command += ["--merge-template", str(merge)]
-    result = subprocess.run([*command, str(out_dir)], cwd=project, env=_chalice_environment(region),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [*command, str(out_dir)], cwd=project, env=_chalice_environment(region), capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"chalice package failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     template = out_dir / "sam.json"
@@ -197,8 +206,13 @@ def add_bytecode(zip_path: Path) -> None:
             source_path.parent.mkdir(parents=True, exist_ok=True)
             source_path.write_bytes(data)
             cache_path = Path(importlib.util.cache_from_source(str(source_path)))
-            py_compile.compile(str(source_path), cfile=str(cache_path), dfile=info.filename, doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            py_compile.compile(
+                str(source_path),
+                cfile=str(cache_path),
+                dfile=info.filename,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
             pyc = zipfile.ZipInfo(cache_path.relative_to(scratch).as_posix(), date_time=info.date_time)
             pyc.compress_type, pyc.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
             compiled.append((pyc, cache_path.read_bytes()))
@@ -244,8 +258,15 @@ def build_package(stage: str = "dev", out_dir: Path | None = None, region: str |
         raise RuntimeError("merged template is not deployable:\n  " + "\n  ".join(problems))
 
     layers = {CORE_LAYER: layer, EMBEDDING_LAYER: embedding_layer}
-    build = PackageBuild(stage, out_dir, template_path, out_dir / "deployment.zip", layers,
-                         _function_sizes(template, out_dir, layers), timings)
+    build = PackageBuild(
+        stage,
+        out_dir,
+        template_path,
+        out_dir / "deployment.zip",
+        layers,
+        _function_sizes(template, out_dir, layers),
+        timings,
+    )
     report = build.size_report()
     (out_dir / "package-sizes.txt").write_text(report)
     timings["total"] = time.perf_counter() - started

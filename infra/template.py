@@ -5,6 +5,7 @@ Built from the template Chalice emits, so the merge names Chalice's own logical 
 one function per event handler) and cannot drift from them. Everything is on demand: pay-per-request tables,
 no provisioned concurrency, nothing running while idle.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,13 @@ from chalice.utils import to_cfn_resource_name
 
 from infra.gateway_responses import GATEWAY_RESPONSES
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
-from maestro.http.problems import PROBLEM_CONTENT_TYPE
-from maestro.settings import parse_origins
 from maestro.domain.artifact_versions import OBJECT_PREFIX as ARTIFACT_PREFIX
+from maestro.http.problems import PROBLEM_CONTENT_TYPE
 from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
 from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
 from maestro.repositories.schema import TABLE_MODELS, MaestroModel, table_definition
 from maestro.secrets import REQUIRED_SECRETS
+from maestro.settings import parse_origins
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 APP_NAME = "maestro-ml"
@@ -84,35 +85,57 @@ class FunctionAccess:
 # maestro.services.metrics_ingestion: the drop's tenant and project, custom types, and the exactly-once
 # transaction (conditional event rows plus day aggregates).
 INGEST_TABLES: dict[str, tuple[str, ...]] = {
-    "tenants": ("dynamodb:GetItem",), "projects": ("dynamodb:GetItem",), "metric-types": ("dynamodb:Query",),
+    "tenants": ("dynamodb:GetItem",),
+    "projects": ("dynamodb:GetItem",),
+    "metric-types": ("dynamodb:Query",),
     "process-metrics": ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
     "metric-aggregates": ("dynamodb:UpdateItem",),
 }
 IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
-    "projects": ("dynamodb:Query",), "artifact-usages": ("dynamodb:Query",),
+    "projects": ("dynamodb:Query",),
+    "artifact-usages": ("dynamodb:Query",),
     "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
 }
 
 META_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
-    "projects": ("dynamodb:Query", "dynamodb:GetItem"), "team-members": ("dynamodb:Query",),
-    "artifact-usages": ("dynamodb:Query",), "process-metrics": ("dynamodb:Query",),
-    "artifacts": ("dynamodb:Query",), "artifact-vectors": ("dynamodb:Query",),
+    "projects": ("dynamodb:Query", "dynamodb:GetItem"),
+    "team-members": ("dynamodb:Query",),
+    "artifact-usages": ("dynamodb:Query",),
+    "process-metrics": ("dynamodb:Query",),
+    "artifacts": ("dynamodb:Query",),
+    "artifact-vectors": ("dynamodb:Query",),
     "jobs": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
-    "model-records": ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                      "dynamodb:ConditionCheckItem"),
+    "model-records": (
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    ),
 }
 RETRAIN_ACCESS: dict[str, Any] = dict(
-    tables=META_JOB_TABLES, list_bucket=True, read_prefixes=("meta-models/", "feast/"),
-    write_prefixes=("meta-models/", "feast/"), feast_online="write", container_image=True)
+    tables=META_JOB_TABLES,
+    list_bucket=True,
+    read_prefixes=("meta-models/", "feast/"),
+    write_prefixes=("meta-models/", "feast/"),
+    feast_online="write",
+    container_image=True,
+)
 
 # The permission table: one entry per Chalice function name, kept to what the function's code calls (moto does
 # not enforce IAM, so a call added without its permission fails only in AWS: update this with the code).
 # A function missing here fails the build instead of silently getting someone else's permissions.
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
-        tables={"*": TABLE_CRUD}, list_bucket=True, read_prefixes=("",), write_prefixes=("",), all_stage_secrets=True,
-        put_events=True, read_object_versions=True, embedding_layer=True,  # query embeddings for semantic search
+        tables={"*": TABLE_CRUD},
+        list_bucket=True,
+        read_prefixes=("",),
+        write_prefixes=("",),
+        all_stage_secrets=True,
+        put_events=True,
+        read_object_versions=True,
+        embedding_layer=True,  # query embeddings for semantic search
         feast_online="read",  # predictions read the online features
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
@@ -120,38 +143,59 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "maestro_authorizer": FunctionAccess(
         tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
     ),
-    "ingest_object_created": FunctionAccess(tables=INGEST_TABLES, read_prefixes=(INGEST_PREFIX,),
-                                            write_prefixes=(RESULTS_PREFIX, QUARANTINE_PREFIX)),
+    "ingest_object_created": FunctionAccess(
+        tables=INGEST_TABLES, read_prefixes=(INGEST_PREFIX,), write_prefixes=(RESULTS_PREFIX, QUARANTINE_PREFIX)
+    ),
     # SQS batches of EventBridge ProcessMetrics events (the queue's own permissions: sqs_source_resources).
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
     # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
     # version and its bytes, audit the decision.
     "verify_artifact_upload": FunctionAccess(
-        tables={"artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-                "tenants": ("dynamodb:UpdateItem",), "artifacts": ("dynamodb:UpdateItem",),
-                "audit-events": ("dynamodb:Query", "dynamodb:PutItem"), "audit-heads": ("dynamodb:UpdateItem",)},
-        read_prefixes=(ARTIFACT_PREFIX,), read_object_versions=True),
+        tables={
+            "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+            "tenants": ("dynamodb:UpdateItem",),
+            "artifacts": ("dynamodb:UpdateItem",),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+    ),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
     "recalculate_impact_on_outcome": FunctionAccess(tables=IMPACT_JOB_TABLES),
     # maestro.services.mlflow_sync: connected tenants, their active projects, the runs as metric events, the
     # experiment summary on the project, and each tenant's MLflow token secret.
     "sync_mlflow_hourly": FunctionAccess(
-        tables={**INGEST_TABLES, "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
-                "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")},
-        all_stage_secrets=True),
+        tables={
+            **INGEST_TABLES,
+            "tenants": ("dynamodb:Scan", "dynamodb:GetItem"),
+            "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+        },
+        all_stage_secrets=True,
+    ),
     # maestro.services.embeddings: the artifact (and its latest text-like version's content), its vector.
     "embed_artifacts": FunctionAccess(
-        tables={"artifacts": ("dynamodb:GetItem", "dynamodb:Query"), "artifact-versions": ("dynamodb:GetItem",),
-                "artifact-vectors": ("dynamodb:GetItem", "dynamodb:PutItem")},
-        read_prefixes=(ARTIFACT_PREFIX,), read_object_versions=True, embedding_layer=True),
+        tables={
+            "artifacts": ("dynamodb:GetItem", "dynamodb:Query"),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "artifact-vectors": ("dynamodb:GetItem", "dynamodb:PutItem"),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+        embedding_layer=True,
+    ),
     # The nightly run also lists tenants (a Scan of the small tenants table, projected to the key).
     "recalculate_impact_nightly": FunctionAccess(tables={**IMPACT_JOB_TABLES, "tenants": ("dynamodb:Scan",)}),
     # maestro.services.meta.scoring: the project and its predictions, each scored once with the model version's
     # live counters in one transaction.
     "score_predictions_on_outcome": FunctionAccess(
-        tables={"projects": ("dynamodb:GetItem",), "predictions": ("dynamodb:Query", "dynamodb:UpdateItem"),
-                "model-records": ("dynamodb:UpdateItem",)}),
+        tables={
+            "projects": ("dynamodb:GetItem",),
+            "predictions": ("dynamodb:Query", "dynamodb:UpdateItem"),
+            "model-records": ("dynamodb:UpdateItem",),
+        }
+    ),
     # maestro.ml.retrain (container image): the tenant's whole history, the jobs, model records, the exported
     # graphs and recommender state, the Feast offline files and registry, the online tables, the embedding model.
     "retrain_meta_models_on_request": FunctionAccess(**RETRAIN_ACCESS),
@@ -162,7 +206,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
 CONTAINER_IMAGE_PARAMETER = "RetrainImageUri"
 MLFLOW_URI_PARAMETER = "MlflowTrackingUri"
 CONTAINER_MEMORY_MB = {  # the retrains get Lambda's maximum (6 vCPUs for the model search); the hourly refresh
-    "retrain_meta_models_on_request": 10240, "retrain_meta_models_scheduled": 10240, "refresh_features_hourly": 2048}
+    "retrain_meta_models_on_request": 10240,
+    "retrain_meta_models_scheduled": 10240,
+    "refresh_features_hourly": 2048,
+}
 CONTAINER_TIMEOUT_SECONDS = 900
 # Custom authorizers deployed as REQUEST authorizers with no identity source and no cache, so a request that
 # carries only X-Api-Key (no Authorization header) still reaches the function (maestro.http.authorizer).
@@ -177,8 +224,12 @@ SECRET_SHAPES: dict[str, Any] = {
     # maestro.domain.identity.tokens.SigningKeyRing.from_secret reads this shape.
     "jwt-signing-keys": {"active_kid": "generated-1", "keys": [{"kid": "generated-1", "secret": SEED}]},
 }
-GENERATED_SECRET = {"SecretStringTemplate": "{}", "GenerateStringKey": "secret", "PasswordLength": 64,
-                    "ExcludePunctuation": True}
+GENERATED_SECRET = {
+    "SecretStringTemplate": "{}",
+    "GenerateStringKey": "secret",
+    "PasswordLength": 64,
+    "ExcludePunctuation": True,
+}
 
 
 class UndeclaredFunction(LookupError):
@@ -226,8 +277,10 @@ def load_stage_config(stage: str, config_path: Path = PROJECT_DIR / ".chalice" /
     config = json.loads(config_path.read_text())
     if stage not in config.get("stages", {}):
         raise KeyError(f"stage {stage!r} is not in {config_path}")
-    environment = {**config.get("environment_variables", {}),
-                   **config["stages"][stage].get("environment_variables", {})}
+    environment = {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
     return StageConfig(stage, environment)
 
 
@@ -258,8 +311,11 @@ def chalice_functions(chalice_template: dict[str, Any]) -> list[ChaliceFunction]
         properties = resource["Properties"]
         handler = properties.get("Handler") or properties["ImageConfig"]["Command"][0]
         name = handler.rsplit(".", 1)[1]
-        functions.append(ChaliceFunction(logical_id, "api_handler" if name == "app" else name,
-                                         resource["Properties"].get("Events", {})))
+        functions.append(
+            ChaliceFunction(
+                logical_id, "api_handler" if name == "app" else name, resource["Properties"].get("Events", {})
+            )
+        )
     return functions
 
 
@@ -291,15 +347,17 @@ def _retained(resource: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- storage
 def table_resources(stage: StageConfig) -> dict[str, Any]:
     return {
-        table_logical_id(model): _retained({
-            "Type": "AWS::DynamoDB::Table",
-            "Properties": {
-                "TableName": f"{stage.table_prefix}-{model.logical_name}",
-                **table_definition(model),
-                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-                "SSESpecification": {"SSEEnabled": True},
-            },
-        })
+        table_logical_id(model): _retained(
+            {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "TableName": f"{stage.table_prefix}-{model.logical_name}",
+                    **table_definition(model),
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "SSESpecification": {"SSEEnabled": True},
+                },
+            }
+        )
         for model in TABLE_MODELS
     }
 
@@ -307,76 +365,97 @@ def table_resources(stage: StageConfig) -> dict[str, Any]:
 def bucket_resources(stage: StageConfig) -> dict[str, Any]:
     bucket_arn = _arn(ARTIFACT_BUCKET)
     return {
-        ARTIFACT_KEY: _retained({
-            "Type": "AWS::KMS::Key",
-            "Properties": {
-                "Description": f"{stage.resource_name('artifacts')}: encrypts the artifact bucket",
-                "EnableKeyRotation": True,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        # The account administers the key; the functions' roles are granted use in IAM.
-                        "Sid": "AccountAdministers",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    }],
+        ARTIFACT_KEY: _retained(
+            {
+                "Type": "AWS::KMS::Key",
+                "Properties": {
+                    "Description": f"{stage.resource_name('artifacts')}: encrypts the artifact bucket",
+                    "EnableKeyRotation": True,
+                    "KeyPolicy": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                # The account administers the key; the functions' roles are granted use in IAM.
+                                "Sid": "AccountAdministers",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                                "Action": "kms:*",
+                                "Resource": "*",
+                            }
+                        ],
+                    },
                 },
-            },
-        }),
+            }
+        ),
         "ArtifactKeyAlias": {
             "Type": "AWS::KMS::Alias",
-            "Properties": {"AliasName": f"alias/{stage.resource_name('artifacts')}",
-                           "TargetKeyId": {"Ref": ARTIFACT_KEY}},
-        },
-        ARTIFACT_BUCKET: _retained({
-            "Type": "AWS::S3::Bucket",
             "Properties": {
-                "BucketName": stage.artifact_bucket,
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
-                    "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": _arn(ARTIFACT_KEY)},
-                    "BucketKeyEnabled": True,  # one KMS call per bucket key, not per object: cheaper
-                }]},
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "LifecycleConfiguration": {"Rules": [
-                    {
-                        "Id": "expire-quarantine",
-                        "Status": "Enabled",
-                        "Prefix": QUARANTINE_PREFIX,
-                        "ExpirationInDays": QUARANTINE_EXPIRY_DAYS,
-                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
-                    },
-                    {
-                        "Id": "abort-incomplete-uploads",
-                        "Status": "Enabled",
-                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                    },
-                ]},
-                # Object-created events reach the ingest function through EventBridge (the default bus).
-                "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
-                **_console_upload_cors(stage),
+                "AliasName": f"alias/{stage.resource_name('artifacts')}",
+                "TargetKeyId": {"Ref": ARTIFACT_KEY},
             },
-        }),
+        },
+        ARTIFACT_BUCKET: _retained(
+            {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "BucketName": stage.artifact_bucket,
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {
+                                "ServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": _arn(ARTIFACT_KEY),
+                                },
+                                "BucketKeyEnabled": True,  # one KMS call per bucket key, not per object: cheaper
+                            }
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                    "LifecycleConfiguration": {
+                        "Rules": [
+                            {
+                                "Id": "expire-quarantine",
+                                "Status": "Enabled",
+                                "Prefix": QUARANTINE_PREFIX,
+                                "ExpirationInDays": QUARANTINE_EXPIRY_DAYS,
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                            },
+                            {
+                                "Id": "abort-incomplete-uploads",
+                                "Status": "Enabled",
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                            },
+                        ]
+                    },
+                    # Object-created events reach the ingest function through EventBridge (the default bus).
+                    "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+                    **_console_upload_cors(stage),
+                },
+            }
+        ),
         "ArtifactBucketPolicy": {
             "Type": "AWS::S3::BucketPolicy",
             "Properties": {
                 "Bucket": {"Ref": ARTIFACT_BUCKET},
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket_arn, _sub("${ArtifactBucket.Arn}/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }],
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket_arn, _sub("${ArtifactBucket.Arn}/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
                 },
             },
         },
@@ -396,14 +475,16 @@ def secret_resources(stage: StageConfig) -> dict[str, Any]:
             properties["GenerateSecretString"] = GENERATED_SECRET
         else:
             seed = f"{logical_id}Seed"
-            resources[seed] = _retained({
-                "Type": "AWS::SecretsManager::Secret",
-                "Properties": {
-                    "Name": f"{stage.secrets_prefix}/{name}-seed",
-                    "Description": f"{APP_NAME} {stage.stage}: the random string {name} was first built from",
-                    "GenerateSecretString": GENERATED_SECRET,
-                },
-            })
+            resources[seed] = _retained(
+                {
+                    "Type": "AWS::SecretsManager::Secret",
+                    "Properties": {
+                        "Name": f"{stage.secrets_prefix}/{name}-seed",
+                        "Description": f"{APP_NAME} {stage.stage}: the random string {name} was first built from",
+                        "GenerateSecretString": GENERATED_SECRET,
+                    },
+                }
+            )
             key = GENERATED_SECRET["GenerateStringKey"]
             reference = f"{{{{resolve:secretsmanager:${{{seed}}}:SecretString:{key}}}}}"
             # Constant text: stack updates leave the value alone, so a rotated value is not written back.
@@ -435,56 +516,106 @@ def _object_arns(prefixes: tuple[str, ...]) -> list[Any]:
 
 def access_statements(function: ChaliceFunction, access: FunctionAccess, stage: StageConfig) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = [
-        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": _arn(f"{function.logical_id}LogGroup")},
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": _arn(f"{function.logical_id}LogGroup"),
+        },
         # X-Ray has no resource-level permissions; these two actions only write trace segments.
-        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-         "Resource": "*"},
+        {
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
     ]
     by_actions: dict[tuple[str, ...], set[str]] = {}
     for table, actions in access.tables.items():
         by_actions.setdefault(tuple(actions), set()).add(table)
     for number, (actions, tables) in enumerate(sorted(by_actions.items()), start=1):
-        statements.append({"Sid": f"Tables{number}", "Effect": "Allow", "Action": list(actions),
-                           "Resource": _table_arns(tables)})
+        statements.append(
+            {"Sid": f"Tables{number}", "Effect": "Allow", "Action": list(actions), "Resource": _table_arns(tables)}
+        )
     if access.list_bucket:
-        statements.append({"Sid": "BucketHead", "Effect": "Allow", "Action": "s3:ListBucket",
-                           "Resource": _arn(ARTIFACT_BUCKET)})
+        statements.append(
+            {"Sid": "BucketHead", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": _arn(ARTIFACT_BUCKET)}
+        )
     if access.read_prefixes:
-        statements.append({"Sid": "ObjectsRead", "Effect": "Allow",
-                           "Action": ["s3:GetObject", "s3:GetObjectVersion"] if access.read_object_versions
-                           else "s3:GetObject",
-                           "Resource": _object_arns(access.read_prefixes)})
+        statements.append(
+            {
+                "Sid": "ObjectsRead",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"] if access.read_object_versions else "s3:GetObject",
+                "Resource": _object_arns(access.read_prefixes),
+            }
+        )
     if access.write_prefixes:
-        statements.append({"Sid": "ObjectsWrite", "Effect": "Allow", "Action": "s3:PutObject",
-                           "Resource": _object_arns(access.write_prefixes)})
+        statements.append(
+            {
+                "Sid": "ObjectsWrite",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": _object_arns(access.write_prefixes),
+            }
+        )
     key_actions = (["kms:Decrypt"] if access.read_prefixes else []) + (
-        ["kms:GenerateDataKey"] if access.write_prefixes else [])
+        ["kms:GenerateDataKey"] if access.write_prefixes else []
+    )
     if key_actions:
-        statements.append({"Sid": "ArtifactKey", "Effect": "Allow", "Action": key_actions,
-                           "Resource": _arn(ARTIFACT_KEY)})
+        statements.append(
+            {"Sid": "ArtifactKey", "Effect": "Allow", "Action": key_actions, "Resource": _arn(ARTIFACT_KEY)}
+        )
     if access.all_stage_secrets:
-        secrets: Any = _sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}"
-                            f":secret:{stage.secrets_prefix}/*")
+        secrets: Any = _sub(
+            f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}"
+            f":secret:{stage.secrets_prefix}/*"
+        )
     else:
         secrets = [{"Ref": secret_logical_id(name)} for name in REQUIRED_SECRETS]
-    statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                       "Resource": secrets})
+    statements.append(
+        {"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}
+    )
     if access.feast_online:
         actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
         if access.feast_online == "write":  # feast apply creates and describes its tables; materialise writes
-            actions += ["dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:BatchWriteItem",
-                        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-        statements.append({"Sid": "FeastOnline", "Effect": "Allow", "Action": actions,
-                           "Resource": _sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
-                                            f":table/{stage.table_prefix}-feast-*")})
+            actions += [
+                "dynamodb:CreateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ]
+        statements.append(
+            {
+                "Sid": "FeastOnline",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": _sub(
+                    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+                    f":table/{stage.table_prefix}-feast-*"
+                ),
+            }
+        )
     if access.put_events:
-        statements.append({"Sid": "PlatformEvents", "Effect": "Allow", "Action": "events:PutEvents",
-                           "Resource": _sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}"
-                                            ":event-bus/default")})
+        statements.append(
+            {
+                "Sid": "PlatformEvents",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": _sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
+            }
+        )
     if function.is_async:
-        statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
-                           "Resource": _arn(function.dead_letter_queue)})
+        statements.append(
+            {
+                "Sid": "DeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": _arn(function.dead_letter_queue),
+            }
+        )
     return statements
 
 
@@ -531,8 +662,10 @@ def _event_overrides(stage: StageConfig, function: ChaliceFunction) -> tuple[dic
 def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[str, Any]:
     access = FUNCTION_ACCESS.get(function.name)
     if access is None:
-        raise UndeclaredFunction(f"function {function.name} ({function.logical_id}) has no entry in "
-                                 "infra/template.py FUNCTION_ACCESS: declare what it may touch")
+        raise UndeclaredFunction(
+            f"function {function.name} ({function.logical_id}) has no entry in "
+            "infra/template.py FUNCTION_ACCESS: declare what it may touch"
+        )
     log_group = f"{function.logical_id}LogGroup"
     role = f"{function.logical_id}Role"
     overrides: dict[str, Any] = {
@@ -540,30 +673,43 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
         "Layers": [{"Ref": CORE_LAYER}] + ([{"Ref": EMBEDDING_LAYER}] if access.embedding_layer else []),
         "Tracing": "Active",
         "LoggingConfig": {"LogGroup": {"Ref": log_group}},
-        "Environment": {"Variables": {
-            "MAESTRO_ARTIFACT_BUCKET": {"Ref": ARTIFACT_BUCKET},
-            "MAESTRO_EVENT_BUS_NAME": {"Ref": EVENT_BUS},
-        }},
+        "Environment": {
+            "Variables": {
+                "MAESTRO_ARTIFACT_BUCKET": {"Ref": ARTIFACT_BUCKET},
+                "MAESTRO_EVENT_BUS_NAME": {"Ref": EVENT_BUS},
+            }
+        },
     }
     resources: dict[str, Any] = {
         log_group: {
             "Type": "AWS::Logs::LogGroup",
-            "Properties": {"LogGroupName": f"/aws/lambda/{stage.resource_name(function.name)}",
-                           "RetentionInDays": stage.log_retention_days},
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{stage.resource_name(function.name)}",
+                "RetentionInDays": stage.log_retention_days,
+            },
         },
         role: {
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                   "Action": "sts:AssumeRole"}],
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
                 },
-                "Policies": [{
-                    "PolicyName": f"{function.name}-access",
-                    "PolicyDocument": {"Version": "2012-10-17",
-                                       "Statement": access_statements(function, access, stage)},
-                }],
+                "Policies": [
+                    {
+                        "PolicyName": f"{function.name}-access",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": access_statements(function, access, stage),
+                        },
+                    }
+                ],
             },
         },
         f"{function.logical_id}ErrorsAlarm": _lambda_alarm(function, "Errors"),
@@ -586,23 +732,34 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
                     "Queues": [{"Ref": queue}],
                     "PolicyDocument": {
                         "Version": "2012-10-17",
-                        "Statement": [{
-                            "Sid": "RuleDeadLetters",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": _arn(queue),
-                            "Condition": {"ArnEquals": {"aws:SourceArn": [
-                                _sub(f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}")
-                                for n in rule_names
-                            ]}},
-                        }],
+                        "Statement": [
+                            {
+                                "Sid": "RuleDeadLetters",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": _arn(queue),
+                                "Condition": {
+                                    "ArnEquals": {
+                                        "aws:SourceArn": [
+                                            _sub(
+                                                f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}"
+                                            )
+                                            for n in rule_names
+                                        ]
+                                    }
+                                },
+                            }
+                        ],
                     },
                 },
             }
         resources[f"{queue}DepthAlarm"] = _alarm(
             f"{function.name}: events waiting in its dead-letter queue",
-            "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]},
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            {"Fn::GetAtt": [queue, "QueueName"]},
             "Maximum",
         )
     sqs_events = {event_id: event for event_id, event in function.events.items() if event.get("Type") == "SQS"}
@@ -610,11 +767,19 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
         events, queue_resources = sqs_source_resources(function, stage, sqs_events)
         overrides.setdefault("Events", {}).update(events)
         resources.update(queue_resources)
-        resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append({
-            "Sid": "ConsumeQueue", "Effect": "Allow",
-            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                       "sqs:ChangeMessageVisibility"],
-            "Resource": [_arn(f"{function.logical_id}Queue")]})
+        resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+            {
+                "Sid": "ConsumeQueue",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility",
+                ],
+                "Resource": [_arn(f"{function.logical_id}Queue")],
+            }
+        )
     resources[function.logical_id] = {"Properties": overrides}
     if sqs_events:
         resources[function.logical_id]["DependsOn"] = [f"{function.logical_id}Queue"]
@@ -626,13 +791,17 @@ def queue_feeds(stage: StageConfig) -> dict[str, dict[str, Any]]:
     return {process_metrics_queue(stage.table_prefix): process_metrics_pattern()}
 
 
-def sqs_source_resources(function: ChaliceFunction, stage: StageConfig, sqs_events: dict[str, Any]
-                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+def sqs_source_resources(
+    function: ChaliceFunction, stage: StageConfig, sqs_events: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The queue an SQS function consumes (fed by an EventBridge rule), its dead-letter queue after 3 failed
     receives, and the event source reporting failures per record (ReportBatchItemFailures)."""
     feeds = queue_feeds(stage)
-    queue, dead_letters, rule = (f"{function.logical_id}Queue", f"{function.logical_id}QueueDeadLetters",
-                                 f"{function.logical_id}QueueRule")
+    queue, dead_letters, rule = (
+        f"{function.logical_id}Queue",
+        f"{function.logical_id}QueueDeadLetters",
+        f"{function.logical_id}QueueRule",
+    )
     events, resources = {}, {}
     for event_id, event in sqs_events.items():
         name = str(event["Properties"].get("Queue", "")).rsplit(":", 1)[-1]
@@ -642,24 +811,55 @@ def sqs_source_resources(function: ChaliceFunction, stage: StageConfig, sqs_even
         # Chalice names the queue by ARN (Fn::Sub of its name); the queue below carries that name, and the
         # function depends on it so the event source mapping is created after the queue exists.
         events[event_id] = {"Type": "SQS", "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-        resources[dead_letters] = {"Type": "AWS::SQS::Queue", "Properties": {
-            "MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True}}
-        resources[queue] = {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": name, "SqsManagedSseEnabled": True, "VisibilityTimeout": 180,
-            "RedrivePolicy": {"deadLetterTargetArn": _arn(dead_letters), "maxReceiveCount": 3}}}
-        resources[rule] = {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": stage.resource_name(f"{function.name.replace('_', '-')}-feed")[:64],
-            "EventPattern": feeds[name], "State": "ENABLED",
-            "Targets": [{"Id": "queue", "Arn": _arn(queue)}]}}
-        resources[f"{queue}Policy"] = {"Type": "AWS::SQS::QueuePolicy", "Properties": {
-            "Queues": [{"Ref": queue}],
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "RuleDelivers", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage", "Resource": _arn(queue),
-                "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule)}}}]}}}
+        resources[dead_letters] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        }
+        resources[queue] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": name,
+                "SqsManagedSseEnabled": True,
+                "VisibilityTimeout": 180,
+                "RedrivePolicy": {"deadLetterTargetArn": _arn(dead_letters), "maxReceiveCount": 3},
+            },
+        }
+        resources[rule] = {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": stage.resource_name(f"{function.name.replace('_', '-')}-feed")[:64],
+                "EventPattern": feeds[name],
+                "State": "ENABLED",
+                "Targets": [{"Id": "queue", "Arn": _arn(queue)}],
+            },
+        }
+        resources[f"{queue}Policy"] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": queue}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "RuleDelivers",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": _arn(queue),
+                            "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule)}},
+                        }
+                    ],
+                },
+            },
+        }
         resources[f"{dead_letters}DepthAlarm"] = _alarm(
-            f"{function.name}: records that failed three times", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-            "QueueName", {"Fn::GetAtt": [dead_letters, "QueueName"]}, "Maximum")
+            f"{function.name}: records that failed three times",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            {"Fn::GetAtt": [dead_letters, "QueueName"]},
+            "Maximum",
+        )
     return events, resources
 
 
@@ -685,15 +885,27 @@ def _alarm(description: str, namespace: str, metric: str, dimension: str, value:
 
 
 def _lambda_alarm(function: ChaliceFunction, metric: str) -> dict[str, Any]:
-    return _alarm(f"{function.name}: {metric.lower()}", "AWS/Lambda", metric, "FunctionName",
-                  {"Ref": function.logical_id}, "Sum")
+    return _alarm(
+        f"{function.name}: {metric.lower()}", "AWS/Lambda", metric, "FunctionName", {"Ref": function.logical_id}, "Sum"
+    )
 
 
 def _widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
     return {
-        "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
-        "properties": {"title": title, "metrics": metrics, "view": "timeSeries", "stacked": False,
-                       "region": "${AWS::Region}", "stat": stat, "period": 300},
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "metrics": metrics,
+            "view": "timeSeries",
+            "stacked": False,
+            "region": "${AWS::Region}",
+            "stat": stat,
+            "period": 300,
+        },
     }
 
 
@@ -702,10 +914,20 @@ def dashboard_resource(stage: StageConfig, functions: list[ChaliceFunction]) -> 
     platform = [METRICS_NAMESPACE]
     http = [[*platform, f"Http{n}xx", "service", METRICS_SERVICE] for n in (2, 4, 5)]
     drops = [[*platform, f"IngestDrops{s}", "service", METRICS_SERVICE] for s in ("Received", "Rejected")]
-    by_function = [["AWS/Lambda", "{metric}", "FunctionName", f"${{{f.logical_id}}}", {"label": f.name}]
-                   for f in functions]
-    queues = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"${{{f.dead_letter_queue}.QueueName}}",
-               {"label": f.name}] for f in functions if f.is_async]
+    by_function = [
+        ["AWS/Lambda", "{metric}", "FunctionName", f"${{{f.logical_id}}}", {"label": f.name}] for f in functions
+    ]
+    queues = [
+        [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            f"${{{f.dead_letter_queue}.QueueName}}",
+            {"label": f.name},
+        ]
+        for f in functions
+        if f.is_async
+    ]
 
     def per_function(metric: str) -> list[list[Any]]:
         return [[m if m != "{metric}" else metric for m in row] for row in by_function]
@@ -745,9 +967,19 @@ def _console_upload_cors(stage: StageConfig) -> dict[str, Any]:
     """The console uploads and downloads versions with presigned URLs straight from the browser."""
     if not stage.console_origin:
         return {}
-    return {"CorsConfiguration": {"CorsRules": [{
-        "AllowedOrigins": [stage.console_origin], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
-        "ExposedHeaders": ["ETag"], "MaxAge": 600}]}}
+    return {
+        "CorsConfiguration": {
+            "CorsRules": [
+                {
+                    "AllowedOrigins": [stage.console_origin],
+                    "AllowedMethods": ["GET", "PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposedHeaders": ["ETag"],
+                    "MaxAge": 600,
+                }
+            ]
+        }
+    }
 
 
 def gateway_responses(cors_origin: str | None = None) -> dict[str, Any]:
@@ -772,8 +1004,9 @@ def gateway_responses(cors_origin: str | None = None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the merge template
-def merge_template(chalice_template: dict[str, Any], stage: StageConfig,
-                   layer_content_uri: str = CORE_LAYER_CONTENT_URI) -> dict[str, Any]:
+def merge_template(
+    chalice_template: dict[str, Any], stage: StageConfig, layer_content_uri: str = CORE_LAYER_CONTENT_URI
+) -> dict[str, Any]:
     """The template `chalice package --merge-template` merges into `chalice_template` (Chalice's own output)."""
     functions = chalice_functions(chalice_template)
     resources: dict[str, Any] = {
@@ -827,8 +1060,7 @@ def merge_template(chalice_template: dict[str, Any], stage: StageConfig,
 
 
 def container_image_functions(template: dict[str, Any]) -> list[ChaliceFunction]:
-    return [f for f in chalice_functions(template)
-            if FUNCTION_ACCESS.get(f.name, FunctionAccess()).container_image]
+    return [f for f in chalice_functions(template) if FUNCTION_ACCESS.get(f.name, FunctionAccess()).container_image]
 
 
 def use_container_images(template: dict[str, Any]) -> dict[str, Any]:
@@ -840,20 +1072,31 @@ def use_container_images(template: dict[str, Any]) -> dict[str, Any]:
     if not functions:
         return template
     parameters[CONTAINER_IMAGE_PARAMETER] = {
-        "Type": "String", "Description": "ECR image built from infra/retrain.Dockerfile (the training jobs)"}
+        "Type": "String",
+        "Description": "ECR image built from infra/retrain.Dockerfile (the training jobs)",
+    }
     parameters[MLFLOW_URI_PARAMETER] = {
-        "Type": "String", "Description": "MLflow tracking server and model registry the retrain job logs to"}
+        "Type": "String",
+        "Description": "MLflow tracking server and model registry the retrain job logs to",
+    }
     for function in functions:
         properties = template["Resources"][function.logical_id]["Properties"]
         handler = properties.pop("Handler")
         for zip_only in ("CodeUri", "Runtime", "Layers"):
             properties.pop(zip_only, None)
-        properties.update({
-            "PackageType": "Image", "ImageUri": {"Ref": CONTAINER_IMAGE_PARAMETER},
-            "ImageConfig": {"Command": [handler]}, "MemorySize": CONTAINER_MEMORY_MB[function.name],
-            "Timeout": CONTAINER_TIMEOUT_SECONDS, "EphemeralStorage": {"Size": 10240}})
-        properties.setdefault("Environment", {}).setdefault("Variables", {})[
-            "MAESTRO_MLFLOW_TRACKING_URI"] = {"Ref": MLFLOW_URI_PARAMETER}
+        properties.update(
+            {
+                "PackageType": "Image",
+                "ImageUri": {"Ref": CONTAINER_IMAGE_PARAMETER},
+                "ImageConfig": {"Command": [handler]},
+                "MemorySize": CONTAINER_MEMORY_MB[function.name],
+                "Timeout": CONTAINER_TIMEOUT_SECONDS,
+                "EphemeralStorage": {"Size": 10240},
+            }
+        )
+        properties.setdefault("Environment", {}).setdefault("Variables", {})["MAESTRO_MLFLOW_TRACKING_URI"] = {
+            "Ref": MLFLOW_URI_PARAMETER
+        }
     return template
 
 
@@ -872,8 +1115,10 @@ def check_merged(template: dict[str, Any], stage: StageConfig) -> list[str]:
                 problems.append(f"{function.logical_id}: image entry point is not app.{function.name}")
             continue
         if properties.get("Runtime") != LAMBDA_RUNTIME:
-            problems.append(f"{function.logical_id}: runtime {properties.get('Runtime')}, the layer is built for "
-                            f"{LAMBDA_RUNTIME} (package with that Python)")
+            problems.append(
+                f"{function.logical_id}: runtime {properties.get('Runtime')}, the layer is built for "
+                f"{LAMBDA_RUNTIME} (package with that Python)"
+            )
         if {"Ref": CORE_LAYER} not in properties.get("Layers", []):
             problems.append(f"{function.logical_id}: core layer not attached")
         if properties.get("Role") != _arn(f"{function.logical_id}Role"):

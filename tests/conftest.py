@@ -2,6 +2,7 @@
 
 Set before anything imports the app: the app reads its settings once per process, as Lambda does.
 """
+
 import os
 
 TEST_ENV = {

@@ -5,11 +5,13 @@ does differently from Chalice's default local emulation:
   answered as 401 problem+json with the authorizer's reason;
 - CORS for the web console's origin (maestro.http.cors): preflights answered from settings, and the gateway's
   own errors carrying Access-Control-Allow-Origin as the deployed gateway responses do."""
+
 from __future__ import annotations
 
 import json
 import os
 import uuid
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,6 @@ from chalice.local import (
     LocalGatewayAuthorizer,
     LocalGatewayException,
 )
-from http.server import BaseHTTPRequestHandler
 
 from infra.gateway_responses import GATEWAY_RESPONSES
 from maestro.http.cors import preflight_headers, response_headers
@@ -79,8 +80,9 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         kind = "MISSING_AUTHENTICATION_TOKEN" if unknown_route else "DEFAULT_4XX"
         response = GATEWAY_RESPONSES[kind]
         body = response["template"].replace("$context.requestId", error.headers.get("x-amzn-RequestId", "local"))
-        self._send_http_response(response["status"] or error.CODE,
-                                 {"Content-Type": "application/problem+json", **cors}, body)
+        self._send_http_response(
+            response["status"] or error.CODE, {"Content-Type": "application/problem+json", **cors}, body
+        )
 
 
 def load_app(stage: str = "local") -> tuple[Any, Any]:

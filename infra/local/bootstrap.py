@@ -1,12 +1,14 @@
 """Create everything the app needs on a local AWS endpoint (moto server): tables, bucket, bus, queues, rules,
 secrets. Idempotent: running it twice changes nothing. Tables come from the pynamodb schema; event rules come
 from the event handlers registered on the Chalice app, so the local wiring cannot drift from the code."""
+
 from __future__ import annotations
 
 import json
 import secrets as token_source
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from maestro.aws_clients import client
 from maestro.repositories.schema import TABLE_MODELS, table_definition
@@ -73,24 +75,44 @@ def create_bucket(settings: Settings) -> None:
     bucket = settings.artifact_bucket
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
-        kwargs = {} if settings.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        kwargs = (
+            {}
+            if settings.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": settings.region}}
+        )
         s3.create_bucket(Bucket=bucket, **kwargs)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
         Bucket=bucket,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
     )
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
     )
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
     if settings.cors_origin_list:  # the web console PUTs and GETs versions through presigned URLs
-        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-            "AllowedOrigins": settings.cors_origin_list, "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
-            "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]})
+        s3.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": settings.cors_origin_list,
+                        "AllowedMethods": ["GET", "PUT"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag"],
+                        "MaxAgeSeconds": 600,
+                    }
+                ]
+            },
+        )
 
 
 def create_event_bus(settings: Settings) -> None:
@@ -114,14 +136,19 @@ def wire_event_routes(settings: Settings, routes: Iterable[EventRoute]) -> dict[
         queue_name = route.queue_name(settings)
         dlq_url = _queue_url(sqs, queue_name + "-dlq", {})
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        url = _queue_url(sqs, queue_name, {
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
-        })
+        url = _queue_url(
+            sqs,
+            queue_name,
+            {
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+            },
+        )
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         rule = route.rule_name(settings)
-        events.put_rule(Name=rule, EventPattern=json.dumps(route.event_pattern), EventBusName=route.bus_name,
-                        State="ENABLED")
+        events.put_rule(
+            Name=rule, EventPattern=json.dumps(route.event_pattern), EventBusName=route.bus_name, State="ENABLED"
+        )
         events.put_targets(Rule=rule, EventBusName=route.bus_name, Targets=[{"Id": "local-dispatcher", "Arn": arn}])
         urls[route.handler_name] = (url, route.kind)
     return urls

@@ -1,5 +1,6 @@
 """The web console's static files (console/dist, built by `make console`) on their own origin, as S3 serves them
 when deployed. `/config.json` is answered here, naming this stack's API, so the same build runs anywhere."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ class ConsoleRequestHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def create_console_server(api_base_url: str, host: str = "127.0.0.1", port: int = 8001,
-                          directory: Path = CONSOLE_DIST) -> ThreadingHTTPServer:
+def create_console_server(
+    api_base_url: str, host: str = "127.0.0.1", port: int = 8001, directory: Path = CONSOLE_DIST
+) -> ThreadingHTTPServer:
     if not (directory / "index.html").is_file():
         raise FileNotFoundError(f"{directory}/index.html is missing: build the console with `make console`")
     handler = type("BoundConsoleHandler", (ConsoleRequestHandler,), {"api_base_url": api_base_url})

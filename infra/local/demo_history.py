@@ -7,6 +7,7 @@ job runs as it would after those outcomes.
 `python -m infra.local.demo_history --projects 300` seeds a new demo tenant on the running local stack and prints
 its login.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,8 @@ import secrets
 import sys
 import time
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from maestro.domain.artifacts import deprecation_record, name_claim
 from maestro.domain.meta.history import History, generate_history
@@ -23,8 +25,18 @@ from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent, derive_event_id
 from maestro.domain.projects import ProjectStatus, success_score
 from maestro.repositories.metrics import aggregate_key, event_row
 from maestro.repositories.projects import class_key, status_key
-from maestro.repositories.schema import (Artifact, ArtifactUsage, ArtifactVersion, MetricAggregate, NameClaim,
-                                         ProcessMetric, Project, TeamMember, Tenant, child_key)
+from maestro.repositories.schema import (
+    Artifact,
+    ArtifactUsage,
+    ArtifactVersion,
+    MetricAggregate,
+    NameClaim,
+    ProcessMetric,
+    Project,
+    TeamMember,
+    Tenant,
+    child_key,
+)
 from maestro.repositories.tables import ensure_bound
 from maestro.repositories.usage import usage_key
 
@@ -42,8 +54,9 @@ def _batch(model: type, items: list, progress: Progress, label: str) -> None:
     progress(f"  {label}: {len(items)} rows in {time.perf_counter() - started:.1f} s")
 
 
-def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", progress: Progress = print
-                 ) -> dict[str, int]:
+def seed_history(
+    tenant_id: str, history: History, *, actor: str = "usr_demo", progress: Progress = print
+) -> dict[str, int]:
     """Write the history into the tenant (which must exist); returns row counts."""
     from maestro.aws_clients import client
     from maestro.settings import get_settings
@@ -60,24 +73,52 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
     progress(f"seeding {len(history.artifacts)} artifacts and their versions")
     for spec in history.artifacts:
         latest = spec.versions[-1][0]
-        deprecated = (deprecation_record("superseded (generated history)", None, spec.deprecated_at, actor)
-                      if spec.deprecated_at and spec.deprecated_at <= now else None)
-        artifacts.append(Artifact(tenant_id, spec.artifact_id, name=spec.name, type=spec.artifact_type,
-                                  type_name=f"{spec.artifact_type}#{spec.name.casefold()}", description=spec.description,
-                                  tags=[spec.home_class or "generic"], metadata={"generated": True}, owner=actor,
-                                  usage_count=usage_counts[spec.artifact_id], version_count=len(spec.versions),
-                                  latest_version=latest, deprecated=deprecated, created_at=spec.created_at,
-                                  updated_at=spec.versions[-1][1]))
+        deprecated = (
+            deprecation_record("superseded (generated history)", None, spec.deprecated_at, actor)
+            if spec.deprecated_at and spec.deprecated_at <= now
+            else None
+        )
+        artifacts.append(
+            Artifact(
+                tenant_id,
+                spec.artifact_id,
+                name=spec.name,
+                type=spec.artifact_type,
+                type_name=f"{spec.artifact_type}#{spec.name.casefold()}",
+                description=spec.description,
+                tags=[spec.home_class or "generic"],
+                metadata={"generated": True},
+                owner=actor,
+                usage_count=usage_counts[spec.artifact_id],
+                version_count=len(spec.versions),
+                latest_version=latest,
+                deprecated=deprecated,
+                created_at=spec.created_at,
+                updated_at=spec.versions[-1][1],
+            )
+        )
         claims.append(NameClaim(tenant_id, name_claim(spec.artifact_type, spec.name), owner_id=spec.artifact_id))
         for version, released in spec.versions:
             body = f"# {spec.name} {version}\n\n{spec.description}\n".encode()
             key = f"artifacts/{tenant_id}/{spec.artifact_id}/{version}"
             put = s3.put_object(Bucket=settings.artifact_bucket, Key=key, Body=body, ContentType="text/markdown")
-            versions.append(ArtifactVersion(child_key(tenant_id, spec.artifact_id), version, status="ready",
-                                            description=f"{spec.name} {version}", size_bytes=len(body),
-                                            sha256=hashlib.sha256(body).hexdigest(), content_type="text/markdown",
-                                            s3_key=key, s3_version_id=put.get("VersionId"), integrity="intact",
-                                            created_by=actor, created_at=released, verified_at=released))
+            versions.append(
+                ArtifactVersion(
+                    child_key(tenant_id, spec.artifact_id),
+                    version,
+                    status="ready",
+                    description=f"{spec.name} {version}",
+                    size_bytes=len(body),
+                    sha256=hashlib.sha256(body).hexdigest(),
+                    content_type="text/markdown",
+                    s3_key=key,
+                    s3_version_id=put.get("VersionId"),
+                    integrity="intact",
+                    created_by=actor,
+                    created_at=released,
+                    verified_at=released,
+                )
+            )
     _batch(Artifact, artifacts, progress, "artifacts")
     _batch(NameClaim, claims, progress, "name claims")
     _batch(ArtifactVersion, versions, progress, "artifact versions")
@@ -92,62 +133,120 @@ def seed_history(tenant_id: str, history: History, *, actor: str = "usr_demo", p
         created = record.start_date
         outcome = None
         if done:
-            outcome = {"model_performance": record.outcome.model_performance,
-                       "business_impact_usd": record.outcome.business_impact_usd,
-                       "duration_days": record.outcome.duration_days,
-                       "compute_cost_usd": record.outcome.compute_cost_usd,
-                       "completed_at": record.end_date.isoformat(),
-                       "success": success[record.project_id]}
-        projects.append(Project(
-            tenant_id, record.project_id, name=f"{record.problem_class.replace('_', ' ')} project {index + 1:04d}",
-            description=record.description, problem_class=record.problem_class,
-            complexity_score=record.complexity_score, team_size=record.team_size, status=status,
-            status_key=status_key(status, created, record.project_id),
-            problem_class_key=class_key(record.problem_class, created, record.project_id),
-            start_date=record.start_date.date().isoformat(), features={}, outcome=outcome,
-            success_score=round(record.success_score, 2) if done else None, created_at=created,
-            updated_at=record.end_date if done else created,
-            version=1))  # a batch write does not set the optimistic-lock version as save() does
+            outcome = {
+                "model_performance": record.outcome.model_performance,
+                "business_impact_usd": record.outcome.business_impact_usd,
+                "duration_days": record.outcome.duration_days,
+                "compute_cost_usd": record.outcome.compute_cost_usd,
+                "completed_at": record.end_date.isoformat(),
+                "success": success[record.project_id],
+            }
+        projects.append(
+            Project(
+                tenant_id,
+                record.project_id,
+                name=f"{record.problem_class.replace('_', ' ')} project {index + 1:04d}",
+                description=record.description,
+                problem_class=record.problem_class,
+                complexity_score=record.complexity_score,
+                team_size=record.team_size,
+                status=status,
+                status_key=status_key(status, created, record.project_id),
+                problem_class_key=class_key(record.problem_class, created, record.project_id),
+                start_date=record.start_date.date().isoformat(),
+                features={},
+                outcome=outcome,
+                success_score=round(record.success_score, 2) if done else None,
+                created_at=created,
+                updated_at=record.end_date if done else created,
+                version=1,
+            )
+        )  # a batch write does not set the optimistic-lock version as save() does
         for member in record.members:
-            members.append(TeamMember(child_key(tenant_id, record.project_id), member.member_id, user_id=None,
-                                      display_name=member.member_id, role=member.role,
-                                      experience_level=member.experience, contribution_hours=member.hours_per_week,
-                                      created_at=member.joined_at))
+            members.append(
+                TeamMember(
+                    child_key(tenant_id, record.project_id),
+                    member.member_id,
+                    user_id=None,
+                    display_name=member.member_id,
+                    role=member.role,
+                    experience_level=member.experience,
+                    contribution_hours=member.hours_per_week,
+                    created_at=member.joined_at,
+                )
+            )
         for usage in record.usages:
-            usages.append(ArtifactUsage(child_key(tenant_id, usage.artifact_id),
-                                        usage_key(record.project_id, usage.version),
-                                        tenant_project=child_key(tenant_id, record.project_id),
-                                        artifact_version=usage.version, context="planned" if usage.planned else None,
-                                        recorded_by=actor, recorded_at=usage.recorded_at))
+            usages.append(
+                ArtifactUsage(
+                    child_key(tenant_id, usage.artifact_id),
+                    usage_key(record.project_id, usage.version),
+                    tenant_project=child_key(tenant_id, record.project_id),
+                    artifact_version=usage.version,
+                    context="planned" if usage.planned else None,
+                    recorded_by=actor,
+                    recorded_at=usage.recorded_at,
+                )
+            )
         for n, metric in enumerate(record.metrics):
-            event_id = derive_event_id(SOURCE, record.project_id, metric.metric_type, metric.recorded_at,
-                                       metric.value, str(n))
-            metrics.append(event_row(tenant_id, MetricEvent(
-                event_id, record.project_id, metric.metric_type, metric.value, BUILT_IN_TYPES[metric.metric_type],
-                metric.recorded_at, SOURCE, {"author": metric.member_id} if metric.member_id else {}),
-                metric.recorded_at))
-            bucket = aggregates[(record.project_id, aggregate_key(metric.metric_type,
-                                                                  metric.recorded_at.date().isoformat()))]
+            event_id = derive_event_id(
+                SOURCE, record.project_id, metric.metric_type, metric.recorded_at, metric.value, str(n)
+            )
+            metrics.append(
+                event_row(
+                    tenant_id,
+                    MetricEvent(
+                        event_id,
+                        record.project_id,
+                        metric.metric_type,
+                        metric.value,
+                        BUILT_IN_TYPES[metric.metric_type],
+                        metric.recorded_at,
+                        SOURCE,
+                        {"author": metric.member_id} if metric.member_id else {},
+                    ),
+                    metric.recorded_at,
+                )
+            )
+            bucket = aggregates[
+                (record.project_id, aggregate_key(metric.metric_type, metric.recorded_at.date().isoformat()))
+            ]
             bucket[0] += 1
             bucket[1] += metric.value
     _batch(Project, projects, progress, "projects")
     _batch(TeamMember, members, progress, "members")
     _batch(ArtifactUsage, usages, progress, "usages")
     _batch(ProcessMetric, metrics, progress, "metric events")
-    _batch(MetricAggregate, [MetricAggregate(child_key(tenant_id, p), key, count=c, total=t)
-                             for (p, key), (c, t) in aggregates.items()], progress, "day aggregates")
-    Tenant(tenant_id).update(actions=[Tenant.projects_count.add(len(projects)),
-                                      Tenant.artifacts_count.add(len(artifacts))])
+    _batch(
+        MetricAggregate,
+        [MetricAggregate(child_key(tenant_id, p), key, count=c, total=t) for (p, key), (c, t) in aggregates.items()],
+        progress,
+        "day aggregates",
+    )
+    Tenant(tenant_id).update(
+        actions=[Tenant.projects_count.add(len(projects)), Tenant.artifacts_count.add(len(artifacts))]
+    )
     from maestro.services.impact import recalculate_tenant
 
     progress("computing artifact impact scores from the completed projects")
     recalculate_tenant(tenant_id)
-    return {"artifacts": len(artifacts), "versions": len(versions), "projects": len(projects),
-            "members": len(members), "usages": len(usages), "metric_events": len(metrics)}
+    return {
+        "artifacts": len(artifacts),
+        "versions": len(versions),
+        "projects": len(projects),
+        "members": len(members),
+        "usages": len(usages),
+        "metric_events": len(metrics),
+    }
 
 
-def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 7, progress: Progress = print,
-                       seed_history_now: bool = True) -> dict[str, Any]:
+def create_demo_tenant(
+    *,
+    projects: int = 300,
+    artifacts: int = 80,
+    seed: int = 7,
+    progress: Progress = print,
+    seed_history_now: bool = True,
+) -> dict[str, Any]:
     """A new tenant with an admin whose login is returned, seeded with a generated history (or, with
     `seed_history_now=False`, ready for `seed_demo_history`)."""
     from maestro.services.context import RequestMeta
@@ -156,8 +255,14 @@ def create_demo_tenant(*, projects: int = 300, artifacts: int = 80, seed: int = 
     password = f"demo-{secrets.token_urlsafe(12)}"
     email = f"demo-{secrets.token_hex(4)}@maestro.local"
     admin = create_tenant("Maestro demo", email, password, "Demo Admin", RequestMeta(None, "demo-seed", None))
-    demo = {"tenant_id": admin.tenant_id, "admin_id": admin.user_id, "email": email, "password": password,
-            "generator": {"n_projects": projects, "n_artifacts": artifacts, "seed": seed}, "counts": None}
+    demo = {
+        "tenant_id": admin.tenant_id,
+        "admin_id": admin.user_id,
+        "email": email,
+        "password": password,
+        "generator": {"n_projects": projects, "n_artifacts": artifacts, "seed": seed},
+        "counts": None,
+    }
     if seed_history_now:
         seed_demo_history(demo, progress=progress)
     return demo
@@ -177,8 +282,9 @@ def _stored_success(history: History) -> dict[str, dict[str, Any]]:
 
 def seed_demo_history(demo: dict[str, Any], progress: Progress = print) -> dict[str, int]:
     started = time.perf_counter()
-    demo["counts"] = seed_history(demo["tenant_id"], generate_history(**demo["generator"]), actor=demo["admin_id"],
-                                  progress=progress)
+    demo["counts"] = seed_history(
+        demo["tenant_id"], generate_history(**demo["generator"]), actor=demo["admin_id"], progress=progress
+    )
     progress(f"demo tenant seeded in {time.perf_counter() - started:.1f} s: {demo['counts']}")
     return demo["counts"]
 

@@ -1,12 +1,14 @@
 """Local event delivery. Chalice local serves only HTTP; here EventBridge rules deliver into SQS queues on the
 local endpoint, and this dispatcher long-polls them and calls the same Chalice event handlers Lambda would,
 with the same event (the EventBridge envelope, unchanged)."""
+
 from __future__ import annotations
 
 import json
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from maestro.aws_clients import client
 from maestro.settings import Settings
@@ -38,9 +40,13 @@ def eventbridge_envelope(event: dict) -> dict:
 
 
 class EventDispatcher:
-    def __init__(self, settings: Settings, queues: dict[str, tuple[str, str]],
-                 handlers: dict[str, Callable[[dict, Any], Any]],
-                 on_error: Callable[[str, BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        queues: dict[str, tuple[str, str]],
+        handlers: dict[str, Callable[[dict, Any], Any]],
+        on_error: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
         self._sqs = client("sqs", settings)
         self._queues = queues
         self._handlers = handlers
@@ -51,15 +57,17 @@ class EventDispatcher:
     def poll_once(self, handler_name: str, wait_seconds: int = 1) -> int:
         """Receive up to 10 messages for one handler, invoke it, delete those it handled."""
         url, kind = self._queues[handler_name]
-        messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds,
-                                             AttributeNames=["All"]).get("Messages", [])
+        messages = self._sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+        ).get("Messages", [])
         if kind == "sqs" and messages:
             self._deliver_batch(handler_name, url, messages)
             return len(messages)
         for message in messages:
             try:
-                self._handlers[handler_name](eventbridge_envelope(json.loads(message["Body"])),
-                                             LambdaContextStub(handler_name))
+                self._handlers[handler_name](
+                    eventbridge_envelope(json.loads(message["Body"])), LambdaContextStub(handler_name)
+                )
             except Exception as exc:  # left in the queue: redelivered, then dead-lettered like Lambda's retries
                 self._on_error(handler_name, exc)
                 continue
@@ -69,10 +77,22 @@ class EventDispatcher:
     def _deliver_batch(self, handler_name: str, url: str, messages: list[dict]) -> None:
         """An SQS event source mapping with ReportBatchItemFailures: only the failed records stay queued."""
         arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        event = {"Records": [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in messages]}
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
         try:
             response = self._handlers[handler_name](event, LambdaContextStub(handler_name)) or {}
         except Exception as exc:  # the whole batch failed: everything is redelivered
@@ -91,7 +111,7 @@ class EventDispatcher:
                 self._on_error(handler_name, exc)
                 self._stop.wait(1)
 
-    def start(self) -> "EventDispatcher":
+    def start(self) -> EventDispatcher:
         for name in self._queues:
             thread = threading.Thread(target=self._loop, args=(name,), name=f"dispatch-{name}", daemon=True)
             thread.start()

@@ -1,6 +1,7 @@
 """A real `mlflow server` on 127.0.0.1 for the local stack and the tests: SQLite backend store (tracking and
 model registry), artifacts proxied by the server into the local S3 bucket (or a folder). Clients reach it over
 HTTP only, so they need no S3 credentials of their own."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,14 @@ from infra.local.moto_server import free_port, wait_until_up
 
 
 class MlflowServer:
-    def __init__(self, root: Path, *, port: int | None = None, artifacts_destination: str | None = None,
-                 s3_endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        port: int | None = None,
+        artifacts_destination: str | None = None,
+        s3_endpoint: str | None = None,
+    ) -> None:
         self.root, self.port = Path(root), port or free_port()
         self.artifacts_destination = artifacts_destination or str(self.root / "artifacts")
         self.s3_endpoint = s3_endpoint
@@ -23,7 +30,7 @@ class MlflowServer:
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "MlflowServer":
+    def start(self, timeout: float = 90) -> MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
         # No job runner: it starts a dozen huey worker processes the platform never uses.
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -35,10 +42,26 @@ class MlflowServer:
         mlflow = Path(sys.executable).with_name("mlflow")
         with open(self.root / "server.log", "wb") as log:  # the child keeps its copy
             self.process = subprocess.Popen(
-                [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-                 "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-                 "--artifacts-destination", self.artifacts_destination, "--serve-artifacts"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                [
+                    str(mlflow),
+                    "server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    "1",
+                    "--backend-store-uri",
+                    f"sqlite:///{self.root / 'mlflow.db'}",
+                    "--artifacts-destination",
+                    self.artifacts_destination,
+                    "--serve-artifacts",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         try:
             wait_until_up(self.uri, timeout, path="/health", what="mlflow server", process=self.process)
         except RuntimeError as error:

@@ -8,13 +8,15 @@ concurrent.
 
     python -m infra.local.moto_app -H 127.0.0.1 -p 4566
 """
+
 from __future__ import annotations
 
 import argparse
 import bisect
 import os
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 _dynamodb_lock = threading.Lock()
 
@@ -113,8 +115,9 @@ def partition_scoped_queries() -> None:
         elif self.range_key_attr:
             comparison = args[0] if args else kwargs.get("range_comparison")
             values = args[1] if len(args) > 1 else kwargs.get("range_objs")
-            items = _range_slice(sorted(partition.values(), key=lambda item: item.range_key.cast_value),
-                                 comparison, values)
+            items = _range_slice(
+                sorted(partition.values(), key=lambda item: item.range_key.cast_value), comparison, values
+            )
         else:
             items = [partition]
         self.all_items = lambda: items  # shadows the method for this call only (requests are serialised)
@@ -135,8 +138,9 @@ def _range_slice(items: list, comparison: str | None, values: list | None) -> li
     operator = comparison.upper()
     try:
         if operator == "BETWEEN" and len(values) == 2:
-            return items[bisect.bisect_left(keys, values[0].cast_value):
-                         bisect.bisect_right(keys, values[1].cast_value)]
+            return items[
+                bisect.bisect_left(keys, values[0].cast_value) : bisect.bisect_right(keys, values[1].cast_value)
+            ]
         prefix = values[0].cast_value
         if operator == "BEGINS_WITH" and isinstance(prefix, str) and isinstance(keys[0], str):
             start = end = bisect.bisect_left(keys, prefix)

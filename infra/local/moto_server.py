@@ -1,4 +1,5 @@
 """Start and stop moto in server mode: the local AWS endpoint, reached over HTTP exactly as AWS would be."""
+
 from __future__ import annotations
 
 import os
@@ -7,9 +8,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 DEFAULT_PORT = 4566
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -21,8 +22,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(endpoint: str, timeout_s: float = 20.0, *, path: str = "/moto-api/", what: str = "moto server",
-                  process: subprocess.Popen | None = None) -> None:
+def wait_until_up(
+    endpoint: str,
+    timeout_s: float = 20.0,
+    *,
+    path: str = "/moto-api/",
+    what: str = "moto server",
+    process: subprocess.Popen | None = None,
+) -> None:
     """Until `endpoint + path` answers; a RuntimeError when `timeout_s` passes or `process` exits first."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -46,13 +53,14 @@ class MotoServer:
         self._log_path = log_path
         self._process: subprocess.Popen | None = None
 
-    def start(self) -> "MotoServer":
+    def start(self) -> MotoServer:
         # moto's server app, with DynamoDB requests serialised as DynamoDB itself guarantees (infra/local/moto_app.py).
         command = [sys.executable, "-m", "infra.local.moto_app", "-H", "127.0.0.1", "-p", str(self.port)]
         # the child keeps its own copy of the log's descriptor
         with open(self._log_path, "ab") if self._log_path else open(os.devnull, "wb") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                             cwd=PROJECT_DIR)
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_DIR
+            )
         try:
             wait_until_up(self.endpoint)
         except RuntimeError:

@@ -2,6 +2,7 @@
 names a running endpoint), creates every resource, starts the local event dispatcher and serves the API with
 Chalice's local server on 127.0.0.1:8000 and the web console (console/dist) on 127.0.0.1:8001. Ctrl-C stops
 everything it started."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ def _prepare_embedding_model() -> None:
     try:
         import sentence_transformers  # noqa: F401 - only to know whether the exporter can run here
     except ImportError:
-        print("semantic search is off: the embedding model is not exported here (run `make test` once, or "
-              "`make embedding-model`); searches use keyword ranking and say so", flush=True)
+        print(
+            "semantic search is off: the embedding model is not exported here (run `make test` once, or "
+            "`make embedding-model`); searches use keyword ranking and say so",
+            flush=True,
+        )
         return
     print("exporting the MiniLM embedding model to ONNX (once) ...", flush=True)
     export_model()
@@ -67,8 +71,9 @@ def _start_mlflow(port: int, bucket: str, endpoint: str):
     from infra.local.mlflow_server import MlflowServer
 
     print(f"starting mlflow server on 127.0.0.1:{port} ...", flush=True)
-    server = MlflowServer(STATE_DIR / "mlflow", port=port, artifacts_destination=f"s3://{bucket}/mlflow",
-                          s3_endpoint=endpoint).start()
+    server = MlflowServer(
+        STATE_DIR / "mlflow", port=port, artifacts_destination=f"s3://{bucket}/mlflow", s3_endpoint=endpoint
+    ).start()
     os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
     return server
 
@@ -81,8 +86,11 @@ def _seed_demo_tenant() -> None:
     from infra.local.demo_history import create_demo_tenant, seed_demo_history
 
     demo = create_demo_tenant(seed_history_now=False)
-    print(f"demo tenant (generated history, seeding in the background): email {demo['email']}  "
-          f"password {demo['password']}", flush=True)
+    print(
+        f"demo tenant (generated history, seeding in the background): email {demo['email']}  "
+        f"password {demo['password']}",
+        flush=True,
+    )
 
     def seed() -> None:
         from maestro.services.meta.models import queue_retrain
@@ -120,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"using the running AWS endpoint at {endpoint}", flush=True)
     os.environ.update(local_environment(endpoint))
     # The console is another origin: the API (and the bucket, for presigned uploads) must allow it.
-    os.environ.setdefault("MAESTRO_CORS_ORIGINS", ",".join(
-        f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))))
+    os.environ.setdefault(
+        "MAESTRO_CORS_ORIGINS",
+        ",".join(f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))),
+    )
     sys.path.insert(0, str(PROJECT_DIR))
 
     dispatcher = mlflow = None
@@ -145,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         server = create_api_server(app_obj, config, args.host, args.port)
         console_url = _start_console(args.host, args.console_port, f"http://{args.host}:{args.port}")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        print(f"Maestro ML API: http://{args.host}:{args.port}/v1/health  (local AWS: {endpoint}; Ctrl-C stops)",
-              flush=True)
+        print(
+            f"Maestro ML API: http://{args.host}:{args.port}/v1/health  (local AWS: {endpoint}; Ctrl-C stops)",
+            flush=True,
+        )
         if console_url:
             print(f"Maestro ML console: {console_url}", flush=True)
         print(f"MLflow (tracking and model registry): {mlflow.uri}", flush=True)

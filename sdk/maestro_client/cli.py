@@ -15,6 +15,7 @@ Exit codes (stable; scripts may rely on them):
 
 Configuration: `--api-url` or MAESTRO_API_URL (default: the URL saved at login, else http://127.0.0.1:8000);
 MAESTRO_API_KEY uses an API key instead of the saved login; MAESTRO_CONFIG_DIR moves the credentials file."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import click
 
@@ -49,16 +51,18 @@ class State:
 
     def api_url(self, record: dict[str, Any] | None = None) -> str:
         record = self.store.load() if record is None else record
-        return (self.api_url_option or os.environ.get("MAESTRO_API_URL") or record.get("api_url")
-                or DEFAULT_API_URL).rstrip("/")
+        return (
+            self.api_url_option or os.environ.get("MAESTRO_API_URL") or record.get("api_url") or DEFAULT_API_URL
+        ).rstrip("/")
 
     def client(self, authenticated: bool = True) -> Client:
         record = self.store.load()
         client = Client(self.api_url(record))
         if not authenticated:
             return client
-        api_key = os.environ.get("MAESTRO_API_KEY") or (record.get("api_key") if record.get("kind") == "api_key"
-                                                         else None)
+        api_key = os.environ.get("MAESTRO_API_KEY") or (
+            record.get("api_key") if record.get("kind") == "api_key" else None
+        )
         if api_key:
             client.transport.credentials = ApiKey(api_key)
         elif record.get("kind") == "tokens" and record.get("access_token"):
@@ -142,16 +146,25 @@ def json_option(function: Callable) -> Callable:
                 ctx.find_object(State).json = True
         return value
 
-    return click.option("--json", "json_flag", is_flag=True, expose_value=False, callback=enable,
-                        is_eager=True, help="Print JSON for scripts.")(function)
+    return click.option(
+        "--json",
+        "json_flag",
+        is_flag=True,
+        expose_value=False,
+        callback=enable,
+        is_eager=True,
+        help="Print JSON for scripts.",
+    )(function)
 
 
 pass_state = click.make_pass_decorator(State)
 
 
 # ---------------------------------------------------------------- root
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="\b\n" + __doc__.split("\n\n", 2)[2].replace("\n\n", "\n\n\b\n"))
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\n" + __doc__.split("\n\n", 2)[2].replace("\n\n", "\n\n\b\n"),
+)
 @click.option("--api-url", envvar="MAESTRO_API_URL", help="API base URL (env MAESTRO_API_URL).")
 @click.option("--json", "json_output", is_flag=True, help="Print JSON for scripts.")
 @click.version_option("0.1.0", prog_name="maestro")
@@ -179,8 +192,15 @@ def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: 
             raise click.UsageError("no API key on stdin")
         client = Client(api_url, api_key=key)
         me = client.me()
-        state.store.save({"api_url": api_url, "kind": "api_key", "api_key": key, "tenant_id": me["tenant"]["id"],
-                          "role": me.get("role")})
+        state.store.save(
+            {
+                "api_url": api_url,
+                "kind": "api_key",
+                "api_key": key,
+                "tenant_id": me["tenant"]["id"],
+                "role": me.get("role"),
+            }
+        )
         return _report_login(state, me)
     if not email:
         email = click.prompt("Email")
@@ -190,8 +210,16 @@ def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: 
         password = click.prompt("Password", hide_input=True)
     body = Client(api_url).auth_login(email, password)
     state.store.save(tokens_record(body, api_url))
-    _report_login(state, {"principal_type": "user", "id": body["user"]["id"], "role": body["user"].get("role"),
-                          "tenant": {"id": body["user"].get("tenant_id")}, "user": body["user"]})
+    _report_login(
+        state,
+        {
+            "principal_type": "user",
+            "id": body["user"]["id"],
+            "role": body["user"].get("role"),
+            "tenant": {"id": body["user"].get("tenant_id")},
+            "user": body["user"],
+        },
+    )
 
 
 def _report_login(state: State, me: dict[str, Any]) -> None:
@@ -227,8 +255,17 @@ def whoami(state: State) -> None:
     me = state.client().me()
     if state.json:
         return emit_json(me)
-    emit_fields(me, [("principal_type", "type"), ("id", "id"), ("user.email", "email"), ("role", "role"),
-                     ("tenant.id", "tenant"), ("tenant.name", "tenant name")])
+    emit_fields(
+        me,
+        [
+            ("principal_type", "type"),
+            ("id", "id"),
+            ("user.email", "email"),
+            ("role", "role"),
+            ("tenant.id", "tenant"),
+            ("tenant.name", "tenant name"),
+        ],
+    )
 
 
 # ---------------------------------------------------------------- projects
@@ -237,8 +274,15 @@ def projects() -> None:
     """Projects: list, show, create."""
 
 
-PROJECT_COLUMNS = [("id", "ID"), ("name", "Name"), ("problem_class", "Problem class"), ("status", "Status"),
-                   ("complexity_score", "Complexity"), ("team_size", "Team"), ("success_score", "Success")]
+PROJECT_COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("problem_class", "Problem class"),
+    ("status", "Status"),
+    ("complexity_score", "Complexity"),
+    ("team_size", "Team"),
+    ("success_score", "Success"),
+]
 
 
 @projects.command("list")
@@ -249,8 +293,9 @@ PROJECT_COLUMNS = [("id", "ID"), ("name", "Name"), ("problem_class", "Problem cl
 @pass_state
 def projects_list(state: State, status: str | None, problem_class: str | None, limit: int | None) -> None:
     """List projects (every page)."""
-    page = state.client().list_projects(status=status, problem_class=problem_class,
-                                        limit=min(limit, 1000) if limit else None)
+    page = state.client().list_projects(
+        status=status, problem_class=problem_class, limit=min(limit, 1000) if limit else None
+    )
     items = page.all(max_items=limit)
     if state.json:
         return emit_json({"items": items})
@@ -277,10 +322,23 @@ def projects_show(state: State, project_id: str) -> None:
 @click.option("--repository", "repositories", multiple=True, help="owner/repo (repeatable)")
 @json_option
 @pass_state
-def projects_create(state: State, name: str, problem_class: str, complexity_score: float, team_size: int,
-                    description: str | None, repositories: tuple[str, ...]) -> None:
-    project = state.client().create_project(name, problem_class, complexity_score, team_size, description=description,
-                                            repositories=list(repositories) or None)
+def projects_create(
+    state: State,
+    name: str,
+    problem_class: str,
+    complexity_score: float,
+    team_size: int,
+    description: str | None,
+    repositories: tuple[str, ...],
+) -> None:
+    project = state.client().create_project(
+        name,
+        problem_class,
+        complexity_score,
+        team_size,
+        description=description,
+        repositories=list(repositories) or None,
+    )
     if state.json:
         return emit_json(project)
     _stdout(f"Created project {project['id']} ({project['name']}).")
@@ -292,8 +350,15 @@ def artifacts() -> None:
     """The artifact library: search, show, push and pull versions."""
 
 
-ARTIFACT_COLUMNS = [("id", "ID"), ("name", "Name"), ("type", "Type"), ("latest_version", "Latest"),
-                    ("impact_score", "Impact"), ("score", "Score"), ("tags", "Tags")]
+ARTIFACT_COLUMNS = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("type", "Type"),
+    ("latest_version", "Latest"),
+    ("impact_score", "Impact"),
+    ("score", "Score"),
+    ("tags", "Tags"),
+]
 
 
 @artifacts.command("search")
@@ -305,11 +370,24 @@ ARTIFACT_COLUMNS = [("id", "ID"), ("name", "Name"), ("type", "Type"), ("latest_v
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @json_option
 @pass_state
-def artifacts_search(state: State, query: str | None, artifact_type: str | None, tags: tuple[str, ...],
-                     mode: str | None, include_deprecated: bool, limit: int) -> None:
+def artifacts_search(
+    state: State,
+    query: str | None,
+    artifact_type: str | None,
+    tags: tuple[str, ...],
+    mode: str | None,
+    include_deprecated: bool,
+    limit: int,
+) -> None:
     """Search artifacts by keyword or meaning (hybrid by default with a query)."""
-    page = state.client().search_artifacts(query, mode=mode, type=artifact_type, tags=list(tags) or None,
-                                           include_deprecated=include_deprecated or None, limit=limit)
+    page = state.client().search_artifacts(
+        query,
+        mode=mode,
+        type=artifact_type,
+        tags=list(tags) or None,
+        include_deprecated=include_deprecated or None,
+        limit=limit,
+    )
     items = page.all(max_items=limit)
     if state.json:
         return emit_json({"items": items, **page.extra})
@@ -330,10 +408,28 @@ def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> No
     versions = client.list_versions(found["id"]).all()
     if state.json:
         return emit_json({**found, "versions": versions})
-    emit_fields(found, [("id", "id"), ("name", "name"), ("type", "type"), ("description", "description"),
-                        ("tags", "tags"), ("latest_version", "latest"), ("impact_score", "impact")])
-    emit_table(versions, [("version", "Version"), ("status", "Status"), ("size_bytes", "Bytes"),
-                          ("sha256", "SHA-256"), ("created_at", "Created")])
+    emit_fields(
+        found,
+        [
+            ("id", "id"),
+            ("name", "name"),
+            ("type", "type"),
+            ("description", "description"),
+            ("tags", "tags"),
+            ("latest_version", "latest"),
+            ("impact_score", "impact"),
+        ],
+    )
+    emit_table(
+        versions,
+        [
+            ("version", "Version"),
+            ("status", "Status"),
+            ("size_bytes", "Bytes"),
+            ("sha256", "SHA-256"),
+            ("created_at", "Created"),
+        ],
+    )
 
 
 def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) -> dict[str, Any]:
@@ -366,15 +462,27 @@ class _Progress:
         self.progress = None
         self.task = None
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                     TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                                     transient=False)
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.progress.__enter__()
             self.task = self.progress.add_task(self.description, total=self.total)
         return self
@@ -400,14 +508,19 @@ class _JobProgress:
         self.progress = None
         self.task = None
 
-    def __enter__(self) -> "_JobProgress":
+    def __enter__(self) -> _JobProgress:
         if self.enabled:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                                     TimeElapsedColumn(), TextColumn("{task.fields[message]}"),
-                                     console=Console(stderr=True))
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[message]}"),
+                console=Console(stderr=True),
+            )
             self.progress.__enter__()
             self.task = self.progress.add_task(self.description, total=1.0, message="")
         return self
@@ -418,8 +531,9 @@ class _JobProgress:
         progress = job.get("progress")
         detail = job.get("detail") if isinstance(job.get("detail"), dict) else {}
         message = f"{job.get('state', '')}: {detail.get('message', '')}".rstrip(": ")
-        self.progress.update(self.task, completed=float(progress) if isinstance(progress, (int, float)) else 0.0,
-                             message=message)
+        self.progress.update(
+            self.task, completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message
+        )
 
     def __exit__(self, *exc: Any) -> None:
         if self.progress is not None:
@@ -435,15 +549,31 @@ class _JobProgress:
 @click.option("--description", help="Version description.")
 @click.option("--tag", "tags", multiple=True, help="Tags for a newly created artifact (repeatable).")
 @click.option("--content-type", help="Default: guessed from the file name, else application/octet-stream.")
-@click.option("--derived-from", "derived_from", multiple=True, metavar="ARTIFACT_ID@VERSION",
-              help="A parent version (repeatable).")
+@click.option(
+    "--derived-from",
+    "derived_from",
+    multiple=True,
+    metavar="ARTIFACT_ID@VERSION",
+    help="A parent version (repeatable).",
+)
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the platform verified it.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for `ready`.")
 @json_option
 @pass_state
-def artifacts_push(state: State, path: Path, artifact_type: str, version: str, name: str | None,
-                   artifact_id: str | None, description: str | None, tags: tuple[str, ...],
-                   content_type: str | None, derived_from: tuple[str, ...], wait: bool, timeout: float) -> None:
+def artifacts_push(
+    state: State,
+    path: Path,
+    artifact_type: str,
+    version: str,
+    name: str | None,
+    artifact_id: str | None,
+    description: str | None,
+    tags: tuple[str, ...],
+    content_type: str | None,
+    derived_from: tuple[str, ...],
+    wait: bool,
+    timeout: float,
+) -> None:
     """Upload PATH as a new version: SHA-256, presigned upload with a progress bar, then wait for `ready`."""
     parents = []
     for parent in derived_from:
@@ -456,15 +586,25 @@ def artifacts_push(state: State, path: Path, artifact_type: str, version: str, n
     if artifact_id is None:
         found = _find_by_name(client, name, artifact_type)
         if found is None:
-            found = client.create_artifact(name, artifact_type, tags=list(tags) or None,
-                                           metadata={"file_name": path.name})
+            found = client.create_artifact(
+                name, artifact_type, tags=list(tags) or None, metadata={"file_name": path.name}
+            )
             if not state.json:
                 _err(f"Created artifact {found['id']} ({name}, {artifact_type}).")
         artifact_id = found["id"]
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     with _Progress(state, f"{path.name} {version}", path.stat().st_size) as bar:
-        view = client.upload_version(artifact_id, path, version, content_type=content_type, description=description,
-                                     derived_from=parents or None, wait=wait, timeout=timeout, progress=bar.advance)
+        view = client.upload_version(
+            artifact_id,
+            path,
+            version,
+            content_type=content_type,
+            description=description,
+            derived_from=parents or None,
+            wait=wait,
+            timeout=timeout,
+            progress=bar.advance,
+        )
     if state.json:
         emit_json(view)
     else:
@@ -478,12 +618,17 @@ def artifacts_push(state: State, path: Path, artifact_type: str, version: str, n
 @click.argument("artifact")
 @click.option("--version", "version", help="Default: the latest version.")
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
-@click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=Path),
-              help="File or directory to write (default: the artifact's file name in the current directory).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="File or directory to write (default: the artifact's file name in the current directory).",
+)
 @json_option
 @pass_state
-def artifacts_pull(state: State, artifact: str, version: str | None, artifact_type: str | None,
-                   output: Path | None) -> None:
+def artifacts_pull(
+    state: State, artifact: str, version: str | None, artifact_type: str | None, output: Path | None
+) -> None:
     """Download a verified version (ARTIFACT is an id, or a name) and check its SHA-256."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
@@ -496,8 +641,13 @@ def artifacts_pull(state: State, artifact: str, version: str | None, artifact_ty
         target = target / file_name
     with _Progress(state, f"{file_name} {version}", None) as bar:
         link = client.download_version(found["id"], version, target, progress=bar.advance, on_size=bar.set_total)
-    result = {"artifact_id": found["id"], "version": version, "path": str(target), "sha256": link.get("sha256"),
-              "size_bytes": target.stat().st_size}
+    result = {
+        "artifact_id": found["id"],
+        "version": version,
+        "path": str(target),
+        "sha256": link.get("sha256"),
+        "size_bytes": target.stat().st_size,
+    }
     if state.json:
         return emit_json(result)
     _stdout(f"Wrote {target} ({result['size_bytes']} bytes, sha256 {result['sha256']} verified).")
@@ -516,8 +666,14 @@ def metrics() -> None:
 @metrics.command("push")
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--project", "project_id", required=True, help="Project the events belong to.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "gitlog"]), default="auto", show_default=True,
-              help="jsonl: one event per line; gitlog: `git log --numstat --date=iso-strict` output.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "jsonl", "gitlog"]),
+    default="auto",
+    show_default=True,
+    help="jsonl: one event per line; gitlog: `git log --numstat --date=iso-strict` output.",
+)
 @json_option
 @pass_state
 def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
@@ -534,8 +690,14 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
     client = state.client()
     if fmt == "gitlog":
         upload = client.upload_drop(project_id, f"cli-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.gitlog", data)
-        result = {"format": "gitlog", "project_id": project_id, "status": "queued", "key": upload["key"],
-                  "result_key": upload.get("result_key"), "bytes": len(data)}
+        result = {
+            "format": "gitlog",
+            "project_id": project_id,
+            "status": "queued",
+            "key": upload["key"],
+            "result_key": upload.get("result_key"),
+            "bytes": len(data),
+        }
         if state.json:
             return emit_json(result)
         _stdout(f"Uploaded {len(data)} bytes of git log to {upload['key']}; the platform ingests it shortly.")
@@ -556,16 +718,22 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
         raise click.UsageError("no events in the input")
     answers = client.push_metrics(events)
     rejected = [item for answer in answers for item in answer["rejected"]]
-    result = {"format": "jsonl", "project_id": project_id, "sent": len(events),
-              "accepted": sum(a.get("accepted", 0) for a in answers),
-              "duplicates": sum(a.get("duplicates", 0) for a in answers),
-              "rejected_count": sum(a.get("rejected_count", len(a.get("rejected") or [])) for a in answers),
-              "rejected": rejected}
+    result = {
+        "format": "jsonl",
+        "project_id": project_id,
+        "sent": len(events),
+        "accepted": sum(a.get("accepted", 0) for a in answers),
+        "duplicates": sum(a.get("duplicates", 0) for a in answers),
+        "rejected_count": sum(a.get("rejected_count", len(a.get("rejected") or [])) for a in answers),
+        "rejected": rejected,
+    }
     if state.json:
         emit_json(result)
     else:
-        _stdout(f"Sent {result['sent']}: {result['accepted']} accepted, {result['duplicates']} already known, "
-                f"{result['rejected_count']} rejected.")
+        _stdout(
+            f"Sent {result['sent']}: {result['accepted']} accepted, {result['duplicates']} already known, "
+            f"{result['rejected_count']} rejected."
+        )
         for item in rejected[:20]:
             _err(f"  event {item.get('index')}: {item.get('reason') or item.get('errors') or item}")
     if result["rejected_count"]:
@@ -586,9 +754,12 @@ def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
 
 @cli.command()
 @click.option("--project", "project_id", help="An existing project.")
-@click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON profile: problem_class, complexity_score, team_size, description, members?, "
-                   "planned_artifacts?, features?")
+@click.option(
+    "--profile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON profile: problem_class, complexity_score, team_size, description, members?, "
+    "planned_artifacts?, features?",
+)
 @click.option("--limit", type=click.IntRange(1, 100))
 @json_option
 @pass_state
@@ -599,20 +770,27 @@ def recommend(state: State, project_id: str | None, profile: Path | None, limit:
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')}")
-    emit_table(answer.get("artifacts") or [], [("artifact_id", "Artifact"), ("name", "Name"), ("type", "Type"),
-                                               ("score", "Score"), ("reasons", "Reasons")], title="Artifacts")
+    emit_table(
+        answer.get("artifacts") or [],
+        [("artifact_id", "Artifact"), ("name", "Name"), ("type", "Type"), ("score", "Score"), ("reasons", "Reasons")],
+        title="Artifacts",
+    )
     team = answer.get("team") or {}
     if team:
-        rows = [{"which": which, **{k: v for k, v in (team.get(which) or {}).items()}}
-                for which in ("current", "recommended") if team.get(which)]
+        rows = [
+            {"which": which, **{k: v for k, v in (team.get(which) or {}).items()}}
+            for which in ("current", "recommended")
+            if team.get(which)
+        ]
         keys = sorted({k for row in rows for k in row if k != "which"})
         emit_table(rows, [("which", "Team")] + [(k, k) for k in keys], title="Team shape")
 
 
 @cli.command()
 @click.option("--project", "project_id", help="An existing project.")
-@click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON profile (see `recommend`).")
+@click.option(
+    "--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A JSON profile (see `recommend`)."
+)
 @json_option
 @pass_state
 def predict(state: State, project_id: str | None, profile: Path | None) -> None:
@@ -625,12 +803,32 @@ def predict(state: State, project_id: str | None, profile: Path | None) -> None:
     rows = []
     for target, value in (answer.get("targets") or {}).items():
         intervals = value.get("intervals") or {}
-        top = ", ".join(f"{c.get('feature')} {c.get('contribution'):+.3g}" for c in
-                        (value.get("top_contributions") or [])[:3] if isinstance(c.get("contribution"), (int, float)))
-        rows.append({"target": target, "point": value.get("point"), "80": intervals.get("80"),
-                     "90": intervals.get("90"), "model": value.get("model_version"), "top": top})
-    emit_table(rows, [("target", "Target"), ("point", "Point"), ("80", "80%"), ("90", "90%"), ("model", "Model"),
-                      ("top", "Top contributions")])
+        top = ", ".join(
+            f"{c.get('feature')} {c.get('contribution'):+.3g}"
+            for c in (value.get("top_contributions") or [])[:3]
+            if isinstance(c.get("contribution"), (int, float))
+        )
+        rows.append(
+            {
+                "target": target,
+                "point": value.get("point"),
+                "80": intervals.get("80"),
+                "90": intervals.get("90"),
+                "model": value.get("model_version"),
+                "top": top,
+            }
+        )
+    emit_table(
+        rows,
+        [
+            ("target", "Target"),
+            ("point", "Point"),
+            ("80", "80%"),
+            ("90", "90%"),
+            ("model", "Model"),
+            ("top", "Top contributions"),
+        ],
+    )
 
 
 @cli.group()
@@ -654,20 +852,40 @@ def models_show(state: State) -> None:
         coverage = champion.get("coverage") or {}
         error = champion.get("coverage_standard_error") or {}
         live = champion.get("live") or {}
-        rows.append({
-            "target": target, "version": champion.get("version", "-"), "trained": _minute(champion.get("trained_at")),
-            "projects": champion.get("data_size", "-"), "mae": (champion.get("holdout") or {}).get("mae", "-"),
-            "mean_mae": (baselines.get("tenant_mean") or {}).get("holdout_mae", "-"),
-            "ridge_mae": (baselines.get("ridge") or {}).get("holdout_mae", "-"),
-            "coverage": " / ".join(_with_error(coverage.get(level), error.get(level)) for level in ("80", "90"))
-            if coverage else "-",
-            "live": (f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions")
-                     else "-"),
-            "versions": len(models_of_target.get("history") or [])})
-    emit_table(rows, [("target", "Target"), ("version", "Champion"), ("trained", "Trained"),
-                      ("projects", "Projects"), ("mae", "Hold-out MAE"), ("mean_mae", "Tenant mean"),
-                      ("ridge_mae", "Ridge"), ("coverage", "Coverage 80/90"), ("live", "Live MAE (n)"),
-                      ("versions", "Versions")], title="Outcome models")
+        rows.append(
+            {
+                "target": target,
+                "version": champion.get("version", "-"),
+                "trained": _minute(champion.get("trained_at")),
+                "projects": champion.get("data_size", "-"),
+                "mae": (champion.get("holdout") or {}).get("mae", "-"),
+                "mean_mae": (baselines.get("tenant_mean") or {}).get("holdout_mae", "-"),
+                "ridge_mae": (baselines.get("ridge") or {}).get("holdout_mae", "-"),
+                "coverage": " / ".join(_with_error(coverage.get(level), error.get(level)) for level in ("80", "90"))
+                if coverage
+                else "-",
+                "live": (
+                    f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions") else "-"
+                ),
+                "versions": len(models_of_target.get("history") or []),
+            }
+        )
+    emit_table(
+        rows,
+        [
+            ("target", "Target"),
+            ("version", "Champion"),
+            ("trained", "Trained"),
+            ("projects", "Projects"),
+            ("mae", "Hold-out MAE"),
+            ("mean_mae", "Tenant mean"),
+            ("ridge_mae", "Ridge"),
+            ("coverage", "Coverage 80/90"),
+            ("live", "Live MAE (n)"),
+            ("versions", "Versions"),
+        ],
+        title="Outcome models",
+    )
 
 
 def _minute(timestamp: str | None) -> str:
@@ -750,15 +968,32 @@ def audit_verify(state: State) -> None:
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @json_option
 @pass_state
-def audit_list(state: State, actor: str | None, action: str | None, resource: str | None, from_: str | None,
-               to: str | None, limit: int) -> None:
-    page = state.client().list_audit_events(actor=actor, action=action, resource=resource, from_=from_, to=to,
-                                            limit=min(limit, 1000))
+def audit_list(
+    state: State,
+    actor: str | None,
+    action: str | None,
+    resource: str | None,
+    from_: str | None,
+    to: str | None,
+    limit: int,
+) -> None:
+    page = state.client().list_audit_events(
+        actor=actor, action=action, resource=resource, from_=from_, to=to, limit=min(limit, 1000)
+    )
     items = page.all(max_items=limit)
     if state.json:
         return emit_json({"items": items})
-    emit_table(items, [("occurred_at", "When"), ("actor", "Actor"), ("action", "Action"),
-                       ("resource_type", "Resource"), ("resource_id", "Id"), ("outcome", "Outcome")])
+    emit_table(
+        items,
+        [
+            ("occurred_at", "When"),
+            ("actor", "Actor"),
+            ("action", "Action"),
+            ("resource_type", "Resource"),
+            ("resource_id", "Id"),
+            ("outcome", "Outcome"),
+        ],
+    )
 
 
 # ---------------------------------------------------------------- entry point
@@ -784,8 +1019,9 @@ def exit_code_for(error: BaseException) -> int:
 
 def _report_error(error: MaestroError) -> None:
     if _json_mode:
-        problem = error.to_problem() if isinstance(error, ApiError) else {
-            "title": type(error).__name__, "detail": str(error)}
+        problem = (
+            error.to_problem() if isinstance(error, ApiError) else {"title": type(error).__name__, "detail": str(error)}
+        )
         _err(json.dumps(problem, default=str))
         return
     message = str(error)

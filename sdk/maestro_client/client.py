@@ -4,14 +4,16 @@ batches, wait for a job).
 
 Each route method carries its (method, path) in `ENDPOINTS` through `@endpoint`, so a test can check that the
 client covers every route the platform serves. Lists return a `Page`; iterating it walks every page."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 import time
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
 
 from maestro_client.errors import MaestroError, error_for
@@ -79,7 +81,7 @@ def _if_match(version: int | str | None) -> dict[str, str] | None:
     if version is None:
         return None
     text = str(version)
-    return {"If-Match": text if text.startswith(("\"", "W/")) else f'"{text}"'}
+    return {"If-Match": text if text.startswith(('"', "W/")) else f'"{text}"'}
 
 
 def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1024 * 1024) -> tuple[str, int]:
@@ -113,10 +115,18 @@ class Client:
     """A client bound to one API and one credential: `Client(url, api_key=...)`, `Client(url, token=...)`, or
     `Client.login(url, email, password)`."""
 
-    def __init__(self, base_url: str, *, api_key: str | None = None, token: str | None = None,
-                 refresh_token: str | None = None, credentials: Credentials | None = None,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        refresh_token: str | None = None,
+        credentials: Credentials | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if credentials is None and api_key:
             credentials = ApiKey(api_key)
         elif credentials is None and token:
@@ -124,7 +134,7 @@ class Client:
         self.transport = Transport(base_url, credentials, timeout=timeout, retry=retry, sleep=sleep)
 
     @classmethod
-    def login(cls, base_url: str, email: str, password: str, **kwargs: Any) -> "Client":
+    def login(cls, base_url: str, email: str, password: str, **kwargs: Any) -> Client:
         client = cls(base_url, **kwargs)
         client.transport.credentials = Tokens.from_answer(client.auth_login(email, password))
         return client
@@ -134,18 +144,38 @@ class Client:
         return self.transport.base_url
 
     # ------------------------------------------------------------------ plumbing
-    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-              headers: dict[str, str] | None = None, authenticated: bool = True,
-              idempotency_key: str | None = None) -> Any:
-        return self.transport.call(method, path, params=params, json=json, headers=headers,
-                                   authenticated=authenticated, idempotency_key=idempotency_key)
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return self.transport.call(
+            method,
+            path,
+            params=params,
+            json=json,
+            headers=headers,
+            authenticated=authenticated,
+            idempotency_key=idempotency_key,
+        )
 
     def _presigned(self, link: Json, **kwargs: Any) -> Any:
         """Follow a presigned S3 URL ({url, method, headers}) as given: no credentials, no retries (a body may
         be a stream); a refusal raises like any API error."""
         method = link.get("method", "GET")
-        response = self.transport.session.request(method, link["url"], headers=dict(link.get("headers") or {}),
-                                                  timeout=max(self.transport.timeout, 300), **kwargs)
+        response = self.transport.session.request(
+            method,
+            link["url"],
+            headers=dict(link.get("headers") or {}),
+            timeout=max(self.transport.timeout, 300),
+            **kwargs,
+        )
         if response.status_code >= 300:
             raise error_for(response.status_code, response.text, method=method, url=link["url"].split("?")[0])
         return response
@@ -174,14 +204,17 @@ class Client:
     @endpoint("POST", "/v1/auth/signup")
     def auth_signup(self, tenant_name: str, email: str, password: str, name: str) -> Json:
         """Create a tenant and its first admin; returns tokens and the user."""
-        return self._call("POST", "/v1/auth/signup", authenticated=False,
-                          json={"tenant_name": tenant_name, "email": email, "password": password, "name": name})
+        return self._call(
+            "POST",
+            "/v1/auth/signup",
+            authenticated=False,
+            json={"tenant_name": tenant_name, "email": email, "password": password, "name": name},
+        )
 
     @endpoint("POST", "/v1/auth/login")
     def auth_login(self, email: str, password: str) -> Json:
         """{access_token, refresh_token, token_type, expires_in, user}."""
-        return self._call("POST", "/v1/auth/login", authenticated=False,
-                          json={"email": email, "password": password})
+        return self._call("POST", "/v1/auth/login", authenticated=False, json={"email": email, "password": password})
 
     @endpoint("POST", "/v1/auth/refresh")
     def auth_refresh(self, refresh_token: str) -> Json:
@@ -190,8 +223,12 @@ class Client:
 
     @endpoint("POST", "/v1/auth/accept-invite")
     def auth_accept_invite(self, invite_token: str, password: str) -> Json:
-        return self._call("POST", "/v1/auth/accept-invite", authenticated=False,
-                          json={"invite_token": invite_token, "password": password})
+        return self._call(
+            "POST",
+            "/v1/auth/accept-invite",
+            authenticated=False,
+            json={"invite_token": invite_token, "password": password},
+        )
 
     @endpoint("POST", "/v1/auth/logout")
     def auth_logout(self) -> Json:
@@ -205,8 +242,9 @@ class Client:
     @endpoint("POST", "/v1/api-keys")
     def create_api_key(self, name: str, role: Role, expires_at: Moment = None) -> Json:
         """The answer's `key` is shown once."""
-        return self._call("POST", "/v1/api-keys",
-                          json=_clean({"name": name, "role": role, "expires_at": _moment(expires_at)}))
+        return self._call(
+            "POST", "/v1/api-keys", json=_clean({"name": name, "role": role, "expires_at": _moment(expires_at)})
+        )
 
     @endpoint("GET", "/v1/api-keys")
     def list_api_keys(self, limit: int | None = None, cursor: str | None = None) -> Page:
@@ -218,10 +256,12 @@ class Client:
 
     # ------------------------------------------------------------------ users and tenant
     @endpoint("POST", "/v1/users")
-    def create_user(self, email: str, name: str, role: Role, password: str | None = None,
-                    invite: bool = False) -> Json:
-        return self._call("POST", "/v1/users", json=_clean({"email": email, "name": name, "role": role,
-                                                             "password": password, "invite": invite}))
+    def create_user(self, email: str, name: str, role: Role, password: str | None = None, invite: bool = False) -> Json:
+        return self._call(
+            "POST",
+            "/v1/users",
+            json=_clean({"email": email, "name": name, "role": role, "password": password, "invite": invite}),
+        )
 
     @endpoint("GET", "/v1/users")
     def list_users(self, limit: int | None = None, cursor: str | None = None) -> Page:
@@ -232,10 +272,15 @@ class Client:
         return self._call("GET", f"/v1/users/{_segment(user_id)}")
 
     @endpoint("PATCH", "/v1/users/{user_id}")
-    def update_user(self, user_id: str, *, role: Role | None = None, active: bool | None = None,
-                    if_match: int | str | None = None) -> Json:
-        return self._call("PATCH", f"/v1/users/{_segment(user_id)}", json=_clean({"role": role, "active": active}),
-                          headers=_if_match(if_match))
+    def update_user(
+        self, user_id: str, *, role: Role | None = None, active: bool | None = None, if_match: int | str | None = None
+    ) -> Json:
+        return self._call(
+            "PATCH",
+            f"/v1/users/{_segment(user_id)}",
+            json=_clean({"role": role, "active": active}),
+            headers=_if_match(if_match),
+        )
 
     @endpoint("DELETE", "/v1/users/{user_id}")
     def delete_user(self, user_id: str) -> Json:
@@ -252,11 +297,29 @@ class Client:
 
     # ------------------------------------------------------------------ audit
     @endpoint("GET", "/v1/audit")
-    def list_audit_events(self, *, actor: str | None = None, action: str | None = None, resource: str | None = None,
-                          from_: Moment = None, to: Moment = None, limit: int | None = None,
-                          cursor: str | None = None) -> Page:
-        return self._list("/v1/audit", {"actor": actor, "action": action, "resource": resource,
-                                        "from": _moment(from_), "to": _moment(to), "limit": limit, "cursor": cursor})
+    def list_audit_events(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        resource: str | None = None,
+        from_: Moment = None,
+        to: Moment = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._list(
+            "/v1/audit",
+            {
+                "actor": actor,
+                "action": action,
+                "resource": resource,
+                "from": _moment(from_),
+                "to": _moment(to),
+                "limit": limit,
+                "cursor": cursor,
+            },
+        )
 
     @endpoint("GET", "/v1/audit/verify")
     def verify_audit(self) -> Json:
@@ -265,34 +328,83 @@ class Client:
 
     # ------------------------------------------------------------------ projects
     @endpoint("POST", "/v1/projects")
-    def create_project(self, name: str, problem_class: ProblemClass, complexity_score: float, team_size: int, *,
-                       description: str | None = None, start_date: date | str | None = None,
-                       repositories: list[str] | None = None, mlflow_experiment: str | None = None,
-                       features: dict[str, float] | None = None, idempotency_key: str | None = None) -> Json:
-        return self._call("POST", "/v1/projects", idempotency_key=idempotency_key, json=_clean({
-            "name": name, "problem_class": problem_class, "complexity_score": complexity_score,
-            "team_size": team_size, "description": description, "start_date": _moment(start_date),
-            "repositories": repositories, "mlflow_experiment": mlflow_experiment, "features": features}))
+    def create_project(
+        self,
+        name: str,
+        problem_class: ProblemClass,
+        complexity_score: float,
+        team_size: int,
+        *,
+        description: str | None = None,
+        start_date: date | str | None = None,
+        repositories: list[str] | None = None,
+        mlflow_experiment: str | None = None,
+        features: dict[str, float] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Json:
+        return self._call(
+            "POST",
+            "/v1/projects",
+            idempotency_key=idempotency_key,
+            json=_clean(
+                {
+                    "name": name,
+                    "problem_class": problem_class,
+                    "complexity_score": complexity_score,
+                    "team_size": team_size,
+                    "description": description,
+                    "start_date": _moment(start_date),
+                    "repositories": repositories,
+                    "mlflow_experiment": mlflow_experiment,
+                    "features": features,
+                }
+            ),
+        )
 
     @endpoint("GET", "/v1/projects")
-    def list_projects(self, *, status: str | None = None, problem_class: ProblemClass | None = None,
-                      limit: int | None = None, cursor: str | None = None) -> Page:
-        return self._list("/v1/projects", {"status": status, "problem_class": problem_class, "limit": limit,
-                                           "cursor": cursor})
+    def list_projects(
+        self,
+        *,
+        status: str | None = None,
+        problem_class: ProblemClass | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._list(
+            "/v1/projects", {"status": status, "problem_class": problem_class, "limit": limit, "cursor": cursor}
+        )
 
     @endpoint("GET", "/v1/projects/{project_id}")
     def get_project(self, project_id: str) -> Json:
         return self._call("GET", f"/v1/projects/{_segment(project_id)}")
 
     @endpoint("PATCH", "/v1/projects/{project_id}")
-    def update_project(self, project_id: str, *, name: str = UNSET, description: str = UNSET,
-                       complexity_score: float = UNSET, team_size: int = UNSET, start_date: date | str | None = UNSET,
-                       repositories: list[str] = UNSET, mlflow_experiment: str | None = UNSET,
-                       features: dict[str, float] = UNSET, if_match: int | str | None = None) -> Json:
-        body = _patch({"name": name, "description": description, "complexity_score": complexity_score,
-                       "team_size": team_size, "repositories": repositories, "mlflow_experiment": mlflow_experiment,
-                       "features": features,
-                       "start_date": start_date if start_date in (None, UNSET) else _moment(start_date)})
+    def update_project(
+        self,
+        project_id: str,
+        *,
+        name: str = UNSET,
+        description: str = UNSET,
+        complexity_score: float = UNSET,
+        team_size: int = UNSET,
+        start_date: date | str | None = UNSET,
+        repositories: list[str] = UNSET,
+        mlflow_experiment: str | None = UNSET,
+        features: dict[str, float] = UNSET,
+        if_match: int | str | None = None,
+    ) -> Json:
+        body = _patch(
+            {
+                "name": name,
+                "description": description,
+                "complexity_score": complexity_score,
+                "team_size": team_size,
+                "repositories": repositories,
+                "mlflow_experiment": mlflow_experiment,
+                "features": features,
+                "start_date": start_date if start_date in (None, UNSET) else _moment(start_date),
+            }
+        )
         return self._call("PATCH", f"/v1/projects/{_segment(project_id)}", json=body, headers=_if_match(if_match))
 
     @endpoint("DELETE", "/v1/projects/{project_id}")
@@ -300,19 +412,52 @@ class Client:
         return self._call("DELETE", f"/v1/projects/{_segment(project_id)}")
 
     @endpoint("PUT", "/v1/projects/{project_id}/outcome")
-    def record_outcome(self, project_id: str, *, model_performance: float, business_impact_usd: float,
-                       duration_days: float, compute_cost_usd: float, completed_at: Moment) -> Json:
-        return self._call("PUT", f"/v1/projects/{_segment(project_id)}/outcome", json={
-            "model_performance": model_performance, "business_impact_usd": business_impact_usd,
-            "duration_days": duration_days, "compute_cost_usd": compute_cost_usd,
-            "completed_at": _moment(completed_at)})
+    def record_outcome(
+        self,
+        project_id: str,
+        *,
+        model_performance: float,
+        business_impact_usd: float,
+        duration_days: float,
+        compute_cost_usd: float,
+        completed_at: Moment,
+    ) -> Json:
+        return self._call(
+            "PUT",
+            f"/v1/projects/{_segment(project_id)}/outcome",
+            json={
+                "model_performance": model_performance,
+                "business_impact_usd": business_impact_usd,
+                "duration_days": duration_days,
+                "compute_cost_usd": compute_cost_usd,
+                "completed_at": _moment(completed_at),
+            },
+        )
 
     @endpoint("POST", "/v1/projects/{project_id}/members")
-    def add_member(self, project_id: str, *, display_name: str, role: str, experience_level: str,
-                   user_id: str | None = None, contribution_hours: float | None = None) -> Json:
-        return self._call("POST", f"/v1/projects/{_segment(project_id)}/members", json=_clean({
-            "display_name": display_name, "role": role, "experience_level": experience_level, "user_id": user_id,
-            "contribution_hours": contribution_hours}))
+    def add_member(
+        self,
+        project_id: str,
+        *,
+        display_name: str,
+        role: str,
+        experience_level: str,
+        user_id: str | None = None,
+        contribution_hours: float | None = None,
+    ) -> Json:
+        return self._call(
+            "POST",
+            f"/v1/projects/{_segment(project_id)}/members",
+            json=_clean(
+                {
+                    "display_name": display_name,
+                    "role": role,
+                    "experience_level": experience_level,
+                    "user_id": user_id,
+                    "contribution_hours": contribution_hours,
+                }
+            ),
+        )
 
     @endpoint("GET", "/v1/projects/{project_id}/members")
     def list_members(self, project_id: str, limit: int | None = None, cursor: str | None = None) -> Page:
@@ -333,26 +478,71 @@ class Client:
 
     # ------------------------------------------------------------------ artifacts
     @endpoint("POST", "/v1/artifacts")
-    def create_artifact(self, name: str, type: ArtifactType, *, description: str | None = None,
-                        tags: list[str] | None = None, metadata: dict[str, Any] | None = None,
-                        owner: str | None = None, idempotency_key: str | None = None) -> Json:
-        return self._call("POST", "/v1/artifacts", idempotency_key=idempotency_key, json=_clean({
-            "name": name, "type": type, "description": description, "tags": tags, "metadata": metadata,
-            "owner": owner}))
+    def create_artifact(
+        self,
+        name: str,
+        type: ArtifactType,
+        *,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        owner: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Json:
+        return self._call(
+            "POST",
+            "/v1/artifacts",
+            idempotency_key=idempotency_key,
+            json=_clean(
+                {
+                    "name": name,
+                    "type": type,
+                    "description": description,
+                    "tags": tags,
+                    "metadata": metadata,
+                    "owner": owner,
+                }
+            ),
+        )
 
     @staticmethod
-    def _search_body(query: str | None, mode: SearchMode | None, type: ArtifactType | None, tags: list[str] | None,
-                     min_impact_score: float | None, include_deprecated: bool | None, sort: str | None,
-                     limit: int | None) -> dict[str, Any]:
-        return _clean({"query": query, "mode": mode, "type": type, "tags": tags or None,
-                       "min_impact_score": min_impact_score, "include_deprecated": include_deprecated,
-                       "sort": sort, "limit": limit})
+    def _search_body(
+        query: str | None,
+        mode: SearchMode | None,
+        type: ArtifactType | None,
+        tags: list[str] | None,
+        min_impact_score: float | None,
+        include_deprecated: bool | None,
+        sort: str | None,
+        limit: int | None,
+    ) -> dict[str, Any]:
+        return _clean(
+            {
+                "query": query,
+                "mode": mode,
+                "type": type,
+                "tags": tags or None,
+                "min_impact_score": min_impact_score,
+                "include_deprecated": include_deprecated,
+                "sort": sort,
+                "limit": limit,
+            }
+        )
 
     @endpoint("GET", "/v1/artifacts")
-    def list_artifacts(self, *, query: str | None = None, mode: SearchMode | None = None,
-                       type: ArtifactType | None = None, tags: list[str] | None = None,
-                       min_impact_score: float | None = None, include_deprecated: bool | None = None,
-                       sort: str | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
+    def list_artifacts(
+        self,
+        *,
+        query: str | None = None,
+        mode: SearchMode | None = None,
+        type: ArtifactType | None = None,
+        tags: list[str] | None = None,
+        min_impact_score: float | None = None,
+        include_deprecated: bool | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
         params = self._search_body(query, mode, type, tags, min_impact_score, include_deprecated, sort, limit)
         if "tags" in params:
             params["tags"] = ",".join(params["tags"])
@@ -361,10 +551,19 @@ class Client:
         return self._list("/v1/artifacts", {**params, "cursor": cursor})
 
     @endpoint("POST", "/v1/artifacts/search")
-    def search_artifacts(self, query: str | None = None, *, mode: SearchMode | None = None,
-                         type: ArtifactType | None = None, tags: list[str] | None = None,
-                         min_impact_score: float | None = None, include_deprecated: bool | None = None,
-                         sort: str | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
+    def search_artifacts(
+        self,
+        query: str | None = None,
+        *,
+        mode: SearchMode | None = None,
+        type: ArtifactType | None = None,
+        tags: list[str] | None = None,
+        min_impact_score: float | None = None,
+        include_deprecated: bool | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Keyword, semantic or hybrid search; each hit has `score`, `mode`, `found_by`."""
         body = self._search_body(query, mode, type, tags, min_impact_score, include_deprecated, sort, limit)
         return self._list("/v1/artifacts/search", {**body, "cursor": cursor}, method="POST")
@@ -378,9 +577,16 @@ class Client:
         return self._call("GET", f"/v1/artifacts/{_segment(artifact_id)}")
 
     @endpoint("PATCH", "/v1/artifacts/{artifact_id}")
-    def update_artifact(self, artifact_id: str, *, description: str = UNSET, tags: list[str] = UNSET,
-                        metadata: dict[str, Any] = UNSET, deprecated: dict[str, Any] | None = UNSET,
-                        if_match: int | str | None = None) -> Json:
+    def update_artifact(
+        self,
+        artifact_id: str,
+        *,
+        description: str = UNSET,
+        tags: list[str] = UNSET,
+        metadata: dict[str, Any] = UNSET,
+        deprecated: dict[str, Any] | None = UNSET,
+        if_match: int | str | None = None,
+    ) -> Json:
         """`deprecated={"reason": ..., "replacement_id": ...}` deprecates."""
         body = _patch({"description": description, "tags": tags, "metadata": metadata, "deprecated": deprecated})
         return self._call("PATCH", f"/v1/artifacts/{_segment(artifact_id)}", json=body, headers=_if_match(if_match))
@@ -391,8 +597,11 @@ class Client:
 
     @endpoint("POST", "/v1/artifacts/{artifact_id}/usages")
     def record_usage(self, artifact_id: str, project_id: str, version: str, context: str | None = None) -> Json:
-        return self._call("POST", f"/v1/artifacts/{_segment(artifact_id)}/usages",
-                          json=_clean({"project_id": project_id, "version": version, "context": context}))
+        return self._call(
+            "POST",
+            f"/v1/artifacts/{_segment(artifact_id)}/usages",
+            json=_clean({"project_id": project_id, "version": version, "context": context}),
+        )
 
     @endpoint("GET", "/v1/artifacts/{artifact_id}/analytics")
     def artifact_analytics(self, artifact_id: str) -> Json:
@@ -403,26 +612,60 @@ class Client:
         return self._call("POST", "/v1/artifacts/embeddings/backfill")
 
     @endpoint("POST", "/v1/match")
-    def match(self, text: str | None = None, *, user_stories: list[str] | None = None,
-              requirements: list[str] | None = None, data_entities: list[str] | None = None,
-              endpoints: list[str] | None = None, types: list[ArtifactType] | None = None,
-              limit: int | None = None) -> Json:
+    def match(
+        self,
+        text: str | None = None,
+        *,
+        user_stories: list[str] | None = None,
+        requirements: list[str] | None = None,
+        data_entities: list[str] | None = None,
+        endpoints: list[str] | None = None,
+        types: list[ArtifactType] | None = None,
+        limit: int | None = None,
+    ) -> Json:
         """Artifacts that fit described work, each with a reuse suggestion."""
-        spec = _clean({"user_stories": user_stories, "requirements": requirements, "data_entities": data_entities,
-                       "endpoints": endpoints})
-        return self._call("POST", "/v1/match", json=_clean({"text": text, "spec": spec or None, "types": types,
-                                                             "limit": limit}))
+        spec = _clean(
+            {
+                "user_stories": user_stories,
+                "requirements": requirements,
+                "data_entities": data_entities,
+                "endpoints": endpoints,
+            }
+        )
+        return self._call(
+            "POST", "/v1/match", json=_clean({"text": text, "spec": spec or None, "types": types, "limit": limit})
+        )
 
     # ------------------------------------------------------------------ artifact versions
     @endpoint("POST", "/v1/artifacts/{artifact_id}/versions")
-    def create_version(self, artifact_id: str, version: str, *, size_bytes: int, sha256: str, content_type: str,
-                       description: str | None = None, derived_from: list[dict[str, str]] | None = None,
-                       idempotency_key: str | None = None) -> Json:
+    def create_version(
+        self,
+        artifact_id: str,
+        version: str,
+        *,
+        size_bytes: int,
+        sha256: str,
+        content_type: str,
+        description: str | None = None,
+        derived_from: list[dict[str, str]] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Json:
         """Declare a version; the answer's `upload` is the presigned PUT (url, method, headers, expires_at)."""
-        return self._call("POST", f"/v1/artifacts/{_segment(artifact_id)}/versions", idempotency_key=idempotency_key,
-                          json=_clean({"version": version, "size_bytes": size_bytes, "sha256": sha256,
-                                       "content_type": content_type, "description": description,
-                                       "derived_from": derived_from}))
+        return self._call(
+            "POST",
+            f"/v1/artifacts/{_segment(artifact_id)}/versions",
+            idempotency_key=idempotency_key,
+            json=_clean(
+                {
+                    "version": version,
+                    "size_bytes": size_bytes,
+                    "sha256": sha256,
+                    "content_type": content_type,
+                    "description": description,
+                    "derived_from": derived_from,
+                }
+            ),
+        )
 
     @endpoint("GET", "/v1/artifacts/{artifact_id}/versions")
     def list_versions(self, artifact_id: str, limit: int | None = None, cursor: str | None = None) -> Page:
@@ -446,16 +689,33 @@ class Client:
     def lineage(self, artifact_id: str, depth: int | None = None) -> Json:
         return self._call("GET", f"/v1/artifacts/{_segment(artifact_id)}/lineage", params={"depth": depth})
 
-    def upload_version(self, artifact_id: str, path: str | os.PathLike[str], version: str, *,
-                       content_type: str = "application/octet-stream", description: str | None = None,
-                       derived_from: list[dict[str, str]] | None = None, wait: bool = True, timeout: float = 120.0,
-                       progress: Callable[[int], None] | None = None, poll_interval: float = 0.2) -> Json:
+    def upload_version(
+        self,
+        artifact_id: str,
+        path: str | os.PathLike[str],
+        version: str,
+        *,
+        content_type: str = "application/octet-stream",
+        description: str | None = None,
+        derived_from: list[dict[str, str]] | None = None,
+        wait: bool = True,
+        timeout: float = 120.0,
+        progress: Callable[[int], None] | None = None,
+        poll_interval: float = 0.2,
+    ) -> Json:
         """Declare `version` with the file's size and SHA-256, PUT the bytes to the presigned URL (calling
         `progress(n_bytes)` as they go), and with `wait`, return the version once verified (`status` is
         `ready` or `rejected` with `status_reason`)."""
         sha256, size = file_sha256(path)
-        created = self.create_version(artifact_id, version, size_bytes=size, sha256=sha256, content_type=content_type,
-                                      description=description, derived_from=derived_from)
+        created = self.create_version(
+            artifact_id,
+            version,
+            size_bytes=size,
+            sha256=sha256,
+            content_type=content_type,
+            description=description,
+            derived_from=derived_from,
+        )
         upload = created["upload"]
         with open(path, "rb") as handle:
             self._presigned(upload, data=_ProgressReader(handle, size, progress))
@@ -469,9 +729,16 @@ class Client:
             pass  # the S3 event may already have decided it; poll below
         return self.wait_for_version(artifact_id, version, timeout=timeout, poll_interval=poll_interval)
 
-    def _poll(self, fetch: Callable[[], Json], done: Callable[[Json], bool], *, timeout: float,
-              poll_interval: float, still: Callable[[Json], str],
-              on_update: Callable[[Json], None] | None = None) -> Json:
+    def _poll(
+        self,
+        fetch: Callable[[], Json],
+        done: Callable[[Json], bool],
+        *,
+        timeout: float,
+        poll_interval: float,
+        still: Callable[[Json], str],
+        on_update: Callable[[Json], None] | None = None,
+    ) -> Json:
         """fetch() until done(answer) or `timeout` seconds pass (WaitTimeout says `still(answer)`)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -484,15 +751,26 @@ class Client:
                 raise WaitTimeout(f"{still(answer)} after {timeout:g}s")
             self.transport.sleep(poll_interval)
 
-    def wait_for_version(self, artifact_id: str, version: str, *, timeout: float = 120.0,
-                         poll_interval: float = 0.2) -> Json:
-        return self._poll(lambda: self.get_version(artifact_id, version), lambda v: v.get("status") != "pending",
-                          timeout=timeout, poll_interval=poll_interval,
-                          still=lambda v: f"version {version} of {artifact_id} still pending")
+    def wait_for_version(
+        self, artifact_id: str, version: str, *, timeout: float = 120.0, poll_interval: float = 0.2
+    ) -> Json:
+        return self._poll(
+            lambda: self.get_version(artifact_id, version),
+            lambda v: v.get("status") != "pending",
+            timeout=timeout,
+            poll_interval=poll_interval,
+            still=lambda v: f"version {version} of {artifact_id} still pending",
+        )
 
-    def download_version(self, artifact_id: str, version: str, dest: str | os.PathLike[str], *,
-                         progress: Callable[[int], None] | None = None,
-                         on_size: Callable[[int | None], None] | None = None) -> Json:
+    def download_version(
+        self,
+        artifact_id: str,
+        version: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: Callable[[int], None] | None = None,
+        on_size: Callable[[int | None], None] | None = None,
+    ) -> Json:
         """Stream the verified bytes of `version` to `dest` and check their SHA-256; returns the link."""
         link = self.download_link(artifact_id, version)
         response = self._presigned(link, stream=True)
@@ -527,8 +805,9 @@ class Client:
 
         def post() -> None:
             answer = self.post_metrics(batch)
-            answer["rejected"] = [{**item, "index": sent + int(item.get("index", 0))}
-                                  for item in answer.get("rejected") or []]
+            answer["rejected"] = [
+                {**item, "index": sent + int(item.get("index", 0))} for item in answer.get("rejected") or []
+            ]
             answers.append(answer)
 
         for event in events:
@@ -546,14 +825,20 @@ class Client:
 
     @endpoint("POST", "/v1/metric-types")
     def register_metric_type(self, metric_type: str, unit: str, description: str | None = None) -> Json:
-        return self._call("POST", "/v1/metric-types",
-                          json=_clean({"metric_type": metric_type, "unit": unit, "description": description}))
+        return self._call(
+            "POST",
+            "/v1/metric-types",
+            json=_clean({"metric_type": metric_type, "unit": unit, "description": description}),
+        )
 
     @endpoint("POST", "/v1/projects/{project_id}/ingest-uploads")
     def create_ingest_upload(self, project_id: str, file_name: str, content_type: str | None = None) -> Json:
         """A presigned PUT into the project's drop zone (.jsonl, .gitlog, .xml, .json)."""
-        return self._call("POST", f"/v1/projects/{_segment(project_id)}/ingest-uploads",
-                          json=_clean({"file_name": file_name, "content_type": content_type}))
+        return self._call(
+            "POST",
+            f"/v1/projects/{_segment(project_id)}/ingest-uploads",
+            json=_clean({"file_name": file_name, "content_type": content_type}),
+        )
 
     def upload_drop(self, project_id: str, file_name: str, data: bytes, content_type: str | None = None) -> Json:
         """Create an ingest upload and PUT `data` to it; the platform ingests it asynchronously."""
@@ -563,25 +848,43 @@ class Client:
 
     @endpoint("PUT", "/v1/projects/{project_id}/integrations/github")
     def connect_github(self, project_id: str, repository: str, webhook_secret: str) -> Json:
-        return self._call("PUT", f"/v1/projects/{_segment(project_id)}/integrations/github",
-                          json={"repository": repository, "webhook_secret": webhook_secret})
+        return self._call(
+            "PUT",
+            f"/v1/projects/{_segment(project_id)}/integrations/github",
+            json={"repository": repository, "webhook_secret": webhook_secret},
+        )
 
     @endpoint("POST", "/v1/integrations/github/webhook")
     def github_webhook(self, payload: bytes, *, event: str, delivery: str, signature: str) -> Json:
         """Deliver a GitHub webhook (as GitHub does: signed, unauthenticated)."""
-        headers = {"Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-                   "X-Hub-Signature-256": signature}
-        response = self.transport.send("POST", "/v1/integrations/github/webhook", data=payload, headers=headers,
-                                       authenticated=False)
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": signature,
+        }
+        response = self.transport.send(
+            "POST", "/v1/integrations/github/webhook", data=payload, headers=headers, authenticated=False
+        )
         return response.json() if response.content else {}
 
     def _analytics(self, project_id: str, name: str, from_: Moment, to: Moment, **params: Any) -> Json:
-        return self._call("GET", f"/v1/projects/{_segment(project_id)}/{name}",
-                          params={"from": _moment(from_), "to": _moment(to), **params})
+        return self._call(
+            "GET",
+            f"/v1/projects/{_segment(project_id)}/{name}",
+            params={"from": _moment(from_), "to": _moment(to), **params},
+        )
 
     @endpoint("GET", "/v1/projects/{project_id}/metrics")
-    def project_metrics(self, project_id: str, type: str, *, bucket: Literal["day", "week", "month"] | None = None,
-                        from_: Moment = None, to: Moment = None) -> Json:
+    def project_metrics(
+        self,
+        project_id: str,
+        type: str,
+        *,
+        bucket: Literal["day", "week", "month"] | None = None,
+        from_: Moment = None,
+        to: Moment = None,
+    ) -> Json:
         return self._analytics(project_id, "metrics", from_, to, type=type, bucket=bucket)
 
     @endpoint("GET", "/v1/projects/{project_id}/metrics/summary")
@@ -609,10 +912,21 @@ class Client:
         return self._analytics(project_id, "team-analytics", from_, to)
 
     @endpoint("PUT", "/v1/integrations/mlflow")
-    def connect_mlflow(self, tracking_uri: str, *, primary_metric: str | None = None,
-                       direction: Literal["maximize", "minimize"] | None = None, token: str | None = None) -> Json:
-        return self._call("PUT", "/v1/integrations/mlflow", json=_clean({
-            "tracking_uri": tracking_uri, "primary_metric": primary_metric, "direction": direction, "token": token}))
+    def connect_mlflow(
+        self,
+        tracking_uri: str,
+        *,
+        primary_metric: str | None = None,
+        direction: Literal["maximize", "minimize"] | None = None,
+        token: str | None = None,
+    ) -> Json:
+        return self._call(
+            "PUT",
+            "/v1/integrations/mlflow",
+            json=_clean(
+                {"tracking_uri": tracking_uri, "primary_metric": primary_metric, "direction": direction, "token": token}
+            ),
+        )
 
     @endpoint("POST", "/v1/projects/{project_id}/integrations/mlflow/sync")
     def sync_mlflow(self, project_id: str) -> Json:
@@ -638,11 +952,13 @@ class Client:
         return self._call("GET", f"/v1/predictions/{_segment(prediction_id)}")
 
     @endpoint("POST", "/v1/recommendations")
-    def recommend(self, project_id: str | None = None, *, profile: dict[str, Any] | None = None,
-                  limit: int | None = None) -> Json:
+    def recommend(
+        self, project_id: str | None = None, *, profile: dict[str, Any] | None = None, limit: int | None = None
+    ) -> Json:
         """Recommended artifacts (score, reasons) and team shape (current vs recommended, predicted)."""
-        return self._call("POST", "/v1/recommendations",
-                          json=_clean({**self._subject(project_id, profile), "limit": limit}))
+        return self._call(
+            "POST", "/v1/recommendations", json=_clean({**self._subject(project_id, profile), "limit": limit})
+        )
 
     @endpoint("POST", "/v1/models/meta/retrain")
     def retrain_meta_model(self) -> Json:
@@ -658,10 +974,20 @@ class Client:
         """The champion models."""
         return self._call("GET", "/v1/models/meta")
 
-    def wait_for_meta_job(self, job_id: str, *, timeout: float = 600.0, poll_interval: float = 1.0,
-                          on_update: Callable[[Json], None] | None = None) -> Json:
+    def wait_for_meta_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        on_update: Callable[[Json], None] | None = None,
+    ) -> Json:
         """Poll until the job is `succeeded` or `failed`; returns the last job view."""
-        return self._poll(lambda: self.get_meta_job(job_id), lambda j: j.get("state") in ("succeeded", "failed"),
-                          timeout=timeout, poll_interval=poll_interval, on_update=on_update,
-                          still=lambda j: f"job {job_id} still {j.get('state')}")
-
+        return self._poll(
+            lambda: self.get_meta_job(job_id),
+            lambda j: j.get("state") in ("succeeded", "failed"),
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_update=on_update,
+            still=lambda j: f"job {job_id} still {j.get('state')}",
+        )

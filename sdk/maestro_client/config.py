@@ -2,13 +2,15 @@
 (`MAESTRO_CONFIG_DIR`, else platformdirs' user config dir for "maestro"), written atomically with mode 0600 in a
 0700 directory. Refreshes take a file lock and re-read the file first, so two `maestro` processes never spend
 the same single-use refresh token (which would revoke the session)."""
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from maestro_client.transport import Tokens, Transport
 
@@ -80,10 +82,17 @@ def tokens_record(body: dict[str, Any], api_url: str) -> dict[str, Any]:
     """What a login/refresh answer leaves in the credentials file."""
     user = body.get("user") or {}
     tokens = Tokens.from_answer(body)
-    return {"api_url": api_url, "kind": "tokens", "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token, "expires_at": tokens.expires_at,
-            "email": user.get("email"), "user_id": user.get("id"), "tenant_id": user.get("tenant_id"),
-            "role": user.get("role")}
+    return {
+        "api_url": api_url,
+        "kind": "tokens",
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "expires_at": tokens.expires_at,
+        "email": user.get("email"),
+        "user_id": user.get("id"),
+        "tenant_id": user.get("tenant_id"),
+        "role": user.get("role"),
+    }
 
 
 class StoredTokens(Tokens):
@@ -97,13 +106,22 @@ class StoredTokens(Tokens):
     def refresh(self, transport: Transport) -> None:
         with self.store.locked():
             current = self.store.load()
-            if (current.get("kind") == "tokens" and current.get("refresh_token")
-                    and current.get("refresh_token") != self.refresh_token):
+            if (
+                current.get("kind") == "tokens"
+                and current.get("refresh_token")
+                and current.get("refresh_token") != self.refresh_token
+            ):
                 self.access_token = current["access_token"]
                 self.refresh_token = current["refresh_token"]
                 self.expires_at = current.get("expires_at")
                 if not self.expiring():
                     return
             super().refresh(transport)
-            self.store.save({**current, "access_token": self.access_token, "refresh_token": self.refresh_token,
-                             "expires_at": self.expires_at})
+            self.store.save(
+                {
+                    **current,
+                    "access_token": self.access_token,
+                    "refresh_token": self.refresh_token,
+                    "expires_at": self.expires_at,
+                }
+            )

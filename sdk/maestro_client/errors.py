@@ -1,5 +1,6 @@
 """Exceptions raised by the client. Every answer of 400 or more becomes an `ApiError` (a subclass chosen by
 status) carrying the RFC 9457 problem+json fields; a request that never got an answer is a `TransportError`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ class NotLoggedIn(MaestroError):
 class ApiError(MaestroError):
     """An answer with status >= 400, with the problem+json fields the platform sends."""
 
-    def __init__(self, status: int, body: Any = None, *, method: str = "", url: str = "",
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any = None, *, method: str = "", url: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         problem = body if isinstance(body, dict) else {}
         self.status: int = status
         self.type: str | None = problem.get("type")
@@ -30,8 +32,9 @@ class ApiError(MaestroError):
         self.instance: str | None = problem.get("instance")
         self.errors: list[dict[str, Any]] = list(problem.get("errors") or [])
         # Any other member (e.g. `permission`, `limit`, `field`): RFC 9457 extensions.
-        self.extensions: dict[str, Any] = {k: v for k, v in problem.items()
-                                           if k not in {"type", "title", "status", "detail", "instance", "errors"}}
+        self.extensions: dict[str, Any] = {
+            k: v for k, v in problem.items() if k not in {"type", "title", "status", "detail", "instance", "errors"}
+        }
         self.body = body
         self.method = method
         self.url = url
@@ -99,9 +102,17 @@ class ServerError(ApiError):
     """5xx."""
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
-                                         409: Conflict, 412: PreconditionFailed, 413: PayloadTooLarge,
-                                         422: ValidationFailed, 429: RateLimited}
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: PayloadTooLarge,
+    422: ValidationFailed,
+    429: RateLimited,
+}
 
 
 def error_for(status: int, body: Any, **context: Any) -> ApiError:

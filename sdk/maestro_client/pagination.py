@@ -1,9 +1,11 @@
 """Lists answer `{"items": [...], "next_cursor": ...}`. A `Page` is one answer; iterating it walks every item of
 every following page, fetching each page only when the previous one is used up."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 @dataclass
@@ -11,10 +13,10 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # any other member of the answer (e.g. `degraded`)
-    fetch_next: Callable[[str], "Page"] | None = field(default=None, repr=False)
+    fetch_next: Callable[[str], Page] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], fetch_next: Callable[[str], "Page"] | None = None) -> "Page":
+    def from_body(cls, body: dict[str, Any], fetch_next: Callable[[str], Page] | None = None) -> Page:
         extra = {k: v for k, v in body.items() if k not in ("items", "next_cursor")}
         return cls(list(body.get("items") or []), body.get("next_cursor"), extra, fetch_next)
 
@@ -22,12 +24,12 @@ class Page:
     def has_more(self) -> bool:
         return bool(self.next_cursor)
 
-    def next_page(self) -> "Page | None":
+    def next_page(self) -> Page | None:
         if not self.next_cursor or self.fetch_next is None:
             return None
         return self.fetch_next(self.next_cursor)
 
-    def pages(self) -> Iterator["Page"]:
+    def pages(self) -> Iterator[Page]:
         page: Page | None = self
         while page is not None:
             yield page

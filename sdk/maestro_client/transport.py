@@ -1,6 +1,7 @@
 """HTTP for the client: credentials (API key or access + refresh token, refreshed before expiry and once on a
 401), an Idempotency-Key on every POST (the same key on each retry), and retries with exponential backoff and
 jitter on 429/503 and on connection failures, honouring Retry-After."""
+
 from __future__ import annotations
 
 import email.utils
@@ -8,8 +9,9 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -52,20 +54,20 @@ class RetryPolicy:
             return None
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_after else None
-        base = min(self.max_backoff, self.backoff * (2 ** attempt))
+        base = min(self.max_backoff, self.backoff * (2**attempt))
         return base / 2 + random.uniform(0, base / 2)
 
 
 class Credentials:
     """Adds authentication headers to a request. Subclasses: ApiKey, Tokens."""
 
-    def headers(self, transport: "Transport") -> dict[str, str]:
+    def headers(self, transport: Transport) -> dict[str, str]:
         return {}
 
     def can_refresh(self) -> bool:
         return False
 
-    def refresh(self, transport: "Transport") -> None:
+    def refresh(self, transport: Transport) -> None:
         raise NotImplementedError
 
 
@@ -73,7 +75,7 @@ class ApiKey(Credentials):
     def __init__(self, key: str) -> None:
         self.key = key
 
-    def headers(self, transport: "Transport") -> dict[str, str]:
+    def headers(self, transport: Transport) -> dict[str, str]:
         return {"X-Api-Key": self.key}
 
 
@@ -81,15 +83,20 @@ class Tokens(Credentials):
     """A JWT access token, and optionally the refresh token that renews it. `on_refresh(tokens)` is called
     after each renewal, e.g. to save them (refresh tokens are single use: the old one is spent)."""
 
-    def __init__(self, access_token: str, refresh_token: str | None = None, expires_at: float | None = None,
-                 on_refresh: Callable[["Tokens"], None] | None = None) -> None:
+    def __init__(
+        self,
+        access_token: str,
+        refresh_token: str | None = None,
+        expires_at: float | None = None,
+        on_refresh: Callable[[Tokens], None] | None = None,
+    ) -> None:
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.expires_at = expires_at
         self.on_refresh = on_refresh
         self._lock = threading.Lock()
 
-    def headers(self, transport: "Transport") -> dict[str, str]:
+    def headers(self, transport: Transport) -> dict[str, str]:
         if self.expiring() and self.can_refresh():
             self.refresh(transport)
         return {"Authorization": f"Bearer {self.access_token}"}
@@ -102,10 +109,11 @@ class Tokens(Credentials):
     def can_refresh(self) -> bool:
         return bool(self.refresh_token)
 
-    def refresh(self, transport: "Transport") -> None:
+    def refresh(self, transport: Transport) -> None:
         with self._lock:
-            body = transport.call("POST", "/v1/auth/refresh", json={"refresh_token": self.refresh_token},
-                                  authenticated=False)
+            body = transport.call(
+                "POST", "/v1/auth/refresh", json={"refresh_token": self.refresh_token}, authenticated=False
+            )
             self.update(body)
         if self.on_refresh:
             self.on_refresh(self)
@@ -118,7 +126,7 @@ class Tokens(Credentials):
         self.expires_at = time.time() + float(expires_in) if expires_in is not None else None
 
     @classmethod
-    def from_answer(cls, body: dict[str, Any]) -> "Tokens":
+    def from_answer(cls, body: dict[str, Any]) -> Tokens:
         """The tokens of a login/refresh/signup answer."""
         tokens = cls(body["access_token"])
         tokens.update(body)
@@ -126,9 +134,17 @@ class Tokens(Credentials):
 
 
 class Transport:
-    def __init__(self, base_url: str, credentials: Credentials | None = None, *, timeout: float = 30.0,
-                 retry: RetryPolicy | None = None, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep, user_agent: str = USER_AGENT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str = USER_AGENT,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
@@ -137,21 +153,50 @@ class Transport:
         self.sleep = sleep
         self.user_agent = user_agent
 
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-             data: bytes | None = None, headers: dict[str, str] | None = None, authenticated: bool = True,
-             idempotency_key: str | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+        idempotency_key: str | None = None,
+    ) -> Any:
         """The decoded JSON body of a successful answer (None when empty); raises ApiError for >= 400."""
-        response = self.send(method, path, params=params, json=json, data=data, headers=headers,
-                             authenticated=authenticated, idempotency_key=idempotency_key)
+        response = self.send(
+            method,
+            path,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            authenticated=authenticated,
+            idempotency_key=idempotency_key,
+        )
         return _body(response)
 
-    def send(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-             data: bytes | None = None, headers: dict[str, str] | None = None, authenticated: bool = True,
-             idempotency_key: str | None = None) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+        idempotency_key: str | None = None,
+    ) -> requests.Response:
         method = method.upper()
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        base_headers = {"Accept": "application/json, application/problem+json", "User-Agent": self.user_agent,
-                        **(headers or {})}
+        base_headers = {
+            "Accept": "application/json, application/problem+json",
+            "User-Agent": self.user_agent,
+            **(headers or {}),
+        }
         if method == "POST":
             # One key for the whole call: a retried POST returns the first answer and creates nothing new.
             base_headers.setdefault("Idempotency-Key", idempotency_key or str(uuid.uuid4()))
@@ -162,8 +207,9 @@ class Transport:
             if authenticated and self.credentials is not None:
                 request_headers.update(self.credentials.headers(self))
             try:
-                response = self.session.request(method, url, params=params, json=json, data=data,
-                                                headers=request_headers, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, json=json, data=data, headers=request_headers, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # PATCH is the one method a blind resend could apply twice (POST carries its idempotency key).
                 delay = None if method == "PATCH" else self.retry.delay(attempt, None)
@@ -172,8 +218,13 @@ class Transport:
                 self.sleep(delay)
                 attempt += 1
                 continue
-            if (response.status_code == 401 and authenticated and not refreshed and self.credentials is not None
-                    and self.credentials.can_refresh()):
+            if (
+                response.status_code == 401
+                and authenticated
+                and not refreshed
+                and self.credentials is not None
+                and self.credentials.can_refresh()
+            ):
                 refreshed = True
                 self.credentials.refresh(self)
                 continue
@@ -184,8 +235,9 @@ class Transport:
                     attempt += 1
                     continue
             if response.status_code >= 400:
-                raise error_for(response.status_code, _body(response), method=method, url=url,
-                                headers=dict(response.headers))
+                raise error_for(
+                    response.status_code, _body(response), method=method, url=url, headers=dict(response.headers)
+                )
             return response
 
 

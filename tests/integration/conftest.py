@@ -1,4 +1,5 @@
 """Integration fixtures: a real moto server process on 127.0.0.1, reached over HTTP, started and stopped here."""
+
 from __future__ import annotations
 
 import os
@@ -59,12 +60,14 @@ def dispatcher(local_stack):
 @pytest.fixture(scope="session")
 def api_url(local_stack):
     """The API served by Chalice's local server (with the deployed gateway responses) on a free port."""
-    import app
     from chalice.config import Config
+
+    import app
     from infra.local.api_server import create_api_server
 
-    config = Config.create(chalice_stage="test", app_name="maestro-ml", chalice_app=app.app,
-                           project_dir=str(Path(app.__file__).parent))
+    config = Config.create(
+        chalice_stage="test", app_name="maestro-ml", chalice_app=app.app, project_dir=str(Path(app.__file__).parent)
+    )
     port = free_port()
     server = create_api_server(app.app, config, "127.0.0.1", port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -105,8 +108,9 @@ class ApiClient:
     def request(self, method: str, path: str, json=None, headers=None, **kwargs):
         import requests
 
-        return requests.request(method, self.base_url + path, json=json, timeout=30,
-                                headers={**self.headers, **(headers or {})}, **kwargs)
+        return requests.request(
+            method, self.base_url + path, json=json, timeout=30, headers={**self.headers, **(headers or {})}, **kwargs
+        )
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -132,8 +136,10 @@ class TenantFixture:
 
         self.api_url = api_url
         self.email = f"admin-{uuid.uuid4().hex[:10]}@{name.lower()}.example"
-        response = ApiClient(api_url).post("/v1/auth/signup", json={
-            "tenant_name": name, "email": self.email, "password": STRONG_PASSWORD, "name": f"{name} Admin"})
+        response = ApiClient(api_url).post(
+            "/v1/auth/signup",
+            json={"tenant_name": name, "email": self.email, "password": STRONG_PASSWORD, "name": f"{name} Admin"},
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         self.tokens = body
@@ -182,12 +188,18 @@ def dev_package():
 
 # ---------------------------------------------------------------- meta-learning: one trained tenant per session
 SEEDED_PROJECTS = 100
-PROFILE = {"problem_class": "classification", "complexity_score": 5.5, "team_size": 4,
-           "description": "churn classification for retail customers with a feature pipeline",
-           "members": [{"role": "ml_engineer", "experience_level": "senior"},
-                       {"role": "analyst", "experience_level": "mid"},
-                       {"role": "data_engineer", "experience_level": "mid"},
-                       {"role": "ml_scientist", "experience_level": "junior"}]}
+PROFILE = {
+    "problem_class": "classification",
+    "complexity_score": 5.5,
+    "team_size": 4,
+    "description": "churn classification for retail customers with a feature pipeline",
+    "members": [
+        {"role": "ml_engineer", "experience_level": "senior"},
+        {"role": "analyst", "experience_level": "mid"},
+        {"role": "data_engineer", "experience_level": "mid"},
+        {"role": "ml_scientist", "experience_level": "junior"},
+    ],
+}
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +209,9 @@ def mlflow_tracking(moto_endpoint, local_stack, tmp_path_factory):
     from maestro.settings import get_settings, reset_settings
 
     bucket = get_settings().artifact_bucket
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-meta"), artifacts_destination=f"s3://{bucket}/mlflow",
-                          s3_endpoint=moto_endpoint).start()
+    server = MlflowServer(
+        tmp_path_factory.mktemp("mlflow-meta"), artifacts_destination=f"s3://{bucket}/mlflow", s3_endpoint=moto_endpoint
+    ).start()
     os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
     reset_settings()
     yield server.uri

@@ -1,20 +1,33 @@
 """Data for the web console's browser tests, made through the API as a user would: a project with two months of
 git, CI and deployment history and a team, artifacts with versions, usages and lineage."""
+
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
 AUTHORS = [("ada@acme.example", "Ada"), ("bob@acme.example", "Bob"), ("cy@acme.example", "Cy")]
 ARTIFACTS = [
-    ("churn-features", "feature_pipeline", "Customer churn feature pipeline: tenure, usage decay, support tickets",
-     ["churn", "tabular"]),
-    ("xgb-classifier-template", "model_template", "Gradient boosted trees template for tabular classification",
-     ["xgboost", "classification"]),
-    ("customer-events-schema", "schema", "Schema of customer events: id, timestamp, event type, amount",
-     ["schema", "events"]),
+    (
+        "churn-features",
+        "feature_pipeline",
+        "Customer churn feature pipeline: tenure, usage decay, support tickets",
+        ["churn", "tabular"],
+    ),
+    (
+        "xgb-classifier-template",
+        "model_template",
+        "Gradient boosted trees template for tabular classification",
+        ["xgboost", "classification"],
+    ),
+    (
+        "customer-events-schema",
+        "schema",
+        "Schema of customer events: id, timestamp, event type, amount",
+        ["schema", "events"],
+    ),
 ]
 
 
@@ -32,45 +45,109 @@ def process_events(project_id: str, now: datetime, weeks: int = 8) -> list[dict]
         email, name = AUTHORS[0 if n % 3 else (n // 3) % 3]
         sha = hashlib.sha1(f"{project_id}{n}".encode()).hexdigest()
         meta = {"sha": sha, "author_email": email, "author_name": name}
-        events += [{"metric_type": "commits", "value": 1, "timestamp": at.isoformat(), "metadata": meta,
-                    "event_id": f"git:{sha}:commits"},
-                   {"metric_type": "lines_added", "value": 20 + 7 * (n % 5), "timestamp": at.isoformat(),
-                    "metadata": meta, "event_id": f"git:{sha}:lines_added"},
-                   {"metric_type": "lines_deleted", "value": 5 + 3 * (n % 4), "timestamp": at.isoformat(),
-                    "metadata": meta, "event_id": f"git:{sha}:lines_deleted"}]
+        events += [
+            {
+                "metric_type": "commits",
+                "value": 1,
+                "timestamp": at.isoformat(),
+                "metadata": meta,
+                "event_id": f"git:{sha}:commits",
+            },
+            {
+                "metric_type": "lines_added",
+                "value": 20 + 7 * (n % 5),
+                "timestamp": at.isoformat(),
+                "metadata": meta,
+                "event_id": f"git:{sha}:lines_added",
+            },
+            {
+                "metric_type": "lines_deleted",
+                "value": 5 + 3 * (n % 4),
+                "timestamp": at.isoformat(),
+                "metadata": meta,
+                "event_id": f"git:{sha}:lines_deleted",
+            },
+        ]
         run = {"name": "ci", "workflow_id": 7, "run_id": 1000 + n, "run_attempt": 1}
         ok = n % 6 != 0
-        events += [{"metric_type": "pipeline_run", "value": 1, "timestamp": at.isoformat(), "metadata": run,
-                    "event_id": f"gha:{1000 + n}:1:pipeline_run"},
-                   {"metric_type": "pipeline_success", "value": int(ok), "timestamp": at.isoformat(), "metadata": run,
-                    "event_id": f"gha:{1000 + n}:1:pipeline_success"},
-                   {"metric_type": "pipeline_duration_seconds", "value": 240 + 30 * (n % 4),
-                    "timestamp": at.isoformat(), "metadata": run,
-                    "event_id": f"gha:{1000 + n}:1:pipeline_duration_seconds"}]
+        events += [
+            {
+                "metric_type": "pipeline_run",
+                "value": 1,
+                "timestamp": at.isoformat(),
+                "metadata": run,
+                "event_id": f"gha:{1000 + n}:1:pipeline_run",
+            },
+            {
+                "metric_type": "pipeline_success",
+                "value": int(ok),
+                "timestamp": at.isoformat(),
+                "metadata": run,
+                "event_id": f"gha:{1000 + n}:1:pipeline_success",
+            },
+            {
+                "metric_type": "pipeline_duration_seconds",
+                "value": 240 + 30 * (n % 4),
+                "timestamp": at.isoformat(),
+                "metadata": run,
+                "event_id": f"gha:{1000 + n}:1:pipeline_duration_seconds",
+            },
+        ]
         if n % 2 == 0:
             pr = {"number": n, "author_email": email}
-            events += [{"metric_type": "pr_opened", "value": 1, "timestamp": at.isoformat(), "metadata": pr},
-                       {"metric_type": "pr_merged", "value": 1, "timestamp": (at + timedelta(hours=20)).isoformat(),
-                        "metadata": pr},
-                       {"metric_type": "pr_merge_hours", "value": 8 + n % 30,
-                        "timestamp": (at + timedelta(hours=20)).isoformat(), "metadata": pr}]
+            events += [
+                {"metric_type": "pr_opened", "value": 1, "timestamp": at.isoformat(), "metadata": pr},
+                {
+                    "metric_type": "pr_merged",
+                    "value": 1,
+                    "timestamp": (at + timedelta(hours=20)).isoformat(),
+                    "metadata": pr,
+                },
+                {
+                    "metric_type": "pr_merge_hours",
+                    "value": 8 + n % 30,
+                    "timestamp": (at + timedelta(hours=20)).isoformat(),
+                    "metadata": pr,
+                },
+            ]
     for week in range(weeks):
         at = start + timedelta(weeks=week, days=3, hours=15)
         failed = week % 4 == 3
         deploy = {"environment": "production", "deployment_id": week, "sha": f"{week:040x}"}
-        events.append({"metric_type": "deployment_failed" if failed else "deployment_succeeded", "value": 1,
-                       "timestamp": at.isoformat(), "metadata": deploy})
+        events.append(
+            {
+                "metric_type": "deployment_failed" if failed else "deployment_succeeded",
+                "value": 1,
+                "timestamp": at.isoformat(),
+                "metadata": deploy,
+            }
+        )
         if failed:
-            events.append({"metric_type": "deployment_succeeded", "value": 1,
-                           "timestamp": (at + timedelta(hours=3)).isoformat(),
-                           "metadata": {**deploy, "deployment_id": 100 + week}})
+            events.append(
+                {
+                    "metric_type": "deployment_succeeded",
+                    "value": 1,
+                    "timestamp": (at + timedelta(hours=3)).isoformat(),
+                    "metadata": {**deploy, "deployment_id": 100 + week},
+                }
+            )
     return [{**e, "project_id": project_id} for e in events]
 
 
 def upload_version(client, artifact_id: str, version: str, content: bytes, derived_from=()) -> dict:
-    declared = _json(client.post(f"/v1/artifacts/{artifact_id}/versions", json={
-        "version": version, "size_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-        "content_type": "text/plain", "derived_from": list(derived_from)}), 201)
+    declared = _json(
+        client.post(
+            f"/v1/artifacts/{artifact_id}/versions",
+            json={
+                "version": version,
+                "size_bytes": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content_type": "text/plain",
+                "derived_from": list(derived_from),
+            },
+        ),
+        201,
+    )
     upload = declared["upload"]
     assert requests.put(upload["url"], data=content, headers=upload["headers"], timeout=30).status_code == 200
     return _json(client.post(f"/v1/artifacts/{artifact_id}/versions/{version}/complete"), 200, 202)
@@ -78,27 +155,62 @@ def upload_version(client, artifact_id: str, version: str, content: bytes, deriv
 
 def seed_workspace(client, now: datetime | None = None) -> dict:
     """A project with history and a team, and a small artifact library used by it. Returns their ids."""
-    now = now or datetime.now(timezone.utc)
-    project = _json(client.post("/v1/projects", json={
-        "name": "Churn prediction v2", "problem_class": "classification", "complexity_score": 6, "team_size": 4,
-        "description": "Predict which subscribers churn next month from usage and support history",
-        "start_date": (now - timedelta(weeks=8)).date().isoformat()}), 201)
-    for display_name, role, level in [("Ada", "ml_engineer", "senior"), ("Bob", "ml_scientist", "mid"),
-                                      ("Cy", "data_engineer", "junior")]:
-        _json(client.post(f"/v1/projects/{project['id']}/members", json={
-            "display_name": display_name, "role": role, "experience_level": level, "contribution_hours": 120}), 201)
+    now = now or datetime.now(UTC)
+    project = _json(
+        client.post(
+            "/v1/projects",
+            json={
+                "name": "Churn prediction v2",
+                "problem_class": "classification",
+                "complexity_score": 6,
+                "team_size": 4,
+                "description": "Predict which subscribers churn next month from usage and support history",
+                "start_date": (now - timedelta(weeks=8)).date().isoformat(),
+            },
+        ),
+        201,
+    )
+    for display_name, role, level in [
+        ("Ada", "ml_engineer", "senior"),
+        ("Bob", "ml_scientist", "mid"),
+        ("Cy", "data_engineer", "junior"),
+    ]:
+        _json(
+            client.post(
+                f"/v1/projects/{project['id']}/members",
+                json={"display_name": display_name, "role": role, "experience_level": level, "contribution_hours": 120},
+            ),
+            201,
+        )
     _json(client.post("/v1/metrics", json={"events": process_events(project["id"], now)}), 200)
     artifacts = {}
     for name, kind, description, tags in ARTIFACTS:
-        artifacts[name] = _json(client.post("/v1/artifacts", json={
-            "name": name, "type": kind, "description": description, "tags": tags}), 201)["id"]
+        artifacts[name] = _json(
+            client.post("/v1/artifacts", json={"name": name, "type": kind, "description": description, "tags": tags}),
+            201,
+        )["id"]
     schema_id, features_id = artifacts["customer-events-schema"], artifacts["churn-features"]
     upload_version(client, schema_id, "1.0.0", b"id: string\ntimestamp: datetime\nevent_type: string\n")
-    upload_version(client, features_id, "1.0.0", b"def features(events):\n    return events\n",
-                   derived_from=[{"artifact_id": schema_id, "version": "1.0.0"}])
-    upload_version(client, features_id, "1.1.0", b"def features(events):\n    return events.tail(90)\n",
-                   derived_from=[{"artifact_id": schema_id, "version": "1.0.0"}])
+    upload_version(
+        client,
+        features_id,
+        "1.0.0",
+        b"def features(events):\n    return events\n",
+        derived_from=[{"artifact_id": schema_id, "version": "1.0.0"}],
+    )
+    upload_version(
+        client,
+        features_id,
+        "1.1.0",
+        b"def features(events):\n    return events.tail(90)\n",
+        derived_from=[{"artifact_id": schema_id, "version": "1.0.0"}],
+    )
     for artifact_id, version in [(features_id, "1.1.0"), (schema_id, "1.0.0")]:
-        _json(client.post(f"/v1/artifacts/{artifact_id}/usages", json={
-            "project_id": project["id"], "version": version, "context": "training data"}), 201)
+        _json(
+            client.post(
+                f"/v1/artifacts/{artifact_id}/usages",
+                json={"project_id": project["id"], "version": version, "context": "training data"},
+            ),
+            201,
+        )
     return {"project_id": project["id"], "artifacts": artifacts}

@@ -1,12 +1,13 @@
 """Analytics over HTTP, computed from events stored through the real sources."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.integration
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)  # a Monday
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
 PERIOD = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-30T00:00:00Z"}
 
 
@@ -22,32 +23,74 @@ def _at(hours):
 
 @pytest.fixture
 def history(tenant):
-    project_id = tenant.admin.post("/v1/projects", json={"name": "analytics", "problem_class": "regression",
-                                                         "complexity_score": 5, "team_size": 3}).json()["id"]
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "analytics", "problem_class": "regression", "complexity_score": 5, "team_size": 3}
+    ).json()["id"]
     events = []
     for n in range(8):  # 8 commits over 4 weeks by two authors, 10 lines each
         author = "ada@x.example" if n % 4 else "bob@x.example"
         meta = {"sha": f"{n:040x}", "author_email": author, "author_name": author.split("@")[0]}
-        events += [{"metric_type": "commits", "value": 1, "timestamp": _at(n * 80), "metadata": meta,
-                    "event_id": f"git:{n:040x}:commits"},
-                   {"metric_type": "lines_added", "value": 10, "timestamp": _at(n * 80), "metadata": meta,
-                    "event_id": f"git:{n:040x}:lines_added"}]
+        events += [
+            {
+                "metric_type": "commits",
+                "value": 1,
+                "timestamp": _at(n * 80),
+                "metadata": meta,
+                "event_id": f"git:{n:040x}:commits",
+            },
+            {
+                "metric_type": "lines_added",
+                "value": 10,
+                "timestamp": _at(n * 80),
+                "metadata": meta,
+                "event_id": f"git:{n:040x}:lines_added",
+            },
+        ]
     for n in range(4):  # weekly production deploys, one failure restored 2 h later
         ok = n != 2
         deploy = {"environment": "production", "deployment_id": n, "sha": f"{2 * n:040x}"}
-        events.append({"metric_type": "deployment_succeeded" if ok else "deployment_failed", "value": 1,
-                       "timestamp": _at(n * 168 + 24), "metadata": deploy})
+        events.append(
+            {
+                "metric_type": "deployment_succeeded" if ok else "deployment_failed",
+                "value": 1,
+                "timestamp": _at(n * 168 + 24),
+                "metadata": deploy,
+            }
+        )
         if not ok:
-            events.append({"metric_type": "deployment_succeeded", "value": 1, "timestamp": _at(n * 168 + 26),
-                           "metadata": {**deploy, "deployment_id": 99}})
+            events.append(
+                {
+                    "metric_type": "deployment_succeeded",
+                    "value": 1,
+                    "timestamp": _at(n * 168 + 26),
+                    "metadata": {**deploy, "deployment_id": 99},
+                }
+            )
     for n, (conclusion, attempt) in enumerate([("failure", 1), ("success", 2), ("success", 1)]):
         run = {"name": "ci", "workflow_id": 7, "run_id": 500 if n < 2 else 501, "run_attempt": attempt}
-        events += [{"metric_type": "pipeline_run", "value": 1, "timestamp": _at(n * 5), "metadata": run,
-                    "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_run"},
-                   {"metric_type": "pipeline_success", "value": int(conclusion == "success"), "timestamp": _at(n * 5),
-                    "metadata": run, "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_success"},
-                   {"metric_type": "pipeline_duration_seconds", "value": 60 * (n + 1), "timestamp": _at(n * 5),
-                    "metadata": run, "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_duration_seconds"}]
+        events += [
+            {
+                "metric_type": "pipeline_run",
+                "value": 1,
+                "timestamp": _at(n * 5),
+                "metadata": run,
+                "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_run",
+            },
+            {
+                "metric_type": "pipeline_success",
+                "value": int(conclusion == "success"),
+                "timestamp": _at(n * 5),
+                "metadata": run,
+                "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_success",
+            },
+            {
+                "metric_type": "pipeline_duration_seconds",
+                "value": 60 * (n + 1),
+                "timestamp": _at(n * 5),
+                "metadata": run,
+                "event_id": f"gha:{run['run_id']}:{attempt}:pipeline_duration_seconds",
+            },
+        ]
     response = tenant.admin.post("/v1/metrics", json={"events": [{**e, "project_id": project_id} for e in events]})
     assert response.status_code == 200, response.text
     return tenant, project_id
@@ -55,13 +98,15 @@ def history(tenant):
 
 def test_time_series_buckets_by_week(history):
     tenant, project_id = history
-    body = tenant.admin.get(f"/v1/projects/{project_id}/metrics",
-                            params={"type": "commits", "bucket": "week", **PERIOD}).json()
+    body = tenant.admin.get(
+        f"/v1/projects/{project_id}/metrics", params={"type": "commits", "bucket": "week", **PERIOD}
+    ).json()
     # commits every 80 h from Monday 09:00: the third lands on the next Monday 01:00
     assert [p["count"] for p in body["points"]] == [2, 3, 2, 1]
     _problem(tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "bucket": "hour"}), 400)
-    _problem(tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "from": "2026-03-02"}),
-             400)
+    _problem(
+        tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "from": "2026-03-02"}), 400
+    )
 
 
 def test_summary_git_dora_ci(history):

@@ -2,11 +2,12 @@
 delivered by the local dispatcher: verification (ready or rejected with the reason), immutability and the
 integrity flag, downloads pinned to the verified object, lineage in both directions, tenant isolation,
 storage accounting and Idempotency-Key."""
+
 import base64
 import hashlib
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -29,8 +30,13 @@ def _artifact(client, artifact_type="model"):
 
 
 def _declaration(data: bytes, version="1.0.0", **overrides):
-    return {"version": version, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "content_type": OCTETS, **overrides}
+    return {
+        "version": version,
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "content_type": OCTETS,
+        **overrides,
+    }
 
 
 def _declare(client, artifact_id, data: bytes, version="1.0.0", **overrides):
@@ -74,9 +80,10 @@ def _stored_bytes(tenant):
 def test_an_upload_through_the_presigned_url_becomes_ready_and_downloads_the_same_bytes(tenant, dispatcher):
     data = b"model weights " * 1000
     artifact_id = _artifact(tenant.admin)
-    before = datetime.now(timezone.utc)
-    response = tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions",
-                                 json=_declaration(data, description="first cut"))
+    before = datetime.now(UTC)
+    response = tenant.admin.post(
+        f"/v1/artifacts/{artifact_id}/versions", json=_declaration(data, description="first cut")
+    )
     assert response.status_code == 201, response.text
     assert response.headers["Location"] == f"/v1/artifacts/{artifact_id}/versions/1.0.0"
     created = response.json()
@@ -84,8 +91,11 @@ def test_an_upload_through_the_presigned_url_becomes_ready_and_downloads_the_sam
     assert created["integrity"] == "unverified" and created["verified_at"] is None
     upload = created["upload"]
     assert upload["method"] == "PUT"
-    assert upload["headers"] == {"Content-Type": OCTETS, "Content-Length": str(len(data)),
-                                 "x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+    assert upload["headers"] == {
+        "Content-Type": OCTETS,
+        "Content-Length": str(len(data)),
+        "x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    }
     expires = datetime.fromisoformat(upload["expires_at"])
     assert timedelta(minutes=14) < expires - before <= timedelta(minutes=15, seconds=5)
 
@@ -136,18 +146,23 @@ def test_more_bytes_than_declared_are_rejected_for_their_size(tenant, dispatcher
 
 def test_a_declared_size_over_5_gib_is_refused(tenant):
     artifact_id = _artifact(tenant.admin)
-    body = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(
-        b"x", size_bytes=5 * 1024**3 + 1)), 422)
+    body = _problem(
+        tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x", size_bytes=5 * 1024**3 + 1)),
+        422,
+    )
     error = next(e for e in body["errors"] if e["field"] == "size_bytes")
     assert "5 GiB" in error["message"]
 
 
-@pytest.mark.parametrize("field, value", [("version", "1.0"), ("version", "v1.0.0"), ("sha256", "abc"),
-                                          ("content_type", "binary"), ("size_bytes", 0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("version", "1.0"), ("version", "v1.0.0"), ("sha256", "abc"), ("content_type", "binary"), ("size_bytes", 0)],
+)
 def test_a_malformed_declaration_is_422_naming_the_field(tenant, field, value):
     artifact_id = _artifact(tenant.admin)
-    body = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions",
-                                      json=_declaration(b"x", **{field: value})), 422)
+    body = _problem(
+        tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x", **{field: value})), 422
+    )
     assert [e["field"] for e in body["errors"]] == [field]
 
 
@@ -156,8 +171,10 @@ def test_the_same_version_twice_is_409(tenant):
     _declare(tenant.admin, artifact_id, b"one")
     body = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"two")), 409)
     assert "immutable" in body["detail"]
-    assert tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0").json()["sha256"] == \
-        hashlib.sha256(b"one").hexdigest()
+    assert (
+        tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0").json()["sha256"]
+        == hashlib.sha256(b"one").hexdigest()
+    )
 
 
 def test_downloading_a_pending_version_is_409_saying_its_status(tenant):
@@ -172,8 +189,9 @@ def test_complete_verifies_right_after_the_upload_and_counts_the_bytes_once(tena
     data = b"a" * 4096
     artifact_id = _artifact(tenant.admin)
     created = _declare(tenant.admin, artifact_id, data)
-    assert _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete"), 404)["detail"] \
-        .startswith("no object uploaded yet")
+    assert _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete"), 404)[
+        "detail"
+    ].startswith("no object uploaded yet")
     _upload(created, data)
     completed = tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete")
     assert completed.status_code == 200, completed.text
@@ -217,8 +235,11 @@ def test_an_object_overwritten_after_ready_is_flagged_and_downloads_keep_the_ver
 
     data = b"verified bytes"
     artifact_id = _published(tenant.admin, data)
-    s3.put_object(Bucket=get_settings().artifact_bucket, Key=f"artifacts/{tenant.tenant_id}/{artifact_id}/1.0.0",
-                  Body=b"tampered bytes")
+    s3.put_object(
+        Bucket=get_settings().artifact_bucket,
+        Key=f"artifacts/{tenant.tenant_id}/{artifact_id}/1.0.0",
+        Body=b"tampered bytes",
+    )
     view = _settled(tenant.admin, artifact_id, "1.0.0", until=lambda v: v["integrity"] != "intact")
     assert view["integrity"] == "changed" and view["status"] == "ready"
     link = tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download").json()
@@ -243,12 +264,30 @@ def test_the_s3_event_as_aws_sends_it_is_understood(tenant, dispatcher):
     artifact_id = _artifact(tenant.admin)
     put = _upload(_declare(tenant.admin, artifact_id, data, version), data)
     key = f"artifacts/{tenant.tenant_id}/{artifact_id}/1.0.0%2Bbuild.7"
-    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
-             "account": "123456789012", "time": "2026-11-26T10:15:30Z", "region": "us-east-1", "resources": [],
-             "detail": {"version": "0", "bucket": {"name": get_settings().artifact_bucket},
-                        "object": {"key": key, "size": len(data), "etag": put.headers["ETag"].strip('"'),
-                                   "version-id": put.headers["x-amz-version-id"], "sequencer": "0"},
-                        "request-id": "R", "requester": "123456789012", "reason": "PutObject"}}
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-26T10:15:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": get_settings().artifact_bucket},
+            "object": {
+                "key": key,
+                "size": len(data),
+                "etag": put.headers["ETag"].strip('"'),
+                "version-id": put.headers["x-amz-version-id"],
+                "sequencer": "0",
+            },
+            "request-id": "R",
+            "requester": "123456789012",
+            "reason": "PutObject",
+        },
+    }
     handled = handle_artifact_object_created(event)
     assert handled["object_version_id"] == put.headers["x-amz-version-id"]
     assert handled["outcome"] in ("ready", "unchanged")  # "unchanged" when moto's own event got there first
@@ -267,8 +306,9 @@ def test_versions_page_with_cursors_and_latest_follows_semver(tenant, dispatcher
         _published(tenant.admin, version.encode(), version, artifact_id=artifact_id)
     seen, cursor = [], None
     while True:
-        page = tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions",
-                                params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = tenant.admin.get(
+            f"/v1/artifacts/{artifact_id}/versions", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
         assert len(page["items"]) <= 2
         seen += [v["version"] for v in page["items"]]
         cursor = page["next_cursor"]
@@ -280,8 +320,13 @@ def test_versions_page_with_cursors_and_latest_follows_semver(tenant, dispatcher
 
 
 def _child(client, artifact_id, version, *parents):
-    return _declare(client, artifact_id, f"{artifact_id}@{version}".encode(), version,
-                    derived_from=[{"artifact_id": a, "version": v} for a, v in parents])
+    return _declare(
+        client,
+        artifact_id,
+        f"{artifact_id}@{version}".encode(),
+        version,
+        derived_from=[{"artifact_id": a, "version": v} for a, v in parents],
+    )
 
 
 def _nodes(lineage, direction):
@@ -290,8 +335,7 @@ def _nodes(lineage, direction):
 
 def test_lineage_walks_both_directions_version_by_version_within_the_depth(tenant):
     client = tenant.admin
-    data, features, model, report = (_artifact(client, t) for t in ("dataset", "feature_pipeline", "model",
-                                                                     "notebook"))
+    data, features, model, report = (_artifact(client, t) for t in ("dataset", "feature_pipeline", "model", "notebook"))
     _declare(client, data, b"d1", "1.0.0")
     _declare(client, data, b"d2", "2.0.0")
     _child(client, features, "1.0.0", (data, "1.0.0"))
@@ -307,8 +351,9 @@ def test_lineage_walks_both_directions_version_by_version_within_the_depth(tenan
 
     from_data = client.get(f"/v1/artifacts/{data}/lineage").json()
     assert from_data["upstream"] == []
-    assert sorted(_nodes(from_data, "downstream")) == sorted([
-        (features, "1.0.0", 1), (features, "2.0.0", 1), (model, "1.0.0", 2), (report, "1.0.0", 3)])
+    assert sorted(_nodes(from_data, "downstream")) == sorted(
+        [(features, "1.0.0", 1), (features, "2.0.0", 1), (model, "1.0.0", 2), (report, "1.0.0", 3)]
+    )
     shallow = client.get(f"/v1/artifacts/{data}/lineage", params={"depth": 2}).json()
     assert (report, "1.0.0", 3) not in _nodes(shallow, "downstream") and len(shallow["downstream"]) == 3
     for depth in ("0", "6", "deep"):
@@ -320,15 +365,30 @@ def test_derived_from_must_name_the_tenants_own_existing_versions(new_tenant):
     victim_artifact = _artifact(victim.admin)
     _declare(victim.admin, victim_artifact, b"secret")
     mine = _artifact(intruder.admin)
-    body = _problem(intruder.admin.post(f"/v1/artifacts/{mine}/versions", json=_declaration(
-        b"x", derived_from=[{"artifact_id": victim_artifact, "version": "1.0.0"}])), 404)
+    body = _problem(
+        intruder.admin.post(
+            f"/v1/artifacts/{mine}/versions",
+            json=_declaration(b"x", derived_from=[{"artifact_id": victim_artifact, "version": "1.0.0"}]),
+        ),
+        404,
+    )
     assert victim_artifact in body["detail"]
     other = _artifact(intruder.admin)
-    body = _problem(intruder.admin.post(f"/v1/artifacts/{mine}/versions", json=_declaration(
-        b"x", derived_from=[{"artifact_id": other, "version": "3.0.0"}])), 404)
+    body = _problem(
+        intruder.admin.post(
+            f"/v1/artifacts/{mine}/versions",
+            json=_declaration(b"x", derived_from=[{"artifact_id": other, "version": "3.0.0"}]),
+        ),
+        404,
+    )
     assert "3.0.0" in body["detail"] and other in body["detail"]
-    _problem(intruder.admin.post(f"/v1/artifacts/{mine}/versions", json=_declaration(
-        b"x", derived_from=[{"artifact_id": mine, "version": "1.0.0"}])), 422)  # itself
+    _problem(
+        intruder.admin.post(
+            f"/v1/artifacts/{mine}/versions",
+            json=_declaration(b"x", derived_from=[{"artifact_id": mine, "version": "1.0.0"}]),
+        ),
+        422,
+    )  # itself
     assert intruder.admin.get(f"/v1/artifacts/{mine}/versions").json()["items"] == []
 
 
@@ -337,8 +397,13 @@ def test_a_second_tenant_cannot_see_download_or_complete_the_first_tenants_versi
     victim, intruder = new_tenant(), new_tenant()
     artifact_id = _published(victim.admin, b"victim bytes")
     base = f"/v1/artifacts/{artifact_id}"
-    for method, path in (("GET", "/versions"), ("GET", "/versions/1.0.0"), ("GET", "/versions/1.0.0/download"),
-                         ("POST", "/versions/1.0.0/complete"), ("GET", "/lineage")):
+    for method, path in (
+        ("GET", "/versions"),
+        ("GET", "/versions/1.0.0"),
+        ("GET", "/versions/1.0.0/download"),
+        ("POST", "/versions/1.0.0/complete"),
+        ("GET", "/lineage"),
+    ):
         _problem(intruder.admin.request(method, base + path), 404)
     _problem(intruder.admin.post(f"{base}/versions", json=_declaration(b"x", version="2.0.0")), 404)
     assert [v["version"] for v in victim.admin.get(f"{base}/versions").json()["items"]] == ["1.0.0"]

@@ -1,5 +1,6 @@
 """The artifact library over HTTP: entries, unique names, deprecation, keyword search with filters, sorting and
 paging, the top list."""
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -18,14 +19,22 @@ def _artifact(client, name, type_="feature_pipeline", **fields):
 
 
 def test_create_read_and_names_unique_per_type(tenant):
-    created = _artifact(tenant.admin, "Customer RFM features", description="Recency, frequency, monetary value",
-                        tags=["retail", "features", "retail"], metadata={"language": "python"})
+    created = _artifact(
+        tenant.admin,
+        "Customer RFM features",
+        description="Recency, frequency, monetary value",
+        tags=["retail", "features", "retail"],
+        metadata={"language": "python"},
+    )
     assert created["id"].startswith("art_") and created["tags"] == ["retail", "features"]
     assert tenant.admin.get(f"/v1/artifacts/{created['id']}").json() == created
-    body = _problem(tenant.admin.post("/v1/artifacts", json={"name": "customer rfm FEATURES",
-                                                             "type": "feature_pipeline"}), 409)
+    body = _problem(
+        tenant.admin.post("/v1/artifacts", json={"name": "customer rfm FEATURES", "type": "feature_pipeline"}), 409
+    )
     assert body["field"] == "name"
-    assert tenant.admin.post("/v1/artifacts", json={"name": "Customer RFM features", "type": "schema"}).status_code == 201
+    assert (
+        tenant.admin.post("/v1/artifacts", json={"name": "Customer RFM features", "type": "schema"}).status_code == 201
+    )
     _problem(tenant.admin.post("/v1/artifacts", json={"name": "x", "type": "spreadsheet"}), 422)
 
 
@@ -33,8 +42,12 @@ def test_names_are_unique_under_concurrent_creates(tenant):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda _: tenant.admin.post("/v1/artifacts", json={
-            "name": "race", "type": "notebook"}).status_code, range(8)))
+        statuses = list(
+            pool.map(
+                lambda _: tenant.admin.post("/v1/artifacts", json={"name": "race", "type": "notebook"}).status_code,
+                range(8),
+            )
+        )
     assert sorted(statuses) == [201] + [409] * 7
     assert tenant.admin.get("/v1/tenant").json()["quotas"]["artifacts"]["used"] == 1
 
@@ -42,18 +55,33 @@ def test_names_are_unique_under_concurrent_creates(tenant):
 def test_deprecation_with_replacement_and_if_match(tenant):
     old = _artifact(tenant.admin, "old pipeline")
     new = _artifact(tenant.admin, "new pipeline")
-    patched = tenant.admin.patch(f"/v1/artifacts/{old['id']}", headers={"If-Match": f'"{old["revision"]}"'},
-                                 json={"deprecated": {"reason": "superseded", "replacement_id": new["id"]}})
+    patched = tenant.admin.patch(
+        f"/v1/artifacts/{old['id']}",
+        headers={"If-Match": f'"{old["revision"]}"'},
+        json={"deprecated": {"reason": "superseded", "replacement_id": new["id"]}},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["deprecated"]["replacement_id"] == new["id"]
-    _problem(tenant.admin.patch(f"/v1/artifacts/{old['id']}", headers={"If-Match": f'"{old["revision"]}"'},
-                                json={"description": "lost update"}), 412)
-    _problem(tenant.admin.patch(f"/v1/artifacts/{old['id']}", json={"deprecated": {"reason": "x",
-                                                                                   "replacement_id": "art_nope"}}), 404)
+    _problem(
+        tenant.admin.patch(
+            f"/v1/artifacts/{old['id']}",
+            headers={"If-Match": f'"{old["revision"]}"'},
+            json={"description": "lost update"},
+        ),
+        412,
+    )
+    _problem(
+        tenant.admin.patch(
+            f"/v1/artifacts/{old['id']}", json={"deprecated": {"reason": "x", "replacement_id": "art_nope"}}
+        ),
+        404,
+    )
     # Deprecated artifacts leave default searches but can be asked for.
     plain = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline", "mode": "keyword"}).json()["items"]
     assert [a["id"] for a in plain] == [new["id"]]
-    every = tenant.admin.post("/v1/artifacts/search", json={"query": "pipeline", "mode": "keyword", "include_deprecated": True}).json()
+    every = tenant.admin.post(
+        "/v1/artifacts/search", json={"query": "pipeline", "mode": "keyword", "include_deprecated": True}
+    ).json()
     assert {a["id"] for a in every["items"]} == {old["id"], new["id"]}
     events = tenant.admin.get("/v1/audit", params={"action": "artifact.deprecate"}).json()["items"]
     assert events and events[0]["resource_id"] == old["id"]
@@ -70,12 +98,23 @@ def test_delete_is_soft_admin_only_and_frees_the_name(tenant):
 @pytest.fixture
 def catalogue(tenant):
     made = {
-        "rfm": _artifact(tenant.admin, "RFM features", description="customer recency frequency monetary",
-                         tags=["retail", "churn"]),
-        "churn_model": _artifact(tenant.admin, "Churn gradient boosting template", "model_template",
-                                 description="XGBoost baseline for churn", tags=["churn", "tabular"]),
-        "events_schema": _artifact(tenant.admin, "Clickstream events", "schema",
-                                   description="schema of web events with customer id", tags=["web"]),
+        "rfm": _artifact(
+            tenant.admin, "RFM features", description="customer recency frequency monetary", tags=["retail", "churn"]
+        ),
+        "churn_model": _artifact(
+            tenant.admin,
+            "Churn gradient boosting template",
+            "model_template",
+            description="XGBoost baseline for churn",
+            tags=["churn", "tabular"],
+        ),
+        "events_schema": _artifact(
+            tenant.admin,
+            "Clickstream events",
+            "schema",
+            description="schema of web events with customer id",
+            tags=["web"],
+        ),
         "notebook": _artifact(tenant.admin, "Churn EDA", "notebook", description="exploration", tags=["churn"]),
     }
     return tenant, made
@@ -108,16 +147,22 @@ def test_search_pages_with_cursors_and_rejects_a_cursor_from_another_query(catal
     tenant, made = catalogue
     seen, cursor = [], None
     while True:
-        page = tenant.admin.post("/v1/artifacts/search", json={"sort": "recent", "limit": 1,
-                                                              **({"cursor": cursor} if cursor else {})}).json()
+        page = tenant.admin.post(
+            "/v1/artifacts/search", json={"sort": "recent", "limit": 1, **({"cursor": cursor} if cursor else {})}
+        ).json()
         seen += [h["id"] for h in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
     assert sorted(seen) == sorted(a["id"] for a in made.values())
     first = tenant.admin.post("/v1/artifacts/search", json={"sort": "recent", "limit": 1}).json()
-    _problem(tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "mode": "keyword", "limit": 1,
-                                                            "cursor": first["next_cursor"]}), 400)
+    _problem(
+        tenant.admin.post(
+            "/v1/artifacts/search",
+            json={"query": "churn", "mode": "keyword", "limit": 1, "cursor": first["next_cursor"]},
+        ),
+        400,
+    )
 
 
 def test_relevance_sort_needs_a_query_and_mode_is_validated(tenant):

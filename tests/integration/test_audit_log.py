@@ -1,8 +1,9 @@
 """The audit log on DynamoDB (moto server): appends form one unbroken chain per tenant even under concurrent
 writers, tampering with the table itself is caught and located, and listings filter and page correctly."""
+
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -12,7 +13,7 @@ from maestro.domain.errors import InvalidInput
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -53,9 +54,16 @@ def new_tenant() -> str:
 
 
 def entry(n: int, **overrides) -> AuditEntry:
-    fields = dict(actor=f"user:u{n % 2}", action="project.update" if n % 3 else "auth.login", resource_type="project",
-                  resource_id=f"p{n}", outcome="success", source_ip="203.0.113.7", user_agent="pytest",
-                  request_id=f"req-{n}")
+    fields = dict(
+        actor=f"user:u{n % 2}",
+        action="project.update" if n % 3 else "auth.login",
+        resource_type="project",
+        resource_id=f"p{n}",
+        outcome="success",
+        source_ip="203.0.113.7",
+        user_agent="pytest",
+        request_id=f"req-{n}",
+    )
     fields.update(overrides)
     return AuditEntry(**fields)
 
@@ -69,7 +77,7 @@ def test_appended_events_form_an_intact_chain(audit_log):
     stored = append_many(audit_log, tenant_id, 5)
     assert [link["seq"] for link in stored] == [1, 2, 3, 4, 5]
     assert stored[0]["prev_hash"] == GENESIS_HASH
-    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(stored, stored[1:]))
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(stored, stored[1:], strict=False))
     assert stored[0]["id"] == stored[0]["event_id"] and stored[0]["occurred_at"] == "2025-03-01T12:01:00.000000+00:00"
     assert list(audit_log.read_chain(tenant_id)) == stored
     result = audit_log.verify(tenant_id)
@@ -109,8 +117,11 @@ def test_an_appender_with_a_stale_head_retries_instead_of_overwriting(audit_log,
     monkeypatch.setattr(audit_log, "_head", head_stale_once)
     third = audit_log.append(tenant_id, entry(3))
     assert len(reads) == 2 and third["seq"] == 3 and third["prev_hash"] == second["hash"]
-    assert [link["event_id"] for link in audit_log.read_chain(tenant_id)] == [first["event_id"], second["event_id"],
-                                                                               third["event_id"]]
+    assert [link["event_id"] for link in audit_log.read_chain(tenant_id)] == [
+        first["event_id"],
+        second["event_id"],
+        third["event_id"],
+    ]
     assert audit_log.verify(tenant_id).intact
 
 
@@ -162,8 +173,11 @@ def test_swapped_events_are_reported_reordered(audit_log, table):
     second, fourth = table.get(tenant_id, 2), table.get(tenant_id, 4)
     table.put({**fourth, **table.key(tenant_id, 2)})
     table.put({**second, **table.key(tenant_id, 4)})
-    assert audit_log.verify(tenant_id).first_broken == {"seq": 2, "event_id": stored[3]["event_id"],
-                                                        "problem": "reordered"}
+    assert audit_log.verify(tenant_id).first_broken == {
+        "seq": 2,
+        "event_id": stored[3]["event_id"],
+        "problem": "reordered",
+    }
 
 
 def test_appending_after_tampering_does_not_hide_it(audit_log, table):
@@ -176,11 +190,15 @@ def test_appending_after_tampering_does_not_hide_it(audit_log, table):
 
 def test_secrets_in_changes_are_stored_redacted(audit_log, table):
     tenant_id = new_tenant()
-    changes = {"before": {"password": "old-pw", "name": "a"},
-               "after": {"password": "new-pw", "name": "b", "keys": [{"api_key": "mml_k_s"}]}}
+    changes = {
+        "before": {"password": "old-pw", "name": "a"},
+        "after": {"password": "new-pw", "name": "b", "keys": [{"api_key": "mml_k_s"}]},
+    }
     stored = audit_log.append(tenant_id, entry(1, changes=changes))
-    expected = {"before": {"password": "[redacted]", "name": "a"},
-                "after": {"password": "[redacted]", "name": "b", "keys": [{"api_key": "[redacted]"}]}}
+    expected = {
+        "before": {"password": "[redacted]", "name": "a"},
+        "after": {"password": "[redacted]", "name": "b", "keys": [{"api_key": "[redacted]"}]},
+    }
     assert stored["changes"] == expected
     raw = table.get(tenant_id, 1)["changes"]["S"]
     assert "old-pw" not in raw and "new-pw" not in raw and "mml_k_s" not in raw
@@ -251,7 +269,10 @@ def test_a_cursor_with_a_forged_key_is_rejected(audit_log):
     from maestro.pagination import encode_cursor
 
     tenant_id = new_tenant()
-    for forged in ({"tenant_id": {"S": tenant_id}}, {"tenant_id": {"S": tenant_id}, "seq": {"S": "1"}},
-                   {"tenant_id": {"S": tenant_id}, "seq": {"N": "1"}, "actor": {"S": "x"}}):
+    for forged in (
+        {"tenant_id": {"S": tenant_id}},
+        {"tenant_id": {"S": tenant_id}, "seq": {"S": "1"}},
+        {"tenant_id": {"S": tenant_id}, "seq": {"N": "1"}, "actor": {"S": "x"}},
+    ):
         with pytest.raises(InvalidInput):
             audit_log.list_events(tenant_id, cursor=encode_cursor(forged))

@@ -1,4 +1,5 @@
 """Signup, login, refresh rotation and reuse detection, logout, throttling — over HTTP against the local API."""
+
 import time
 import uuid
 
@@ -26,14 +27,24 @@ def test_signup_creates_a_tenant_whose_first_user_is_admin(tenant):
 def test_signup_rejects_weak_and_common_passwords(api_url):
     anonymous = ApiClient(api_url)
     for password in ("short-pw", "1q2w3e4r5t6y", "x" * 129):
-        body = _problem(anonymous.post("/v1/auth/signup", json={
-            "tenant_name": "W", "email": f"{uuid.uuid4().hex}@w.example", "password": password, "name": "W"}), 422)
+        body = _problem(
+            anonymous.post(
+                "/v1/auth/signup",
+                json={"tenant_name": "W", "email": f"{uuid.uuid4().hex}@w.example", "password": password, "name": "W"},
+            ),
+            422,
+        )
         assert body["errors"][0]["field"] == "password"
 
 
 def test_duplicate_email_is_409(tenant, api_url):
-    _problem(ApiClient(api_url).post("/v1/auth/signup", json={
-        "tenant_name": "Other", "email": tenant.email, "password": STRONG_PASSWORD, "name": "X"}), 409)
+    _problem(
+        ApiClient(api_url).post(
+            "/v1/auth/signup",
+            json={"tenant_name": "Other", "email": tenant.email, "password": STRONG_PASSWORD, "name": "X"},
+        ),
+        409,
+    )
 
 
 def test_closed_signup_answers_403(api_url, monkeypatch):
@@ -42,9 +53,18 @@ def test_closed_signup_answers_403(api_url, monkeypatch):
     monkeypatch.setenv("MAESTRO_OPEN_SIGNUP", "false")
     reset_settings()
     try:
-        body = _problem(ApiClient(api_url).post("/v1/auth/signup", json={
-            "tenant_name": "C", "email": f"{uuid.uuid4().hex}@c.example", "password": STRONG_PASSWORD,
-            "name": "C"}), 403)
+        body = _problem(
+            ApiClient(api_url).post(
+                "/v1/auth/signup",
+                json={
+                    "tenant_name": "C",
+                    "email": f"{uuid.uuid4().hex}@c.example",
+                    "password": STRONG_PASSWORD,
+                    "name": "C",
+                },
+            ),
+            403,
+        )
         assert "operator" in body["detail"]
     finally:
         monkeypatch.undo()
@@ -81,9 +101,12 @@ def test_login_returns_the_documented_token_pair(tenant, api_url):
 
 def test_wrong_password_and_unknown_email_look_the_same(tenant, api_url):
     anonymous = ApiClient(api_url)
-    wrong = _problem(anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "not-the-password"}), 401)
-    unknown = _problem(anonymous.post("/v1/auth/login", json={"email": "nobody@x.example", "password": "whatever1234"}),
-                       401)
+    wrong = _problem(
+        anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "not-the-password"}), 401
+    )
+    unknown = _problem(
+        anonymous.post("/v1/auth/login", json={"email": "nobody@x.example", "password": "whatever1234"}), 401
+    )
     assert wrong["detail"] == unknown["detail"]
 
 
@@ -124,8 +147,9 @@ def test_reused_refresh_token_revokes_the_whole_family(tenant, api_url):
     events = tenant.admin.get("/v1/audit", params={"action": "auth.refresh_reuse"})
     # The admin's own session was that family: read the audit with a fresh login.
     fresh = anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": STRONG_PASSWORD}).json()
-    events = ApiClient(api_url, token=fresh["access_token"]).get("/v1/audit",
-                                                                 params={"action": "auth.refresh_reuse"}).json()
+    events = (
+        ApiClient(api_url, token=fresh["access_token"]).get("/v1/audit", params={"action": "auth.refresh_reuse"}).json()
+    )
     assert len(events["items"]) == 1
 
 
@@ -136,18 +160,25 @@ def test_logout_ends_the_access_token_and_the_refresh_token(tenant, api_url):
 
 
 def test_invited_user_sets_a_password_and_signs_in(tenant, api_url):
-    invited = tenant.admin.post("/v1/users", json={"email": f"inv-{uuid.uuid4().hex[:6]}@x.example", "name": "Inv",
-                                                   "role": "viewer", "invite": True})
+    invited = tenant.admin.post(
+        "/v1/users",
+        json={"email": f"inv-{uuid.uuid4().hex[:6]}@x.example", "name": "Inv", "role": "viewer", "invite": True},
+    )
     assert invited.status_code == 201, invited.text
     body = invited.json()
     assert body["invited"] is True and body["invite_token"]
-    accepted = ApiClient(api_url).post("/v1/auth/accept-invite",
-                                       json={"invite_token": body["invite_token"], "password": STRONG_PASSWORD})
+    accepted = ApiClient(api_url).post(
+        "/v1/auth/accept-invite", json={"invite_token": body["invite_token"], "password": STRONG_PASSWORD}
+    )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["user"]["role"] == "viewer"
     # The invitation is single use.
-    _problem(ApiClient(api_url).post("/v1/auth/accept-invite",
-                                     json={"invite_token": body["invite_token"], "password": STRONG_PASSWORD}), 401)
+    _problem(
+        ApiClient(api_url).post(
+            "/v1/auth/accept-invite", json={"invite_token": body["invite_token"], "password": STRONG_PASSWORD}
+        ),
+        401,
+    )
 
 
 def test_health_stays_public(api_url):

@@ -3,6 +3,7 @@ local API server backed by moto, with the dispatcher delivering S3 events, and a
 in, projects, pushing an artifact version (SHA-256, presigned upload, verified `ready`) and pulling the same bytes,
 search, metrics from JSONL and from real `git log` output, audit verification, token refresh, `--json` and the
 documented exit codes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,11 +32,18 @@ def maestro(tmp_path, api_url):
 
     def run(*args, stdin: str | bytes | None = None, env: dict | None = None, cwd=None):
         environment = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_API_")}
-        environment.update({"MAESTRO_CONFIG_DIR": str(config), "MAESTRO_API_URL": api_url, "COLUMNS": "200",
-                            **(env or {})})
+        environment.update(
+            {"MAESTRO_CONFIG_DIR": str(config), "MAESTRO_API_URL": api_url, "COLUMNS": "200", **(env or {})}
+        )
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        return subprocess.run([sys.executable, "-m", "maestro_client.cli", *args], input=data, capture_output=True,
-                              env=environment, cwd=cwd or tmp_path, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "maestro_client.cli", *args],
+            input=data,
+            capture_output=True,
+            env=environment,
+            cwd=cwd or tmp_path,
+            timeout=120,
+        )
 
     run.config = config
     run.credentials = config / "credentials.json"
@@ -59,8 +67,21 @@ def logged_in(maestro, tenant):
 
 
 def _project(maestro, name="churn model"):
-    return _json(maestro("projects", "create", "--name", name, "--problem-class", "classification",
-                         "--complexity-score", "5", "--team-size", "4", "--json"))
+    return _json(
+        maestro(
+            "projects",
+            "create",
+            "--name",
+            name,
+            "--problem-class",
+            "classification",
+            "--complexity-score",
+            "5",
+            "--team-size",
+            "4",
+            "--json",
+        )
+    )
 
 
 # ---------------------------------------------------------------- login and credentials
@@ -100,8 +121,19 @@ def test_an_api_key_from_the_environment_is_used(maestro, tenant):
     me = _json(maestro("whoami", "--json", env={"MAESTRO_API_KEY": key}))
     assert me["principal_type"] == "key" and me["role"] == "viewer"
     # a viewer may not create projects: 403 is exit 3
-    denied = maestro("projects", "create", "--name", "x", "--problem-class", "classification",
-                     "--complexity-score", "3", "--team-size", "2", env={"MAESTRO_API_KEY": key})
+    denied = maestro(
+        "projects",
+        "create",
+        "--name",
+        "x",
+        "--problem-class",
+        "classification",
+        "--complexity-score",
+        "3",
+        "--team-size",
+        "2",
+        env={"MAESTRO_API_KEY": key},
+    )
     assert denied.returncode == AUTH, denied.stderr.decode()
 
 
@@ -145,8 +177,7 @@ def test_projects_create_list_show_and_a_missing_one_exits_4(logged_in):
     assert len(_json(maestro("projects", "list", "--limit", "2", "--json"))["items"]) == 2
 
     table = maestro("projects", "list")
-    assert table.returncode == OK and "project 1" in table.stdout.decode() and "classification" in \
-        table.stdout.decode()
+    assert table.returncode == OK and "project 1" in table.stdout.decode() and "classification" in table.stdout.decode()
     assert _json(maestro("projects", "show", created[0]["id"], "--json"))["name"] == "project 0"
 
     missing = maestro("--json", "projects", "show", "prj_does_not_exist")
@@ -157,16 +188,26 @@ def test_projects_create_list_show_and_a_missing_one_exits_4(logged_in):
 
 def test_invalid_fields_exit_2_and_usage_errors_exit_1(logged_in):
     maestro, _ = logged_in
-    invalid = maestro("--json", "projects", "create", "--name", "x", "--problem-class", "astrology",
-                      "--complexity-score", "5", "--team-size", "4")
+    invalid = maestro(
+        "--json",
+        "projects",
+        "create",
+        "--name",
+        "x",
+        "--problem-class",
+        "astrology",
+        "--complexity-score",
+        "5",
+        "--team-size",
+        "4",
+    )
     assert invalid.returncode == API
     problem = json.loads(invalid.stderr)
     assert problem["status"] == 422 and any(e["field"] == "problem_class" for e in problem["errors"])
 
     assert maestro("projects", "create", "--name", "x").returncode == USAGE  # required options missing
     assert maestro("projects", "frobnicate").returncode == USAGE
-    assert maestro("artifacts", "push", "no-such-file.bin", "--type", "model", "--version", "1.0.0").returncode \
-        == USAGE
+    assert maestro("artifacts", "push", "no-such-file.bin", "--type", "model", "--version", "1.0.0").returncode == USAGE
 
 
 # ---------------------------------------------------------------- artifacts
@@ -176,8 +217,20 @@ def test_push_uploads_verifies_and_pull_returns_the_same_bytes(logged_in, dispat
     source = tmp_path / f"churn-{uuid.uuid4().hex[:6]}.onnx"
     source.write_bytes(data)
 
-    pushed = _json(maestro("artifacts", "push", str(source), "--type", "model", "--version", "1.0.0",
-                           "--description", "first cut", "--json"))
+    pushed = _json(
+        maestro(
+            "artifacts",
+            "push",
+            str(source),
+            "--type",
+            "model",
+            "--version",
+            "1.0.0",
+            "--description",
+            "first cut",
+            "--json",
+        )
+    )
     assert pushed["status"] == "ready" and pushed["integrity"] == "intact"
     assert pushed["sha256"] == hashlib.sha256(data).hexdigest() and pushed["size_bytes"] == len(data)
     artifact_id = pushed["artifact_id"]
@@ -193,8 +246,9 @@ def test_push_uploads_verifies_and_pull_returns_the_same_bytes(logged_in, dispat
 
     out_dir = tmp_path / "pulled"
     out_dir.mkdir()
-    pulled = _json(maestro("artifacts", "pull", artifact_id, "--version", "1.0.0", "-o", str(out_dir / "v1.onnx"),
-                           "--json"))
+    pulled = _json(
+        maestro("artifacts", "pull", artifact_id, "--version", "1.0.0", "-o", str(out_dir / "v1.onnx"), "--json")
+    )
     assert (out_dir / "v1.onnx").read_bytes() == data and pulled["sha256"] == hashlib.sha256(data).hexdigest()
     # By name, latest version, into a directory under the pushed file's name.
     latest = maestro("artifacts", "pull", source.name, "--type", "model", "-o", str(out_dir))
@@ -214,8 +268,10 @@ def test_search_finds_artifacts_by_keyword(logged_in):
     maestro, tenant = logged_in
     word = f"zebrafish{uuid.uuid4().hex[:6]}"
     for name, tags in ((f"{word} feature pipeline", ["tabular"]), ("unrelated schema", [])):
-        response = tenant.admin.post("/v1/artifacts", json={"name": name, "type": "feature_pipeline",
-                                                            "tags": tags, "description": "a test artifact"})
+        response = tenant.admin.post(
+            "/v1/artifacts",
+            json={"name": name, "type": "feature_pipeline", "tags": tags, "description": "a test artifact"},
+        )
         assert response.status_code == 201, response.text
     found = _json(maestro("artifacts", "search", word, "--mode", "keyword", "--json"))["items"]
     assert [a["name"] for a in found] == [f"{word} feature pipeline"]
@@ -230,15 +286,25 @@ def test_metrics_push_from_jsonl_counts_and_replays_are_duplicates(logged_in, tm
     maestro, _ = logged_in
     project_id = _project(maestro)["id"]
     events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps({"metric_type": "commits", "value": 1,
-                                          "timestamp": f"2026-05-0{d}T09:00:00Z"}) + "\n" for d in range(1, 6)))
+    events.write_text(
+        "".join(
+            json.dumps({"metric_type": "commits", "value": 1, "timestamp": f"2026-05-0{d}T09:00:00Z"}) + "\n"
+            for d in range(1, 6)
+        )
+    )
     first = _json(maestro("metrics", "push", str(events), "--project", project_id, "--json"))
     assert (first["format"], first["accepted"], first["duplicates"], first["rejected_count"]) == ("jsonl", 5, 0, 0)
     again = _json(maestro("metrics", "push", "--project", project_id, "--json", stdin=events.read_bytes()))
     assert (again["accepted"], again["duplicates"]) == (0, 5)
 
-    bad = maestro("metrics", "push", "--project", project_id, "--json",
-                  stdin=json.dumps({"metric_type": "commits", "value": -3, "timestamp": "2026-05-09T09:00:00Z"}))
+    bad = maestro(
+        "metrics",
+        "push",
+        "--project",
+        project_id,
+        "--json",
+        stdin=json.dumps({"metric_type": "commits", "value": -3, "timestamp": "2026-05-09T09:00:00Z"}),
+    )
     assert bad.returncode == FAILED and json.loads(bad.stdout)["rejected_count"] == 1
     assert maestro("metrics", "push", "--project", project_id, stdin="{not json\n").returncode == USAGE
 
@@ -248,15 +314,20 @@ def test_metrics_push_takes_git_log_output_from_a_pipe(logged_in, dispatcher, tm
     project_id = _project(maestro)["id"]
     repo = tmp_path / "repo"
     repo.mkdir()
-    git_env = {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@acme.example",
-               "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@acme.example"}
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@acme.example",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@acme.example",
+    }
 
     def git(*args, when=None):
         env = {**git_env, **({"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when} if when else {})}
         return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True).stdout
 
     git("init", "-q")
-    start = datetime.now(timezone.utc) - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(days=3)
     for n in range(3):
         (repo / f"file{n}.py").write_text("x = 1\n" * (n + 1))
         git("add", ".")
@@ -267,8 +338,7 @@ def test_metrics_push_takes_git_log_output_from_a_pipe(logged_in, dispatcher, tm
     assert pushed["format"] == "gitlog" and pushed["status"] == "queued"
 
     deadline = time.monotonic() + 30
-    params = {"type": "commits", "from": (start - timedelta(days=1)).isoformat(),
-              "to": datetime.now(timezone.utc).isoformat()}
+    params = {"type": "commits", "from": (start - timedelta(days=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
     while True:
         series = tenant.admin.get(f"/v1/projects/{project_id}/metrics", params=params).json()
         commits = sum(point.get("sum") or point.get("value") or 0 for point in series.get("points") or [])

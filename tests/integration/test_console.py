@@ -5,6 +5,7 @@ when MAESTRO_UPDATE_DOCS_SCREENSHOT is set).
 
 The browser is the `chromium` Debian package (`make test` installs it), launched by executable path; Playwright
 never downloads one."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,15 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONSOLE_DIST = PROJECT_DIR / "console" / "dist"
 SCREENSHOTS = PROJECT_DIR / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -114,7 +122,7 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
         try:
             page.screenshot(path=str(path), animations="disabled", timeout=30_000)
         except PlaywrightTimeout:
-            warnings.warn(f"screenshot {name} timed out twice; the test's assertions still ran")
+            warnings.warn(f"screenshot {name} timed out twice; the test's assertions still ran", stacklevel=2)
     finally:
         page.set_viewport_size(viewport)
     return path
@@ -130,22 +138,30 @@ def sign_in(page, console_url: str, email: str, next_path: str = "/library") -> 
 
 
 def _unavailable(response: requests.Response) -> bool:
-    return response.status_code in (404, 405) or (
-        response.status_code == 403 and "gateway-rejected" in response.text)
+    return response.status_code in (404, 405) or (response.status_code == 403 and "gateway-rejected" in response.text)
 
 
 # ---------------------------------------------------------------- CORS (what lets a browser on S3 talk to the API)
 def test_api_answers_the_console_origin_and_no_other(api_url, console_url):
-    preflight = requests.options(f"{api_url}/v1/artifacts/search", headers={
-        "Origin": console_url, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type"}, timeout=10)
+    preflight = requests.options(
+        f"{api_url}/v1/artifacts/search",
+        headers={
+            "Origin": console_url,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+        timeout=10,
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == console_url
     assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
 
-    stranger = requests.options(f"{api_url}/v1/artifacts/search", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10)
+    stranger = requests.options(
+        f"{api_url}/v1/artifacts/search",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
     assert stranger.status_code == 403 and "Access-Control-Allow-Origin" not in stranger.headers
 
     # A 401 from the gateway must be readable, or the console cannot tell "refresh the token" from "offline".
@@ -261,7 +277,9 @@ def test_project_dashboard_draws_every_chart(page, console_url, workspace):
     sign_in(page, console_url, tenant.email, f"/projects/{ids['project_id']}")
     page.wait_for_selector("#dora .metric[data-metric=deployment_frequency]")
     page.wait_for_function("() => document.querySelectorAll('#charts canvas[data-points]').length === 5")
-    points = page.eval_on_selector_all("#charts canvas", "cs => cs.map(c => [c.dataset.title, Number(c.dataset.points)])")
+    points = page.eval_on_selector_all(
+        "#charts canvas", "cs => cs.map(c => [c.dataset.title, Number(c.dataset.points)])"
+    )
     assert all(count > 0 for _, count in points), points
     # Chart.js drew them: each canvas has a chart instance with the plotted values.
     drawn = page.evaluate("() => [...document.querySelectorAll('#charts canvas')].map(c => !!Chart.getChart(c))")
@@ -275,8 +293,9 @@ def test_project_dashboard_draws_every_chart(page, console_url, workspace):
     assert page.locator("#velocity tbody tr").count() >= 4  # commits, merged PRs, CI success, deployments, …
     screenshot(page, "05-project-dashboard")
     if os.environ.get("MAESTRO_UPDATE_DOCS_SCREENSHOT"):  # the README's picture, refreshed on request only
-        page.screenshot(path=str(PROJECT_DIR / "docs" / "console.png"), full_page=False, animations="disabled",
-                        timeout=45_000)
+        page.screenshot(
+            path=str(PROJECT_DIR / "docs" / "console.png"), full_page=False, animations="disabled", timeout=45_000
+        )
 
     # A period without data: every chart says so instead of drawing an empty axis.
     page.goto(f"{console_url}/#/projects/{ids['project_id']}?days=30")
@@ -285,14 +304,27 @@ def test_project_dashboard_draws_every_chart(page, console_url, workspace):
 
 def _stub_prediction(team_size: int) -> dict:
     """The contract of POST /v1/predictions, with outcomes that depend on the team size."""
+
     def target(point, spread, version="stub-1"):
-        return {"point": point, "intervals": {"80": [point - spread, point + spread],
-                                              "90": [point - 1.4 * spread, point + 1.4 * spread]},
-                "model_version": version, "top_contributions": [{"feature": "team_size", "contribution": team_size / 10},
-                                                                {"feature": "complexity_score", "contribution": -1.2}]}
-    return {"id": f"pred_{team_size}", "basis": "model", "targets": {
-        "success_score": target(60 + team_size, 8), "duration_days": target(120 - 3 * team_size, 20),
-        "compute_cost_usd": target(1000 + 50 * team_size, 300)}}
+        return {
+            "point": point,
+            "intervals": {"80": [point - spread, point + spread], "90": [point - 1.4 * spread, point + 1.4 * spread]},
+            "model_version": version,
+            "top_contributions": [
+                {"feature": "team_size", "contribution": team_size / 10},
+                {"feature": "complexity_score", "contribution": -1.2},
+            ],
+        }
+
+    return {
+        "id": f"pred_{team_size}",
+        "basis": "model",
+        "targets": {
+            "success_score": target(60 + team_size, 8),
+            "duration_days": target(120 - 3 * team_size, 20),
+            "compute_cost_usd": target(1000 + 50 * team_size, 300),
+        },
+    }
 
 
 def test_plan_page_against_the_contract(page, console_url, workspace):
@@ -305,17 +337,37 @@ def test_plan_page_against_the_contract(page, console_url, workspace):
     def predictions(route):
         profile = json.loads(route.request.post_data)["profile"]
         seen_sizes.append(profile["team_size"])
-        route.fulfill(status=200, content_type="application/json",
-                      headers={"Access-Control-Allow-Origin": console_url},
-                      body=json.dumps(_stub_prediction(profile["team_size"])))
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": console_url},
+            body=json.dumps(_stub_prediction(profile["team_size"])),
+        )
 
     def recommendations(route):
-        route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": console_url},
-                      body=json.dumps({"basis": "model", "artifacts": [
-                          {"artifact_id": ids["artifacts"]["churn-features"], "name": "churn-features",
-                           "type": "feature_pipeline", "score": 0.82, "reasons": ["used by 1 similar project"]}],
-                          "team": {"current": {"size": 4, "predicted": {"success_score": {"point": 64}}},
-                                   "recommended": {"size": 6, "predicted": {"success_score": {"point": 66}}}}}))
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": console_url},
+            body=json.dumps(
+                {
+                    "basis": "model",
+                    "artifacts": [
+                        {
+                            "artifact_id": ids["artifacts"]["churn-features"],
+                            "name": "churn-features",
+                            "type": "feature_pipeline",
+                            "score": 0.82,
+                            "reasons": ["used by 1 similar project"],
+                        }
+                    ],
+                    "team": {
+                        "current": {"size": 4, "predicted": {"success_score": {"point": 64}}},
+                        "recommended": {"size": 6, "predicted": {"success_score": {"point": 66}}},
+                    },
+                }
+            ),
+        )
 
     page.route("**/v1/predictions", predictions)
     page.route("**/v1/recommendations", recommendations)
@@ -349,7 +401,9 @@ def test_plan_page_against_the_api(page, console_url, trained_tenant):
     page.fill("#team-size", "9")
     page.wait_for_function(
         "before => JSON.stringify([...document.querySelectorAll('#predictions [data-target]')]"
-        ".map(e => e.dataset.point)) !== JSON.stringify(before)", arg=before)
+        ".map(e => e.dataset.point)) !== JSON.stringify(before)",
+        arg=before,
+    )
     screenshot(page, "07-plan-api")
 
 

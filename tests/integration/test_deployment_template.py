@@ -1,10 +1,12 @@
 """The deployed template, as `python -m infra.package --stage dev` writes it: Chalice's SAM output merged with
 infra/template.py. Assertions on the synthesized template, no AWS involved."""
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
@@ -30,11 +32,25 @@ pytestmark = pytest.mark.packaging
 # Resource types billed per request or per GB stored, or not at all, while the platform is idle (the one
 # fixed charge is the KMS key of the artifact bucket, about 1 USD a month).
 ON_DEMAND_TYPES = {
-    "AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion",
-    "AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::Logs::LogGroup",
-    "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::KMS::Alias",
-    "AWS::SecretsManager::Secret", "AWS::Events::EventBus", "AWS::Events::Rule", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
-    "AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::LayerVersion",
+    "AWS::Lambda::Permission",
+    "AWS::IAM::Role",
+    "AWS::Logs::LogGroup",
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+    "AWS::KMS::Key",
+    "AWS::KMS::Alias",
+    "AWS::SecretsManager::Secret",
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::SQS::Queue",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::Topic",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
 }
 # scikit-learn, MLflow and Feast: deployed as container images (infra/retrain.Dockerfile).
 TRAINING_JOBS = {"retrain_meta_models_on_request", "retrain_meta_models_scheduled", "refresh_features_hourly"}
@@ -85,8 +101,13 @@ def _actions(statements: list[dict[str, Any]]) -> set[str]:
 
 
 def _tables_granted(statements: list[dict[str, Any]]) -> set[str]:
-    return {r["Fn::GetAtt"][0] for s in statements if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
-            for r in _as_list(s["Resource"]) if "Fn::GetAtt" in r}
+    return {
+        r["Fn::GetAtt"][0]
+        for s in statements
+        if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
+        for r in _as_list(s["Resource"])
+        if "Fn::GetAtt" in r
+    }
 
 
 def test_merged_template_passes_cfn_lint(dev_package):  # noqa: F811
@@ -133,21 +154,31 @@ def test_artifact_bucket_is_private_encrypted_and_tls_only(resources, stage):
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms",
-                                                          "KMSMasterKeyID": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}}
+    assert encryption["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["ArtifactKey", "Arn"]},
+    }
     assert resources["ArtifactKey"]["Properties"]["EnableKeyRotation"] is True
     assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     quarantine = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == QUARANTINE_PREFIX]
     assert quarantine and quarantine[0]["Status"] == "Enabled" and quarantine[0]["ExpirationInDays"] > 0
 
-    (policy,) = [r["Properties"] for r in _of_type(resources, "AWS::S3::BucketPolicy").values()
-                 if r["Properties"]["Bucket"] == {"Ref": ARTIFACT_BUCKET}]
-    denials = [s for s in policy["PolicyDocument"]["Statement"]
-               if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
+    (policy,) = [
+        r["Properties"]
+        for r in _of_type(resources, "AWS::S3::BucketPolicy").values()
+        if r["Properties"]["Bucket"] == {"Ref": ARTIFACT_BUCKET}
+    ]
+    denials = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
     assert denials, "no statement denies requests without TLS"
     assert denials[0]["Principal"] == "*" and denials[0]["Action"] == "s3:*"
     assert {json.dumps(r) for r in denials[0]["Resource"]} == {
-        json.dumps({"Fn::GetAtt": [ARTIFACT_BUCKET, "Arn"]}), json.dumps({"Fn::Sub": "${ArtifactBucket.Arn}/*"})}
+        json.dumps({"Fn::GetAtt": [ARTIFACT_BUCKET, "Arn"]}),
+        json.dumps({"Fn::Sub": "${ArtifactBucket.Arn}/*"}),
+    }
 
 
 def test_every_async_function_has_a_dead_letter_queue_and_alarms(resources, template):
@@ -156,8 +187,12 @@ def test_every_async_function_has_a_dead_letter_queue_and_alarms(resources, temp
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm").values()
 
     def alarmed(metric: str, value: Any) -> bool:
-        return any(a["Properties"]["MetricName"] == metric and a["Properties"]["Dimensions"][0]["Value"] == value
-                   and a["Properties"]["AlarmActions"] == [{"Ref": ALARM_TOPIC}] for a in alarms)
+        return any(
+            a["Properties"]["MetricName"] == metric
+            and a["Properties"]["Dimensions"][0]["Value"] == value
+            and a["Properties"]["AlarmActions"] == [{"Ref": ALARM_TOPIC}]
+            for a in alarms
+        )
 
     for function in functions:
         assert alarmed("Errors", {"Ref": function.logical_id}), function.logical_id
@@ -174,7 +209,8 @@ def test_every_async_function_has_a_dead_letter_queue_and_alarms(resources, temp
             assert event["Properties"]["DeadLetterConfig"] == {"Arn": queue_arn}
         assert alarmed("ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue_id, "QueueName"]}), queue_id
         assert {"Effect": "Allow", "Action": "sqs:SendMessage"}.items() <= next(
-            s for s in _role_of(resources, function.logical_id) if s.get("Sid") == "DeadLetters").items()
+            s for s in _role_of(resources, function.logical_id) if s.get("Sid") == "DeadLetters"
+        ).items()
 
 
 def test_no_role_grants_data_access_on_every_resource(resources):
@@ -198,8 +234,12 @@ def test_each_function_gets_only_what_it_uses(resources, template):
     api = _role_of(resources, "APIHandler")
     ingest = _role_of(resources, "IngestObjectCreated")
 
-    assert {a for a in _actions(api) if a.startswith("dynamodb:")} >= {"dynamodb:GetItem", "dynamodb:Query",
-                                                                       "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert {a for a in _actions(api) if a.startswith("dynamodb:")} >= {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }
     assert "dynamodb:Scan" not in _actions(api)
     assert _tables_granted(api) == {table_logical_id(model) for model in TABLE_MODELS}
 
@@ -210,14 +250,22 @@ def test_each_function_gets_only_what_it_uses(resources, template):
 
     # The drop handler reads drops, writes manifests and quarantine, and stores events: no deletes, no scans,
     # and only the tables of the ingestion pipeline.
-    assert _tables_granted(ingest) == {"TableTenants", "TableProjects", "TableMetricTypes", "TableProcessMetrics",
-                                       "TableMetricAggregates"}
+    assert _tables_granted(ingest) == {
+        "TableTenants",
+        "TableProjects",
+        "TableMetricTypes",
+        "TableProcessMetrics",
+        "TableMetricAggregates",
+    }
     assert not {"dynamodb:DeleteItem", "dynamodb:Scan"} & _actions(ingest)
-    objects = {a: [r["Fn::Sub"] for s in ingest if a in _as_list(s["Action"]) for r in s["Resource"]]
-               for a in ("s3:GetObject", "s3:PutObject")}
-    assert objects == {"s3:GetObject": [f"${{ArtifactBucket.Arn}}/{INGEST_PREFIX}*"],
-                       "s3:PutObject": [f"${{ArtifactBucket.Arn}}/{RESULTS_PREFIX}*",
-                                        f"${{ArtifactBucket.Arn}}/{QUARANTINE_PREFIX}*"]}
+    objects = {
+        a: [r["Fn::Sub"] for s in ingest if a in _as_list(s["Action"]) for r in s["Resource"]]
+        for a in ("s3:GetObject", "s3:PutObject")
+    }
+    assert objects == {
+        "s3:GetObject": [f"${{ArtifactBucket.Arn}}/{INGEST_PREFIX}*"],
+        "s3:PutObject": [f"${{ArtifactBucket.Arn}}/{RESULTS_PREFIX}*", f"${{ArtifactBucket.Arn}}/{QUARANTINE_PREFIX}*"],
+    }
     batches = _role_of(resources, "IngestProcessMetrics")
     assert not any(a.startswith("s3:") for a in _actions(batches))
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= _actions(batches)
@@ -235,8 +283,10 @@ def test_role_policies_fit_iam_inline_size_limit(resources):
         return [resolved(v) for v in value] if isinstance(value, list) else value
 
     for logical_id, role in _of_type(resources, "AWS::IAM::Role").items():
-        size = sum(len(json.dumps(resolved(p["PolicyDocument"]), separators=(",", ":")))
-                   for p in role["Properties"]["Policies"])
+        size = sum(
+            len(json.dumps(resolved(p["PolicyDocument"]), separators=(",", ":")))
+            for p in role["Properties"]["Policies"]
+        )
         assert size < 10_240, (logical_id, size)
 
 

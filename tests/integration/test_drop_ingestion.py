@@ -1,5 +1,6 @@
 """S3 drops end to end on moto: presigned upload -> S3 event -> dispatcher -> format parser -> pipeline ->
 quarantine and manifest. Every format, a malformed file, and replays that change nothing."""
+
 import json
 import subprocess
 import time
@@ -15,14 +16,17 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tenant):
-    project_id = tenant.admin.post("/v1/projects", json={"name": "drops", "problem_class": "classification",
-                                                         "complexity_score": 5, "team_size": 4}).json()["id"]
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "drops", "problem_class": "classification", "complexity_score": 5, "team_size": 4}
+    ).json()["id"]
     return tenant, project_id
 
 
 def _upload(tenant, project_id, file_name, body: bytes, content_type=None):
-    created = tenant.admin.post(f"/v1/projects/{project_id}/ingest-uploads",
-                                json={"file_name": file_name, **({"content_type": content_type} if content_type else {})})
+    created = tenant.admin.post(
+        f"/v1/projects/{project_id}/ingest-uploads",
+        json={"file_name": file_name, **({"content_type": content_type} if content_type else {})},
+    )
     assert created.status_code == 201, created.text
     upload = created.json()
     put = requests.put(upload["upload"]["url"], data=body, headers=upload["upload"]["headers"], timeout=30)
@@ -56,29 +60,44 @@ def _replay(s3, key):
     from maestro.settings import get_settings
 
     bucket = get_settings().artifact_bucket
-    previous = json.loads(s3.get_object(Bucket=bucket, Key=key.replace("ingest/", "ingest-results/", 1) + ".json")
-                          ["Body"].read())
-    s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key}, MetadataDirective="REPLACE",
-                   Metadata={"replay": "1"})
+    previous = json.loads(
+        s3.get_object(Bucket=bucket, Key=key.replace("ingest/", "ingest-results/", 1) + ".json")["Body"].read()
+    )
+    s3.copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource={"Bucket": bucket, "Key": key},
+        MetadataDirective="REPLACE",
+        Metadata={"replay": "1"},
+    )
     return previous["started_at"]
 
 
 def test_a_malformed_jsonl_quarantines_bad_lines_and_keeps_the_rest(project, dispatcher, s3):
     tenant, project_id = project
-    lines = [json.dumps({"metric_type": "commits", "value": 1, "timestamp": f"2026-05-0{d}T09:00:00Z"})
-             for d in range(1, 8)]
+    lines = [
+        json.dumps({"metric_type": "commits", "value": 1, "timestamp": f"2026-05-0{d}T09:00:00Z"}) for d in range(1, 8)
+    ]
     lines.insert(2, "{not json")
     lines.insert(5, json.dumps({"metric_type": "commits", "value": -1, "timestamp": "2026-05-09T09:00:00Z"}))
     lines.insert(7, json.dumps([1, 2]))
     upload = _upload(tenant, project_id, "events.jsonl", ("\n".join(lines) + "\n").encode())
     manifest = _manifest(s3, upload["result_key"])
-    assert (manifest["status"], manifest["accepted"], manifest["rejected"], manifest["duplicates"]) == \
-        ("ingested", 7, 3, 0)
+    assert (manifest["status"], manifest["accepted"], manifest["rejected"], manifest["duplicates"]) == (
+        "ingested",
+        7,
+        3,
+        0,
+    )
     assert [e["index"] for e in manifest["first_errors"]] == [3, 6, 8]
     from maestro.settings import get_settings
 
-    quarantined = [json.loads(line) for line in s3.get_object(
-        Bucket=get_settings().artifact_bucket, Key=manifest["quarantine_key"])["Body"].read().splitlines()]
+    quarantined = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=get_settings().artifact_bucket, Key=manifest["quarantine_key"])["Body"]
+        .read()
+        .splitlines()
+    ]
     assert [q["line"] for q in quarantined] == [3, 6, 8] and all(q["reason"] for q in quarantined)
     assert _count(tenant.tenant_id, project_id, "commits") == 7
     # Replaying the same object changes no count.
@@ -90,12 +109,17 @@ def test_a_malformed_jsonl_quarantines_bad_lines_and_keeps_the_rest(project, dis
 
 def test_the_git_log_of_this_repository_matches_what_git_reports(project, dispatcher, s3):
     tenant, project_id = project
-    log = subprocess.run(["git", "log", "--numstat", "--date=iso-strict"], cwd=PROJECT_DIR, capture_output=True,
-                         check=True).stdout
-    expected_commits = int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=PROJECT_DIR,
-                                          capture_output=True, text=True, check=True).stdout)
-    numstat = subprocess.run(["git", "log", "--numstat", "--format="], cwd=PROJECT_DIR, capture_output=True,
-                             text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--numstat", "--date=iso-strict"], cwd=PROJECT_DIR, capture_output=True, check=True
+    ).stdout
+    expected_commits = int(
+        subprocess.run(
+            ["git", "rev-list", "--count", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    numstat = subprocess.run(
+        ["git", "log", "--numstat", "--format="], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout
     added = sum(int(line.split("\t")[0]) for line in numstat.splitlines() if line and line[0].isdigit())
     upload = _upload(tenant, project_id, "history.gitlog", log)
     manifest = _manifest(s3, upload["result_key"], timeout_s=60)
@@ -103,8 +127,7 @@ def test_the_git_log_of_this_repository_matches_what_git_reports(project, dispat
     from maestro.repositories import metrics as store
 
     assert _count(tenant.tenant_id, project_id, "commits") == expected_commits
-    stored_added = sum(r.value for r in store.events_in_period(tenant.tenant_id, project_id, "lines_added", None,
-                                                               None))
+    stored_added = sum(r.value for r in store.events_in_period(tenant.tenant_id, project_id, "lines_added", None, None))
     assert stored_added == added
 
 
@@ -118,7 +141,8 @@ def test_junit_and_workflow_runs_drops(project, dispatcher, s3):
     assert runs_manifest["format"] == "workflow_runs" and runs_manifest["accepted"] > 0
     assert _count(tenant.tenant_id, project_id, "tests") >= 1
     assert _count(tenant.tenant_id, project_id, "pipeline_run") == len(
-        json.loads((EVENTS / "workflow_runs.json").read_text())["workflow_runs"])
+        json.loads((EVENTS / "workflow_runs.json").read_text())["workflow_runs"]
+    )
 
 
 def test_an_xml_bomb_is_refused_not_expanded(project, dispatcher, s3):
@@ -137,7 +161,10 @@ def test_an_unknown_format_is_rejected_with_a_reason(project, dispatcher, s3):
 
 def test_uploads_only_into_the_callers_own_project(new_tenant):
     victim, intruder = new_tenant(), new_tenant()
-    project_id = victim.admin.post("/v1/projects", json={"name": "v", "problem_class": "nlp", "complexity_score": 2,
-                                                         "team_size": 2}).json()["id"]
-    assert intruder.admin.post(f"/v1/projects/{project_id}/ingest-uploads",
-                               json={"file_name": "x.jsonl"}).status_code == 404
+    project_id = victim.admin.post(
+        "/v1/projects", json={"name": "v", "problem_class": "nlp", "complexity_score": 2, "team_size": 2}
+    ).json()["id"]
+    assert (
+        intruder.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "x.jsonl"}).status_code
+        == 404
+    )

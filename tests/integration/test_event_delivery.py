@@ -1,4 +1,5 @@
 """S3 -> EventBridge -> SQS -> local dispatcher -> the ingestion handler, on moto server, as in AWS."""
+
 import json
 import time
 
@@ -20,8 +21,9 @@ def _wait_for_object(s3, bucket, key, timeout_s=5.0):
 def test_file_dropped_under_ingest_reaches_the_handler_within_5_seconds(s3, dispatcher, tenant):
     from maestro.settings import get_settings
 
-    project_id = tenant.admin.post("/v1/projects", json={"name": "drop", "problem_class": "nlp",
-                                                         "complexity_score": 2, "team_size": 2}).json()["id"]
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "drop", "problem_class": "nlp", "complexity_score": 2, "team_size": 2}
+    ).json()["id"]
     bucket = get_settings().artifact_bucket
     body = json.dumps({"metric_type": "commits", "value": 3, "timestamp": "2026-02-01T10:00:00Z"}).encode() + b"\n"
     key = f"ingest/{tenant.tenant_id}/{project_id}/events.jsonl"

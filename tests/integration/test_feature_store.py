@@ -1,5 +1,6 @@
 """The meta-learning feature store on the moto server: Feast apply, Parquet appends in S3, materialisation to
 DynamoDB, point-in-time training frames (no leakage past the cut-off) and the Feast-free online reader."""
+
 import math
 import uuid
 from datetime import timedelta
@@ -37,8 +38,11 @@ def history():
 def loaded(fs, history):
     """Tenant A's history written at `now` (each project as of its cut-off) and materialised."""
     tenant = _tenant()
-    own = {p.project_id: {"gpu_hours": 10.0 + i, "labelled_rows": 1000.0 * i}
-           for i, p in enumerate(history.projects) if i % 3 == 0}
+    own = {
+        p.project_id: {"gpu_hours": 10.0 + i, "labelled_rows": 1000.0 * i}
+        for i, p in enumerate(history.projects)
+        if i % 3 == 0
+    }
     rows = fs.feature_rows(tenant, history.projects, EFFECTS, history.now, own_features=own)
     write = fs.write_offline(tenant, rows)
     assert write.rows == len(history.projects)
@@ -54,14 +58,17 @@ def test_training_frame_round_trips_the_cutoff_features(fs, history, loaded):
     frame = fs.training_frame(tenant, [(p.project_id, p.cutoff) for p in projects])
     assert list(frame.columns) == ["project_id", "as_of", *FEATURE_NAMES]
     assert frame["project_id"].tolist() == [p.project_id for p in projects]  # the order asked
-    for p, (_, row) in zip(projects, frame.iterrows()):
+    for p, (_, row) in zip(projects, frame.iterrows(), strict=False):
         expected = features(p, artifact_effects=EFFECTS)
         assert [row[n] for n in FEATURE_NAMES] == pytest.approx([expected[n] for n in FEATURE_NAMES], abs=1e-12)
     assert frame["reuse_known_share"].max() > 0  # the published effects reached the rows
 
     chosen = [p for p in projects if p.project_id in own][:4]
-    extra = fs.training_frame(tenant, [(p.project_id, p.cutoff) for p in chosen],
-                              ["features.gpu_hours", "features.missing", "ci_success_rate"])
+    extra = fs.training_frame(
+        tenant,
+        [(p.project_id, p.cutoff) for p in chosen],
+        ["features.gpu_hours", "features.missing", "ci_success_rate"],
+    )
     assert extra["features.gpu_hours"].tolist() == [own[p.project_id]["gpu_hours"] for p in chosen]
     assert extra["features.missing"].isna().all()
 
@@ -81,8 +88,14 @@ def test_young_project_gets_current_features_then_its_cutoff_snapshot(fs, histor
     assert later["event_timestamp"] == project.cutoff  # frozen at the cut-off, written 30 days later
     fs.write_offline(tenant, [later])
 
-    frame = fs.training_frame(tenant, [(project.project_id, early), (project.project_id, project.cutoff),
-                                       (project.project_id, early - timedelta(days=1))])
+    frame = fs.training_frame(
+        tenant,
+        [
+            (project.project_id, early),
+            (project.project_id, project.cutoff),
+            (project.project_id, early - timedelta(days=1)),
+        ],
+    )
     assert frame["commits_per_week"].iloc[0] == young["commits_per_week"]
     assert frame["commits_per_week"].iloc[1] == later["commits_per_week"]
     assert math.isnan(frame["commits_per_week"].iloc[2])  # nothing was known before the first row
@@ -94,9 +107,12 @@ def test_value_recorded_after_the_cutoff_does_not_leak_into_training(fs, history
     rows = fs.feature_rows(tenant, projects, None, history.now)
     victim = projects[3]
     planted_at = victim.cutoff + timedelta(days=3)
-    planted = {**next(r for r in rows if r["tenant_project"].endswith("#" + victim.project_id)),
-               "event_timestamp": planted_at, "created": history.now + timedelta(days=1),
-               "commits_per_week": 1e6}
+    planted = {
+        **next(r for r in rows if r["tenant_project"].endswith("#" + victim.project_id)),
+        "event_timestamp": planted_at,
+        "created": history.now + timedelta(days=1),
+        "commits_per_week": 1e6,
+    }
     fs.write_offline(tenant, rows)
     fs.write_offline(tenant, [planted])
 
@@ -105,8 +121,14 @@ def test_value_recorded_after_the_cutoff_does_not_leak_into_training(fs, history
     honest = next(r for r in rows if r["tenant_project"].endswith("#" + victim.project_id))
     assert at_cutoff.loc[3, "commits_per_week"] == honest["commits_per_week"]
     # the join is temporal, not blind to the row: asked as of after the planted time, it is seen
-    later = fs.training_frame(tenant, [(victim.project_id, planted_at - timedelta(seconds=1)),
-                                       (victim.project_id, planted_at), (victim.project_id, planted_at + timedelta(days=1))])
+    later = fs.training_frame(
+        tenant,
+        [
+            (victim.project_id, planted_at - timedelta(seconds=1)),
+            (victim.project_id, planted_at),
+            (victim.project_id, planted_at + timedelta(days=1)),
+        ],
+    )
     assert later["commits_per_week"].tolist() == [honest["commits_per_week"], 1e6, 1e6]
 
 
@@ -121,15 +143,16 @@ def test_online_reader_matches_feast_and_is_tenant_scoped(fs, history, loaded):
     refs = [f"{view_for(n)}:{n}" for n in names] + [f"project_own_features:{OWN_FEATURES_COLUMN}"]
 
     def feast_read(tenant):
-        found = store.get_online_features(features=refs, entity_rows=[
-            {"tenant_project": f"{tenant}#{p}"} for p in project_ids]).to_dict()
+        found = store.get_online_features(
+            features=refs, entity_rows=[{"tenant_project": f"{tenant}#{p}"} for p in project_ids]
+        ).to_dict()
         return {p: {n: found[n][i] for n in names} for i, p in enumerate(project_ids)}, found[OWN_FEATURES_COLUMN]
 
     by_feast, own_json = feast_read(tenant_a)
     ours = read_online_features(tenant_a, project_ids, names + ["features.gpu_hours"])
     assert {p: {n: v for n, v in row.items() if n in names} for p, row in ours.items()} == by_feast
     assert all(v is not None for row in ours.values() for n, v in row.items() if n in names)
-    for p, raw in zip(project_ids, own_json):
+    for p, raw in zip(project_ids, own_json, strict=False):
         assert ours[p]["features.gpu_hours"] == (own[p]["gpu_hours"] if p in own else None), raw
     # the online store holds exactly what training saw: the cut-off snapshot
     expected = {r["tenant_project"].split("#", 1)[1]: r for r in rows_a}

@@ -1,4 +1,5 @@
 """GitHub webhooks over HTTP with GitHub's real payloads: signatures, replays, ignored events, tenancy."""
+
 import hashlib
 import hmac
 import json
@@ -20,8 +21,11 @@ def _sign(body: bytes, secret: str = SECRET) -> str:
 
 def _deliver(api_url, fixture, secret=SECRET, delivery=None, signature=None, event=None):
     body = (PAYLOADS / f"{fixture}.json").read_bytes()
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": event or fixture.split(".")[0],
-               "X-GitHub-Delivery": delivery or str(uuid.uuid4())}
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event or fixture.split(".")[0],
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+    }
     if signature is not False:
         headers["X-Hub-Signature-256"] = signature or _sign(body, secret)
     return ApiClient(api_url).request("POST", "/v1/integrations/github/webhook", data=body, headers=headers)
@@ -33,10 +37,13 @@ def _repository(fixture):
 
 @pytest.fixture
 def connected(tenant):
-    project_id = tenant.admin.post("/v1/projects", json={"name": "gh", "problem_class": "other",
-                                                         "complexity_score": 3, "team_size": 3}).json()["id"]
-    response = tenant.admin.put(f"/v1/projects/{project_id}/integrations/github",
-                                json={"repository": _repository("push.merge-to-master"), "webhook_secret": SECRET})
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "gh", "problem_class": "other", "complexity_score": 3, "team_size": 3}
+    ).json()["id"]
+    response = tenant.admin.put(
+        f"/v1/projects/{project_id}/integrations/github",
+        json={"repository": _repository("push.merge-to-master"), "webhook_secret": SECRET},
+    )
     assert response.status_code == 200, response.text
     assert SECRET not in response.text
     return tenant, project_id
@@ -78,29 +85,48 @@ def test_a_body_signed_with_another_secret_is_401(connected, api_url):
 
 
 def test_untracked_events_answer_202_and_are_counted_as_ignored(tenant, api_url):
-    project_id = tenant.admin.post("/v1/projects", json={"name": "gh", "problem_class": "other",
-                                                         "complexity_score": 3, "team_size": 3}).json()["id"]
-    tenant.admin.put(f"/v1/projects/{project_id}/integrations/github",
-                     json={"repository": _repository("star.created"), "webhook_secret": SECRET})
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "gh", "problem_class": "other", "complexity_score": 3, "team_size": 3}
+    ).json()["id"]
+    tenant.admin.put(
+        f"/v1/projects/{project_id}/integrations/github",
+        json={"repository": _repository("star.created"), "webhook_secret": SECRET},
+    )
     response = _deliver(api_url, "star.created")
     assert response.status_code == 202
     assert response.json()["handled"] is False and response.json()["ignored_reason"]
 
 
 def test_pull_request_review_and_workflow_events(tenant, api_url):
-    project_id = tenant.admin.post("/v1/projects", json={"name": "gh", "problem_class": "other",
-                                                         "complexity_score": 3, "team_size": 3}).json()["id"]
-    fixtures = ["pull_request.closed-merged", "pull_request_review.submitted", "workflow_run.completed",
-                "workflow_job.completed", "deployment.created", "deployment_status.success", "release.published"]
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "gh", "problem_class": "other", "complexity_score": 3, "team_size": 3}
+    ).json()["id"]
+    fixtures = [
+        "pull_request.closed-merged",
+        "pull_request_review.submitted",
+        "workflow_run.completed",
+        "workflow_job.completed",
+        "deployment.created",
+        "deployment_status.success",
+        "release.published",
+    ]
     for repository in {_repository(f) for f in fixtures}:
-        tenant.admin.put(f"/v1/projects/{project_id}/integrations/github",
-                         json={"repository": repository, "webhook_secret": SECRET})
+        tenant.admin.put(
+            f"/v1/projects/{project_id}/integrations/github", json={"repository": repository, "webhook_secret": SECRET}
+        )
     for fixture in fixtures:
         response = _deliver(api_url, fixture)
         assert response.status_code == 200, (fixture, response.text)
         assert response.json()["projects"][0]["accepted"] >= 1, fixture
-    for metric_type in ("pr_merged", "reviews", "pipeline_run", "job_run", "deployment", "deployment_succeeded",
-                        "release"):
+    for metric_type in (
+        "pr_merged",
+        "reviews",
+        "pipeline_run",
+        "job_run",
+        "deployment",
+        "deployment_succeeded",
+        "release",
+    ):
         assert _count(tenant.tenant_id, project_id, metric_type) == 1, metric_type
 
 
@@ -109,10 +135,12 @@ def test_two_tenants_on_one_repository_each_count_only_their_own_deliveries(new_
     repository = _repository("push.merge-to-master")
     projects = []
     for tenant, secret in ((first, SECRET), (second, "the-second-tenants-own-secret-42")):
-        project_id = tenant.admin.post("/v1/projects", json={"name": "gh", "problem_class": "other",
-                                                             "complexity_score": 3, "team_size": 3}).json()["id"]
-        tenant.admin.put(f"/v1/projects/{project_id}/integrations/github",
-                         json={"repository": repository, "webhook_secret": secret})
+        project_id = tenant.admin.post(
+            "/v1/projects", json={"name": "gh", "problem_class": "other", "complexity_score": 3, "team_size": 3}
+        ).json()["id"]
+        tenant.admin.put(
+            f"/v1/projects/{project_id}/integrations/github", json={"repository": repository, "webhook_secret": secret}
+        )
         projects.append(project_id)
     assert _deliver(api_url, "push.merge-to-master").status_code == 200
     assert _count(first.tenant_id, projects[0], "commits") > 0

@@ -1,4 +1,5 @@
 """Client mistakes over real HTTP against the local API server: always 4xx problem+json, never 500."""
+
 import pytest
 import requests
 
@@ -22,8 +23,9 @@ def test_wrong_method_is_405_problem(api_url):
 
 
 def test_oversized_body_is_413_problem(api_url):
-    response = requests.post(f"{api_url}/v1/health", data=b"x" * 2_000_000,
-                             headers={"Content-Type": "application/json"}, timeout=10)
+    response = requests.post(
+        f"{api_url}/v1/health", data=b"x" * 2_000_000, headers={"Content-Type": "application/json"}, timeout=10
+    )
     _assert_problem(response, 413)
 
 

@@ -1,4 +1,5 @@
 """The local stack on moto server: resources exist as the platform needs them, and health reports them."""
+
 import pytest
 import requests
 

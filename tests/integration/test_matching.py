@@ -1,5 +1,6 @@
 """POST /v1/match and GET /v1/projects/{id}/similar on the local stack, and the calibration of the reuse
 thresholds against the labelled retrieval set."""
+
 import json
 import time
 from pathlib import Path
@@ -26,14 +27,18 @@ def test_reuse_thresholds_are_the_calibrated_cuts():
     catalogue = [json.loads(line) for line in (DATA / "catalogue.jsonl").read_text().splitlines()]
     queries = [json.loads(line) for line in (DATA / "queries.jsonl").read_text().splitlines()]
     encoder = default_encoder()
-    similarities = encoder.encode([q["query"] for q in queries]) @ encoder.encode(
-        [artifact_text(a) for a in catalogue]).T
+    similarities = (
+        encoder.encode([q["query"] for q in queries]) @ encoder.encode([artifact_text(a) for a in catalogue]).T
+    )
     graded = {g: [] for g in range(4)}
     for qi, query in enumerate(queries):
         for ai, artifact in enumerate(catalogue):
             graded[query["relevant"].get(artifact["id"], 0)].append(float(similarities[qi, ai]))
-    for constant, positive_grades in ((matching.REUSE_AS_IS, {3}), (matching.ADAPT, {2, 3}),
-                                      (matching.REFERENCE, {1, 2, 3})):
+    for constant, positive_grades in (
+        (matching.REUSE_AS_IS, {3}),
+        (matching.ADAPT, {2, 3}),
+        (matching.REFERENCE, {1, 2, 3}),
+    ):
         positives = [s for g in positive_grades for s in graded[g]]
         negatives = [s for g in range(4) if g not in positive_grades for s in graded[g]]
         assert abs(matching.best_threshold(positives, negatives) - constant) <= 0.02
@@ -58,16 +63,27 @@ def _wait_for_vectors(tenant_id, ids, timeout_s=10.0):
 
 
 def test_match_ranks_artifacts_that_fit_a_spec_with_the_parts_they_matched(tenant, dispatcher):
-    churn = _artifact(tenant.admin, "Churn feature pipeline", "feature_pipeline",
-                      "Builds tenure, usage decline and support-ticket features to predict customer churn")
-    vision = _artifact(tenant.admin, "Defect detector", "model_template",
-                       "Object detection for scratches on manufactured metal parts")
+    churn = _artifact(
+        tenant.admin,
+        "Churn feature pipeline",
+        "feature_pipeline",
+        "Builds tenure, usage decline and support-ticket features to predict customer churn",
+    )
+    vision = _artifact(
+        tenant.admin, "Defect detector", "model_template", "Object detection for scratches on manufactured metal parts"
+    )
     _wait_for_vectors(tenant.tenant_id, [churn, vision])
-    response = tenant.admin.post("/v1/match", json={
-        "text": "We want to predict which subscribers will cancel",
-        "spec": {"user_stories": ["As a retention manager I see customers likely to churn next month"],
-                 "data_entities": ["customer", "subscription", "support ticket"]},
-        "limit": 5})
+    response = tenant.admin.post(
+        "/v1/match",
+        json={
+            "text": "We want to predict which subscribers will cancel",
+            "spec": {
+                "user_stories": ["As a retention manager I see customers likely to churn next month"],
+                "data_entities": ["customer", "subscription", "support ticket"],
+            },
+            "limit": 5,
+        },
+    )
     assert response.status_code == 200, response.text
     items = response.json()["items"]
     assert items[0]["id"] == churn
@@ -81,9 +97,16 @@ def test_match_ranks_artifacts_that_fit_a_spec_with_the_parts_they_matched(tenan
 
 def test_similar_projects_by_meaning_and_shape_with_outcomes_and_artifacts(tenant):
     def project(name, description, problem_class="classification", team_size=4):
-        return tenant.admin.post("/v1/projects", json={
-            "name": name, "description": description, "problem_class": problem_class, "complexity_score": 5,
-            "team_size": team_size}).json()["id"]
+        return tenant.admin.post(
+            "/v1/projects",
+            json={
+                "name": name,
+                "description": description,
+                "problem_class": problem_class,
+                "complexity_score": 5,
+                "team_size": team_size,
+            },
+        ).json()["id"]
 
     target = project("Telecom churn", "Predict which mobile subscribers will leave")
     close = project("Bank attrition", "Find retail banking customers about to close their accounts")
@@ -101,6 +124,7 @@ def test_match_and_similar_stay_in_the_tenant(new_tenant, dispatcher):
     secret = _artifact(owner.admin, "Secret churn model", "model", "churn prediction for our customers")
     _wait_for_vectors(owner.tenant_id, [secret])
     assert secret not in json.dumps(other.admin.post("/v1/match", json={"text": "churn prediction"}).json())
-    project_id = owner.admin.post("/v1/projects", json={"name": "p", "problem_class": "other",
-                                                        "complexity_score": 1, "team_size": 1}).json()["id"]
+    project_id = owner.admin.post(
+        "/v1/projects", json={"name": "p", "problem_class": "other", "complexity_score": 1, "team_size": 1}
+    ).json()["id"]
     assert other.admin.get(f"/v1/projects/{project_id}/similar").status_code == 404

@@ -3,8 +3,10 @@ dispatcher delivers the job's event to the retrain handler) and through the sche
 (offline Parquet in the moto bucket, online DynamoDB), runs and models in a real `mlflow server` whose artifacts
 land in the same bucket, the champion alias, ONNX serving picking the new version up, priors below the minimum,
 and stored predictions scored when the outcome arrives."""
+
 import math
 import time
+from datetime import UTC
 
 import pytest
 
@@ -36,11 +38,19 @@ def test_a_tenant_below_the_minimum_gets_priors_never_made_up_figures(tenant):
         assert answer["model_version"] is None and answer["basis"] == "prior"
 
     for n, (score, days) in enumerate([(0.9, 30.0), (0.7, 60.0), (0.8, 45.0)]):
-        project = tenant.admin.post("/v1/projects", json={"name": f"p{n}", "problem_class": "regression",
-                                                          "complexity_score": 4, "team_size": 3}).json()
-        recorded = tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json={
-            "model_performance": score, "business_impact_usd": 1000.0, "duration_days": days,
-            "compute_cost_usd": 100.0 * (n + 1), "completed_at": "2026-10-01T00:00:00Z"})
+        project = tenant.admin.post(
+            "/v1/projects", json={"name": f"p{n}", "problem_class": "regression", "complexity_score": 4, "team_size": 3}
+        ).json()
+        recorded = tenant.admin.put(
+            f"/v1/projects/{project['id']}/outcome",
+            json={
+                "model_performance": score,
+                "business_impact_usd": 1000.0,
+                "duration_days": days,
+                "compute_cost_usd": 100.0 * (n + 1),
+                "completed_at": "2026-10-01T00:00:00Z",
+            },
+        )
         assert recorded.status_code == 200, recorded.text
     prior = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
     duration = prior["targets"]["duration_days"]
@@ -54,8 +64,9 @@ def test_a_tenant_below_the_minimum_gets_priors_never_made_up_figures(tenant):
     assert "fewer than 40 completed projects" in prior["note"]
 
 
-def test_retraining_through_the_api_trains_registers_and_serves_the_champion(history_tenant, first_retrain,
-                                                                            mlflow_tracking):
+def test_retraining_through_the_api_trains_registers_and_serves_the_champion(
+    history_tenant, first_retrain, mlflow_tracking
+):
     from mlflow import MlflowClient
 
     from maestro.ml.retrain import registered_model_name
@@ -146,9 +157,17 @@ def test_recommendations_rank_live_artifacts_with_reasons_and_compare_team_shape
     assert team["recommended"]["predicted"]["duration_days"] <= team["current"]["predicted"]["duration_days"]
 
 
-SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
-                   "time": "2026-11-26T02:00:00Z", "resources": [], "id": "schedule", "region": "us-east-1",
-                   "account": "000000000000", "version": "0"}
+SCHEDULED_EVENT = {
+    "source": "aws.events",
+    "detail-type": "Scheduled Event",
+    "detail": {},
+    "time": "2026-11-26T02:00:00Z",
+    "resources": [],
+    "id": "schedule",
+    "region": "us-east-1",
+    "account": "000000000000",
+    "version": "0",
+}
 
 
 def _scheduled_retrain(tenant):
@@ -173,7 +192,9 @@ def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_t
     # 1. The schedule: nothing completed since the champions were trained, so nothing is retrained.
     unchanged = _scheduled_retrain(tenant)
     assert unchanged["outcome"] == "unchanged" and "targets" not in unchanged
-    assert [v["version"] for v in tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["history"]] == ["1"]
+    assert [
+        v["version"] for v in tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["history"]
+    ] == ["1"]
 
     # 2. A requested retrain always trains: the same history and seed give the same model, not better, so the
     #    alias stays where it is.
@@ -192,12 +213,29 @@ def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_t
 
     # 3. New outcomes: the schedule retrains, and the alias, the stored pointer and serving agree on the champion.
     for n in range(3):
-        project = tenant.admin.post("/v1/projects", json={
-            "name": f"finished {n}", "problem_class": "regression", "complexity_score": 3 + n, "team_size": 3,
-            "start_date": "2025-03-01"}).json()
-        assert tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json={
-            "model_performance": 0.7, "business_impact_usd": 10_000.0, "duration_days": 40.0 + 10 * n,
-            "compute_cost_usd": 800.0, "completed_at": "2025-05-01T00:00:00Z"}).status_code == 200
+        project = tenant.admin.post(
+            "/v1/projects",
+            json={
+                "name": f"finished {n}",
+                "problem_class": "regression",
+                "complexity_score": 3 + n,
+                "team_size": 3,
+                "start_date": "2025-03-01",
+            },
+        ).json()
+        assert (
+            tenant.admin.put(
+                f"/v1/projects/{project['id']}/outcome",
+                json={
+                    "model_performance": 0.7,
+                    "business_impact_usd": 10_000.0,
+                    "duration_days": 40.0 + 10 * n,
+                    "compute_cost_usd": 800.0,
+                    "completed_at": "2025-05-01T00:00:00Z",
+                },
+            ).status_code
+            == 200
+        )
     trained = _scheduled_retrain(tenant)
     assert trained["outcome"] == "trained" and trained["training_rows"] == SEEDED_PROJECTS + 3
     prediction = tenant.admin.post("/v1/predictions", json={"profile": PROFILE}).json()
@@ -217,15 +255,28 @@ def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_t
 
 def test_a_prediction_is_scored_when_the_project_finishes(history_tenant, first_retrain):
     tenant, _ = history_tenant
-    project = tenant.admin.post("/v1/projects", json={
-        "name": "scored later", "problem_class": "classification", "complexity_score": 5, "team_size": 3,
-        "description": "a classification project predicted before it ends", "start_date": "2026-09-01"}).json()
+    project = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "scored later",
+            "problem_class": "classification",
+            "complexity_score": 5,
+            "team_size": 3,
+            "description": "a classification project predicted before it ends",
+            "start_date": "2026-09-01",
+        },
+    ).json()
     predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()
     assert predicted["basis"] == "model" and predicted["project_id"] == project["id"]
     before = tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["champion"]["live"]
 
-    outcome = {"model_performance": 0.8, "business_impact_usd": 50_000.0, "duration_days": 70.0,
-               "compute_cost_usd": 900.0, "completed_at": "2030-01-01T00:00:00Z"}
+    outcome = {
+        "model_performance": 0.8,
+        "business_impact_usd": 50_000.0,
+        "duration_days": 70.0,
+        "compute_cost_usd": 900.0,
+        "completed_at": "2030-01-01T00:00:00Z",
+    }
     assert tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json=outcome).status_code == 200
     deadline = time.monotonic() + 20
     while True:
@@ -256,7 +307,7 @@ def owner_project(owner):
 
 
 def test_the_hourly_refresh_materialises_a_running_projects_early_metrics(trained_tenant):
-    from datetime import date, datetime, timedelta, timezone
+    from datetime import date, datetime, timedelta
 
     import app
     from infra.local.dispatcher import LambdaContextStub
@@ -265,24 +316,48 @@ def test_the_hourly_refresh_materialises_a_running_projects_early_metrics(traine
 
     tenant = trained_tenant.tenant
     started = date.today() - timedelta(days=3)
-    project = tenant.admin.post("/v1/projects", json={
-        "name": "running", "problem_class": "forecasting", "complexity_score": 6, "team_size": 2,
-        "start_date": started.isoformat()}).json()
-    now = datetime.now(timezone.utc)
-    events = [{"project_id": project["id"], "metric_type": "commits", "value": 7, "source": "test",
-               "timestamp": (now - timedelta(days=1, hours=n)).isoformat(), "metadata": {"author": f"dev{n}"}}
-              for n in range(3)]
+    project = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "running",
+            "problem_class": "forecasting",
+            "complexity_score": 6,
+            "team_size": 2,
+            "start_date": started.isoformat(),
+        },
+    ).json()
+    now = datetime.now(UTC)
+    events = [
+        {
+            "project_id": project["id"],
+            "metric_type": "commits",
+            "value": 7,
+            "source": "test",
+            "timestamp": (now - timedelta(days=1, hours=n)).isoformat(),
+            "metadata": {"author": f"dev{n}"},
+        }
+        for n in range(3)
+    ]
     assert tenant.admin.post("/v1/metrics", json={"events": events}).status_code == 200
     before = read_online_features(tenant.tenant_id, [project["id"]], FEATURE_NAMES)[project["id"]]
     assert before["commits_per_week"] is None  # not materialised yet
 
-    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": now.isoformat(),
-             "resources": [], "id": "hourly", "region": "us-east-1", "account": "000000000000", "version": "0"}
+    event = {
+        "source": "aws.events",
+        "detail-type": "Scheduled Event",
+        "detail": {},
+        "time": now.isoformat(),
+        "resources": [],
+        "id": "hourly",
+        "region": "us-east-1",
+        "account": "000000000000",
+        "version": "0",
+    }
     results = app.refresh_features_hourly(event, LambdaContextStub("refresh_features_hourly"))
     ours = next(r for r in results if r["tenant_id"] == tenant.tenant_id)
     assert ours["rows"] >= 1
     online = read_online_features(tenant.tenant_id, [project["id"]], FEATURE_NAMES)[project["id"]]
-    elapsed_weeks = (now - datetime.combine(started, datetime.min.time(), tzinfo=timezone.utc)).total_seconds() / 604800
+    elapsed_weeks = (now - datetime.combine(started, datetime.min.time(), tzinfo=UTC)).total_seconds() / 604800
     assert online["commits_per_week"] == pytest.approx(21 / elapsed_weeks, rel=0.02)
     assert online["contributors"] == 3.0
     predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()

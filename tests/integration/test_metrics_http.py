@@ -1,4 +1,5 @@
 """POST /v1/metrics: one validated pipeline, exactly once, 207-style answers, custom types, API keys."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,14 +15,21 @@ def _problem(response, status):
 
 @pytest.fixture
 def project(tenant):
-    response = tenant.admin.post("/v1/projects", json={"name": "ingest", "problem_class": "nlp",
-                                                       "complexity_score": 4, "team_size": 3})
+    response = tenant.admin.post(
+        "/v1/projects", json={"name": "ingest", "problem_class": "nlp", "complexity_score": 4, "team_size": 3}
+    )
     return tenant, response.json()["id"]
 
 
 def _event(project_id, n, **overrides):
-    return {"project_id": project_id, "metric_type": "commits", "value": 1,
-            "timestamp": f"2026-03-0{1 + n % 9}T10:00:{n % 60:02d}Z", "metadata": {"n": n}, **overrides}
+    return {
+        "project_id": project_id,
+        "metric_type": "commits",
+        "value": 1,
+        "timestamp": f"2026-03-0{1 + n % 9}T10:00:{n % 60:02d}Z",
+        "metadata": {"n": n},
+        **overrides,
+    }
 
 
 def _stored(tenant_id, project_id, metric_type="commits"):
@@ -36,11 +44,11 @@ def test_a_batch_answers_accepted_duplicates_and_each_rejection(project):
     tenant, project_id = project
     events = [_event(project_id, n) for n in range(5)]
     events += [
-        _event(project_id, 0),                                   # duplicate of #0 inside the batch
-        _event(project_id, 7, metric_type="telepathy"),          # unknown type
+        _event(project_id, 0),  # duplicate of #0 inside the batch
+        _event(project_id, 7, metric_type="telepathy"),  # unknown type
         _event(project_id, 8, unit="minutes", metric_type="pipeline_duration_seconds"),  # wrong unit
-        _event(project_id, 9, timestamp="yesterday"),            # bad timestamp
-        _event("prj_unknown", 10),                               # not this tenant's project
+        _event(project_id, 9, timestamp="yesterday"),  # bad timestamp
+        _event("prj_unknown", 10),  # not this tenant's project
         _event(project_id, 11, value=float("nan")) | {"value": "NaN"},  # not a number
     ]
     response = tenant.admin.post("/v1/metrics", json={"events": events})
@@ -78,8 +86,9 @@ def test_concurrent_replays_stay_exact(project):
 
 def test_batches_over_1000_events_are_413(project):
     tenant, project_id = project
-    body = _problem(tenant.admin.post("/v1/metrics", json={"events": [_event(project_id, n) for n in range(1001)]}),
-                    413)
+    body = _problem(
+        tenant.admin.post("/v1/metrics", json={"events": [_event(project_id, n) for n in range(1001)]}), 413
+    )
     assert body["limit"] == 1000
     _problem(tenant.admin.post("/v1/metrics", json={"events": []}), 400)
     _problem(tenant.admin.post("/v1/metrics", json=[1, 2]), 400)
@@ -100,15 +109,17 @@ def test_custom_types_are_registered_first(project):
 
 def test_an_ingestion_api_key_can_send_metrics_and_a_viewer_cannot(project):
     tenant, project_id = project
-    assert tenant.client_for("developer").post("/v1/metrics", json={"events": [_event(project_id, 3)]}).status_code \
-        == 200
+    assert (
+        tenant.client_for("developer").post("/v1/metrics", json={"events": [_event(project_id, 3)]}).status_code == 200
+    )
     _problem(tenant.client_for("viewer").post("/v1/metrics", json={"events": [_event(project_id, 4)]}), 403)
 
 
 def test_another_tenants_project_is_rejected_not_stored(new_tenant):
     victim, intruder = new_tenant(), new_tenant()
-    project_id = victim.admin.post("/v1/projects", json={"name": "v", "problem_class": "nlp",
-                                                         "complexity_score": 4, "team_size": 3}).json()["id"]
+    project_id = victim.admin.post(
+        "/v1/projects", json={"name": "v", "problem_class": "nlp", "complexity_score": 4, "team_size": 3}
+    ).json()["id"]
     body = intruder.admin.post("/v1/metrics", json={"events": [_event(project_id, 1)]}).json()
     assert body["accepted"] == 0 and "not found" in body["rejected"][0]["reason"]
     assert _stored(victim.tenant_id, project_id) == (0, 0)

@@ -23,7 +23,7 @@ def logged_runs(mlflow_server):
 
     client = mlflow.MlflowClient(tracking_uri=mlflow_server)
     experiment_id = client.create_experiment("churn-model")
-    for n, (lr, auc) in enumerate([(0.1, 0.81), (0.1, 0.84), (0.01, 0.88), (0.01, 0.86)]):
+    for _n, (lr, auc) in enumerate([(0.1, 0.81), (0.1, 0.84), (0.01, 0.88), (0.01, 0.86)]):
         run = client.create_run(experiment_id)
         client.log_param(run.info.run_id, "learning_rate", lr)
         client.log_param(run.info.run_id, "max_depth", 6)
@@ -42,12 +42,21 @@ def _count(tenant_id, project_id, metric_type):
 
 
 def test_an_experiment_syncs_into_metrics_and_a_summary(tenant, mlflow_server, logged_runs):
-    configured = tenant.admin.put("/v1/integrations/mlflow", json={
-        "tracking_uri": mlflow_server, "primary_metric": "val_auc", "direction": "maximize"})
+    configured = tenant.admin.put(
+        "/v1/integrations/mlflow",
+        json={"tracking_uri": mlflow_server, "primary_metric": "val_auc", "direction": "maximize"},
+    )
     assert configured.status_code == 200, configured.text
-    project_id = tenant.admin.post("/v1/projects", json={
-        "name": "churn", "problem_class": "classification", "complexity_score": 5, "team_size": 3,
-        "mlflow_experiment": logged_runs}).json()["id"]
+    project_id = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "churn",
+            "problem_class": "classification",
+            "complexity_score": 5,
+            "team_size": 3,
+            "mlflow_experiment": logged_runs,
+        },
+    ).json()["id"]
     synced = tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync")
     assert synced.status_code == 200, synced.text
     summary = synced.json()["summary"]
@@ -68,11 +77,27 @@ def test_the_scheduled_sync_covers_connected_projects(tenant, mlflow_server, log
     from infra.local.dispatcher import LambdaContextStub
 
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": mlflow_server, "primary_metric": "val_auc"})
-    project_id = tenant.admin.post("/v1/projects", json={
-        "name": "scheduled", "problem_class": "classification", "complexity_score": 5, "team_size": 3,
-        "mlflow_experiment": logged_runs}).json()["id"]
-    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": "2026-11-26T03:00:00Z",
-             "resources": [], "id": "x", "region": "us-east-1", "account": "000000000000", "version": "0"}
+    project_id = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "scheduled",
+            "problem_class": "classification",
+            "complexity_score": 5,
+            "team_size": 3,
+            "mlflow_experiment": logged_runs,
+        },
+    ).json()["id"]
+    event = {
+        "source": "aws.events",
+        "detail-type": "Scheduled Event",
+        "detail": {},
+        "time": "2026-11-26T03:00:00Z",
+        "resources": [],
+        "id": "x",
+        "region": "us-east-1",
+        "account": "000000000000",
+        "version": "0",
+    }
     results = app.sync_mlflow_hourly(event, LambdaContextStub("sync_mlflow_hourly"))
     assert project_id in {r["project_id"] for r in results}
     assert _count(tenant.tenant_id, project_id, "experiment_run") == 5
@@ -80,9 +105,16 @@ def test_the_scheduled_sync_covers_connected_projects(tenant, mlflow_server, log
 
 def test_unknown_experiment_and_unreachable_server(tenant, mlflow_server):
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": mlflow_server})
-    project_id = tenant.admin.post("/v1/projects", json={
-        "name": "x", "problem_class": "other", "complexity_score": 1, "team_size": 1,
-        "mlflow_experiment": "no-such-experiment"}).json()["id"]
+    project_id = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "x",
+            "problem_class": "other",
+            "complexity_score": 1,
+            "team_size": 1,
+            "mlflow_experiment": "no-such-experiment",
+        },
+    ).json()["id"]
     assert tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync").status_code == 404
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": f"http://127.0.0.1:{free_port()}"})
     response = tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync")

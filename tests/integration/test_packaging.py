@@ -1,6 +1,7 @@
 """The deployment package really runs on Lambda's file layout: the function zip unpacked as the task root, the
 core layer as /opt, and a Python that sees nothing else (no site-packages), invoked with real events against
 the moto server."""
+
 from __future__ import annotations
 
 import json
@@ -151,9 +152,21 @@ def invocation(lambda_filesystem, local_stack, moto_endpoint):
         "LAMBDA_TASK_ROOT": str(root / "task"),
     }
     completed = subprocess.run(
-        [sys.executable, "-S", "-c", LAMBDA_INVOKE, str(root / "task"), str(root / "opt"), str(EVENTS_DIR),
-         str(result_path)],
-        cwd=root / "task", env=environ, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            LAMBDA_INVOKE,
+            str(root / "task"),
+            str(root / "opt"),
+            str(EVENTS_DIR),
+            str(result_path),
+        ],
+        cwd=root / "task",
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     return json.loads(result_path.read_text())
@@ -199,8 +212,9 @@ def test_every_function_with_its_layers_fits_lambda(dev_package, lambda_filesyst
     for size in dev_package.sizes:
         assert size.total_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES, report
         # The functions that embed text carry the embedding layer too; every function carries the core layer.
-        expected = {"CoreLayer", "EmbeddingLayer"} if size.logical_id in ("APIHandler", "EmbedArtifacts") \
-            else {"CoreLayer"}
+        expected = (
+            {"CoreLayer", "EmbeddingLayer"} if size.logical_id in ("APIHandler", "EmbedArtifacts") else {"CoreLayer"}
+        )
         assert set(size.layer_bytes) == expected, size.logical_id
     # The report counts what unzipping really puts on disk.
     core_only = next(s for s in dev_package.sizes if set(s.layer_bytes) == {"CoreLayer"})
@@ -229,11 +243,18 @@ def test_an_embedding_runs_from_the_unpacked_core_and_embedding_layers(embedding
 
     root, _ = embedding_filesystem
     result_path = root / "embedding.json"
-    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-               "MAESTRO_EMBEDDING_MODEL_DIR": str(root / "opt" / "embedding-model")}
+    environ = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "MAESTRO_EMBEDDING_MODEL_DIR": str(root / "opt" / "embedding-model"),
+    }
     completed = subprocess.run(
         [sys.executable, "-S", "-c", EMBED_FROM_LAYERS, str(root / "task"), str(root / "opt"), str(result_path)],
-        cwd=root / "task", env=environ, capture_output=True, text=True, timeout=120,
+        cwd=root / "task",
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     result = json.loads(result_path.read_text())
@@ -247,7 +268,8 @@ def test_an_embedding_runs_from_the_unpacked_core_and_embedding_layers(embedding
     assert in_layer.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(in_layer, axis=1), 1.0, atol=1e-5)
     in_venv = Encoder.load(export_model().directory).encode(
-        ["The model drifted after the schema change.", "Le modèle a dérivé."])
+        ["The model drifted after the schema change.", "Le modèle a dérivé."]
+    )
     assert ((in_layer * in_venv).sum(axis=1) >= 0.9999).all()
 
 
@@ -261,6 +283,9 @@ def test_a_function_with_the_core_and_embedding_layers_fits_lambda(dev_package, 
     resources = dev_package.template["Resources"]
     assert resources["EmbeddingLayer"]["Properties"]["ContentUri"] == "./layers/embedding.zip"
     assert (dev_package.out_dir / "layers" / "embedding.zip").is_file()
-    carriers = {logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Serverless::Function"
-                and {"Ref": "EmbeddingLayer"} in r["Properties"].get("Layers", [])}
+    carriers = {
+        logical_id
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function" and {"Ref": "EmbeddingLayer"} in r["Properties"].get("Layers", [])
+    }
     assert carriers == {"APIHandler", "EmbedArtifacts"}

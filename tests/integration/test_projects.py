@@ -1,14 +1,22 @@
 """Projects over HTTP: validation, listing filters and paging, optimistic concurrency, soft delete, outcomes
 and the success score, members, and Idempotency-Key on POST."""
+
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
-PROJECT = {"name": "Churn model", "description": "Predict churn of telecom customers", "problem_class": "classification",
-           "complexity_score": 6, "team_size": 4, "repositories": ["acme/churn"], "features": {"data_gb": 12.5}}
+PROJECT = {
+    "name": "Churn model",
+    "description": "Predict churn of telecom customers",
+    "problem_class": "classification",
+    "complexity_score": 6,
+    "team_size": 4,
+    "repositories": ["acme/churn"],
+    "features": {"data_gb": 12.5},
+}
 
 
 def _problem(response, status):
@@ -37,9 +45,17 @@ def test_unknown_problem_class_is_422_with_the_list(tenant):
         assert allowed in error["message"]
 
 
-@pytest.mark.parametrize("field, value", [("complexity_score", 11), ("complexity_score", 0), ("team_size", 501),
-                                          ("team_size", 0), ("repositories", ["not a repo"]),
-                                          ("features", {"x": "high"})])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("complexity_score", 11),
+        ("complexity_score", 0),
+        ("team_size", 501),
+        ("team_size", 0),
+        ("repositories", ["not a repo"]),
+        ("features", {"x": "high"}),
+    ],
+)
 def test_out_of_range_fields_are_422(tenant, field, value):
     body = _problem(tenant.admin.post("/v1/projects", json={**PROJECT, field: value}), 422)
     assert any(e["field"].startswith(field) for e in body["errors"])
@@ -66,8 +82,9 @@ def test_patch_with_a_stale_etag_is_412(tenant):
     created = _create(tenant.admin)
     first = tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 6}, headers={"If-Match": '"1"'})
     assert first.status_code == 200 and first.json()["team_size"] == 6 and first.headers["ETag"] == '"2"'
-    _problem(tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 7}, headers={"If-Match": '"1"'}),
-             412)
+    _problem(
+        tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 7}, headers={"If-Match": '"1"'}), 412
+    )
 
 
 def test_delete_is_soft_admin_only_and_frees_the_quota(tenant):
@@ -86,8 +103,14 @@ def test_delete_is_soft_admin_only_and_frees_the_quota(tenant):
 
 
 def _outcome(**overrides):
-    return {"model_performance": 0.8, "business_impact_usd": 100_000, "duration_days": 60, "compute_cost_usd": 2_000,
-            "completed_at": datetime(2026, 6, 1, tzinfo=timezone.utc).isoformat(), **overrides}
+    return {
+        "model_performance": 0.8,
+        "business_impact_usd": 100_000,
+        "duration_days": 60,
+        "compute_cost_usd": 2_000,
+        "completed_at": datetime(2026, 6, 1, tzinfo=UTC).isoformat(),
+        **overrides,
+    }
 
 
 def test_outcome_closes_the_project_and_scores_it(tenant):
@@ -103,30 +126,53 @@ def test_outcome_closes_the_project_and_scores_it(tenant):
 def test_success_score_is_normalised_against_the_tenants_history(tenant):
     for n in range(5):
         project = _create(tenant.admin, name=f"history {n}")
-        tenant.admin.put(f"/v1/projects/{project['id']}/outcome",
-                         json=_outcome(business_impact_usd=10_000 * (n + 1), duration_days=30 + 10 * n))
+        tenant.admin.put(
+            f"/v1/projects/{project['id']}/outcome",
+            json=_outcome(business_impact_usd=10_000 * (n + 1), duration_days=30 + 10 * n),
+        )
     best = _create(tenant.admin, name="best")
     worst = _create(tenant.admin, name="worst")
-    best_score = tenant.admin.put(f"/v1/projects/{best['id']}/outcome", json=_outcome(
-        business_impact_usd=1_000_000, duration_days=10, compute_cost_usd=10)).json()
-    worst_score = tenant.admin.put(f"/v1/projects/{worst['id']}/outcome", json=_outcome(
-        business_impact_usd=1, duration_days=500, compute_cost_usd=1_000_000)).json()
+    best_score = tenant.admin.put(
+        f"/v1/projects/{best['id']}/outcome",
+        json=_outcome(business_impact_usd=1_000_000, duration_days=10, compute_cost_usd=10),
+    ).json()
+    worst_score = tenant.admin.put(
+        f"/v1/projects/{worst['id']}/outcome",
+        json=_outcome(business_impact_usd=1, duration_days=500, compute_cost_usd=1_000_000),
+    ).json()
     assert best_score["outcome"]["success"]["basis"] == "tenant_history"
     assert best_score["success_score"] > 90 > 40 > worst_score["success_score"]
 
 
 def test_members_are_added_listed_and_removed(tenant):
     project = _create(tenant.admin)
-    member = tenant.admin.post(f"/v1/projects/{project['id']}/members", json={
-        "user_id": tenant.admin_id, "display_name": "Ada", "role": "ml_scientist", "experience_level": "senior",
-        "contribution_hours": 120})
+    member = tenant.admin.post(
+        f"/v1/projects/{project['id']}/members",
+        json={
+            "user_id": tenant.admin_id,
+            "display_name": "Ada",
+            "role": "ml_scientist",
+            "experience_level": "senior",
+            "contribution_hours": 120,
+        },
+    )
     assert member.status_code == 201, member.text
     listed = tenant.admin.get(f"/v1/projects/{project['id']}/members").json()
     assert [m["id"] for m in listed["items"]] == [member.json()["id"]]
-    _problem(tenant.admin.post(f"/v1/projects/{project['id']}/members", json={
-        "display_name": "X", "role": "wizard", "experience_level": "senior"}), 422)
-    _problem(tenant.admin.post(f"/v1/projects/{project['id']}/members", json={
-        "user_id": "usr_nobody", "display_name": "X", "role": "analyst", "experience_level": "mid"}), 404)
+    _problem(
+        tenant.admin.post(
+            f"/v1/projects/{project['id']}/members",
+            json={"display_name": "X", "role": "wizard", "experience_level": "senior"},
+        ),
+        422,
+    )
+    _problem(
+        tenant.admin.post(
+            f"/v1/projects/{project['id']}/members",
+            json={"user_id": "usr_nobody", "display_name": "X", "role": "analyst", "experience_level": "mid"},
+        ),
+        404,
+    )
     assert tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}").status_code == 200
     _problem(tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}"), 404)
 
@@ -145,8 +191,9 @@ def test_a_retried_post_with_the_same_idempotency_key_creates_nothing_new(tenant
 def test_an_idempotency_key_reused_with_another_body_is_refused(tenant):
     key = str(uuid.uuid4())
     assert tenant.admin.post("/v1/projects", json=PROJECT, headers={"Idempotency-Key": key}).status_code == 201
-    _problem(tenant.admin.post("/v1/projects", json={**PROJECT, "name": "other"}, headers={"Idempotency-Key": key}),
-             422)
+    _problem(
+        tenant.admin.post("/v1/projects", json={**PROJECT, "name": "other"}, headers={"Idempotency-Key": key}), 422
+    )
 
 
 def test_idempotency_keys_do_not_cross_tenants(new_tenant):
@@ -160,8 +207,7 @@ def test_idempotency_keys_do_not_cross_tenants(new_tenant):
 
 def test_a_failed_attempt_is_not_remembered(tenant):
     key = str(uuid.uuid4())
-    _problem(tenant.admin.post("/v1/projects", json={**PROJECT, "team_size": 0}, headers={"Idempotency-Key": key}),
-             422)
+    _problem(tenant.admin.post("/v1/projects", json={**PROJECT, "team_size": 0}, headers={"Idempotency-Key": key}), 422)
     # Same key, corrected body: the failed attempt was forgotten, so this one runs and creates the project.
     retried = tenant.admin.post("/v1/projects", json=PROJECT, headers={"Idempotency-Key": key})
     assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "false"

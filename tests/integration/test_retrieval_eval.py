@@ -9,6 +9,7 @@
 Reports mean nDCG@10 (graded) and recall@10 (of the grade >= 2 artifacts), overall and per query style, printed
 and written to build/retrieval-eval.txt.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,7 +22,13 @@ import pytest
 
 from maestro.domain.artifacts import SearchFilters, SearchSort, rank
 from maestro.domain.retrieval import (
-    artifact_text, cosine_top_k, extract_content_text, ndcg_at_k, recall_at_k, reciprocal_rank_fusion)
+    artifact_text,
+    cosine_top_k,
+    extract_content_text,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank_fusion,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_DIR / "tests" / "data" / "retrieval"
@@ -31,8 +38,18 @@ K = 10
 MODES = ("keyword", "semantic", "hybrid")
 ARTIFACT_TYPES = {"feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"}
 # The stored artifact, as search sees it: the rest is the content (extracted) and the generator's ground truth.
-RECORD_FIELDS = ("id", "name", "type", "description", "tags", "metadata", "impact_score", "usage_count",
-                 "updated_at", "deprecated")
+RECORD_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "description",
+    "tags",
+    "metadata",
+    "impact_score",
+    "usage_count",
+    "updated_at",
+    "deprecated",
+)
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -95,8 +112,9 @@ def semantic_index(catalogue):
     texts = []
     for artifact in catalogue:
         content = artifact.get("content")
-        extracted = extract_content_text(content["content_type"], content["name"], content["text"].encode()) \
-            if content else ""
+        extracted = (
+            extract_content_text(content["content_type"], content["name"], content["text"].encode()) if content else ""
+        )
         texts.append(artifact_text(artifact, extracted))
     return encoder, encoder.encode(texts), [a["id"] for a in catalogue]
 
@@ -114,8 +132,10 @@ def _table(scores: dict[str, dict[str, list[tuple[float, float, float]]]], count
     """One row per query group: mean nDCG@10, recall@10 and P@1 (share of queries whose first result is
     graded 3) for each mode."""
     names = ("nDCG@10", "R@10", "P@1")
-    lines = [f"{'':<19}{'':>5}" + "".join(f"{m:^27}" for m in MODES),
-             f"{'queries':<19}{'n':>5}" + "".join(f"{n:>9}" for _ in MODES for n in names)]
+    lines = [
+        f"{'':<19}{'':>5}" + "".join(f"{m:^27}" for m in MODES),
+        f"{'queries':<19}{'n':>5}" + "".join(f"{n:>9}" for _ in MODES for n in names),
+    ]
     for group, by_mode in scores.items():
         cells = "".join(f"{mean(s[i] for s in by_mode[m]):>9.3f}" for m in MODES for i in range(len(names)))
         lines.append(f"{group:<19}{counts[group]:>5}{cells}")
@@ -137,16 +157,21 @@ def test_hybrid_search_beats_keyword_search_on_the_labelled_catalogue(catalogue,
         rankings = _rankings(query["query"], records, semantic_index)
         keyword_found_nothing += not rankings["keyword"]
         for mode, ranked in rankings.items():
-            figures = (ndcg_at_k(ranked, relevance, K), recall_at_k(ranked, wanted, K),
-                       float(bool(ranked) and relevance.get(ranked[0]) == 3))
+            figures = (
+                ndcg_at_k(ranked, relevance, K),
+                recall_at_k(ranked, wanted, K),
+                float(bool(ranked) and relevance.get(ranked[0]) == 3),
+            )
             scores["all"][mode].append(figures)
             scores[group][mode].append(figures)
     table = _table(scores, counts)
-    header = (f"Retrieval evaluation: {len(catalogue)} artifacts, {len(queries)} labelled queries "
-              f"(tests/data/retrieval). nDCG@{K} graded 1-3; R@{K} = recall of the grade >= 2 artifacts. "
-              f"hybrid = RRF (k=60) of the keyword and semantic top {FUSED_DEPTH}. P@1 = first result graded 3.\n"
-              f"keyword search returned nothing for {keyword_found_nothing} of {len(queries)} queries "
-              f"(every query word must match the name, tags or description).")
+    header = (
+        f"Retrieval evaluation: {len(catalogue)} artifacts, {len(queries)} labelled queries "
+        f"(tests/data/retrieval). nDCG@{K} graded 1-3; R@{K} = recall of the grade >= 2 artifacts. "
+        f"hybrid = RRF (k=60) of the keyword and semantic top {FUSED_DEPTH}. P@1 = first result graded 3.\n"
+        f"keyword search returned nothing for {keyword_found_nothing} of {len(queries)} queries "
+        f"(every query word must match the name, tags or description)."
+    )
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(f"{header}\n{table}\n")
     print(f"\n{header}\n{table}")

@@ -3,6 +3,7 @@ document the local gateway serves at /v1/openapi.json) as every role, and every 
 documented status code, the documented content type and a body matching the documented schema.
 
 Bounded: a few examples per operation and role, no shrinking, and a time budget for the whole walk."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,11 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("MAESTRO_FUZZ_EXAMPLES", 5))
 BUDGET_SECONDS = int(os.environ.get("MAESTRO_FUZZ_BUDGET", 150))
 # Operations that cannot be fuzzed, with why. Everything else in the document is walked.
 NOT_FUZZED = {
-    ("POST", "/v1/integrations/github/webhook"):
-        "authenticated by X-Hub-Signature-256, an HMAC of the exact body under a connected project's secret, "
-        "which a generated body cannot carry; tests/integration/test_github_webhook_http.py covers it",
+    (
+        "POST",
+        "/v1/integrations/github/webhook",
+    ): "authenticated by X-Hub-Signature-256, an HMAC of the exact body under a connected project's secret, "
+    "which a generated body cannot carry; tests/integration/test_github_webhook_http.py covers it",
 }
 
 
@@ -56,17 +59,41 @@ def fuzz_tenant(api_url):
 
     tenant = TenantFixture(api_url, f"Fuzz{uuid.uuid4().hex[:6]}")
     admin = tenant.admin
-    user = admin.post("/v1/users", json={"email": f"fuzz-{uuid.uuid4().hex[:6]}@fuzz.example", "name": "F",
-                                         "role": "developer", "password": STRONG_PASSWORD}).json()
-    project = admin.post("/v1/projects", json={"name": "fuzzed", "problem_class": "nlp", "complexity_score": 4,
-                                               "team_size": 3, "description": "a project to fuzz"}).json()
-    member = admin.post(f"/v1/projects/{project['id']}/members", json={
-        "display_name": "M", "role": "analyst", "experience_level": "mid"}).json()
+    user = admin.post(
+        "/v1/users",
+        json={
+            "email": f"fuzz-{uuid.uuid4().hex[:6]}@fuzz.example",
+            "name": "F",
+            "role": "developer",
+            "password": STRONG_PASSWORD,
+        },
+    ).json()
+    project = admin.post(
+        "/v1/projects",
+        json={
+            "name": "fuzzed",
+            "problem_class": "nlp",
+            "complexity_score": 4,
+            "team_size": 3,
+            "description": "a project to fuzz",
+        },
+    ).json()
+    member = admin.post(
+        f"/v1/projects/{project['id']}/members",
+        json={"display_name": "M", "role": "analyst", "experience_level": "mid"},
+    ).json()
     artifact = admin.post("/v1/artifacts", json={"name": "fuzzed model", "type": "model", "tags": ["fuzz"]}).json()
-    version = admin.post(f"/v1/artifacts/{artifact['id']}/versions", json={
-        "version": "1.0.0", "size_bytes": 6, "content_type": "text/plain", "sha256": "a" * 64}).json()
-    tenant.ids = {"user_id": user["id"], "project_id": project["id"], "member_id": member["id"],
-                  "artifact_id": artifact["id"], "version": version["version"]}
+    version = admin.post(
+        f"/v1/artifacts/{artifact['id']}/versions",
+        json={"version": "1.0.0", "size_bytes": 6, "content_type": "text/plain", "sha256": "a" * 64},
+    ).json()
+    tenant.ids = {
+        "user_id": user["id"],
+        "project_id": project["id"],
+        "member_id": member["id"],
+        "artifact_id": artifact["id"],
+        "version": version["version"],
+    }
     return tenant
 
 
@@ -76,8 +103,9 @@ def test_the_served_document_is_the_generated_one(served_document):
     from maestro.http.routes import ROUTE_REGISTRY
 
     served = {(method, path) for path, methods in app.app.routes.items() for method in methods}
-    assert served_document == build_document([s for k, s in ROUTE_REGISTRY.items() if k in served],
-                                             version=served_document["info"]["version"])
+    assert served_document == build_document(
+        [s for k, s in ROUTE_REGISTRY.items() if k in served], version=served_document["info"]["version"]
+    )
 
 
 def test_every_operation_as_every_role_answers_as_documented(served_document, fuzz_tenant, api_url):
@@ -108,27 +136,38 @@ def test_every_operation_as_every_role_answers_as_documented(served_document, fu
 
     def walk(operation, role: str | None, headers: dict[str, str]) -> None:
         method = operation.method.upper()
-        overrides = {} if method == "DELETE" else {
-            name: value for name, value in fuzz_tenant.ids.items() if "{" + name + "}" in operation.path}
+        overrides = (
+            {}
+            if method == "DELETE"
+            else {name: value for name, value in fuzz_tenant.ids.items() if "{" + name + "}" in operation.path}
+        )
         strategy = operation.as_strategy(path_parameters=overrides or None)
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  derandomize=not os.environ.get("MAESTRO_FUZZ_RANDOM"), phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=not os.environ.get("MAESTRO_FUZZ_RANDOM"),
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=strategy)
         def run(case):
             if time.monotonic() - started > BUDGET_SECONDS:
                 return
             # The role's own credential only (schemathesis would otherwise add generated ones for the schemes).
-            case.headers = {k: v for k, v in (case.headers or {}).items()
-                            if k.lower() not in ("authorization", "x-api-key")}
+            case.headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")
+            }
             response = case.call(base_url=api_url, headers=headers, timeout=30)
             try:
                 case.validate_response(response, checks=checks)
             except FailureGroup as failure:  # collect every operation's first failure, then report them all
-                failures.append(f"{role or 'public'} {method} {operation.path}: {failure.exceptions[0]}\n"
-                                f"  request: {case.path_parameters} {case.query} {case.body!r}\n"
-                                f"  answer: {response.status_code} {response.text[:500]}")
+                failures.append(
+                    f"{role or 'public'} {method} {operation.path}: {failure.exceptions[0]}\n"
+                    f"  request: {case.path_parameters} {case.query} {case.body!r}\n"
+                    f"  answer: {response.status_code} {response.text[:500]}"
+                )
                 raise
 
         try:
@@ -156,4 +195,3 @@ def test_every_operation_as_every_role_answers_as_documented(served_document, fu
     documented = {(m.upper(), p) for p, item in served_document["paths"].items() for m in item}
     if not os.environ.get("MAESTRO_FUZZ_ONLY"):
         assert {(m, p) for _, m, p in walked} == documented - set(NOT_FUZZED)
-

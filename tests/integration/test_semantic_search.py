@@ -1,5 +1,6 @@
 """Semantic and hybrid artifact search on the local stack: embeddings computed asynchronously from the
 ArtifactChanged event, searchable within 10 seconds, filtered like keyword search, and never across tenants."""
+
 import time
 
 import pytest
@@ -29,10 +30,15 @@ def _wait_until_found(client, artifact_id, timeout_s=10.0, **body):
 
 def test_a_new_artifact_is_semantically_searchable_within_10_seconds(tenant, dispatcher):
     started = time.monotonic()
-    created = tenant.admin.post("/v1/artifacts", json={
-        "name": "Subscriber attrition classifier", "type": "model_template",
-        "description": "Gradient boosted trees predicting which telecom subscribers will cancel next month",
-        "tags": ["telecom", "tabular"]}).json()
+    created = tenant.admin.post(
+        "/v1/artifacts",
+        json={
+            "name": "Subscriber attrition classifier",
+            "type": "model_template",
+            "description": "Gradient boosted trees predicting which telecom subscribers will cancel next month",
+            "tags": ["telecom", "tabular"],
+        },
+    ).json()
     found_at = _wait_until_found(tenant.admin, created["id"], query="customer churn prediction", mode="semantic")
     assert found_at - started < 10
     hits = _search(tenant.admin, query="customer churn prediction", mode="semantic")["items"]
@@ -40,12 +46,18 @@ def test_a_new_artifact_is_semantically_searchable_within_10_seconds(tenant, dis
 
 
 def test_hybrid_is_the_default_with_a_query_and_filters_apply_in_every_mode(tenant, dispatcher):
-    model = tenant.admin.post("/v1/artifacts", json={
-        "name": "Fraud detection model", "type": "model",
-        "description": "Isolation forest flagging suspicious card transactions"}).json()
-    notebook = tenant.admin.post("/v1/artifacts", json={
-        "name": "Card fraud exploration", "type": "notebook",
-        "description": "EDA of anomalous payments"}).json()
+    model = tenant.admin.post(
+        "/v1/artifacts",
+        json={
+            "name": "Fraud detection model",
+            "type": "model",
+            "description": "Isolation forest flagging suspicious card transactions",
+        },
+    ).json()
+    notebook = tenant.admin.post(
+        "/v1/artifacts",
+        json={"name": "Card fraud exploration", "type": "notebook", "description": "EDA of anomalous payments"},
+    ).json()
     _wait_until_found(tenant.admin, notebook["id"], query="payment anomalies", mode="semantic")
     _wait_until_found(tenant.admin, model["id"], query="payment anomalies", mode="semantic")
     hybrid = _search(tenant.admin, query="fraud")
@@ -60,9 +72,14 @@ def test_hybrid_is_the_default_with_a_query_and_filters_apply_in_every_mode(tena
 
 def test_vectors_never_cross_tenants(new_tenant, dispatcher):
     owner, other = new_tenant(), new_tenant()
-    secret = owner.admin.post("/v1/artifacts", json={
-        "name": "Proprietary demand forecaster", "type": "model_template",
-        "description": "Weekly demand forecasting for grocery stores with holidays"}).json()
+    secret = owner.admin.post(
+        "/v1/artifacts",
+        json={
+            "name": "Proprietary demand forecaster",
+            "type": "model_template",
+            "description": "Weekly demand forecasting for grocery stores with holidays",
+        },
+    ).json()
     _wait_until_found(owner.admin, secret["id"], query="grocery demand forecast", mode="semantic")
     for mode in ("semantic", "hybrid", "keyword"):
         items = _search(other.admin, query="Proprietary demand forecaster grocery", mode=mode)["items"]
@@ -70,20 +87,28 @@ def test_vectors_never_cross_tenants(new_tenant, dispatcher):
 
 
 def test_a_deleted_artifact_leaves_the_semantic_index(tenant, dispatcher):
-    created = tenant.admin.post("/v1/artifacts", json={
-        "name": "Image segmentation template", "type": "model_template",
-        "description": "U-Net for satellite imagery segmentation"}).json()
+    created = tenant.admin.post(
+        "/v1/artifacts",
+        json={
+            "name": "Image segmentation template",
+            "type": "model_template",
+            "description": "U-Net for satellite imagery segmentation",
+        },
+    ).json()
     _wait_until_found(tenant.admin, created["id"], query="satellite image segmentation", mode="semantic")
     assert tenant.admin.delete(f"/v1/artifacts/{created['id']}").status_code == 200
-    assert created["id"] not in [h["id"] for h in _search(tenant.admin, query="satellite image segmentation",
-                                                          mode="semantic")["items"]]
+    assert created["id"] not in [
+        h["id"] for h in _search(tenant.admin, query="satellite image segmentation", mode="semantic")["items"]
+    ]
 
 
 def test_backfill_re_embeds_a_tenant_idempotently(tenant, dispatcher):
     from maestro.services.embeddings import backfill_tenant
 
-    created = tenant.admin.post("/v1/artifacts", json={"name": "Sentiment pipeline", "type": "feature_pipeline",
-                                                       "description": "tokenise and score reviews"}).json()
+    created = tenant.admin.post(
+        "/v1/artifacts",
+        json={"name": "Sentiment pipeline", "type": "feature_pipeline", "description": "tokenise and score reviews"},
+    ).json()
     _wait_until_found(tenant.admin, created["id"], query="review sentiment", mode="semantic")
     response = tenant.admin.post("/v1/artifacts/embeddings/backfill")
     assert response.status_code == 202
@@ -117,16 +142,45 @@ def test_the_content_of_a_text_like_version_is_embedded_too(tenant, dispatcher):
     query = "wind turbine gearbox failure prediction"
     _wait_until_found(tenant.admin, created["id"], query=query, mode="semantic")
     before = _search(tenant.admin, query=query, mode="semantic")["items"][0]["score"]
-    notebook = jsonlib.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": ["# Estimating wind turbine power output\n",
-                                                             "Gearbox vibration sensors predict failures."]},
-        {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
-         "source": ["turbines = load_scada_readings()"]}]}).encode()
-    declared = tenant.admin.post(f"/v1/artifacts/{created['id']}/versions", json={
-        "version": "1.0.0", "size_bytes": len(notebook), "sha256": hashlib.sha256(notebook).hexdigest(),
-        "content_type": "application/x-ipynb+json"}).json()
-    assert requests.put(declared["upload"]["url"], data=notebook, headers=declared["upload"]["headers"],
-                        timeout=30).status_code == 200
+    notebook = jsonlib.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "cell_type": "markdown",
+                    "metadata": {},
+                    "source": [
+                        "# Estimating wind turbine power output\n",
+                        "Gearbox vibration sensors predict failures.",
+                    ],
+                },
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "execution_count": 1,
+                    "outputs": [],
+                    "source": ["turbines = load_scada_readings()"],
+                },
+            ],
+        }
+    ).encode()
+    declared = tenant.admin.post(
+        f"/v1/artifacts/{created['id']}/versions",
+        json={
+            "version": "1.0.0",
+            "size_bytes": len(notebook),
+            "sha256": hashlib.sha256(notebook).hexdigest(),
+            "content_type": "application/x-ipynb+json",
+        },
+    ).json()
+    assert (
+        requests.put(
+            declared["upload"]["url"], data=notebook, headers=declared["upload"]["headers"], timeout=30
+        ).status_code
+        == 200
+    )
     assert tenant.admin.post(f"/v1/artifacts/{created['id']}/versions/1.0.0/complete").json()["status"] == "ready"
     # Nothing in the artifact's own fields speaks of turbines: only the notebook's content does.
     deadline = time.monotonic() + 10

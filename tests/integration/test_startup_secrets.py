@@ -1,4 +1,5 @@
 """Outside local mode the app refuses to start on a missing or local-only secret (Secrets Manager on moto)."""
+
 import json
 import os
 import subprocess
@@ -30,8 +31,9 @@ def test_missing_secret_refuses_to_start(moto_endpoint):
 def test_local_only_secret_refuses_to_start(moto_endpoint):
     from maestro.aws_clients import client
 
-    client("secretsmanager").create_secret(Name="maestro/prod-copied/jwt-signing-keys",
-                                           SecretString=json.dumps({"local_only": True, "keys": []}))
+    client("secretsmanager").create_secret(
+        Name="maestro/prod-copied/jwt-signing-keys", SecretString=json.dumps({"local_only": True, "keys": []})
+    )
     with pytest.raises(ConfigurationError, match="local-only"):
         assert_deployable(_stage("maestro/prod-copied", moto_endpoint), IN_LAMBDA)
 
@@ -41,24 +43,36 @@ def test_real_secret_lets_it_start(moto_endpoint):
 
     client("secretsmanager").create_secret(
         Name="maestro/prod-real/jwt-signing-keys",
-        SecretString=json.dumps({"active_kid": "k1", "keys": [{"kid": "k1", "secret": os.urandom(32).hex()}]}))
+        SecretString=json.dumps({"active_kid": "k1", "keys": [{"kid": "k1", "secret": os.urandom(32).hex()}]}),
+    )
     assert_deployable(_stage("maestro/prod-real", moto_endpoint), IN_LAMBDA)
 
 
 def test_importing_the_app_in_prod_without_secrets_fails(moto_endpoint):
-    env = {**os.environ, **IN_LAMBDA, "MAESTRO_STAGE": "prod", "MAESTRO_SECRETS_PREFIX": "maestro/prod-nothing",
-           "AWS_ENDPOINT_URL": moto_endpoint}
-    result = subprocess.run([sys.executable, "-c", "import app"], cwd=PROJECT_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        **IN_LAMBDA,
+        "MAESTRO_STAGE": "prod",
+        "MAESTRO_SECRETS_PREFIX": "maestro/prod-nothing",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "ConfigurationError" in result.stderr and "maestro/prod-nothing/jwt-signing-keys" in result.stderr
 
 
 def test_tools_that_only_import_the_app_are_not_checked(moto_endpoint):
     """`chalice package` imports app.py with the stage's environment and no credentials."""
-    env = {**os.environ, "MAESTRO_STAGE": "prod", "MAESTRO_SECRETS_PREFIX": "maestro/prod-nothing",
-           "AWS_ENDPOINT_URL": moto_endpoint}
+    env = {
+        **os.environ,
+        "MAESTRO_STAGE": "prod",
+        "MAESTRO_SECRETS_PREFIX": "maestro/prod-nothing",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-    result = subprocess.run([sys.executable, "-c", "import app"], cwd=PROJECT_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr

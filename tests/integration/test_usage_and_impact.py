@@ -1,8 +1,9 @@
 """Usages (idempotent, exact counters under concurrency) and impact scores recalculated from outcomes."""
+
 import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -17,9 +18,15 @@ def _problem(response, status):
 
 
 def _ready_version(client, artifact_id, version="1.0.0", content=b"artifact-bytes"):
-    declared = client.post(f"/v1/artifacts/{artifact_id}/versions", json={
-        "version": version, "size_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-        "content_type": "application/octet-stream"})
+    declared = client.post(
+        f"/v1/artifacts/{artifact_id}/versions",
+        json={
+            "version": version,
+            "size_bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "content_type": "application/octet-stream",
+        },
+    )
     assert declared.status_code == 201, declared.text
     upload = declared.json()["upload"]
     assert requests.put(upload["url"], data=content, headers=upload["headers"], timeout=30).status_code == 200
@@ -42,17 +49,25 @@ def library(tenant):
 def test_a_usage_is_recorded_once_per_project_artifact_and_version(library):
     tenant, artifact_id = library
     project_id = _project(tenant.admin)
-    first = tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "1.0.0"})
-    again = tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "1.0.0"})
+    first = tenant.admin.post(
+        f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "1.0.0"}
+    )
+    again = tenant.admin.post(
+        f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "1.0.0"}
+    )
     assert (first.status_code, first.json()["created"]) == (201, True)
     assert (again.status_code, again.json()["created"]) == (200, False)
     assert tenant.admin.get(f"/v1/artifacts/{artifact_id}").json()["usage_count"] == 1
     used = tenant.admin.get(f"/v1/projects/{project_id}/artifacts").json()["items"]
     assert [(u["artifact_id"], u["version"]) for u in used] == [(artifact_id, "1.0.0")]
-    _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id,
-                                                                           "version": "9.9.9"}), 404)
-    _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": "prj_nope",
-                                                                           "version": "1.0.0"}), 404)
+    _problem(
+        tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "9.9.9"}),
+        404,
+    )
+    _problem(
+        tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": "prj_nope", "version": "1.0.0"}),
+        404,
+    )
 
 
 def test_fifty_concurrent_usages_keep_the_counter_exact(library):
@@ -61,8 +76,16 @@ def test_fifty_concurrent_usages_keep_the_counter_exact(library):
     # 25 distinct projects, each logged twice at once: 25 usages, never 50 and never fewer.
     calls = [p for p in projects for _ in range(2)]
     with ThreadPoolExecutor(10) as pool:
-        statuses = list(pool.map(lambda p: tenant.admin.post(
-            f"/v1/artifacts/{artifact_id}/usages", json={"project_id": p, "version": "1.0.0"}).status_code, calls))
+        statuses = list(
+            pool.map(
+                lambda p: (
+                    tenant.admin.post(
+                        f"/v1/artifacts/{artifact_id}/usages", json={"project_id": p, "version": "1.0.0"}
+                    ).status_code
+                ),
+                calls,
+            )
+        )
     assert sorted(statuses) == [200] * 25 + [201] * 25
     assert tenant.admin.get(f"/v1/artifacts/{artifact_id}").json()["usage_count"] == 25
     analytics = tenant.admin.get(f"/v1/artifacts/{artifact_id}/analytics").json()
@@ -75,9 +98,16 @@ def test_an_outcome_triggers_impact_recalculation(tenant, dispatcher):
     _ready_version(tenant.admin, helpful)
     project_id = _project(tenant.admin)
     tenant.admin.post(f"/v1/artifacts/{helpful}/usages", json={"project_id": project_id, "version": "1.0.0"})
-    closed = tenant.admin.put(f"/v1/projects/{project_id}/outcome", json={
-        "model_performance": 0.9, "business_impact_usd": 50_000, "duration_days": 30, "compute_cost_usd": 500,
-        "completed_at": datetime(2026, 5, 1, tzinfo=timezone.utc).isoformat()})
+    closed = tenant.admin.put(
+        f"/v1/projects/{project_id}/outcome",
+        json={
+            "model_performance": 0.9,
+            "business_impact_usd": 50_000,
+            "duration_days": 30,
+            "compute_cost_usd": 500,
+            "completed_at": datetime(2026, 5, 1, tzinfo=UTC).isoformat(),
+        },
+    )
     assert closed.status_code == 200
     deadline = time.monotonic() + 10
     impact = None
@@ -98,9 +128,18 @@ def test_the_nightly_job_recalculates_every_tenant(library):
     from infra.local.dispatcher import LambdaContextStub
 
     tenant, artifact_id = library
-    summaries = app.recalculate_impact_nightly({"source": "aws.events", "detail-type": "Scheduled Event",
-                                                "detail": {}, "time": "2026-11-26T03:00:00Z",
-                                                "resources": [], "id": "x", "region": "us-east-1",
-                                                "account": "000000000000", "version": "0"},
-                                               LambdaContextStub("recalculate_impact_nightly"))
+    summaries = app.recalculate_impact_nightly(
+        {
+            "source": "aws.events",
+            "detail-type": "Scheduled Event",
+            "detail": {},
+            "time": "2026-11-26T03:00:00Z",
+            "resources": [],
+            "id": "x",
+            "region": "us-east-1",
+            "account": "000000000000",
+            "version": "0",
+        },
+        LambdaContextStub("recalculate_impact_nightly"),
+    )
     assert any(s["tenant_id"] == tenant.tenant_id and s["artifacts"] == 1 for s in summaries)

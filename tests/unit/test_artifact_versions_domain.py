@@ -1,5 +1,6 @@
 """Artifact version rules without AWS: the object key layout, the declaration, the verdict on uploaded bytes,
 the latest version, and the bounded lineage walk."""
+
 import base64
 import hashlib
 
@@ -20,14 +21,34 @@ def test_an_url_encoded_event_key_is_decoded_as_aws_sends_it():
     assert rules.parse_object_key("artifacts/ten_1/art_2/1.0.0%2Bbuild.7").version == "1.0.0+build.7"
 
 
-@pytest.mark.parametrize("key", ["ingest/t/p/x", "artifacts/t/a", "artifacts/t/a/not-semver", "artifacts/t/a/1.0.0/x",
-                                 "artifacts//a/1.0.0", "artifacts/t/../1.0.0", "artifacts/t/a/01.0.0"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ingest/t/p/x",
+        "artifacts/t/a",
+        "artifacts/t/a/not-semver",
+        "artifacts/t/a/1.0.0/x",
+        "artifacts//a/1.0.0",
+        "artifacts/t/../1.0.0",
+        "artifacts/t/a/01.0.0",
+    ],
+)
 def test_keys_outside_the_layout_name_no_version(key):
     assert rules.parse_object_key(key) is None
 
 
-@pytest.mark.parametrize("version, ok", [("1.0.0", True), ("0.1.0-alpha.1", True), ("2.0.0+sha.5114f85", True),
-                                         ("1.0", False), ("v1.0.0", False), ("1.0.0-01", False), ("", False)])
+@pytest.mark.parametrize(
+    "version, ok",
+    [
+        ("1.0.0", True),
+        ("0.1.0-alpha.1", True),
+        ("2.0.0+sha.5114f85", True),
+        ("1.0", False),
+        ("v1.0.0", False),
+        ("1.0.0-01", False),
+        ("", False),
+    ],
+)
 def test_versions_must_be_semver(version, ok):
     assert (rules.version_problem(version) is None) is ok
 
@@ -38,9 +59,18 @@ def test_declared_size_is_between_one_byte_and_5_gib():
     assert "5 GiB" in rules.size_problem(MAX_CONTENT_BYTES + 1)
 
 
-@pytest.mark.parametrize("content_type, ok", [("application/octet-stream", True), ("text/csv; charset=utf-8", True),
-                                              ("application/vnd.apache.parquet", True), ('text/plain; a="b c"', True),
-                                              ("octet-stream", False), ("text/", False), ("a/b c", False)])
+@pytest.mark.parametrize(
+    "content_type, ok",
+    [
+        ("application/octet-stream", True),
+        ("text/csv; charset=utf-8", True),
+        ("application/vnd.apache.parquet", True),
+        ('text/plain; a="b c"', True),
+        ("octet-stream", False),
+        ("text/", False),
+        ("a/b c", False),
+    ],
+)
 def test_content_type_must_be_a_mime_type(content_type, ok):
     assert (rules.content_type_problem(content_type) is None) is ok
 

@@ -1,6 +1,7 @@
 """The audit log's pure rules: secrets never recorded, diffs of changed keys only, and a hash chain whose
 verification names the first edited, missing, moved or forked link."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -15,15 +16,36 @@ from maestro.domain.audit import (
     verify_chain,
 )
 
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-CONTENT_FIELDS = ("event_id", "occurred_at", "actor", "action", "resource_type", "resource_id", "outcome",
-                  "source_ip", "user_agent", "request_id", "changes", "prev_hash", "hash")
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+CONTENT_FIELDS = (
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "source_ip",
+    "user_agent",
+    "request_id",
+    "changes",
+    "prev_hash",
+    "hash",
+)
 
 
 def entry(n: int, **overrides) -> AuditEntry:
-    fields = dict(actor=f"user:u{n % 3}", action="project.update", resource_type="project", resource_id=f"p{n}",
-                  outcome="success", source_ip="203.0.113.7", user_agent="pytest", request_id=f"req-{n}",
-                  changes={"before": {"name": f"old-{n}"}, "after": {"name": f"new-{n}"}})
+    fields = dict(
+        actor=f"user:u{n % 3}",
+        action="project.update",
+        resource_type="project",
+        resource_id=f"p{n}",
+        outcome="success",
+        source_ip="203.0.113.7",
+        user_agent="pytest",
+        request_id=f"req-{n}",
+        changes={"before": {"name": f"old-{n}"}, "after": {"name": f"new-{n}"}},
+    )
     fields.update(overrides)
     return AuditEntry(**fields)
 
@@ -31,8 +53,9 @@ def entry(n: int, **overrides) -> AuditEntry:
 def make_chain(length: int, tenant_id: str = "tenant-a") -> list[dict]:
     links, prev_hash = [], GENESIS_HASH
     for seq in range(1, length + 1):
-        link = build_link(tenant_id, seq, prev_hash, entry(seq), event_id=f"e{seq}",
-                          occurred_at=T0 + timedelta(seconds=seq))
+        link = build_link(
+            tenant_id, seq, prev_hash, entry(seq), event_id=f"e{seq}", occurred_at=T0 + timedelta(seconds=seq)
+        )
         links.append(link)
         prev_hash = link["hash"]
     return links
@@ -59,8 +82,11 @@ def test_redact_hides_secret_keys_at_any_depth_and_in_lists():
     assert redact(value) == {
         "name": "ada",
         "password": "[redacted]",
-        "profile": {"refresh_token": "[redacted]", "secret_hash": "[redacted]",
-                    "nested": [{"X-Api-Key": "[redacted]"}, "plain"]},
+        "profile": {
+            "refresh_token": "[redacted]",
+            "secret_hash": "[redacted]",
+            "nested": [{"X-Api-Key": "[redacted]"}, "plain"],
+        },
         "headers": {"Authorization": "[redacted]", "User-Agent": "curl"},
         "oldPasswordHash": "[redacted]",
         "aws_credentials": "[redacted]",
@@ -78,7 +104,11 @@ def test_redact_returns_a_copy_and_leaves_the_input_alone():
 def test_redact_hides_credential_values_whatever_the_key():
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
     assert redact({"note": "Bearer abc.def", "raw": jwt, "basic": ["Basic dXNlcjpwYXNz"], "ok": "Bearer"}) == {
-        "note": "[redacted]", "raw": "[redacted]", "basic": ["[redacted]"], "ok": "Bearer"}
+        "note": "[redacted]",
+        "raw": "[redacted]",
+        "basic": ["[redacted]"],
+        "ok": "Bearer",
+    }
 
 
 def test_diff_keeps_only_changed_keys_and_redacts_them():
@@ -116,18 +146,34 @@ def test_link_hash_is_deterministic_and_ignores_key_order_and_extra_fields():
 def test_link_hash_treats_the_same_instant_the_same_in_any_notation():
     link = make_chain(1)[0]
     moment = datetime.fromisoformat(link["occurred_at"])
-    for notation in (moment, moment.replace(tzinfo=None), moment.isoformat().replace("+00:00", "Z"),
-                     moment.astimezone(timezone(timedelta(hours=2)))):
+    for notation in (
+        moment,
+        moment.replace(tzinfo=None),
+        moment.isoformat().replace("+00:00", "Z"),
+        moment.astimezone(timezone(timedelta(hours=2))),
+    ):
         assert link_hash({**link, "occurred_at": notation}, GENESIS_HASH) == link["hash"]
     assert canonical_time(T0) == "2025-03-01T12:00:00.000000+00:00"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("tenant_id", "tenant-b"), ("seq", 2), ("event_id", "e9"), ("occurred_at", T0), ("actor", "user:evil"),
-    ("action", "project.delete"), ("resource_type", "artifact"), ("resource_id", None), ("outcome", "failure"),
-    ("source_ip", "198.51.100.1"), ("user_agent", "curl"), ("request_id", "req-x"),
-    ("changes", {"before": {}, "after": {}}),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("tenant_id", "tenant-b"),
+        ("seq", 2),
+        ("event_id", "e9"),
+        ("occurred_at", T0),
+        ("actor", "user:evil"),
+        ("action", "project.delete"),
+        ("resource_type", "artifact"),
+        ("resource_id", None),
+        ("outcome", "failure"),
+        ("source_ip", "198.51.100.1"),
+        ("user_agent", "curl"),
+        ("request_id", "req-x"),
+        ("changes", {"before": {}, "after": {}}),
+    ],
+)
 def test_link_hash_covers_every_content_field(field, value):
     link = make_chain(1)[0]
     assert link_hash({**link, field: value}, GENESIS_HASH) != link["hash"]
@@ -139,8 +185,14 @@ def test_link_hash_covers_the_previous_hash():
 
 
 def test_build_link_stores_changes_redacted_and_json_safe():
-    link = build_link("t", 1, GENESIS_HASH, entry(1, changes={"after": {"password": "p", "at": T0, "ids": (1, 2)}}),
-                      event_id="e1", occurred_at=T0)
+    link = build_link(
+        "t",
+        1,
+        GENESIS_HASH,
+        entry(1, changes={"after": {"password": "p", "at": T0, "ids": (1, 2)}}),
+        event_id="e1",
+        occurred_at=T0,
+    )
     assert link["changes"] == {"after": {"password": "[redacted]", "at": str(T0), "ids": [1, 2]}}
     assert link["prev_hash"] == GENESIS_HASH and link["occurred_at"] == "2025-03-01T12:00:00.000000+00:00"
 
@@ -229,5 +281,8 @@ def test_event_copied_from_another_tenant_is_edited():
 
 def test_duplicate_seq_is_reordered():
     links = make_chain(3)
-    assert verify_chain([links[0], links[1], links[1]]).first_broken == {"seq": 2, "event_id": "e2",
-                                                                         "problem": "reordered"}
+    assert verify_chain([links[0], links[1], links[1]]).first_broken == {
+        "seq": 2,
+        "event_id": "e2",
+        "problem": "reordered",
+    }

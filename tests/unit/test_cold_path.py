@@ -1,4 +1,5 @@
 """Request-time functions never import the heavy ML stack (behaviour; timings live in benchmarks/)."""
+
 import os
 import subprocess
 import sys
@@ -11,6 +12,12 @@ HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxru
 
 def test_loading_the_app_imports_no_heavy_module():
     probe = f"import sys, app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAESTRO_STAGE": "test"},
+        check=True,
+    )
     assert result.stdout.strip() == ""

@@ -1,4 +1,5 @@
 """CORS rules for the web console: only configured origins are named, and `*` is refused outside local stages."""
+
 import pytest
 from pydantic import ValidationError
 
@@ -55,8 +56,10 @@ def test_deployed_gateway_errors_and_bucket_name_the_console_origin():
     assert StageConfig("dev", {"MAESTRO_CORS_ORIGINS": f" {CONSOLE}/ "}).console_origin == CONSOLE
     without = StageConfig("dev", {})
     assert _console_upload_cors(without) == {}
-    assert "gatewayresponse.header.Access-Control-Allow-Origin" not in (
-        gateway_responses(without.console_origin)["ACCESS_DENIED"]["responseParameters"])
+    assert (
+        "gatewayresponse.header.Access-Control-Allow-Origin"
+        not in (gateway_responses(without.console_origin)["ACCESS_DENIED"]["responseParameters"])
+    )
 
 
 def test_every_answer_of_the_app_names_an_allowed_origin_and_only_that_one():
@@ -85,9 +88,12 @@ with Client(app.app, stage_name="test") as client:
     print(json.dumps(out))
 """
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "MAESTRO_STAGE": "test",
-           "MAESTRO_CORS_ORIGINS": "http://127.0.0.1:8001,https://console.maestro.example",
-           "PYTHONPATH": os.pathsep.join([str(root), str(root / "layers" / "core" / "python")])}
+    env = {
+        **os.environ,
+        "MAESTRO_STAGE": "test",
+        "MAESTRO_CORS_ORIGINS": "http://127.0.0.1:8001,https://console.maestro.example",
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "layers" / "core" / "python")]),
+    }
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     answers = __import__("json").loads(done.stdout.strip().splitlines()[-1])

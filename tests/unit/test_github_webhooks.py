@@ -1,11 +1,12 @@
 """GitHub webhooks: the signature check and the metric events of GitHub's real payloads (tests/events/github, whose
 README names where each one comes from). Values are read from the fixtures, never restated."""
+
 import copy
 import hashlib
 import hmac
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from maestro.ingestion.github import events_from_webhook, repository_full_name, 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "events" / "github"
 ALL_FIXTURES = sorted(path.name[: -len(".json")] for path in FIXTURES.glob("*.json"))
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)  # after every fixture's timestamps
+NOW = datetime(2026, 1, 1, tzinfo=UTC)  # after every fixture's timestamps
 SECRET = b"project-webhook-secret"
 
 
@@ -48,8 +49,9 @@ def only(result, metric_type: str) -> dict:
 
 
 def stored_keys(result) -> set[str]:
-    return {normalise(raw, project_id="p1", custom_types={}, source="github", now=NOW).metric_key
-            for raw in result.events}
+    return {
+        normalise(raw, project_id="p1", custom_types={}, source="github", now=NOW).metric_key for raw in result.events
+    }
 
 
 def sign(secret: bytes, data: bytes) -> str:
@@ -57,6 +59,7 @@ def sign(secret: bytes, data: bytes) -> str:
 
 
 # --- X-Hub-Signature-256 ----------------------------------------------------------------------------------------
+
 
 def test_githubs_documented_test_vector_verifies():
     # https://docs.github.com/webhooks/securing ("Validating webhook deliveries", testing the webhook payload)
@@ -91,16 +94,19 @@ def test_missing_signature_is_refused():
     assert not verify_signature(SECRET, raw, "")
 
 
-@pytest.mark.parametrize("header", [
-    "sha1=" + hmac.new(SECRET, body("ping"), hashlib.sha1).hexdigest(),  # the legacy X-Hub-Signature
-    hmac.new(SECRET, body("ping"), hashlib.sha256).hexdigest(),  # no algorithm prefix
-    "sha256=" + "zz" * 32,  # not hex
-    sign(SECRET, body("ping"))[:-1],  # 63 hex digits
-    sign(SECRET, body("ping")) + "00",  # 66 hex digits
-    sign(SECRET, body("ping")) + ",sha256=00",
-    "sha512=" + hashlib.sha512(body("ping")).hexdigest(),
-    "sha256 " + hmac.new(SECRET, body("ping"), hashlib.sha256).hexdigest(),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sha1=" + hmac.new(SECRET, body("ping"), hashlib.sha1).hexdigest(),  # the legacy X-Hub-Signature
+        hmac.new(SECRET, body("ping"), hashlib.sha256).hexdigest(),  # no algorithm prefix
+        "sha256=" + "zz" * 32,  # not hex
+        sign(SECRET, body("ping"))[:-1],  # 63 hex digits
+        sign(SECRET, body("ping")) + "00",  # 66 hex digits
+        sign(SECRET, body("ping")) + ",sha256=00",
+        "sha512=" + hashlib.sha512(body("ping")).hexdigest(),
+        "sha256 " + hmac.new(SECRET, body("ping"), hashlib.sha256).hexdigest(),
+    ],
+)
 def test_malformed_signature_headers_are_refused(header):
     assert not verify_signature(SECRET, body("ping"), header)
 
@@ -128,6 +134,7 @@ def test_signature_is_compared_in_constant_time(monkeypatch):
 
 # --- the repository that selects the project --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fixture", ALL_FIXTURES)
 def test_repository_full_name_is_the_payloads_repository(fixture):
     data = payload(fixture)
@@ -144,6 +151,7 @@ def test_repository_full_name_is_none_without_a_repository():
 
 # --- events of each delivery ------------------------------------------------------------------------------------
 
+
 def test_ping_is_handled_without_events():
     result = deliver("ping")
     assert result.handled and result.events == [] and result.ignored_reason is None
@@ -156,7 +164,7 @@ def test_push_counts_each_commit_and_its_files(fixture):
     assert result.handled
     commits, files = of_type(result, "commits"), of_type(result, "files_changed")
     assert len(commits) == len(files) == len(data["commits"])
-    for commit, commit_event, files_event in zip(data["commits"], commits, files):
+    for commit, commit_event, files_event in zip(data["commits"], commits, files, strict=False):
         assert commit_event["value"] == 1
         assert files_event["value"] == len(commit["added"]) + len(commit["removed"]) + len(commit["modified"])
         for event in (commit_event, files_event):
@@ -165,11 +173,17 @@ def test_push_counts_each_commit_and_its_files(fixture):
             meta = event["metadata"]
             assert meta["sha"] == commit["id"]
             assert (meta["author_name"], meta["author_email"], meta["author_username"]) == (
-                commit["author"]["name"], commit["author"]["email"], commit["author"]["username"])
+                commit["author"]["name"],
+                commit["author"]["email"],
+                commit["author"]["username"],
+            )
             assert meta["branch"] == data["ref"].removeprefix("refs/heads/")
             assert meta["distinct"] == commit["distinct"]
             assert (meta["files_added"], meta["files_removed"], meta["files_modified"]) == (
-                len(commit["added"]), len(commit["removed"]), len(commit["modified"]))
+                len(commit["added"]),
+                len(commit["removed"]),
+                len(commit["modified"]),
+            )
 
 
 def test_push_commit_times_keep_their_zone_and_store_in_utc():
@@ -204,7 +218,12 @@ def test_merged_pull_request_reports_merge_time_and_size():
     assert pr["merged"] is True
     result = deliver("pull_request.closed-merged")
     assert {event["metric_type"] for event in result.events} == {
-        "pr_merged", "pr_merge_hours", "pr_additions", "pr_deletions", "pr_changed_files"}
+        "pr_merged",
+        "pr_merge_hours",
+        "pr_additions",
+        "pr_deletions",
+        "pr_changed_files",
+    }
     hours = (parse_timestamp(pr["merged_at"]) - parse_timestamp(pr["created_at"])).total_seconds() / 3600
     assert only(result, "pr_merged")["value"] == 1
     assert only(result, "pr_merge_hours")["value"] == pytest.approx(hours)
@@ -268,8 +287,8 @@ def test_completed_workflow_run_is_the_same_fact_as_in_a_workflow_runs_drop():
     listing = json.dumps({"total_count": 1, "workflow_runs": [run]}).encode()
     dropped = [event for _, event in parse_workflow_runs(io.BytesIO(listing))]
     assert stored_keys(deliver("workflow_run.completed")) == {
-        normalise(raw, project_id="p1", custom_types={}, source="github_actions", now=NOW).metric_key
-        for raw in dropped}
+        normalise(raw, project_id="p1", custom_types={}, source="github_actions", now=NOW).metric_key for raw in dropped
+    }
 
 
 @pytest.mark.parametrize("fixture", ["workflow_job.completed", "workflow_job.completed-failure"])
@@ -294,11 +313,17 @@ def test_created_deployment_counts_with_environment_and_sha():
     assert event["value"] == 1 and event["timestamp"] == deployment["created_at"]
     meta = event["metadata"]
     assert (meta["environment"], meta["sha"], meta["ref"], meta["deployment_id"]) == (
-        deployment["environment"], deployment["sha"], deployment["ref"], deployment["id"])
+        deployment["environment"],
+        deployment["sha"],
+        deployment["ref"],
+        deployment["id"],
+    )
 
 
-@pytest.mark.parametrize("fixture, metric_type", [("deployment_status.success", "deployment_succeeded"),
-                                                  ("deployment_status.failure", "deployment_failed")])
+@pytest.mark.parametrize(
+    "fixture, metric_type",
+    [("deployment_status.success", "deployment_succeeded"), ("deployment_status.failure", "deployment_failed")],
+)
 def test_deployment_outcome_carries_the_deployed_sha(fixture, metric_type):
     data = payload(fixture)
     result = deliver(fixture)
@@ -320,9 +345,14 @@ def test_published_release_counts_with_its_tag():
     assert event["metadata"]["prerelease"] == release["prerelease"]
 
 
-@pytest.mark.parametrize("fixture, why", [("workflow_run.requested", "requested"),
-                                          ("workflow_job.queued", "queued"),
-                                          ("deployment_status.in_progress", "in_progress")])
+@pytest.mark.parametrize(
+    "fixture, why",
+    [
+        ("workflow_run.requested", "requested"),
+        ("workflow_job.queued", "queued"),
+        ("deployment_status.in_progress", "in_progress"),
+    ],
+)
 def test_tracked_events_that_state_no_outcome_yet_are_ignored(fixture, why):
     result = deliver(fixture)
     assert not result.handled and result.events == [] and why in result.ignored_reason
@@ -335,6 +365,7 @@ def test_event_types_we_do_not_track_are_ignored(name):
 
 
 # --- properties of every delivery ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fixture", ALL_FIXTURES)
 def test_every_event_normalises_into_its_built_in_type(fixture):
@@ -371,6 +402,7 @@ def test_handled_deliveries_name_no_reason_and_ignored_ones_do():
 
 
 # --- payloads that do not carry what their events need ------------------------------------------------------------
+
 
 def test_a_tracked_event_without_its_object_is_invalid_input():
     data = payload("pull_request.opened")

@@ -16,5 +16,8 @@ def test_failing_probe_is_named():
     assert not report.healthy
     assert report.failing == ["s3"]
     body = report.to_body()
-    assert body["dependencies"]["s3"] == {"ok": False, "latency_ms": body["dependencies"]["s3"]["latency_ms"],
-                                          "detail": "ConnectionError"}
+    assert body["dependencies"]["s3"] == {
+        "ok": False,
+        "latency_ms": body["dependencies"]["s3"]["latency_ms"],
+        "detail": "ConnectionError",
+    }

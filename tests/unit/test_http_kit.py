@@ -1,4 +1,5 @@
 """The handler kit on a small Chalice app, invoked in-process with Chalice's test client (no AWS)."""
+
 import json
 
 import pytest

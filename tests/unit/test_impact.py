@@ -1,5 +1,6 @@
 """Artifact impact scores: a tenant history with known, confounded effects, where the regression recovers the
 effects and their order and a plain average does not."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,14 @@ import numpy as np
 import pytest
 
 from maestro.domain.impact import (
-    INSUFFICIENT_DATA, RIDGE_REGRESSION, SHRUNKEN_MEAN, CompletedProject, Usage, compute_impact_scores,
-    plain_average_scores)
+    INSUFFICIENT_DATA,
+    RIDGE_REGRESSION,
+    SHRUNKEN_MEAN,
+    CompletedProject,
+    Usage,
+    compute_impact_scores,
+    plain_average_scores,
+)
 
 TRUE_EFFECTS = {"A_good": 12.0, "B_good": 6.0, "C_neutral": 0.0, "D_bad": -8.0}
 CLASS_BASELINE = {"tabular": 55.0, "vision": 68.0, "nlp": 50.0, "forecasting": 45.0}
@@ -31,14 +38,24 @@ def tenant_history(seed: int = 0, n_projects: int = 300) -> tuple[list[Completed
         complexity = float(rng.uniform(1, 10))
         team_size = int(rng.integers(1, 13))
         simple = complexity < 5
-        use_probability = {"A_good": 0.4, "B_good": 0.2 if simple else 0.5, "D_bad": 0.35,
-                           "C_neutral": 0.8 if (problem_class == "vision" and simple) else 0.05}
+        use_probability = {
+            "A_good": 0.4,
+            "B_good": 0.2 if simple else 0.5,
+            "D_bad": 0.35,
+            "C_neutral": 0.8 if (problem_class == "vision" and simple) else 0.05,
+        }
         used = [a for a, chance in use_probability.items() if rng.random() < chance]
         used += [a for a in FILLERS if rng.random() < 0.1]
-        success = (CLASS_BASELINE[problem_class] - 2.5 * (complexity - 5) + 2.0 * math.log(team_size)
-                   + sum(TRUE_EFFECTS.get(a, 0.0) for a in used) + rng.normal(0, 8))
-        projects.append(CompletedProject(project_id, float(np.clip(success, 0, 100)), problem_class, complexity,
-                                         team_size))
+        success = (
+            CLASS_BASELINE[problem_class]
+            - 2.5 * (complexity - 5)
+            + 2.0 * math.log(team_size)
+            + sum(TRUE_EFFECTS.get(a, 0.0) for a in used)
+            + rng.normal(0, 8)
+        )
+        projects.append(
+            CompletedProject(project_id, float(np.clip(success, 0, 100)), problem_class, complexity, team_size)
+        )
         usages += [Usage(project_id, a) for a in used]
         usages += [Usage(project_id, "A_good")] if "A_good" in used else []  # a second version
     usages += [Usage(projects[i].project_id, "E_rare") for i in rng.choice(n_projects, 2, replace=False)]
@@ -87,7 +104,9 @@ def test_intervals_cover_true_effects_at_about_the_stated_rate():
     for seed in range(1, 41):
         scores = compute_impact_scores(*tenant_history(seed), bootstrap_samples=100, seed=seed)
         for artifact_id, true_effect in TRUE_EFFECTS.items():
-            covered[artifact_id] += scores[artifact_id].effect_ci_low <= true_effect <= scores[artifact_id].effect_ci_high
+            covered[artifact_id] += (
+                scores[artifact_id].effect_ci_low <= true_effect <= scores[artifact_id].effect_ci_high
+            )
     assert all(count >= 30 for count in covered.values()), covered
 
 
@@ -138,7 +157,8 @@ def test_versions_of_one_artifact_in_one_project_count_once(history):
     once = list(dict.fromkeys(usages))
     assert len(once) < len(usages)
     assert compute_impact_scores(projects, once, bootstrap_samples=30) == compute_impact_scores(
-        projects, usages, bootstrap_samples=30)
+        projects, usages, bootstrap_samples=30
+    )
 
 
 def test_body_says_which_method_produced_the_number(scores):

@@ -1,5 +1,6 @@
 """Drop formats: JSON lines, git log --numstat, JUnit XML and GitHub workflow-run listings become raw metric events
 that `normalise` accepts. Bad lines become FormatErrors carrying their line numbers, and memory stays flat."""
+
 import io
 import json
 import os
@@ -8,20 +9,33 @@ import subprocess
 import time
 import tracemalloc
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from maestro.domain.metrics import normalise
-from maestro.ingestion.formats import (GITLOG, JSONL, JUNIT, WHOLE_FILE, WORKFLOW_RUNS, FormatError, OverlongLine,
-                                       detect_format, iter_lines, parse, parse_gitlog, parse_jsonl, parse_junit,
-                                       parse_workflow_runs)
+from maestro.ingestion.formats import (
+    GITLOG,
+    JSONL,
+    JUNIT,
+    WHOLE_FILE,
+    WORKFLOW_RUNS,
+    FormatError,
+    OverlongLine,
+    detect_format,
+    iter_lines,
+    parse,
+    parse_gitlog,
+    parse_jsonl,
+    parse_junit,
+    parse_workflow_runs,
+)
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "ingest"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-LAST_MODIFIED = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
+LAST_MODIFIED = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def events_of(parsed):
@@ -43,20 +57,24 @@ def assert_all_normalise(events):
 
 # --- format detection -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key, content_type, expected", [
-    ("ingest/t1/p1/metrics.jsonl", None, JSONL),
-    ("ingest/t1/p1/METRICS.NDJSON", "application/octet-stream", JSONL),
-    ("ingest/t1/p1/history.gitlog", None, GITLOG),
-    ("ingest/t1/p1/reports/TEST-com.example.xml", None, JUNIT),
-    ("ingest/t1/p1/runs-page-1.json", None, WORKFLOW_RUNS),
-    ("ingest/t1/p1/upload", "application/x-ndjson", JSONL),
-    ("ingest/t1/p1/upload", "text/xml; charset=utf-8", JUNIT),
-    ("ingest/t1/p1/upload", "application/xml", JUNIT),
-    ("ingest/t1/p1/upload", "application/json", WORKFLOW_RUNS),
-    ("ingest/t1/p1/notes.txt", "text/plain", None),
-    ("ingest/t1/p1/upload", None, None),
-    ("ingest/t1/p1/.jsonl", None, None),
-])
+
+@pytest.mark.parametrize(
+    "key, content_type, expected",
+    [
+        ("ingest/t1/p1/metrics.jsonl", None, JSONL),
+        ("ingest/t1/p1/METRICS.NDJSON", "application/octet-stream", JSONL),
+        ("ingest/t1/p1/history.gitlog", None, GITLOG),
+        ("ingest/t1/p1/reports/TEST-com.example.xml", None, JUNIT),
+        ("ingest/t1/p1/runs-page-1.json", None, WORKFLOW_RUNS),
+        ("ingest/t1/p1/upload", "application/x-ndjson", JSONL),
+        ("ingest/t1/p1/upload", "text/xml; charset=utf-8", JUNIT),
+        ("ingest/t1/p1/upload", "application/xml", JUNIT),
+        ("ingest/t1/p1/upload", "application/json", WORKFLOW_RUNS),
+        ("ingest/t1/p1/notes.txt", "text/plain", None),
+        ("ingest/t1/p1/upload", None, None),
+        ("ingest/t1/p1/.jsonl", None, None),
+    ],
+)
 def test_format_is_detected_by_extension_then_content_type(key, content_type, expected):
     assert detect_format(key, content_type) == expected
 
@@ -68,11 +86,17 @@ def test_unknown_format_is_a_programming_error():
 
 # --- JSON lines -------------------------------------------------------------------------------------------------
 
+
 def test_jsonl_yields_objects_and_reports_bad_lines_with_their_numbers():
     with open(EVENTS / "metrics.jsonl", "rb") as stream:
         parsed = list(parse(JSONL, stream))
     assert [(line_no, type(item).__name__) for line_no, item in parsed] == [
-        (1, "dict"), (3, "dict"), (4, "FormatError"), (5, "FormatError"), (7, "dict")]
+        (1, "dict"),
+        (3, "dict"),
+        (4, "FormatError"),
+        (5, "FormatError"),
+        (7, "dict"),
+    ]
     bad_json, array = errors_of(parsed)
     assert (bad_json.line_no, array.line_no) == (4, 5)
     assert bad_json.reason.startswith("not valid JSON")
@@ -124,8 +148,10 @@ def test_nothing_in_a_line_makes_the_jsonl_parser_raise():
 
 def _synthetic_jsonl_lines(count):
     for i in range(count):
-        yield (b'{"metric_type": "experiment_run", "value": 1, "timestamp": "2026-11-20T10:00:00Z", '
-               b'"metadata": {"run": "run-%08d", "note": "padding padding padding"}}\n' % i)
+        yield (
+            b'{"metric_type": "experiment_run", "value": 1, "timestamp": "2026-11-20T10:00:00Z", '
+            b'"metadata": {"run": "run-%08d", "note": "padding padding padding"}}\n' % i
+        )
 
 
 def test_200k_jsonl_lines_parse_with_flat_memory():
@@ -173,8 +199,11 @@ def test_a_large_jsonl_stream_is_read_in_chunks_not_whole():
 
 # --- git log --numstat: a real repository -----------------------------------------------------------------------
 
-AUTHORS = {"ada": ("Ada Lovelace", "ada@example.com"), "grace": ("Grace Hopper", "grace@navy.example.org"),
-           "linus": ("Linus Torvalds", "linus@kernel.example.net")}
+AUTHORS = {
+    "ada": ("Ada Lovelace", "ada@example.com"),
+    "grace": ("Grace Hopper", "grace@navy.example.org"),
+    "linus": ("Linus Torvalds", "linus@kernel.example.net"),
+}
 
 
 class GitRepo:
@@ -183,14 +212,26 @@ class GitRepo:
     def __init__(self, path: Path):
         self.path = path
         path.mkdir()
-        self.env = {"PATH": os.environ["PATH"], "HOME": str(path.parent), "GIT_CONFIG_NOSYSTEM": "1",
-                    "LC_ALL": "C", "TZ": "UTC"}
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(path.parent),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "LC_ALL": "C",
+            "TZ": "UTC",
+        }
         self.git("-c", "init.defaultBranch=main", "init", "-q")
 
     def git(self, *args: str, author: str = "ada", when: str = "2026-03-01T09:00:00+01:00") -> str:
         name, email = AUTHORS[author]
-        env = {**self.env, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": when,
-               "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": when}
+        env = {
+            **self.env,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": when,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": when,
+        }
         result = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True, check=True)
         return result.stdout.decode()
 
@@ -232,11 +273,23 @@ def repo(tmp_path_factory):
     repo.git("checkout", "-q", "main")
     repo.write("README.md", _lines(3, "readme") + "more readme\n")
     repo.commit("Readme", author="ada", when="2026-03-05T12:00:00+00:00")
-    repo.git("merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature'", author="grace",
-             when="2026-03-06T09:00:00+01:00")
+    repo.git(
+        "merge",
+        "-q",
+        "--no-ff",
+        "feature",
+        "-m",
+        "Merge branch 'feature'",
+        author="grace",
+        when="2026-03-06T09:00:00+01:00",
+    )
     (repo.path / "docs/guide.md").unlink()
-    repo.commit("Drop the guide\n\nIt moved to the wiki.\ncommit 0123456789abcdef0123456789abcdef01234567\n"
-                "1\t2\tnot/a/numstat/line\n\nDate: not a header either", author="ada", when="2026-03-07T09:00:00Z")
+    repo.commit(
+        "Drop the guide\n\nIt moved to the wiki.\ncommit 0123456789abcdef0123456789abcdef01234567\n"
+        "1\t2\tnot/a/numstat/line\n\nDate: not a header either",
+        author="ada",
+        when="2026-03-07T09:00:00Z",
+    )
     return repo
 
 
@@ -273,14 +326,21 @@ def test_gitlog_commits_and_authors_match_git_itself(repo):
         count, author = line.strip().split("\t")
         shortlog[author] += int(count)
     ours = Counter(f"{c['metadata']['author_name']} <{c['metadata']['author_email']}>" for c in commits.values())
-    assert ours == shortlog == Counter({"Ada Lovelace <ada@example.com>": 4,
-                                        "Grace Hopper <grace@navy.example.org>": 3,
-                                        "Linus Torvalds <linus@kernel.example.net>": 2})
+    assert (
+        ours
+        == shortlog
+        == Counter(
+            {
+                "Ada Lovelace <ada@example.com>": 4,
+                "Grace Hopper <grace@navy.example.org>": 3,
+                "Linus Torvalds <linus@kernel.example.net>": 2,
+            }
+        )
+    )
     author_dates = dict(line.split(" ") for line in repo.git("log", "--format=%H %aI").splitlines())
     for sha, commit in commits.items():
         assert datetime.fromisoformat(commit["timestamp"]) == datetime.fromisoformat(author_dates[sha])
-    assert commits[repo.git("rev-list", "--max-parents=0", "HEAD").strip()]["timestamp"] == \
-        "2026-03-01T09:00:00+01:00"
+    assert commits[repo.git("rev-list", "--max-parents=0", "HEAD").strip()]["timestamp"] == "2026-03-01T09:00:00+01:00"
 
 
 def test_gitlog_line_counts_match_git_numstat(repo):
@@ -324,16 +384,22 @@ def test_gitlog_events_are_stable_and_normalise(repo):
 def test_gitlog_with_decorations_notes_fuller_and_per_parent_merges(repo):
     repo.git("notes", "add", "-m", "reviewed by grace\nsecond note line", "HEAD~2")
     try:
-        for extra in (("--decorate",), ("--pretty=fuller",), ("-m",), ("--no-renames", "--all"),
-                      ("--branches", "--tags")):
+        for extra in (
+            ("--decorate",),
+            ("--pretty=fuller",),
+            ("-m",),
+            ("--no-renames", "--all"),
+            ("--branches", "--tags"),
+        ):
             parsed, commits = _commit_events(repo, *extra)
             assert errors_of(parsed) == [], extra
             revisions = [arg for arg in extra if arg in ("--all", "--branches", "--tags")] or ["HEAD"]
             assert len(commits) == int(repo.git("rev-list", "--count", *revisions)), extra
         _, per_parent = _commit_events(repo, "-m")
         merge = next(c for c in per_parent.values() if c["metadata"]["is_merge"])
-        first_parent_diff = repo.git("diff", "--numstat", f"{merge['metadata']['sha']}^1",
-                                     merge["metadata"]["sha"]).splitlines()
+        first_parent_diff = repo.git(
+            "diff", "--numstat", f"{merge['metadata']['sha']}^1", merge["metadata"]["sha"]
+        ).splitlines()
         assert merge["metadata"]["files"] == [line.split("\t")[2] for line in first_parent_diff]
     finally:
         repo.git("notes", "remove", "HEAD~2")
@@ -356,23 +422,27 @@ def test_gitlog_streams_commit_by_commit(repo):
 
 
 def test_gitlog_reports_lines_it_cannot_place_and_keeps_going():
-    log = (b"warning: refname is ambiguous\n"
-           b"commit 1111111111111111111111111111111111111111\r\n"
-           b"Author: Ada Lovelace <ada@example.com>\r\n"
-           b"Date:   2026-03-01T09:00:00+01:00\r\n\r\n    Crlf commit\r\n\r\n"
-           b"3\t1\tsrc/{old => new}/mod.py\r\n"
-           b"stray text in the numstat\n"
-           b"commit 2222222222222222222222222222222222222222\n"
-           b"Author: Grace Hopper <grace@navy.example.org>\n\n    No date\n\n1\t0\ta.txt\n"
-           b"commit 3333333333333333333333333333333333333333\n"
-           b"Author: Linus Torvalds <linus@kernel.example.net>\n"
-           b"Date:   Wed Mar 4 22:15:00 2026 +0900\n\n    Default date format, no trailing newline\n\n"
-           b"-\t-\tlogo.png\n2\t2\t\"donn\\303\\251es.txt\"")
+    log = (
+        b"warning: refname is ambiguous\n"
+        b"commit 1111111111111111111111111111111111111111\r\n"
+        b"Author: Ada Lovelace <ada@example.com>\r\n"
+        b"Date:   2026-03-01T09:00:00+01:00\r\n\r\n    Crlf commit\r\n\r\n"
+        b"3\t1\tsrc/{old => new}/mod.py\r\n"
+        b"stray text in the numstat\n"
+        b"commit 2222222222222222222222222222222222222222\n"
+        b"Author: Grace Hopper <grace@navy.example.org>\n\n    No date\n\n1\t0\ta.txt\n"
+        b"commit 3333333333333333333333333333333333333333\n"
+        b"Author: Linus Torvalds <linus@kernel.example.net>\n"
+        b"Date:   Wed Mar 4 22:15:00 2026 +0900\n\n    Default date format, no trailing newline\n\n"
+        b'-\t-\tlogo.png\n2\t2\t"donn\\303\\251es.txt"'
+    )
     parsed = list(parse(GITLOG, io.BytesIO(log)))
     errors = errors_of(parsed)
     assert [(e.line_no, e.reason) for e in errors] == [
-        (1, "expected 'commit <sha>'"), (9, "unexpected line in git log output"),
-        (10, "commit 2222222222222222222222222222222222222222: no Date line")]
+        (1, "expected 'commit <sha>'"),
+        (9, "unexpected line in git log output"),
+        (10, "commit 2222222222222222222222222222222222222222: no Date line"),
+    ]
     assert errors[1].raw_excerpt == "stray text in the numstat"
     commits = {e["metadata"]["sha"][0]: e for e in by_type(events_of(parsed), "commits")}
     assert set(commits) == {"1", "3"}
@@ -397,12 +467,16 @@ def test_gitlog_of_this_project_matches_its_commit_count():
     assert errors_of(parsed) == []
     commits = by_type(events_of(parsed), "commits")
     assert len(commits) == count
-    expected_added = sum(int(line.split(b"\t")[0]) for line in git("log", "--numstat", "--format=").splitlines()
-                         if line and not line.startswith(b"-"))
+    expected_added = sum(
+        int(line.split(b"\t")[0])
+        for line in git("log", "--numstat", "--format=").splitlines()
+        if line and not line.startswith(b"-")
+    )
     assert sum(e["value"] for e in by_type(events_of(parsed), "lines_added")) == expected_added
 
 
 # --- JUnit XML --------------------------------------------------------------------------------------------------
+
 
 def _suite_values(events):
     return {event["metric_type"]: event["value"] for event in events}
@@ -413,8 +487,13 @@ def test_pytest_junitxml_report_counts_match():
         parsed = list(parse(JUNIT, stream, fallback_timestamp=LAST_MODIFIED))
     assert errors_of(parsed) == []
     events = events_of(parsed)
-    assert _suite_values(events) == {"tests": 4, "test_failures": 1, "test_errors": 0, "test_skipped": 1,
-                                     "test_duration_seconds": 0.12}
+    assert _suite_values(events) == {
+        "tests": 4,
+        "test_failures": 1,
+        "test_errors": 0,
+        "test_skipped": 1,
+        "test_duration_seconds": 0.12,
+    }
     assert {e["timestamp"] for e in events} == {"2026-11-20T10:00:00.123456+00:00"}  # no zone: read as UTC
     assert {json.dumps(e["metadata"]) for e in events} == {json.dumps({"suite": "pytest", "hostname": "ci"})}
     assert all(re.fullmatch(r"junit:[0-9a-f]{24}:" + e["metric_type"], e["event_id"]) for e in events)
@@ -428,8 +507,13 @@ def test_surefire_report_without_timestamp_is_dated_by_the_object():
         parsed = list(parse(JUNIT, stream, fallback_timestamp=LAST_MODIFIED))
     events = events_of(parsed)
     assert errors_of(parsed) == [] and {line_no for line_no, _ in parsed} == {1}
-    assert _suite_values(events) == {"tests": 5, "test_failures": 1, "test_errors": 1, "test_skipped": 1,
-                                     "test_duration_seconds": 0.187}
+    assert _suite_values(events) == {
+        "tests": 5,
+        "test_failures": 1,
+        "test_errors": 1,
+        "test_skipped": 1,
+        "test_duration_seconds": 0.187,
+    }
     assert {e["timestamp"] for e in events} == {LAST_MODIFIED.isoformat()}
     assert events[0]["metadata"] == {"suite": "com.example.billing.InvoiceCalculatorTest", "hostname": None}
     assert_all_normalise(events)
@@ -456,15 +540,17 @@ def test_suites_without_totals_are_counted_from_their_cases_and_nested_suites_co
         if isinstance(event, dict):
             suites.setdefault(event["metadata"]["suite"], {})[event["metric_type"]] = event["value"]
     assert suites == {
-        "counted": {"tests": 4, "test_failures": 1, "test_errors": 1, "test_skipped": 1,
-                    "test_duration_seconds": 0.75},
+        "counted": {"tests": 4, "test_failures": 1, "test_errors": 1, "test_skipped": 1, "test_duration_seconds": 0.75},
         "inner-1": {"tests": 1, "test_failures": 0, "test_errors": 0, "test_skipped": 0, "test_duration_seconds": 1},
-        "inner-2": {"tests": 2, "test_failures": 0, "test_errors": 0, "test_skipped": 0, "test_duration_seconds": 2}}
+        "inner-2": {"tests": 2, "test_failures": 0, "test_errors": 0, "test_skipped": 0, "test_duration_seconds": 2},
+    }
     counted = next(e for _, e in parsed if isinstance(e, dict) and e["metadata"]["suite"] == "counted")
     assert counted["timestamp"] == "2026-11-20T10:00:00+02:00"
     errors = errors_of(parsed)
-    assert [e.reason for e in errors] == ["testsuite 'undated': no timestamp attribute and no fallback timestamp",
-                                          "testsuite 'bad-count': count 'many' is not a whole number"]
+    assert [e.reason for e in errors] == [
+        "testsuite 'undated': no timestamp attribute and no fallback timestamp",
+        "testsuite 'bad-count': count 'many' is not a whole number",
+    ]
     assert [e.line_no for e in errors] == [5, 6]  # the suites' positions in the file
 
 
@@ -485,11 +571,14 @@ def test_external_entities_are_refused():
     assert isinstance(error, FormatError) and "refused XML" in error.reason
 
 
-@pytest.mark.parametrize("document, line_no", [
-    (b'<testsuite name="x" tests="1">\n<testcase name="a">\n</testsuite>', 3),
-    (b"this is not xml", 1),
-    (b"", 1),
-])
+@pytest.mark.parametrize(
+    "document, line_no",
+    [
+        (b'<testsuite name="x" tests="1">\n<testcase name="a">\n</testsuite>', 3),
+        (b"this is not xml", 1),
+        (b"", 1),
+    ],
+)
 def test_invalid_xml_yields_one_format_error(document, line_no):
     parsed = list(parse_junit(io.BytesIO(document), fallback_timestamp=LAST_MODIFIED))
     assert len(parsed) == 1 and isinstance(parsed[0][1], FormatError)
@@ -510,10 +599,13 @@ class SyntheticJUnit(io.RawIOBase):
             for s in range(suites):
                 yield b'<testsuite name="suite-%d" timestamp="2026-11-20T10:00:00Z" hostname="ci">' % s
                 for c in range(cases):
-                    yield (b'<testcase name="case-%d" time="0.01"><system-out>%s</system-out></testcase>'
-                           % (c, b"log line " * 50))
+                    yield (
+                        b'<testcase name="case-%d" time="0.01"><system-out>%s</system-out></testcase>'
+                        % (c, b"log line " * 50)
+                    )
                 yield b"</testsuite>"
             yield b"</testsuites>"
+
         self._parts = parts()
 
     def readable(self):
@@ -536,6 +628,7 @@ def test_a_large_junit_report_streams_with_flat_memory():
 
 # --- GitHub Actions workflow runs -------------------------------------------------------------------------------
 
+
 def _runs(parsed):
     runs = {}
     for _, event in parsed:
@@ -550,20 +643,36 @@ def test_workflow_runs_listing_becomes_pipeline_events():
     runs = _runs(parsed)
     values = {run_id: {m: e["value"] for m, e in run.items()} for run_id, run in runs.items()}
     assert values == {
-        "30433642": {"pipeline_run": 1, "pipeline_attempt": 1, "pipeline_duration_seconds": 492.0,
-                     "pipeline_success": 1},
-        "30433655": {"pipeline_run": 1, "pipeline_attempt": 2, "pipeline_duration_seconds": 255.0,
-                     "pipeline_success": 0},
+        "30433642": {
+            "pipeline_run": 1,
+            "pipeline_attempt": 1,
+            "pipeline_duration_seconds": 492.0,
+            "pipeline_success": 1,
+        },
+        "30433655": {
+            "pipeline_run": 1,
+            "pipeline_attempt": 2,
+            "pipeline_duration_seconds": 255.0,
+            "pipeline_success": 0,
+        },
         "30433701": {"pipeline_run": 1, "pipeline_attempt": 1},  # in progress: no duration, no verdict yet
-        "30433720": {"pipeline_run": 1, "pipeline_attempt": 1, "pipeline_duration_seconds": 600.0}}  # cancelled
+        "30433720": {"pipeline_run": 1, "pipeline_attempt": 1, "pipeline_duration_seconds": 600.0},
+    }  # cancelled
     failed = runs["30433655"]["pipeline_success"]
     assert failed["event_id"] == "gha:30433655:2:pipeline_success"
     assert failed["timestamp"] == "2026-11-20T20:30:00+00:00"  # run_started_at of this attempt
     assert failed["metadata"] == {
-        "workflow_id": 159038, "name": "Build", "run_number": 563, "event": "pull_request",
-        "head_branch": "feature/ingest", "head_sha": "7638417db6d59f3c431d3e1f261cc637155684cd",
-        "conclusion": "failure", "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433655",
-        "run_id": 30433655, "run_attempt": 2}
+        "workflow_id": 159038,
+        "name": "Build",
+        "run_number": 563,
+        "event": "pull_request",
+        "head_branch": "feature/ingest",
+        "head_sha": "7638417db6d59f3c431d3e1f261cc637155684cd",
+        "conclusion": "failure",
+        "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433655",
+        "run_id": 30433655,
+        "run_attempt": 2,
+    }
     assert [line_no for line_no, _ in parsed] == [1] * 4 + [2] * 4 + [3] * 2 + [4] * 3
     assert_all_normalise(events_of(parsed))
 
@@ -585,7 +694,8 @@ def test_a_malformed_run_is_reported_by_its_index_and_the_rest_still_count():
     assert [(e.line_no, e.reason) for e in errors_of(parsed)] == [
         (2, "workflow run 2: expected an object, got a string"),
         (3, "workflow run 3: id must be an integer"),
-        (4, "workflow run 4: updated_at 'yesterday' is not an ISO 8601 time with a zone")]
+        (4, "workflow run 4: updated_at 'yesterday' is not an ISO 8601 time with a zone"),
+    ]
     assert all(len(e.raw_excerpt) <= 200 for e in errors_of(parsed))
     assert len(_runs([p for p in parsed if not isinstance(p[1], FormatError)])) == 4
 

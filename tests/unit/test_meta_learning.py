@@ -3,6 +3,7 @@ models that beat the tenant mean and a ridge on held-out projects with calibrate
 recommendations that beat the most-popular baseline against the generator's ground truth.
 
 The heavy part (training three targets on 600 projects, ~20-40 s on 2 cores) runs once per module."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,17 @@ import pytest
 
 from maestro.domain.artifacts import is_semver
 from maestro.domain.meta.history import (
-    CUTOFF_DAYS, FEATURE_NAMES, ArtifactUsage, Member, MetricRecord, artifact_effects_as_of, feature_table, features,
-    generate_history, more_projects)
+    CUTOFF_DAYS,
+    FEATURE_NAMES,
+    ArtifactUsage,
+    Member,
+    MetricRecord,
+    artifact_effects_as_of,
+    feature_table,
+    features,
+    generate_history,
+    more_projects,
+)
 from maestro.domain.metrics import BUILT_IN_TYPES
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
 
@@ -38,6 +48,7 @@ def history():
 @pytest.fixture(scope="module")
 def models(history):
     from maestro.ml.training import train_all
+
     return train_all(history, seed=0)
 
 
@@ -52,8 +63,9 @@ def larger_held_out(history, held_out):
     """The 120 held-out projects plus 3000 more of the same tenant started in the same window: the coverage
     check's sampling error at 80% drops from ~3.7 points (120) to ~0.7, so a miss or a pass says something
     about the interval, not about which projects were drawn (~4 s to draw)."""
-    extra = more_projects(history, EXTRA_HELD_OUT, start_from=held_out[0].start_date,
-                          start_to=held_out[-1].start_date, seed=1)
+    extra = more_projects(
+        history, EXTRA_HELD_OUT, start_from=held_out[0].start_date, start_to=held_out[-1].start_date, seed=1
+    )
     return feature_table(history, held_out + extra)
 
 
@@ -65,9 +77,11 @@ def _ols(columns: list[np.ndarray], y: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the generator
 def test_generator_is_deterministic_for_a_seed():
     assert generate_history(n_projects=40, n_artifacts=60, seed=3) == generate_history(
-        n_projects=40, n_artifacts=60, seed=3)
+        n_projects=40, n_artifacts=60, seed=3
+    )
     assert generate_history(n_projects=40, n_artifacts=60, seed=3) != generate_history(
-        n_projects=40, n_artifacts=60, seed=4)
+        n_projects=40, n_artifacts=60, seed=4
+    )
 
 
 def test_generated_outcomes_follow_the_documented_causal_directions(history):
@@ -78,10 +92,11 @@ def test_generated_outcomes_follow_the_documented_causal_directions(history):
     cost = np.array([p.outcome.compute_cost_usd for p in projects])
     success = np.array([p.success_score for p in projects])
     team = np.array([len(p.members) for p in projects])
-    senior = np.array([sum(m.experience in ("senior", "principal") for m in p.members) / len(p.members)
-                       for p in projects])
+    senior = np.array(
+        [sum(m.experience in ("senior", "principal") for m in p.members) / len(p.members) for p in projects]
+    )
     used = [{u.artifact_id for u in p.usages} for p in projects]
-    good = np.array([len(u & truth.good_for_class[p.problem_class]) for u, p in zip(used, projects)])
+    good = np.array([len(u & truth.good_for_class[p.problem_class]) for u, p in zip(used, projects, strict=False)])
     accelerators = np.array([len(u & truth.accelerators) for u in used])
     gpu = np.array([p.problem_class in ("nlp", "computer_vision", "recommendation") for p in projects])
     early = [features(p) for p in projects]
@@ -107,8 +122,7 @@ def test_generated_history_is_shaped_like_platform_records(history):
         assert ProblemClass(p.problem_class) and 1 <= p.complexity_score <= 10 and 0 <= p.success_score <= 100
         assert p.end_date <= history.now and p.description
         assert all(MemberRole(m.role) and ExperienceLevel(m.experience) for m in p.members)
-        assert all(r.metric_type in BUILT_IN_TYPES and p.start_date <= r.recorded_at <= p.end_date
-                   for r in p.metrics)
+        assert all(r.metric_type in BUILT_IN_TYPES and p.start_date <= r.recorded_at <= p.end_date for r in p.metrics)
         for u in p.usages:
             artifact = by_id[u.artifact_id]
             assert artifact.available(u.recorded_at) and u.version == artifact.version_at(u.recorded_at)
@@ -126,20 +140,27 @@ def test_features_ignore_everything_recorded_after_the_cutoff(history):
     after = project.cutoff + timedelta(hours=1)
     planted = replace(
         project,
-        metrics=project.metrics + (MetricRecord("commits", 10_000.0, after, "intruder"),
-                                   MetricRecord("pipeline_success", 0.0, after),
-                                   MetricRecord("pr_merge_hours", 5_000.0, after),
-                                   MetricRecord("experiment_run", 999.0, after)),
+        metrics=project.metrics
+        + (
+            MetricRecord("commits", 10_000.0, after, "intruder"),
+            MetricRecord("pipeline_success", 0.0, after),
+            MetricRecord("pr_merge_hours", 5_000.0, after),
+            MetricRecord("experiment_run", 999.0, after),
+        ),
         members=project.members + (Member("intruder", "ml_engineer", "principal", 40.0, after),),
-        usages=project.usages + (ArtifactUsage(project.project_id, history.artifacts[0].artifact_id, "1.0.0",
-                                               after, False),),
+        usages=project.usages
+        + (ArtifactUsage(project.project_id, history.artifacts[0].artifact_id, "1.0.0", after, False),),
         outcome=replace(project.outcome, duration_days=1.0, compute_cost_usd=1.0, model_performance=1.0),
-        success_score=100.0, end_date=project.cutoff + timedelta(days=1))
+        success_score=100.0,
+        end_date=project.cutoff + timedelta(days=1),
+    )
     assert features(planted) == features(project)
 
     # the same record one hour before the cut-off does reach the features: the test above can see a leak
-    before = replace(project, metrics=project.metrics + (
-        MetricRecord("commits", 10_000.0, project.cutoff - timedelta(hours=1), "intruder"),))
+    before = replace(
+        project,
+        metrics=project.metrics + (MetricRecord("commits", 10_000.0, project.cutoff - timedelta(hours=1), "intruder"),),
+    )
     assert features(before)["commits_per_week"] > features(project)["commits_per_week"] + 1000
 
 
@@ -152,8 +173,9 @@ def test_features_as_of_an_earlier_moment_see_less(history):
 
 def test_published_artifact_effects_never_use_projects_completed_after_the_snapshot(history):
     moment = history.projects[300].start_date
-    later_ones_zeroed = replace(history, projects=tuple(
-        replace(p, success_score=0.0) if p.end_date > moment else p for p in history.projects))
+    later_ones_zeroed = replace(
+        history, projects=tuple(replace(p, success_score=0.0) if p.end_date > moment else p for p in history.projects)
+    )
     assert artifact_effects_as_of(later_ones_zeroed, moment) == artifact_effects_as_of(history, moment)
 
 
@@ -167,8 +189,12 @@ def test_published_artifact_effects_never_use_projects_completed_after_the_snaps
 @pytest.mark.parametrize("target", ["success_score", "duration_days"])
 def test_model_beats_tenant_mean_and_ridge_on_held_out_projects(models, larger_held_out, target):
     model = models[target]
-    assert model.metrics["split"] == {"rule": "time: the latest projects by start date", "train": 480,
-                                      "holdout": 120, "cv_folds": 5}
+    assert model.metrics["split"] == {
+        "rule": "time: the latest projects by start date",
+        "train": 480,
+        "holdout": 120,
+        "cv_folds": 5,
+    }
     held_out = model.evaluate(larger_held_out.X, larger_held_out.targets[target])
     assert held_out["model"]["mae"] < held_out["baselines"]["tenant_mean"]["mae"]
     assert held_out["model"]["mae"] < held_out["baselines"]["ridge"]["mae"]
@@ -182,9 +208,17 @@ def test_cost_model_beats_the_tenant_mean_in_dollars(models, larger_held_out):
     assert held_out["model"]["r2"] > 0.5
 
 
-@pytest.mark.parametrize("target, level", [
-    ("success_score", "80"), ("success_score", "90"), ("duration_days", "80"), ("duration_days", "90"),
-    ("compute_cost_usd", "80"), ("compute_cost_usd", "90")])
+@pytest.mark.parametrize(
+    "target, level",
+    [
+        ("success_score", "80"),
+        ("success_score", "90"),
+        ("duration_days", "80"),
+        ("duration_days", "90"),
+        ("compute_cost_usd", "80"),
+        ("compute_cost_usd", "90"),
+    ],
+)
 def test_interval_coverage_is_within_five_points_of_nominal(models, larger_held_out, target, level):
     held_out = models[target].evaluate(larger_held_out.X, larger_held_out.targets[target])
     assert held_out["projects"] == 120 + EXTRA_HELD_OUT
@@ -215,6 +249,7 @@ def recommendation_split(history):
 @pytest.mark.parametrize("with_similarity", [False, True])
 def test_recommendations_beat_most_popular_on_held_out_projects(history, recommendation_split, with_similarity):
     from maestro.ml.recommend import description_overlap, evaluate_recommendations, learn_recommender
+
     learned_from, held = recommendation_split
     similarity = (lambda p: description_overlap(p.description, history.artifacts)) if with_similarity else None
     fitted = learn_recommender(history, learned_from, similarity=similarity, seed=0)
@@ -226,6 +261,7 @@ def test_recommendations_beat_most_popular_on_held_out_projects(history, recomme
 
 def test_recommendations_never_include_deprecated_artifacts_and_explain_themselves(history, recommendation_split):
     from maestro.ml.recommend import ArtifactRecommender, most_popular
+
     learned_from, held = recommendation_split
     recommender = ArtifactRecommender(history, learned_from)
     gone = history.deprecated()
@@ -239,6 +275,7 @@ def test_recommendations_never_include_deprecated_artifacts_and_explain_themselv
 
 def test_team_recommendation_is_at_least_as_good_as_the_current_plan(models, held_out):
     from maestro.ml.recommend import recommend_team, team_shapes
+
     improved = 0
     for project in held_out[:10]:
         profile = features(project)
@@ -256,8 +293,8 @@ def test_team_recommendation_is_at_least_as_good_as_the_current_plan(models, hel
 
 # ---------------------------------------------------------------- cold path
 def test_the_domain_generator_does_not_import_scikit_learn():
-    probe = ("import sys, maestro.domain.meta.history, maestro.ml.recommend; "
-             "print('sklearn' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ}, check=True)
+    probe = "import sys, maestro.domain.meta.history, maestro.ml.recommend; print('sklearn' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ}, check=True
+    )
     assert result.stdout.strip() == "False"

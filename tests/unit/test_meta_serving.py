@@ -1,5 +1,6 @@
 """Serving the outcome models without scikit-learn: ONNX parity with the trained models, occlusion
 contributions, priors below the minimum, the recommender's saved state, and what the request path imports."""
+
 import json
 import os
 import subprocess
@@ -24,10 +25,10 @@ def trained():
     table = feature_table(history)
     out = {}
     for target in TARGET_NAMES:
-        model = train_target(table.X, table.targets[target], table.feature_names, target=target,
-                             start_dates=table.start_dates)
-        onnx_bytes, manifest = export_target(model, feature_means=table.X[model.train_index].mean(axis=0),
-                                             version="7")
+        model = train_target(
+            table.X, table.targets[target], table.feature_names, target=target, start_dates=table.start_dates
+        )
+        onnx_bytes, manifest = export_target(model, feature_means=table.X[model.train_index].mean(axis=0), version="7")
         out[target] = (model, onnx_bytes, manifest)
     return history, table, out
 
@@ -135,12 +136,27 @@ def test_observed_relevance_grades_what_successful_projects_used():
 
 
 def test_the_request_path_of_predictions_imports_no_training_stack():
-    modules = ("maestro.services.meta.predictions", "maestro.services.meta.recommendations",
-               "maestro.services.meta.models", "maestro.services.meta.scoring", "maestro.domain.meta.serving",
-               "maestro.ml.recommend", "maestro.repositories.online_features", "functions.predictions",
-               "functions.models")
-    probe = (f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
-             "print(','.join(m for m in ('sklearn', 'mlflow', 'feast', 'pandas', 'torch', 'scipy') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    modules = (
+        "maestro.services.meta.predictions",
+        "maestro.services.meta.recommendations",
+        "maestro.services.meta.models",
+        "maestro.services.meta.scoring",
+        "maestro.domain.meta.serving",
+        "maestro.ml.recommend",
+        "maestro.repositories.online_features",
+        "functions.predictions",
+        "functions.models",
+    )
+    probe = (
+        f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+        "print(','.join(m for m in ('sklearn', 'mlflow', 'feast', 'pandas', 'torch', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAESTRO_STAGE": "test"},
+        check=True,
+    )
     assert result.stdout.strip() == ""

@@ -4,6 +4,7 @@ Reference ValueProto bytes come from Feast's own generated message (Value_pb2.py
 package, 5-11 s of import, is not imported); reference entity ids were computed with feast 0.67's
 feast.infra.online_stores.helpers.compute_entity_id(EntityKey(join_keys=["tenant_project"], ...), 3).
 """
+
 import importlib.util
 import math
 import os
@@ -51,13 +52,16 @@ def Value():
 def test_entity_ids_match_feast_compute_entity_id():
     assert online_entity_id("t1", "proj-0000") == "3fb4ceb6fe720148d46f4e0271f528f4"
     assert online_entity_id("8f3a2c1e-tenant", "p#with#hash") == "270646bbf325a32f4432a7630f3f63b7"
-    assert online_entity_id("ténant-ü", "🙂-project-with-a-rather-long-identifier-0123456789") == \
-        "dee65db94860b6792a04f9fe7d50e588"
+    assert (
+        online_entity_id("ténant-ü", "🙂-project-with-a-rather-long-identifier-0123456789")
+        == "dee65db94860b6792a04f9fe7d50e588"
+    )
 
 
 def test_entity_key_serialization_is_version_3_layout():
-    assert serialize_entity_key("k", "ab") == (b"\x01\x00\x00\x00" b"\x02\x00\x00\x00" b"\x01\x00\x00\x00" b"k"
-                                               b"\x02\x00\x00\x00" b"\x02\x00\x00\x00" b"ab")
+    assert serialize_entity_key("k", "ab") == (
+        b"\x01\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00k\x02\x00\x00\x00\x02\x00\x00\x00ab"
+    )
 
 
 def test_murmur3_matches_mmh3_for_every_tail_length():
@@ -78,13 +82,30 @@ def test_tenant_key_is_scoped_and_unambiguous():
         tenant_project_key("", "p1")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("double_val", 3.141592653589793), ("double_val", -0.0), ("double_val", 1e6), ("double_val", 0.0),
-    ("float_val", 0.1), ("int64_val", 0), ("int64_val", 2**62 + 5), ("int64_val", -17),
-    ("int32_val", -1), ("int32_val", 2**31 - 1), ("int32_val", -(2**31)), ("bool_val", True), ("bool_val", False),
-    ("string_val", "computer_vision"), ("string_val", ""), ("string_val", "ünïcødé 🙂"),
-    ("unix_timestamp_val", 1_700_000_000), ("bytes_val", b"\x00\xff"), ("json_val", '{"a":1.5}'),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("double_val", 3.141592653589793),
+        ("double_val", -0.0),
+        ("double_val", 1e6),
+        ("double_val", 0.0),
+        ("float_val", 0.1),
+        ("int64_val", 0),
+        ("int64_val", 2**62 + 5),
+        ("int64_val", -17),
+        ("int32_val", -1),
+        ("int32_val", 2**31 - 1),
+        ("int32_val", -(2**31)),
+        ("bool_val", True),
+        ("bool_val", False),
+        ("string_val", "computer_vision"),
+        ("string_val", ""),
+        ("string_val", "ünïcødé 🙂"),
+        ("unix_timestamp_val", 1_700_000_000),
+        ("bytes_val", b"\x00\xff"),
+        ("json_val", '{"a":1.5}'),
+    ],
+)
 def test_decoder_reads_feast_value_proto_scalars(Value, field, value):
     data = Value(**{field: value}).SerializeToString()
     decoded = decode_value(data)
@@ -111,7 +132,7 @@ def test_decoder_refuses_list_values(Value):
     message = Value()
     list_field = message.DESCRIPTOR.fields_by_name["double_list_val"]
     assert list_field.type == descriptor.FieldDescriptor.TYPE_MESSAGE
-    getattr(message, "double_list_val").val.extend([1.0, 2.0])
+    message.double_list_val.val.extend([1.0, 2.0])
     with pytest.raises(UnsupportedFeatureValue):
         decode_value(message.SerializeToString())
 
@@ -133,8 +154,16 @@ def test_views_cover_exactly_the_model_feature_vector():
 
 
 def test_reader_imports_neither_feast_nor_pandas_nor_protobuf():
-    probe = ("import sys; import maestro.repositories.online_features; "
-             "print(','.join(m for m in ('feast', 'pandas', 'google.protobuf', 'pyarrow', 'dask') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    probe = (
+        "import sys; import maestro.repositories.online_features; "
+        "print(','.join(m for m in ('feast', 'pandas', 'google.protobuf', 'pyarrow', 'dask') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAESTRO_STAGE": "test"},
+        check=True,
+    )
     assert result.stdout.strip() == ""

@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 document: generated from the routes' own models, covering every served route and nothing
 else, valid, with security, pagination and problem+json answers where they belong."""
+
 import json
 import os
 import re
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -101,7 +103,7 @@ def test_errors_are_problem_json_with_the_statuses_that_apply(document):
     problem = document["components"]["schemas"]["ProblemDetails"]
     assert {"type", "title", "status"} <= set(problem["required"])
     operations = {(m, p): o["responses"] for m, p, o in _operations(document)}
-    for (method, path), answers in operations.items():
+    for (_method, _path), answers in operations.items():
         assert "400" in answers
         for status, answer in answers.items():
             if int(status) >= 400:
@@ -175,18 +177,25 @@ def test_a_view_cannot_parse_a_body_other_than_the_declared_one():
 
 def test_loading_the_app_builds_no_model_schema():
     """Cold start: models are only built when the document is (or a body is parsed), never at import."""
-    probe = ("import app\nfrom pydantic import BaseModel\nfrom maestro.http.routes import ROUTE_REGISTRY\n"
-             "built = {m.__name__ for s in ROUTE_REGISTRY.values() for m in (s.body, s.response, s.query)\n"
-             "         if isinstance(m, type) and issubclass(m, BaseModel) and m.__pydantic_complete__}\n"
-             "print(sorted(built))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "MAESTRO_STAGE": "test"}, check=True)
+    probe = (
+        "import app\nfrom pydantic import BaseModel\nfrom maestro.http.routes import ROUTE_REGISTRY\n"
+        "built = {m.__name__ for s in ROUTE_REGISTRY.values() for m in (s.body, s.response, s.query)\n"
+        "         if isinstance(m, type) and issubclass(m, BaseModel) and m.__pydantic_complete__}\n"
+        "print(sorted(built))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAESTRO_STAGE": "test"},
+        check=True,
+    )
     assert result.stdout.strip() == "[]"
 
 
 # ---------------------------------------------------------------- found by the contract walk (schemathesis)
-@pytest.mark.parametrize("field", ["name", "description", "complexity_score", "team_size", "repositories",
-                                   "features"])
+@pytest.mark.parametrize("field", ["name", "description", "complexity_score", "team_size", "repositories", "features"])
 def test_a_project_patch_cannot_null_a_field_the_project_always_has(field):
     from functions.projects import ProjectPatch
     from maestro.domain.errors import ValidationFailed
@@ -195,7 +204,8 @@ def test_a_project_patch_cannot_null_a_field_the_project_always_has(field):
     with pytest.raises(ValidationFailed):
         parse_model(ProjectPatch, {field: None})
     assert parse_model(ProjectPatch, {"start_date": None, "mlflow_experiment": None}).model_dump(
-        exclude_unset=True) == {"start_date": None, "mlflow_experiment": None}
+        exclude_unset=True
+    ) == {"start_date": None, "mlflow_experiment": None}
 
 
 def test_a_project_patch_checks_repositories_as_creation_does():
@@ -231,14 +241,14 @@ def test_an_empty_replacement_id_is_refused_not_looked_up():
 
 @pytest.mark.parametrize("value", [1e-300, -1e-300, 1e200, -1e200])
 def test_a_metric_value_outside_the_storable_range_is_rejected_not_a_500(value):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from maestro.domain.metrics import MetricRejected, normalise
 
     def event(v):
         return {"project_id": "prj_1", "metric_type": "commits", "value": v, "timestamp": "2026-01-01T00:00:00Z"}
 
-    now = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 2, 1, tzinfo=UTC)
     with pytest.raises(MetricRejected, match="magnitude"):
         normalise(event(value), project_id=None, custom_types={}, source="api", now=now)
     if value > 0:
@@ -248,6 +258,7 @@ def test_a_metric_value_outside_the_storable_range_is_rejected_not_a_500(value):
 def test_member_hours_are_kept_to_the_hundredth():
     from functions.projects import MemberIn
 
-    member = MemberIn.model_validate({"display_name": "x", "role": "analyst", "experience_level": "mid",
-                                      "contribution_hours": 4e-272})
+    member = MemberIn.model_validate(
+        {"display_name": "x", "role": "analyst", "experience_level": "mid", "contribution_hours": 4e-272}
+    )
     assert member.contribution_hours == 0

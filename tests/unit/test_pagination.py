@@ -41,4 +41,6 @@ def test_limit_defaults_and_bounds():
 
 def test_page_body_has_items_and_next_cursor():
     assert Page(items=[1, 2], next_cursor="abc").to_body(lambda i: {"id": i}) == {
-        "items": [{"id": 1}, {"id": 2}], "next_cursor": "abc"}
+        "items": [{"id": 1}, {"id": 2}],
+        "next_cursor": "abc",
+    }

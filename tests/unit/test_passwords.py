@@ -1,4 +1,5 @@
 """Password policy (length, common passwords, personal data) and argon2id hashing at the OWASP minimum."""
+
 import subprocess
 import sys
 
@@ -83,7 +84,9 @@ def test_password_equal_to_the_name_is_refused():
 
 def test_every_broken_rule_is_listed():
     assert broken_rules("LeaveMeAlone", email="leavemealone@x.io") == [
-        "password_too_common", "password_contains_personal_data"]
+        "password_too_common",
+        "password_contains_personal_data",
+    ]
 
 
 def test_hash_is_argon2id_at_19_mib_and_2_iterations(stored_hash):
@@ -103,8 +106,15 @@ def test_wrong_password_does_not_verify(stored_hash):
     assert verify_password(stored_hash, GOOD_PASSWORD + "x") is False
 
 
-@pytest.mark.parametrize("malformed", ["", "not-a-hash", "$argon2id$v=19$m=19456,t=2,p=1$bad$bad",
-                                       "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"])
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        "",
+        "not-a-hash",
+        "$argon2id$v=19$m=19456,t=2,p=1$bad$bad",
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+    ],
+)
 def test_malformed_hash_does_not_verify_and_does_not_raise(malformed):
     assert verify_password(malformed, GOOD_PASSWORD) is False
     assert needs_rehash(malformed) is True
@@ -126,7 +136,9 @@ def test_hash_made_with_weaker_parameters_needs_rehash():
 
 
 def test_importing_the_module_loads_neither_argon2_nor_the_password_list():
-    probe = ("import sys, maestro.domain.identity.passwords; "
-             "print(','.join(m for m in ('argon2', 'zxcvbn') if m in sys.modules))")
+    probe = (
+        "import sys, maestro.domain.identity.passwords; "
+        "print(','.join(m for m in ('argon2', 'zxcvbn') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

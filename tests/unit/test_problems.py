@@ -6,19 +6,22 @@ from maestro.domain import errors
 from maestro.http.problems import PROBLEM_CONTENT_TYPE, response_for_domain_error
 
 
-@pytest.mark.parametrize("error, status", [
-    (errors.InvalidInput("x"), 400),
-    (errors.Unauthenticated("x"), 401),
-    (errors.PermissionDenied("x"), 403),
-    (errors.QuotaExceeded("x", quota="projects"), 403),
-    (errors.NotFound("x"), 404),
-    (errors.Conflict("x"), 409),
-    (errors.PreconditionFailed("x"), 412),
-    (errors.PayloadTooLarge("x"), 413),
-    (errors.ValidationFailed("x", errors=[]), 422),
-    (errors.RateLimited("x", retry_after_seconds=60), 429),
-    (errors.DependencyUnavailable("x"), 503),
-])
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (errors.InvalidInput("x"), 400),
+        (errors.Unauthenticated("x"), 401),
+        (errors.PermissionDenied("x"), 403),
+        (errors.QuotaExceeded("x", quota="projects"), 403),
+        (errors.NotFound("x"), 404),
+        (errors.Conflict("x"), 409),
+        (errors.PreconditionFailed("x"), 412),
+        (errors.PayloadTooLarge("x"), 413),
+        (errors.ValidationFailed("x", errors=[]), 422),
+        (errors.RateLimited("x", retry_after_seconds=60), 429),
+        (errors.DependencyUnavailable("x"), 503),
+    ],
+)
 def test_each_domain_error_maps_to_its_status_as_problem_json(error, status):
     response = response_for_domain_error(error, instance="/v1/things/1")
     body = json.loads(response.body)

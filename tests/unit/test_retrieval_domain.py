@@ -1,6 +1,7 @@
 """Semantic retrieval rules (maestro.domain.retrieval): the text an artifact is embedded from, the content it is
 extracted from (parsed, never executed), reciprocal rank fusion, cosine top-k, and the metrics the retrieval
 evaluation reports, each against hand-computed values."""
+
 from __future__ import annotations
 
 import json
@@ -14,24 +15,54 @@ import numpy as np
 import pytest
 
 from maestro.domain.retrieval import (
-    ARTIFACT_TEXT_MAX_CHARS, artifact_text, cosine_top_k, extract_content_text, ndcg_at_k, notebook_text,
-    python_docstrings, recall_at_k, reciprocal_rank_fusion, schema_text)
+    ARTIFACT_TEXT_MAX_CHARS,
+    artifact_text,
+    cosine_top_k,
+    extract_content_text,
+    ndcg_at_k,
+    notebook_text,
+    python_docstrings,
+    recall_at_k,
+    reciprocal_rank_fusion,
+    schema_text,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 CHURN_NOTEBOOK = {
     "cells": [
-        {"cell_type": "markdown", "metadata": {},
-         "source": ["# Telco churn: exploration\n", "\n", "Why do postpaid subscribers leave?"]},
-        {"cell_type": "code", "execution_count": 1, "metadata": {"tags": []},
-         "source": ["import pandas as pd\n", "frame = pd.read_parquet(\"s3://telco/subscribers.parquet\")"],
-         "outputs": [{"output_type": "display_data", "metadata": {},
-                      "data": {"image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
-                               "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}]},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": ["# Telco churn: exploration\n", "\n", "Why do postpaid subscribers leave?"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {"tags": []},
+            "source": ["import pandas as pd\n", 'frame = pd.read_parquet("s3://telco/subscribers.parquet")'],
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+                        "text/plain": ["<Figure size 640x480 with 1 Axes>"],
+                    },
+                }
+            ],
+        },
         {"cell_type": "raw", "metadata": {}, "source": "RAW-EXPORT-DIRECTIVE"},
         {"cell_type": "markdown", "metadata": {}, "source": "## Tenure\nChurners cluster in the first 6 months."},
-        {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": "",
-         "outputs": [{"output_type": "error", "ename": "KeyError", "evalue": "'tenure'", "traceback": ["TRACEBACK"]}]},
+        {
+            "cell_type": "code",
+            "execution_count": 2,
+            "metadata": {},
+            "source": "",
+            "outputs": [
+                {"output_type": "error", "ename": "KeyError", "evalue": "'tenure'", "traceback": ["TRACEBACK"]}
+            ],
+        },
     ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
     "nbformat": 4,
@@ -59,19 +90,43 @@ FRAUD_JSON_SCHEMA = {
         },
         "device": {"$ref": "#/$defs/device"},
     },
-    "$defs": {"device": {"type": "object",
-                         "properties": {"fingerprint": {"type": "string", "description": "Browser fingerprint hash"}}}},
+    "$defs": {
+        "device": {
+            "type": "object",
+            "properties": {"fingerprint": {"type": "string", "description": "Browser fingerprint hash"}},
+        }
+    },
 }
 
 SENSOR_AVRO = {
-    "type": "record", "name": "TurbineReading", "namespace": "com.acme.assets",
+    "type": "record",
+    "name": "TurbineReading",
+    "namespace": "com.acme.assets",
     "doc": "One SCADA reading of a wind turbine.",
     "fields": [
         {"name": "asset_id", "type": "string", "doc": "Turbine identifier"},
-        {"name": "vibration", "type": ["null", {"type": "record", "name": "Vibration", "fields": [
-            {"name": "rms", "type": "double", "doc": "RMS vibration in mm/s"}]}]},
-        {"name": "alarms", "type": {"type": "array", "items": {"type": "record", "name": "Alarm", "fields": [
-            {"name": "code", "type": "int", "doc": "Vendor alarm code"}]}}},
+        {
+            "name": "vibration",
+            "type": [
+                "null",
+                {
+                    "type": "record",
+                    "name": "Vibration",
+                    "fields": [{"name": "rms", "type": "double", "doc": "RMS vibration in mm/s"}],
+                },
+            ],
+        },
+        {
+            "name": "alarms",
+            "type": {
+                "type": "array",
+                "items": {
+                    "type": "record",
+                    "name": "Alarm",
+                    "fields": [{"name": "code", "type": "int", "doc": "Vendor alarm code"}],
+                },
+            },
+        },
     ],
 }
 
@@ -192,17 +247,27 @@ def test_recall_counts_the_share_of_relevant_ids_in_the_first_k():
 # ---------------------------------------------------------------- content extraction
 def test_notebook_text_keeps_markdown_and_code_sources_and_drops_outputs_and_raw_cells():
     text = notebook_text(CHURN_NOTEBOOK)
-    assert text == ("# Telco churn: exploration\n\nWhy do postpaid subscribers leave?\n\n"
-                    "import pandas as pd\nframe = pd.read_parquet(\"s3://telco/subscribers.parquet\")\n\n"
-                    "## Tenure\nChurners cluster in the first 6 months.")
+    assert text == (
+        "# Telco churn: exploration\n\nWhy do postpaid subscribers leave?\n\n"
+        'import pandas as pd\nframe = pd.read_parquet("s3://telco/subscribers.parquet")\n\n'
+        "## Tenure\nChurners cluster in the first 6 months."
+    )
     assert "iVBOR" not in text and "TRACEBACK" not in text and "RAW-EXPORT" not in text
 
 
 def test_notebook_text_reads_nbformat_3_worksheets_and_survives_junk():
-    v3 = {"nbformat": 3, "worksheets": [{"cells": [
-        {"cell_type": "markdown", "source": ["Load the data"]},
-        {"cell_type": "code", "input": ["df = load()\n", "df.head()"], "outputs": []},
-        {"cell_type": "heading", "source": "ignored"}]}]}
+    v3 = {
+        "nbformat": 3,
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "markdown", "source": ["Load the data"]},
+                    {"cell_type": "code", "input": ["df = load()\n", "df.head()"], "outputs": []},
+                    {"cell_type": "heading", "source": "ignored"},
+                ]
+            }
+        ],
+    }
     assert notebook_text(v3) == "Load the data\n\ndf = load()\ndf.head()"
     assert notebook_text({"cells": "not a list"}) == ""
     assert notebook_text({"cells": [None, {"cell_type": "code", "source": 42}]}) == ""
@@ -237,11 +302,18 @@ def test_schema_text_reads_avro_records_unions_and_arrays():
 
 
 def test_schema_text_reads_the_simple_fields_list_nested_and_stops_at_absurd_depth():
-    simple = {"fields": [{"name": "customer", "description": "Who bought",
-                          "fields": [{"name": "segment", "description": "RFM segment", "type": "string"}]},
-                         {"name": "basket_value", "type": "number"}, {"no": "name"}]}
-    assert schema_text(simple).splitlines() == ["customer: Who bought", "customer.segment: RFM segment",
-                                                "basket_value"]
+    simple = {
+        "fields": [
+            {
+                "name": "customer",
+                "description": "Who bought",
+                "fields": [{"name": "segment", "description": "RFM segment", "type": "string"}],
+            },
+            {"name": "basket_value", "type": "number"},
+            {"no": "name"},
+        ]
+    }
+    assert schema_text(simple).splitlines() == ["customer: Who bought", "customer.segment: RFM segment", "basket_value"]
     deep: dict = {"type": "object", "properties": {}}
     node = deep
     for level in range(200):
@@ -268,24 +340,28 @@ def test_python_docstrings_parses_hostile_source_without_running_it(tmp_path):
     marker = tmp_path / "pwned"
     hostile = (
         f'"""Innocent-looking feature pipeline."""\n'
-        f'import os\n'
+        f"import os\n"
         f'os.system("touch {marker}")\n'
         f'open({str(marker)!r}, "w").write("ran at import")\n'
         f'def features(path=__import__("pathlib").Path({str(marker)!r}).touch()):\n'
         f'    """Computes features."""\n'
-        f'class Meta(type):\n'
+        f"class Meta(type):\n"
         f'    """Metaclass."""\n'
-        f'    def __new__(mcs, *a):\n'
+        f"    def __new__(mcs, *a):\n"
         f'        open({str(marker)!r}, "w")\n'
-        f'class Model(metaclass=Meta):\n'
+        f"class Model(metaclass=Meta):\n"
         f'    """Model."""\n'
-        f'    x = exec("open({marker!s}, \'w\')")\n'
+        f"    x = exec(\"open({marker!s}, 'w')\")\n"
         f'if __name__ == "__main__":\n'
-        f'    exit(1)\n'
+        f"    exit(1)\n"
     )
     text = python_docstrings(hostile)
-    assert text.splitlines() == ["Innocent-looking feature pipeline.", "features: Computes features.",
-                                 "Meta: Metaclass.", "Model: Model."]
+    assert text.splitlines() == [
+        "Innocent-looking feature pipeline.",
+        "features: Computes features.",
+        "Meta: Metaclass.",
+        "Model: Model.",
+    ]
     assert not marker.exists()
 
 
@@ -296,34 +372,52 @@ def test_python_docstrings_of_source_that_does_not_parse_is_empty():
     assert python_docstrings("x = 1") == ""
 
 
-@pytest.mark.parametrize("content_type, name, data, expected", [
-    ("application/octet-stream", "churn_eda.ipynb", json.dumps(CHURN_NOTEBOOK).encode(),
-     "# Telco churn: exploration Why do postpaid subscribers leave?"),
-    ("application/x-ipynb+json", "notebook", json.dumps(CHURN_NOTEBOOK).encode(), "# Telco churn: exploration"),
-    ("application/json", "card_authorisation.json", json.dumps(FRAUD_JSON_SCHEMA).encode(),
-     "card_authorisation One card authorisation"),
-    ("application/schema+json", "contract", json.dumps({"fields": [{"name": "a", "doc": "b"}]}).encode(), "a: b"),
-    ("application/octet-stream", "turbine.avsc", json.dumps(SENSOR_AVRO).encode(), "TurbineReading One SCADA"),
-    ("text/x-python; charset=utf-8", "features.py", PIPELINE_SOURCE.encode(), "Churn features for postpaid"),
-    ("text/markdown", "README.md", "\ufeff# Data card\n\nOne row per  subscriber.\n".encode(),
-     "# Data card One row per subscriber."),
-    ("text/plain", "NOTES.TXT", b"free text notes", "free text notes"),
-])
+@pytest.mark.parametrize(
+    "content_type, name, data, expected",
+    [
+        (
+            "application/octet-stream",
+            "churn_eda.ipynb",
+            json.dumps(CHURN_NOTEBOOK).encode(),
+            "# Telco churn: exploration Why do postpaid subscribers leave?",
+        ),
+        ("application/x-ipynb+json", "notebook", json.dumps(CHURN_NOTEBOOK).encode(), "# Telco churn: exploration"),
+        (
+            "application/json",
+            "card_authorisation.json",
+            json.dumps(FRAUD_JSON_SCHEMA).encode(),
+            "card_authorisation One card authorisation",
+        ),
+        ("application/schema+json", "contract", json.dumps({"fields": [{"name": "a", "doc": "b"}]}).encode(), "a: b"),
+        ("application/octet-stream", "turbine.avsc", json.dumps(SENSOR_AVRO).encode(), "TurbineReading One SCADA"),
+        ("text/x-python; charset=utf-8", "features.py", PIPELINE_SOURCE.encode(), "Churn features for postpaid"),
+        (
+            "text/markdown",
+            "README.md",
+            "\ufeff# Data card\n\nOne row per  subscriber.\n".encode(),
+            "# Data card One row per subscriber.",
+        ),
+        ("text/plain", "NOTES.TXT", b"free text notes", "free text notes"),
+    ],
+)
 def test_extract_content_text_dispatches_by_extension_then_media_type(content_type, name, data, expected):
     assert extract_content_text(content_type, name, data).startswith(expected)
 
 
-@pytest.mark.parametrize("content_type, name, data", [
-    ("application/octet-stream", "model.onnx", b"\x08\x07\x12\x04onnx"),
-    ("application/octet-stream", "model.pkl", b"\x80\x04\x95cos\nsystem\n"),
-    ("application/json", "predictions.json", b'[{"id": 1, "score": 0.3}]'),  # data, not a schema
-    ("application/json", "config.json", b'{"learning_rate": 0.1}'),
-    ("application/json", "broken.json", b'{"properties": '),
-    ("application/json", "deep.json", b"[" * 100_000 + b"]" * 100_000),
-    ("application/x-ipynb+json", "x.ipynb", b"not json"),
-    ("text/csv", "train.csv", b"a,b\n1,2\n"),
-    ("", "", b"whatever"),
-])
+@pytest.mark.parametrize(
+    "content_type, name, data",
+    [
+        ("application/octet-stream", "model.onnx", b"\x08\x07\x12\x04onnx"),
+        ("application/octet-stream", "model.pkl", b"\x80\x04\x95cos\nsystem\n"),
+        ("application/json", "predictions.json", b'[{"id": 1, "score": 0.3}]'),  # data, not a schema
+        ("application/json", "config.json", b'{"learning_rate": 0.1}'),
+        ("application/json", "broken.json", b'{"properties": '),
+        ("application/json", "deep.json", b"[" * 100_000 + b"]" * 100_000),
+        ("application/x-ipynb+json", "x.ipynb", b"not json"),
+        ("text/csv", "train.csv", b"a,b\n1,2\n"),
+        ("", "", b"whatever"),
+    ],
+)
 def test_extract_content_text_gives_nothing_for_binaries_data_and_broken_content(content_type, name, data):
     assert extract_content_text(content_type, name, data) == ""
 
@@ -336,12 +430,22 @@ def test_extract_content_text_skips_content_over_the_byte_limit_and_caps_what_it
 
 # ---------------------------------------------------------------- the embedded text
 ARTIFACT = {
-    "id": "art-1", "name": "telco_churn_features", "type": "feature_pipeline",
+    "id": "art-1",
+    "name": "telco_churn_features",
+    "type": "feature_pipeline",
     "description": "Daily Spark job that builds subscriber-level churn features.",
     "tags": ["churn", "crm"],
-    "metadata": {"owner_team": "growth-analytics", "schedule": "daily", "lineage": {"source": "snowflake.usage"},
-                 "inputs": ["tenure", "charges"], "empty": None},
-    "impact_score": 70.0, "usage_count": 12, "updated_at": "2024-01-01T00:00:00Z", "deprecated": False,
+    "metadata": {
+        "owner_team": "growth-analytics",
+        "schedule": "daily",
+        "lineage": {"source": "snowflake.usage"},
+        "inputs": ["tenure", "charges"],
+        "empty": None,
+    },
+    "impact_score": 70.0,
+    "usage_count": 12,
+    "updated_at": "2024-01-01T00:00:00Z",
+    "deprecated": False,
 }
 
 
@@ -374,6 +478,7 @@ def test_artifact_text_leaves_out_empty_parts_and_is_capped():
 
 def test_importing_the_retrieval_rules_does_not_import_numpy():
     probe = "import sys, maestro.domain.retrieval; print('numpy' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ}, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ}, check=True
+    )
     assert result.stdout.strip() == "False"

@@ -1,6 +1,7 @@
 """The Python client (sdk/maestro_client) against a tiny scripted HTTP server on 127.0.0.1: a method for every
 route, retries that honour Retry-After, one Idempotency-Key per POST kept across retries, problem+json raised as
 exceptions with their fields, cursor iteration, token refresh, and the credentials file's mode."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from maestro_client import (
-    ENDPOINTS, Client, NotFound, Page, RateLimited, RetryPolicy, ServerError, Tokens, TransportError, Unauthorized,
-    ValidationFailed, WaitTimeout,
+    ENDPOINTS,
+    Client,
+    NotFound,
+    Page,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    Tokens,
+    TransportError,
+    Unauthorized,
+    ValidationFailed,
+    WaitTimeout,
 )
 from maestro_client.transport import parse_retry_after
 
@@ -35,8 +46,11 @@ class Script:
     def next_answer(self, method: str, path: str, request: dict):
         queue = self.answers.get((method, path))
         if not queue:
-            return 404, {"Content-Type": "application/problem+json"}, {"type": "about:blank", "title": "Not Found",
-                                                                      "status": 404}
+            return (
+                404,
+                {"Content-Type": "application/problem+json"},
+                {"type": "about:blank", "title": "Not Found", "status": 404},
+            )
         answer = queue[0] if len(queue) == 1 else queue.pop(0)  # the last answer repeats
         return answer(request) if callable(answer) else answer
 
@@ -53,9 +67,13 @@ def server():
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            request = {"method": self.command, "path": url.path, "query": parse_qs(url.query),
-                       "headers": {k.lower(): v for k, v in self.headers.items()},
-                       "json": json.loads(raw) if raw else None}
+            request = {
+                "method": self.command,
+                "path": url.path,
+                "query": parse_qs(url.query),
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "json": json.loads(raw) if raw else None,
+            }
             script.requests.append(request)
             status, headers, body = script.next_answer(self.command, url.path, request)
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -82,8 +100,13 @@ def ok(body, status=200, **headers):
 
 
 def problem(status, title, detail=None, **extra):
-    body = {"type": f"https://maestro-ml.dev/problems/{title.lower().replace(' ', '-')}", "title": title,
-            "status": status, **({"detail": detail} if detail else {}), **extra}
+    body = {
+        "type": f"https://maestro-ml.dev/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        **({"detail": detail} if detail else {}),
+        **extra,
+    }
     return status, {"Content-Type": "application/problem+json"}, body
 
 
@@ -122,17 +145,27 @@ def test_the_client_imports_nothing_of_the_platform():
     import subprocess
     import sys
 
-    code = ("import sys, maestro_client.cli, maestro_client; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('maestro', 'functions', 'app'));"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, maestro_client.cli, maestro_client; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('maestro', 'functions', 'app'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------- retries
 def test_429_is_retried_after_the_retry_after_seconds(server):
-    server.on("GET", "/v1/projects/p1", (429, {"Retry-After": "2", "Content-Type": "application/problem+json"},
-                                         {"title": "Too Many Requests", "status": 429}), ok({"id": "p1"}))
+    server.on(
+        "GET",
+        "/v1/projects/p1",
+        (
+            429,
+            {"Retry-After": "2", "Content-Type": "application/problem+json"},
+            {"title": "Too Many Requests", "status": 429},
+        ),
+        ok({"id": "p1"}),
+    )
     sleeps = Sleeps()
     assert client_for(server, sleeps).get_project("p1") == {"id": "p1"}
     assert sleeps == [2.0]
@@ -148,22 +181,33 @@ def test_503_without_retry_after_backs_off_exponentially_with_jitter_then_gives_
     assert raised.value.status == 503 and raised.value.detail == "embedding model loading"
     assert len(server.requests) == 4  # the first attempt and three retries
     for attempt, slept in enumerate(sleeps):
-        base = 0.5 * 2 ** attempt
+        base = 0.5 * 2**attempt
         assert base / 2 <= slept <= base
 
 
 def test_retry_after_as_an_http_date_is_honoured(server):
     later = formatdate(time.time() + 3, usegmt=True)
-    server.on("GET", "/v1/tenant", (503, {"Retry-After": later}, {"status": 503, "title": "Service Unavailable"}),
-              ok({"id": "t"}))
+    server.on(
+        "GET",
+        "/v1/tenant",
+        (503, {"Retry-After": later}, {"status": 503, "title": "Service Unavailable"}),
+        ok({"id": "t"}),
+    )
     sleeps = Sleeps()
     client_for(server, sleeps).get_tenant()
     assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 3.0
 
 
 def test_a_retry_after_longer_than_the_policy_allows_is_raised_not_waited(server):
-    server.on("POST", "/v1/auth/login", (429, {"Retry-After": "900", "Content-Type": "application/problem+json"},
-                                         {"title": "Too Many Requests", "status": 429, "detail": "account locked"}))
+    server.on(
+        "POST",
+        "/v1/auth/login",
+        (
+            429,
+            {"Retry-After": "900", "Content-Type": "application/problem+json"},
+            {"title": "Too Many Requests", "status": 429, "detail": "account locked"},
+        ),
+    )
     sleeps = Sleeps()
     with pytest.raises(RateLimited) as raised:
         client_for(server, sleeps).auth_login("ada@acme.example", "wrong")
@@ -192,8 +236,12 @@ def test_parse_retry_after():
 
 # ---------------------------------------------------------------- idempotency keys
 def test_every_post_carries_an_idempotency_key_kept_across_retries(server):
-    server.on("POST", "/v1/projects", (503, {"Retry-After": "0"}, {"status": 503, "title": "Service Unavailable"}),
-              ok({"id": "p1"}, 201))
+    server.on(
+        "POST",
+        "/v1/projects",
+        (503, {"Retry-After": "0"}, {"status": 503, "title": "Service Unavailable"}),
+        ok({"id": "p1"}, 201),
+    )
     server.on("POST", "/v1/artifacts", ok({"id": "a1"}, 201))
     client = client_for(server)
     client.create_project("churn", "classification", 5, 4)
@@ -202,8 +250,12 @@ def test_every_post_carries_an_idempotency_key_kept_across_retries(server):
     keys = [r["headers"].get("idempotency-key") for r in server.requests]
     assert all(keys) and keys[0] == keys[1]  # the retry repeats the key
     assert len({keys[1], keys[2], keys[3]}) == 3  # each call has its own
-    assert server.requests[0]["json"] == {"name": "churn", "problem_class": "classification", "complexity_score": 5,
-                                          "team_size": 4}
+    assert server.requests[0]["json"] == {
+        "name": "churn",
+        "problem_class": "classification",
+        "complexity_score": 5,
+        "team_size": 4,
+    }
 
 
 def test_an_explicit_idempotency_key_is_used_and_gets_carry_none(server):
@@ -220,13 +272,27 @@ def test_an_explicit_idempotency_key_is_used_and_gets_carry_none(server):
 # ---------------------------------------------------------------- problems as exceptions
 def test_a_422_raises_validation_failed_with_every_problem_field(server):
     errors = [{"field": "team_size", "message": "Input should be greater than or equal to 1", "type": "ge"}]
-    server.on("POST", "/v1/projects", problem(422, "Unprocessable Content", "the request has invalid fields",
-                                              instance="/v1/projects", errors=errors, hint="x"))
+    server.on(
+        "POST",
+        "/v1/projects",
+        problem(
+            422,
+            "Unprocessable Content",
+            "the request has invalid fields",
+            instance="/v1/projects",
+            errors=errors,
+            hint="x",
+        ),
+    )
     with pytest.raises(ValidationFailed) as raised:
         client_for(server).create_project("p", "classification", 5, 0)
     error = raised.value
     assert (error.status, error.title, error.detail, error.instance) == (
-        422, "Unprocessable Content", "the request has invalid fields", "/v1/projects")
+        422,
+        "Unprocessable Content",
+        "the request has invalid fields",
+        "/v1/projects",
+    )
     assert error.type.endswith("/unprocessable-content") and error.errors == errors
     assert error.extensions == {"hint": "x"} and "team_size" in str(error)
 
@@ -244,9 +310,11 @@ def test_a_404_raises_not_found_and_a_non_json_5xx_keeps_its_text(server):
 
 # ---------------------------------------------------------------- paging
 def test_iterating_a_list_walks_every_page_lazily(server):
-    pages = {None: ok({"items": [{"id": 1}, {"id": 2}], "next_cursor": "c2"}),
-             "c2": ok({"items": [{"id": 3}], "next_cursor": "c3"}),
-             "c3": ok({"items": [{"id": 4}], "next_cursor": None})}
+    pages = {
+        None: ok({"items": [{"id": 1}, {"id": 2}], "next_cursor": "c2"}),
+        "c2": ok({"items": [{"id": 3}], "next_cursor": "c3"}),
+        "c3": ok({"items": [{"id": 4}], "next_cursor": None}),
+    }
     server.on("GET", "/v1/projects", lambda request: pages[(request["query"].get("cursor") or [None])[0]])
     page = client_for(server).list_projects(status="active", limit=2)
     assert isinstance(page, Page) and page.items == [{"id": 1}, {"id": 2}] and len(server.requests) == 1
@@ -271,13 +339,27 @@ def test_search_pages_carry_the_cursor_in_the_body(server):
 
 # ---------------------------------------------------------------- tokens
 def _tokens_answer(n):
-    return ok({"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "token_type": "Bearer",
-               "expires_in": 900, "user": {"id": "usr_1"}})
+    return ok(
+        {
+            "access_token": f"access-{n}",
+            "refresh_token": f"refresh-{n}",
+            "token_type": "Bearer",
+            "expires_in": 900,
+            "user": {"id": "usr_1"},
+        }
+    )
 
 
 def test_a_401_refreshes_the_access_token_once_and_repeats_the_request(server):
-    server.on("GET", "/v1/auth/me", lambda r: ok({"id": "usr_1"}) if r["headers"]["authorization"] == "Bearer access-2"
-              else problem(401, "Unauthorized", "token expired"))
+    server.on(
+        "GET",
+        "/v1/auth/me",
+        lambda r: (
+            ok({"id": "usr_1"})
+            if r["headers"]["authorization"] == "Bearer access-2"
+            else problem(401, "Unauthorized", "token expired")
+        ),
+    )
     server.on("POST", "/v1/auth/refresh", _tokens_answer(2))
     saved = []
     tokens = Tokens("access-1", "refresh-1", on_refresh=lambda t: saved.append(t.refresh_token))
@@ -307,12 +389,18 @@ def test_a_refused_refresh_raises_unauthorized(server):
 
 
 # ---------------------------------------------------------------- the CLI's pieces
-def test_a_process_adopts_tokens_another_process_refreshed_instead_of_spending_the_old_refresh_token(
-        server, tmp_path):
+def test_a_process_adopts_tokens_another_process_refreshed_instead_of_spending_the_old_refresh_token(server, tmp_path):
     from maestro_client.config import CredentialStore, StoredTokens
 
-    server.on("GET", "/v1/auth/me", lambda r: ok({"id": "usr_1"}) if r["headers"]["authorization"] == "Bearer access-2"
-              else problem(401, "Unauthorized", "token expired"))
+    server.on(
+        "GET",
+        "/v1/auth/me",
+        lambda r: (
+            ok({"id": "usr_1"})
+            if r["headers"]["authorization"] == "Bearer access-2"
+            else problem(401, "Unauthorized", "token expired")
+        ),
+    )
     server.on("POST", "/v1/auth/refresh", _tokens_answer(2))
     store = CredentialStore(tmp_path)
     record = {"kind": "tokens", "access_token": "access-1", "refresh_token": "refresh-1", "expires_at": None}
@@ -354,16 +442,33 @@ def test_exit_codes_by_failure_kind():
 def test_models_show_prints_each_champion_beside_its_baselines_and_the_coverage_error(server, monkeypatch, capsys):
     from maestro_client import cli
 
-    champion = {"version": "3", "trained_at": "2026-11-20T02:00:00+00:00", "data_size": 600,
-                "holdout": {"mae": 8.16}, "baselines": {"tenant_mean": {"holdout_mae": 16.11},
-                                                        "ridge": {"holdout_mae": 8.65}},
-                "coverage": {"80": 0.8583, "90": 0.9083}, "holdout_projects": 120,
-                "coverage_standard_error": {"80": 0.0365, "90": 0.0274},
-                "live": {"scored_predictions": 4, "mae": 7.5}}
-    server.on("GET", "/v1/models/meta", ok({
-        "id": "meta", "basis": "model", "min_completed_projects": 40, "recommender": None,
-        "targets": {"success_score": {"champion": champion, "history": [champion]},
-                    "duration_days": {"champion": None, "history": []}}}))
+    champion = {
+        "version": "3",
+        "trained_at": "2026-11-20T02:00:00+00:00",
+        "data_size": 600,
+        "holdout": {"mae": 8.16},
+        "baselines": {"tenant_mean": {"holdout_mae": 16.11}, "ridge": {"holdout_mae": 8.65}},
+        "coverage": {"80": 0.8583, "90": 0.9083},
+        "holdout_projects": 120,
+        "coverage_standard_error": {"80": 0.0365, "90": 0.0274},
+        "live": {"scored_predictions": 4, "mae": 7.5},
+    }
+    server.on(
+        "GET",
+        "/v1/models/meta",
+        ok(
+            {
+                "id": "meta",
+                "basis": "model",
+                "min_completed_projects": 40,
+                "recommender": None,
+                "targets": {
+                    "success_score": {"champion": champion, "history": [champion]},
+                    "duration_days": {"champion": None, "history": []},
+                },
+            }
+        ),
+    )
     monkeypatch.setenv("MAESTRO_API_URL", server.url)
     monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
     with pytest.raises(SystemExit) as ended:

@@ -2,8 +2,9 @@ from maestro.settings import Settings
 
 
 def test_settings_read_maestro_variables_and_derive_names():
-    settings = Settings.from_environ({"MAESTRO_STAGE": "dev", "MAESTRO_TABLE_PREFIX": "maestro-dev",
-                                      "MAESTRO_SECRETS_PREFIX": "maestro/dev"})
+    settings = Settings.from_environ(
+        {"MAESTRO_STAGE": "dev", "MAESTRO_TABLE_PREFIX": "maestro-dev", "MAESTRO_SECRETS_PREFIX": "maestro/dev"}
+    )
     assert settings.stage == "dev"
     assert not settings.is_local
     assert settings.table_name("projects") == "maestro-dev-projects"

@@ -1,4 +1,5 @@
 """Session tokens per RFC 8725: one pinned algorithm, typed tokens, rotating keys, and every known forgery refused."""
+
 import base64
 import hashlib
 import hmac
@@ -63,8 +64,18 @@ def service(clock):
 
 
 def access_claims(**changes):
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "tid": "t-1", "sid": "s-1", "role": "viewer",
-              "jti": "0" * 32, "iat": T0, "nbf": T0, "exp": T0 + 900}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "u-1",
+        "tid": "t-1",
+        "sid": "s-1",
+        "role": "viewer",
+        "jti": "0" * 32,
+        "iat": T0,
+        "nbf": T0,
+        "exp": T0 + 900,
+    }
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -83,6 +94,7 @@ def refused(verify, token, reason):
 
 
 # --- what a good token says ----------------------------------------------------------------------------------
+
 
 def test_access_token_round_trips(service):
     issued = service.issue_access("t-1", "u-1", "editor", "s-1")
@@ -131,6 +143,7 @@ def test_invalid_token_is_an_authentication_failure():
 
 # --- time ----------------------------------------------------------------------------------------------------
 
+
 def test_access_token_is_valid_until_its_last_second(service, clock):
     token = service.issue_access("t-1", "u-1", "viewer", "s-1").token
     clock.advance(899)
@@ -174,6 +187,7 @@ def test_non_numeric_expiry_is_refused(service):
 
 # --- algorithm confusion -------------------------------------------------------------------------------------
 
+
 def test_alg_none_with_empty_signature_is_refused(service):
     token = craft({"alg": "none", "typ": "at+jwt", "kid": "k1"}, access_claims(role="admin"), digest=None)
     assert token.endswith(".")
@@ -197,6 +211,7 @@ def test_missing_algorithm_is_refused(service):
 
 
 # --- keys and signatures -------------------------------------------------------------------------------------
+
 
 def test_token_signed_with_another_secret_under_our_kid_is_refused(service):
     token = craft(ACCESS_HEADER, access_claims(), secret="attacker-" + "z" * 40)
@@ -232,6 +247,7 @@ def test_critical_header_extensions_are_refused(service):
 
 
 # --- audience, issuer, type, claims --------------------------------------------------------------------------
+
 
 def test_token_for_another_audience_is_refused(service, clock):
     other = TokenService(ring(), issuer=ISSUER, audience="billing-api", clock=clock)
@@ -285,23 +301,30 @@ def test_non_string_token_is_refused(service):
 
 # --- key ring and rotation -----------------------------------------------------------------------------------
 
+
 def test_key_ring_reads_the_secrets_manager_json():
-    keyring = SigningKeyRing.from_secret({
-        "active_kid": "k2", "local_only": True,
-        "keys": [{"kid": "k1", "secret": K1_SECRET}, {"kid": "k2", "secret": K2_SECRET}],
-    })
+    keyring = SigningKeyRing.from_secret(
+        {
+            "active_kid": "k2",
+            "local_only": True,
+            "keys": [{"kid": "k1", "secret": K1_SECRET}, {"kid": "k2", "secret": K2_SECRET}],
+        }
+    )
     assert keyring.active_kid == "k2"
     assert keyring.keys == {"k1": K1_SECRET.encode(), "k2": K2_SECRET.encode()}
 
 
-@pytest.mark.parametrize("value", [
-    {"active_kid": "k3", "keys": [{"kid": "k1", "secret": K1_SECRET}]},
-    {"active_kid": "k1", "keys": [{"kid": "k1", "secret": "s" * 31}]},
-    {"active_kid": "k1", "keys": [{"kid": "k1", "secret": K1_SECRET}, {"kid": "k1", "secret": K2_SECRET}]},
-    {"active_kid": "k1", "keys": []},
-    {"active_kid": "k1", "keys": [{"kid": "k1"}]},
-    {"keys": [{"kid": "k1", "secret": K1_SECRET}]},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"active_kid": "k3", "keys": [{"kid": "k1", "secret": K1_SECRET}]},
+        {"active_kid": "k1", "keys": [{"kid": "k1", "secret": "s" * 31}]},
+        {"active_kid": "k1", "keys": [{"kid": "k1", "secret": K1_SECRET}, {"kid": "k1", "secret": K2_SECRET}]},
+        {"active_kid": "k1", "keys": []},
+        {"active_kid": "k1", "keys": [{"kid": "k1"}]},
+        {"keys": [{"kid": "k1", "secret": K1_SECRET}]},
+    ],
+)
 def test_bad_key_ring_is_refused_without_quoting_a_secret(value):
     with pytest.raises(ValueError) as caught:
         SigningKeyRing.from_secret(value)

@@ -4,6 +4,7 @@ Locally (stages local/test) clients go through localstack-client, which points e
 endpoint (LOCALSTACK_HOST or AWS_ENDPOINT_URL). In AWS they are plain boto3 clients; an explicit
 endpoint_url still wins, so any DynamoDB- or S3-compatible service can stand in.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,11 @@ def _config(service: str) -> Any:
     from botocore.config import Config
 
     # Fail fast: a health check or a request must not hang on an unreachable endpoint.
-    options: dict[str, Any] = {"connect_timeout": 3, "read_timeout": 30,
-                               "retries": {"mode": "standard", "max_attempts": 3}}
+    options: dict[str, Any] = {
+        "connect_timeout": 3,
+        "read_timeout": 30,
+        "retries": {"mode": "standard", "max_attempts": 3},
+    }
     if service == "s3":
         # SigV4 presigned URLs sign Content-Length, Content-Type and x-amz-checksum-sha256 (SigV2 cannot), and
         # AWS refuses SigV2 on a KMS-encrypted bucket.

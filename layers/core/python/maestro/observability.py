@@ -1,4 +1,5 @@
 """Powertools Logger, Metrics and Tracer, created once per execution environment and shared by every function."""
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer

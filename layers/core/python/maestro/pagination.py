@@ -4,6 +4,7 @@ A cursor is the DynamoDB LastEvaluatedKey, serialised and base64url-encoded. It 
 way back in it is checked to belong to the caller's own partition, so a forged cursor cannot read across
 tenants (the partition key of every query is fixed by the caller anyway).
 """
+
 from __future__ import annotations
 
 import base64

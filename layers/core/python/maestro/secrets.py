@@ -1,4 +1,5 @@
 """Secrets from Secrets Manager through Powertools parameters (cached per execution environment)."""
+
 from __future__ import annotations
 
 import json

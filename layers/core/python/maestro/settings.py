@@ -1,4 +1,5 @@
 """One typed settings object, parsed once per execution environment from the environment."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ class Settings(BaseModel):
     cors_origins: str = ""
 
     @model_validator(mode="after")
-    def _no_wildcard_origin_outside_local(self) -> "Settings":
+    def _no_wildcard_origin_outside_local(self) -> Settings:
         if "*" in self.cors_origin_list and not self.is_local:
             raise ValueError("MAESTRO_CORS_ORIGINS may not be * outside the local stages; name the console's origin")
         return self
@@ -91,7 +92,7 @@ class Settings(BaseModel):
         return f"{self.feast_online_table_prefix}-{feature_view}"
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, str] = {}
         for name in cls.model_fields:

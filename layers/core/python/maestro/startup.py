@@ -1,4 +1,5 @@
 """Checks that run once when a function starts: a deployed stage refuses to run on missing or local-only secrets."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Lives in the embedding layer only (with the model under /opt/embedding-model); never imports torch,
 transformers or sentence-transformers.
 """
+
 from maestro_embedding.encoder import Encoder, default_encoder, model_dir
 
 __all__ = ["Encoder", "default_encoder", "model_dir"]

@@ -5,13 +5,14 @@ same tokenizer, truncation at max_seq_length tokens special tokens included, pad
 batch, the mean of the token embeddings under the attention mask, and L2 normalisation.
 tests/unit/test_embedding_parity.py holds it to cosine >= 0.9999 against sentence-transformers on every text.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime
@@ -62,7 +63,7 @@ class Encoder:
         self._output = settings["output"]
 
     @classmethod
-    def load(cls, directory: Path | str | None = None, threads: int | None = None) -> "Encoder":
+    def load(cls, directory: Path | str | None = None, threads: int | None = None) -> Encoder:
         directory = Path(directory) if directory is not None else model_dir()
         settings = json.loads((directory / SETTINGS_FILE).read_text())
         if settings.get("pooling") != "mean" or not settings.get("normalize"):
@@ -77,8 +78,9 @@ class Encoder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = onnxruntime.InferenceSession(str(directory / MODEL_FILE), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(directory / MODEL_FILE), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         return cls(session, tokenizer, settings)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -94,7 +96,7 @@ class Encoder:
         # Longest first, as sentence-transformers batches: texts of similar length pad the least.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), batch_size):
-            chosen = order[start:start + batch_size]
+            chosen = order[start : start + batch_size]
             out[chosen] = self._encode_batch([texts[i] for i in chosen])
         return out
 

@@ -23,15 +23,17 @@ accepted, the first present wins):
   pipeline_*, job_*: workflow_name (or name, workflow_id), run_id, run_attempt; job_* also job_id
   deployment, deployment_*: environment, deployment_id, sha; statuses also state
 """
+
 from __future__ import annotations
 
 import math
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
@@ -84,7 +86,7 @@ def _identity(value: Any) -> str | None:
 def _utc(moment: datetime, name: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise InvalidInput(f"{name} must be a datetime with a time zone")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -94,8 +96,9 @@ def _period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _within(events: Iterable[MetricEvent], start: datetime, end: datetime,
-            types: Iterable[str] | None = None) -> list[MetricEvent]:
+def _within(
+    events: Iterable[MetricEvent], start: datetime, end: datetime, types: Iterable[str] | None = None
+) -> list[MetricEvent]:
     wanted = None if types is None else set(types)
     return [e for e in events if start <= e.timestamp < end and (wanted is None or e.metric_type in wanted)]
 
@@ -110,7 +113,7 @@ def _per_week(count: float, start: datetime, end: datetime) -> float:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -130,12 +133,16 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def _distribution(values: Sequence[float]) -> dict[str, Any]:
-    return {"count": len(values), "mean": _ratio(sum(values), len(values)),
-            "p50": percentile(values, 50), "p90": percentile(values, 90)}
+    return {
+        "count": len(values),
+        "mean": _ratio(sum(values), len(values)),
+        "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
+    }
 
 
 def _bucket_start(moment: datetime, bucket: str) -> datetime:
-    day = moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     if bucket == "day":
         return day
     if bucket == "week":
@@ -166,9 +173,11 @@ def _bucket_starts(start: datetime, end: datetime, bucket: str) -> list[datetime
 
 def _by_meta(name: str) -> Callable[[MetricEvent], tuple | None]:
     """A dedupe key: the event's type and its metadata `name` (case-folded), None when it has none."""
+
     def key(event: MetricEvent) -> tuple | None:
         value = _meta(event, name)
         return None if value is None else (event.metric_type, str(value).casefold())
+
     return key
 
 
@@ -181,8 +190,9 @@ def _dedupe(events: Iterable[MetricEvent], key: Callable[[MetricEvent], Any]) ->
 
 
 # ---------------------------------------------------------------- time series and summary
-def time_series(events: Sequence[MetricEvent], metric_type: str, start: datetime, end: datetime,
-                bucket: str = "day") -> dict[str, Any]:
+def time_series(
+    events: Sequence[MetricEvent], metric_type: str, start: datetime, end: datetime, bucket: str = "day"
+) -> dict[str, Any]:
     """`metric_type` per day, week (Monday UTC) or calendar month over [start, end), every bucket listed:
     count, sum, mean, min and max of the values (mean/min/max null in an empty bucket)."""
     start, end = _period(start, end)
@@ -194,9 +204,16 @@ def time_series(events: Sequence[MetricEvent], metric_type: str, start: datetime
     points = []
     for bucket_start in starts:
         values = grouped.get(bucket_start, [])
-        points.append({"start": _iso(bucket_start), "count": len(values), "sum": float(sum(values)),
-                       "mean": _ratio(sum(values), len(values)),
-                       "min": min(values) if values else None, "max": max(values) if values else None})
+        points.append(
+            {
+                "start": _iso(bucket_start),
+                "count": len(values),
+                "sum": float(sum(values)),
+                "mean": _ratio(sum(values), len(values)),
+                "min": min(values) if values else None,
+                "max": max(values) if values else None,
+            }
+        )
     unit = BUILT_IN_TYPES.get(metric_type) or next((e.unit for e in chosen), None)
     return {"metric_type": metric_type, "unit": unit, "bucket": bucket, "points": points}
 
@@ -254,9 +271,14 @@ def summary(events_by_type: Mapping[str, Sequence[MetricEvent]]) -> dict[str, An
     for metric_type, events in events_by_type.items():
         values = [e.value for e in events]
         if not events:
-            result[metric_type] = {"latest": None, "count": 0, "mean": None, "p50": None, "p90": None,
-                                   "trend": {"basis": None, "weeks": 0, "slope_per_week": None,
-                                             "label": INSUFFICIENT_DATA}}
+            result[metric_type] = {
+                "latest": None,
+                "count": 0,
+                "mean": None,
+                "p50": None,
+                "p90": None,
+                "trend": {"basis": None, "weeks": 0, "slope_per_week": None, "label": INSUFFICIENT_DATA},
+            }
             continue
         latest = max(events, key=lambda e: e.timestamp)
         unit = BUILT_IN_TYPES.get(metric_type) or latest.unit
@@ -320,10 +342,10 @@ def _bus_factor(counts: Counter) -> int | None:
 
 @dataclass
 class _PullRequests:
-    merged: dict[str, MetricEvent]              # pr key -> its pr_merged event
-    authors: dict[str, str]                     # pr key -> author login (from any pr_* or review event)
-    reviews: list[MetricEvent]                  # reviews in the period, self-reviews excluded
-    reviewed: set[str]                          # pr keys with >= 1 review before the period's end
+    merged: dict[str, MetricEvent]  # pr key -> its pr_merged event
+    authors: dict[str, str]  # pr key -> author login (from any pr_* or review event)
+    reviews: list[MetricEvent]  # reviews in the period, self-reviews excluded
+    reviewed: set[str]  # pr keys with >= 1 review before the period's end
     merge_hours: list[float]
     any_pr_events: bool
 
@@ -344,8 +366,10 @@ def _pull_requests(events: Sequence[MetricEvent], start: datetime, end: datetime
         login = _identity(_meta(event, "pr_author") if event.metric_type == "reviews" else _meta(event, "author_login"))
         if key is not None and login and (event.metric_type == "reviews" or event.metric_type.startswith("pr_")):
             authors.setdefault(key, login)
-    merged = {(_pr_key(e) or f"event:{e.event_id}"): e
-              for e in _dedupe((e for e in in_period if e.metric_type == "pr_merged"), _pr_key)}
+    merged = {
+        (_pr_key(e) or f"event:{e.event_id}"): e
+        for e in _dedupe((e for e in in_period if e.metric_type == "pr_merged"), _pr_key)
+    }
     merge_hours = [e.value for e in _dedupe((e for e in in_period if e.metric_type == "pr_merge_hours"), _pr_key)]
 
     def by_author(review: MetricEvent) -> bool:
@@ -354,11 +378,13 @@ def _pull_requests(events: Sequence[MetricEvent], start: datetime, end: datetime
 
     reviews_before_end = [e for e in events if e.metric_type == "reviews" and e.timestamp < end and not by_author(e)]
     return _PullRequests(
-        merged=merged, authors=authors,
+        merged=merged,
+        authors=authors,
         reviews=[e for e in reviews_before_end if e.timestamp >= start],
         reviewed={key for key in (_pr_key(e) for e in reviews_before_end) if key in merged},
         merge_hours=merge_hours,
-        any_pr_events=any(e.metric_type.startswith("pr_") for e in in_period))
+        any_pr_events=any(e.metric_type.startswith("pr_") for e in in_period),
+    )
 
 
 def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, Any]:
@@ -388,8 +414,9 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
     added = sum(e.value for e in _per_sha(in_period, "lines_added"))
     deleted = sum(e.value for e in _per_sha(in_period, "lines_deleted"))
     files = set().union(*(c.files for c in commits))
-    files_changed = {str(_meta(e, "sha")).casefold(): e.value for e in _per_sha(in_period, "files_changed")
-                     if _meta(e, "sha")}
+    files_changed = {
+        str(_meta(e, "sha")).casefold(): e.value for e in _per_sha(in_period, "files_changed") if _meta(e, "sha")
+    }
     prs = _pull_requests(events, start, end)
     return {
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
@@ -406,12 +433,18 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
         "lines_deleted": deleted,
         "churn_ratio": _ratio(deleted, added),
         "files_touched": len(files),
-        "files_touched_lower_bound": any(len(c.files) >= FILES_PER_COMMIT_CAP
-                                         or files_changed.get(c.sha, 0) > len(c.files) for c in commits),
-        "prs_merged": {"count": len(prs.merged),
-                       "per_week": _per_week(len(prs.merged), start, end) if prs.any_pr_events else None},
-        "pr_merge_hours": {"count": len(prs.merge_hours), "p50": percentile(prs.merge_hours, 50),
-                           "p90": percentile(prs.merge_hours, 90)},
+        "files_touched_lower_bound": any(
+            len(c.files) >= FILES_PER_COMMIT_CAP or files_changed.get(c.sha, 0) > len(c.files) for c in commits
+        ),
+        "prs_merged": {
+            "count": len(prs.merged),
+            "per_week": _per_week(len(prs.merged), start, end) if prs.any_pr_events else None,
+        },
+        "pr_merge_hours": {
+            "count": len(prs.merge_hours),
+            "p50": percentile(prs.merge_hours, 50),
+            "p90": percentile(prs.merge_hours, 90),
+        },
         "review_participation": {
             "merged_prs": len(prs.merged),
             "reviewed_merged_prs": len(prs.reviewed),
@@ -494,8 +527,10 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
     environments = {_environment(e) for e in deploy_events}
     production = {env for env in environments if PRODUCTION.search(env)}
     scope_environments = production or environments
-    statuses = _dedupe((e for e in deploy_events if e.metric_type in _DEPLOY_STATUSES
-                        and _environment(e) in scope_environments), _by_meta("deployment_id"))
+    statuses = _dedupe(
+        (e for e in deploy_events if e.metric_type in _DEPLOY_STATUSES and _environment(e) in scope_environments),
+        _by_meta("deployment_id"),
+    )
     if statuses:
         successes = sorted(e.timestamp for e in statuses if e.metric_type == "deployment_succeeded")
         counted = "succeeded_statuses"
@@ -532,17 +567,34 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
         "scope": "production" if production else "all_environments",
         "environments": sorted(scope_environments),
         "deployment_frequency": _dora_metric(
-            "deployment_frequency", _per_week(len(successes), start, end) if measured else None,
-            "deployments_per_week", successful_deployments=len(successes), counted=counted),
+            "deployment_frequency",
+            _per_week(len(successes), start, end) if measured else None,
+            "deployments_per_week",
+            successful_deployments=len(successes),
+            counted=counted,
+        ),
         "lead_time_for_changes": _dora_metric(
-            "lead_time_for_changes", percentile(lead_hours, 50), "hours", p90=percentile(lead_hours, 90),
-            commits_measured=len(lead_hours), commits_not_deployed=not_deployed),
+            "lead_time_for_changes",
+            percentile(lead_hours, 50),
+            "hours",
+            p90=percentile(lead_hours, 90),
+            commits_measured=len(lead_hours),
+            commits_not_deployed=not_deployed,
+        ),
         "change_failure_rate": _dora_metric(
-            "change_failure_rate", _ratio(failures, len(statuses)), "ratio",
-            failed_deployments=failures, deployments=len(statuses)),
+            "change_failure_rate",
+            _ratio(failures, len(statuses)),
+            "ratio",
+            failed_deployments=failures,
+            deployments=len(statuses),
+        ),
         "time_to_restore": _dora_metric(
-            "time_to_restore", percentile(restore_hours, 50), "hours",
-            incidents_restored=len(restore_hours), unrestored=unrestored),
+            "time_to_restore",
+            percentile(restore_hours, 50),
+            "hours",
+            incidents_restored=len(restore_hours),
+            unrestored=unrestored,
+        ),
     }
 
 
@@ -559,10 +611,15 @@ def _executions(events: Sequence[MetricEvent], run_type: str, success_type: str,
     runs = _dedupe((e for e in events if e.metric_type == run_type), _execution_key)
     outcomes = _dedupe((e for e in events if e.metric_type == success_type), _execution_key)
     durations = [e.value for e in _dedupe((e for e in events if e.metric_type == duration_type), _execution_key)]
-    return {"runs": len(runs) or len(outcomes),
-            "success_rate": _ratio(sum(e.value for e in outcomes), len(outcomes)),
-            "duration_seconds": {"count": len(durations), "p50": percentile(durations, 50),
-                                 "p90": percentile(durations, 90)}}
+    return {
+        "runs": len(runs) or len(outcomes),
+        "success_rate": _ratio(sum(e.value for e in outcomes), len(outcomes)),
+        "duration_seconds": {
+            "count": len(durations),
+            "p50": percentile(durations, 50),
+            "p90": percentile(durations, 90),
+        },
+    }
 
 
 def _flaky_workflows(outcomes: Iterable[MetricEvent]) -> list[dict[str, Any]]:
@@ -577,8 +634,10 @@ def _flaky_workflows(outcomes: Iterable[MetricEvent]) -> list[dict[str, Any]]:
     for (workflow, run_id), outcome in attempts.items():
         if any(value < 1 and outcome.get(n + 1, 0) >= 1 for n, value in outcome.items()):
             flaky[workflow].append(run_id)
-    return sorted(({"workflow": w, "flaky_runs": len(runs), "run_ids": sorted(runs)} for w, runs in flaky.items()),
-                  key=lambda f: (-f["flaky_runs"], f["workflow"]))
+    return sorted(
+        ({"workflow": w, "flaky_runs": len(runs), "run_ids": sorted(runs)} for w, runs in flaky.items()),
+        key=lambda f: (-f["flaky_runs"], f["workflow"]),
+    )
 
 
 def ci_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, Any]:
@@ -595,20 +654,26 @@ def ci_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> d
     start, end = _period(start, end)
     in_period = _within(events, start, end)
     pipelines = _executions(in_period, "pipeline_run", "pipeline_success", "pipeline_duration_seconds")
-    totals = {name: sum(e.value for e in in_period if e.metric_type == name)
-              for name in ("tests", "test_failures", "test_errors", "test_skipped", "test_duration_seconds")}
+    totals = {
+        name: sum(e.value for e in in_period if e.metric_type == name)
+        for name in ("tests", "test_failures", "test_errors", "test_skipped", "test_duration_seconds")
+    }
     return {
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
         "pipeline_runs": pipelines["runs"],
         "success_rate": pipelines["success_rate"],
         "duration_seconds": pipelines["duration_seconds"],
-        "flaky_workflows": _flaky_workflows(_dedupe((e for e in in_period if e.metric_type == "pipeline_success"),
-                                                    _execution_key)),
+        "flaky_workflows": _flaky_workflows(
+            _dedupe((e for e in in_period if e.metric_type == "pipeline_success"), _execution_key)
+        ),
         "jobs": _executions(in_period, "job_run", "job_success", "job_duration_seconds"),
         "tests": {
             "reports": sum(1 for e in in_period if e.metric_type == "tests"),
-            "tests": totals["tests"], "failures": totals["test_failures"], "errors": totals["test_errors"],
-            "skipped": totals["test_skipped"], "duration_seconds": totals["test_duration_seconds"],
+            "tests": totals["tests"],
+            "failures": totals["test_failures"],
+            "errors": totals["test_errors"],
+            "skipped": totals["test_skipped"],
+            "duration_seconds": totals["test_duration_seconds"],
             "failure_rate": _ratio(totals["test_failures"] + totals["test_errors"], totals["tests"]),
         },
     }
@@ -617,19 +682,28 @@ def ci_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> d
 # ---------------------------------------------------------------- velocity
 # component -> (weight, higher_is_better). Equal weights: no evidence yet that one matters more.
 VELOCITY_COMPONENTS: dict[str, tuple[float, bool]] = {
-    "commits_per_week": (0.2, True),        # distinct commits per week
-    "merged_prs_per_week": (0.2, True),     # pull requests merged per week
-    "pr_merge_hours_p50": (0.2, False),     # median hours from PR open to merge: lower is better
-    "pipeline_success_rate": (0.2, True),   # share of CI workflow executions that passed
-    "deployments_per_week": (0.2, True),    # successful (production) deployments per week
+    "commits_per_week": (0.2, True),  # distinct commits per week
+    "merged_prs_per_week": (0.2, True),  # pull requests merged per week
+    "pr_merge_hours_p50": (0.2, False),  # median hours from PR open to merge: lower is better
+    "pipeline_success_rate": (0.2, True),  # share of CI workflow executions that passed
+    "deployments_per_week": (0.2, True),  # successful (production) deployments per week
 }
 MIN_VELOCITY_HISTORY = 3
 
 
 # The event types the velocity components are computed from (through git_stats, dora and ci_stats): a project's
 # velocity needs only these, within the period (tests/unit/test_analytics.py holds them to the full reports).
-VELOCITY_EVENT_TYPES = ("commits", "pr_opened", "pr_merged", "pr_closed", "pr_merge_hours", "pipeline_success",
-                        "deployment", "deployment_succeeded", "deployment_failed")
+VELOCITY_EVENT_TYPES = (
+    "commits",
+    "pr_opened",
+    "pr_merged",
+    "pr_closed",
+    "pr_merge_hours",
+    "pipeline_success",
+    "deployment",
+    "deployment_succeeded",
+    "deployment_failed",
+)
 
 
 def velocity_features_of(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, float]:
@@ -667,7 +741,7 @@ def velocity(project_features: Mapping[str, float], history: Sequence[Mapping[st
     enough_history = len(history) >= MIN_VELOCITY_HISTORY
     components: dict[str, Any] = {}
     omitted: list[dict[str, str]] = []
-    for name, (weight, higher_is_better) in VELOCITY_COMPONENTS.items():
+    for name, (_weight, higher_is_better) in VELOCITY_COMPONENTS.items():
         value = project_features.get(name)
         if not _usable(value):
             omitted.append({"component": name, "reason": "missing_value"})
@@ -679,9 +753,13 @@ def velocity(project_features: Mapping[str, float], history: Sequence[Mapping[st
             rank = rank if higher_is_better else 1 - rank
         else:
             omitted.append({"component": name, "reason": "insufficient_history"})
-        components[name] = {"value": float(value), "normalised": rank, "weight": None,
-                            "direction": "higher_is_better" if higher_is_better else "lower_is_better",
-                            "history_size": len(peers)}
+        components[name] = {
+            "value": float(value),
+            "normalised": rank,
+            "weight": None,
+            "direction": "higher_is_better" if higher_is_better else "lower_is_better",
+            "history_size": len(peers),
+        }
     scored = {name: c for name, c in components.items() if c["normalised"] is not None}
     total_weight = sum(VELOCITY_COMPONENTS[name][0] for name in scored)
     for name, component in scored.items():
@@ -695,8 +773,7 @@ def velocity(project_features: Mapping[str, float], history: Sequence[Mapping[st
     if score is None:
         for component in components.values():
             component["weight"] = None
-    return {"score": score, "basis": basis, "history_size": len(history), "components": components,
-            "omitted": omitted}
+    return {"score": score, "basis": basis, "history_size": len(history), "components": components, "omitted": omitted}
 
 
 # ---------------------------------------------------------------- team analytics
@@ -708,8 +785,9 @@ CI_SUCCESS_RATE_MIN = 0.8
 REVIEWER_CONCENTRATION_MAX = 0.6
 
 
-def team_recommendations(git: Mapping[str, Any], ci: Mapping[str, Any],
-                     review_patterns: Mapping[str, Any]) -> list[dict[str, Any]]:
+def team_recommendations(
+    git: Mapping[str, Any], ci: Mapping[str, Any], review_patterns: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Documented rules; each fires only when its evidence crosses its threshold:
     - spread_knowledge: bus_factor == 1 (one author covers half of the commits).
     - set_review_sla: median PR merge time > 48 h.
@@ -724,43 +802,68 @@ def team_recommendations(git: Mapping[str, Any], ci: Mapping[str, Any],
         found.append({"id": rule_id, "rule": rule, "text": text, "evidence": evidence})
 
     if git["bus_factor"] == BUS_FACTOR_AT_RISK:
-        recommend("spread_knowledge", "bus_factor == 1",
-                  f"One author wrote {git['top_author_share']:.0%} of the commits: pair on and review that "
-                  "author's areas so more than one person can change them.",
-                  bus_factor=git["bus_factor"], top_author_share=git["top_author_share"],
-                  active_contributors=git["active_contributors"], commits=git["commits"])
+        recommend(
+            "spread_knowledge",
+            "bus_factor == 1",
+            f"One author wrote {git['top_author_share']:.0%} of the commits: pair on and review that "
+            "author's areas so more than one person can change them.",
+            bus_factor=git["bus_factor"],
+            top_author_share=git["top_author_share"],
+            active_contributors=git["active_contributors"],
+            commits=git["commits"],
+        )
     merge_p50 = git["pr_merge_hours"]["p50"]
     if merge_p50 is not None and merge_p50 > PR_MERGE_P50_HOURS_LIMIT:
-        recommend("set_review_sla", "pr_merge_hours_p50 > 48",
-                  f"Half of the pull requests take more than {merge_p50:.0f} h to merge: agree a review "
-                  "turnaround (e.g. first review within one working day) and keep PRs small.",
-                  pr_merge_hours_p50=merge_p50, pr_merge_hours_p90=git["pr_merge_hours"]["p90"],
-                  prs_measured=git["pr_merge_hours"]["count"])
+        recommend(
+            "set_review_sla",
+            "pr_merge_hours_p50 > 48",
+            f"Half of the pull requests take more than {merge_p50:.0f} h to merge: agree a review "
+            "turnaround (e.g. first review within one working day) and keep PRs small.",
+            pr_merge_hours_p50=merge_p50,
+            pr_merge_hours_p90=git["pr_merge_hours"]["p90"],
+            prs_measured=git["pr_merge_hours"]["count"],
+        )
     participation = git["review_participation"]
     if participation["share"] is not None and participation["share"] < REVIEW_PARTICIPATION_MIN:
-        recommend("require_reviews", "review_participation < 0.5",
-                  f"Only {participation['share']:.0%} of merged pull requests had a review: require at least "
-                  "one approving review before merge (branch protection).",
-                  review_participation=participation["share"], merged_prs=participation["merged_prs"],
-                  reviewed_merged_prs=participation["reviewed_merged_prs"])
+        recommend(
+            "require_reviews",
+            "review_participation < 0.5",
+            f"Only {participation['share']:.0%} of merged pull requests had a review: require at least "
+            "one approving review before merge (branch protection).",
+            review_participation=participation["share"],
+            merged_prs=participation["merged_prs"],
+            reviewed_merged_prs=participation["reviewed_merged_prs"],
+        )
     if ci["success_rate"] is not None and ci["success_rate"] < CI_SUCCESS_RATE_MIN:
-        recommend("stabilise_pipeline", "pipeline_success_rate < 0.8",
-                  f"Only {ci['success_rate']:.0%} of pipeline runs pass: fix the most frequent failures before "
-                  "adding work to the pipeline.",
-                  pipeline_success_rate=ci["success_rate"], pipeline_runs=ci["pipeline_runs"])
+        recommend(
+            "stabilise_pipeline",
+            "pipeline_success_rate < 0.8",
+            f"Only {ci['success_rate']:.0%} of pipeline runs pass: fix the most frequent failures before "
+            "adding work to the pipeline.",
+            pipeline_success_rate=ci["success_rate"],
+            pipeline_runs=ci["pipeline_runs"],
+        )
     if ci["flaky_workflows"]:
-        recommend("quarantine_flaky_tests", "flaky_workflows > 0",
-                  f"{len(ci['flaky_workflows'])} workflow(s) failed and then passed on retry: quarantine the "
-                  "flaky tests and fix them off the main pipeline.",
-                  flaky_workflows={f["workflow"]: f["flaky_runs"] for f in ci["flaky_workflows"]},
-                  flaky_runs=sum(f["flaky_runs"] for f in ci["flaky_workflows"]))
+        recommend(
+            "quarantine_flaky_tests",
+            "flaky_workflows > 0",
+            f"{len(ci['flaky_workflows'])} workflow(s) failed and then passed on retry: quarantine the "
+            "flaky tests and fix them off the main pipeline.",
+            flaky_workflows={f["workflow"]: f["flaky_runs"] for f in ci["flaky_workflows"]},
+            flaky_runs=sum(f["flaky_runs"] for f in ci["flaky_workflows"]),
+        )
     top = review_patterns["top_reviewer"]
     if top is not None and top["share"] > REVIEWER_CONCENTRATION_MAX:
-        recommend("widen_review_pool", "top_reviewer_share > 0.6",
-                  f"{top['reviewer']} gave {top['share']:.0%} of the reviews: rotate reviewers (e.g. CODEOWNERS "
-                  "groups) so reviews do not wait on one person.",
-                  reviewer=top["reviewer"], reviewer_share=top["share"], reviews=review_patterns["reviews"],
-                  distinct_reviewers=review_patterns["distinct_reviewers"])
+        recommend(
+            "widen_review_pool",
+            "top_reviewer_share > 0.6",
+            f"{top['reviewer']} gave {top['share']:.0%} of the reviews: rotate reviewers (e.g. CODEOWNERS "
+            "groups) so reviews do not wait on one person.",
+            reviewer=top["reviewer"],
+            reviewer_share=top["share"],
+            reviews=review_patterns["reviews"],
+            distinct_reviewers=review_patterns["distinct_reviewers"],
+        )
     return found
 
 
@@ -809,10 +912,15 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
         people[reviewer]["reviews_given"] += count
 
     pairs = Counter((_identity(_meta(e, "reviewer")), prs.authors.get(_pr_key(e) or "")) for e in prs.reviews)
-    collaboration = sorted(({"reviewer": r, "author": a, "reviews": n} for (r, a), n in pairs.items() if r and a),
-                           key=lambda p: (-p["reviews"], p["reviewer"], p["author"]))
-    merged_by_known = [(prs.authors.get(k) or _identity(_meta(e, "author_login")), _identity(_meta(e, "merged_by")))
-                       for k, e in prs.merged.items() if _meta(e, "merged_by")]
+    collaboration = sorted(
+        ({"reviewer": r, "author": a, "reviews": n} for (r, a), n in pairs.items() if r and a),
+        key=lambda p: (-p["reviews"], p["reviewer"], p["author"]),
+    )
+    merged_by_known = [
+        (prs.authors.get(k) or _identity(_meta(e, "author_login")), _identity(_meta(e, "merged_by")))
+        for k, e in prs.merged.items()
+        if _meta(e, "merged_by")
+    ]
     reviews_of_merged = sum(1 for e in prs.reviews if _pr_key(e) in prs.merged)
     top = reviewers.most_common(1)[0] if reviewers else None
     review_patterns = {
@@ -822,17 +930,26 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
         "reviews_per_merged_pr": _ratio(reviews_of_merged, len(prs.merged)),
         "reviewed_merged_pr_share": git["review_participation"]["share"],
         "states": dict(Counter(str(_meta(e, "review_state") or "unknown").casefold() for e in prs.reviews)),
-        "top_reviewer": ({"reviewer": top[0], "reviews": top[1], "share": top[1] / len(prs.reviews)}
-                         if top else None),
-        "self_merged_share": _ratio(sum(1 for author, merger in merged_by_known if author == merger),
-                                    len(merged_by_known)),
+        "top_reviewer": ({"reviewer": top[0], "reviews": top[1], "share": top[1] / len(prs.reviews)} if top else None),
+        "self_merged_share": _ratio(
+            sum(1 for author, merger in merged_by_known if author == merger), len(merged_by_known)
+        ),
         "merges_with_known_merger": len(merged_by_known),
     }
     contributors = sorted(
-        ({"contributor": who, "commits": c["commits"], "lines_added": float(c["lines_added"]),
-          "lines_deleted": float(c["lines_deleted"]), "prs_merged": c["prs_merged"],
-          "reviews_given": c["reviews_given"]} for who, c in people.items()),
-        key=lambda c: (-c["commits"], -c["prs_merged"], -c["reviews_given"], c["contributor"]))
+        (
+            {
+                "contributor": who,
+                "commits": c["commits"],
+                "lines_added": float(c["lines_added"]),
+                "lines_deleted": float(c["lines_deleted"]),
+                "prs_merged": c["prs_merged"],
+                "reviews_given": c["reviews_given"],
+            }
+            for who, c in people.items()
+        ),
+        key=lambda c: (-c["commits"], -c["prs_merged"], -c["reviews_given"], c["contributor"]),
+    )
     return {
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
         "contributors": contributors,

@@ -1,12 +1,13 @@
 """Artifact versions: where their content lives, what a declaration must say, how uploaded bytes are judged
 against it, and how lineage is walked. Pure rules: no AWS, no Chalice."""
+
 from __future__ import annotations
 
 import base64
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from maestro.domain.artifacts import MAX_CONTENT_BYTES, is_semver, semver_key
 
@@ -78,7 +79,7 @@ def parse_object_key(key: str) -> ObjectLocation | None:
 def _parse(key: str) -> ObjectLocation | None:
     if not key.startswith(OBJECT_PREFIX):
         return None
-    parts = key[len(OBJECT_PREFIX):].split("/")
+    parts = key[len(OBJECT_PREFIX) :].split("/")
     if len(parts) != 3 or not _ID.match(parts[0]) or not _ID.match(parts[1]) or not is_semver(parts[2]):
         return None
     return ObjectLocation(*parts)
@@ -97,8 +98,9 @@ def size_problem(size_bytes: int) -> str | None:
     if size_bytes < 1:
         return "must be at least 1 byte"
     if size_bytes > MAX_CONTENT_BYTES:
-        return (f"{size_bytes} bytes exceeds the largest artifact version, {MAX_CONTENT_BYTES} bytes (5 GiB, "
-                "one S3 upload)")
+        return (
+            f"{size_bytes} bytes exceeds the largest artifact version, {MAX_CONTENT_BYTES} bytes (5 GiB, one S3 upload)"
+        )
     return None
 
 
@@ -139,7 +141,8 @@ def judge_size(declared_size: int, actual_size: int) -> Verdict | None:
 def judge_content(declared_size: int, declared_sha256: str, actual_size: int, actual_sha256: str) -> Verdict:
     """Ready only when the bytes that landed are exactly the bytes declared: same length, same SHA-256."""
     return judge_size(declared_size, actual_size) or (
-        Verdict(True) if actual_sha256.lower() == declared_sha256.lower() else Verdict(False, "sha256 mismatch"))
+        Verdict(True) if actual_sha256.lower() == declared_sha256.lower() else Verdict(False, "sha256 mismatch")
+    )
 
 
 def latest_version(versions: Iterable[str]) -> str | None:
@@ -148,8 +151,12 @@ def latest_version(versions: Iterable[str]) -> str | None:
 
 
 # ---------------------------------------------------------------- lineage
-def walk_lineage(start: Iterable[VersionRef], neighbours: Callable[[VersionRef], Iterable[VersionRef]],
-                 depth: int, max_nodes: int = MAX_LINEAGE_NODES) -> tuple[list[tuple[VersionRef, int]], bool]:
+def walk_lineage(
+    start: Iterable[VersionRef],
+    neighbours: Callable[[VersionRef], Iterable[VersionRef]],
+    depth: int,
+    max_nodes: int = MAX_LINEAGE_NODES,
+) -> tuple[list[tuple[VersionRef, int]], bool]:
     """Breadth-first from `start` (not reported) up to `depth` hops. Each version is reported once, at the
     fewest hops that reach it, so even a cyclic graph terminates. Returns (version, hops) pairs in visiting
     order and whether `max_nodes` cut the walk short."""

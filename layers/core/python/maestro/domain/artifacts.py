@@ -1,11 +1,13 @@
 """The artifact library: types, versions (SemVer 2.0), keyword matching and ranking rules."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 
 class ArtifactType(StrEnum):
@@ -35,7 +37,8 @@ MAX_CONTENT_BYTES = 5 * 1024**3  # a single S3 PUT
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
 
 
 def is_semver(version: str) -> bool:
@@ -48,8 +51,9 @@ def semver_key(version: str) -> tuple:
     if not match:
         raise ValueError(f"not a semantic version: {version}")
     major, minor, patch, pre, _build = match.groups()
-    pre_key: tuple = (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p)
-                                                     for p in pre.split(".")))
+    pre_key: tuple = (
+        (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    )
     return int(major), int(minor), int(patch), pre_key
 
 
@@ -104,8 +108,12 @@ def keyword_score(query: str, artifact: dict[str, Any]) -> float:
     description = (artifact.get("description") or "").casefold()
     total = 0.0
     for word in words:
-        score = 3.0 * (word in name_tokens) + 1.5 * (word in name and word not in name_tokens) \
-            + 2.0 * (word in tag_tokens) + 1.0 * (word in description)
+        score = (
+            3.0 * (word in name_tokens)
+            + 1.5 * (word in name and word not in name_tokens)
+            + 2.0 * (word in tag_tokens)
+            + 1.0 * (word in description)
+        )
         if score == 0:
             return 0.0
         total += score

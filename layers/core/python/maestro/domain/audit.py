@@ -5,6 +5,7 @@ Every tenant's events form one chain: link `seq` n (1, 2, 3, ...) stores `prev_h
 (`GENESIS_HASH` for link 1), and its own `hash` over its content and `prev_hash`. Editing, deleting or moving a
 stored event therefore breaks the chain at a point `verify_chain` can name.
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,9 +13,10 @@ import hashlib
 import json
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 GENESIS_HASH = "0" * 64
 REDACTED = "[redacted]"
@@ -29,8 +31,19 @@ _SECRET_VALUE = re.compile(r"^(bearer|basic)\s+\S+|^eyJ[\w-]+\.[\w-]+\.[\w-]*$",
 
 # The content fields a link's hash covers, besides prev_hash. Changing this list changes every hash.
 LINK_FIELDS = (
-    "tenant_id", "seq", "event_id", "occurred_at", "actor", "action", "resource_type", "resource_id",
-    "outcome", "source_ip", "user_agent", "request_id", "changes",
+    "tenant_id",
+    "seq",
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "source_ip",
+    "user_agent",
+    "request_id",
+    "changes",
 )
 MAX_USER_AGENT = 512  # client-controlled: bounded so a caller cannot bloat its own audit trail
 
@@ -101,10 +114,12 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     changed = [key for key in {**before, **after} if key not in before or key not in after or before[key] != after[key]]
     if not changed:
         return None
-    return redact({
-        "before": {key: before[key] for key in changed if key in before},
-        "after": {key: after[key] for key in changed if key in after},
-    })
+    return redact(
+        {
+            "before": {key: before[key] for key in changed if key in before},
+            "after": {key: after[key] for key in changed if key in after},
+        }
+    )
 
 
 # ---------------------------------------------------------------- the chain
@@ -114,8 +129,8 @@ def canonical_time(value: datetime | str) -> str:
     Naive datetimes are taken as UTC (as pynamodb stores them); strings are parsed as ISO 8601 first."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def json_safe(value: Any) -> Any:
@@ -140,8 +155,9 @@ def link_hash(fields: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def build_link(tenant_id: str, seq: int, prev_hash: str, entry: AuditEntry, *, event_id: str,
-               occurred_at: datetime) -> dict[str, Any]:
+def build_link(
+    tenant_id: str, seq: int, prev_hash: str, entry: AuditEntry, *, event_id: str, occurred_at: datetime
+) -> dict[str, Any]:
     """The link that records `entry` as event `seq` of the tenant's chain, hashed and ready to store.
 
     `changes` is redacted and made JSON-safe here, so the hash covers exactly what storage will read back;
@@ -219,5 +235,6 @@ def _classify(link: dict[str, Any], prev: dict[str, Any] | None, recent_hashes: 
 
 
 def _broken(checked: int, link: dict[str, Any], problem: str) -> ChainVerification:
-    return ChainVerification(False, checked, {"seq": int(link["seq"]), "event_id": link.get("event_id"),
-                                              "problem": problem})
+    return ChainVerification(
+        False, checked, {"seq": int(link["seq"]), "event_id": link.get("event_id"), "problem": problem}
+    )

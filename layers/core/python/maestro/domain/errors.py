@@ -1,4 +1,5 @@
 """One error type per failure kind. The HTTP kit maps each to a status code in one place (maestro.http.problems)."""
+
 from __future__ import annotations
 
 from typing import Any

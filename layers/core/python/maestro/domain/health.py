@@ -1,9 +1,10 @@
 """Platform health: which dependencies answer, as a verdict the API can report."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from maestro import __version__
 

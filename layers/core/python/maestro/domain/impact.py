@@ -38,13 +38,14 @@ refits are solved together, a chunk at a time, by preconditioned conjugate gradi
 (about 25 iterations), not by one dense factorisation each: 100k usages, 5k projects, 2k artifacts and 200
 refits take about 8 s on 2 cores where a solve per refit took about 30 s (benchmarks/impact.py).
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Iterable
 
 import numpy as np
 
@@ -95,10 +96,12 @@ class ImpactScore:
         return {
             "artifact_id": self.artifact_id,
             "score": round(self.score, 2),
-            "interval": {"low": round(self.ci_low, 2), "high": round(self.ci_high, 2),
-                         "confidence": self.confidence},
-            "effect": {"success_points": round(self.effect, 3), "low": _rounded(self.effect_ci_low),
-                       "high": _rounded(self.effect_ci_high)},
+            "interval": {"low": round(self.ci_low, 2), "high": round(self.ci_high, 2), "confidence": self.confidence},
+            "effect": {
+                "success_points": round(self.effect, 3),
+                "low": _rounded(self.effect_ci_low),
+                "high": _rounded(self.effect_ci_high),
+            },
             "method": self.method,
             "completed_projects": self.completed_projects,
             "explanation": self.explanation,
@@ -116,8 +119,19 @@ def score_from_effect(effect: float, scale: float) -> float:
 
 def insufficient_data(artifact_id: str, confidence: float = 0.9) -> ImpactScore:
     """The score of an artifact no completed project has used: neutral 50, interval 0-100, no effect bounds."""
-    return ImpactScore(artifact_id, 50.0, 0.0, 100.0, 0.0, None, None, INSUFFICIENT_DATA, 0, confidence,
-                       "no completed project has used this artifact yet: neutral score 50, interval 0-100")
+    return ImpactScore(
+        artifact_id,
+        50.0,
+        0.0,
+        100.0,
+        0.0,
+        None,
+        None,
+        INSUFFICIENT_DATA,
+        0,
+        confidence,
+        "no completed project has used this artifact yet: neutral score 50, interval 0-100",
+    )
 
 
 def plain_average_scores(projects: Iterable[CompletedProject], usages: Iterable[Usage]) -> dict[str, float]:
@@ -132,10 +146,17 @@ def plain_average_scores(projects: Iterable[CompletedProject], usages: Iterable[
     return {artifact_id: s / n for artifact_id, (s, n) in totals.items()}
 
 
-def compute_impact_scores(projects: Iterable[CompletedProject], usages: Iterable[Usage], *,
-                          min_projects_for_regression: int = 5, ridge_alpha: float | None = None,
-                          bootstrap_samples: int = 200, confidence: float = 0.9, seed: int = 0,
-                          artifact_ids: Iterable[str] = ()) -> dict[str, ImpactScore]:
+def compute_impact_scores(
+    projects: Iterable[CompletedProject],
+    usages: Iterable[Usage],
+    *,
+    min_projects_for_regression: int = 5,
+    ridge_alpha: float | None = None,
+    bootstrap_samples: int = 200,
+    confidence: float = 0.9,
+    seed: int = 0,
+    artifact_ids: Iterable[str] = (),
+) -> dict[str, ImpactScore]:
     """Impact score of every artifact named in `usages` or `artifact_ids`, keyed by artifact id.
 
     Deterministic for a given input and seed. Usages of projects not in `projects` (not completed) only make
@@ -193,12 +214,20 @@ def compute_impact_scores(projects: Iterable[CompletedProject], usages: Iterable
             effect = float(effects[j])
             lo, hi = min(float(low[j]), effect), max(float(high[j]), effect)
             results[artifact_id] = _impact(
-                artifact_id, effect, lo, hi, scale, RIDGE_REGRESSION, int(n_used[j]), confidence,
+                artifact_id,
+                effect,
+                lo,
+                hi,
+                scale,
+                RIDGE_REGRESSION,
+                int(n_used[j]),
+                confidence,
                 f"ridge regression of {len(projects)} completed projects' success on artifact use, controlling "
                 f"for problem class, complexity and team size (alpha={alpha:.3g}, {alpha_rule}; one "
                 f"bias-correction step); effect "
                 f"{effect:+.2f} success points, {pct} interval from {bootstrap_samples} bootstrap refits; "
-                f"score = 50 + 50*tanh(effect/{scale:.2f})")
+                f"score = 50 + 50*tanh(effect/{scale:.2f})",
+            )
 
     shrunk = [a for a, j in column_of.items() if a not in results]
     if shrunk:
@@ -207,25 +236,56 @@ def compute_impact_scores(projects: Iterable[CompletedProject], usages: Iterable
         for artifact_id in shrunk:
             j = column_of[artifact_id]
             n = int(n_used[j])
-            reason = (f"< {min_projects_for_regression} needed for regression" if n < min_projects_for_regression
-                      else "the tenant has too few completed projects for a regression")
+            reason = (
+                f"< {min_projects_for_regression} needed for regression"
+                if n < min_projects_for_regression
+                else "the tenant has too few completed projects for a regression"
+            )
             raw = float(sums[j] / n)
             weight = n / (n + k)
             effect = weight * (raw - tenant_mean)
             half = z * math.sqrt(sigma2 / (n + k))
             results[artifact_id] = _impact(
-                artifact_id, effect, effect - half, effect + half, scale, SHRUNKEN_MEAN, n, confidence,
+                artifact_id,
+                effect,
+                effect - half,
+                effect + half,
+                scale,
+                SHRUNKEN_MEAN,
+                n,
+                confidence,
                 f"used by {n} completed project(s) ({reason}): their mean success {raw:.2f} shrunk toward "
                 f"the tenant mean {tenant_mean:.2f} with weight n/(n+k)={weight:.2f} (k={k:.2f}, {k_rule}); "
                 f"effect {effect:+.2f} success points, {pct} normal interval; "
-                f"score = 50 + 50*tanh(effect/{scale:.2f})")
+                f"score = 50 + 50*tanh(effect/{scale:.2f})",
+            )
     return results
 
 
-def _impact(artifact_id: str, effect: float, low: float, high: float, scale: float, method: str, n: int,
-            confidence: float, explanation: str) -> ImpactScore:
-    return ImpactScore(artifact_id, score_from_effect(effect, scale), score_from_effect(low, scale),
-                       score_from_effect(high, scale), effect, low, high, method, n, confidence, explanation)
+def _impact(
+    artifact_id: str,
+    effect: float,
+    low: float,
+    high: float,
+    scale: float,
+    method: str,
+    n: int,
+    confidence: float,
+    explanation: str,
+) -> ImpactScore:
+    return ImpactScore(
+        artifact_id,
+        score_from_effect(effect, scale),
+        score_from_effect(low, scale),
+        score_from_effect(high, scale),
+        effect,
+        low,
+        high,
+        method,
+        n,
+        confidence,
+        explanation,
+    )
 
 
 def _control_matrix(projects: list[CompletedProject]) -> np.ndarray:
@@ -247,8 +307,9 @@ def _control_matrix(projects: list[CompletedProject]) -> np.ndarray:
     return out
 
 
-def _shrinkage_constant(rows: np.ndarray, cols: np.ndarray, y: np.ndarray, n_artifacts: int,
-                        fallback_k: int) -> tuple[float, float, str]:
+def _shrinkage_constant(
+    rows: np.ndarray, cols: np.ndarray, y: np.ndarray, n_artifacts: int, fallback_k: int
+) -> tuple[float, float, str]:
     """(k, sigma2_within, rule): empirical-Bayes k = sigma2_within / tau2_between, by the method of moments."""
     n = np.bincount(cols, minlength=n_artifacts).astype(float)
     means = np.bincount(cols, weights=y[rows], minlength=n_artifacts) / np.maximum(n, 1)
@@ -279,8 +340,9 @@ class _ArtifactDesign:
     whole chunk. A refit that has not converged after MAX_CG_ITERATIONS is solved exactly instead.
     """
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, n_projects: int, n_artifacts: int,
-                 controls: np.ndarray, y: np.ndarray) -> None:
+    def __init__(
+        self, rows: np.ndarray, cols: np.ndarray, n_projects: int, n_artifacts: int, controls: np.ndarray, y: np.ndarray
+    ) -> None:
         self.rows, self.cols, self.n, self.p = rows, cols, n_projects, n_artifacts
         self.controls, self.y = controls, y
         by_row = np.lexsort((cols, rows))
@@ -372,15 +434,16 @@ class _ArtifactDesign:
 
     def bootstrap(self, alpha: float, samples: int, rng: np.random.Generator) -> np.ndarray:
         """samples x artifacts effects, each refit on the projects drawn with replacement (as counts)."""
-        weights = np.stack([np.bincount(rng.integers(0, self.n, self.n), minlength=self.n)
-                            for _ in range(samples)], axis=1).astype(float)
+        weights = np.stack(
+            [np.bincount(rng.integers(0, self.n, self.n), minlength=self.n) for _ in range(samples)], axis=1
+        ).astype(float)
         preconditioner = self.inverse(alpha)
         chunk = max(8, BOOTSTRAP_GATHER_BUDGET // max(len(self.cols), 1))
         draws = np.empty((samples, self.p))
         for first in range(0, samples, chunk):
-            system = _WeightedSystems(self, weights[:, first:first + chunk], alpha)
+            system = _WeightedSystems(self, weights[:, first : first + chunk], alpha)
             ridge = system.solve(system.b, preconditioner)
-            draws[first:first + chunk] = debias(ridge, system.solve(ridge, preconditioner), alpha).T
+            draws[first : first + chunk] = debias(ridge, system.solve(ridge, preconditioner), alpha).T
         return draws
 
 
@@ -406,7 +469,8 @@ class _WeightedSystems:
         self.zz_inverse = np.linalg.inv(zz)
         zy = np.einsum("nq,nk,n->kq", z, weights, y)
         self.b = design._ut_times(weights * y[:, None]) - np.einsum(
-            "kpq,kq->pk", self.cross, np.einsum("kqr,kr->kq", self.zz_inverse, zy))
+            "kpq,kq->pk", self.cross, np.einsum("kqr,kr->kq", self.zz_inverse, zy)
+        )
 
     def apply(self, v: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """(G_w + alpha I) v for the weight columns `columns`, v of shape (artifacts, len(columns))."""

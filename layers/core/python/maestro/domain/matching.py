@@ -15,6 +15,7 @@ fails if these constants drift from them. Measured there: precision of "reuse as
 — a single sentence against an artifact's description is weak evidence, which is why matches also report
 which parts of the request they matched.
 """
+
 from __future__ import annotations
 
 REUSE_AS_IS = 0.49

@@ -1,5 +1,6 @@
 """Process metrics: the one normalised metric event every source produces, the built-in metric types with
 their fixed units, and the stable event id that makes every source exactly-once."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # A stored number's range (DynamoDB's: 38 digits, magnitude 1E-130..9.99E+125), with room to spare.
@@ -55,7 +56,7 @@ BUILT_IN_TYPES: dict[str, str] = {
 CUSTOM_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 MAX_BATCH = 1000
 # Timestamps outside this window are almost certainly unit mistakes (ms vs s) or typos.
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_SKEW_SECONDS = 24 * 3600
 
 
@@ -85,11 +86,13 @@ class MetricEvent:
         return f"{self.metric_type}#{self.timestamp.isoformat()}#{self.event_id}"
 
 
-def derive_event_id(source: str, project_id: str, metric_type: str, timestamp: datetime, value: float,
-                    discriminator: str = "") -> str:
+def derive_event_id(
+    source: str, project_id: str, metric_type: str, timestamp: datetime, value: float, discriminator: str = ""
+) -> str:
     """A stable id from the event's content: the same fact from the same source always gets the same id."""
-    digest = hashlib.sha256(json.dumps(
-        [source, project_id, metric_type, timestamp.isoformat(), repr(float(value)), discriminator]).encode())
+    digest = hashlib.sha256(
+        json.dumps([source, project_id, metric_type, timestamp.isoformat(), repr(float(value)), discriminator]).encode()
+    )
     return "evt_" + digest.hexdigest()[:32]
 
 
@@ -105,11 +108,12 @@ def parse_timestamp(raw: Any) -> datetime:
         raise MetricRejected("timestamp must be an ISO 8601 string with a time zone")
     if moment.tzinfo is None:
         raise MetricRejected("timestamp must carry a time zone (e.g. Z or +02:00)")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
-def normalise(raw: dict[str, Any], *, project_id: str | None, custom_types: dict[str, str], source: str,
-              now: datetime) -> MetricEvent:
+def normalise(
+    raw: dict[str, Any], *, project_id: str | None, custom_types: dict[str, str], source: str, now: datetime
+) -> MetricEvent:
     """Validate one raw event (a dict as sent) into a MetricEvent, or raise MetricRejected saying why."""
     if not isinstance(raw, dict):
         raise MetricRejected("an event must be a JSON object")
@@ -148,6 +152,7 @@ def normalise(raw: dict[str, Any], *, project_id: str | None, custom_types: dict
     if event_id is not None and (not isinstance(event_id, str) or not 1 <= len(event_id) <= 200):
         raise MetricRejected("event_id must be a string of 1 to 200 characters")
     if event_id is None:
-        event_id = derive_event_id(event_source, project, metric_type, timestamp, value,
-                                   json.dumps(metadata, sort_keys=True, default=str))
+        event_id = derive_event_id(
+            event_source, project, metric_type, timestamp, value, json.dumps(metadata, sort_keys=True, default=str)
+        )
     return MetricEvent(event_id, project, metric_type, float(value), unit, timestamp, event_source, metadata)

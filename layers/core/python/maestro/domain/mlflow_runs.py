@@ -1,10 +1,12 @@
 """MLflow runs as process metrics: the events each run yields, and the experiment's summary (runs, runs per
 week, failed runs, mean run duration, distinct hyperparameter sets, best value of the primary metric)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 FAILED_STATUSES = ("FAILED", "KILLED")
 
@@ -19,14 +21,15 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_rest(cls, raw: dict[str, Any]) -> "Run":
+    def from_rest(cls, raw: dict[str, Any]) -> Run:
         """A run as MLflow's REST API (runs/search) returns it."""
         info, data = raw["info"], raw.get("data") or {}
         end = info.get("end_time")
         return cls(
-            run_id=info["run_id"], status=info.get("status", "RUNNING"),
-            start_time=datetime.fromtimestamp(int(info["start_time"]) / 1000, timezone.utc),
-            end_time=datetime.fromtimestamp(int(end) / 1000, timezone.utc) if end else None,
+            run_id=info["run_id"],
+            status=info.get("status", "RUNNING"),
+            start_time=datetime.fromtimestamp(int(info["start_time"]) / 1000, UTC),
+            end_time=datetime.fromtimestamp(int(end) / 1000, UTC) if end else None,
             params={p["key"]: p["value"] for p in data.get("params", [])},
             metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
         )
@@ -40,9 +43,17 @@ def run_events(run: Run, experiment: str) -> list[dict[str, Any]]:
         events.append(("experiment_run_failed", 1.0))
     if run.end_time is not None and run.status != "RUNNING":
         events.append(("experiment_run_seconds", max(0.0, (run.end_time - run.start_time).total_seconds())))
-    return [{"event_id": f"mlflow:{run.run_id}:{metric_type}", "metric_type": metric_type, "value": value,
-             "timestamp": run.start_time.isoformat(), "source": "mlflow", "metadata": metadata}
-            for metric_type, value in events]
+    return [
+        {
+            "event_id": f"mlflow:{run.run_id}:{metric_type}",
+            "metric_type": metric_type,
+            "value": value,
+            "timestamp": run.start_time.isoformat(),
+            "source": "mlflow",
+            "metadata": metadata,
+        }
+        for metric_type, value in events
+    ]
 
 
 def summarise(runs: Sequence[Run], primary_metric: str | None, direction: str) -> dict[str, Any]:
@@ -59,8 +70,12 @@ def summarise(runs: Sequence[Run], primary_metric: str | None, direction: str) -
         if scored:
             pick = max if direction == "maximize" else min
             winner = pick(scored, key=lambda r: r.metrics[primary_metric])
-            best = {"metric": primary_metric, "direction": direction, "value": winner.metrics[primary_metric],
-                    "run_id": winner.run_id}
+            best = {
+                "metric": primary_metric,
+                "direction": direction,
+                "value": winner.metrics[primary_metric],
+                "run_id": winner.run_id,
+            }
     return {
         "runs": len(runs),
         "runs_per_week": round(len(runs) / weeks, 3) if weeks else None,

@@ -1,10 +1,11 @@
 """Projects: the vocabulary (problem classes, team roles, experience levels) and the success score."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Sequence
 
 
 class ProblemClass(StrEnum):
@@ -66,8 +67,13 @@ class SuccessScore:
     history_size: int
 
     def to_body(self) -> dict:
-        return {"score": round(self.score, 2), "components": {k: round(v, 4) for k, v in self.components.items()},
-                "weights": self.weights, "basis": self.basis, "history_size": self.history_size}
+        return {
+            "score": round(self.score, 2),
+            "components": {k: round(v, 4) for k, v in self.components.items()},
+            "weights": self.weights,
+            "basis": self.basis,
+            "history_size": self.history_size,
+        }
 
 
 def normalise_weights(weights: dict[str, float] | None) -> dict[str, float]:
@@ -94,7 +100,9 @@ def _reference(value: float, scale: float) -> float:
     return 1 - math.exp(-max(value, 0.0) / scale)
 
 
-def success_score(outcome: Outcome, history: Sequence[Outcome], weights: dict[str, float] | None = None) -> SuccessScore:
+def success_score(
+    outcome: Outcome, history: Sequence[Outcome], weights: dict[str, float] | None = None
+) -> SuccessScore:
     """A 0–100 score: the weighted mean of four components in [0, 1].
 
     - model_performance: the outcome's own 0–1 figure.

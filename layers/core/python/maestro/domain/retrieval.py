@@ -7,13 +7,15 @@ Pure: no AWS, no model. numpy is imported inside the functions that compute on v
 module stays as cheap as the rest of the domain. Content is parsed, never executed (`ast` for Python, `json`
 for notebooks and schemas).
 """
+
 from __future__ import annotations
 
 import ast
 import json
 import math
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 # The embedded text is cut here. all-MiniLM-L6-v2 reads at most 256 word pieces (about 1,000-1,200 characters
 # of English), so nothing past ~1,200 characters reaches the vector; the cap leaves room for token-dense text
@@ -103,8 +105,9 @@ def notebook_text(ipynb_json: Mapping[str, Any]) -> str:
         return ""
     cells = ipynb_json.get("cells")
     if cells is None:  # nbformat 3: cells live in worksheets and code is under `input`
-        cells = [c for ws in ipynb_json.get("worksheets") or [] if isinstance(ws, Mapping)
-                 for c in ws.get("cells") or []]
+        cells = [
+            c for ws in ipynb_json.get("worksheets") or [] if isinstance(ws, Mapping) for c in ws.get("cells") or []
+        ]
     texts = []
     for cell in cells if isinstance(cells, list) else []:
         if not isinstance(cell, Mapping) or cell.get("cell_type") not in ("markdown", "code"):
@@ -168,8 +171,11 @@ def schema_text(schema: Mapping[str, Any]) -> str:
     a simple {"fields": [{"name", "description", "type"}]} list. `$ref`s are not followed."""
     if not isinstance(schema, Mapping):
         return ""
-    head = [_squash(str(schema[k])) for k in ("title", "name", "description", "doc")
-            if isinstance(schema.get(k), str) and schema[k].strip()]
+    head = [
+        _squash(str(schema[k]))
+        for k in ("title", "name", "description", "doc")
+        if isinstance(schema.get(k), str) and schema[k].strip()
+    ]
     lines: list[str] = []
     _schema_lines(schema, "", 0, lines)
     return "\n".join(head + lines)
@@ -203,8 +209,15 @@ _SCHEMA_TYPES = {"application/schema+json", "application/vnd.apache.avro+json", 
 _JSON_TYPES = {"application/json", "text/json"}
 _PYTHON_TYPES = {"text/x-python", "text/x-script.python", "application/x-python-code", "text/python"}
 _TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain"}
-_EXTENSIONS = {".ipynb": "notebook", ".avsc": "schema", ".json": "json", ".py": "python",
-               ".md": "text", ".markdown": "text", ".txt": "text"}
+_EXTENSIONS = {
+    ".ipynb": "notebook",
+    ".avsc": "schema",
+    ".json": "json",
+    ".py": "python",
+    ".md": "text",
+    ".markdown": "text",
+    ".txt": "text",
+}
 
 
 def _content_kind(content_type: str, name: str) -> str | None:
@@ -228,8 +241,10 @@ def _content_kind(content_type: str, name: str) -> str | None:
 
 
 def _looks_like_schema(document: Mapping[str, Any]) -> bool:
-    return any(k in document for k in ("$schema", "properties", "fields", "$defs", "definitions")) \
+    return (
+        any(k in document for k in ("$schema", "properties", "fields", "$defs", "definitions"))
         or document.get("type") == "record"
+    )
 
 
 def extract_content_text(content_type: str, name: str, data: bytes, max_bytes: int = MAX_CONTENT_BYTES) -> str:
@@ -322,8 +337,10 @@ def ndcg_at_k(ranked_ids: Sequence[str], relevance: Mapping[str, int], k: int = 
     ideal = sum(g / math.log2(rank + 1) for rank, g in enumerate(grades, start=1))
     if ideal == 0:
         return 0.0
-    gained = sum(max(relevance.get(item, 0), 0) / math.log2(rank + 1)
-                 for rank, item in enumerate(_first_k_distinct(ranked_ids, k), start=1))
+    gained = sum(
+        max(relevance.get(item, 0), 0) / math.log2(rank + 1)
+        for rank, item in enumerate(_first_k_distinct(ranked_ids, k), start=1)
+    )
     return gained / ideal
 
 

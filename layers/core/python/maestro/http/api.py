@@ -1,4 +1,5 @@
 """Middleware (HTTP and event handlers) and JSON responses shared by every function (routes: maestro.http.routes)."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def _as_problem(response: Response) -> Response:
 def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Response:
     """HTTP middleware: correlation id, body-size limit, and problem+json for errors Chalice answers itself."""
     # API Gateway's request id; locally (no gateway) the caller's X-Request-Id or a fresh one.
-    request_id = (event.context or {}).get("requestId") or (event.headers or {}).get("x-request-id") or str(uuid.uuid4())
+    request_id = (
+        (event.context or {}).get("requestId") or (event.headers or {}).get("x-request-id") or str(uuid.uuid4())
+    )
     if event.context is not None:
         event.context.setdefault("requestId", request_id)  # the audit log and the views read it from here
     logger.set_correlation_id(request_id)

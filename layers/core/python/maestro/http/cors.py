@@ -5,6 +5,7 @@ the local stages). A request from any other origin gets no CORS headers, so the 
 Three places answer a browser: the functions (cors_middleware), the preflight (API Gateway's OPTIONS methods that
 Chalice generates from `cors_config`; locally infra/local/api_server.py), and the gateway's own error responses
 (a 401 from the authorizer must be readable, or the console could not tell "refresh the token" from "offline")."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,16 +32,23 @@ def response_headers(origin: str | None, settings: Settings | None = None) -> di
     allowed = allowed_origin(origin, settings)
     if allowed is None:
         return {}
-    return {"Access-Control-Allow-Origin": allowed, "Access-Control-Expose-Headers": ",".join(EXPOSED_HEADERS),
-            "Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": allowed,
+        "Access-Control-Expose-Headers": ",".join(EXPOSED_HEADERS),
+        "Vary": "Origin",
+    }
 
 
 def preflight_headers(origin: str | None, settings: Settings | None = None) -> dict[str, str]:
     headers = response_headers(origin, settings)
     if headers:
-        headers.update({"Access-Control-Allow-Methods": ",".join(ALLOWED_METHODS),
-                        "Access-Control-Allow-Headers": ",".join(ALLOWED_HEADERS),
-                        "Access-Control-Max-Age": str(MAX_AGE_SECONDS)})
+        headers.update(
+            {
+                "Access-Control-Allow-Methods": ",".join(ALLOWED_METHODS),
+                "Access-Control-Allow-Headers": ",".join(ALLOWED_HEADERS),
+                "Access-Control-Max-Age": str(MAX_AGE_SECONDS),
+            }
+        )
     return headers
 
 
@@ -52,8 +60,12 @@ def cors_config(settings: Settings | None = None) -> Any:
     origins = (settings or get_settings()).cors_origin_list
     if not origins:
         return None
-    return CORSConfig(allow_origin=origins[0], allow_headers=list(ALLOWED_HEADERS),
-                      expose_headers=list(EXPOSED_HEADERS), max_age=MAX_AGE_SECONDS)
+    return CORSConfig(
+        allow_origin=origins[0],
+        allow_headers=list(ALLOWED_HEADERS),
+        expose_headers=list(EXPOSED_HEADERS),
+        max_age=MAX_AGE_SECONDS,
+    )
 
 
 def cors_middleware(event: Any, get_response: Any) -> Any:

@@ -3,10 +3,12 @@ nothing new. Powertools idempotency (DynamoDB-backed) does the bookkeeping; the 
 tenant and route, and reusing a key with a different body is refused (422), as is a retry that arrives while
 the first attempt is still running (409). Only successful responses are remembered: a failed attempt may be
 retried with the same key."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Response
 
@@ -34,8 +36,9 @@ def _store() -> Any:
         from maestro.aws_clients import client
         from maestro.settings import get_settings
 
-        _persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"),
-                                                boto3_client=client("dynamodb"))
+        _persistence = DynamoDBPersistenceLayer(
+            table_name=get_settings().table_name("idempotency"), boto3_client=client("dynamodb")
+        )
     return _persistence
 
 
@@ -44,8 +47,9 @@ def reset_idempotency_store() -> None:
     _persistence = None
 
 
-def run_idempotently(key: str, scope_id: str, body: bytes | str | None, produce: Callable[[], Response],
-                     lambda_context: Any = None) -> Response:
+def run_idempotently(
+    key: str, scope_id: str, body: bytes | str | None, produce: Callable[[], Response], lambda_context: Any = None
+) -> Response:
     """Run `produce` once per (scope_id, key); later calls with the same key get the stored response."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -55,8 +59,12 @@ def run_idempotently(key: str, scope_id: str, body: bytes | str | None, produce:
 
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", header="Idempotency-Key")
-    config = IdempotencyConfig(event_key_jmespath="[scope, key]", payload_validation_jmespath="body",
-                               expires_after_seconds=IDEMPOTENCY_TTL_SECONDS, raise_on_no_idempotency_key=True)
+    config = IdempotencyConfig(
+        event_key_jmespath="[scope, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+        raise_on_no_idempotency_key=True,
+    )
     if lambda_context is not None:
         config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
     executed = []
@@ -76,10 +84,16 @@ def run_idempotently(key: str, scope_id: str, body: bytes | str | None, produce:
     except _NotRemembered as failed:
         return failed.response
     except IdempotencyValidationError:
-        raise ValidationFailed("this Idempotency-Key was used with a different request body",
-                               errors=[{"field": "Idempotency-Key", "message": "reused with another body",
-                                        "type": "idempotency_key_reused"}]) from None
+        raise ValidationFailed(
+            "this Idempotency-Key was used with a different request body",
+            errors=[
+                {"field": "Idempotency-Key", "message": "reused with another body", "type": "idempotency_key_reused"}
+            ],
+        ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly") from None
-    return Response(body=stored["body"], status_code=stored["status"],
-                    headers={**stored["headers"], "Idempotent-Replayed": "false" if executed else "true"})
+    return Response(
+        body=stored["body"],
+        status_code=stored["status"],
+        headers={**stored["headers"], "Idempotent-Replayed": "false" if executed else "true"},
+    )

@@ -1,11 +1,13 @@
 """The OpenAPI 3.1 document of the API, generated from the route registry: the same pydantic models the views
 parse bodies with and describe their answers with (RouteKit.route's `body`, `response`, `query`), so the
 document cannot drift from the code. Built on first request (GET /v1/openapi.json), never at import."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -19,20 +21,37 @@ from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
 SECURITY_SCHEMES = {
-    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                   "description": "An access token from /v1/auth/login (or an API key, `Bearer mml_...`)."},
-    "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
-                   "description": "An API key from POST /v1/api-keys."},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from /v1/auth/login (or an API key, `Bearer mml_...`).",
+    },
+    "apiKeyAuth": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "An API key from POST /v1/api-keys.",
+    },
 }
 AUTHENTICATED = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 PAGINATION_PARAMETERS = {
-    "limit": {"name": "limit", "in": "query", "required": False,
-              "description": "items per page", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                                                          "default": DEFAULT_LIMIT}},
-    "cursor": {"name": "cursor", "in": "query", "required": False,
-               "description": "the `next_cursor` of the previous page", "schema": {"type": "string"}},
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "items per page",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    },
+    "cursor": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "the `next_cursor` of the previous page",
+        "schema": {"type": "string"},
+    },
 }
 ERROR_DESCRIPTIONS = {
     400: "Malformed request (bad JSON, query parameter or cursor)",
@@ -100,21 +119,29 @@ def build_document(specs: Iterable[RouteSpec], *, title: str = "Maestro ML API",
     paths: dict[str, dict] = {}
     for spec in specs:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(
-            spec, responses[(spec.method, spec.path)], schema_of, component)
+            spec, responses[(spec.method, spec.path)], schema_of, component
+        )
     problem_ref = refs[(ProblemDetails, "serialization")]
     used_errors = sorted({status for spec in specs for status in error_statuses(spec)})
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": title, "version": version,
-                 "description": "Every 4xx/5xx answer is RFC 9457 application/problem+json. Lists page with "
-                                "`limit` and an opaque `cursor`; their bodies are `{items, next_cursor}`."},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Every 4xx/5xx answer is RFC 9457 application/problem+json. Lists page with "
+            "`limit` and an opaque `cursor`; their bodies are `{items, next_cursor}`.",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": SECURITY_SCHEMES,
-            "responses": {f"Problem{status}": {"description": ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
-                                               "content": {PROBLEM_CONTENT_TYPE: {"schema": problem_ref}}}
-                          for status in used_errors},
+            "responses": {
+                f"Problem{status}": {
+                    "description": ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": problem_ref}},
+                }
+                for status in used_errors
+            },
         },
     }
 
@@ -127,8 +154,10 @@ def _operation(spec: RouteSpec, model: Any, schema_of, component) -> dict:
         operation["description"] = spec.description
     permission = "none (public)" if spec.permission == PUBLIC else f"`{spec.permission}`"
     operation["description"] = (operation.get("description", "") + f"\n\nPermission: {permission}.").strip()
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                  for name in PATH_PARAMETER.findall(spec.path)]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in PATH_PARAMETER.findall(spec.path)
+    ]
     names = set()
     if spec.query is not None:
         definition = component(schema_of(spec.query, "validation"))
@@ -144,14 +173,22 @@ def _operation(spec: RouteSpec, model: Any, schema_of, component) -> dict:
     if spec.paginated:
         parameters += [p for name, p in PAGINATION_PARAMETERS.items() if name not in names]
     if spec.method == "PATCH":
-        parameters.append({"name": "If-Match", "in": "header", "required": False,
-                           "description": "the ETag of the version you read; 412 if it changed since",
-                           "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'}})
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "the ETag of the version you read; 412 if it changed since",
+                "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'},
+            }
+        )
     if parameters:
         operation["parameters"] = parameters
     if spec.body is not None:
-        operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": schema_of(spec.body, "validation")}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema_of(spec.body, "validation")}},
+        }
     responses: dict[str, Any] = {}
     for status in spec.status:
         answer: dict[str, Any] = {"description": HTTPStatus(status).phrase}
@@ -181,6 +218,7 @@ def served_document(served: Iterable[tuple[str, str]]) -> dict:
         from maestro import __version__
         from maestro.http.routes import ROUTE_REGISTRY
 
-        _DOCUMENTS[keys] = build_document([spec for key, spec in ROUTE_REGISTRY.items() if key in keys],
-                                          version=__version__)
+        _DOCUMENTS[keys] = build_document(
+            [spec for key, spec in ROUTE_REGISTRY.items() if key in keys], version=__version__
+        )
     return _DOCUMENTS[keys]

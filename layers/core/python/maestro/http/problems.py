@@ -1,4 +1,5 @@
 """RFC 9457 problem details: every 4xx/5xx body, and the one mapping from domain errors to status codes."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,15 @@ def status_for(error: errors.DomainError) -> int:
     return 400
 
 
-def problem_body(status: int, title: str | None = None, detail: str | None = None, *, problem_type: str | None = None,
-                 instance: str | None = None, **extensions: Any) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    *,
+    problem_type: str | None = None,
+    instance: str | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (problem_type or phrase.lower().replace(" ", "-").replace("'", "")),
@@ -50,8 +58,14 @@ def problem_body(status: int, title: str | None = None, detail: str | None = Non
     return body
 
 
-def problem_response(status: int, title: str | None = None, detail: str | None = None, *,
-                     headers: dict[str, str] | None = None, **extensions: Any) -> Response:
+def problem_response(
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
     return Response(
         body=json.dumps(problem_body(status, title, detail, **extensions), default=str),
         status_code=status,
@@ -67,5 +81,12 @@ def response_for_domain_error(error: errors.DomainError, instance: str | None = 
     problem_type = type(error).__name__.replace("_", "-")
     # CamelCase class name -> kebab-case problem type, e.g. QuotaExceeded -> quota-exceeded
     problem_type = "".join("-" + c.lower() if c.isupper() else c for c in problem_type).lstrip("-")
-    return problem_response(status, error.title, error.detail, headers=headers, problem_type=problem_type,
-                            instance=instance, **error.extensions)
+    return problem_response(
+        status,
+        error.title,
+        error.detail,
+        headers=headers,
+        problem_type=problem_type,
+        instance=instance,
+        **error.extensions,
+    )

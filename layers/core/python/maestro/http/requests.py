@@ -1,7 +1,9 @@
 """Parsing and validating request bodies and parameters into pydantic models."""
+
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -58,7 +60,7 @@ def parse_body(model: type[ModelT], raw_body: bytes | str | None) -> ModelT:
 
 def parse_timestamp_param(raw: str | None, name: str):
     """An ISO 8601 query parameter with a time zone (Z or an offset), as UTC; None when absent."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if raw is None or raw == "":
         return None
@@ -68,4 +70,4 @@ def parse_timestamp_param(raw: str | None, name: str):
         raise InvalidInput(f"{name} must be an ISO 8601 timestamp", parameter=name) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} must carry a time zone (e.g. Z)", parameter=name)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

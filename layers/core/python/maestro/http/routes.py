@@ -2,11 +2,13 @@
 after the authorizer has authenticated the caller), its audit action, error mapping to problem+json, its
 request and response models, and its entry in the route registry that the permission-matrix test walks and
 the OpenAPI document (maestro.http.openapi) is built from."""
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint, ChaliceViewError
 from chalice.app import Request
@@ -102,8 +104,11 @@ def request_meta(request: Request) -> RequestMeta:
     context = request.context or {}
     identity = context.get("identity") or {}
     headers = request.headers or {}
-    return RequestMeta(source_ip=identity.get("sourceIp"), user_agent=headers.get("user-agent"),
-                       request_id=context.get("requestId") or headers.get("x-request-id"))
+    return RequestMeta(
+        source_ip=identity.get("sourceIp"),
+        user_agent=headers.get("user-agent"),
+        request_id=context.get("requestId") or headers.get("x-request-id"),
+    )
 
 
 def caller_of(request: Request) -> Caller:
@@ -118,11 +123,23 @@ class RouteKit:
         self.blueprint = blueprint
         self.authorizer = authorizer
 
-    def route(self, path: str, methods: list[str], permission: str, audit: str | None = None, *,
-              body: type[BaseModel] | None = None, response: Any = None, status: int | tuple[int, ...] = 200,
-              query: type[BaseModel] | None = None, paginated: bool = False, errors: tuple[int, ...] = (),
-              summary: str | None = None, response_content_type: str = "application/json",
-              **route_kwargs: Any) -> Callable:
+    def route(
+        self,
+        path: str,
+        methods: list[str],
+        permission: str,
+        audit: str | None = None,
+        *,
+        body: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int | tuple[int, ...] = 200,
+        query: type[BaseModel] | None = None,
+        paginated: bool = False,
+        errors: tuple[int, ...] = (),
+        summary: str | None = None,
+        response_content_type: str = "application/json",
+        **route_kwargs: Any,
+    ) -> Callable:
         """Declare a route. `permission` names one entry of the permission table (or PUBLIC); `audit` names the
         action of a mutating route (e.g. "user.update"); the use case records successes.
 
@@ -149,10 +166,22 @@ class RouteKit:
             doc = (view.__doc__ or "").strip()
             for method in methods:
                 ROUTE_REGISTRY[(method, path)] = RouteSpec(
-                    path, method, permission, audit, view.__name__, body=body, response=response, status=statuses,
-                    query=query, paginated=paginated, errors=tuple(errors),
-                    summary=summary or (doc.splitlines()[0] if doc else None), description=doc or None,
-                    content_type=response_content_type, tags=(self.blueprint._import_name.rsplit(".", 1)[-1],))
+                    path,
+                    method,
+                    permission,
+                    audit,
+                    view.__name__,
+                    body=body,
+                    response=response,
+                    status=statuses,
+                    query=query,
+                    paginated=paginated,
+                    errors=tuple(errors),
+                    summary=summary or (doc.splitlines()[0] if doc else None),
+                    description=doc or None,
+                    content_type=response_content_type,
+                    tags=(self.blueprint._import_name.rsplit(".", 1)[-1],),
+                )
 
             @functools.wraps(view)
             def handle(**params: Any) -> Any:
@@ -167,8 +196,14 @@ class RouteKit:
                 # failed is audited here, so every mutating request leaves exactly one event.
                 status = getattr(response, "status_code", 200)
                 if scope.caller is not None and request.method in MUTATING and not scope.denied and status >= 400:
-                    audit_as(scope.caller, audit or f"{request.method.lower()} {path}", "route", _first_id(params),
-                             scope.meta, outcome="failure")
+                    audit_as(
+                        scope.caller,
+                        audit or f"{request.method.lower()} {path}",
+                        "route",
+                        _first_id(params),
+                        scope.meta,
+                        outcome="failure",
+                    )
                 return response
 
             kwargs = dict(route_kwargs)
@@ -179,8 +214,9 @@ class RouteKit:
 
         return decorate
 
-    def _run_idempotently(self, view: Callable[..., Any], scope: RequestScope, permission: str, params: dict,
-                          key: str, path: str) -> Any:
+    def _run_idempotently(
+        self, view: Callable[..., Any], scope: RequestScope, permission: str, params: dict, key: str, path: str
+    ) -> Any:
         try:
             caller = caller_of(scope.request)
         except DomainError:
@@ -188,9 +224,13 @@ class RouteKit:
         # The key is the caller's tenant's, for this route and these path parameters only.
         scope_id = f"{caller.tenant_id}:POST:{path}:{sorted(params.items())}"
         try:
-            return run_idempotently(key, scope_id, scope.request.raw_body,
-                                    lambda: self._run(view, scope, permission, params),
-                                    lambda_context=getattr(self.blueprint, "lambda_context", None))
+            return run_idempotently(
+                key,
+                scope_id,
+                scope.request.raw_body,
+                lambda: self._run(view, scope, permission, params),
+                lambda_context=getattr(self.blueprint, "lambda_context", None),
+            )
         except DomainError as error:
             return response_for_domain_error(error, instance=path)
 
@@ -202,10 +242,17 @@ class RouteKit:
                 scope.caller = caller_of(scope.request)
                 if not is_allowed(scope.caller.role, permission):
                     scope.denied = True
-                    audit_as(scope.caller, "access.denied", "route", f"{scope.request.method} {path}", scope.meta,
-                             outcome="denied")
-                    raise PermissionDenied(f"role {scope.caller.role} may not {permission.replace('.', ' ')}",
-                                           permission=permission)
+                    audit_as(
+                        scope.caller,
+                        "access.denied",
+                        "route",
+                        f"{scope.request.method} {path}",
+                        scope.meta,
+                        outcome="denied",
+                    )
+                    raise PermissionDenied(
+                        f"role {scope.caller.role} may not {permission.replace('.', ' ')}", permission=permission
+                    )
             return view(scope, **params)
         except DomainError as error:
             return response_for_domain_error(error, instance=path)

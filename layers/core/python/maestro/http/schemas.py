@@ -2,6 +2,7 @@
 parameters, the list page and the problem details. Like RequestModel, every model here builds its validator
 and JSON schema on first use (`defer_build`), never at import: only the OpenAPI document and the tests use
 them (maestro.http.openapi)."""
+
 from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
@@ -69,5 +70,11 @@ class ProblemDetails(BaseModel):
 def as_page(item: type[Any]) -> type[Page]:
     """`Page[item]`, named after the item (UserView -> UserViewPage) so the document reads well."""
     name = f"{getattr(item, '__name__', 'Item')}Page"
-    return type(name, (Page[item],), {"__module__": getattr(item, "__module__", __name__),  # type: ignore[valid-type]
-                                      "__doc__": f"One page of {getattr(item, '__name__', 'items')}."})
+    return type(
+        name,
+        (Page[item],),
+        {
+            "__module__": getattr(item, "__module__", __name__),  # type: ignore[valid-type]
+            "__doc__": f"One page of {getattr(item, '__name__', 'items')}.",
+        },
+    )

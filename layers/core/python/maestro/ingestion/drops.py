@@ -1,4 +1,5 @@
 """The S3 drop zone: `ingest/<tenant_id>/<project_id>/<name>` objects, and the manifest each one gets."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ def parse_drop_key(key: str) -> DropLocation | None:
     """The tenant, project and file name of a drop, or None when the key breaks the drop-zone layout."""
     if not key.startswith(INGEST_PREFIX):
         return None
-    parts = key[len(INGEST_PREFIX):].split("/", 2)
+    parts = key[len(INGEST_PREFIX) :].split("/", 2)
     if len(parts) != 3 or not parts[2] or not _ID.match(parts[0]) or not _ID.match(parts[1]):
         return None
     return DropLocation(*parts)
@@ -29,4 +30,4 @@ def parse_drop_key(key: str) -> DropLocation | None:
 
 def result_key(object_key: str) -> str:
     """Where the manifest of a drop goes: the same path under ingest-results/, as JSON."""
-    return RESULTS_PREFIX + object_key[len(INGEST_PREFIX):] + ".json"
+    return RESULTS_PREFIX + object_key[len(INGEST_PREFIX) :] + ".json"

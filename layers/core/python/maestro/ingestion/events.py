@@ -1,6 +1,7 @@
 """Process metrics arriving as EventBridge custom events (`source: maestro.ingest`, `detail-type:
 ProcessMetrics`, detail `{tenant_id, project_id, events[]}`). A rule sends them to an SQS queue so a Lambda
 takes them in batches and reports failures per record."""
+
 from __future__ import annotations
 
 SOURCE = "maestro.ingest"

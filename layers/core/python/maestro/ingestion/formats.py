@@ -33,6 +33,7 @@ The line-based formats (jsonl, gitlog) read one line at a time, and a gitlog is 
 stays flat whatever the file's size. `iter_lines` splits any binary stream (a file, or botocore's StreamingBody,
 which has `read`) into lines of at most MAX_LINE_BYTES. A longer line is reported, not buffered.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, BinaryIO, Union
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -56,8 +57,13 @@ WORKFLOW_RUNS = "workflow_runs"
 FORMATS = (JSONL, GITLOG, JUNIT, WORKFLOW_RUNS)
 
 _EXTENSIONS = {".jsonl": JSONL, ".ndjson": JSONL, ".gitlog": GITLOG, ".xml": JUNIT, ".json": WORKFLOW_RUNS}
-_CONTENT_TYPES = {"application/x-ndjson": JSONL, "application/jsonl": JSONL, "application/xml": JUNIT,
-                  "text/xml": JUNIT, "application/json": WORKFLOW_RUNS}
+_CONTENT_TYPES = {
+    "application/x-ndjson": JSONL,
+    "application/jsonl": JSONL,
+    "application/xml": JUNIT,
+    "text/xml": JUNIT,
+    "application/json": WORKFLOW_RUNS,
+}
 
 WHOLE_FILE = 0  # the line_no of a FormatError about the file as a whole, not one line of it
 EXCERPT_CHARS = 200
@@ -81,7 +87,7 @@ class FormatError:
         return cls(line_no, reason, _excerpt(raw))
 
 
-ParsedItem = Union[dict[str, Any], FormatError]
+ParsedItem = dict[str, Any] | FormatError
 ParsedLine = tuple[int, ParsedItem]
 
 
@@ -100,8 +106,9 @@ def detect_format(key: str, content_type: str | None) -> str | None:
     return None
 
 
-def parse(fmt: str, stream: BinaryIO | Iterable[bytes], *,
-          fallback_timestamp: datetime | str | None = None) -> Iterator[ParsedLine]:
+def parse(
+    fmt: str, stream: BinaryIO | Iterable[bytes], *, fallback_timestamp: datetime | str | None = None
+) -> Iterator[ParsedLine]:
     """Parse a drop of format `fmt` lazily. For jsonl and gitlog, `stream` may be a binary stream, which is split
     by `iter_lines`, or any iterable of byte lines. `fallback_timestamp` (the object's LastModified) dates JUnit
     suites that carry no timestamp of their own."""
@@ -115,8 +122,9 @@ def parse(fmt: str, stream: BinaryIO | Iterable[bytes], *,
     raise ValueError(f"unknown drop format {fmt!r}; expected one of {FORMATS}")
 
 
-def iter_lines(stream: BinaryIO, *, chunk_size: int = 256 * 1024,
-               max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+def iter_lines(
+    stream: BinaryIO, *, chunk_size: int = 256 * 1024, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[bytes]:
     """The lines of a binary stream without their b"\\n", read in chunks. A line longer than `max_line_bytes` comes
     out as one OverlongLine (its start) and the rest of it is skipped, so one endless line cannot exhaust memory."""
     pending = bytearray()
@@ -143,6 +151,7 @@ def iter_lines(stream: BinaryIO, *, chunk_size: int = 256 * 1024,
 
 
 # --- JSON lines -------------------------------------------------------------------------------------------------
+
 
 def parse_jsonl(lines: Iterable[bytes]) -> Iterator[ParsedLine]:
     """One event object per line, passed through as sent. Blank lines are skipped; line numbers are 1-based."""
@@ -184,16 +193,32 @@ _AUTHOR = re.compile(r"(.*?)\s*<([^<>]*)>\s*")
 _NUMSTAT_LINE = re.compile(r"(\d+|-)\t(\d+|-)\t(.+)")
 _BRACE_RENAME = re.compile(r"\{([^{}]*) => ([^{}]*)\}")
 _NOTES_LINE = re.compile(r"Notes(?: \(.*\))?:")
-_GIT_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z",  # --date=iso
-                     "%a %b %d %H:%M:%S %Y %z")  # git's default date format (always English)
+_GIT_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",  # --date=iso
+    "%a %b %d %H:%M:%S %Y %z",
+)  # git's default date format (always English)
 _GIT_METRICS = ("commits", "lines_added", "lines_deleted", "files_changed")
 
 
 class _Commit:
     """What has been read of one commit so far. Only the current commit is held."""
 
-    __slots__ = ("line_no", "sha", "is_merge", "author_name", "author_email", "timestamp", "problem", "state",
-                 "added", "deleted", "files_changed", "binary_files", "files", "file_chars")
+    __slots__ = (
+        "line_no",
+        "sha",
+        "is_merge",
+        "author_name",
+        "author_email",
+        "timestamp",
+        "problem",
+        "state",
+        "added",
+        "deleted",
+        "files_changed",
+        "binary_files",
+        "files",
+        "file_chars",
+    )
 
     def __init__(self, line_no: int, sha: str) -> None:
         self.line_no = line_no
@@ -220,19 +245,33 @@ class _Commit:
             self.file_chars += len(resolved)
 
     def events(self) -> Iterator[ParsedLine]:
-        problem = self.problem or ("no Author line" if self.author_name is None else
-                                   "no Date line" if self.timestamp is None else None)
+        problem = self.problem or (
+            "no Author line" if self.author_name is None else "no Date line" if self.timestamp is None else None
+        )
         if problem:
             yield self.line_no, FormatError.at(self.line_no, f"commit {self.sha}: {problem}", f"commit {self.sha}")
             return
         values = (1, self.added, self.deleted, self.files_changed)
-        for metric_type, value in zip(_GIT_METRICS, values):
-            yield self.line_no, {
-                "event_id": f"git:{self.sha}:{metric_type}", "metric_type": metric_type, "value": value,
-                "unit": BUILT_IN_TYPES[metric_type], "timestamp": self.timestamp, "source": "git",
-                "metadata": {"sha": self.sha, "author_name": self.author_name, "author_email": self.author_email,
-                             "is_merge": self.is_merge, "binary_files": self.binary_files,
-                             "files": list(self.files)}}
+        for metric_type, value in zip(_GIT_METRICS, values, strict=False):
+            yield (
+                self.line_no,
+                {
+                    "event_id": f"git:{self.sha}:{metric_type}",
+                    "metric_type": metric_type,
+                    "value": value,
+                    "unit": BUILT_IN_TYPES[metric_type],
+                    "timestamp": self.timestamp,
+                    "source": "git",
+                    "metadata": {
+                        "sha": self.sha,
+                        "author_name": self.author_name,
+                        "author_email": self.author_email,
+                        "is_merge": self.is_merge,
+                        "binary_files": self.binary_files,
+                        "files": list(self.files),
+                    },
+                },
+            )
 
 
 def parse_gitlog(lines: Iterable[bytes]) -> Iterator[ParsedLine]:
@@ -321,14 +360,23 @@ def _destination_path(path: str) -> str:
     if " => " in path:
         brace = _BRACE_RENAME.search(path)
         if brace:
-            path = re.sub("/{2,}", "/", path[:brace.start()] + brace.group(2) + path[brace.end():])
+            path = re.sub("/{2,}", "/", path[: brace.start()] + brace.group(2) + path[brace.end() :])
         else:
             path = path.split(" => ", 1)[1]
     return _unquote_c(path)
 
 
-_C_ESCAPES = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b", "f": b"\f", "r": b"\r",
-              "v": b"\v"}
+_C_ESCAPES = {
+    "n": b"\n",
+    "t": b"\t",
+    '"': b'"',
+    "\\": b"\\",
+    "a": b"\a",
+    "b": b"\b",
+    "f": b"\f",
+    "r": b"\r",
+    "v": b"\v",
+}
 
 
 def _unquote_c(path: str) -> str:
@@ -340,8 +388,8 @@ def _unquote_c(path: str) -> str:
         if char != "\\" or i + 1 == len(body):
             out += char.encode()
             i += 1
-        elif re.fullmatch(r"[0-7]{3}", body[i + 1:i + 4]):
-            out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+        elif re.fullmatch(r"[0-7]{3}", body[i + 1 : i + 4]):
+            out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
             i += 4
         else:
             out += _C_ESCAPES.get(body[i + 1], body[i + 1].encode())
@@ -414,8 +462,13 @@ def parse_junit(stream: BinaryIO, *, fallback_timestamp: datetime | str | None =
             if open_elements and len(open_elements[-1]) and open_elements[-1][-1] is element:
                 del open_elements[-1][-1]
     except DefusedXmlException as exc:
-        yield WHOLE_FILE, FormatError.at(WHOLE_FILE, f"refused XML: {type(exc).__name__} (entity declarations and "
-                                                     "external references are not allowed)")
+        yield (
+            WHOLE_FILE,
+            FormatError.at(
+                WHOLE_FILE,
+                f"refused XML: {type(exc).__name__} (entity declarations and external references are not allowed)",
+            ),
+        )
         return
     except ParseError as exc:
         line_no = exc.position[0] if getattr(exc, "position", None) else WHOLE_FILE
@@ -425,18 +478,21 @@ def parse_junit(stream: BinaryIO, *, fallback_timestamp: datetime | str | None =
         yield WHOLE_FILE, FormatError.at(WHOLE_FILE, "no <testsuite> element: not a JUnit XML report")
 
 
-def _suite_events(ordinal: int, suite: Any, tally: _SuiteTally,
-                  fallback_timestamp: datetime | str | None) -> Iterator[ParsedLine]:
+def _suite_events(
+    ordinal: int, suite: Any, tally: _SuiteTally, fallback_timestamp: datetime | str | None
+) -> Iterator[ParsedLine]:
     name = suite.get("name") or ""
     hostname = suite.get("hostname")
     excerpt = f"<testsuite name={name!r} timestamp={suite.get('timestamp')!r}>"
     try:
         timestamp = _suite_timestamp(suite.get("timestamp"), fallback_timestamp)
-        values = (_junit_count(suite.get("tests"), tally.tests),
-                  _junit_count(suite.get("failures"), tally.failures),
-                  _junit_count(suite.get("errors"), tally.errors),
-                  _junit_count(suite.get("skipped"), tally.skipped),
-                  _junit_seconds(suite.get("time")))
+        values = (
+            _junit_count(suite.get("tests"), tally.tests),
+            _junit_count(suite.get("failures"), tally.failures),
+            _junit_count(suite.get("errors"), tally.errors),
+            _junit_count(suite.get("skipped"), tally.skipped),
+            _junit_seconds(suite.get("time")),
+        )
     except ValueError as exc:
         yield ordinal, FormatError.at(ordinal, f"testsuite {name!r}: {exc}", excerpt)
         return
@@ -446,11 +502,19 @@ def _suite_events(ordinal: int, suite: Any, tally: _SuiteTally,
         yield ordinal, FormatError.at(ordinal, f"testsuite {name!r}: negative time", excerpt)
         return
     digest = hashlib.sha256(json.dumps([name, timestamp, hostname]).encode()).hexdigest()[:24]
-    for metric_type, value in zip(_JUNIT_METRICS, values):
-        yield ordinal, {
-            "event_id": f"junit:{digest}:{metric_type}", "metric_type": metric_type, "value": value,
-            "unit": BUILT_IN_TYPES[metric_type], "timestamp": timestamp, "source": "junit",
-            "metadata": {"suite": name, "hostname": hostname}}
+    for metric_type, value in zip(_JUNIT_METRICS, values, strict=False):
+        yield (
+            ordinal,
+            {
+                "event_id": f"junit:{digest}:{metric_type}",
+                "metric_type": metric_type,
+                "value": value,
+                "unit": BUILT_IN_TYPES[metric_type],
+                "timestamp": timestamp,
+                "source": "junit",
+                "metadata": {"suite": name, "hostname": hostname},
+            },
+        )
 
 
 def _suite_timestamp(raw: str | None, fallback: datetime | str | None) -> str:
@@ -467,7 +531,7 @@ def _suite_timestamp(raw: str | None, fallback: datetime | str | None) -> str:
         raise ValueError("no timestamp attribute and no fallback timestamp")
     if moment.tzinfo is None:
         # JUnit's schema has no zone in `timestamp`, and CI runners write it in UTC, so we read it as UTC.
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat()
 
 
@@ -518,8 +582,12 @@ def parse_workflow_runs(stream: BinaryIO) -> Iterator[ParsedLine]:
     Event ids are `gha:<run id>:<attempt>:<metric_type>`, so re-ingesting overlapping pages is exactly-once."""
     raw = stream.read(MAX_WORKFLOW_PAGE_BYTES + 1)
     if len(raw) > MAX_WORKFLOW_PAGE_BYTES:
-        yield WHOLE_FILE, FormatError.at(
-            WHOLE_FILE, f"larger than {MAX_WORKFLOW_PAGE_BYTES} bytes: drop one API page (<= 100 runs) per file")
+        yield (
+            WHOLE_FILE,
+            FormatError.at(
+                WHOLE_FILE, f"larger than {MAX_WORKFLOW_PAGE_BYTES} bytes: drop one API page (<= 100 runs) per file"
+            ),
+        )
         return
     try:
         listing = json.loads(raw)
@@ -529,8 +597,10 @@ def parse_workflow_runs(stream: BinaryIO) -> Iterator[ParsedLine]:
         return
     runs = listing.get("workflow_runs") if isinstance(listing, dict) else None
     if not isinstance(runs, list):
-        yield WHOLE_FILE, FormatError.at(WHOLE_FILE, 'expected {"total_count": N, "workflow_runs": [...]}',
-                                         raw[:EXCERPT_CHARS])
+        yield (
+            WHOLE_FILE,
+            FormatError.at(WHOLE_FILE, 'expected {"total_count": N, "workflow_runs": [...]}', raw[:EXCERPT_CHARS]),
+        )
         return
     for index, run in enumerate(runs, start=1):
         try:
@@ -568,10 +638,18 @@ def run_events(run: Any) -> list[dict[str, Any]]:
             values.append(("pipeline_success", SUCCESS_BY_CONCLUSION[conclusion]))
     # run_id and run_attempt let analytics tell re-runs of one run apart (flaky workflows).
     metadata = {key: run.get(key) for key in _RUN_METADATA} | {"run_id": run_id, "run_attempt": attempt}
-    return [{"event_id": f"gha:{run_id}:{attempt}:{metric_type}", "metric_type": metric_type, "value": value,
-             "unit": BUILT_IN_TYPES[metric_type], "timestamp": started.isoformat(), "source": "github_actions",
-             "metadata": dict(metadata)}
-            for metric_type, value in values]
+    return [
+        {
+            "event_id": f"gha:{run_id}:{attempt}:{metric_type}",
+            "metric_type": metric_type,
+            "value": value,
+            "unit": BUILT_IN_TYPES[metric_type],
+            "timestamp": started.isoformat(),
+            "source": "github_actions",
+            "metadata": dict(metadata),
+        }
+        for metric_type, value in values
+    ]
 
 
 def _github_time(run: dict[str, Any], key: str) -> datetime | None:
@@ -591,5 +669,5 @@ def _excerpt(raw: bytes | str | None) -> str:
     if raw is None:
         return ""
     if isinstance(raw, (bytes, bytearray)):
-        raw = bytes(raw[:EXCERPT_CHARS * 4]).decode("utf-8", "replace")
+        raw = bytes(raw[: EXCERPT_CHARS * 4]).decode("utf-8", "replace")
     return raw[:EXCERPT_CHARS]

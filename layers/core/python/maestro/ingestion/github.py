@@ -27,6 +27,7 @@ Events (`events_from_webhook`); anything not listed is `handled=False` with the 
   outcomes and are ignored).
 * `release` `published` -> `release`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,6 +40,7 @@ from typing import Any
 
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricRejected, parse_timestamp
+
 # One derivation of a workflow run's facts for the webhook and the workflow-runs drop, so their ids agree.
 from maestro.ingestion.formats import SUCCESS_BY_CONCLUSION, run_events
 
@@ -110,7 +112,7 @@ def _ping(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, An
 
 def _push(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     ref = payload.get("ref")
-    branch = ref[len("refs/heads/"):] if isinstance(ref, str) and ref.startswith("refs/heads/") else None
+    branch = ref[len("refs/heads/") :] if isinstance(ref, str) and ref.startswith("refs/heads/") else None
     commits = payload.get("commits") or []  # empty when a branch or tag is deleted
     if not isinstance(commits, list):
         raise InvalidInput("push: commits must be a list")
@@ -120,10 +122,19 @@ def _push(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, An
         timestamp = _timestamp(commit, "timestamp", f"push commit {sha}")
         author = _part(commit, "author")
         added, removed, modified = (len(commit.get(key) or []) for key in ("added", "removed", "modified"))
-        metadata = {**context, "sha": sha, "ref": ref, "branch": branch, "distinct": commit.get("distinct"),
-                    "author_name": author.get("name"), "author_email": author.get("email"),
-                    "author_username": author.get("username"),
-                    "files_added": added, "files_removed": removed, "files_modified": modified}
+        metadata = {
+            **context,
+            "sha": sha,
+            "ref": ref,
+            "branch": branch,
+            "distinct": commit.get("distinct"),
+            "author_name": author.get("name"),
+            "author_email": author.get("email"),
+            "author_username": author.get("username"),
+            "files_added": added,
+            "files_removed": removed,
+            "files_modified": modified,
+        }
         for metric_type, value in (("commits", 1), ("files_changed", added + removed + modified)):
             events.append(_event(f"git:{sha}:{metric_type}", metric_type, value, timestamp, metadata))
     return events
@@ -131,10 +142,17 @@ def _push(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, An
 
 def _pull_request(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     pr, pr_id = _fact(payload, "pull_request")
-    metadata = {**context, "pr_id": pr_id, "number": pr.get("number"), "author": _part(pr, "user").get("login"),
-                "base_ref": _part(pr, "base").get("ref"), "head_ref": _part(pr, "head").get("ref"),
-                "head_sha": _part(pr, "head").get("sha"), "merge_commit_sha": pr.get("merge_commit_sha"),
-                "draft": pr.get("draft")}
+    metadata = {
+        **context,
+        "pr_id": pr_id,
+        "number": pr.get("number"),
+        "author": _part(pr, "user").get("login"),
+        "base_ref": _part(pr, "base").get("ref"),
+        "head_ref": _part(pr, "head").get("ref"),
+        "head_sha": _part(pr, "head").get("sha"),
+        "merge_commit_sha": pr.get("merge_commit_sha"),
+        "draft": pr.get("draft"),
+    }
     if payload["action"] == "opened":
         values, timestamp = [("pr_opened", 1)], _timestamp(pr, "created_at", "pull_request")
     elif not pr.get("merged"):
@@ -144,19 +162,27 @@ def _pull_request(payload: dict[str, Any], context: dict[str, Any]) -> list[dict
         opened = _moment(_timestamp(pr, "created_at", "pull_request"))
         hours = max(0.0, (_moment(timestamp) - opened).total_seconds() / 3600)
         values = [("pr_merged", 1), ("pr_merge_hours", hours)]
-        values += [(f"pr_{key}", _count(pr, key, "pull_request"))
-                   for key in ("additions", "deletions", "changed_files")]
+        values += [
+            (f"pr_{key}", _count(pr, key, "pull_request")) for key in ("additions", "deletions", "changed_files")
+        ]
         metadata["merged_by"] = _part(pr, "merged_by").get("login")
-    return [_event(f"gh:pr:{pr_id}:{metric_type}", metric_type, value, timestamp, metadata)
-            for metric_type, value in values]
+    return [
+        _event(f"gh:pr:{pr_id}:{metric_type}", metric_type, value, timestamp, metadata) for metric_type, value in values
+    ]
 
 
 def _pull_request_review(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     review, review_id = _fact(payload, "review")
     pr = _part(payload, "pull_request")
-    metadata = {**context, "review_id": review_id, "state": review.get("state"),
-                "reviewer": _part(review, "user").get("login"), "pr_number": pr.get("number"), "pr_id": pr.get("id"),
-                "commit_id": review.get("commit_id")}
+    metadata = {
+        **context,
+        "review_id": review_id,
+        "state": review.get("state"),
+        "reviewer": _part(review, "user").get("login"),
+        "pr_number": pr.get("number"),
+        "pr_id": pr.get("id"),
+        "commit_id": review.get("commit_id"),
+    }
     submitted_at = _timestamp(review, "submitted_at", "review")
     return [_event(f"gh:review:{review_id}:reviews", "reviews", 1, submitted_at, metadata)]
 
@@ -167,8 +193,12 @@ def _workflow_run(payload: dict[str, Any], context: dict[str, Any]) -> list[dict
         events = run_events(run)
     except ValueError as malformed:
         raise InvalidInput(f"workflow_run: {malformed}") from None
-    extra = {**context, "run_id": run_id, "run_attempt": run.get("run_attempt", 1),
-             "workflow_name": _part(payload, "workflow").get("name") or run.get("name")}
+    extra = {
+        **context,
+        "run_id": run_id,
+        "run_attempt": run.get("run_attempt", 1),
+        "workflow_name": _part(payload, "workflow").get("name") or run.get("name"),
+    }
     return [{**event, "source": SOURCE, "metadata": {**event["metadata"], **extra}} for event in events]
 
 
@@ -177,23 +207,42 @@ def _workflow_job(payload: dict[str, Any], context: dict[str, Any]) -> list[dict
     started_at = _timestamp(job, "started_at", "workflow_job")
     completed_at = _timestamp(job, "completed_at", "workflow_job")
     conclusion = job.get("conclusion")
-    values = [("job_run", 1),
-              ("job_duration_seconds", max(0.0, (_moment(completed_at) - _moment(started_at)).total_seconds()))]
+    values = [
+        ("job_run", 1),
+        ("job_duration_seconds", max(0.0, (_moment(completed_at) - _moment(started_at)).total_seconds())),
+    ]
     if conclusion in SUCCESS_BY_CONCLUSION:  # a cancelled or skipped job has no verdict, as for runs
         values.append(("job_success", SUCCESS_BY_CONCLUSION[conclusion]))
-    metadata = {**context, "job_id": job_id, "job_name": job.get("name"), "run_id": job.get("run_id"),
-                "run_attempt": job.get("run_attempt"), "workflow_name": job.get("workflow_name"),
-                "conclusion": conclusion, "head_sha": job.get("head_sha"), "head_branch": job.get("head_branch")}
+    metadata = {
+        **context,
+        "job_id": job_id,
+        "job_name": job.get("name"),
+        "run_id": job.get("run_id"),
+        "run_attempt": job.get("run_attempt"),
+        "workflow_name": job.get("workflow_name"),
+        "conclusion": conclusion,
+        "head_sha": job.get("head_sha"),
+        "head_branch": job.get("head_branch"),
+    }
     # A re-run gets new job ids, so the job id alone is stable (older payloads carry no run_attempt).
-    return [_event(f"gh:job:{job_id}:{metric_type}", metric_type, value, started_at, metadata)
-            for metric_type, value in values]
+    return [
+        _event(f"gh:job:{job_id}:{metric_type}", metric_type, value, started_at, metadata)
+        for metric_type, value in values
+    ]
 
 
 def _deployment(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     deployment, deployment_id = _fact(payload, "deployment")
     created_at = _timestamp(deployment, "created_at", "deployment")
-    return [_event(f"gh:deployment:{deployment_id}:deployment", "deployment", 1, created_at,
-                   {**context, **_deployment_metadata(deployment)})]
+    return [
+        _event(
+            f"gh:deployment:{deployment_id}:deployment",
+            "deployment",
+            1,
+            created_at,
+            {**context, **_deployment_metadata(deployment)},
+        )
+    ]
 
 
 def _deployment_status(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -206,22 +255,37 @@ def _deployment_status(payload: dict[str, Any], context: dict[str, Any]) -> list
     else:
         raise _Ignored(f"deployment_status state {state!r} is not an outcome")
     deployment = _part(payload, "deployment")
-    metadata = {**context, **_deployment_metadata(deployment), "status_id": status_id, "state": state,
-                "environment": status.get("environment") or deployment.get("environment")}
+    metadata = {
+        **context,
+        **_deployment_metadata(deployment),
+        "status_id": status_id,
+        "state": state,
+        "environment": status.get("environment") or deployment.get("environment"),
+    }
     created_at = _timestamp(status, "created_at", "deployment_status")
     return [_event(f"gh:deployment_status:{status_id}:{metric_type}", metric_type, 1, created_at, metadata)]
 
 
 def _deployment_metadata(deployment: dict[str, Any]) -> dict[str, Any]:
     # The deployed sha is what DORA lead time joins to the commits.
-    return {"deployment_id": deployment.get("id"), "environment": deployment.get("environment"),
-            "sha": deployment.get("sha"), "ref": deployment.get("ref"), "task": deployment.get("task")}
+    return {
+        "deployment_id": deployment.get("id"),
+        "environment": deployment.get("environment"),
+        "sha": deployment.get("sha"),
+        "ref": deployment.get("ref"),
+        "task": deployment.get("task"),
+    }
 
 
 def _release(payload: dict[str, Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     release, release_id = _fact(payload, "release")
-    metadata = {**context, "release_id": release_id, "tag_name": release.get("tag_name"),
-                "prerelease": release.get("prerelease"), "target_commitish": release.get("target_commitish")}
+    metadata = {
+        **context,
+        "release_id": release_id,
+        "tag_name": release.get("tag_name"),
+        "prerelease": release.get("prerelease"),
+        "target_commitish": release.get("target_commitish"),
+    }
     published_at = _timestamp(release, "published_at", "release")
     return [_event(f"gh:release:{release_id}:release", "release", 1, published_at, metadata)]
 
@@ -241,8 +305,15 @@ _TRACKED: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], dict[str, A
 
 
 def _event(event_id: str, metric_type: str, value: float, timestamp: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    return {"event_id": event_id, "metric_type": metric_type, "value": value, "unit": BUILT_IN_TYPES[metric_type],
-            "timestamp": timestamp, "source": SOURCE, "metadata": dict(metadata)}
+    return {
+        "event_id": event_id,
+        "metric_type": metric_type,
+        "value": value,
+        "unit": BUILT_IN_TYPES[metric_type],
+        "timestamp": timestamp,
+        "source": SOURCE,
+        "metadata": dict(metadata),
+    }
 
 
 def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Imports Feast (about 11 s): only batch jobs, the `feature_repo/` entry point of the Feast CLI and tests import this
 module. The names and columns come from `maestro.domain.meta.feature_views`, which the request-time reader shares.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,28 +38,53 @@ def offline_source_uri(settings: Settings) -> str:
 
 def repo_objects(settings: Settings) -> list[Any]:
     """The entity, the shared Parquet source, one feature view per group and the `meta_model` service."""
-    entity = Entity(name=ENTITY_NAME, join_keys=[ENTITY_JOIN_KEY], value_type=ValueType.STRING,
-                    description="A project of a tenant; key '<tenant_id>#<project_id>'.")
-    source = FileSource(name=SOURCE_NAME, path=offline_source_uri(settings), timestamp_field=EVENT_TIMESTAMP,
-                        created_timestamp_column=CREATED_TIMESTAMP,
-                        s3_endpoint_override=settings.endpoint_url or None,
-                        description="Project feature snapshots as of min(write time, prediction cut-off).")
-    views = [FeatureView(name=view, entities=[entity], ttl=NO_TTL, source=source, online=True,
-                         schema=[Field(name=column, dtype=String if column in STRING_COLUMNS else Float64)
-                                 for column in view_columns(view)])
-             for view in VIEW_FEATURES]
+    entity = Entity(
+        name=ENTITY_NAME,
+        join_keys=[ENTITY_JOIN_KEY],
+        value_type=ValueType.STRING,
+        description="A project of a tenant; key '<tenant_id>#<project_id>'.",
+    )
+    source = FileSource(
+        name=SOURCE_NAME,
+        path=offline_source_uri(settings),
+        timestamp_field=EVENT_TIMESTAMP,
+        created_timestamp_column=CREATED_TIMESTAMP,
+        s3_endpoint_override=settings.endpoint_url or None,
+        description="Project feature snapshots as of min(write time, prediction cut-off).",
+    )
+    views = [
+        FeatureView(
+            name=view,
+            entities=[entity],
+            ttl=NO_TTL,
+            source=source,
+            online=True,
+            schema=[
+                Field(name=column, dtype=String if column in STRING_COLUMNS else Float64)
+                for column in view_columns(view)
+            ],
+        )
+        for view in VIEW_FEATURES
+    ]
     by_name = {v.name: v for v in views}
     # The models read the numeric vector (maestro.domain.meta.history.FEATURE_NAMES) and nothing else.
-    service = FeatureService(name=FEATURE_SERVICE, features=[
-        by_name[view][list(names)] for view, names in VIEW_FEATURES.items() if view != "project_own_features"],
-        description="The numeric feature vector of the meta-models (success, duration, cost).")
+    service = FeatureService(
+        name=FEATURE_SERVICE,
+        features=[
+            by_name[view][list(names)] for view, names in VIEW_FEATURES.items() if view != "project_own_features"
+        ],
+        description="The numeric feature vector of the meta-models (success, duration, cost).",
+    )
     return [entity, source, *views, service]
 
 
 def repo_config(settings: Settings, repo_path: str | None = None) -> RepoConfig:
     """The feature_store.yaml of the stage, in code: S3 registry, Parquet offline store, DynamoDB online store."""
-    online: dict[str, Any] = {"type": "dynamodb", "region": settings.region,
-                              "table_name_template": f"{settings.feast_online_table_prefix}-{{table_name}}"}
+    online: dict[str, Any] = {
+        "type": "dynamodb",
+        "region": settings.region,
+        "table_name_template": f"{settings.feast_online_table_prefix}-{{table_name}}",
+    }
     if settings.endpoint_url:
         online["endpoint_url"] = settings.endpoint_url
     return RepoConfig(
@@ -78,11 +104,15 @@ def feature_store_yaml(settings: Settings) -> str:
 
     config = repo_config(settings)
     body = {
-        "project": config.project, "provider": config.provider,
+        "project": config.project,
+        "provider": config.provider,
         "registry": {"registry_type": "file", "path": settings.feast_registry_uri, "cache_ttl_seconds": 60},
         "offline_store": {"type": "file"},
-        "online_store": {k: v for k, v in config.online_store.model_dump().items()
-                         if k in ("type", "region", "table_name_template", "endpoint_url") and v is not None},
+        "online_store": {
+            k: v
+            for k, v in config.online_store.model_dump().items()
+            if k in ("type", "region", "table_name_template", "endpoint_url") and v is not None
+        },
         "entity_key_serialization_version": ENTITY_KEY_SERIALIZATION_VERSION,
     }
     return yaml.safe_dump(body, sort_keys=False)

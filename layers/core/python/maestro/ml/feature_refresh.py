@@ -2,11 +2,13 @@
 late-arriving early metrics land) get their rows rewritten as of now and appended to the offline store, and one
 materialisation loads them all online, so predictions for running projects read fresh features. Batch-only
 (Feast)."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from maestro.domain.meta.history import CUTOFF_DAYS
 from maestro.observability import logger, metrics
@@ -25,8 +27,9 @@ def tenant_rows(tenant_id: str, now: datetime) -> list[dict[str, Any]]:
     if not stored:
         return []
     records = [project_record(tenant_id, p, as_of=now) for p in stored]
-    return feature_store.feature_rows(tenant_id, records, artifact_effects(tenant_id), now,
-                                      own_features={p.project_id: p.features for p in stored})
+    return feature_store.feature_rows(
+        tenant_id, records, artifact_effects(tenant_id), now, own_features={p.project_id: p.features for p in stored}
+    )
 
 
 def refresh(tenant_ids: Iterable[str], *, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -35,7 +38,7 @@ def refresh(tenant_ids: Iterable[str], *, now: datetime | None = None) -> list[d
     tenant's failure is logged and counted; the others still land."""
     from maestro.ml import feature_store
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     pending, results = [], []
     for tenant_id in tenant_ids:
         started = time.perf_counter()

@@ -9,6 +9,7 @@ as its event time. Past the cut-off the values never move again, so the online s
 models were trained on (training asks for each project as of its cut-off): train/serve consistency. A project
 younger than the cut-off gets its current values, which its cut-off row later supersedes.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,9 +19,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from maestro.domain.meta.feature_views import (
     CREATED_TIMESTAMP,
@@ -46,7 +48,7 @@ Progress = Callable[[str], None]
 # last snapshot before its cut-off, as maestro.domain.meta.history.feature_table does).
 ArtifactEffects = Mapping[str, float] | Callable[[ProjectRecord], Mapping[str, float]] | None
 # materialize() starts here when a view was never materialised (Feast's own default looks back one year only).
-EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 STORED_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for view in VIEW_FEATURES for c in view_columns(view)))
 
 
@@ -59,8 +61,14 @@ class OfflineWrite:
 
 
 # ---------------------------------------------------------------- rows
-def feature_rows(tenant_id: str, projects: Iterable[ProjectRecord], artifact_effects: ArtifactEffects,
-                 as_of: datetime, *, own_features: Mapping[str, Mapping[str, float]] | None = None) -> list[dict]:
+def feature_rows(
+    tenant_id: str,
+    projects: Iterable[ProjectRecord],
+    artifact_effects: ArtifactEffects,
+    as_of: datetime,
+    *,
+    own_features: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[dict]:
     """One row per project started by `as_of`: its features as of min(as_of, cut-off), with `event_timestamp` that
     moment and `created` = `as_of` (a rewrite of the same moment wins by being newer). `own_features` maps a project
     id to the project's own numeric `features` (else a `features` attribute of the record, else none); they are
@@ -73,10 +81,13 @@ def feature_rows(tenant_id: str, projects: Iterable[ProjectRecord], artifact_eff
         moment = min(as_of, _utc(project.cutoff))
         effects = artifact_effects(project) if callable(artifact_effects) else artifact_effects
         own = (own_features or {}).get(project.project_id) or getattr(project, "features", None) or {}
-        row: dict[str, Any] = {ENTITY_JOIN_KEY: tenant_project_key(tenant_id, project.project_id),
-                               EVENT_TIMESTAMP: moment, CREATED_TIMESTAMP: as_of,
-                               "problem_class": str(project.problem_class),
-                               OWN_FEATURES_COLUMN: _own_features_json(own)}
+        row: dict[str, Any] = {
+            ENTITY_JOIN_KEY: tenant_project_key(tenant_id, project.project_id),
+            EVENT_TIMESTAMP: moment,
+            CREATED_TIMESTAMP: as_of,
+            "problem_class": str(project.problem_class),
+            OWN_FEATURES_COLUMN: _own_features_json(own),
+        }
         row.update(features(project, moment, artifact_effects=effects))
         out.append(row)
     return out
@@ -92,12 +103,18 @@ def _own_features_json(own: Mapping[str, Any]) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- offline store
-def write_offline(tenant_id: str, rows: Sequence[Mapping[str, Any]], *, settings: Settings | None = None,
-                  written_at: datetime | None = None, progress: Progress | None = None) -> OfflineWrite | None:
+def write_offline(
+    tenant_id: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    settings: Settings | None = None,
+    written_at: datetime | None = None,
+    progress: Progress | None = None,
+) -> OfflineWrite | None:
     """Append rows to the offline store: one new Parquet file under `<offline>/project_features/<tenant>/`, named by
     write time, so a write never rewrites earlier files or another tenant's. Every row must belong to the tenant.
     None when there is nothing to write."""
@@ -118,9 +135,8 @@ def write_offline(tenant_id: str, rows: Sequence[Mapping[str, Any]], *, settings
     table = pa.Table.from_pylist([dict(r) for r in rows], schema=_arrow_schema(pa))
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    written_at = _utc(written_at or datetime.now(timezone.utc))
-    uri = (f"{offline_source_uri(settings)}{tenant_id}/"
-           f"{written_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}.parquet")
+    written_at = _utc(written_at or datetime.now(UTC))
+    uri = f"{offline_source_uri(settings)}{tenant_id}/{written_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}.parquet"
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     client("s3", settings).put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
     events = [_utc(r[EVENT_TIMESTAMP]) for r in rows]
@@ -129,9 +145,11 @@ def write_offline(tenant_id: str, rows: Sequence[Mapping[str, Any]], *, settings
 
 
 def _arrow_schema(pa: Any) -> Any:
-    fields = [pa.field(ENTITY_JOIN_KEY, pa.string(), nullable=False),
-              pa.field(EVENT_TIMESTAMP, pa.timestamp("us", tz="UTC"), nullable=False),
-              pa.field(CREATED_TIMESTAMP, pa.timestamp("us", tz="UTC"), nullable=False)]
+    fields = [
+        pa.field(ENTITY_JOIN_KEY, pa.string(), nullable=False),
+        pa.field(EVENT_TIMESTAMP, pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field(CREATED_TIMESTAMP, pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
     fields += [pa.field(c, pa.string() if c in STRING_COLUMNS else pa.float64()) for c in STORED_COLUMNS]
     return pa.schema(fields)
 
@@ -144,8 +162,14 @@ _stores_lock = threading.Lock()
 def feature_store(settings: Settings | None = None) -> Any:
     """The Feast FeatureStore of the stage (one per process and configuration)."""
     settings = settings or get_settings()
-    key = (settings.feast_project, settings.feast_registry_uri, settings.feast_offline_uri,
-           settings.feast_online_table_prefix, settings.endpoint_url, settings.region)
+    key = (
+        settings.feast_project,
+        settings.feast_registry_uri,
+        settings.feast_offline_uri,
+        settings.feast_online_table_prefix,
+        settings.endpoint_url,
+        settings.region,
+    )
     with _stores_lock:
         found = _stores.get(key)
         if found is None:
@@ -168,8 +192,9 @@ def apply(*, settings: Settings | None = None, progress: Progress | None = None)
     _report(progress, f"feature store: applied {len(VIEW_FEATURES)} views in {time.perf_counter() - started:.2f} s")
 
 
-def materialize(end: datetime, *, since: datetime | None = None, settings: Settings | None = None,
-                progress: Progress | None = None) -> tuple[datetime, datetime]:
+def materialize(
+    end: datetime, *, since: datetime | None = None, settings: Settings | None = None, progress: Progress | None = None
+) -> tuple[datetime, datetime]:
     """Load the latest row per project with event time in [start, end) into the DynamoDB online store; returns
     (start, end). start is `since` when given, else where the previous materialisation ended (incremental), else
     EPOCH. Pass `since` = OfflineWrite.earliest_event after rewriting rows older than the last materialisation
@@ -182,31 +207,45 @@ def materialize(end: datetime, *, since: datetime | None = None, settings: Setti
     start = min(_utc(since), end)
     started = time.perf_counter()
     store.materialize(start_date=start, end_date=end, feature_views=list(VIEW_FEATURES))
-    _report(progress, f"feature store: materialised {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} "
-                      f"in {time.perf_counter() - started:.2f} s")
+    _report(
+        progress,
+        f"feature store: materialised {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} "
+        f"in {time.perf_counter() - started:.2f} s",
+    )
     return start, end
 
 
-def training_frame(tenant_id: str, entity_rows: Sequence[tuple[str, datetime]],
-                   features: Sequence[str] = MODEL_FEATURES, *, settings: Settings | None = None,
-                   progress: Progress | None = None) -> "pandas.DataFrame":
+def training_frame(
+    tenant_id: str,
+    entity_rows: Sequence[tuple[str, datetime]],
+    features: Sequence[str] = MODEL_FEATURES,
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> pandas.DataFrame:
     """Point-in-time correct features: for each (project_id, as_of) the values of the newest row with event time
     <= as_of (never a later one), in the order asked. Columns: project_id, as_of, then `features` (NaN where the
     store has nothing yet). A name "features.<key>" reads the project's own feature <key>."""
     import pandas as pd
 
     started = time.perf_counter()
-    entity_df = pd.DataFrame({
-        ENTITY_JOIN_KEY: [tenant_project_key(tenant_id, p) for p, _ in entity_rows],
-        EVENT_TIMESTAMP: pd.to_datetime([_utc(t) for _, t in entity_rows], utc=True),
-        "_row": range(len(entity_rows)),
-    })
+    entity_df = pd.DataFrame(
+        {
+            ENTITY_JOIN_KEY: [tenant_project_key(tenant_id, p) for p, _ in entity_rows],
+            EVENT_TIMESTAMP: pd.to_datetime([_utc(t) for _, t in entity_rows], utc=True),
+            "_row": range(len(entity_rows)),
+        }
+    )
     refs = list(dict.fromkeys(f"{view_for(name)}:{_stored_name(name)}" for name in features))
     joined = feature_store(settings).get_historical_features(entity_df=entity_df, features=refs).to_df()
     # Feast drops an entity row when every stored row of the project is later than its as_of: put it back (NaN).
     joined = joined.drop_duplicates("_row").set_index("_row").reindex(range(len(entity_rows)))
-    out = pd.DataFrame({"project_id": [p for p, _ in entity_rows],
-                        "as_of": pd.to_datetime([_utc(t) for _, t in entity_rows], utc=True)})
+    out = pd.DataFrame(
+        {
+            "project_id": [p for p, _ in entity_rows],
+            "as_of": pd.to_datetime([_utc(t) for _, t in entity_rows], utc=True),
+        }
+    )
     own = None
     for name in features:
         if name.startswith(OWN_FEATURE_PREFIX):
@@ -216,8 +255,11 @@ def training_frame(tenant_id: str, entity_rows: Sequence[tuple[str, datetime]],
             out[name] = [float(o[key]) if key in o else float("nan") for o in own]
         else:
             out[name] = joined[name].to_numpy()
-    _report(progress, f"feature store: training frame of {len(out)} rows x {len(features)} features "
-                      f"in {time.perf_counter() - started:.2f} s")
+    _report(
+        progress,
+        f"feature store: training frame of {len(out)} rows x {len(features)} features "
+        f"in {time.perf_counter() - started:.2f} s",
+    )
     return out
 
 
@@ -255,8 +297,14 @@ def _register_arrow_s3(settings: Settings) -> None:
         protocol = ("s3", "s3a")
         root_marker = ""
 
-        def __init__(self, client_kwargs: dict | None = None, key: str | None = None, secret: str | None = None,
-                     token: str | None = None, **kwargs: Any) -> None:
+        def __init__(
+            self,
+            client_kwargs: dict | None = None,
+            key: str | None = None,
+            secret: str | None = None,
+            token: str | None = None,
+            **kwargs: Any,
+        ) -> None:
             options: dict[str, Any] = {"region": region}
             endpoint = (client_kwargs or {}).get("endpoint_url")
             if endpoint:
@@ -272,7 +320,7 @@ def _register_arrow_s3(settings: Settings) -> None:
                 return [cls._strip_protocol(p) for p in path]
             for scheme in ("s3://", "s3a://"):
                 if path.startswith(scheme):
-                    path = path[len(scheme):]
+                    path = path[len(scheme) :]
             return path.rstrip("/")
 
     fsspec.register_implementation("s3", ArrowS3, clobber=True)
@@ -295,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "apply":
         apply(settings=settings, progress=print)
     else:
-        materialize(datetime.now(timezone.utc), settings=settings, progress=print)
+        materialize(datetime.now(UTC), settings=settings, progress=print)
     return 0
 
 

@@ -10,6 +10,7 @@ quantile gradient boosting) are outputs of the same graph; their calibration sco
 manifest. Linear leaves run in double, trees in float32 as scikit-learn runs them (see _convert).
 Batch-only: imports scikit-learn, skl2onnx and onnx.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,7 @@ def _convert(estimator: Any, n_features: int):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     tensor_type = FloatTensorType if _is_tree_model(estimator) else DoubleTensorType
-    return convert_sklearn(estimator, initial_types=[("X", tensor_type([None, n_features]))],
-                           target_opset=TARGET_OPSET)
+    return convert_sklearn(estimator, initial_types=[("X", tensor_type([None, n_features]))], target_opset=TARGET_OPSET)
 
 
 def _merge(graphs: list[tuple[str, Any]], n_features: int):
@@ -77,7 +77,7 @@ def _merge(graphs: list[tuple[str, Any]], n_features: int):
 
     nodes = [helper.make_node("Cast", ["X"], ["X_float"], to=TensorProto.FLOAT)]
     initializers, outputs = [], []
-    for index, (name, model) in enumerate(graphs):
+    for index, (_name, model) in enumerate(graphs):
         prefix = f"m{index}_"
         graph = onnx.compose.add_prefix(model, prefix).graph
         source = "X_float" if graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT else "X"
@@ -92,28 +92,34 @@ def _merge(graphs: list[tuple[str, Any]], n_features: int):
         nodes.append(helper.make_node("Reshape", [f"{prefix}double", f"{prefix}shape"], [final]))
         initializers.append(helper.make_tensor(f"{prefix}shape", TensorProto.INT64, [2], [-1, 1]))
         outputs.append(helper.make_tensor_value_info(final, TensorProto.DOUBLE, [None, 1]))
-    graph = helper.make_graph(nodes, "maestro_meta_model",
-                              [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_features])],
-                              outputs, initializer=initializers)
+    graph = helper.make_graph(
+        nodes,
+        "maestro_meta_model",
+        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_features])],
+        outputs,
+        initializer=initializers,
+    )
     opsets = {}
     for _, model in graphs:
         for entry in model.opset_import:
             opsets[entry.domain] = max(opsets.get(entry.domain, 0), entry.version)
-    merged = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
-                               producer_name="maestro-ml")
+    merged = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()], producer_name="maestro-ml"
+    )
     merged.ir_version = 8  # onnxruntime 1.16.3 (the Lambda layer) reads IR <= 9
     onnx.checker.check_model(merged)
     return merged
 
 
-def export_target(model: TargetModel, *, feature_means: np.ndarray, version: str | None = None
-                  ) -> tuple[bytes, dict[str, Any]]:
+def export_target(
+    model: TargetModel, *, feature_means: np.ndarray, version: str | None = None
+) -> tuple[bytes, dict[str, Any]]:
     """(ONNX bytes, manifest) for one target's chosen model and its intervals."""
     n_features = len(model.feature_names)
     graphs: list[tuple[str, Any]] = []
     scale: list[float] = []
     members = []
-    for member_index, ((fitted, weight), name) in enumerate(zip(model.estimator.members, model.ensemble)):
+    for member_index, ((fitted, weight), name) in enumerate(zip(model.estimator.members, model.ensemble, strict=False)):
         space, leaves = _leaves(fitted, f"member{member_index}")
         outputs = []
         for leaf_name, leaf in leaves:
@@ -145,9 +151,14 @@ def export_target(model: TargetModel, *, feature_means: np.ndarray, version: str
             "space": intervals.space,
             "fold_of": [int(v) for v in intervals.fold_of],
             "quantile_outputs": quantile_outputs,
-            "levels": {level: {"coverage": coverage, "quantiles": [str(q) for q in _quantile_pair(coverage)],
-                               "scores": [float(v) for v in intervals.scores[level]]}
-                       for level, coverage in INTERVAL_LEVELS.items()},
+            "levels": {
+                level: {
+                    "coverage": coverage,
+                    "quantiles": [str(q) for q in _quantile_pair(coverage)],
+                    "scores": [float(v) for v in intervals.scores[level]],
+                }
+                for level, coverage in INTERVAL_LEVELS.items()
+            },
         },
         "metrics": model.metrics,
         "feature_importances": model.feature_importances,

@@ -28,28 +28,34 @@ model's holdout MAE. A what-if on the features: early commit volume and contribu
 other early metrics stay as observed; shapes far from the tenant's history are extrapolations. Staffing cost
 is not weighed: a larger or more senior team is never free.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from maestro.domain.artifacts import tokens
 from maestro.domain.impact import compute_impact_scores
-from maestro.domain.meta.history import (
-    FEATURE_NAMES, History, ProjectRecord, feature_table, features, impact_inputs)
+from maestro.domain.meta.history import FEATURE_NAMES, History, ProjectRecord, feature_table, features, impact_inputs
 from maestro.domain.projects import ExperienceLevel, MemberRole
 from maestro.domain.retrieval import ndcg_at_k
 
 K = 10
-PROFILE_FEATURES = tuple(name for name in FEATURE_NAMES
-                         if name.startswith(("class_", "experience_", "role_")) or name in (
-                             "complexity_score", "log_team_size"))
-BLEND_GRID = {"impact": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0), "similarity": (0.0, 0.5, 1.0, 2.0, 4.0),
-              "neighbours": (10, 20, 50)}
+PROFILE_FEATURES = tuple(
+    name
+    for name in FEATURE_NAMES
+    if name.startswith(("class_", "experience_", "role_")) or name in ("complexity_score", "log_team_size")
+)
+BLEND_GRID = {
+    "impact": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+    "similarity": (0.0, 0.5, 1.0, 2.0, 4.0),
+    "neighbours": (10, 20, 50),
+}
 VALIDATION_FRACTION = 0.25
 SimilarityFn = Callable[[ProjectRecord], Mapping[str, float]]
 _STOPWORDS = frozenset("a an and as at by for from in of on or the to with any projects project work".split())
@@ -76,8 +82,9 @@ def description_overlap(text: str, artifacts: Iterable[Any]) -> dict[str, float]
     return out
 
 
-def most_popular(history: History, projects: Iterable[ProjectRecord] | None = None, *,
-                 problem_class: str | None = None) -> list[str]:
+def most_popular(
+    history: History, projects: Iterable[ProjectRecord] | None = None, *, problem_class: str | None = None
+) -> list[str]:
     """Artifact ids by the number of projects that used them (most first, then id), deprecated ones left out;
     with `problem_class`, counting only projects of that class (a stronger baseline than the global one)."""
     counts: dict[str, int] = {}
@@ -93,8 +100,14 @@ def most_popular(history: History, projects: Iterable[ProjectRecord] | None = No
 class ArtifactRecommender:
     """Scores artifacts for a project profile from the completed projects it was fitted on."""
 
-    def __init__(self, history: History, projects: Sequence[ProjectRecord], weights: BlendWeights = BlendWeights(),
-                 *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        history: History,
+        projects: Sequence[ProjectRecord],
+        weights: BlendWeights = BlendWeights(),
+        *,
+        seed: int = 0,
+    ) -> None:
         projects = list(projects)
         if not projects:
             raise ValueError("a recommender needs at least one completed project")
@@ -114,23 +127,34 @@ class ArtifactRecommender:
             for u in p.usages:
                 if u.artifact_id in column:
                     self._used[i, column[u.artifact_id]] = 1.0
-        impacts = compute_impact_scores(*impact_inputs(projects), bootstrap_samples=10, seed=seed,
-                                        artifact_ids=self.artifact_ids)
+        impacts = compute_impact_scores(
+            *impact_inputs(projects), bootstrap_samples=10, seed=seed, artifact_ids=self.artifact_ids
+        )
         self._impact = np.array([(impacts[a].score - 50.0) / 50.0 for a in self.artifact_ids])
         self._impact_scores = {a: impacts[a].score for a in self.artifact_ids}
 
     def state(self) -> dict[str, Any]:
         """What serving needs, JSON-able (usage as column lists: the matrix is sparse)."""
-        return {"artifact_ids": self.artifact_ids, "profile_features": list(PROFILE_FEATURES),
-                "weights": {"impact": self.weights.impact, "similarity": self.weights.similarity,
-                            "neighbours": self.weights.neighbours, "co_usage": self.weights.co_usage},
-                "mean": self._mean.tolist(), "scale": self._scale.tolist(), "X": self._X.round(6).tolist(),
-                "project_weight": self._weight.round(6).tolist(),
-                "used": [np.flatnonzero(row).tolist() for row in self._used],
-                "impact": self._impact.round(6).tolist(), "impact_scores": self._impact_scores}
+        return {
+            "artifact_ids": self.artifact_ids,
+            "profile_features": list(PROFILE_FEATURES),
+            "weights": {
+                "impact": self.weights.impact,
+                "similarity": self.weights.similarity,
+                "neighbours": self.weights.neighbours,
+                "co_usage": self.weights.co_usage,
+            },
+            "mean": self._mean.tolist(),
+            "scale": self._scale.tolist(),
+            "X": self._X.round(6).tolist(),
+            "project_weight": self._weight.round(6).tolist(),
+            "used": [np.flatnonzero(row).tolist() for row in self._used],
+            "impact": self._impact.round(6).tolist(),
+            "impact_scores": self._impact_scores,
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "ArtifactRecommender":
+    def from_state(cls, state: Mapping[str, Any]) -> ArtifactRecommender:
         """A recommender as `state()` saved it (the request path: numpy only, nothing recomputed)."""
         if list(state["profile_features"]) != list(PROFILE_FEATURES):
             raise ValueError("the saved recommender was fitted on other profile features")
@@ -146,8 +170,9 @@ class ArtifactRecommender:
         self._impact_scores = dict(state["impact_scores"])
         return self
 
-    def components(self, profile: Mapping[str, float], similarity: Mapping[str, float] | None = None,
-                   neighbours: int | None = None) -> dict[str, np.ndarray]:
+    def components(
+        self, profile: Mapping[str, float], similarity: Mapping[str, float] | None = None, neighbours: int | None = None
+    ) -> dict[str, np.ndarray]:
         """co_usage, impact and similarity of every candidate artifact (order: `artifact_ids`)."""
         k = min(neighbours or self.weights.neighbours, len(self._X))
         x = (np.array([float(profile[name]) for name in PROFILE_FEATURES]) - self._mean) / self._scale
@@ -158,23 +183,40 @@ class ArtifactRecommender:
         sim = np.array([float((similarity or {}).get(a, 0.0)) for a in self.artifact_ids])
         return {"co_usage": co_usage, "impact": self._impact, "similarity": sim}
 
-    def recommend(self, profile: Mapping[str, float], *, similarity: Mapping[str, float] | None = None,
-                  top_n: int = K, exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def recommend(
+        self,
+        profile: Mapping[str, float],
+        *,
+        similarity: Mapping[str, float] | None = None,
+        top_n: int = K,
+        exclude: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
         """The top_n artifacts for the profile, best first: [{artifact_id, score, reasons: {co_usage, impact,
         similarity}}]; deprecated artifacts and `exclude` never appear."""
         parts = self.components(profile, similarity)
         score = blend(parts, self.weights)
         skip = set(exclude)
         order = [j for j in np.argsort(-score, kind="stable") if self.artifact_ids[j] not in skip][:top_n]
-        return [{"artifact_id": self.artifact_ids[j], "score": round(float(score[j]), 4),
-                 "reasons": {"co_usage": round(float(parts["co_usage"][j]), 4),
-                             "impact": round(self._impact_scores[self.artifact_ids[j]], 2),
-                             "similarity": round(float(parts["similarity"][j]), 4)}} for j in order]
+        return [
+            {
+                "artifact_id": self.artifact_ids[j],
+                "score": round(float(score[j]), 4),
+                "reasons": {
+                    "co_usage": round(float(parts["co_usage"][j]), 4),
+                    "impact": round(self._impact_scores[self.artifact_ids[j]], 2),
+                    "similarity": round(float(parts["similarity"][j]), 4),
+                },
+            }
+            for j in order
+        ]
 
 
 def blend(parts: Mapping[str, np.ndarray], weights: BlendWeights) -> np.ndarray:
-    return (weights.co_usage * parts["co_usage"] + weights.impact * parts["impact"]
-            + weights.similarity * parts["similarity"])
+    return (
+        weights.co_usage * parts["co_usage"]
+        + weights.impact * parts["impact"]
+        + weights.similarity * parts["similarity"]
+    )
 
 
 def _ranked(ids: Sequence[str], score: np.ndarray) -> list[str]:
@@ -195,7 +237,7 @@ def observed_relevance(fit: Sequence[ProjectRecord]) -> Callable[[ProjectRecord]
     this gave nDCG@10 0.39 on average, against 0.32 grading every usage (2 above the median, 1 below) and 0.34
     counting only projects above the median."""
     scores = np.array([p.success_score for p in fit], dtype=float)
-    low, high = (np.quantile(scores, [1 / 3, 2 / 3]) if len(scores) else (0.0, 0.0))
+    low, high = np.quantile(scores, [1 / 3, 2 / 3]) if len(scores) else (0.0, 0.0)
 
     def relevance(project: ProjectRecord) -> dict[str, int]:
         score = project.success_score
@@ -207,9 +249,14 @@ def observed_relevance(fit: Sequence[ProjectRecord]) -> Callable[[ProjectRecord]
     return relevance
 
 
-def learn_recommender(history: History, projects: Sequence[ProjectRecord], *,
-                      similarity: SimilarityFn | None = None, seed: int = 0,
-                      relevance: Callable[[ProjectRecord], Mapping[str, int]] | None = None) -> FittedRecommender:
+def learn_recommender(
+    history: History,
+    projects: Sequence[ProjectRecord],
+    *,
+    similarity: SimilarityFn | None = None,
+    seed: int = 0,
+    relevance: Callable[[ProjectRecord], Mapping[str, int]] | None = None,
+) -> FittedRecommender:
     """Choose the blend weights and neighbourhood on a validation split of `projects` (by start date, the
     latest VALIDATION_FRACTION), against `relevance` (default: the history's ground truth for the project's
     class); refit on all of `projects`."""
@@ -226,25 +273,43 @@ def learn_recommender(history: History, projects: Sequence[ProjectRecord], *,
     similarity_grid = BLEND_GRID["similarity"] if similarity else (0.0,)
     results = []
     for neighbours in BLEND_GRID["neighbours"]:
-        parts = [inner.components(profile, sim, neighbours) for profile, sim in zip(profiles, sims)]
+        parts = [inner.components(profile, sim, neighbours) for profile, sim in zip(profiles, sims, strict=False)]
         for w_impact, w_similarity in product(BLEND_GRID["impact"], similarity_grid):
             weights = BlendWeights(w_impact, w_similarity, neighbours)
-            ndcg = float(np.mean([ndcg_at_k(_ranked(inner.artifact_ids, blend(part, weights)), grades, K)
-                                  for part, grades in zip(parts, truth)]))
+            ndcg = float(
+                np.mean(
+                    [
+                        ndcg_at_k(_ranked(inner.artifact_ids, blend(part, weights)), grades, K)
+                        for part, grades in zip(parts, truth, strict=False)
+                    ]
+                )
+            )
             results.append((ndcg, weights))
     best_ndcg, best = max(results, key=lambda r: r[0])  # first of equals: the grid's order
     popular = most_popular(history, fit)[:K]
     validation_figures = {
-        "fit_projects": len(fit), "validation_projects": len(validation), "ndcg_at_10": round(best_ndcg, 4),
+        "fit_projects": len(fit),
+        "validation_projects": len(validation),
+        "ndcg_at_10": round(best_ndcg, 4),
         "most_popular_ndcg_at_10": round(float(np.mean([ndcg_at_k(popular, g, K) for g in truth])), 4),
-        "weights": {"co_usage": best.co_usage, "impact": best.impact, "similarity": best.similarity,
-                    "neighbours": best.neighbours}}
+        "weights": {
+            "co_usage": best.co_usage,
+            "impact": best.impact,
+            "similarity": best.similarity,
+            "neighbours": best.neighbours,
+        },
+    }
     return FittedRecommender(ArtifactRecommender(history, ordered, best, seed=seed), validation_figures)
 
 
-def evaluate_recommendations(recommender: ArtifactRecommender, history: History, learned_from: Sequence[ProjectRecord],
-                             held_out: Sequence[ProjectRecord], *,
-                             similarity: SimilarityFn | None = None) -> dict[str, float]:
+def evaluate_recommendations(
+    recommender: ArtifactRecommender,
+    history: History,
+    learned_from: Sequence[ProjectRecord],
+    held_out: Sequence[ProjectRecord],
+    *,
+    similarity: SimilarityFn | None = None,
+) -> dict[str, float]:
     """Mean nDCG@10 on held-out projects, against the generator's ground truth for each project's class, of the
     recommender and of two baselines counted over `learned_from`: the most popular artifacts overall, and the
     most popular among projects of the held-out project's class."""
@@ -253,16 +318,21 @@ def evaluate_recommendations(recommender: ArtifactRecommender, history: History,
     ours, overall, in_class = [], [], []
     for p in held_out:
         grades = history.ground_truth.relevance(p.problem_class)
-        ranked = [r["artifact_id"] for r in recommender.recommend(
-            features(p), similarity=similarity(p) if similarity else None)]
+        ranked = [
+            r["artifact_id"]
+            for r in recommender.recommend(features(p), similarity=similarity(p) if similarity else None)
+        ]
         if p.problem_class not in by_class:
             by_class[p.problem_class] = most_popular(history, learned_from, problem_class=p.problem_class)[:K]
         ours.append(ndcg_at_k(ranked, grades, K))
         overall.append(ndcg_at_k(popular, grades, K))
         in_class.append(ndcg_at_k(by_class[p.problem_class], grades, K))
-    return {"projects": len(held_out), "ndcg_at_10": round(float(np.mean(ours)), 4),
-            "most_popular_ndcg_at_10": round(float(np.mean(overall)), 4),
-            "most_popular_in_class_ndcg_at_10": round(float(np.mean(in_class)), 4)}
+    return {
+        "projects": len(held_out),
+        "ndcg_at_10": round(float(np.mean(ours)), 4),
+        "most_popular_ndcg_at_10": round(float(np.mean(overall)), 4),
+        "most_popular_in_class_ndcg_at_10": round(float(np.mean(in_class)), 4),
+    }
 
 
 # ---------------------------------------------------------------- team shapes
@@ -277,7 +347,7 @@ def _counts(profile: Mapping[str, float], prefix: str, names: Sequence[str], siz
     """People per level or role in a team of `size`, from the profile's shares (largest remainders)."""
     raw = {n: float(profile[f"{prefix}_{n}_share"]) * size for n in names}
     counts = {n: int(math.floor(v + 1e-9)) for n, v in raw.items()}
-    for n in sorted(raw, key=lambda n: (-(raw[n] - counts[n]), names.index(n)))[:max(size - sum(counts.values()), 0)]:
+    for n in sorted(raw, key=lambda n: (-(raw[n] - counts[n]), names.index(n)))[: max(size - sum(counts.values()), 0)]:
         counts[n] += 1
     return counts
 
@@ -319,8 +389,10 @@ def team_shapes(profile: Mapping[str, float], *, min_size: int = 2, max_size: in
             shapes.append(_shape(levels, moved))
     for people in (1, 2):
         if plan["team_size"] + people <= max_size:
-            shapes += [_shape(_changed(levels, **{level: people}), _changed(roles, **{role: people}))
-                       for level, role in product(ADDED_LEVELS, ADDED_ROLES)]
+            shapes += [
+                _shape(_changed(levels, **{level: people}), _changed(roles, **{role: people}))
+                for level, role in product(ADDED_LEVELS, ADDED_ROLES)
+            ]
         if plan["team_size"] - people >= min_size:
             for level in LEVELS:
                 fewer, smaller_roles = _changed(levels, **{level: -people}), _changed(roles, **{largest_role: -people})
@@ -346,8 +418,12 @@ def apply_shape(profile: Mapping[str, float], shape: Mapping[str, Any]) -> dict[
     return out
 
 
-def recommend_team(model_duration: Any, model_success: Any, profile: Mapping[str, float],
-                   candidates: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def recommend_team(
+    model_duration: Any,
+    model_success: Any,
+    profile: Mapping[str, float],
+    candidates: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The best candidate team shape beside the current plan, each with predicted duration and success (point
     and 80% interval). `model_*` are maestro.ml.training.TargetModel; `candidates` (shapes as `team_shapes`
     returns them) default to `team_shapes(profile)`."""
@@ -362,13 +438,23 @@ def recommend_team(model_duration: Any, model_success: Any, profile: Mapping[str
     best = int(np.flatnonzero(admissible)[np.argmax(gain[admissible])])  # index 0 (the plan) always qualifies
 
     def outcome(i: int) -> dict[str, Any]:
-        return {"shape": shapes[i],
-                "predicted": {"duration_days": round(float(duration[i]), 2),
-                              "duration_80": [round(float(b[i]), 2) for b in duration_intervals["80"]],
-                              "success_score": round(float(success[i]), 2),
-                              "success_80": [round(float(b[i]), 2) for b in success_intervals["80"]]}}
+        return {
+            "shape": shapes[i],
+            "predicted": {
+                "duration_days": round(float(duration[i]), 2),
+                "duration_80": [round(float(b[i]), 2) for b in duration_intervals["80"]],
+                "success_score": round(float(success[i]), 2),
+                "success_80": [round(float(b[i]), 2) for b in success_intervals["80"]],
+            },
+        }
 
-    return {"current": outcome(0), "best": outcome(best), "improvement": {
-        "success_points": round(float(success[best] - success[0]), 2),
-        "days_saved": round(float(duration[0] - duration[best]), 2),
-        "in_holdout_mae_units": round(float(gain[best]), 3)}, "considered": len(shapes)}
+    return {
+        "current": outcome(0),
+        "best": outcome(best),
+        "improvement": {
+            "success_points": round(float(success[best] - success[0]), 2),
+            "days_saved": round(float(duration[0] - duration[best]), 2),
+            "in_holdout_mae_units": round(float(gain[best]), 3),
+        },
+        "considered": len(shapes),
+    }

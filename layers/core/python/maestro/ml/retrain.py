@@ -18,24 +18,33 @@
 
 Batch-only (scikit-learn, MLflow, Feast, pandas). Entry points: `run_job` (a queued job), `retrain_tenant`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
 from maestro.domain.errors import ConfigurationError
-from maestro.domain.meta.history import (CUTOFF_DAYS, FEATURE_NAMES, TARGET_NAMES, ArtifactSpec, History,
-                                         ProjectRecord, effects_as_of)
+from maestro.domain.meta.history import (
+    CUTOFF_DAYS,
+    FEATURE_NAMES,
+    TARGET_NAMES,
+    ArtifactSpec,
+    History,
+    ProjectRecord,
+    effects_as_of,
+)
 from maestro.domain.meta.priors import MIN_COMPLETED_FOR_MODEL
-from maestro.domain.meta.targets import RECOMMENDER
 from maestro.domain.meta.serving import ServedTarget
+from maestro.domain.meta.targets import RECOMMENDER
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import jobs as job_store
@@ -83,8 +92,16 @@ def outcomes_fingerprint(completed: Sequence[ProjectRecord]) -> str:
     to learn from."""
     digest = hashlib.sha256()
     for record in sorted(completed, key=lambda r: r.project_id):
-        digest.update(json.dumps([record.project_id, record.start_date.isoformat(), record.success_score,
-                                  *(record.target(t) for t in TARGET_NAMES[1:])]).encode())
+        digest.update(
+            json.dumps(
+                [
+                    record.project_id,
+                    record.start_date.isoformat(),
+                    record.success_score,
+                    *(record.target(t) for t in TARGET_NAMES[1:]),
+                ]
+            ).encode()
+        )
     return digest.hexdigest()
 
 
@@ -111,8 +128,14 @@ def _log_metrics(mlflow: Any, metrics: Mapping[str, Any]) -> None:
     for name, figures in metrics["baselines"].items():
         for key in ("cv_mae", "cv_r2", "holdout_mae", "holdout_r2"):
             values[f"baseline.{name}.{key}"] = figures[key]
-    values.update({"model.cv_mae": metrics["cv"]["mae"], "model.cv_r2": metrics["cv"]["r2"],
-                   "model.holdout_mae": metrics["holdout"]["mae"], "model.holdout_r2": metrics["holdout"]["r2"]})
+    values.update(
+        {
+            "model.cv_mae": metrics["cv"]["mae"],
+            "model.cv_r2": metrics["cv"]["r2"],
+            "model.holdout_mae": metrics["holdout"]["mae"],
+            "model.holdout_r2": metrics["holdout"]["r2"],
+        }
+    )
     for level, coverage in metrics["coverage"].items():
         values[f"interval.coverage_{level}"] = coverage
         values[f"interval.median_width_{level}"] = metrics["interval_median_width"][level]
@@ -126,8 +149,17 @@ def _artifact_specs(tenant_id: str) -> list[ArtifactSpec]:
         if artifact.deprecated:
             raw = artifact.deprecated.get("at") or artifact.deprecated.get("deprecated_at")
             deprecated_at = datetime.fromisoformat(raw) if raw else artifact.updated_at
-        specs.append(ArtifactSpec(artifact.artifact_id, artifact.name, artifact.type, artifact.description or "",
-                                  None, ((artifact.latest_version or "1.0.0", artifact.created_at),), deprecated_at))
+        specs.append(
+            ArtifactSpec(
+                artifact.artifact_id,
+                artifact.name,
+                artifact.type,
+                artifact.description or "",
+                None,
+                ((artifact.latest_version or "1.0.0", artifact.created_at),),
+                deprecated_at,
+            )
+        )
     return specs
 
 
@@ -145,7 +177,7 @@ def _similarity_function(tenant_id: str, artifacts: Sequence[ArtifactSpec]) -> t
 
             def embedded(project: ProjectRecord) -> dict[str, float]:
                 scores = np.asarray(matrix) @ model.encode([project.description])[0]
-                return {a: float(s) for a, s in zip(ids, scores)}
+                return {a: float(s) for a, s in zip(ids, scores, strict=False)}
 
             return embedded, "embedding"
     except Exception as error:  # no model here, or no vectors yet: say so in the recommender's state
@@ -156,10 +188,17 @@ def _similarity_function(tenant_id: str, artifacts: Sequence[ArtifactSpec]) -> t
 class RetrainRun:
     """One retrain of one tenant (see the module docstring)."""
 
-    def __init__(self, tenant_id: str, *, now: datetime | None = None, progress: Progress | None = None,
-                 job_id: str | None = None, only_if_changed: bool = False) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+        job_id: str | None = None,
+        only_if_changed: bool = False,
+    ) -> None:
         self.tenant_id, self.job_id, self.only_if_changed = tenant_id, job_id, only_if_changed
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
         self.progress = progress or _quiet
         self.settings = get_settings()
 
@@ -182,17 +221,27 @@ class RetrainRun:
                 if index % 100 == 0:
                     self.say(f"loaded {index}/{len(stored)} projects", 0.02 + 0.18 * index / len(stored))
         if not records:
-            return {"outcome": "insufficient_history", "completed_projects": 0,
-                    "min_completed_projects": MIN_COMPLETED_FOR_MODEL, "seconds": round(time.perf_counter() - started, 1)}
-        completed = sorted((r for r in records if r.outcome is not None and r.success_score is not None
-                            and r.end_date <= self.now), key=lambda r: (r.start_date, r.project_id))
-        summary: dict[str, Any] = {"projects": len(records), "completed_projects": len(completed),
-                                   "min_completed_projects": MIN_COMPLETED_FOR_MODEL}
+            return {
+                "outcome": "insufficient_history",
+                "completed_projects": 0,
+                "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        completed = sorted(
+            (r for r in records if r.outcome is not None and r.success_score is not None and r.end_date <= self.now),
+            key=lambda r: (r.start_date, r.project_id),
+        )
+        summary: dict[str, Any] = {
+            "projects": len(records),
+            "completed_projects": len(completed),
+            "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
+        }
         if len(completed) < MIN_COMPLETED_FOR_MODEL:
             # nothing to train; running projects' online features are the hourly refresh's (feature_refresh)
             summary.update(outcome="insufficient_history", seconds=round(time.perf_counter() - started, 1))
-            self.say(f"{len(completed)} completed projects: models need {MIN_COMPLETED_FOR_MODEL}; serving uses priors",
-                     1.0)
+            self.say(
+                f"{len(completed)} completed projects: models need {MIN_COMPLETED_FOR_MODEL}; serving uses priors", 1.0
+            )
             return summary
         outcomes = outcomes_fingerprint(completed)
         summary["outcomes_fingerprint"] = self.outcomes_fingerprint = outcomes
@@ -203,8 +252,9 @@ class RetrainRun:
             return summary
         origin = min(r.start_date for r in records)
         effects = _effects_at_cutoff(records, origin)
-        rows = feature_store.feature_rows(self.tenant_id, records, effects, self.now,
-                                          own_features={p.project_id: p.features for p in stored})
+        rows = feature_store.feature_rows(
+            self.tenant_id, records, effects, self.now, own_features={p.project_id: p.features for p in stored}
+        )
         self.say(f"computed {len(rows)} feature rows", 0.25)
         feature_store.apply()
         write = feature_store.write_offline(self.tenant_id, rows, written_at=self.now)
@@ -213,25 +263,31 @@ class RetrainRun:
         self.say("feature store materialised", 0.3)
         summary["feature_rows"] = len(rows)
 
-        frame = feature_store.training_frame(self.tenant_id, [(r.project_id, r.cutoff) for r in completed],
-                                             FEATURE_NAMES)
+        frame = feature_store.training_frame(
+            self.tenant_id, [(r.project_id, r.cutoff) for r in completed], FEATURE_NAMES
+        )
         X = frame[list(FEATURE_NAMES)].to_numpy(dtype=float)
         missing = ~np.isfinite(X).all(axis=1)
         if missing.any():  # a project with no row at its cut-off cannot be trained on honestly: left out, counted
-            completed = [r for r, m in zip(completed, missing) if not m]
+            completed = [r for r, m in zip(completed, missing, strict=False) if not m]
             X = X[~missing]
         targets = {t: np.array([r.target(t) for r in completed], dtype=float) for t in TARGET_NAMES}
         starts = np.array([r.start_date.replace(tzinfo=None) for r in completed], dtype="datetime64[s]")
         ids = [r.project_id for r in completed]
         data_fingerprint = fingerprint(ids, X, targets)
-        summary.update(training_rows=len(completed), dropped_without_features=int(missing.sum()),
-                       dataset_fingerprint=data_fingerprint, targets={})
+        summary.update(
+            training_rows=len(completed),
+            dropped_without_features=int(missing.sum()),
+            dataset_fingerprint=data_fingerprint,
+            targets={},
+        )
 
         mlflow = self._mlflow()
         for index, target in enumerate(TARGET_NAMES):
             self.say(f"training {target} on {len(completed)} projects", 0.35 + 0.18 * index)
-            summary["targets"][target] = self._train_target(mlflow, target, X, targets[target], starts,
-                                                            data_fingerprint)
+            summary["targets"][target] = self._train_target(
+                mlflow, target, X, targets[target], starts, data_fingerprint
+            )
         self.say("learning the artifact recommender", 0.9)
         summary["recommender"] = self._train_recommender(mlflow, completed, origin)
         summary.update(outcome="trained", seconds=round(time.perf_counter() - started, 1))
@@ -240,8 +296,10 @@ class RetrainRun:
 
     def _trained_on(self, outcomes: str) -> bool:
         champions = meta_models.champions(self.tenant_id)
-        return all(t in champions and (champions[t].metrics or {}).get("outcomes_fingerprint") == outcomes
-                   for t in TARGET_NAMES)
+        return all(
+            t in champions and (champions[t].metrics or {}).get("outcomes_fingerprint") == outcomes
+            for t in TARGET_NAMES
+        )
 
     # ------------------------------------------------------------ MLflow
     def _mlflow(self):
@@ -258,8 +316,9 @@ class RetrainRun:
         mlflow.set_experiment(experiment_name(self.tenant_id))
         return mlflow
 
-    def _train_target(self, mlflow: Any, target: str, X: np.ndarray, y: np.ndarray, starts: np.ndarray,
-                      data_fingerprint: str) -> dict[str, Any]:
+    def _train_target(
+        self, mlflow: Any, target: str, X: np.ndarray, y: np.ndarray, starts: np.ndarray, data_fingerprint: str
+    ) -> dict[str, Any]:
         import onnx
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
@@ -269,32 +328,51 @@ class RetrainRun:
 
         name = registered_model_name(self.tenant_id, target)
         with mlflow.start_run(run_name=f"{target} {self.now:%Y-%m-%d %H:%M}") as run:
-            mlflow.set_tags({"maestro.tenant_id": self.tenant_id, "maestro.target": target,
-                             "maestro.job_id": self.job_id or ""})
-            mlflow.log_params({"target": target, "training_rows": len(y), "features": len(FEATURE_NAMES),
-                               "dataset_fingerprint": data_fingerprint, "cutoff_days": CUTOFF_DAYS, "seed": SEED,
-                               "feature_source": "feast:get_historical_features",
-                               "min_completed_projects": MIN_COMPLETED_FOR_MODEL})
+            mlflow.set_tags(
+                {"maestro.tenant_id": self.tenant_id, "maestro.target": target, "maestro.job_id": self.job_id or ""}
+            )
+            mlflow.log_params(
+                {
+                    "target": target,
+                    "training_rows": len(y),
+                    "features": len(FEATURE_NAMES),
+                    "dataset_fingerprint": data_fingerprint,
+                    "cutoff_days": CUTOFF_DAYS,
+                    "seed": SEED,
+                    "feature_source": "feast:get_historical_features",
+                    "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
+                }
+            )
             mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
             model = train_target(X, y, FEATURE_NAMES, target=target, seed=SEED, start_dates=starts)
-            mlflow.log_params({"holdout_rule": model.metrics["split"]["rule"],
-                               "selected": model.metrics["selected"][:500]})
+            mlflow.log_params(
+                {"holdout_rule": model.metrics["split"]["rule"], "selected": model.metrics["selected"][:500]}
+            )
             _log_metrics(mlflow, model.metrics)
             mlflow.log_dict(model.to_dict(), "model_summary.json")
             onnx_bytes, manifest = export_target(model, feature_means=X[model.train_index].mean(axis=0))
-            info = mlflow.onnx.log_model(onnx.load_from_string(onnx_bytes), name="model", registered_model_name=name,
-                                         pip_requirements=["onnxruntime==1.16.3", "numpy==1.26.4"],
-                                         metadata={"target": target, "dataset_fingerprint": data_fingerprint})
+            info = mlflow.onnx.log_model(
+                onnx.load_from_string(onnx_bytes),
+                name="model",
+                registered_model_name=name,
+                pip_requirements=["onnxruntime==1.16.3", "numpy==1.26.4"],
+                metadata={"target": target, "dataset_fingerprint": data_fingerprint},
+            )
             version = str(info.registered_model_version)
             manifest["version"] = version
             mlflow.log_dict(manifest, "serving_manifest.json")
             bundle = meta_models.put_bundle(self.tenant_id, target, version, onnx_bytes, manifest)
-            record = ModelRecord(self.tenant_id, meta_models.version_key(target, version), target=target,
-                                 model_version=version, mlflow_run_id=run.info.run_id,
-                                 metrics={**json.loads(json.dumps(model.metrics)),
-                                          "outcomes_fingerprint": self.outcomes_fingerprint},
-                                 trained_at=self.now,
-                                 training_rows=len(y), bundle_key=bundle)
+            record = ModelRecord(
+                self.tenant_id,
+                meta_models.version_key(target, version),
+                target=target,
+                model_version=version,
+                mlflow_run_id=run.info.run_id,
+                metrics={**json.loads(json.dumps(model.metrics)), "outcomes_fingerprint": self.outcomes_fingerprint},
+                trained_at=self.now,
+                training_rows=len(y),
+                bundle_key=bundle,
+            )
             meta_models.put_version(record)
 
             holdout = model.holdout_index
@@ -305,20 +383,32 @@ class RetrainRun:
                 previous = client.get_model_version_by_alias(name, CHAMPION_ALIAS).version
             except MlflowException:
                 previous = None
-            decision: dict[str, Any] = {"challenger_version": version, "challenger_holdout_mae": round(challenger_mae, 4),
-                                        "holdout_projects": int(len(holdout)), "champion_version": previous,
-                                        "decided_at": self.now.isoformat()}
+            decision: dict[str, Any] = {
+                "challenger_version": version,
+                "challenger_holdout_mae": round(challenger_mae, 4),
+                "holdout_projects": int(len(holdout)),
+                "champion_version": previous,
+                "decided_at": self.now.isoformat(),
+            }
             previous_record = meta_models.get_version(self.tenant_id, target, previous) if previous else None
             if previous_record is None or not previous_record.bundle_key:
-                decision.update(moved=True, reason="no champion yet" if previous is None else
-                                "the champion has no exported graph to compare")
+                decision.update(
+                    moved=True,
+                    reason="no champion yet" if previous is None else "the champion has no exported graph to compare",
+                )
             else:
                 champion = ServedTarget.load(*meta_models.get_bundle(previous_record.bundle_key))
                 champion_mae = float(np.mean(np.abs(champion.predict(X[holdout])[0] - y[holdout])))
                 moved = challenger_mae < champion_mae
-                decision.update(champion_holdout_mae=round(champion_mae, 4), moved=moved,
-                                reason=("lower hold-out MAE than the champion" if moved
-                                        else "not better than the champion on the hold-out set"))
+                decision.update(
+                    champion_holdout_mae=round(champion_mae, 4),
+                    moved=moved,
+                    reason=(
+                        "lower hold-out MAE than the champion"
+                        if moved
+                        else "not better than the champion on the hold-out set"
+                    ),
+                )
             mlflow.set_tags({"maestro.champion_decision": "moved" if decision["moved"] else "kept"})
             mlflow.log_dict(decision, "champion_decision.json")
             if decision["moved"]:
@@ -334,9 +424,14 @@ class RetrainRun:
                     raise
             else:
                 meta_models.record_decision(self.tenant_id, target, version, decision)
-        return {"version": version, "run_id": run.info.run_id, "champion": decision,
-                "holdout": model.metrics["holdout"], "baselines": model.metrics["baselines"],
-                "coverage": model.metrics["coverage"]}
+        return {
+            "version": version,
+            "run_id": run.info.run_id,
+            "champion": decision,
+            "holdout": model.metrics["holdout"],
+            "baselines": model.metrics["baselines"],
+            "coverage": model.metrics["coverage"],
+        }
 
     def _train_recommender(self, mlflow: Any, completed: list[ProjectRecord], origin: datetime) -> dict[str, Any]:
         from maestro.ml.recommend import learn_recommender, observed_relevance
@@ -345,8 +440,13 @@ class RetrainRun:
         history = History(tuple(completed), tuple(artifacts), None, SEED, origin, self.now)
         similarity, source = _similarity_function(self.tenant_id, artifacts)
         ordered = sorted(completed, key=lambda p: (p.start_date, p.project_id))
-        fitted = learn_recommender(history, completed, similarity=similarity, seed=SEED,
-                                   relevance=observed_relevance(ordered[:int(round(len(ordered) * 0.75))]))
+        fitted = learn_recommender(
+            history,
+            completed,
+            similarity=similarity,
+            seed=SEED,
+            relevance=observed_relevance(ordered[: int(round(len(ordered) * 0.75))]),
+        )
         state = fitted.recommender.state()
         state.update(similarity_source=source, validation=fitted.validation, trained_at=self.now.isoformat())
         previous = meta_models.champions(self.tenant_id).get(RECOMMENDER)
@@ -355,33 +455,59 @@ class RetrainRun:
         object_store.put_json(key, state)
         with mlflow.start_run(run_name=f"recommender {self.now:%Y-%m-%d %H:%M}"):
             mlflow.set_tags({"maestro.tenant_id": self.tenant_id, "maestro.target": RECOMMENDER})
-            mlflow.log_params({**{f"weight.{k}": v for k, v in fitted.validation["weights"].items()},
-                               "similarity_source": source, "projects": len(completed)})
-            mlflow.log_metrics({"validation.ndcg_at_10": fitted.validation["ndcg_at_10"],
-                                "validation.most_popular_ndcg_at_10": fitted.validation["most_popular_ndcg_at_10"]})
-        record = ModelRecord(self.tenant_id, meta_models.version_key(RECOMMENDER, version), target=RECOMMENDER,
-                             model_version=version, metrics=fitted.validation, trained_at=self.now,
-                             training_rows=len(completed), bundle_key=key)
+            mlflow.log_params(
+                {
+                    **{f"weight.{k}": v for k, v in fitted.validation["weights"].items()},
+                    "similarity_source": source,
+                    "projects": len(completed),
+                }
+            )
+            mlflow.log_metrics(
+                {
+                    "validation.ndcg_at_10": fitted.validation["ndcg_at_10"],
+                    "validation.most_popular_ndcg_at_10": fitted.validation["most_popular_ndcg_at_10"],
+                }
+            )
+        record = ModelRecord(
+            self.tenant_id,
+            meta_models.version_key(RECOMMENDER, version),
+            target=RECOMMENDER,
+            model_version=version,
+            metrics=fitted.validation,
+            trained_at=self.now,
+            training_rows=len(completed),
+            bundle_key=key,
+        )
         meta_models.put_version(record)
-        meta_models.move_champion(record, previous.model_version if previous else None,
-                                  {"moved": True, "reason": "the recommender is refitted on every retrain"})
+        meta_models.move_champion(
+            record,
+            previous.model_version if previous else None,
+            {"moved": True, "reason": "the recommender is refitted on every retrain"},
+        )
         return {"version": version, "similarity_source": source, **fitted.validation}
 
 
-def retrain_tenant(tenant_id: str, *, now: datetime | None = None, progress: Progress | None = None,
-                   job_id: str | None = None, only_if_changed: bool = False) -> dict[str, Any]:
+def retrain_tenant(
+    tenant_id: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    job_id: str | None = None,
+    only_if_changed: bool = False,
+) -> dict[str, Any]:
     return RetrainRun(tenant_id, now=now, progress=progress, job_id=job_id, only_if_changed=only_if_changed).run()
 
 
 PROGRESS_INTERVAL_SECONDS = 2.0
 
 
-def run_job(tenant_id: str, job_id: str, *, now: datetime | None = None, only_if_changed: bool = False
-            ) -> dict[str, Any]:
+def run_job(
+    tenant_id: str, job_id: str, *, now: datetime | None = None, only_if_changed: bool = False
+) -> dict[str, Any]:
     """Run a queued retrain job, reporting progress on the job (at most every 2 s); a job that is not queued
     any more (a redelivered event) is left alone. The schedule passes `only_if_changed`: a tenant whose champions
     were trained on exactly its current outcomes is not retrained (a request always is)."""
-    if not job_store.start_job(tenant_id, job_id, datetime.now(timezone.utc)):
+    if not job_store.start_job(tenant_id, job_id, datetime.now(UTC)):
         logger.info("retrain job already taken", extra={"tenant_id": tenant_id, "job_id": job_id})
         return {"job_id": job_id, "outcome": "skipped: not queued"}
     last = [0.0]
@@ -390,15 +516,15 @@ def run_job(tenant_id: str, job_id: str, *, now: datetime | None = None, only_if
         _quiet(message, fraction)
         if time.monotonic() - last[0] >= PROGRESS_INTERVAL_SECONDS or fraction >= 1.0:
             last[0] = time.monotonic()
-            job_store.report_progress(tenant_id, job_id, round(fraction, 3), {"message": message},
-                                      datetime.now(timezone.utc))
+            job_store.report_progress(tenant_id, job_id, round(fraction, 3), {"message": message}, datetime.now(UTC))
 
     try:
         summary = retrain_tenant(tenant_id, now=now, progress=progress, job_id=job_id, only_if_changed=only_if_changed)
     except Exception as error:
         logger.exception("retrain failed", extra={"tenant_id": tenant_id, "job_id": job_id})
-        job_store.finish_job(tenant_id, job_id, "failed", {"error": type(error).__name__,
-                                                           "message": str(error)[:500]}, datetime.now(timezone.utc))
+        job_store.finish_job(
+            tenant_id, job_id, "failed", {"error": type(error).__name__, "message": str(error)[:500]}, datetime.now(UTC)
+        )
         return {"job_id": job_id, "outcome": "failed"}
-    job_store.finish_job(tenant_id, job_id, "succeeded", summary, datetime.now(timezone.utc))
+    job_store.finish_job(tenant_id, job_id, "succeeded", summary, datetime.now(UTC))
     return {"job_id": job_id, **summary}

@@ -59,11 +59,13 @@ The estimators returned are those fitted on the training part, so the holdout fi
 model returned. `train_all(history)` trains the three targets on `feature_table(history)` (features at each
 project's 14-day cut-off, split by start date). About 20-25 s on 2 cores for 600 projects.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -87,8 +89,7 @@ N_JOBS = 2
 QUANTILES = (0.05, 0.10, 0.90, 0.95)
 TOP_FEATURES = 10
 # Scales a target is searched on; the first is also where its baseline ridge is fitted.
-TARGET_SPACES = {"success_score": ("identity",), "duration_days": ("identity", "log"),
-                 "compute_cost_usd": ("log1p",)}
+TARGET_SPACES = {"success_score": ("identity",), "duration_days": ("identity", "log"), "compute_cost_usd": ("log1p",)}
 TARGET_BOUNDS = {"success_score": (0.0, 100.0)}
 _SPACES = {"identity": (None, None), "log": (np.log, np.exp), "log1p": (np.log1p, np.expm1)}
 
@@ -97,16 +98,27 @@ class RidgePlusBoosting(RegressorMixin, BaseEstimator):
     """Ridge on standardised features, then shallow gradient boosting on its residuals: the linear trend is
     learned cheaply from few projects, thresholds and interactions from what it leaves."""
 
-    def __init__(self, alpha: float = 10.0, n_estimators: int = 150, learning_rate: float = 0.03,
-                 max_depth: int = 2, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        alpha: float = 10.0,
+        n_estimators: int = 150,
+        learning_rate: float = 0.03,
+        max_depth: int = 2,
+        random_state: int = 0,
+    ) -> None:
         self.alpha, self.n_estimators, self.learning_rate = alpha, n_estimators, learning_rate
         self.max_depth, self.random_state = max_depth, random_state
 
     def fit(self, X, y):
         self.linear_ = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(X, y)
         self.boosting_ = GradientBoostingRegressor(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
-            subsample=0.8, min_samples_leaf=10, random_state=self.random_state).fit(X, y - self.linear_.predict(X))
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            subsample=0.8,
+            min_samples_leaf=10,
+            random_state=self.random_state,
+        ).fit(X, y - self.linear_.predict(X))
         return self
 
     def predict(self, X):
@@ -137,10 +149,15 @@ class Candidate:
             model = RidgePlusBoosting(random_state=seed, **self.params)
         elif self.family == "ridge_boosting_average":
             params = dict(self.params)
-            model = VotingRegressor([
-                ("ridge", make_pipeline(StandardScaler(), Ridge(alpha=params.pop("alpha")))),
-                ("boosting", GradientBoostingRegressor(subsample=0.8, min_samples_leaf=10, random_state=seed,
-                                                       **params))])
+            model = VotingRegressor(
+                [
+                    ("ridge", make_pipeline(StandardScaler(), Ridge(alpha=params.pop("alpha")))),
+                    (
+                        "boosting",
+                        GradientBoostingRegressor(subsample=0.8, min_samples_leaf=10, random_state=seed, **params),
+                    ),
+                ]
+            )
         elif self.family == "tenant_mean":
             model = DummyRegressor(strategy="mean")
         else:
@@ -157,22 +174,25 @@ def candidates(target: str) -> list[Candidate]:
     grid += [("gradient_boosting", {"n_estimators": 250, "learning_rate": 0.04, "max_depth": d}) for d in (2, 3)]
     grid += [("random_forest", {"n_estimators": 200, "min_samples_leaf": 5, "max_features": 0.4})]
     grid += [("ridge_plus_boosting", {"alpha": 10.0, "n_estimators": 150, "learning_rate": 0.03, "max_depth": 2})]
-    grid += [("ridge_boosting_average",
-              {"alpha": 10.0, "n_estimators": 250, "learning_rate": 0.04, "max_depth": 2})]
+    grid += [("ridge_boosting_average", {"alpha": 10.0, "n_estimators": 250, "learning_rate": 0.04, "max_depth": 2})]
     return [Candidate(family, params, space) for space in TARGET_SPACES[target] for family, params in grid]
 
 
 def baselines(target: str) -> dict[str, Candidate]:
-    return {"tenant_mean": Candidate("tenant_mean", {}),
-            "ridge": Candidate("ridge_cv", {"alphas": tuple(float(a) for a in np.logspace(-3, 3, 13).round(6))},
-                               TARGET_SPACES[target][0])}
+    return {
+        "tenant_mean": Candidate("tenant_mean", {}),
+        "ridge": Candidate(
+            "ridge_cv", {"alphas": tuple(float(a) for a in np.logspace(-3, 3, 13).round(6))}, TARGET_SPACES[target][0]
+        ),
+    }
 
 
 ENSEMBLE_ROUNDS = 10
 
 
-def greedy_ensemble(out_of_fold: Mapping[str, np.ndarray], y: np.ndarray, rounds: int = ENSEMBLE_ROUNDS
-                    ) -> dict[str, float]:
+def greedy_ensemble(
+    out_of_fold: Mapping[str, np.ndarray], y: np.ndarray, rounds: int = ENSEMBLE_ROUNDS
+) -> dict[str, float]:
     """Caruana's ensemble selection: `rounds` times, add (with replacement) the candidate whose inclusion gives
     the running average of out-of-fold predictions the lowest MAE; weights are the counts / rounds, in order
     of first pick. Ties go to the earlier candidate."""
@@ -203,8 +223,13 @@ class CandidateAverage(RegressorMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------- split
-def holdout_split(n: int, *, start_dates: Sequence | np.ndarray | None = None,
-                  holdout_fraction: float = HOLDOUT_FRACTION, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+def holdout_split(
+    n: int,
+    *,
+    start_dates: Sequence | np.ndarray | None = None,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(train rows, holdout rows, rule): the latest projects by start date when dates are given, else random."""
     if not 0 < holdout_fraction < 1:
         raise ValueError("holdout_fraction must be between 0 and 1")
@@ -215,13 +240,21 @@ def holdout_split(n: int, *, start_dates: Sequence | np.ndarray | None = None,
     else:
         order = np.random.default_rng(seed).permutation(n)
         rule = f"random (seed {seed})"
-    return np.sort(order[:n - n_holdout]), np.sort(order[n - n_holdout:]), rule
+    return np.sort(order[: n - n_holdout]), np.sort(order[n - n_holdout :]), rule
 
 
 # ---------------------------------------------------------------- conformalised quantile regression (CV+)
 def _quantile_model(quantile: float, seed: int) -> GradientBoostingRegressor:
-    return GradientBoostingRegressor(loss="quantile", alpha=quantile, n_estimators=150, learning_rate=0.05,
-                                     max_depth=3, min_samples_leaf=15, subsample=0.8, random_state=seed)
+    return GradientBoostingRegressor(
+        loss="quantile",
+        alpha=quantile,
+        n_estimators=150,
+        learning_rate=0.05,
+        max_depth=3,
+        min_samples_leaf=15,
+        subsample=0.8,
+        random_state=seed,
+    )
 
 
 def _fit_quantiles(X: np.ndarray, z: np.ndarray, seed: int) -> dict[float, GradientBoostingRegressor]:
@@ -231,6 +264,7 @@ def _fit_quantiles(X: np.ndarray, z: np.ndarray, seed: int) -> dict[float, Gradi
 @dataclass
 class ConformalIntervals:
     """CV+ conformalised quantile regression: fold models, each calibration project's fold and its scores."""
+
     space: str
     fold_of: np.ndarray  # calibration project -> fold
     fold_models: list[dict[float, Any]]
@@ -238,8 +272,16 @@ class ConformalIntervals:
     bounds: tuple[float, float] | None = None
 
     @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray, *, space: str, seed: int, folds: int = CV_FOLDS,
-            bounds: tuple[float, float] | None = None) -> "ConformalIntervals":
+    def fit(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        space: str,
+        seed: int,
+        folds: int = CV_FOLDS,
+        bounds: tuple[float, float] | None = None,
+    ) -> ConformalIntervals:
         forward = _SPACES[space][0] or (lambda v: v)
         z = forward(y)
         fold_of = np.empty(len(y), dtype=int)
@@ -252,8 +294,9 @@ class ConformalIntervals:
             lo_q, hi_q = _quantile_pair(coverage)
             e = np.empty(len(y))
             for k, (_, held) in enumerate(splits):
-                e[held] = np.maximum(models[k][lo_q].predict(X[held]) - z[held],
-                                     z[held] - models[k][hi_q].predict(X[held]))
+                e[held] = np.maximum(
+                    models[k][lo_q].predict(X[held]) - z[held], z[held] - models[k][hi_q].predict(X[held])
+                )
             scores[level] = e
         return cls(space, fold_of, models, scores, bounds)
 
@@ -308,11 +351,16 @@ class TargetModel:
         (for example a larger held-out set than the one reported in `metrics`)."""
         y = np.asarray(y, dtype=float)
         point, intervals = self.predict(X)
-        return {"projects": int(len(y)), "model": _figures(y, point),
-                "baselines": {k: _figures(y, m.predict(np.asarray(X, dtype=float)))
-                              for k, m in self.baseline_estimators.items()},
-                "coverage": {level: round(float(np.mean((y >= lo) & (y <= hi))), 4)
-                             for level, (lo, hi) in intervals.items()}}
+        return {
+            "projects": int(len(y)),
+            "model": _figures(y, point),
+            "baselines": {
+                k: _figures(y, m.predict(np.asarray(X, dtype=float))) for k, m in self.baseline_estimators.items()
+            },
+            "coverage": {
+                level: round(float(np.mean((y >= lo) & (y <= hi))), 4) for level, (lo, hi) in intervals.items()
+            },
+        }
 
     def vector(self, profile: Mapping[str, float]) -> np.ndarray:
         """One feature row from a feature dict (maestro.domain.meta.history.features)."""
@@ -320,16 +368,28 @@ class TargetModel:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able summary: the chosen model, the search and baseline figures, coverage, importances."""
-        return {"target": self.target,
-                "selected": [{"name": name, "weight": weight, "family": self.candidates_by_name[name].family,
-                              "params": dict(self.candidates_by_name[name].params),
-                              "space": self.candidates_by_name[name].space}
-                             for name, weight in self.ensemble.items()],
-                "feature_names": list(self.feature_names), "metrics": self.metrics,
-                "feature_importances": self.feature_importances,
-                "intervals": {"method": "cross-conformalised quantile regression (CV+)",
-                              "space": self.intervals.space, "levels": list(INTERVAL_LEVELS),
-                              "calibration_projects": int(len(self.intervals.fold_of))}}
+        return {
+            "target": self.target,
+            "selected": [
+                {
+                    "name": name,
+                    "weight": weight,
+                    "family": self.candidates_by_name[name].family,
+                    "params": dict(self.candidates_by_name[name].params),
+                    "space": self.candidates_by_name[name].space,
+                }
+                for name, weight in self.ensemble.items()
+            ],
+            "feature_names": list(self.feature_names),
+            "metrics": self.metrics,
+            "feature_importances": self.feature_importances,
+            "intervals": {
+                "method": "cross-conformalised quantile regression (CV+)",
+                "space": self.intervals.space,
+                "levels": list(INTERVAL_LEVELS),
+                "calibration_projects": int(len(self.intervals.fold_of)),
+            },
+        }
 
 
 def _fit_predict(candidate: Candidate, seed: int, X_fit, y_fit, X_eval):
@@ -341,17 +401,23 @@ def _figures(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     return {"mae": round(float(mean_absolute_error(y, predicted)), 4), "r2": round(float(r2_score(y, predicted)), 4)}
 
 
-def train_target(X: np.ndarray, y: np.ndarray, feature_names: Sequence[str], *, target: str, seed: int = 0,
-                 start_dates: Sequence | np.ndarray | None = None,
-                 holdout_fraction: float = HOLDOUT_FRACTION) -> TargetModel:
+def train_target(
+    X: np.ndarray,
+    y: np.ndarray,
+    feature_names: Sequence[str],
+    *,
+    target: str,
+    seed: int = 0,
+    start_dates: Sequence | np.ndarray | None = None,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+) -> TargetModel:
     """Search, baselines, intervals and importances for one target (see the module docstring)."""
     if target not in TARGET_SPACES:
         raise ValueError(f"unknown target {target!r}: one of {sorted(TARGET_SPACES)}")
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.shape != (len(y), len(feature_names)):
         raise ValueError("X must have one row per target value and one column per feature name")
-    train, holdout, rule = holdout_split(len(y), start_dates=start_dates, holdout_fraction=holdout_fraction,
-                                         seed=seed)
+    train, holdout, rule = holdout_split(len(y), start_dates=start_dates, holdout_fraction=holdout_fraction, seed=seed)
     X_train, y_train, X_hold, y_hold = X[train], y[train], X[holdout], y[holdout]
     searched = candidates(target)
     compared = {**{c.name: c for c in searched}, **{f"baseline:{k}": c for k, c in baselines(target).items()}}
@@ -360,16 +426,18 @@ def train_target(X: np.ndarray, y: np.ndarray, feature_names: Sequence[str], *, 
     jobs = [(name, k) for name in compared for k in range(len(folds))]
     fold_results = Parallel(n_jobs=N_JOBS)(
         delayed(_fit_predict)(compared[name], seed, X_train[folds[k][0]], y_train[folds[k][0]], X_train[folds[k][1]])
-        for name, k in jobs)
+        for name, k in jobs
+    )
     holdout_results = Parallel(n_jobs=N_JOBS)(
-        delayed(_fit_predict)(compared[name], seed, X_train, y_train, X_hold) for name in compared)
+        delayed(_fit_predict)(compared[name], seed, X_train, y_train, X_hold) for name in compared
+    )
 
     figures: dict[str, dict[str, float]] = {}
     fitted: dict[str, Any] = {}
     out_of_fold: dict[str, np.ndarray] = {}
-    for name, (model, predicted) in zip(compared, holdout_results):
+    for name, (model, predicted) in zip(compared, holdout_results, strict=False):
         oof = np.empty(len(y_train))
-        for (job_name, k), (_, fold_predicted) in zip(jobs, fold_results):
+        for (job_name, k), (_, fold_predicted) in zip(jobs, fold_results, strict=False):
             if job_name == name:
                 oof[folds[k][1]] = fold_predicted
         cv, held = _figures(y_train, oof), _figures(y_hold, predicted)
@@ -381,19 +449,27 @@ def train_target(X: np.ndarray, y: np.ndarray, feature_names: Sequence[str], *, 
     ensemble_cv = _figures(y_train, sum(w * out_of_fold[name] for name, w in weights.items()))
     ensemble_holdout = _figures(y_hold, estimator.predict(X_hold))
 
-    intervals = ConformalIntervals.fit(X_train, y_train, space=INTERVAL_SPACE[target], seed=seed,
-                                       bounds=TARGET_BOUNDS.get(target))
+    intervals = ConformalIntervals.fit(
+        X_train, y_train, space=INTERVAL_SPACE[target], seed=seed, bounds=TARGET_BOUNDS.get(target)
+    )
     coverage, width = {}, {}
     for level in INTERVAL_LEVELS:
         low, high = intervals.interval(X_hold, level)
         coverage[level] = round(float(np.mean((y_hold >= low) & (y_hold <= high))), 4)
         width[level] = round(float(np.median(high - low)), 4)
 
-    importance = permutation_importance(estimator, X_hold, y_hold, scoring="neg_mean_absolute_error",
-                                        n_repeats=5, random_state=seed, n_jobs=1)
+    importance = permutation_importance(
+        estimator, X_hold, y_hold, scoring="neg_mean_absolute_error", n_repeats=5, random_state=seed, n_jobs=1
+    )
     order = np.argsort(-importance.importances_mean, kind="stable")[:TOP_FEATURES]
-    importances = [{"feature": feature_names[i], "mae_increase": round(float(importance.importances_mean[i]), 4),
-                    "std": round(float(importance.importances_std[i]), 4)} for i in order]
+    importances = [
+        {
+            "feature": feature_names[i],
+            "mae_increase": round(float(importance.importances_mean[i]), 4),
+            "std": round(float(importance.importances_std[i]), 4),
+        }
+        for i in order
+    ]
 
     metrics = {
         "split": {"rule": rule, "train": int(len(train)), "holdout": int(len(holdout)), "cv_folds": CV_FOLDS},
@@ -407,14 +483,34 @@ def train_target(X: np.ndarray, y: np.ndarray, feature_names: Sequence[str], *, 
         "coverage": coverage,
         "interval_median_width": width,
     }
-    return TargetModel(target, tuple(feature_names), weights, {c.name: c for c in searched}, estimator, intervals,
-                       metrics, importances, train, holdout, {k: fitted[f"baseline:{k}"] for k in baselines(target)})
+    return TargetModel(
+        target,
+        tuple(feature_names),
+        weights,
+        {c.name: c for c in searched},
+        estimator,
+        intervals,
+        metrics,
+        importances,
+        train,
+        holdout,
+        {k: fitted[f"baseline:{k}"] for k in baselines(target)},
+    )
 
 
 def train_all(history: History, seed: int = 0, *, holdout_fraction: float = HOLDOUT_FRACTION) -> dict[str, TargetModel]:
     """Models for success_score, duration_days and compute_cost_usd from a tenant's history, split by start
     date; features at each project's cut-off (`feature_table`)."""
     table = feature_table(history, seed=seed)
-    return {target: train_target(table.X, table.targets[target], table.feature_names, target=target, seed=seed,
-                                 start_dates=table.start_dates, holdout_fraction=holdout_fraction)
-            for target in TARGET_NAMES}
+    return {
+        target: train_target(
+            table.X,
+            table.targets[target],
+            table.feature_names,
+            target=target,
+            seed=seed,
+            start_dates=table.start_dates,
+            holdout_fraction=holdout_fraction,
+        )
+        for target in TARGET_NAMES
+    }

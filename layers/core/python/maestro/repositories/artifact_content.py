@@ -1,5 +1,6 @@
 """Artifact version content in the artifact bucket: presigned upload and download URLs, object heads, and
 streaming an object version through SHA-256. The bytes never pass through the API."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,16 +27,31 @@ class ObjectDigest:
 def presign_upload(key: str, size_bytes: int, content_type: str, checksum_sha256_b64: str, expires_in: int) -> str:
     """A PUT URL for exactly this object: its length, type and SHA-256 are part of what is signed, so S3
     refuses a body that differs (AWS does; moto does not, hence the platform's own verification)."""
-    return client("s3").generate_presigned_url("put_object", Params={
-        "Bucket": get_settings().artifact_bucket, "Key": key, "ContentLength": size_bytes,
-        "ContentType": content_type, "ChecksumSHA256": checksum_sha256_b64}, ExpiresIn=expires_in)
+    return client("s3").generate_presigned_url(
+        "put_object",
+        Params={
+            "Bucket": get_settings().artifact_bucket,
+            "Key": key,
+            "ContentLength": size_bytes,
+            "ContentType": content_type,
+            "ChecksumSHA256": checksum_sha256_b64,
+        },
+        ExpiresIn=expires_in,
+    )
 
 
 def presign_download(key: str, version_id: str, content_type: str, expires_in: int) -> str:
     """A GET URL pinned to one object version: later writes under the same key never change what it returns."""
-    return client("s3").generate_presigned_url("get_object", Params={
-        "Bucket": get_settings().artifact_bucket, "Key": key, "VersionId": version_id,
-        "ResponseContentType": content_type}, ExpiresIn=expires_in)
+    return client("s3").generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": get_settings().artifact_bucket,
+            "Key": key,
+            "VersionId": version_id,
+            "ResponseContentType": content_type,
+        },
+        ExpiresIn=expires_in,
+    )
 
 
 def head(key: str, version_id: str | None = None) -> ObjectHead | None:
@@ -49,8 +65,13 @@ def head(key: str, version_id: str | None = None) -> ObjectHead | None:
         found = client("s3").head_object(**params)
     except ClientError as error:
         # A missing key is 404; a version id that is malformed or of another key is 400 on AWS.
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion", "400",
-                                                           "InvalidArgument"):
+        if error.response.get("Error", {}).get("Code") in (
+            "404",
+            "NoSuchKey",
+            "NoSuchVersion",
+            "400",
+            "InvalidArgument",
+        ):
             return None
         raise
     return ObjectHead(int(found["ContentLength"]), found.get("VersionId"))

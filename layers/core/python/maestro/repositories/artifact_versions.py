@@ -1,10 +1,11 @@
 """Storage of artifact versions and their lineage edges. A version is written once (attribute_not_exists)
 together with an edge per parent; its status leaves `pending` exactly once (a condition on `pending`), and
 becoming ready adds its bytes to the tenant's storage counter in the same transaction."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -13,22 +14,23 @@ from maestro.domain.artifact_versions import Integrity, VersionRef
 from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, NotFound
 from maestro.pagination import Page
+from maestro.repositories.paging import query_page
+from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, Tenant, child_key
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
     is_condition_failure,
     transaction_connection,
 )
-from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, Tenant, child_key
 
 
 def edge_key(child: VersionRef, parent_version: str) -> str:
     return f"{child.artifact_id}#{child.version}#{parent_version}"
 
 
-def create_version(tenant_id: str, version: ArtifactVersion, parents: list[VersionRef],
-                   edges: list[LineageEdge]) -> None:
+def create_version(
+    tenant_id: str, version: ArtifactVersion, parents: list[VersionRef], edges: list[LineageEdge]
+) -> None:
     """Write the version and its lineage edges, provided the artifact is live, every parent version exists
     and is not rejected, and the version is new."""
     ensure_bound()
@@ -37,9 +39,13 @@ def create_version(tenant_id: str, version: ArtifactVersion, parents: list[Versi
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.condition_check(Artifact, tenant_id, artifact_id, condition=Artifact.deleted == False)  # noqa: E712
             for parent in parents:
-                tx.condition_check(ArtifactVersion, child_key(tenant_id, parent.artifact_id), parent.version,
-                                   condition=ArtifactVersion.version.exists()
-                                   & (ArtifactVersion.status != VersionStatus.REJECTED.value))
+                tx.condition_check(
+                    ArtifactVersion,
+                    child_key(tenant_id, parent.artifact_id),
+                    parent.version,
+                    condition=ArtifactVersion.version.exists()
+                    & (ArtifactVersion.status != VersionStatus.REJECTED.value),
+                )
             tx.save(version, condition=ArtifactVersion.version.does_not_exist())
             for edge in edges:
                 tx.save(edge)
@@ -50,11 +56,14 @@ def create_version(tenant_id: str, version: ArtifactVersion, parents: list[Versi
             raise NotFound(f"artifact {artifact_id} not found") from None
         for number, parent in enumerate(parents, start=1):
             if number in failed:
-                raise NotFound(f"version {parent.version} of artifact {parent.artifact_id} not found "
-                               "(or rejected)", field="derived_from") from None
+                raise NotFound(
+                    f"version {parent.version} of artifact {parent.artifact_id} not found (or rejected)",
+                    field="derived_from",
+                ) from None
         if len(parents) + 1 in failed:
-            raise Conflict(f"version {version.version} already exists; versions are immutable",
-                           field="version") from None
+            raise Conflict(
+                f"version {version.version} already exists; versions are immutable", field="version"
+            ) from None
         raise
 
 
@@ -69,31 +78,38 @@ def get_version(tenant_id: str, artifact_id: str, version: str) -> ArtifactVersi
 def list_versions(tenant_id: str, artifact_id: str, limit: int, cursor: str | None) -> Page:
     """One page of the artifact's versions in key order."""
     ensure_bound()
-    return query_page(ArtifactVersion, child_key(tenant_id, artifact_id), limit=limit, cursor=cursor,
-                      consistent_read=True)
+    return query_page(
+        ArtifactVersion, child_key(tenant_id, artifact_id), limit=limit, cursor=cursor, consistent_read=True
+    )
 
 
 def all_versions(tenant_id: str, artifact_id: str, status: str | None = None) -> Iterator[ArtifactVersion]:
     """Every version of the artifact (a partition query, page by page; never a scan)."""
     ensure_bound()
     condition = ArtifactVersion.status == status if status else None
-    return ArtifactVersion.query(child_key(tenant_id, artifact_id), filter_condition=condition,
-                                 consistent_read=True)
+    return ArtifactVersion.query(child_key(tenant_id, artifact_id), filter_condition=condition, consistent_read=True)
 
 
 def mark_ready(tenant_id: str, version: ArtifactVersion, s3_version_id: str | None, now: datetime) -> bool:
     """pending -> ready, pinned to the verified object version, and the tenant's stored bytes grow by the
     version's size, in one transaction. False if the version was no longer pending (already decided)."""
     ensure_bound()
-    actions = [ArtifactVersion.status.set(VersionStatus.READY.value), ArtifactVersion.status_reason.remove(),
-               ArtifactVersion.integrity.set(Integrity.INTACT), ArtifactVersion.verified_at.set(now)]
+    actions = [
+        ArtifactVersion.status.set(VersionStatus.READY.value),
+        ArtifactVersion.status_reason.remove(),
+        ArtifactVersion.integrity.set(Integrity.INTACT),
+        ArtifactVersion.verified_at.set(now),
+    ]
     if s3_version_id:
         actions.append(ArtifactVersion.s3_version_id.set(s3_version_id))
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.update(version, actions=actions, condition=ArtifactVersion.status == VersionStatus.PENDING.value)
-            tx.update(Tenant(tenant_id), actions=[Tenant.stored_bytes.add(int(version.size_bytes))],
-                      condition=Tenant.tenant_id.exists())
+            tx.update(
+                Tenant(tenant_id),
+                actions=[Tenant.stored_bytes.add(int(version.size_bytes))],
+                condition=Tenant.tenant_id.exists(),
+            )
     except TransactWriteError as error:
         if 0 in failed_conditions(error):  # [version, tenant]
             return False
@@ -104,8 +120,11 @@ def mark_ready(tenant_id: str, version: ArtifactVersion, s3_version_id: str | No
 def mark_rejected(version: ArtifactVersion, reason: str, s3_version_id: str | None, now: datetime) -> bool:
     """pending -> rejected with the reason. False if the version was no longer pending."""
     ensure_bound()
-    actions = [ArtifactVersion.status.set(VersionStatus.REJECTED.value), ArtifactVersion.status_reason.set(reason),
-               ArtifactVersion.verified_at.set(now)]
+    actions = [
+        ArtifactVersion.status.set(VersionStatus.REJECTED.value),
+        ArtifactVersion.status_reason.set(reason),
+        ArtifactVersion.verified_at.set(now),
+    ]
     if s3_version_id:
         actions.append(ArtifactVersion.s3_version_id.set(s3_version_id))
     try:
@@ -122,9 +141,11 @@ def flag_changed(version: ArtifactVersion) -> bool:
     already flagged (a replayed event changes nothing)."""
     ensure_bound()
     try:
-        version.update(actions=[ArtifactVersion.integrity.set(Integrity.CHANGED)],
-                       condition=(ArtifactVersion.status == VersionStatus.READY.value)
-                       & (ArtifactVersion.integrity != Integrity.CHANGED))
+        version.update(
+            actions=[ArtifactVersion.integrity.set(Integrity.CHANGED)],
+            condition=(ArtifactVersion.status == VersionStatus.READY.value)
+            & (ArtifactVersion.integrity != Integrity.CHANGED),
+        )
         return True
     except UpdateError as error:
         if is_condition_failure(error):

@@ -1,32 +1,38 @@
 """Storage of artifacts: the artifact, its unique-name claim and the tenant's artifact counter change together."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
+from maestro.repositories.schema import Artifact, NameClaim, Tenant
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
     is_condition_failure,
     transaction_connection,
 )
-from maestro.repositories.schema import Artifact, NameClaim, Tenant
 
 
 def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> None:
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
-            tx.save(NameClaim(artifact.tenant_id, claim, owner_id=artifact.artifact_id),
-                    condition=NameClaim.claim.does_not_exist())
+            tx.save(
+                NameClaim(artifact.tenant_id, claim, owner_id=artifact.artifact_id),
+                condition=NameClaim.claim.does_not_exist(),
+            )
             tx.save(artifact, condition=Artifact.artifact_id.does_not_exist())
-            tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(1)],
-                      condition=Tenant.tenant_id.exists() & (Tenant.artifacts_count < artifacts_quota))
+            tx.update(
+                Tenant(artifact.tenant_id),
+                actions=[Tenant.artifacts_count.add(1)],
+                condition=Tenant.tenant_id.exists() & (Tenant.artifacts_count < artifacts_quota),
+            )
     except TransactWriteError as error:
         failed = failed_conditions(error)  # [name claim, artifact, tenant counter]
         if 0 in failed:
@@ -56,8 +62,7 @@ def top_by_impact(tenant_id: str, artifact_type: str | None, limit: int) -> list
     condition = (Artifact.deleted == False) & Artifact.deprecated.does_not_exist()  # noqa: E712
     if artifact_type:
         condition &= Artifact.type == artifact_type
-    return list(Artifact.by_impact.query(tenant_id, scan_index_forward=False, filter_condition=condition,
-                                         limit=limit))
+    return list(Artifact.by_impact.query(tenant_id, scan_index_forward=False, filter_condition=condition, limit=limit))
 
 
 def update_artifact(artifact: Artifact, actions: list, expected_revision: int | None) -> Artifact:
@@ -66,8 +71,10 @@ def update_artifact(artifact: Artifact, actions: list, expected_revision: int | 
     if expected_revision is not None and artifact.revision != expected_revision:
         raise PreconditionFailed("the artifact changed since you read it", current_revision=artifact.revision)
     try:
-        artifact.update(actions=[*actions, Artifact.revision.add(1)],
-                        condition=(Artifact.deleted == False) & (Artifact.revision == artifact.revision))  # noqa: E712
+        artifact.update(
+            actions=[*actions, Artifact.revision.add(1)],
+            condition=(Artifact.deleted == False) & (Artifact.revision == artifact.revision),
+        )  # noqa: E712
     except UpdateError as error:
         if is_condition_failure(error):
             raise PreconditionFailed("the artifact changed since you read it; read it again") from None
@@ -94,8 +101,9 @@ def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
     not the user's edits and must not invalidate the ETag a user is holding for a PATCH."""
     ensure_bound()
     try:
-        Artifact._get_connection().update_item(tenant_id, artifact_id, actions=actions,
-                                                condition=Artifact.artifact_id.exists())
+        Artifact._get_connection().update_item(
+            tenant_id, artifact_id, actions=actions, condition=Artifact.artifact_id.exists()
+        )
         return True
     except UpdateError as error:
         if is_condition_failure(error):

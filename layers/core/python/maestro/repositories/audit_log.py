@@ -4,21 +4,23 @@ Appending is optimistic: read the head, write seq = head + 1 with `attribute_not
 race re-read and retry. The condition is what keeps concurrent appenders from forking the chain or silently
 overwriting each other's events.
 """
+
 from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from maestro.repositories.tables import ensure_bound, is_condition_failure
 from maestro.domain.audit import GENESIS_HASH, AuditEntry, ChainVerification, build_link, canonical_time, verify_chain
 from maestro.domain.errors import DependencyUnavailable, InvalidInput
 from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from maestro.repositories.schema import AuditEvent, AuditHead
+from maestro.repositories.tables import ensure_bound, is_condition_failure
 
 # A filtered listing reads at most this many DynamoDB pages per request and may return a short page (with a
 # cursor) rather than walk a large chain looking for rare matches.
@@ -44,7 +46,7 @@ def append(tenant_id: str, entry: AuditEntry, *, now: datetime | None = None, ma
             head.hash if head else GENESIS_HASH,
             entry,
             event_id=event_id,
-            occurred_at=now or datetime.now(timezone.utc),
+            occurred_at=now or datetime.now(UTC),
         )
         try:
             _to_model(link).save(condition=AuditEvent.seq.does_not_exist())
@@ -52,16 +54,24 @@ def append(tenant_id: str, entry: AuditEntry, *, now: datetime | None = None, ma
             if not is_condition_failure(error):
                 raise
             # Another appender took this seq: back off a little (jittered, so the losers spread out) and re-read.
-            time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** attempt)))
+            time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
             continue
         _raise_head(tenant_id, link["seq"])
         return {"id": event_id, **link}
     raise DependencyUnavailable("the audit log is busy; retry the request")
 
 
-def list_events(tenant_id: str, *, actor: str | None = None, action: str | None = None, resource: str | None = None,
-                occurred_from: datetime | None = None, occurred_to: datetime | None = None,
-                limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[dict[str, Any]]:
+def list_events(
+    tenant_id: str,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    resource: str | None = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
     """The tenant's events, newest first (descending seq), filtered by exact actor, exact action, resource
     (`resource_type`, or `resource_type:resource_id`) and time (`occurred_from` <= occurred_at < `occurred_to`).
 
@@ -118,8 +128,10 @@ def verify(tenant_id: str) -> ChainVerification:
 def _raise_head(tenant_id: str, seq: int) -> None:
     """Record `seq` as the head unless a later append already did (the head only moves forward)."""
     try:
-        AuditHead(tenant_id).update(actions=[AuditHead.head_seq.set(seq)],
-                                    condition=AuditHead.head_seq.does_not_exist() | (AuditHead.head_seq < seq))
+        AuditHead(tenant_id).update(
+            actions=[AuditHead.head_seq.set(seq)],
+            condition=AuditHead.head_seq.does_not_exist() | (AuditHead.head_seq < seq),
+        )
     except UpdateError as error:
         if not is_condition_failure(error):
             raise
@@ -159,11 +171,16 @@ def _decode_cursor(tenant_id: str, cursor: str | None) -> dict[str, Any] | None:
 
 def _utc(moment: datetime | None) -> datetime | None:
     # Naive datetimes are UTC, as pynamodb stores them.
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def _filter(actor: str | None, action: str | None, resource: str | None, occurred_from: datetime | None,
-            occurred_to: datetime | None):
+def _filter(
+    actor: str | None,
+    action: str | None,
+    resource: str | None,
+    occurred_from: datetime | None,
+    occurred_to: datetime | None,
+):
     conditions = []
     if actor:
         conditions.append(AuditEvent.actor == actor)

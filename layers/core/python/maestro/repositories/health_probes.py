@@ -1,7 +1,8 @@
 """Probes for the storage the platform depends on: cheap calls that fail fast when it is unreachable."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from maestro.aws_clients import client
 from maestro.repositories import schema

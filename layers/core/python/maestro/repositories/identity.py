@@ -1,10 +1,11 @@
 """Storage of tenants, users, sessions, API keys and rate-limit windows. Every write that must hold together
 (an object and its tenant counter, an email claim and its user) is one transaction with conditions."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -32,8 +33,10 @@ def create_tenant_with_admin(tenant: Tenant, admin: User) -> None:
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.save(tenant, condition=Tenant.tenant_id.does_not_exist())
-            tx.save(UserEmail(admin.email, tenant_id=admin.tenant_id, user_id=admin.user_id),
-                    condition=UserEmail.email.does_not_exist())
+            tx.save(
+                UserEmail(admin.email, tenant_id=admin.tenant_id, user_id=admin.user_id),
+                condition=UserEmail.email.does_not_exist(),
+            )
             tx.save(admin)
     except TransactWriteError as error:
         if 1 in failed_conditions(error):  # [tenant, email claim, user]
@@ -58,10 +61,15 @@ def add_user(user: User, users_quota: int) -> None:
         counters.append(Tenant.admin_count.add(1))
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
-            tx.update(Tenant(user.tenant_id), actions=counters,
-                      condition=Tenant.tenant_id.exists() & (Tenant.users_count < users_quota))
-            tx.save(UserEmail(user.email, tenant_id=user.tenant_id, user_id=user.user_id),
-                    condition=UserEmail.email.does_not_exist())
+            tx.update(
+                Tenant(user.tenant_id),
+                actions=counters,
+                condition=Tenant.tenant_id.exists() & (Tenant.users_count < users_quota),
+            )
+            tx.save(
+                UserEmail(user.email, tenant_id=user.tenant_id, user_id=user.user_id),
+                condition=UserEmail.email.does_not_exist(),
+            )
             tx.save(user)
     except TransactWriteError as error:
         # pynamodb sends puts before updates: [email claim, user, tenant counter].
@@ -95,8 +103,14 @@ def list_users(tenant_id: str, limit: int, cursor: str | None) -> Page:
     return query_page(User, tenant_id, limit=limit, cursor=cursor, filter_condition=User.deleted_at.does_not_exist())
 
 
-def change_user(user: User, *, role: str | None = None, active: bool | None = None,
-                deleted_at: datetime | None = None, now: datetime) -> User:
+def change_user(
+    user: User,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    deleted_at: datetime | None = None,
+    now: datetime,
+) -> User:
     """Apply role/active/deletion changes; the tenant's last active admin can be neither demoted nor removed.
     The admin counter and the user change in one transaction; the user's version guards lost updates."""
     ensure_bound()
@@ -153,8 +167,10 @@ def clear_login_failures(user: User) -> None:
 
 def set_password(user: User, password_hash: str, now: datetime) -> None:
     ensure_bound()
-    user.update(actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(),
-                         User.updated_at.set(now)], add_version_condition=False)
+    user.update(
+        actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(), User.updated_at.set(now)],
+        add_version_condition=False,
+    )
 
 
 # ---------------------------------------------------------------- sessions (refresh-token families)
@@ -189,15 +205,17 @@ def rotate_refresh(session: Session, presented_jti: str, new_jti: str) -> bool:
 
 def revoke_session(session: Session, reason: str) -> None:
     ensure_bound()
-    session.update(actions=[Session.revoked.set(True), Session.revoked_reason.set(reason)],
-                   add_version_condition=False)
+    session.update(actions=[Session.revoked.set(True), Session.revoked_reason.set(reason)], add_version_condition=False)
 
 
 def revoke_user_sessions(tenant_id: str, user_id: str, reason: str) -> int:
     ensure_bound()
     revoked = 0
-    for session in Session.query(tenant_id, filter_condition=(Session.user_id == user_id) & (Session.revoked == False),  # noqa: E712
-                                 consistent_read=True):
+    for session in Session.query(
+        tenant_id,
+        filter_condition=(Session.user_id == user_id) & (Session.revoked == False),  # noqa: E712
+        consistent_read=True,
+    ):
         revoke_session(session, reason)
         revoked += 1
     return revoked
@@ -247,8 +265,10 @@ def consume_rate_limit(limit_name: str, subject: str, limit: int, window_seconds
     window = RateLimitWindow(f"{limit_name}#{subject}#{window_start}")
     try:
         window.update(
-            actions=[RateLimitWindow.count.add(1),
-                     RateLimitWindow.expires_at_epoch.set(window_start + 2 * window_seconds)],
+            actions=[
+                RateLimitWindow.count.add(1),
+                RateLimitWindow.expires_at_epoch.set(window_start + 2 * window_seconds),
+            ],
             condition=RateLimitWindow.count.does_not_exist() | (RateLimitWindow.count < limit),
         )
         return None
@@ -261,4 +281,3 @@ def consume_rate_limit(limit_name: str, subject: str, limit: int, window_seconds
 def all_users(tenant_id: str) -> Iterable[User]:
     ensure_bound()
     return User.query(tenant_id, consistent_read=True)
-

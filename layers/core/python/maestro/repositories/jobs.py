@@ -1,5 +1,6 @@
 """Storage of long-running jobs (retraining): state and progress, changed with conditions so a job moves
 forward only (queued -> running -> succeeded | failed) and two workers cannot both run it."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,8 +29,9 @@ def start_job(tenant_id: str, job_id: str, now: datetime) -> bool:
     """Claim a queued job; False if it is not queued any more (already running or finished)."""
     ensure_bound()
     try:
-        Job(tenant_id, job_id).update(actions=[Job.state.set("running"), Job.updated_at.set(now)],
-                                      condition=Job.state == "queued")
+        Job(tenant_id, job_id).update(
+            actions=[Job.state.set("running"), Job.updated_at.set(now)], condition=Job.state == "queued"
+        )
         return True
     except Exception as error:
         if is_condition_failure(error):
@@ -39,8 +41,10 @@ def start_job(tenant_id: str, job_id: str, now: datetime) -> bool:
 
 def report_progress(tenant_id: str, job_id: str, progress: float, detail: dict[str, Any], now: datetime) -> None:
     ensure_bound()
-    Job(tenant_id, job_id).update(actions=[Job.progress.set(progress), Job.detail.set(detail),
-                                           Job.updated_at.set(now)], condition=Job.state == "running")
+    Job(tenant_id, job_id).update(
+        actions=[Job.progress.set(progress), Job.detail.set(detail), Job.updated_at.set(now)],
+        condition=Job.state == "running",
+    )
 
 
 def finish_job(tenant_id: str, job_id: str, state: str, detail: dict[str, Any], now: datetime) -> None:

@@ -4,9 +4,10 @@ reads, the exported ONNX graphs in S3, and the live-error counters scored predic
 The MLflow registry is where versions and the `champion` alias live for people and tools; these records mirror
 it for the request path, which must not import MLflow (cold start) nor depend on the tracking server being up.
 """
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -60,11 +61,13 @@ def champions(tenant_id: str) -> dict[str, ModelRecord]:
     return {r.target: r for r in ModelRecord.query(tenant_id, ModelRecord.model_key.startswith(CHAMPION_PREFIX))}
 
 
-def versions(tenant_id: str, target: str, *, newest_first: bool = True, limit: int | None = None
-             ) -> Iterator[ModelRecord]:
+def versions(
+    tenant_id: str, target: str, *, newest_first: bool = True, limit: int | None = None
+) -> Iterator[ModelRecord]:
     ensure_bound()
-    return ModelRecord.query(tenant_id, ModelRecord.model_key.startswith(f"{target}#"),
-                             scan_index_forward=not newest_first, limit=limit)
+    return ModelRecord.query(
+        tenant_id, ModelRecord.model_key.startswith(f"{target}#"), scan_index_forward=not newest_first, limit=limit
+    )
 
 
 def get_version(tenant_id: str, target: str, version: int | str) -> ModelRecord | None:
@@ -79,21 +82,43 @@ def move_champion(record: ModelRecord, previous_version: str | None, decision: d
     """Make `record` (a stored version) the champion, if the champion is still `previous_version` (None: there
     was none). The pointer, the new and the old version's flags change together or not at all."""
     ensure_bound()
-    pointer = ModelRecord(record.tenant_id, champion_key(record.target), **{
-        name: getattr(record, name) for name in ("target", "model_version", "mlflow_run_id", "metrics",
-                                                 "trained_at", "training_rows", "bundle_key")},
-        is_champion=True, decision=decision)
-    condition = (ModelRecord.model_key.does_not_exist() if previous_version is None
-                 else ModelRecord.model_version == previous_version)
+    pointer = ModelRecord(
+        record.tenant_id,
+        champion_key(record.target),
+        **{
+            name: getattr(record, name)
+            for name in (
+                "target",
+                "model_version",
+                "mlflow_run_id",
+                "metrics",
+                "trained_at",
+                "training_rows",
+                "bundle_key",
+            )
+        },
+        is_champion=True,
+        decision=decision,
+    )
+    condition = (
+        ModelRecord.model_key.does_not_exist()
+        if previous_version is None
+        else ModelRecord.model_version == previous_version
+    )
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.save(pointer, condition=condition)
-            tx.update(ModelRecord(record.tenant_id, version_key(record.target, record.model_version)),
-                      actions=[ModelRecord.is_champion.set(True), ModelRecord.decision.set(decision)],
-                      condition=ModelRecord.model_key.exists())
+            tx.update(
+                ModelRecord(record.tenant_id, version_key(record.target, record.model_version)),
+                actions=[ModelRecord.is_champion.set(True), ModelRecord.decision.set(decision)],
+                condition=ModelRecord.model_key.exists(),
+            )
             if previous_version is not None:
-                tx.update(ModelRecord(record.tenant_id, version_key(record.target, previous_version)),
-                          actions=[ModelRecord.is_champion.set(False)], condition=ModelRecord.model_key.exists())
+                tx.update(
+                    ModelRecord(record.tenant_id, version_key(record.target, previous_version)),
+                    actions=[ModelRecord.is_champion.set(False)],
+                    condition=ModelRecord.model_key.exists(),
+                )
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict(f"the {record.target} champion changed while this retrain ran") from None
@@ -111,14 +136,22 @@ def score_prediction(prediction: Prediction, scored: dict, live: list[tuple[str,
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
-            tx.update(prediction, actions=[Prediction.scored.set(scored)],
-                      condition=Prediction.prediction_id.exists() & Prediction.scored.does_not_exist())
+            tx.update(
+                prediction,
+                actions=[Prediction.scored.set(scored)],
+                condition=Prediction.prediction_id.exists() & Prediction.scored.does_not_exist(),
+            )
             for target, version, abs_error, hit_80, hit_90 in live:
-                tx.update(ModelRecord(prediction.tenant_id, version_key(target, version)),
-                          actions=[ModelRecord.live_count.add(1), ModelRecord.live_abs_error_sum.add(abs_error),
-                                   ModelRecord.live_hits_80.add(int(hit_80)),
-                                   ModelRecord.live_hits_90.add(int(hit_90))],
-                          condition=ModelRecord.model_key.exists())
+                tx.update(
+                    ModelRecord(prediction.tenant_id, version_key(target, version)),
+                    actions=[
+                        ModelRecord.live_count.add(1),
+                        ModelRecord.live_abs_error_sum.add(abs_error),
+                        ModelRecord.live_hits_80.add(int(hit_80)),
+                        ModelRecord.live_hits_90.add(int(hit_90)),
+                    ],
+                    condition=ModelRecord.model_key.exists(),
+                )
         return True
     except TransactWriteError as error:
         if 0 in failed_conditions(error):

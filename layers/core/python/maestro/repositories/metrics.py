@@ -2,24 +2,25 @@
 with the day aggregates they change (increments summed per aggregate inside the transaction); each event row
 is conditional on not existing, so a replay changes nothing. A transaction cancelled by duplicates is retried
 without them."""
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Iterable, Iterator, Sequence
 
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict
 from maestro.domain.metrics import MetricEvent
+from maestro.repositories.schema import CustomMetricType, MetricAggregate, ProcessMetric, child_key
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
     is_condition_failure,
     transaction_connection,
 )
-from maestro.repositories.schema import CustomMetricType, MetricAggregate, ProcessMetric, child_key
 
 EVENTS_PER_TRANSACTION = 25  # 25 event rows + at most 25 aggregate updates: under DynamoDB's 100 items
 
@@ -30,9 +31,18 @@ def aggregate_key(metric_type: str, day: str) -> str:
 
 def event_row(tenant_id: str, event: MetricEvent, now: datetime) -> ProcessMetric:
     """The stored row of an event (its key: type, time, id)."""
-    return ProcessMetric(child_key(tenant_id, event.project_id), event.metric_key, event_id=event.event_id,
-                         metric_type=event.metric_type, value=event.value, unit=event.unit, timestamp=event.timestamp,
-                         source=event.source, metadata=event.metadata or None, ingested_at=now)
+    return ProcessMetric(
+        child_key(tenant_id, event.project_id),
+        event.metric_key,
+        event_id=event.event_id,
+        metric_type=event.metric_type,
+        value=event.value,
+        unit=event.unit,
+        timestamp=event.timestamp,
+        source=event.source,
+        metadata=event.metadata or None,
+        ingested_at=now,
+    )
 
 
 def store_events(tenant_id: str, events: Sequence[MetricEvent], now: datetime) -> tuple[int, int]:
@@ -45,7 +55,7 @@ def store_events(tenant_id: str, events: Sequence[MetricEvent], now: datetime) -
     duplicates += len(events) - len(unique)
     pending = list(unique.values())
     for start in range(0, len(pending), EVENTS_PER_TRANSACTION):
-        stored, dupes = _store_chunk(tenant_id, pending[start:start + EVENTS_PER_TRANSACTION], now)
+        stored, dupes = _store_chunk(tenant_id, pending[start : start + EVENTS_PER_TRANSACTION], now)
         accepted += stored
         duplicates += dupes
     return accepted, duplicates
@@ -56,7 +66,9 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
     while chunk:
         increments: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
         for event in chunk:
-            bucket = increments[(event.project_id, aggregate_key(event.metric_type, event.timestamp.date().isoformat()))]
+            bucket = increments[
+                (event.project_id, aggregate_key(event.metric_type, event.timestamp.date().isoformat()))
+            ]
             bucket[0] += 1
             bucket[1] += event.value
         try:
@@ -64,8 +76,10 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
                 for event in chunk:
                     tx.save(event_row(tenant_id, event, now), condition=ProcessMetric.metric_key.does_not_exist())
                 for (project_id, key), (count, total) in increments.items():
-                    tx.update(MetricAggregate(child_key(tenant_id, project_id), key),
-                              actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)])
+                    tx.update(
+                        MetricAggregate(child_key(tenant_id, project_id), key),
+                        actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)],
+                    )
             return len(chunk), duplicates
         except TransactWriteError as error:
             failed = {i for i in failed_conditions(error) if i < len(chunk)}  # puts come first
@@ -76,8 +90,9 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
     return 0, duplicates
 
 
-def events_in_period(tenant_id: str, project_id: str, metric_type: str, start: datetime | None,
-                     end: datetime | None) -> Iterator[ProcessMetric]:
+def events_in_period(
+    tenant_id: str, project_id: str, metric_type: str, start: datetime | None, end: datetime | None
+) -> Iterator[ProcessMetric]:
     """A project's events of one type, oldest first, optionally within [start, end)."""
     ensure_bound()
     low = f"{metric_type}#{start.isoformat()}" if start else f"{metric_type}#"
@@ -85,19 +100,22 @@ def events_in_period(tenant_id: str, project_id: str, metric_type: str, start: d
     return ProcessMetric.query(child_key(tenant_id, project_id), ProcessMetric.metric_key.between(low, high))
 
 
-def project_events(tenant_id: str, project_id: str, metric_types: Iterable[str] | None = None
-                   ) -> Iterator[ProcessMetric]:
+def project_events(
+    tenant_id: str, project_id: str, metric_types: Iterable[str] | None = None
+) -> Iterator[ProcessMetric]:
     ensure_bound()
     if metric_types is None:
         return ProcessMetric.query(child_key(tenant_id, project_id))
-    return (row for metric_type in metric_types for row in events_in_period(tenant_id, project_id, metric_type,
-                                                                            None, None))
+    return (
+        row for metric_type in metric_types for row in events_in_period(tenant_id, project_id, metric_type, None, None)
+    )
 
 
 def day_aggregates(tenant_id: str, project_id: str, metric_type: str) -> Iterator[MetricAggregate]:
     ensure_bound()
-    return MetricAggregate.query(child_key(tenant_id, project_id),
-                                 MetricAggregate.aggregate_key.startswith(f"{metric_type}#day#"))
+    return MetricAggregate.query(
+        child_key(tenant_id, project_id), MetricAggregate.aggregate_key.startswith(f"{metric_type}#day#")
+    )
 
 
 # ---------------------------------------------------------------- custom metric types
@@ -119,5 +137,3 @@ def register_custom_type(metric_type: CustomMetricType) -> None:
 def list_custom_types(tenant_id: str) -> list[CustomMetricType]:
     ensure_bound()
     return list(CustomMetricType.query(tenant_id))
-
-

@@ -1,5 +1,6 @@
 """Documents in the artifact bucket: JSON (drop manifests, model manifests, recommender state) and opaque bytes
 (model graphs). Artifact content: repositories/artifact_content.py."""
+
 from __future__ import annotations
 
 import json

@@ -9,12 +9,13 @@ feast/infra/online_stores/dynamodb.py, checked against Feast in tests/integratio
 - `event_ts` (S): str() of the tz-aware event time; `values` (M): feature name -> (B) serialised feast ValueProto.
 A tiny protobuf wire decoder reads the scalar ValueProto fields. No Feast, pandas or protobuf import here.
 """
+
 from __future__ import annotations
 
 import json
 import struct
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from maestro.aws_clients import client
 from maestro.domain.meta.feature_views import (
@@ -44,8 +45,15 @@ class OnlineStoreUnavailable(RuntimeError):
 def serialize_entity_key(join_key: str, value: str) -> bytes:
     """Feast's entity key serialization version 3 for one string join key."""
     name, data = join_key.encode("utf-8"), value.encode("utf-8")
-    return b"".join((struct.pack("<I", 1), struct.pack("<II", VALUE_TYPE_STRING, len(name)), name,
-                     struct.pack("<II", VALUE_TYPE_STRING, len(data)), data))
+    return b"".join(
+        (
+            struct.pack("<I", 1),
+            struct.pack("<II", VALUE_TYPE_STRING, len(name)),
+            name,
+            struct.pack("<II", VALUE_TYPE_STRING, len(data)),
+            data,
+        )
+    )
 
 
 _MASK = (1 << 64) - 1
@@ -77,7 +85,7 @@ def murmur3_x64_128(data: bytes, seed: int = 0) -> bytes:
         h2 ^= (_rotl((k2 * _C2) & _MASK, 33) * _C1) & _MASK
         h2 = (_rotl(h2, 31) + h1) & _MASK
         h2 = (h2 * 5 + 0x38495AB5) & _MASK
-    tail = data[16 * blocks:]
+    tail = data[16 * blocks :]
     if len(tail) > 8:
         k2 = int.from_bytes(tail[8:], "little")
         h2 ^= (_rotl((k2 * _C2) & _MASK, 33) * _C1) & _MASK
@@ -120,8 +128,18 @@ def _signed64(value: int) -> int:
 
 
 # field number -> (name, wire type) of the scalar oneof members of feast.types.Value
-_SCALARS = {1: ("bytes", 2), 2: ("string", 2), 3: ("int32", 0), 4: ("int64", 0), 5: ("double", 1), 6: ("float", 5),
-            7: ("bool", 0), 8: ("unix_timestamp", 0), 19: ("null", 0), 32: ("json", 2)}
+_SCALARS = {
+    1: ("bytes", 2),
+    2: ("string", 2),
+    3: ("int32", 0),
+    4: ("int64", 0),
+    5: ("double", 1),
+    6: ("float", 5),
+    7: ("bool", 0),
+    8: ("unix_timestamp", 0),
+    19: ("null", 0),
+    32: ("json", 2),
+}
 
 
 def decode_value(data: bytes) -> float | int | bool | str | bytes | None:
@@ -155,7 +173,7 @@ def decode_value(data: bytes) -> float | int | bool | str | bytes | None:
             pos += 4
         else:
             size, pos = _varint(data, pos)
-            raw_bytes = data[pos:pos + size]
+            raw_bytes = data[pos : pos + size]
             if len(raw_bytes) != size:
                 raise ValueError("truncated length-delimited field")
             pos += size
@@ -164,8 +182,9 @@ def decode_value(data: bytes) -> float | int | bool | str | bytes | None:
 
 
 # ---------------------------------------------------------------- reads
-def read_online_features(tenant_id: str, project_ids: Iterable[str], feature_names: Sequence[str], *,
-                         settings: Settings | None = None) -> dict[str, dict[str, FeatureValue]]:
+def read_online_features(
+    tenant_id: str, project_ids: Iterable[str], feature_names: Sequence[str], *, settings: Settings | None = None
+) -> dict[str, dict[str, FeatureValue]]:
     """The online (materialised) features of a tenant's projects, as Feast's get_online_features would return
     them: {project_id: {name: value}}, every asked project and name present, None where nothing is stored.
     Numeric features come back as float; "problem_class" as str; "features.<key>" is the project's own feature.
@@ -184,7 +203,7 @@ def read_online_features(tenant_id: str, project_ids: Iterable[str], feature_nam
     requests = [(view, entity_id) for view in columns_by_view for entity_id in entity_ids]
     dynamodb = client("dynamodb", settings)
     for start in range(0, len(requests), BATCH_GET_LIMIT):
-        chunk = requests[start:start + BATCH_GET_LIMIT]
+        chunk = requests[start : start + BATCH_GET_LIMIT]
         for view, item in _batch_get(dynamodb, settings, chunk, columns_by_view):
             values = item.get("values", {}).get("M", {})
             stored[(view, entity_ids[item["entity_id"]["S"]])] = {k: v["B"] for k, v in values.items() if "B" in v}
@@ -207,8 +226,9 @@ def read_online_features(tenant_id: str, project_ids: Iterable[str], feature_nam
     return out
 
 
-def _batch_get(dynamodb, settings: Settings, chunk: list[tuple[str, str]],
-               columns_by_view: dict[str, list[str]]) -> list[tuple[str, dict]]:
+def _batch_get(
+    dynamodb, settings: Settings, chunk: list[tuple[str, str]], columns_by_view: dict[str, list[str]]
+) -> list[tuple[str, dict]]:
     """One BatchGetItem over every view's table (projected to the asked columns), retrying unprocessed keys."""
     request: dict[str, dict] = {}
     table_view: dict[str, str] = {}
@@ -218,9 +238,11 @@ def _batch_get(dynamodb, settings: Settings, chunk: list[tuple[str, str]],
         if table not in request:
             columns = columns_by_view[view]
             aliases = {f"#f{i}": column for i, column in enumerate(columns)}
-            request[table] = {"Keys": [],
-                              "ProjectionExpression": ", ".join(["#id", *(f"#v.{a}" for a in aliases)]),
-                              "ExpressionAttributeNames": {"#id": "entity_id", "#v": "values", **aliases}}
+            request[table] = {
+                "Keys": [],
+                "ProjectionExpression": ", ".join(["#id", *(f"#v.{a}" for a in aliases)]),
+                "ExpressionAttributeNames": {"#id": "entity_id", "#v": "values", **aliases},
+            }
         request[table]["Keys"].append({"entity_id": {"S": entity_id}})
     items: list[tuple[str, dict]] = []
     for attempt in range(MAX_UNPROCESSED_ROUNDS):
@@ -233,5 +255,5 @@ def _batch_get(dynamodb, settings: Settings, chunk: list[tuple[str, str]],
         request = response.get("UnprocessedKeys") or {}
         if not request:
             return items
-        time.sleep(min(0.02 * 2 ** attempt, 0.5))
+        time.sleep(min(0.02 * 2**attempt, 0.5))
     raise RuntimeError(f"online features: keys still unprocessed after {MAX_UNPROCESSED_ROUNDS} rounds")

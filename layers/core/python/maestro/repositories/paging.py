@@ -1,4 +1,5 @@
 """Query one page of a partition with the opaque cursor helpers (no route ever scans a table)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,9 @@ from pynamodb.models import Model
 from maestro.pagination import Page, decode_cursor, encode_cursor
 
 
-def query_page(model: type[Model], hash_key: str, *, limit: int, cursor: str | None, index: Any = None,
-               **query_kwargs: Any) -> Page:
+def query_page(
+    model: type[Model], hash_key: str, *, limit: int, cursor: str | None, index: Any = None, **query_kwargs: Any
+) -> Page:
     """Up to `limit` items of the partition `hash_key` (of the table or of `index`), and the next cursor."""
     hash_name = (index if index is not None else model)._hash_key_attribute().attr_name
     start = decode_cursor(cursor, {hash_name: {"S": hash_key}})

@@ -1,7 +1,8 @@
 """Storage of predictions: each is kept with what was asked and answered, and scored once its project finishes."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from maestro.repositories.schema import Prediction, child_key
 from maestro.repositories.tables import ensure_bound

@@ -1,8 +1,9 @@
 """Storage of projects and their team members. A project and its tenant's project counter change together."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -10,14 +11,14 @@ from pynamodb.transactions import TransactWrite
 from maestro.domain.errors import Conflict, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
 from maestro.pagination import Page
+from maestro.repositories.paging import query_page
+from maestro.repositories.schema import Project, TeamMember, Tenant, child_key
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
     is_condition_failure,
     transaction_connection,
 )
-from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Project, TeamMember, Tenant, child_key
 
 
 def status_key(status: str, created_at: datetime, project_id: str) -> str:
@@ -33,8 +34,11 @@ def create_project(project: Project, projects_quota: int) -> None:
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.save(project, condition=Project.project_id.does_not_exist())
-            tx.update(Tenant(project.tenant_id), actions=[Tenant.projects_count.add(1)],
-                      condition=Tenant.tenant_id.exists() & (Tenant.projects_count < projects_quota))
+            tx.update(
+                Tenant(project.tenant_id),
+                actions=[Tenant.projects_count.add(1)],
+                condition=Tenant.tenant_id.exists() & (Tenant.projects_count < projects_quota),
+            )
     except TransactWriteError as error:
         if 1 in failed_conditions(error):  # [project, tenant counter]
             raise quota_exceeded("projects", projects_quota) from None
@@ -50,27 +54,43 @@ def get_project(tenant_id: str, project_id: str) -> Project | None:
     return None if project.deleted else project
 
 
-def list_projects(tenant_id: str, *, status: str | None, problem_class: str | None, limit: int,
-                  cursor: str | None) -> Page:
+def list_projects(
+    tenant_id: str, *, status: str | None, problem_class: str | None, limit: int, cursor: str | None
+) -> Page:
     """Served by the status or problem-class LSI when filtered (newest first), else the table."""
     ensure_bound()
     not_deleted = Project.deleted == False  # noqa: E712
     if status is not None:
         condition = not_deleted if problem_class is None else not_deleted & (Project.problem_class == problem_class)
-        return query_page(Project, tenant_id, index=Project.by_status, limit=limit, cursor=cursor,
-                          range_key_condition=Project.status_key.startswith(f"{status}#"),
-                          filter_condition=condition, scan_index_forward=False)
+        return query_page(
+            Project,
+            tenant_id,
+            index=Project.by_status,
+            limit=limit,
+            cursor=cursor,
+            range_key_condition=Project.status_key.startswith(f"{status}#"),
+            filter_condition=condition,
+            scan_index_forward=False,
+        )
     if problem_class is not None:
-        return query_page(Project, tenant_id, index=Project.by_problem_class, limit=limit, cursor=cursor,
-                          range_key_condition=Project.problem_class_key.startswith(f"{problem_class}#"),
-                          filter_condition=not_deleted, scan_index_forward=False)
+        return query_page(
+            Project,
+            tenant_id,
+            index=Project.by_problem_class,
+            limit=limit,
+            cursor=cursor,
+            range_key_condition=Project.problem_class_key.startswith(f"{problem_class}#"),
+            filter_condition=not_deleted,
+            scan_index_forward=False,
+        )
     return query_page(Project, tenant_id, limit=limit, cursor=cursor, filter_condition=not_deleted)
 
 
 def completed_projects(tenant_id: str) -> Iterator[Project]:
     ensure_bound()
-    return Project.by_status.query(tenant_id, Project.status_key.startswith("completed#"),
-                                   filter_condition=Project.deleted == False)  # noqa: E712
+    return Project.by_status.query(
+        tenant_id, Project.status_key.startswith("completed#"), filter_condition=Project.deleted == False
+    )  # noqa: E712
 
 
 def update_project(project: Project, actions: list, expected_version: int | None) -> Project:
@@ -91,10 +111,15 @@ def soft_delete_project(project: Project, now: datetime) -> None:
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
-            tx.update(project, actions=[
-                Project.deleted.set(True), Project.status.set("deleted"),
-                Project.status_key.set(status_key("deleted", project.created_at, project.project_id)),
-                Project.updated_at.set(now)])
+            tx.update(
+                project,
+                actions=[
+                    Project.deleted.set(True),
+                    Project.status.set("deleted"),
+                    Project.status_key.set(status_key("deleted", project.created_at, project.project_id)),
+                    Project.updated_at.set(now),
+                ],
+            )
             tx.update(Tenant(project.tenant_id), actions=[Tenant.projects_count.add(-1)])
     except TransactWriteError as error:
         if failed_conditions(error):
@@ -132,9 +157,12 @@ def delete_member(tenant_id: str, project_id: str, member_id: str) -> bool:
 def set_mlflow_summary(project: Project, summary: dict) -> None:
     """Platform-derived, so it does not bump the project's version (a user's ETag stays valid)."""
     ensure_bound()
-    Project._get_connection().update_item(project.tenant_id, project.project_id,
-                                          actions=[Project.mlflow_summary.set(summary)],
-                                          condition=Project.project_id.exists())
+    Project._get_connection().update_item(
+        project.tenant_id,
+        project.project_id,
+        actions=[Project.mlflow_summary.set(summary)],
+        condition=Project.project_id.exists(),
+    )
 
 
 def all_projects(tenant_id: str) -> Iterator[Project]:

@@ -6,6 +6,7 @@ nature and say why. Access patterns: docs/dynamodb-access-patterns.md. The Cloud
 (infra/) and the local stack's tables are both generated from these models, and
 tests/integration/test_schema_consistency.py fails when either disagrees with them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -651,7 +652,10 @@ def table_definition(model: type[MaestroModel]) -> dict[str, Any]:
         "KeySchema": _keys(schema["key_schema"]),
         "BillingMode": "PAY_PER_REQUEST",
     }
-    for kind, key in (("global_secondary_indexes", "GlobalSecondaryIndexes"), ("local_secondary_indexes", "LocalSecondaryIndexes")):
+    for kind, key in (
+        ("global_secondary_indexes", "GlobalSecondaryIndexes"),
+        ("local_secondary_indexes", "LocalSecondaryIndexes"),
+    ):
         indexes = []
         for index in schema[kind]:
             attributes.update({a["AttributeName"]: a["AttributeType"] for a in index["attribute_definitions"]})

@@ -1,4 +1,5 @@
 """Binds the pynamodb models to the configured stage once per execution environment."""
+
 from __future__ import annotations
 
 import threading

@@ -1,17 +1,18 @@
 """Storage of artifact usages: which project used which artifact version. The usage row and the artifact's
 usage counter change in one transaction, so the counter stays exact under concurrent and repeated logging."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import NotFound
 from maestro.pagination import Page
-from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Artifact, ArtifactUsage, child_key
+from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 
 
 def usage_key(project_id: str, version: str) -> str:
@@ -24,8 +25,11 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.save(usage, condition=ArtifactUsage.project_version.does_not_exist())
-            tx.update(Artifact(tenant_id, artifact_id), actions=[Artifact.usage_count.add(1)],
-                      condition=Artifact.artifact_id.exists() & (Artifact.deleted == False))  # noqa: E712
+            tx.update(
+                Artifact(tenant_id, artifact_id),
+                actions=[Artifact.usage_count.add(1)],
+                condition=Artifact.artifact_id.exists() & (Artifact.deleted == False),
+            )  # noqa: E712
         return True
     except TransactWriteError as error:
         failed = failed_conditions(error)  # [usage row, artifact counter]
@@ -39,8 +43,9 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool
 def get_usage(tenant_id: str, artifact_id: str, project_id: str, version: str) -> ArtifactUsage | None:
     ensure_bound()
     try:
-        return ArtifactUsage.get(child_key(tenant_id, artifact_id), usage_key(project_id, version),
-                                 consistent_read=True)
+        return ArtifactUsage.get(
+            child_key(tenant_id, artifact_id), usage_key(project_id, version), consistent_read=True
+        )
     except DoesNotExist:
         return None
 
@@ -52,8 +57,9 @@ def usages_of_artifact(tenant_id: str, artifact_id: str) -> Iterator[ArtifactUsa
 
 def usages_of_project_page(tenant_id: str, project_id: str, limit: int, cursor: str | None) -> Page:
     ensure_bound()
-    return query_page(ArtifactUsage, child_key(tenant_id, project_id), index=ArtifactUsage.by_project, limit=limit,
-                      cursor=cursor)
+    return query_page(
+        ArtifactUsage, child_key(tenant_id, project_id), index=ArtifactUsage.by_project, limit=limit, cursor=cursor
+    )
 
 
 def usages_of_project(tenant_id: str, project_id: str) -> Iterator[ArtifactUsage]:

@@ -1,7 +1,8 @@
 """Storage of artifact embeddings, one row per artifact in the tenant's partition."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist
 

@@ -1,9 +1,11 @@
 """Analytics use cases: read a project's stored events for a period and hand them to maestro.domain.analytics."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from maestro.domain import analytics
 from maestro.domain.errors import InvalidInput, NotFound
@@ -19,17 +21,37 @@ VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see v
 # side so a request waits for ~7 rounds of DynamoDB latency instead of ~51 (benchmarks/analytics.py).
 VELOCITY_READERS = 8
 
-GIT_TYPES = ("commits", "lines_added", "lines_deleted", "files_changed", "pr_opened", "pr_merged", "pr_closed",
-             "pr_merge_hours", "reviews")
+GIT_TYPES = (
+    "commits",
+    "lines_added",
+    "lines_deleted",
+    "files_changed",
+    "pr_opened",
+    "pr_merged",
+    "pr_closed",
+    "pr_merge_hours",
+    "reviews",
+)
 DORA_TYPES = ("commits", "deployment", "deployment_succeeded", "deployment_failed")
-CI_TYPES = ("pipeline_run", "pipeline_attempt", "pipeline_duration_seconds", "pipeline_success", "job_run",
-            "job_duration_seconds", "job_success", "tests", "test_failures", "test_errors", "test_skipped",
-            "test_duration_seconds")
+CI_TYPES = (
+    "pipeline_run",
+    "pipeline_attempt",
+    "pipeline_duration_seconds",
+    "pipeline_success",
+    "job_run",
+    "job_duration_seconds",
+    "job_success",
+    "tests",
+    "test_failures",
+    "test_errors",
+    "test_skipped",
+    "test_duration_seconds",
+)
 
 
 def period(start: datetime | None, end: datetime | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """[start, end): the last 90 days by default; at most 3 years."""
-    end = end or now or datetime.now(timezone.utc)
+    end = end or now or datetime.now(UTC)
     start = start or end - DEFAULT_PERIOD
     if start >= end:
         raise InvalidInput("from must be before to", parameter="from")
@@ -43,25 +65,38 @@ def _project(caller: Caller, project_id: str) -> None:
         raise NotFound(f"project {project_id} not found")
 
 
-def _events(tenant_id: str, project_id: str, types: Iterable[str], start: datetime | None,
-            end: datetime | None) -> list[MetricEvent]:
+def _events(
+    tenant_id: str, project_id: str, types: Iterable[str], start: datetime | None, end: datetime | None
+) -> list[MetricEvent]:
     rows = []
     for metric_type in types:
         for row in store.events_in_period(tenant_id, project_id, metric_type, start, end):
-            rows.append(MetricEvent(row.event_id, project_id, row.metric_type, float(row.value), row.unit or "",
-                                    row.timestamp, row.source or "", dict(row.metadata or {})))
+            rows.append(
+                MetricEvent(
+                    row.event_id,
+                    project_id,
+                    row.metric_type,
+                    float(row.value),
+                    row.unit or "",
+                    row.timestamp,
+                    row.source or "",
+                    dict(row.metadata or {}),
+                )
+            )
     return rows
 
 
-def time_series(caller: Caller, project_id: str, metric_type: str | None, start: datetime, end: datetime,
-                bucket: str) -> dict[str, Any]:
+def time_series(
+    caller: Caller, project_id: str, metric_type: str | None, start: datetime, end: datetime, bucket: str
+) -> dict[str, Any]:
     _project(caller, project_id)
     if not metric_type:
         raise InvalidInput("type is required", parameter="type")
     if metric_type not in BUILT_IN_TYPES and metric_type not in store.custom_types(caller.tenant_id):
         raise InvalidInput(f"unknown metric type {metric_type}", parameter="type")
-    series = analytics.time_series(_events(caller.tenant_id, project_id, [metric_type], start, end), metric_type,
-                                   start, end, bucket)
+    series = analytics.time_series(
+        _events(caller.tenant_id, project_id, [metric_type], start, end), metric_type, start, end, bucket
+    )
     return {"id": f"{project_id}:{metric_type}:{bucket}", "project_id": project_id, **series}
 
 
@@ -73,9 +108,12 @@ def metric_summary(caller: Caller, project_id: str, start: datetime, end: dateti
         events = _events(caller.tenant_id, project_id, [metric_type], start, end)
         if events:
             by_type[metric_type] = events
-    return {"id": f"{project_id}:summary", "project_id": project_id, "period": {"from": start.isoformat(),
-                                                                                "to": end.isoformat()},
-            "types": analytics.summary(by_type)}
+    return {
+        "id": f"{project_id}:summary",
+        "project_id": project_id,
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "types": analytics.summary(by_type),
+    }
 
 
 def git(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
@@ -108,15 +146,20 @@ def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) ->
     over the same period. Computed per request (projects read in parallel); a tenant with many projects would
     want these features stored by a nightly job instead."""
     _project(caller, project_id)
-    listed = project_store.list_projects(caller.tenant_id, status=None, problem_class=None,
-                                         limit=VELOCITY_HISTORY_PROJECTS + 1, cursor=None).items
+    listed = project_store.list_projects(
+        caller.tenant_id, status=None, problem_class=None, limit=VELOCITY_HISTORY_PROJECTS + 1, cursor=None
+    ).items
     others = [p.project_id for p in listed if p.project_id != project_id][:VELOCITY_HISTORY_PROJECTS]
     with ThreadPoolExecutor(max_workers=VELOCITY_READERS) as pool:
         measured = list(pool.map(lambda pid: _features(caller.tenant_id, pid, start, end), [project_id, *others]))
     mine, history = measured[0], measured[1:]
-    return {"id": f"{project_id}:velocity", "project_id": project_id,
-            "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "features": mine, **analytics.velocity(mine, history)}
+    return {
+        "id": f"{project_id}:velocity",
+        "project_id": project_id,
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "features": mine,
+        **analytics.velocity(mine, history),
+    }
 
 
 def team(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:

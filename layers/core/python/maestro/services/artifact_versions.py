@@ -4,9 +4,10 @@ download URLs, and walk lineage in both directions.
 
 A version is immutable: it is `pending` until its object is verified against the declared size and SHA-256,
 then `ready` (pinned to the verified S3 object version) or `rejected` with the reason, exactly once."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from maestro.domain import artifact_versions as rules
@@ -28,16 +29,24 @@ SYSTEM_ACTOR = "system"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def version_view(record: ArtifactVersion) -> dict[str, Any]:
     return {
-        "id": record.version, "version": record.version, "artifact_id": record.tenant_artifact.split("#", 1)[1],
-        "status": record.status, "status_reason": record.status_reason, "description": record.description,
-        "derived_from": list(record.derived_from or []), "size_bytes": int(record.size_bytes),
-        "sha256": record.sha256, "content_type": record.content_type, "integrity": record.integrity,
-        "created_by": record.created_by, "created_at": record.created_at.isoformat(),
+        "id": record.version,
+        "version": record.version,
+        "artifact_id": record.tenant_artifact.split("#", 1)[1],
+        "status": record.status,
+        "status_reason": record.status_reason,
+        "description": record.description,
+        "derived_from": list(record.derived_from or []),
+        "size_bytes": int(record.size_bytes),
+        "sha256": record.sha256,
+        "content_type": record.content_type,
+        "integrity": record.integrity,
+        "created_by": record.created_by,
+        "created_at": record.created_at.isoformat(),
         "verified_at": record.verified_at.isoformat() if record.verified_at else None,
     }
 
@@ -60,8 +69,9 @@ def create_version(caller: Caller, artifact_id: str, fields: dict[str, Any], met
     parents = [VersionRef(p["artifact_id"], p["version"]) for p in fields.get("derived_from") or []]
     problem = rules.parents_problem(VersionRef(artifact_id, version), parents)
     if problem:
-        raise ValidationFailed(f"derived_from {problem}", errors=[
-            {"field": "derived_from", "message": problem, "type": "value"}])
+        raise ValidationFailed(
+            f"derived_from {problem}", errors=[{"field": "derived_from", "message": problem, "type": "value"}]
+        )
     for number, parent in enumerate(parents):
         _check_parent(caller, parent, number)
     _check_storage_quota(caller, fields["size_bytes"])
@@ -69,40 +79,79 @@ def create_version(caller: Caller, artifact_id: str, fields: dict[str, Any], met
     now = _now()
     key = rules.object_key(caller.tenant_id, artifact_id, version)
     record = ArtifactVersion(
-        child_key(caller.tenant_id, artifact_id), version, status=VersionStatus.PENDING.value,
+        child_key(caller.tenant_id, artifact_id),
+        version,
+        status=VersionStatus.PENDING.value,
         description=fields.get("description") or "",
         derived_from=[{"artifact_id": p.artifact_id, "version": p.version} for p in parents],
-        size_bytes=fields["size_bytes"], sha256=fields["sha256"], content_type=fields["content_type"], s3_key=key,
-        integrity=Integrity.UNVERIFIED, created_by=caller.actor, created_at=now)
-    edges = [LineageEdge(child_key(caller.tenant_id, p.artifact_id), store.edge_key(VersionRef(artifact_id, version),
-                                                                                   p.version),
-                         parent_version=p.version, child_artifact_id=artifact_id, child_version=version,
-                         created_at=now) for p in parents]
+        size_bytes=fields["size_bytes"],
+        sha256=fields["sha256"],
+        content_type=fields["content_type"],
+        s3_key=key,
+        integrity=Integrity.UNVERIFIED,
+        created_by=caller.actor,
+        created_at=now,
+    )
+    edges = [
+        LineageEdge(
+            child_key(caller.tenant_id, p.artifact_id),
+            store.edge_key(VersionRef(artifact_id, version), p.version),
+            parent_version=p.version,
+            child_artifact_id=artifact_id,
+            child_version=version,
+            created_at=now,
+        )
+        for p in parents
+    ]
     store.create_version(caller.tenant_id, record, parents, edges)
 
     checksum = rules.checksum_header(fields["sha256"])
-    url = content.presign_upload(key, fields["size_bytes"], fields["content_type"], checksum,
-                                 rules.UPLOAD_URL_SECONDS)
+    url = content.presign_upload(key, fields["size_bytes"], fields["content_type"], checksum, rules.UPLOAD_URL_SECONDS)
     expires_at = (now + timedelta(seconds=rules.UPLOAD_URL_SECONDS)).isoformat()
-    audit_as(caller, "artifact.version_create", "artifact", artifact_id, meta, changes={"after": {
-        k: fields.get(k) for k in ("version", "size_bytes", "sha256", "content_type", "derived_from")}})
-    return {**version_view(record), "upload": {
-        "url": url, "method": "PUT", "expires_at": expires_at,
-        "headers": {"Content-Type": fields["content_type"], "Content-Length": str(fields["size_bytes"]),
-                    "x-amz-checksum-sha256": checksum}}}
+    audit_as(
+        caller,
+        "artifact.version_create",
+        "artifact",
+        artifact_id,
+        meta,
+        changes={
+            "after": {k: fields.get(k) for k in ("version", "size_bytes", "sha256", "content_type", "derived_from")}
+        },
+    )
+    return {
+        **version_view(record),
+        "upload": {
+            "url": url,
+            "method": "PUT",
+            "expires_at": expires_at,
+            "headers": {
+                "Content-Type": fields["content_type"],
+                "Content-Length": str(fields["size_bytes"]),
+                "x-amz-checksum-sha256": checksum,
+            },
+        },
+    }
 
 
 def _check_parent(caller: Caller, parent: VersionRef, number: int) -> None:
     get_artifact_record(caller, parent.artifact_id)  # NotFound names the artifact
     found = store.get_version(caller.tenant_id, parent.artifact_id, parent.version)
     if found is None:
-        raise NotFound(f"version {parent.version} of artifact {parent.artifact_id} not found",
-                       field=f"derived_from.{number}")
+        raise NotFound(
+            f"version {parent.version} of artifact {parent.artifact_id} not found", field=f"derived_from.{number}"
+        )
     if found.status == VersionStatus.REJECTED.value:
-        raise ValidationFailed("derived_from names a rejected version", errors=[{
-            "field": f"derived_from.{number}.version", "type": "value",
-            "message": f"version {parent.version} of artifact {parent.artifact_id} was rejected "
-                       f"({found.status_reason}); nothing can derive from it"}])
+        raise ValidationFailed(
+            "derived_from names a rejected version",
+            errors=[
+                {
+                    "field": f"derived_from.{number}.version",
+                    "type": "value",
+                    "message": f"version {parent.version} of artifact {parent.artifact_id} was rejected "
+                    f"({found.status_reason}); nothing can derive from it",
+                }
+            ],
+        )
 
 
 def _check_storage_quota(caller: Caller, size_bytes: int) -> None:
@@ -149,21 +198,18 @@ def object_landed(key: str, object_version_id: str | None, meta: RequestMeta) ->
     return _observe(location.tenant_id, record, landed, SYSTEM_ACTOR, meta)
 
 
-def _observe(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str,
-             meta: RequestMeta) -> str:
+def _observe(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str, meta: RequestMeta) -> str:
     if record.status == VersionStatus.PENDING.value:
         outcome = _settle(tenant_id, record, landed, actor, meta)
         if outcome != "raced":
             return outcome
         record = store.get_version(tenant_id, *_ids(record))
-    if (record.status == VersionStatus.READY.value and landed.version_id
-            and landed.version_id != record.s3_version_id):
+    if record.status == VersionStatus.READY.value and landed.version_id and landed.version_id != record.s3_version_id:
         return _flag_changed(tenant_id, record, landed, actor, meta)
     return "unchanged"
 
 
-def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str,
-            meta: RequestMeta) -> str:
+def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str, meta: RequestMeta) -> str:
     """Judge the landed object version against the declaration and decide the pending version once."""
     declared = int(record.size_bytes)
     verdict = rules.judge_size(declared, landed.size)
@@ -183,24 +229,50 @@ def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead,
     elif not store.mark_rejected(record, verdict.reason, landed.version_id, now):
         return "raced"
     action = "artifact.version_verified" if verdict.accepted else "artifact.version_rejected"
-    record_audit(tenant_id, actor=actor, action=action, resource_type="artifact", resource_id=artifact_id,
-                 outcome="success", meta=meta, changes={"after": {
-                     "version": version, "status": "ready" if verdict.accepted else "rejected",
-                     "status_reason": verdict.reason, "size_bytes": landed.size}})
+    record_audit(
+        tenant_id,
+        actor=actor,
+        action=action,
+        resource_type="artifact",
+        resource_id=artifact_id,
+        outcome="success",
+        meta=meta,
+        changes={
+            "after": {
+                "version": version,
+                "status": "ready" if verdict.accepted else "rejected",
+                "status_reason": verdict.reason,
+                "size_bytes": landed.size,
+            }
+        },
+    )
     return "ready" if verdict.accepted else "rejected"
 
 
-def _flag_changed(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str,
-                  meta: RequestMeta) -> str:
+def _flag_changed(
+    tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str, meta: RequestMeta
+) -> str:
     if not store.flag_changed(record):
         return "unchanged"
     artifact_id, version = _ids(record)
-    record_audit(tenant_id, actor=actor, action="artifact.version_integrity_changed", resource_type="artifact",
-                 resource_id=artifact_id, outcome="success", meta=meta, changes={
-                     "before": {"version": version, "integrity": Integrity.INTACT,
-                                "s3_version_id": record.s3_version_id},
-                     "after": {"version": version, "integrity": Integrity.CHANGED,
-                               "s3_version_id": landed.version_id, "size_bytes": landed.size}})
+    record_audit(
+        tenant_id,
+        actor=actor,
+        action="artifact.version_integrity_changed",
+        resource_type="artifact",
+        resource_id=artifact_id,
+        outcome="success",
+        meta=meta,
+        changes={
+            "before": {"version": version, "integrity": Integrity.INTACT, "s3_version_id": record.s3_version_id},
+            "after": {
+                "version": version,
+                "integrity": Integrity.CHANGED,
+                "s3_version_id": landed.version_id,
+                "size_bytes": landed.size,
+            },
+        },
+    )
     return "changed"
 
 
@@ -224,16 +296,31 @@ def download_url(caller: Caller, artifact_id: str, version: str, meta: RequestMe
     record = _version_record(caller, artifact_id, version)
     if record.status != VersionStatus.READY.value:
         reason = f" ({record.status_reason})" if record.status_reason else ""
-        raise Conflict(f"version {version} is {record.status}{reason}; only ready versions can be downloaded",
-                       version_status=record.status)
-    url = content.presign_download(record.s3_key, record.s3_version_id, record.content_type,
-                                   rules.DOWNLOAD_URL_SECONDS)
+        raise Conflict(
+            f"version {version} is {record.status}{reason}; only ready versions can be downloaded",
+            version_status=record.status,
+        )
+    url = content.presign_download(record.s3_key, record.s3_version_id, record.content_type, rules.DOWNLOAD_URL_SECONDS)
     expires_at = (_now() + timedelta(seconds=rules.DOWNLOAD_URL_SECONDS)).isoformat()
-    audit_as(caller, "artifact.download_url", "artifact", artifact_id, meta,
-             changes={"after": {"version": version, "expires_at": expires_at}})
-    return {"artifact_id": artifact_id, "version": version, "url": url, "method": "GET", "expires_at": expires_at,
-            "size_bytes": int(record.size_bytes), "sha256": record.sha256, "content_type": record.content_type,
-            "integrity": record.integrity}
+    audit_as(
+        caller,
+        "artifact.download_url",
+        "artifact",
+        artifact_id,
+        meta,
+        changes={"after": {"version": version, "expires_at": expires_at}},
+    )
+    return {
+        "artifact_id": artifact_id,
+        "version": version,
+        "url": url,
+        "method": "GET",
+        "expires_at": expires_at,
+        "size_bytes": int(record.size_bytes),
+        "sha256": record.sha256,
+        "content_type": record.content_type,
+        "integrity": record.integrity,
+    }
 
 
 # ---------------------------------------------------------------- lineage
@@ -257,8 +344,9 @@ def lineage(caller: Caller, artifact_id: str, depth: int) -> dict:
         if ref.artifact_id not in edges_by_parent:
             grouped: dict[str, list[VersionRef]] = {}
             for edge in store.derived_edges(tenant_id, ref.artifact_id):
-                grouped.setdefault(edge.parent_version, []).append(VersionRef(edge.child_artifact_id,
-                                                                              edge.child_version))
+                grouped.setdefault(edge.parent_version, []).append(
+                    VersionRef(edge.child_artifact_id, edge.child_version)
+                )
             edges_by_parent[ref.artifact_id] = grouped
         return edges_by_parent[ref.artifact_id].get(ref.version, [])
 
@@ -271,10 +359,18 @@ def lineage(caller: Caller, artifact_id: str, depth: int) -> dict:
         if ref.artifact_id not in artifacts:
             artifacts[ref.artifact_id] = artifact_store.get_artifact(tenant_id, ref.artifact_id)
         artifact = artifacts[ref.artifact_id]  # None once deleted: the edge is history and stays visible
-        return {"artifact_id": ref.artifact_id, "version": ref.version, "name": artifact.name if artifact else None,
-                "type": artifact.type if artifact else None, "depth": hops}
+        return {
+            "artifact_id": ref.artifact_id,
+            "version": ref.version,
+            "name": artifact.name if artifact else None,
+            "type": artifact.type if artifact else None,
+            "depth": hops,
+        }
 
-    return {"id": artifact_id, "depth": depth,
-            "upstream": [node(ref, hops) for ref, hops in upstream],
-            "downstream": [node(ref, hops) for ref, hops in downstream],
-            "truncated": upstream_cut or downstream_cut}
+    return {
+        "id": artifact_id,
+        "depth": depth,
+        "upstream": [node(ref, hops) for ref, hops in upstream],
+        "downstream": [node(ref, hops) for ref, hops in downstream],
+        "truncated": upstream_cut or downstream_cut,
+    }

@@ -1,12 +1,13 @@
 """Artifact use cases: the library's entries (create, read, change, deprecate, delete), keyword search and
 the top list. Versions and their content live in maestro.services.artifact_versions; usage and impact in
 maestro.services.usage."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maestro.domain.artifacts import SearchFilters, deprecation_record, name_claim, rank
@@ -24,18 +25,26 @@ MAX_TOP = 50
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def artifact_view(artifact: Artifact) -> dict[str, Any]:
     return {
-        "id": artifact.artifact_id, "name": artifact.name, "type": artifact.type,
-        "description": artifact.description, "tags": list(artifact.tags or []), "metadata": artifact.metadata or {},
-        "owner": artifact.owner, "usage_count": int(artifact.usage_count or 0),
+        "id": artifact.artifact_id,
+        "name": artifact.name,
+        "type": artifact.type,
+        "description": artifact.description,
+        "tags": list(artifact.tags or []),
+        "metadata": artifact.metadata or {},
+        "owner": artifact.owner,
+        "usage_count": int(artifact.usage_count or 0),
         "version_count": int(artifact.version_count or 0),
-        "latest_version": artifact.latest_version, "impact_score": artifact.impact_score,
-        "impact": artifact.impact, "deprecated": artifact.deprecated,
-        "created_at": artifact.created_at.isoformat(), "updated_at": artifact.updated_at.isoformat(),
+        "latest_version": artifact.latest_version,
+        "impact_score": artifact.impact_score,
+        "impact": artifact.impact,
+        "deprecated": artifact.deprecated,
+        "created_at": artifact.created_at.isoformat(),
+        "updated_at": artifact.updated_at.isoformat(),
         "revision": int(artifact.revision),
     }
 
@@ -51,15 +60,29 @@ def get_artifact_record(caller: Caller, artifact_id: str) -> Artifact:
 def create_artifact(caller: Caller, fields: dict[str, Any], meta: RequestMeta) -> dict:
     now = _now()
     artifact_id = f"art_{uuid.uuid4().hex}"
-    artifact = Artifact(caller.tenant_id, artifact_id, created_at=now, updated_at=now,
-                        type_name=f"{fields['type']}#{fields['name'].casefold()}",
-                        owner=fields.get("owner") or caller.actor,
-                        **{k: v for k, v in fields.items() if k != "owner" and v is not None})
+    artifact = Artifact(
+        caller.tenant_id,
+        artifact_id,
+        created_at=now,
+        updated_at=now,
+        type_name=f"{fields['type']}#{fields['name'].casefold()}",
+        owner=fields.get("owner") or caller.actor,
+        **{k: v for k, v in fields.items() if k != "owner" and v is not None},
+    )
     tenant = identity_store.get_tenant(caller.tenant_id)
-    store.create_artifact(artifact, name_claim(artifact.type, artifact.name),
-                          effective_quotas(tenant.quota_overrides if tenant else None)["artifacts"])
-    audit_as(caller, "artifact.create", "artifact", artifact_id, meta,
-             changes={"after": {k: fields[k] for k in ("name", "type", "tags") if k in fields}})
+    store.create_artifact(
+        artifact,
+        name_claim(artifact.type, artifact.name),
+        effective_quotas(tenant.quota_overrides if tenant else None)["artifacts"],
+    )
+    audit_as(
+        caller,
+        "artifact.create",
+        "artifact",
+        artifact_id,
+        meta,
+        changes={"after": {k: fields[k] for k in ("name", "type", "tags") if k in fields}},
+    )
     embeddings.artifact_changed(caller.tenant_id, artifact_id)
     return artifact_view(artifact)
 
@@ -68,8 +91,9 @@ def get_artifact(caller: Caller, artifact_id: str) -> dict:
     return artifact_view(get_artifact_record(caller, artifact_id))
 
 
-def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None,
-                    meta: RequestMeta) -> dict:
+def update_artifact(
+    caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None, meta: RequestMeta
+) -> dict:
     """Description, tags, metadata and deprecation ({reason, replacement_id?}, or null to undeprecate)."""
     artifact = get_artifact_record(caller, artifact_id)
     before = artifact_view(artifact)
@@ -87,15 +111,22 @@ def update_artifact(caller: Caller, artifact_id: str, changes: dict[str, Any], e
                 raise InvalidInput("an artifact cannot replace itself", field="deprecated.replacement_id")
             if replacement is not None:
                 get_artifact_record(caller, replacement)
-            actions.append(Artifact.deprecated.set(
-                deprecation_record(deprecation["reason"], replacement, _now(), caller.actor)))
+            actions.append(
+                Artifact.deprecated.set(deprecation_record(deprecation["reason"], replacement, _now(), caller.actor))
+            )
     if not actions:
         raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
     actions.append(Artifact.updated_at.set(_now()))
     updated = artifact_view(store.update_artifact(artifact, actions, expected_revision))
     action = "artifact.deprecate" if changes.get("deprecated") else "artifact.update"
-    audit_as(caller, action, "artifact", artifact_id, meta,
-             changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}})
+    audit_as(
+        caller,
+        action,
+        "artifact",
+        artifact_id,
+        meta,
+        changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}},
+    )
     embeddings.artifact_changed(caller.tenant_id, artifact_id)
     return updated
 
@@ -110,13 +141,15 @@ def delete_artifact(caller: Caller, artifact_id: str, meta: RequestMeta) -> None
 SEMANTIC_CANDIDATES = 100  # the semantic ranking's top entries that enter the fused list
 
 
-def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None,
-           mode: str = "keyword") -> Page:
+def search(
+    caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None, mode: str = "keyword"
+) -> Page:
     """Search the tenant's library; ranked per request, paged by offset cursor. Filters apply in every mode.
     keyword: the words in name, tags and description. semantic: cosine similarity of MiniLM embeddings.
     hybrid: reciprocal rank fusion of the two. Each hit carries its score and the modes that found it."""
-    fingerprint = hashlib.sha256(json.dumps([filters.__dict__, sort, mode], sort_keys=True, default=list).encode()
-                                 ).hexdigest()[:16]
+    fingerprint = hashlib.sha256(
+        json.dumps([filters.__dict__, sort, mode], sort_keys=True, default=list).encode()
+    ).hexdigest()[:16]
     offset = decode_offset_cursor(cursor, fingerprint)
     library = _library(caller.tenant_id)
     extra: dict = {}
@@ -129,10 +162,16 @@ def search(caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor
             # Hybrid by default must not fail a search: without the model it is keyword search, and says so.
             mode, extra["degraded"] = "keyword", unavailable.detail
     if mode == "keyword" or not filters.query:
-        hits = [{**artifact, "score": score, "mode": "keyword" if filters.query else "filter",
-                 "found_by": ["keyword"] if filters.query else []}
-                for artifact, score in rank(library, filters, sort)]
-    window = hits[offset:offset + limit]
+        hits = [
+            {
+                **artifact,
+                "score": score,
+                "mode": "keyword" if filters.query else "filter",
+                "found_by": ["keyword"] if filters.query else [],
+            }
+            for artifact, score in rank(library, filters, sort)
+        ]
+    window = hits[offset : offset + limit]
     next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(hits) else None
     return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter", **extra})
 
@@ -153,10 +192,14 @@ def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, 
         keyword = [a["id"] for a, _ in rank(admitted.values(), filters, "relevance")]
         scored = reciprocal_rank_fusion([keyword, [artifact_id for artifact_id, _ in semantic]])
         keyword_ids, semantic_ids = set(keyword), {artifact_id for artifact_id, _ in semantic}
-        found = {artifact_id: [m for m, ids in (("keyword", keyword_ids), ("semantic", semantic_ids))
-                               if artifact_id in ids] for artifact_id, _ in scored}
-    hits = [{**admitted[artifact_id], "score": round(score, 6), "mode": mode, "found_by": found[artifact_id]}
-            for artifact_id, score in scored]
+        found = {
+            artifact_id: [m for m, ids in (("keyword", keyword_ids), ("semantic", semantic_ids)) if artifact_id in ids]
+            for artifact_id, _ in scored
+        }
+    hits = [
+        {**admitted[artifact_id], "score": round(score, 6), "mode": mode, "found_by": found[artifact_id]}
+        for artifact_id, score in scored
+    ]
     if sort != "relevance":
         keys = {"impact": "impact_score", "usage": "usage_count", "recent": "updated_at"}
         hits.sort(key=lambda h: (h[keys[sort]] or 0, h["score"]), reverse=True)

@@ -1,4 +1,5 @@
 """What a use case knows about the request beyond its inputs: who asked, from where, and how to audit it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,17 @@ class RequestMeta:
     request_id: str | None = None
 
 
-def record_audit(tenant_id: str, *, actor: str, action: str, resource_type: str, resource_id: str | None,
-                 outcome: str, meta: RequestMeta, changes: dict | None = None) -> None:
+def record_audit(
+    tenant_id: str,
+    *,
+    actor: str,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    outcome: str,
+    meta: RequestMeta,
+    changes: dict | None = None,
+) -> None:
     """Append one event to the tenant's audit chain. A failure to audit is logged loudly, never swallowed
     silently, and does not undo the change that already happened."""
     from maestro.domain.audit import AuditEntry
@@ -22,15 +32,41 @@ def record_audit(tenant_id: str, *, actor: str, action: str, resource_type: str,
     from maestro.repositories import audit_log
 
     try:
-        audit_log.append(tenant_id, AuditEntry(
-            actor=actor, action=action, resource_type=resource_type, resource_id=resource_id, outcome=outcome,
-            source_ip=meta.source_ip, user_agent=meta.user_agent, request_id=meta.request_id, changes=changes))
+        audit_log.append(
+            tenant_id,
+            AuditEntry(
+                actor=actor,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                outcome=outcome,
+                source_ip=meta.source_ip,
+                user_agent=meta.user_agent,
+                request_id=meta.request_id,
+                changes=changes,
+            ),
+        )
     except Exception:
         logger.exception("audit append failed", extra={"tenant_id": tenant_id, "action": action})
         metrics.add_metric(name="AuditAppendFailed", unit="Count", value=1)
 
 
-def audit_as(caller: Caller, action: str, resource_type: str, resource_id: str | None, meta: RequestMeta,
-             outcome: str = "success", changes: dict | None = None) -> None:
-    record_audit(caller.tenant_id, actor=caller.actor, action=action, resource_type=resource_type,
-                 resource_id=resource_id, outcome=outcome, meta=meta, changes=changes)
+def audit_as(
+    caller: Caller,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    meta: RequestMeta,
+    outcome: str = "success",
+    changes: dict | None = None,
+) -> None:
+    record_audit(
+        caller.tenant_id,
+        actor=caller.actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        outcome=outcome,
+        meta=meta,
+        changes=changes,
+    )

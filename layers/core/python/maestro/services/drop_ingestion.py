@@ -2,12 +2,13 @@
 and the one ingestion pipeline. Bad lines go to `quarantine/...` with their line number and reason; a result
 manifest goes to `ingest-results/...`. Memory stays flat: lines are read as they arrive, events are written in
 batches, and quarantined lines spool to /tmp before they are uploaded."""
+
 from __future__ import annotations
 
 import json
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maestro.aws_clients import client
@@ -39,36 +40,52 @@ class QuarantineWriter:
 
     def upload(self, key: str) -> None:
         self._file.seek(0)
-        client("s3").upload_fileobj(self._file, get_settings().artifact_bucket, key,
-                                    ExtraArgs={"ContentType": "application/x-ndjson"})
+        client("s3").upload_fileobj(
+            self._file, get_settings().artifact_bucket, key, ExtraArgs={"ContentType": "application/x-ndjson"}
+        )
 
 
 def quarantine_key(object_key: str) -> str:
-    return QUARANTINE_PREFIX + object_key[len(INGEST_PREFIX):] + ".rejected.jsonl"
+    return QUARANTINE_PREFIX + object_key[len(INGEST_PREFIX) :] + ".rejected.jsonl"
 
 
 def ingest_drop(object_key: str, *, etag: str | None = None) -> dict[str, Any]:
     """Ingest one dropped object and write its manifest; returns the manifest."""
     from maestro.ingestion.formats import FormatError, detect_format, parse
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     manifest: dict[str, Any] = {"object_key": object_key, "etag": etag, "started_at": started.isoformat()}
     location = parse_drop_key(object_key)
     if location is None:
-        return _finish(object_key, manifest | {"status": "rejected",
-                                               "reason": "key must be ingest/<tenant_id>/<project_id>/<file name>"})
+        return _finish(
+            object_key,
+            manifest | {"status": "rejected", "reason": "key must be ingest/<tenant_id>/<project_id>/<file name>"},
+        )
     manifest |= {"tenant_id": location.tenant_id, "project_id": location.project_id}
-    if identity_store.get_tenant(location.tenant_id) is None or \
-            project_store.get_project(location.tenant_id, location.project_id) is None:
+    if (
+        identity_store.get_tenant(location.tenant_id) is None
+        or project_store.get_project(location.tenant_id, location.project_id) is None
+    ):
         return _finish(object_key, manifest | {"status": "rejected", "reason": "unknown tenant or project"})
     s3_object = client("s3").get_object(Bucket=get_settings().artifact_bucket, Key=object_key)
     fmt = detect_format(object_key, s3_object.get("ContentType"))
     if fmt is None:
-        return _finish(object_key, manifest | {
-            "status": "rejected", "reason": "unknown format: use .jsonl, .gitlog, .xml (JUnit) or .json (workflow runs)"})
+        return _finish(
+            object_key,
+            manifest
+            | {
+                "status": "rejected",
+                "reason": "unknown format: use .jsonl, .gitlog, .xml (JUnit) or .json (workflow runs)",
+            },
+        )
     quarantine = QuarantineWriter()
-    pipeline = Pipeline(location.tenant_id, source=f"s3:{fmt}", project_id=location.project_id,
-                        on_reject=quarantine.add, keep_rejections=FIRST_ERRORS)
+    pipeline = Pipeline(
+        location.tenant_id,
+        source=f"s3:{fmt}",
+        project_id=location.project_id,
+        on_reject=quarantine.add,
+        keep_rejections=FIRST_ERRORS,
+    )
     # The body itself: parse() splits lines with a bounded line length and exact \n numbering.
     for line, item in parse(fmt, s3_object["Body"], fallback_timestamp=s3_object["LastModified"]):
         if isinstance(item, FormatError):
@@ -76,8 +93,14 @@ def ingest_drop(object_key: str, *, etag: str | None = None) -> dict[str, Any]:
         else:
             pipeline.add(line, item)
     result = pipeline.finish()
-    manifest |= {"status": "ingested", "format": fmt, "accepted": result.accepted, "duplicates": result.duplicates,
-                 "rejected": result.rejected_count, "first_errors": result.rejected}
+    manifest |= {
+        "status": "ingested",
+        "format": fmt,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": result.rejected_count,
+        "first_errors": result.rejected,
+    }
     if quarantine.count:
         quarantine.upload(quarantine_key(object_key))
         manifest["quarantine_key"] = quarantine_key(object_key)
@@ -85,13 +108,14 @@ def ingest_drop(object_key: str, *, etag: str | None = None) -> dict[str, Any]:
 
 
 def _finish(object_key: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    manifest["finished_at"] = datetime.now(timezone.utc).isoformat()
+    manifest["finished_at"] = datetime.now(UTC).isoformat()
     object_store.put_json(result_key(object_key), manifest)
     return manifest
 
 
-def create_upload(caller: Caller, project_id: str, file_name: str, content_type: str | None,
-                  meta: RequestMeta) -> dict[str, Any]:
+def create_upload(
+    caller: Caller, project_id: str, file_name: str, content_type: str | None, meta: RequestMeta
+) -> dict[str, Any]:
     """A presigned PUT for one drop into this project's part of the drop zone (15 minutes)."""
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
@@ -102,5 +126,9 @@ def create_upload(caller: Caller, project_id: str, file_name: str, content_type:
         params["ContentType"] = headers["Content-Type"] = content_type
     url = client("s3").generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_URL_SECONDS)
     audit_as(caller, "metrics.drop_upload", "project", project_id, meta, changes={"after": {"key": key}})
-    return {"id": key, "key": key, "result_key": result_key(key),
-            "upload": {"url": url, "method": "PUT", "headers": headers, "expires_in": UPLOAD_URL_SECONDS}}
+    return {
+        "id": key,
+        "key": key,
+        "result_key": result_key(key),
+        "upload": {"url": url, "method": "PUT", "headers": headers, "expires_in": UPLOAD_URL_SECONDS},
+    }

@@ -4,6 +4,7 @@ per-tenant index each warm function keeps in memory and brings up to date with t
 
 The encoder (maestro_embedding: onnxruntime + tokenizers) lives in the embedding layer and is imported only
 when a vector is needed, so CRUD requests never load it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,13 @@ from maestro.repositories.schema import ArtifactVector
 
 EVENT_ARTIFACT_CHANGED = "ArtifactChanged"
 EVENT_BACKFILL = "EmbeddingBackfillRequested"
-TEXT_LIKE_TYPES = ("application/x-ipynb+json", "application/json", "application/schema+json",
-                   "application/vnd.apache.avro+json", "text/")
+TEXT_LIKE_TYPES = (
+    "application/x-ipynb+json",
+    "application/json",
+    "application/schema+json",
+    "application/vnd.apache.avro+json",
+    "text/",
+)
 CHANGE_OVERLAP_MS = 5_000  # re-read a little before the last change seen: writers' clocks and lags differ
 CACHED_TENANTS = 32
 
@@ -40,8 +46,9 @@ def encoder() -> Any:
 
                     _encoder = default_encoder()
                 except (ImportError, FileNotFoundError, OSError) as error:
-                    raise DependencyUnavailable(f"the embedding model is not available here ({type(error).__name__})"
-                                                ) from None
+                    raise DependencyUnavailable(
+                        f"the embedding model is not available here ({type(error).__name__})"
+                    ) from None
     return _encoder
 
 
@@ -64,8 +71,16 @@ def _content_text(tenant_id: str, artifact: Any) -> str:
     if version is None or version.status != "ready" or not version.content_type.startswith(TEXT_LIKE_TYPES):
         return ""
     kwargs = {"VersionId": version.s3_version_id} if version.s3_version_id else {}
-    body = client("s3").get_object(Bucket=get_settings().artifact_bucket, Key=version.s3_key,
-                                   Range=f"bytes=0-{retrieval.MAX_CONTENT_BYTES - 1}", **kwargs)["Body"].read()
+    body = (
+        client("s3")
+        .get_object(
+            Bucket=get_settings().artifact_bucket,
+            Key=version.s3_key,
+            Range=f"bytes=0-{retrieval.MAX_CONTENT_BYTES - 1}",
+            **kwargs,
+        )["Body"]
+        .read()
+    )
     return retrieval.extract_content_text(version.content_type, version.s3_key, body)
 
 
@@ -87,8 +102,9 @@ def embed_artifact(tenant_id: str, artifact_id: str) -> str:
     if existing is not None and existing.text_sha256 == digest and not existing.deleted:
         return "unchanged"
     vector = encoder().encode([text])[0].astype("<f4").tobytes()
-    vector_store.put_vector(ArtifactVector(tenant_id, artifact_id, vector=vector, text_sha256=digest,
-                                           updated_ms=now_ms, deleted=False))
+    vector_store.put_vector(
+        ArtifactVector(tenant_id, artifact_id, vector=vector, text_sha256=digest, updated_ms=now_ms, deleted=False)
+    )
     return "embedded"
 
 
@@ -125,8 +141,11 @@ class TenantVectors:
     def matrix(self) -> tuple[list[str], Any]:
         if self._matrix is None:
             self._ids = list(self.rows)
-            self._matrix = (self._np.vstack([self.rows[i] for i in self._ids]) if self._ids
-                            else self._np.zeros((0, 384), dtype="<f4"))
+            self._matrix = (
+                self._np.vstack([self.rows[i] for i in self._ids])
+                if self._ids
+                else self._np.zeros((0, 384), dtype="<f4")
+            )
         return self._ids, self._matrix
 
 

@@ -1,10 +1,11 @@
 """GitHub: connecting a repository to a project (its webhook secret kept in Secrets Manager, never returned),
 and receiving webhooks: verify the signature, drop replayed deliveries, map the payload to metric events and
 send them through the one ingestion pipeline."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError
@@ -26,20 +27,37 @@ def _secret_name(tenant_id: str, project_id: str) -> str:
     return get_settings().secret_name(f"github-webhooks/{tenant_id}/{project_id}")
 
 
-def connect_repository(caller: Caller, project_id: str, repository: str, webhook_secret: str,
-                       meta: RequestMeta) -> dict[str, Any]:
+def connect_repository(
+    caller: Caller, project_id: str, repository: str, webhook_secret: str, meta: RequestMeta
+) -> dict[str, Any]:
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
     name = _secret_name(caller.tenant_id, project_id)
     put_secret_text(name, webhook_secret)
     ensure_bound()
-    now = datetime.now(timezone.utc)
-    RepositoryIntegration(repository.casefold(), child_key(caller.tenant_id, project_id), secret_name=name,
-                          created_by=caller.actor, created_at=now).save()
-    audit_as(caller, "integration.github", "project", project_id, meta,
-             changes={"after": {"repository": repository, "webhook_secret": "set"}})
-    return {"id": f"{project_id}:github", "project_id": project_id, "repository": repository,
-            "webhook_secret_set": True, "webhook_url_path": "/v1/integrations/github/webhook"}
+    now = datetime.now(UTC)
+    RepositoryIntegration(
+        repository.casefold(),
+        child_key(caller.tenant_id, project_id),
+        secret_name=name,
+        created_by=caller.actor,
+        created_at=now,
+    ).save()
+    audit_as(
+        caller,
+        "integration.github",
+        "project",
+        project_id,
+        meta,
+        changes={"after": {"repository": repository, "webhook_secret": "set"}},
+    )
+    return {
+        "id": f"{project_id}:github",
+        "project_id": project_id,
+        "repository": repository,
+        "webhook_secret_set": True,
+        "webhook_url_path": "/v1/integrations/github/webhook",
+    }
 
 
 def _secret(name: str) -> bytes:
@@ -50,7 +68,8 @@ def _first_delivery(tenant_id: str, delivery_id: str) -> bool:
     """Claim the delivery id for this tenant; False when it was seen before (a redelivery)."""
     try:
         NameClaim(tenant_id, f"github-delivery#{delivery_id}", owner_id=delivery_id).save(
-            condition=NameClaim.claim.does_not_exist())
+            condition=NameClaim.claim.does_not_exist()
+        )
         return True
     except PutError as error:
         if is_condition_failure(error):
@@ -91,10 +110,22 @@ def receive_webhook(headers: dict[str, str], body: bytes, meta: RequestMeta) -> 
             outcomes.append({"project_id": project_id, "ignored": result.ignored_reason})
             continue
         ingested = ingest(tenant_id, enumerate(result.events), source=github.SOURCE, project_id=project_id)
-        record_audit(tenant_id, actor=f"github:{repository}", action="metrics.github_webhook", resource_type="project",
-                     resource_id=project_id, outcome="success", meta=meta,
-                     changes={"after": {"event": event_name, "delivery": delivery_id, "accepted": ingested.accepted}})
+        record_audit(
+            tenant_id,
+            actor=f"github:{repository}",
+            action="metrics.github_webhook",
+            resource_type="project",
+            resource_id=project_id,
+            outcome="success",
+            meta=meta,
+            changes={"after": {"event": event_name, "delivery": delivery_id, "accepted": ingested.accepted}},
+        )
         outcomes.append({"project_id": project_id, **ingested.to_body(20)})
     status = 202 if not result.handled else 200
-    return status, {"delivery_id": delivery_id, "event": event_name, "handled": result.handled,
-                    "ignored_reason": result.ignored_reason, "projects": outcomes}
+    return status, {
+        "delivery_id": delivery_id,
+        "event": event_name,
+        "handled": result.handled,
+        "ignored_reason": result.ignored_reason,
+        "projects": outcomes,
+    }

@@ -1,5 +1,6 @@
 """Identity use cases: signup, login, token refresh and logout, authentication of every request, users,
 invitations, API keys and the tenant's quota usage."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from maestro.domain.errors import InvalidInput, NotFound, PermissionDenied, RateLimited, Unauthenticated
 from maestro.domain.identity import api_keys as key_rules
@@ -27,7 +28,7 @@ SIGNUP_WINDOW_SECONDS = 3600
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _new_id(prefix: str) -> str:
@@ -42,23 +43,36 @@ def token_service() -> TokenService:
     """Built from the signing keys in Secrets Manager (cached by Powertools parameters between calls)."""
     settings = get_settings()
     keyring = SigningKeyRing.from_secret(get_secret_json("jwt-signing-keys"))
-    return TokenService(keyring, issuer=f"{settings.token_issuer}/{settings.stage}", audience=settings.token_audience,
-                        refresh_ttl_seconds=settings.refresh_token_ttl_seconds)
+    return TokenService(
+        keyring,
+        issuer=f"{settings.token_issuer}/{settings.stage}",
+        audience=settings.token_audience,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+    )
 
 
 # ---------------------------------------------------------------- rendering
 def user_view(user: User) -> dict:
     return {
-        "id": user.user_id, "tenant_id": user.tenant_id, "email": user.email, "name": user.name, "role": user.role,
-        "active": user.active, "invited": user.password_hash is None and user.invite_token_hash is not None,
-        "created_at": user.created_at.isoformat(), "updated_at": user.updated_at.isoformat(),
+        "id": user.user_id,
+        "tenant_id": user.tenant_id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": user.active,
+        "invited": user.password_hash is None and user.invite_token_hash is not None,
+        "created_at": user.created_at.isoformat(),
+        "updated_at": user.updated_at.isoformat(),
         "version": user.version,
     }
 
 
 def api_key_view(key: ApiKey) -> dict:
     return {
-        "id": key.key_id, "name": key.name, "role": key.role, "created_by": key.created_by,
+        "id": key.key_id,
+        "name": key.name,
+        "role": key.role,
+        "created_by": key.created_by,
         "created_at": key.created_at.isoformat(),
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
@@ -74,17 +88,29 @@ class TokenPair:
     user: dict
 
     def to_body(self) -> dict:
-        return {"access_token": self.access_token, "refresh_token": self.refresh_token, "token_type": "Bearer",
-                "expires_in": self.expires_in, "user": self.user}
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "user": self.user,
+        }
 
 
 def _open_session(user: User) -> TokenPair:
     tokens = token_service()
     session_id = _new_id("ses")
     refresh = tokens.issue_refresh(user.tenant_id, user.user_id, session_id)
-    store.create_session(Session(
-        user.tenant_id, session_id, user_id=user.user_id, current_refresh_jti=refresh.jti,
-        created_at=_now(), expires_at_epoch=refresh.expires_at))
+    store.create_session(
+        Session(
+            user.tenant_id,
+            session_id,
+            user_id=user.user_id,
+            current_refresh_jti=refresh.jti,
+            created_at=_now(),
+            expires_at_epoch=refresh.expires_at,
+        )
+    )
     access = tokens.issue_access(user.tenant_id, user.user_id, user.role, session_id)
     return TokenPair(access.token, refresh.token, access.expires_in, user_view(user))
 
@@ -96,12 +122,27 @@ def create_tenant(tenant_name: str, email: str, password: str, name: str, meta: 
     passwords.check_password_policy(password, email=email, name=name)
     now = _now()
     tenant = Tenant(_new_id("ten"), name=tenant_name, created_at=now)
-    admin = User(tenant.tenant_id, _new_id("usr"), email=email, name=name, role=Role.ADMIN.value,
-                 password_hash=passwords.hash_password(password), created_at=now, updated_at=now)
+    admin = User(
+        tenant.tenant_id,
+        _new_id("usr"),
+        email=email,
+        name=name,
+        role=Role.ADMIN.value,
+        password_hash=passwords.hash_password(password),
+        created_at=now,
+        updated_at=now,
+    )
     store.create_tenant_with_admin(tenant, admin)
-    record_audit(tenant.tenant_id, actor=f"user:{admin.user_id}", action="tenant.create", resource_type="tenant",
-                 resource_id=tenant.tenant_id, outcome="success", meta=meta,
-                 changes={"after": {"name": tenant_name, "admin_email": email}})
+    record_audit(
+        tenant.tenant_id,
+        actor=f"user:{admin.user_id}",
+        action="tenant.create",
+        resource_type="tenant",
+        resource_id=tenant.tenant_id,
+        outcome="success",
+        meta=meta,
+        changes={"after": {"name": tenant_name, "admin_email": email}},
+    )
     return admin
 
 
@@ -109,8 +150,9 @@ def signup(tenant_name: str, email: str, password: str, name: str, meta: Request
     settings = get_settings()
     if not settings.signup_open:
         raise PermissionDenied("open signup is closed on this deployment; an operator creates tenants")
-    retry_after = store.consume_rate_limit("signup", meta.source_ip or "unknown", settings.signups_per_ip_per_hour,
-                                           SIGNUP_WINDOW_SECONDS, time.time())
+    retry_after = store.consume_rate_limit(
+        "signup", meta.source_ip or "unknown", settings.signups_per_ip_per_hour, SIGNUP_WINDOW_SECONDS, time.time()
+    )
     if retry_after is not None:
         raise RateLimited("too many signups from this address; try again later", retry_after_seconds=retry_after)
     return _open_session(create_tenant(tenant_name, email, password, name, meta))
@@ -129,26 +171,54 @@ def login(email: str, password: str, meta: RequestMeta) -> TokenPair:
     actor = f"user:{user.user_id}"
     locked_for = throttling.lock_remaining_seconds(user.locked_until, now)
     if locked_for is not None:
-        record_audit(user.tenant_id, actor=actor, action="auth.login", resource_type="user", resource_id=user.user_id,
-                     outcome="denied", meta=meta)
+        record_audit(
+            user.tenant_id,
+            actor=actor,
+            action="auth.login",
+            resource_type="user",
+            resource_id=user.user_id,
+            outcome="denied",
+            meta=meta,
+        )
         raise RateLimited("too many failed logins; the account is locked for now", retry_after_seconds=locked_for)
     if not user.active or not passwords.verify_password(user.password_hash, password):
         failures = store.record_login_failure(user, now)
-        record_audit(user.tenant_id, actor=actor, action="auth.login", resource_type="user", resource_id=user.user_id,
-                     outcome="failure", meta=meta)
+        record_audit(
+            user.tenant_id,
+            actor=actor,
+            action="auth.login",
+            resource_type="user",
+            resource_id=user.user_id,
+            outcome="failure",
+            meta=meta,
+        )
         if throttling.should_lock(failures, now):
             store.lock_user(user, now + throttling.LOCK_DURATION)
-            record_audit(user.tenant_id, actor=actor, action="auth.lock", resource_type="user",
-                         resource_id=user.user_id, outcome="success", meta=meta,
-                         changes={"after": {"locked_minutes": int(throttling.LOCK_DURATION.total_seconds() // 60)}})
+            record_audit(
+                user.tenant_id,
+                actor=actor,
+                action="auth.lock",
+                resource_type="user",
+                resource_id=user.user_id,
+                outcome="success",
+                meta=meta,
+                changes={"after": {"locked_minutes": int(throttling.LOCK_DURATION.total_seconds() // 60)}},
+            )
         raise Unauthenticated(_BAD_CREDENTIALS)
     if user.failed_logins or user.locked_until:
         store.clear_login_failures(user)
     if passwords.needs_rehash(user.password_hash):
         store.set_password(user, passwords.hash_password(password), now)
     pair = _open_session(user)
-    record_audit(user.tenant_id, actor=actor, action="auth.login", resource_type="user", resource_id=user.user_id,
-                 outcome="success", meta=meta)
+    record_audit(
+        user.tenant_id,
+        actor=actor,
+        action="auth.login",
+        resource_type="user",
+        resource_id=user.user_id,
+        outcome="success",
+        meta=meta,
+    )
     return pair
 
 
@@ -164,18 +234,34 @@ def refresh(refresh_token: str, meta: RequestMeta) -> TokenPair:
     if not store.rotate_refresh(session, claims.jti, uuid.uuid4().hex):
         # An already-used refresh token: someone holds a copy. Revoke the whole family.
         store.revoke_session(session, "refresh token reuse")
-        record_audit(claims.tenant_id, actor=actor, action="auth.refresh_reuse", resource_type="session",
-                     resource_id=session.session_id, outcome="denied", meta=meta)
+        record_audit(
+            claims.tenant_id,
+            actor=actor,
+            action="auth.refresh_reuse",
+            resource_type="session",
+            resource_id=session.session_id,
+            outcome="denied",
+            meta=meta,
+        )
         raise Unauthenticated("refresh token already used; the session has been revoked")
     session.refresh()
     user = store.get_user(claims.tenant_id, claims.user_id)
     if user is None or not user.active:
         store.revoke_session(session, "user inactive")
         raise Unauthenticated("user is inactive")
-    new_refresh = tokens.issue_refresh(user.tenant_id, user.user_id, session.session_id, jti=session.current_refresh_jti)
+    new_refresh = tokens.issue_refresh(
+        user.tenant_id, user.user_id, session.session_id, jti=session.current_refresh_jti
+    )
     access = tokens.issue_access(user.tenant_id, user.user_id, user.role, session.session_id)
-    record_audit(claims.tenant_id, actor=actor, action="auth.refresh", resource_type="session",
-                 resource_id=session.session_id, outcome="success", meta=meta)
+    record_audit(
+        claims.tenant_id,
+        actor=actor,
+        action="auth.refresh",
+        resource_type="session",
+        resource_id=session.session_id,
+        outcome="success",
+        meta=meta,
+    )
     return TokenPair(access.token, new_refresh.token, access.expires_in, user_view(user))
 
 
@@ -230,8 +316,12 @@ def _authenticate_api_key(token: str) -> Caller:
 
 def me(caller: Caller) -> dict:
     tenant = store.get_tenant(caller.tenant_id)
-    body = {"principal_type": caller.principal_type, "id": caller.principal_id, "role": caller.role,
-            "tenant": {"id": caller.tenant_id, "name": tenant.name if tenant else None}}
+    body = {
+        "principal_type": caller.principal_type,
+        "id": caller.principal_id,
+        "role": caller.role,
+        "tenant": {"id": caller.tenant_id, "name": tenant.name if tenant else None},
+    }
     if caller.principal_type == "user":
         user = store.get_user(caller.tenant_id, caller.principal_id)
         if user is None:
@@ -248,8 +338,9 @@ def _hash_invite(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(caller: Caller, email: str, name: str, role: str, password: str | None, invite: bool,
-                meta: RequestMeta) -> dict:
+def create_user(
+    caller: Caller, email: str, name: str, role: str, password: str | None, invite: bool, meta: RequestMeta
+) -> dict:
     if (password is None) == (not invite):
         raise InvalidInput("give either a password or invite: true, not both and not neither")
     email = normalise_email(email)
@@ -264,8 +355,14 @@ def create_user(caller: Caller, email: str, name: str, role: str, password: str 
         user.invite_token_hash = _hash_invite(f"{user.tenant_id}:{user.user_id}:{invite_token}")
     tenant = store.get_tenant(caller.tenant_id)
     store.add_user(user, effective_quotas(tenant.quota_overrides if tenant else None)["users"])
-    audit_as(caller, "user.create", "user", user.user_id, meta,
-             changes={"after": {"email": email, "name": name, "role": role}})
+    audit_as(
+        caller,
+        "user.create",
+        "user",
+        user.user_id,
+        meta,
+        changes={"after": {"email": email, "name": name, "role": role}},
+    )
     body = user_view(user)
     if invite_token:
         # The invitation is shown once; only its hash is stored.
@@ -280,13 +377,23 @@ def accept_invite(invite: str, password: str, meta: RequestMeta) -> TokenPair:
         raise Unauthenticated("invalid invitation") from None
     user = store.get_user(tenant_id, user_id)
     expected = user.invite_token_hash if user else None
-    if not expected or not secrets.compare_digest(expected, _hash_invite(f"{tenant_id}:{user_id}:{token}")) \
-            or not user.active:
+    if (
+        not expected
+        or not secrets.compare_digest(expected, _hash_invite(f"{tenant_id}:{user_id}:{token}"))
+        or not user.active
+    ):
         raise Unauthenticated("invalid invitation")
     passwords.check_password_policy(password, email=user.email, name=user.name)
     store.set_password(user, passwords.hash_password(password), _now())
-    record_audit(tenant_id, actor=f"user:{user_id}", action="user.accept_invite", resource_type="user",
-                 resource_id=user_id, outcome="success", meta=meta)
+    record_audit(
+        tenant_id,
+        actor=f"user:{user_id}",
+        action="user.accept_invite",
+        resource_type="user",
+        resource_id=user_id,
+        outcome="success",
+        meta=meta,
+    )
     user.refresh(consistent_read=True)
     return _open_session(user)
 
@@ -307,8 +414,15 @@ def list_users(caller: Caller, limit: int, cursor: str | None) -> Page:
     return Page([user_view(u) for u in page.items], page.next_cursor)
 
 
-def update_user(caller: Caller, user_id: str, *, role: str | None, active: bool | None, expected_version: int | None,
-                meta: RequestMeta) -> dict:
+def update_user(
+    caller: Caller,
+    user_id: str,
+    *,
+    role: str | None,
+    active: bool | None,
+    expected_version: int | None,
+    meta: RequestMeta,
+) -> dict:
     user = _tenant_user(caller, user_id)
     if expected_version is not None and user.version != expected_version:
         from maestro.domain.errors import PreconditionFailed
@@ -320,9 +434,17 @@ def update_user(caller: Caller, user_id: str, *, role: str | None, active: bool 
     if before != after:
         # New role or deactivation takes effect at once: the user's sessions end and must sign in again.
         store.revoke_user_sessions(caller.tenant_id, user_id, "user changed")
-    audit_as(caller, "user.update", "user", user_id, meta,
-             changes={"before": {k: v for k, v in before.items() if after[k] != v},
-                      "after": {k: v for k, v in after.items() if before[k] != v}})
+    audit_as(
+        caller,
+        "user.update",
+        "user",
+        user_id,
+        meta,
+        changes={
+            "before": {k: v for k, v in before.items() if after[k] != v},
+            "after": {k: v for k, v in after.items() if before[k] != v},
+        },
+    )
     return user_view(updated)
 
 
@@ -339,8 +461,16 @@ def create_api_key(caller: Caller, name: str, role: str, expires_at: datetime | 
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at must be in the future", field="expires_at")
     new_key = key_rules.generate_api_key()
-    key = ApiKey(caller.tenant_id, new_key.key_id, name=name, role=role, secret_hash=new_key.secret_hash,
-                 created_by=caller.actor, created_at=now, expires_at=expires_at)
+    key = ApiKey(
+        caller.tenant_id,
+        new_key.key_id,
+        name=name,
+        role=role,
+        secret_hash=new_key.secret_hash,
+        created_by=caller.actor,
+        created_at=now,
+        expires_at=expires_at,
+    )
     store.create_api_key(key)
     audit_as(caller, "api_key.create", "api_key", key.key_id, meta, changes={"after": {"name": name, "role": role}})
     return {**api_key_view(key), "key": new_key.token}
@@ -365,9 +495,15 @@ def tenant_usage(caller: Caller) -> dict:
     if tenant is None:
         raise NotFound("tenant not found")
     quotas = effective_quotas(tenant.quota_overrides)
-    used = {"users": tenant.users_count, "projects": tenant.projects_count, "artifacts": tenant.artifacts_count,
-            "stored_bytes": tenant.stored_bytes}
-    return {"id": tenant.tenant_id, "name": tenant.name, "created_at": tenant.created_at.isoformat(),
-            "quotas": {name: QuotaUsage(name, int(used[name]), limit).to_body() for name, limit in quotas.items()}}
-
-
+    used = {
+        "users": tenant.users_count,
+        "projects": tenant.projects_count,
+        "artifacts": tenant.artifacts_count,
+        "stored_bytes": tenant.stored_bytes,
+    }
+    return {
+        "id": tenant.tenant_id,
+        "name": tenant.name,
+        "created_at": tenant.created_at.isoformat(),
+        "quotas": {name: QuotaUsage(name, int(used[name]), limit).to_body() for name, limit in quotas.items()},
+    }

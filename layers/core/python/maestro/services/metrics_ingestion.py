@@ -1,11 +1,13 @@
 """The one ingestion pipeline every source goes through: validate each raw event once (maestro.domain.metrics),
 check its project belongs to the tenant, store it exactly once, and count accepted, duplicate and rejected
 events in Powertools metrics. Rejected events are returned with their index and reason, never dropped."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from maestro.domain.metrics import MetricEvent, MetricRejected, normalise
 from maestro.observability import metrics as powertools_metrics
@@ -24,20 +26,31 @@ class IngestResult:
 
     def to_body(self, max_rejections: int | None = None) -> dict[str, Any]:
         rejected = self.rejected if max_rejections is None else self.rejected[:max_rejections]
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": rejected,
-                "rejected_count": self.rejected_count}
-
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": rejected,
+            "rejected_count": self.rejected_count,
+        }
 
 
 class Pipeline:
     """Feed raw events (with their index or line number); call `finish()` for the result."""
 
-    def __init__(self, tenant_id: str, *, source: str, project_id: str | None = None,
-                 now: datetime | None = None, on_reject=None, keep_rejections: int | None = None) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        source: str,
+        project_id: str | None = None,
+        now: datetime | None = None,
+        on_reject=None,
+        keep_rejections: int | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
         self.source = source
         self.project_id = project_id
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
         self.result = IngestResult()
         self._custom_types = store.custom_types(tenant_id)
         self._known_projects: dict[str, bool] = {}
@@ -59,8 +72,9 @@ class Pipeline:
 
     def add(self, index: int, raw: Any) -> None:
         try:
-            event = normalise(raw, project_id=self.project_id, custom_types=self._custom_types, source=self.source,
-                              now=self.now)
+            event = normalise(
+                raw, project_id=self.project_id, custom_types=self._custom_types, source=self.source, now=self.now
+            )
         except MetricRejected as rejected:
             self.reject(index, rejected.reason, raw)
             return
@@ -80,16 +94,24 @@ class Pipeline:
 
     def finish(self) -> IngestResult:
         self._flush()
-        for name, value in (("MetricEventsAccepted", self.result.accepted),
-                            ("MetricEventsDuplicate", self.result.duplicates),
-                            ("MetricEventsRejected", self.result.rejected_count)):
+        for name, value in (
+            ("MetricEventsAccepted", self.result.accepted),
+            ("MetricEventsDuplicate", self.result.duplicates),
+            ("MetricEventsRejected", self.result.rejected_count),
+        ):
             if value:
                 powertools_metrics.add_metric(name=name, unit="Count", value=value)
         return self.result
 
 
-def ingest(tenant_id: str, raw_events: Iterable[tuple[int, Any]], *, source: str, project_id: str | None = None,
-           now: datetime | None = None) -> IngestResult:
+def ingest(
+    tenant_id: str,
+    raw_events: Iterable[tuple[int, Any]],
+    *,
+    source: str,
+    project_id: str | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
     pipeline = Pipeline(tenant_id, source=source, project_id=project_id, now=now)
     for index, raw in raw_events:
         pipeline.add(index, raw)
@@ -112,8 +134,12 @@ def ingest_eventbridge_detail(detail: Any, event_id: str | None) -> IngestResult
 
     # Rejected events are kept, not just counted: quarantine/eventbridge/<tenant>/<event id>.jsonl
     quarantine = QuarantineWriter()
-    pipeline = Pipeline(tenant_id, source="eventbridge", on_reject=quarantine.add,
-                        project_id=project_id if isinstance(project_id, str) else None)
+    pipeline = Pipeline(
+        tenant_id,
+        source="eventbridge",
+        on_reject=quarantine.add,
+        project_id=project_id if isinstance(project_id, str) else None,
+    )
     for index, raw in enumerate(detail["events"]):
         pipeline.add(index, raw)
     result = pipeline.finish()

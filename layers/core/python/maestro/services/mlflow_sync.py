@@ -1,6 +1,7 @@
 """MLflow integration: a tenant's tracking server (URI, optional token in Secrets Manager, primary metric and
 its direction) and the sync of each project's experiment into process metrics and an experiment summary.
 Talks to MLflow's REST API with the standard library: request-time and sync functions never import mlflow."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -9,7 +10,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
@@ -50,24 +51,40 @@ def _check_uri(uri: str) -> None:
         raise InvalidInput("tracking_uri must be a public address", field="tracking_uri")
 
 
-def configure(caller: Caller, tracking_uri: str, primary_metric: str | None, direction: str, token: str | None,
-              meta: RequestMeta) -> dict[str, Any]:
+def configure(
+    caller: Caller, tracking_uri: str, primary_metric: str | None, direction: str, token: str | None, meta: RequestMeta
+) -> dict[str, Any]:
     _check_uri(tracking_uri)
-    config = {"tracking_uri": tracking_uri.rstrip("/"), "primary_metric": primary_metric, "direction": direction,
-              "has_token": token is not None}
+    config = {
+        "tracking_uri": tracking_uri.rstrip("/"),
+        "primary_metric": primary_metric,
+        "direction": direction,
+        "has_token": token is not None,
+    }
     if token is not None:
         put_secret_text(_token_secret(caller.tenant_id), token)
     Tenant(caller.tenant_id).update(actions=[Tenant.mlflow.set(config)])
-    audit_as(caller, "integration.mlflow", "tenant", caller.tenant_id, meta,
-             changes={"after": {k: v for k, v in config.items()}})
+    audit_as(
+        caller,
+        "integration.mlflow",
+        "tenant",
+        caller.tenant_id,
+        meta,
+        changes={"after": {k: v for k, v in config.items()}},
+    )
     return {"id": f"{caller.tenant_id}:mlflow", **config}
 
 
-def _call(config: dict[str, Any], tenant_id: str, method: str, path: str, body: dict | None = None,
-          query: dict | None = None) -> dict[str, Any]:
+def _call(
+    config: dict[str, Any], tenant_id: str, method: str, path: str, body: dict | None = None, query: dict | None = None
+) -> dict[str, Any]:
     url = config["tracking_uri"] + path + ("?" + urllib.parse.urlencode(query) if query else "")
-    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
     if config.get("has_token"):
         token = get_secret_text(_token_secret(tenant_id))
         request.add_header("Authorization", f"Bearer {token}")
@@ -83,13 +100,23 @@ def _call(config: dict[str, Any], tenant_id: str, method: str, path: str, body: 
 
 
 def fetch_runs(config: dict[str, Any], tenant_id: str, experiment_name: str) -> list[Run]:
-    found = _call(config, tenant_id, "GET", "/api/2.0/mlflow/experiments/get-by-name",
-                  query={"experiment_name": experiment_name})
+    found = _call(
+        config, tenant_id, "GET", "/api/2.0/mlflow/experiments/get-by-name", query={"experiment_name": experiment_name}
+    )
     experiment_id = found["experiment"]["experiment_id"]
     runs, token = [], None
     while len(runs) < MAX_RUNS:
-        page = _call(config, tenant_id, "POST", "/api/2.0/mlflow/runs/search", body={
-            "experiment_ids": [experiment_id], "max_results": PAGE_SIZE, **({"page_token": token} if token else {})})
+        page = _call(
+            config,
+            tenant_id,
+            "POST",
+            "/api/2.0/mlflow/runs/search",
+            body={
+                "experiment_ids": [experiment_id],
+                "max_results": PAGE_SIZE,
+                **({"page_token": token} if token else {}),
+            },
+        )
         runs += [Run.from_rest(raw) for raw in page.get("runs", [])]
         token = page.get("next_page_token")
         if not token:
@@ -106,11 +133,18 @@ def sync_project(tenant: Tenant, project: Project) -> dict[str, Any]:
     runs = fetch_runs(config, tenant.tenant_id, project.mlflow_experiment)
     raw = [event for run in runs for event in run_events(run, project.mlflow_experiment)]
     result = ingest(tenant.tenant_id, enumerate(raw), source="mlflow", project_id=project.project_id)
-    summary = {**summarise(runs, config.get("primary_metric"), config.get("direction", "maximize")),
-               "experiment": project.mlflow_experiment, "synced_at": datetime.now(timezone.utc).isoformat()}
+    summary = {
+        **summarise(runs, config.get("primary_metric"), config.get("direction", "maximize")),
+        "experiment": project.mlflow_experiment,
+        "synced_at": datetime.now(UTC).isoformat(),
+    }
     project_store.set_mlflow_summary(project, summary)
-    return {"id": f"{project.project_id}:mlflow", "project_id": project.project_id, "summary": summary,
-            "events": result.to_body(20)}
+    return {
+        "id": f"{project.project_id}:mlflow",
+        "project_id": project.project_id,
+        "summary": summary,
+        "events": result.to_body(20),
+    }
 
 
 def sync(caller: Caller, project_id: str, meta: RequestMeta) -> dict[str, Any]:
@@ -118,8 +152,14 @@ def sync(caller: Caller, project_id: str, meta: RequestMeta) -> dict[str, Any]:
     if project is None:
         raise NotFound(f"project {project_id} not found")
     outcome = sync_project(identity_store.get_tenant(caller.tenant_id), project)
-    audit_as(caller, "integration.mlflow_sync", "project", project_id, meta,
-             changes={"after": {"runs": outcome["summary"]["runs"]}})
+    audit_as(
+        caller,
+        "integration.mlflow_sync",
+        "project",
+        project_id,
+        meta,
+        changes={"after": {"runs": outcome["summary"]["runs"]}},
+    )
     return outcome
 
 
@@ -133,13 +173,13 @@ def sync_all() -> list[dict[str, Any]]:
         tenant = identity_store.get_tenant(tenant_id)
         if tenant is None or not tenant.mlflow:
             continue
-        for project in project_store.list_projects(tenant_id, status="active", problem_class=None, limit=1000,
-                                                   cursor=None).items:
+        for project in project_store.list_projects(
+            tenant_id, status="active", problem_class=None, limit=1000, cursor=None
+        ).items:
             if not project.mlflow_experiment:
                 continue
             try:
                 results.append(sync_project(tenant, project))
             except Exception:  # one project's server trouble must not stop the others
-                logger.exception("mlflow sync failed", extra={"tenant_id": tenant_id,
-                                                             "project_id": project.project_id})
+                logger.exception("mlflow sync failed", extra={"tenant_id": tenant_id, "project_id": project.project_id})
     return results

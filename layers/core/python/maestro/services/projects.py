@@ -1,8 +1,9 @@
 """Project use cases: create, read, change, delete (soft), record the outcome, manage the team."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maestro.domain.errors import InvalidInput, NotFound
@@ -16,31 +17,54 @@ from maestro.repositories import projects as store
 from maestro.repositories.schema import Project, TeamMember, Tenant
 from maestro.services.context import RequestMeta, audit_as
 
-EDITABLE = ("name", "description", "complexity_score", "team_size", "start_date", "repositories",
-            "mlflow_experiment", "features")
+EDITABLE = (
+    "name",
+    "description",
+    "complexity_score",
+    "team_size",
+    "start_date",
+    "repositories",
+    "mlflow_experiment",
+    "features",
+)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def project_view(project: Project) -> dict[str, Any]:
     return {
-        "id": project.project_id, "name": project.name, "description": project.description,
-        "problem_class": project.problem_class, "complexity_score": project.complexity_score,
-        "team_size": project.team_size, "status": project.status, "start_date": project.start_date,
-        "repositories": list(project.repositories or []), "mlflow_experiment": project.mlflow_experiment,
+        "id": project.project_id,
+        "name": project.name,
+        "description": project.description,
+        "problem_class": project.problem_class,
+        "complexity_score": project.complexity_score,
+        "team_size": project.team_size,
+        "status": project.status,
+        "start_date": project.start_date,
+        "repositories": list(project.repositories or []),
+        "mlflow_experiment": project.mlflow_experiment,
         "features": dict(project.features or {}),
-        "outcome": project.outcome, "success_score": project.success_score, "mlflow": project.mlflow_summary,
-        "created_at": project.created_at.isoformat(), "updated_at": project.updated_at.isoformat(),
+        "outcome": project.outcome,
+        "success_score": project.success_score,
+        "mlflow": project.mlflow_summary,
+        "created_at": project.created_at.isoformat(),
+        "updated_at": project.updated_at.isoformat(),
         "version": project.version,
     }
 
 
 def member_view(member: TeamMember) -> dict[str, Any]:
-    return {"id": member.member_id, "user_id": member.user_id, "display_name": member.display_name,
-            "role": member.role, "experience_level": member.experience_level,
-            "contribution_hours": member.contribution_hours, "created_at": member.created_at.isoformat()}
+    return {
+        "id": member.member_id,
+        "user_id": member.user_id,
+        "display_name": member.display_name,
+        "role": member.role,
+        "experience_level": member.experience_level,
+        "contribution_hours": member.contribution_hours,
+        "created_at": member.created_at.isoformat(),
+    }
 
 
 def _project(caller: Caller, project_id: str) -> Project:
@@ -54,10 +78,15 @@ def create_project(caller: Caller, fields: dict[str, Any], meta: RequestMeta) ->
     now = _now()
     project_id = f"prj_{uuid.uuid4().hex}"
     project = Project(
-        caller.tenant_id, project_id, created_at=now, updated_at=now, status=ProjectStatus.ACTIVE.value,
+        caller.tenant_id,
+        project_id,
+        created_at=now,
+        updated_at=now,
+        status=ProjectStatus.ACTIVE.value,
         status_key=store.status_key(ProjectStatus.ACTIVE.value, now, project_id),
         problem_class_key=store.class_key(fields["problem_class"], now, project_id),
-        **{k: v for k, v in fields.items() if v is not None})
+        **{k: v for k, v in fields.items() if v is not None},
+    )
     tenant = identity_store.get_tenant(caller.tenant_id)
     store.create_project(project, effective_quotas(tenant.quota_overrides if tenant else None)["projects"])
     view = project_view(project)
@@ -69,14 +98,16 @@ def get_project(caller: Caller, project_id: str) -> dict:
     return project_view(_project(caller, project_id))
 
 
-def list_projects(caller: Caller, status: str | None, problem_class: str | None, limit: int, cursor: str | None) -> Page:
-    page = store.list_projects(caller.tenant_id, status=status, problem_class=problem_class, limit=limit,
-                               cursor=cursor)
+def list_projects(
+    caller: Caller, status: str | None, problem_class: str | None, limit: int, cursor: str | None
+) -> Page:
+    page = store.list_projects(caller.tenant_id, status=status, problem_class=problem_class, limit=limit, cursor=cursor)
     return Page([project_view(p) for p in page.items], page.next_cursor)
 
 
-def update_project(caller: Caller, project_id: str, changes: dict[str, Any], expected_version: int | None,
-                   meta: RequestMeta) -> dict:
+def update_project(
+    caller: Caller, project_id: str, changes: dict[str, Any], expected_version: int | None, meta: RequestMeta
+) -> dict:
     project = _project(caller, project_id)
     before = project_view(project)
     actions = [getattr(Project, name).set(value) for name, value in changes.items() if name in EDITABLE]
@@ -84,8 +115,14 @@ def update_project(caller: Caller, project_id: str, changes: dict[str, Any], exp
         raise InvalidInput("nothing to change: give at least one of " + ", ".join(EDITABLE))
     actions.append(Project.updated_at.set(_now()))
     updated = project_view(store.update_project(project, actions, expected_version))
-    audit_as(caller, "project.update", "project", project_id, meta,
-             changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}})
+    audit_as(
+        caller,
+        "project.update",
+        "project",
+        project_id,
+        meta,
+        changes={"before": {k: before[k] for k in changes}, "after": {k: updated[k] for k in changes}},
+    )
     return updated
 
 
@@ -98,23 +135,43 @@ def delete_project(caller: Caller, project_id: str, meta: RequestMeta) -> None:
 def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], meta: RequestMeta) -> dict:
     """Close the project, score it against the tenant's own history, and ask for an impact recalculation."""
     project = _project(caller, project_id)
-    history = [Outcome(**{k: p.outcome[k] for k in Outcome.__dataclass_fields__})
-               for p in store.completed_projects(caller.tenant_id)
-               if p.project_id != project_id and p.outcome]
+    history = [
+        Outcome(**{k: p.outcome[k] for k in Outcome.__dataclass_fields__})
+        for p in store.completed_projects(caller.tenant_id)
+        if p.project_id != project_id and p.outcome
+    ]
     tenant = identity_store.get_tenant(caller.tenant_id)
-    scored = success_score(Outcome(**{k: outcome[k] for k in Outcome.__dataclass_fields__}), history,
-                           tenant.success_weights if tenant else None)
+    scored = success_score(
+        Outcome(**{k: outcome[k] for k in Outcome.__dataclass_fields__}),
+        history,
+        tenant.success_weights if tenant else None,
+    )
     now = _now()
     stored_outcome = {**outcome, "completed_at": outcome["completed_at"], "success": scored.to_body()}
-    store.update_project(project, [
-        Project.outcome.set(stored_outcome), Project.success_score.set(round(scored.score, 2)),
-        Project.status.set(ProjectStatus.COMPLETED.value),
-        Project.status_key.set(store.status_key(ProjectStatus.COMPLETED.value, project.created_at, project_id)),
-        Project.updated_at.set(now)], expected_version=None)
-    events.publish(events.SOURCE_REGISTRY, "ProjectOutcomeRecorded",
-                   {"tenant_id": caller.tenant_id, "project_id": project_id, "success_score": scored.score})
-    audit_as(caller, "project.outcome", "project", project_id, meta,
-             changes={"after": {"success_score": round(scored.score, 2), **outcome}})
+    store.update_project(
+        project,
+        [
+            Project.outcome.set(stored_outcome),
+            Project.success_score.set(round(scored.score, 2)),
+            Project.status.set(ProjectStatus.COMPLETED.value),
+            Project.status_key.set(store.status_key(ProjectStatus.COMPLETED.value, project.created_at, project_id)),
+            Project.updated_at.set(now),
+        ],
+        expected_version=None,
+    )
+    events.publish(
+        events.SOURCE_REGISTRY,
+        "ProjectOutcomeRecorded",
+        {"tenant_id": caller.tenant_id, "project_id": project_id, "success_score": scored.score},
+    )
+    audit_as(
+        caller,
+        "project.outcome",
+        "project",
+        project_id,
+        meta,
+        changes={"after": {"success_score": round(scored.score, 2), **outcome}},
+    )
     return project_view(project)
 
 
@@ -137,8 +194,12 @@ def add_member(caller: Caller, project_id: str, fields: dict[str, Any], meta: Re
         user = identity_store.get_user(caller.tenant_id, fields["user_id"])
         if user is None or user.deleted_at is not None:
             raise NotFound(f"user {fields['user_id']} not found")
-    member = TeamMember(f"{caller.tenant_id}#{project_id}", f"mem_{uuid.uuid4().hex}", created_at=_now(),
-                        **{k: v for k, v in fields.items() if v is not None})
+    member = TeamMember(
+        f"{caller.tenant_id}#{project_id}",
+        f"mem_{uuid.uuid4().hex}",
+        created_at=_now(),
+        **{k: v for k, v in fields.items() if v is not None},
+    )
     store.add_member(member)
     audit_as(caller, "project.member_add", "project", project_id, meta, changes={"after": fields})
     return member_view(member)

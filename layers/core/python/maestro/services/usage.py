@@ -1,16 +1,17 @@
 """Usage use cases: record that a project used an artifact version, list what a project used, and an
 artifact's analytics (usage, projects, teams, impact, usage over time)."""
+
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from maestro.domain.errors import Conflict, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.pagination import Page
-from maestro.repositories import projects as project_store
 from maestro.repositories import artifact_versions as version_store
+from maestro.repositories import projects as project_store
 from maestro.repositories import usage as store
 from maestro.repositories.schema import ArtifactUsage, child_key
 from maestro.services.artifacts import artifact_view, get_artifact_record
@@ -20,13 +21,20 @@ from maestro.services.context import RequestMeta, audit_as
 def usage_view(usage: ArtifactUsage) -> dict[str, Any]:
     artifact_id = usage.tenant_artifact.split("#", 1)[1]
     project_id, version = usage.project_version.split("#", 1)
-    return {"id": f"{artifact_id}:{project_id}:{version}", "artifact_id": artifact_id, "project_id": project_id,
-            "version": version, "context": usage.context, "recorded_by": usage.recorded_by,
-            "recorded_at": usage.recorded_at.isoformat()}
+    return {
+        "id": f"{artifact_id}:{project_id}:{version}",
+        "artifact_id": artifact_id,
+        "project_id": project_id,
+        "version": version,
+        "context": usage.context,
+        "recorded_by": usage.recorded_by,
+        "recorded_at": usage.recorded_at.isoformat(),
+    }
 
 
-def record_usage(caller: Caller, artifact_id: str, project_id: str, version: str, context: str | None,
-                 meta: RequestMeta) -> tuple[dict, bool]:
+def record_usage(
+    caller: Caller, artifact_id: str, project_id: str, version: str, context: str | None, meta: RequestMeta
+) -> tuple[dict, bool]:
     """Record the (project, artifact, version) triple once; returns the usage and whether it was new."""
     get_artifact_record(caller, artifact_id)
     if project_store.get_project(caller.tenant_id, project_id) is None:
@@ -36,16 +44,27 @@ def record_usage(caller: Caller, artifact_id: str, project_id: str, version: str
         raise NotFound(f"version {version} of artifact {artifact_id} not found")
     if found.status == "rejected":
         raise Conflict(f"version {version} was rejected at upload and cannot be used")
-    usage = ArtifactUsage(child_key(caller.tenant_id, artifact_id), store.usage_key(project_id, version),
-                          tenant_project=child_key(caller.tenant_id, project_id),
-                          artifact_version=f"{artifact_id}#{version}", context=context, recorded_by=caller.actor,
-                          recorded_at=datetime.now(timezone.utc))
+    usage = ArtifactUsage(
+        child_key(caller.tenant_id, artifact_id),
+        store.usage_key(project_id, version),
+        tenant_project=child_key(caller.tenant_id, project_id),
+        artifact_version=f"{artifact_id}#{version}",
+        context=context,
+        recorded_by=caller.actor,
+        recorded_at=datetime.now(UTC),
+    )
     created = store.record_usage(usage, caller.tenant_id, artifact_id)
     if not created:
         usage = store.get_usage(caller.tenant_id, artifact_id, project_id, version) or usage
     else:
-        audit_as(caller, "artifact.usage", "artifact", artifact_id, meta,
-                 changes={"after": {"project_id": project_id, "version": version}})
+        audit_as(
+            caller,
+            "artifact.usage",
+            "artifact",
+            artifact_id,
+            meta,
+            changes={"after": {"project_id": project_id, "version": version}},
+        )
     return usage_view(usage), created
 
 
@@ -70,8 +89,9 @@ def analytics(caller: Caller, artifact_id: str) -> dict[str, Any]:
         if team:
             teams.add(team)
             people |= team
-        projects.append({"id": project_id, "name": project.name, "status": project.status,
-                         "success_score": project.success_score})
+        projects.append(
+            {"id": project_id, "name": project.name, "status": project.status, "success_score": project.success_score}
+        )
     by_month = Counter(u.recorded_at.strftime("%Y-%m") for u in usages)
     view = artifact_view(artifact)
     return {
@@ -81,7 +101,11 @@ def analytics(caller: Caller, artifact_id: str) -> dict[str, Any]:
         "projects": projects,
         "distinct_teams": len(teams),
         "distinct_people": len(people),
-        "impact": view["impact"] or {"score": view["impact_score"], "method": "insufficient_data",
-                                     "explanation": "no completed project has used this artifact yet"},
+        "impact": view["impact"]
+        or {
+            "score": view["impact_score"],
+            "method": "insufficient_data",
+            "explanation": "no completed project has used this artifact yet",
+        },
         "usage_over_time": [{"period": month, "usages": by_month[month]} for month in sorted(by_month)],
     }

@@ -1,5 +1,6 @@
 """API keys: `mml_<key_id>_<secret>`. Only a SHA-256 of the secret is stored; secrets carry 256 bits of
 entropy, so a slow password hash would add latency to every machine request and no safety."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Password policy (NIST SP 800-63B: length, blocklist, no personal data) and argon2id hashing (OWASP minimum)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

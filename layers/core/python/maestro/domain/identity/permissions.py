@@ -1,14 +1,15 @@
 """Roles and the permission matrix: written once, here. Every route names one permission (or PUBLIC), and
 tests/integration/test_permission_matrix.py walks every route with every role against this table."""
+
 from __future__ import annotations
 
 from enum import StrEnum
 
 
 class Role(StrEnum):
-    ADMIN = "admin"          # everything in the tenant, including users, API keys and the audit log
+    ADMIN = "admin"  # everything in the tenant, including users, API keys and the audit log
     DEVELOPER = "developer"  # create and change projects, artifacts, usages, metrics; run predictions
-    VIEWER = "viewer"        # read only
+    VIEWER = "viewer"  # read only
 
 
 PUBLIC = "public"  # no credentials needed (health, signup, login, refresh)
@@ -18,8 +19,8 @@ _WRITERS = frozenset({Role.ADMIN, Role.DEVELOPER})
 _ADMIN = frozenset({Role.ADMIN})
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
-    "session.use": _ALL,          # me, logout
-    "users.read": _ALL,           # teammates are visible to the whole tenant (members reference them)
+    "session.use": _ALL,  # me, logout
+    "users.read": _ALL,  # teammates are visible to the whole tenant (members reference them)
     "users.manage": _ADMIN,
     "api_keys.manage": _ADMIN,
     "audit.read": _ADMIN,

@@ -1,4 +1,5 @@
 """Who is calling: the authenticated principal the authorizer hands to every protected route."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +20,20 @@ class Caller:
 
     def to_context(self) -> dict[str, str]:
         """The authorizer context (API Gateway allows only flat string/number/boolean values)."""
-        return {"tenant_id": self.tenant_id, "principal_type": self.principal_type,
-                "principal_id": self.principal_id, "role": self.role, "session_id": self.session_id or ""}
+        return {
+            "tenant_id": self.tenant_id,
+            "principal_type": self.principal_type,
+            "principal_id": self.principal_id,
+            "role": self.role,
+            "session_id": self.session_id or "",
+        }
 
     @classmethod
-    def from_context(cls, context: dict) -> "Caller":
-        return cls(context["tenant_id"], context["principal_type"], context["principal_id"], context["role"],
-                   context.get("session_id") or None)
+    def from_context(cls, context: dict) -> Caller:
+        return cls(
+            context["tenant_id"],
+            context["principal_type"],
+            context["principal_id"],
+            context["role"],
+            context.get("session_id") or None,
+        )

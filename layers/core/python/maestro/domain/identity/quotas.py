@@ -1,4 +1,5 @@
 """Tenant quotas: documented defaults, per-tenant overrides, and the verdict when one is reached."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """Login throttling: after 5 failed logins within 15 minutes an account is locked for 15 minutes, whatever
 password is offered meanwhile."""
+
 from __future__ import annotations
 
 import math

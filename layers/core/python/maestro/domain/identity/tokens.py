@@ -3,12 +3,14 @@
 One algorithm (HS256) is pinned; the header is read only to choose the key, never to choose the algorithm.
 Access and refresh tokens carry distinct `typ` headers (RFC 8725 §3.11) so one cannot stand in for the other.
 """
+
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jwt
 
@@ -129,13 +131,15 @@ class TokenService:
 
     def issue_access(self, tenant_id: str, user_id: str, role: str, session_id: str) -> IssuedToken:
         """A token of `access_ttl_seconds` saying `user_id` acts in `tenant_id` with `role` in `session_id`."""
-        return self._issue(ACCESS_TOKEN_TYPE, self.access_ttl_seconds, tenant_id, user_id, session_id,
-                           jti=None, extra={"role": role})
+        return self._issue(
+            ACCESS_TOKEN_TYPE, self.access_ttl_seconds, tenant_id, user_id, session_id, jti=None, extra={"role": role}
+        )
 
     def issue_refresh(self, tenant_id: str, user_id: str, session_id: str, jti: str | None = None) -> IssuedToken:
         """A token of `refresh_ttl_seconds` for `session_id`; pass `jti` to choose its id (e.g. a stored rotation)."""
-        return self._issue(REFRESH_TOKEN_TYPE, self.refresh_ttl_seconds, tenant_id, user_id, session_id,
-                           jti=jti, extra={})
+        return self._issue(
+            REFRESH_TOKEN_TYPE, self.refresh_ttl_seconds, tenant_id, user_id, session_id, jti=jti, extra={}
+        )
 
     def verify_access(self, token: str) -> AccessClaims:
         """The claims of a valid access token; raises InvalidToken for anything else."""
@@ -143,22 +147,42 @@ class TokenService:
         role = claims["role"]
         if not isinstance(role, str) or not role:
             raise InvalidToken("malformed token")
-        return AccessClaims(tenant_id=claims["tid"], user_id=claims["sub"], role=role,
-                            session_id=claims["sid"], jti=claims["jti"], expires_at=claims["exp"])
+        return AccessClaims(
+            tenant_id=claims["tid"],
+            user_id=claims["sub"],
+            role=role,
+            session_id=claims["sid"],
+            jti=claims["jti"],
+            expires_at=claims["exp"],
+        )
 
     def verify_refresh(self, token: str) -> RefreshClaims:
         """The claims of a valid refresh token; raises InvalidToken for anything else (reuse is the caller's check)."""
         claims = self._verify(token, REFRESH_TOKEN_TYPE, _COMMON_CLAIMS)
-        return RefreshClaims(tenant_id=claims["tid"], user_id=claims["sub"], session_id=claims["sid"],
-                             jti=claims["jti"], expires_at=claims["exp"])
+        return RefreshClaims(
+            tenant_id=claims["tid"],
+            user_id=claims["sub"],
+            session_id=claims["sid"],
+            jti=claims["jti"],
+            expires_at=claims["exp"],
+        )
 
-    def _issue(self, typ: str, ttl: int, tenant_id: str, user_id: str, session_id: str,
-               jti: str | None, extra: dict[str, str]) -> IssuedToken:
+    def _issue(
+        self, typ: str, ttl: int, tenant_id: str, user_id: str, session_id: str, jti: str | None, extra: dict[str, str]
+    ) -> IssuedToken:
         now = int(self.clock())
         jti = jti or uuid.uuid4().hex
         payload = {
-            "iss": self.issuer, "aud": self.audience, "sub": user_id, "tid": tenant_id, "sid": session_id,
-            **extra, "jti": jti, "iat": now, "nbf": now, "exp": now + ttl,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "tid": tenant_id,
+            "sid": session_id,
+            **extra,
+            "jti": jti,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
         }
         kid = self.keyring.active_kid
         token = jwt.encode(payload, self.keyring.keys[kid], algorithm=ALGORITHM, headers={"typ": typ, "kid": kid})
@@ -184,10 +208,19 @@ class TokenService:
             raise InvalidToken("unknown signing key")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
                 # Time is checked below against the injected clock, not PyJWT's own.
-                options={"require": required, "strict_aud": True,
-                         "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+                options={
+                    "require": required,
+                    "strict_aud": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.InvalidSignatureError:
             raise InvalidToken("bad signature") from None

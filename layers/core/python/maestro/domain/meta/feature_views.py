@@ -4,6 +4,7 @@ Pure Python (no Feast, no numpy): the Feast definitions (`maestro.ml.feature_def
 names, and the request-time reader (`maestro.repositories.online_features`) finds a feature's DynamoDB table from
 them, so the two cannot drift. See docs/feature-store.md.
 """
+
 from __future__ import annotations
 
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
@@ -27,14 +28,24 @@ VIEW_FEATURES: dict[str, tuple[str, ...]] = {
     # problem class (one-hot) and complexity, fixed at creation
     "project_profile": (*CLASS_FEATURES, "complexity_score"),
     # team size and experience/role mix of the members who had joined
-    "team_composition": ("team_size", "log_team_size",
-                         *(f"experience_{level.value}_share" for level in ExperienceLevel),
-                         *(f"role_{role.value}_share" for role in MemberRole), "mean_hours_per_week"),
+    "team_composition": (
+        "team_size",
+        "log_team_size",
+        *(f"experience_{level.value}_share" for level in ExperienceLevel),
+        *(f"role_{role.value}_share" for role in MemberRole),
+        "mean_hours_per_week",
+    ),
     # artifacts reused so far and the published impact of what was reused
     "artifact_reuse": ("reuse_count", "reuse_known_share", "reuse_impact_mean", "reuse_impact_sum"),
     # process metrics over the project's early weeks (git, CI, MLflow)
-    "early_process": ("commits_per_week", "contributors", "pr_merge_hours_p50", "ci_success_rate", "ci_runs",
-                      "experiment_runs_per_week"),
+    "early_process": (
+        "commits_per_week",
+        "contributors",
+        "pr_merge_hours_p50",
+        "ci_success_rate",
+        "ci_runs",
+        "experiment_runs_per_week",
+    ),
     # the project's own numeric `features`, as a JSON object
     "project_own_features": (OWN_FEATURES_COLUMN,),
 }
@@ -43,8 +54,9 @@ STRING_COLUMNS = frozenset({"problem_class", OWN_FEATURES_COLUMN})
 # problem_class (the label) rides along in the profile for people reading the store; models use the one-hots.
 VIEW_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {"project_profile": ("problem_class",)}
 # What the meta-models use (maestro.domain.meta.history.FEATURE_NAMES, in the same order; a unit test checks it).
-MODEL_FEATURES: tuple[str, ...] = tuple(name for view, names in VIEW_FEATURES.items()
-                                        if view != "project_own_features" for name in names)
+MODEL_FEATURES: tuple[str, ...] = tuple(
+    name for view, names in VIEW_FEATURES.items() if view != "project_own_features" for name in names
+)
 FEATURE_SERVICE = "meta_model"
 
 

@@ -62,14 +62,15 @@ the last monthly snapshot before the cut-off, over projects completed by then. W
 noisy, partial view of the causes: q and f show only through the early CI runs and PR merge times, late
 joiners and later artifact additions not at all.
 """
+
 from __future__ import annotations
 
 import bisect
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -77,36 +78,68 @@ from maestro.domain.impact import CompletedProject, Usage, compute_impact_scores
 from maestro.domain.meta.targets import CUTOFF_DAYS, TARGET_NAMES  # noqa: F401 - re-exported
 from maestro.domain.projects import ExperienceLevel, MemberRole, Outcome, ProblemClass, success_score
 
-ORIGIN = datetime(2022, 1, 3, tzinfo=timezone.utc)
+ORIGIN = datetime(2022, 1, 3, tzinfo=UTC)
 SPAN_DAYS = 3 * 365
 MIN_DURATION_DAYS = 21  # every project outlives the cut-off window by at least a week
 TENURE_DAYS = 5 * 365
 
-GPU_FACTOR = {ProblemClass.NLP: 3.0, ProblemClass.COMPUTER_VISION: 3.0, ProblemClass.RECOMMENDATION: 3.0,
-              ProblemClass.FORECASTING: 1.6}
-NEEDS_ML_ENGINEER = frozenset({ProblemClass.RECOMMENDATION, ProblemClass.COMPUTER_VISION, ProblemClass.NLP,
-                               ProblemClass.ANOMALY_DETECTION})
-CLASS_MIX = {ProblemClass.CLASSIFICATION: 0.20, ProblemClass.REGRESSION: 0.12, ProblemClass.FORECASTING: 0.12,
-             ProblemClass.NLP: 0.12, ProblemClass.COMPUTER_VISION: 0.10, ProblemClass.RECOMMENDATION: 0.10,
-             ProblemClass.CLUSTERING: 0.07, ProblemClass.ANOMALY_DETECTION: 0.10, ProblemClass.OTHER: 0.07}
+GPU_FACTOR = {
+    ProblemClass.NLP: 3.0,
+    ProblemClass.COMPUTER_VISION: 3.0,
+    ProblemClass.RECOMMENDATION: 3.0,
+    ProblemClass.FORECASTING: 1.6,
+}
+NEEDS_ML_ENGINEER = frozenset(
+    {ProblemClass.RECOMMENDATION, ProblemClass.COMPUTER_VISION, ProblemClass.NLP, ProblemClass.ANOMALY_DETECTION}
+)
+CLASS_MIX = {
+    ProblemClass.CLASSIFICATION: 0.20,
+    ProblemClass.REGRESSION: 0.12,
+    ProblemClass.FORECASTING: 0.12,
+    ProblemClass.NLP: 0.12,
+    ProblemClass.COMPUTER_VISION: 0.10,
+    ProblemClass.RECOMMENDATION: 0.10,
+    ProblemClass.CLUSTERING: 0.07,
+    ProblemClass.ANOMALY_DETECTION: 0.10,
+    ProblemClass.OTHER: 0.07,
+}
 # (duration log, performance logit, business impact log)
-CLASS_EFFECTS = {ProblemClass.CLASSIFICATION: (0.0, 0.3, 0.2), ProblemClass.REGRESSION: (-0.05, 0.2, 0.0),
-                 ProblemClass.FORECASTING: (0.05, -0.2, 0.3), ProblemClass.NLP: (0.12, -0.1, 0.1),
-                 ProblemClass.COMPUTER_VISION: (0.15, 0.1, 0.1), ProblemClass.RECOMMENDATION: (0.10, -0.1, 0.5),
-                 ProblemClass.CLUSTERING: (-0.10, -0.3, -0.4), ProblemClass.ANOMALY_DETECTION: (-0.05, -0.2, 0.2),
-                 ProblemClass.OTHER: (0.0, 0.0, -0.3)}
+CLASS_EFFECTS = {
+    ProblemClass.CLASSIFICATION: (0.0, 0.3, 0.2),
+    ProblemClass.REGRESSION: (-0.05, 0.2, 0.0),
+    ProblemClass.FORECASTING: (0.05, -0.2, 0.3),
+    ProblemClass.NLP: (0.12, -0.1, 0.1),
+    ProblemClass.COMPUTER_VISION: (0.15, 0.1, 0.1),
+    ProblemClass.RECOMMENDATION: (0.10, -0.1, 0.5),
+    ProblemClass.CLUSTERING: (-0.10, -0.3, -0.4),
+    ProblemClass.ANOMALY_DETECTION: (-0.05, -0.2, 0.2),
+    ProblemClass.OTHER: (0.0, 0.0, -0.3),
+}
 EFFECTS: dict[str, dict[str, float]] = {
     "ci_rate_logit": {"intercept": 1.5, "quality_q": 0.9, "senior_share": 1.2, "per_year": 0.25},
-    "duration_log": {"intercept": math.log(45.0), "complexity": 0.12, "senior_share_x_(0.4+c/10)": -0.5,
-                     "per_member_up_to_6": -0.07, "per_member_above_6": 0.09, "log_hours_over_30": -0.25,
-                     "per_accelerator": -0.09, "friction_f": 0.12},
+    "duration_log": {
+        "intercept": math.log(45.0),
+        "complexity": 0.12,
+        "senior_share_x_(0.4+c/10)": -0.5,
+        "per_member_up_to_6": -0.07,
+        "per_member_above_6": 0.09,
+        "log_hours_over_30": -0.25,
+        "per_accelerator": -0.09,
+        "friction_f": 0.12,
+    },
     "cost": {"usd_per_member_day": 8.0, "per_weekly_experiment_run": 0.05},
-    "performance_logit": {"intercept": 1.0, "complexity": -0.25, "senior_share": 1.2,
-                          "junior_share_x_complexity_above_5": -1.5, "ci_rate": 2.0, "ci_rate_below_0.7": -6.0,
-                          "per_good_artifact": 0.35, "per_harmful_artifact": -0.3,
-                          "deployment_class_without_ml_engineer": -0.5},
-    "impact_log": {"intercept": math.log(80_000.0), "performance": 3.0, "complexity": 0.07,
-                   "per_good_artifact": 0.08},
+    "performance_logit": {
+        "intercept": 1.0,
+        "complexity": -0.25,
+        "senior_share": 1.2,
+        "junior_share_x_complexity_above_5": -1.5,
+        "ci_rate": 2.0,
+        "ci_rate_below_0.7": -6.0,
+        "per_good_artifact": 0.35,
+        "per_harmful_artifact": -0.3,
+        "deployment_class_without_ml_engineer": -0.5,
+    },
+    "impact_log": {"intercept": math.log(80_000.0), "performance": 3.0, "complexity": 0.07, "per_good_artifact": 0.08},
 }
 NOISE = {"duration_log_sd": 0.15, "cost_log_sd": 0.25, "performance_logit_sd": 0.35, "impact_log_sd": 0.5}
 
@@ -114,37 +147,95 @@ CLASS_TOPICS = {
     ProblemClass.CLASSIFICATION: ("churn", "fraud", "lead scoring", "intent", "defect", "credit risk"),
     ProblemClass.REGRESSION: ("price", "demand elasticity", "lifetime value", "yield", "delivery time", "valuation"),
     ProblemClass.FORECASTING: ("sales", "inventory", "energy load", "traffic", "staffing", "cash flow"),
-    ProblemClass.NLP: ("ticket triage", "sentiment", "entity extraction", "summarisation", "search relevance",
-                       "chatbot"),
-    ProblemClass.COMPUTER_VISION: ("visual inspection", "document ocr", "shelf monitoring", "medical imaging",
-                                   "damage assessment", "object counting"),
-    ProblemClass.RECOMMENDATION: ("product", "content", "next best action", "cross-sell", "playlist",
-                                  "job matching"),
-    ProblemClass.CLUSTERING: ("customer segmentation", "store grouping", "topic discovery", "cohort", "persona",
-                              "route grouping"),
-    ProblemClass.ANOMALY_DETECTION: ("transaction monitoring", "sensor drift", "log anomaly", "network intrusion",
-                                     "billing error", "quality control"),
-    ProblemClass.OTHER: ("optimisation", "simulation", "causal analysis", "experiment design", "data quality",
-                         "reporting"),
+    ProblemClass.NLP: (
+        "ticket triage",
+        "sentiment",
+        "entity extraction",
+        "summarisation",
+        "search relevance",
+        "chatbot",
+    ),
+    ProblemClass.COMPUTER_VISION: (
+        "visual inspection",
+        "document ocr",
+        "shelf monitoring",
+        "medical imaging",
+        "damage assessment",
+        "object counting",
+    ),
+    ProblemClass.RECOMMENDATION: ("product", "content", "next best action", "cross-sell", "playlist", "job matching"),
+    ProblemClass.CLUSTERING: (
+        "customer segmentation",
+        "store grouping",
+        "topic discovery",
+        "cohort",
+        "persona",
+        "route grouping",
+    ),
+    ProblemClass.ANOMALY_DETECTION: (
+        "transaction monitoring",
+        "sensor drift",
+        "log anomaly",
+        "network intrusion",
+        "billing error",
+        "quality control",
+    ),
+    ProblemClass.OTHER: (
+        "optimisation",
+        "simulation",
+        "causal analysis",
+        "experiment design",
+        "data quality",
+        "reporting",
+    ),
 }
-CLASS_WORDS = {ProblemClass.CLASSIFICATION: "classification", ProblemClass.REGRESSION: "regression",
-               ProblemClass.FORECASTING: "time series forecasting", ProblemClass.NLP: "nlp text",
-               ProblemClass.COMPUTER_VISION: "computer vision image", ProblemClass.RECOMMENDATION: "recommender",
-               ProblemClass.CLUSTERING: "clustering", ProblemClass.ANOMALY_DETECTION: "anomaly detection",
-               ProblemClass.OTHER: "analytics"}
-GENERIC_TOPICS = ("logging", "data validation", "experiment tracking", "feature store client", "model registry",
-                  "config loader", "test fixtures", "ci template", "docker base image", "metrics dashboard",
-                  "sql extract", "data contracts")
-ACCELERATOR_TOPICS = ("training pipeline", "deployment blueprint", "hyperparameter search", "labelling workflow",
-                      "evaluation suite", "batch data loader", "backfill job", "serving template")
+CLASS_WORDS = {
+    ProblemClass.CLASSIFICATION: "classification",
+    ProblemClass.REGRESSION: "regression",
+    ProblemClass.FORECASTING: "time series forecasting",
+    ProblemClass.NLP: "nlp text",
+    ProblemClass.COMPUTER_VISION: "computer vision image",
+    ProblemClass.RECOMMENDATION: "recommender",
+    ProblemClass.CLUSTERING: "clustering",
+    ProblemClass.ANOMALY_DETECTION: "anomaly detection",
+    ProblemClass.OTHER: "analytics",
+}
+GENERIC_TOPICS = (
+    "logging",
+    "data validation",
+    "experiment tracking",
+    "feature store client",
+    "model registry",
+    "config loader",
+    "test fixtures",
+    "ci template",
+    "docker base image",
+    "metrics dashboard",
+    "sql extract",
+    "data contracts",
+)
+ACCELERATOR_TOPICS = (
+    "training pipeline",
+    "deployment blueprint",
+    "hyperparameter search",
+    "labelling workflow",
+    "evaluation suite",
+    "batch data loader",
+    "backfill job",
+    "serving template",
+)
 ARTIFACT_TYPES = ("feature_pipeline", "model_template", "schema", "notebook", "dataset", "model")
 DOMAINS = ("retail", "banking", "insurance", "logistics", "media", "healthcare", "telecom", "energy")
 # The staff's role mix: (data_engineer, ml_scientist, ml_engineer, analyst, devops, product)
 ROLE_MIX = (0.20, 0.30, 0.20, 0.12, 0.08, 0.10)
 ROLES = tuple(MemberRole)
 LEVELS = tuple(ExperienceLevel)
-COMMIT_RATE = {ExperienceLevel.JUNIOR: 0.8, ExperienceLevel.MID: 1.0, ExperienceLevel.SENIOR: 1.2,
-               ExperienceLevel.PRINCIPAL: 0.9}
+COMMIT_RATE = {
+    ExperienceLevel.JUNIOR: 0.8,
+    ExperienceLevel.MID: 1.0,
+    ExperienceLevel.SENIOR: 1.2,
+    ExperienceLevel.PRINCIPAL: 0.9,
+}
 
 
 # ---------------------------------------------------------------- records
@@ -267,9 +358,13 @@ class History:
 def impact_inputs(projects: Iterable[ProjectRecord]) -> tuple[list[CompletedProject], list[Usage]]:
     """Completed projects and their usages in the shape maestro.domain.impact takes."""
     projects = list(projects)
-    return ([CompletedProject(p.project_id, p.success_score, p.problem_class, p.complexity_score, p.team_size)
-             for p in projects],
-            [Usage(u.project_id, u.artifact_id) for p in projects for u in p.usages])
+    return (
+        [
+            CompletedProject(p.project_id, p.success_score, p.problem_class, p.complexity_score, p.team_size)
+            for p in projects
+        ],
+        [Usage(u.project_id, u.artifact_id) for p in projects for u in p.usages],
+    )
 
 
 # ---------------------------------------------------------------- generator
@@ -345,8 +440,17 @@ def _library(rng: np.random.Generator, n_artifacts: int, now: datetime) -> _Libr
             deprecated_at = ORIGIN + timedelta(days=float(rng.uniform(0.4, 0.7) * SPAN_DAYS))
         elif what == "filler" and rng.random() < 0.15:
             deprecated_at = created + timedelta(days=float(rng.uniform(120, 500)))
-        specs.append(ArtifactSpec(artifact_id, name, artifact_type, description, home and home.value,
-                                  _versions(rng, created, deprecated_at or now), deprecated_at))
+        specs.append(
+            ArtifactSpec(
+                artifact_id,
+                name,
+                artifact_type,
+                description,
+                home and home.value,
+                _versions(rng, created, deprecated_at or now),
+                deprecated_at,
+            )
+        )
         kind[artifact_id] = what
         popularity[artifact_id] = float(rng.uniform(0.12, 0.4)) if what == "generic" else 0.0
     return _Library(specs, kind, popularity)
@@ -382,8 +486,16 @@ def _staff(rng: np.random.Generator, n: int) -> list[_Person]:
             hired = ORIGIN + timedelta(days=float(rng.uniform(0, SPAN_DAYS)))
             level = int(rng.choice(2, p=[0.6, 0.4]))
             left = hired + timedelta(days=float(rng.exponential(TENURE_DAYS)))
-        people.append(_Person(f"user-{i:03d}", ROLES[int(rng.choice(len(ROLES), p=ROLE_MIX))], level, hired,
-                              float(rng.uniform(730, 1460)), left))
+        people.append(
+            _Person(
+                f"user-{i:03d}",
+                ROLES[int(rng.choice(len(ROLES), p=ROLE_MIX))],
+                level,
+                hired,
+                float(rng.uniform(730, 1460)),
+                left,
+            )
+        )
     return people
 
 
@@ -391,6 +503,7 @@ def _staff(rng: np.random.Generator, n: int) -> list[_Person]:
 class _Tenant:
     """What every project of a tenant draws on: the artifact library (with each artifact's hidden kind) and the
     staff pool."""
+
     library: _Library
     staff: list[_Person]
 
@@ -405,14 +518,22 @@ def _role_weights(problem_class: ProblemClass) -> dict[MemberRole, float]:
     return weights
 
 
-def _pick_members(rng: np.random.Generator, staff: list[_Person], exclude: set[str], k: int, moment: datetime,
-                  problem_class: ProblemClass, seniority: float) -> list[_Person]:
+def _pick_members(
+    rng: np.random.Generator,
+    staff: list[_Person],
+    exclude: set[str],
+    k: int,
+    moment: datetime,
+    problem_class: ProblemClass,
+    seniority: float,
+) -> list[_Person]:
     """k people employed at `moment`, drawn without replacement: role preferences of the class, tilted toward
     senior people by the project's seniority propensity."""
     role_weights = _role_weights(problem_class)
     pool = [p for p in staff if p.employed(moment) and p.member_id not in exclude]
-    log_w = np.array([math.log(role_weights[p.role]) + 0.8 * seniority * (LEVELS.index(p.level_at(moment)) - 1.5)
-                      for p in pool])
+    log_w = np.array(
+        [math.log(role_weights[p.role]) + 0.8 * seniority * (LEVELS.index(p.level_at(moment)) - 1.5) for p in pool]
+    )
     keys = log_w + rng.gumbel(size=len(pool))
     return [pool[i] for i in np.argsort(-keys)[:k]]
 
@@ -423,12 +544,15 @@ def _description(rng: np.random.Generator, problem_class: ProblemClass, complexi
     verb = ("Build", "Improve", "Prototype", "Replace")[int(rng.integers(4))]
     size = "a quick pilot" if complexity < 4 else "a multi-team effort" if complexity > 7 else "a standard project"
     domain = DOMAINS[int(rng.integers(len(DOMAINS)))]
-    return (f"{verb} {topics[first]} {CLASS_WORDS[problem_class]} for {domain}, with {topics[second]} as a "
-            f"follow-up; {size}.")
+    return (
+        f"{verb} {topics[first]} {CLASS_WORDS[problem_class]} for {domain}, with {topics[second]} as a "
+        f"follow-up; {size}."
+    )
 
 
-def _planning_probability(kind: str, spec: ArtifactSpec, problem_class: str, senior_share: float,
-                          popularity: float) -> float:
+def _planning_probability(
+    kind: str, spec: ArtifactSpec, problem_class: str, senior_share: float, popularity: float
+) -> float:
     home = spec.home_class == problem_class
     if kind == "good":
         return 0.15 + 0.3 * senior_share if home else 0.015  # senior teams know the good ones: confounded
@@ -462,22 +586,40 @@ def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 
     projects = tuple(_record(r, scores[i]) for i, r in enumerate(raw))
 
     library, kind = tenant.library, tenant.library.kind
-    good = {c.value: frozenset(a.artifact_id for a in library.specs
-                               if kind[a.artifact_id] == "good" and a.home_class == c.value)
-            for c in ProblemClass}
-    artifact_effects = {a: ({"performance_logit": EFFECTS["performance_logit"]["per_good_artifact"],
-                             "impact_log": EFFECTS["impact_log"]["per_good_artifact"], "only_in_class": 1.0}
-                            if k == "good" else
-                            {"duration_log": EFFECTS["duration_log"]["per_accelerator"]} if k == "accelerator" else
-                            {"performance_logit": EFFECTS["performance_logit"]["per_harmful_artifact"]}
-                            if k == "harmful" else {}) for a, k in kind.items()}
-    truth = GroundTruth(good, frozenset(a for a, k in kind.items() if k == "accelerator"),
-                        frozenset(a for a, k in kind.items() if k == "harmful"), artifact_effects)
+    good = {
+        c.value: frozenset(
+            a.artifact_id for a in library.specs if kind[a.artifact_id] == "good" and a.home_class == c.value
+        )
+        for c in ProblemClass
+    }
+    artifact_effects = {
+        a: (
+            {
+                "performance_logit": EFFECTS["performance_logit"]["per_good_artifact"],
+                "impact_log": EFFECTS["impact_log"]["per_good_artifact"],
+                "only_in_class": 1.0,
+            }
+            if k == "good"
+            else {"duration_log": EFFECTS["duration_log"]["per_accelerator"]}
+            if k == "accelerator"
+            else {"performance_logit": EFFECTS["performance_logit"]["per_harmful_artifact"]}
+            if k == "harmful"
+            else {}
+        )
+        for a, k in kind.items()
+    }
+    truth = GroundTruth(
+        good,
+        frozenset(a for a, k in kind.items() if k == "accelerator"),
+        frozenset(a for a, k in kind.items() if k == "harmful"),
+        artifact_effects,
+    )
     return History(projects, tuple(library.specs), truth, seed, ORIGIN, now, tenant)
 
 
-def more_projects(history: History, n: int, *, start_from: datetime, start_to: datetime,
-                  seed: int = 1) -> list[ProjectRecord]:
+def more_projects(
+    history: History, n: int, *, start_from: datetime, start_to: datetime, seed: int = 1
+) -> list[ProjectRecord]:
     """n further projects of the same tenant (same staff, library and causal structure), started uniformly in
     [start_from, start_to]: fresh draws for a larger held-out set. Each one's success score is computed against
     the history's projects completed before it ends, as if it were the only extra project (the draws do not
@@ -492,15 +634,26 @@ def more_projects(history: History, n: int, *, start_from: datetime, start_to: d
     out = []
     for number, start in enumerate(starts):
         r = _draw_project(rng, history.tenant, f"extra-{seed}-{number:04d}", start)
-        earlier = [p.outcome for p in by_end[:bisect.bisect_left(ends, r["end"])]]
+        earlier = [p.outcome for p in by_end[: bisect.bisect_left(ends, r["end"])]]
         out.append(_record(r, success_score(r["outcome"], earlier).score))
     return out
 
 
 def _record(raw: dict, score: float) -> ProjectRecord:
-    return ProjectRecord(raw["project_id"], raw["problem_class"].value, raw["complexity"], raw["team_size"],
-                         raw["description"], raw["start"], raw["end"], tuple(raw["members"]), tuple(raw["usages"]),
-                         tuple(raw["metrics"]), raw["outcome"], score)
+    return ProjectRecord(
+        raw["project_id"],
+        raw["problem_class"].value,
+        raw["complexity"],
+        raw["team_size"],
+        raw["description"],
+        raw["start"],
+        raw["end"],
+        tuple(raw["members"]),
+        tuple(raw["usages"]),
+        tuple(raw["metrics"]),
+        raw["outcome"],
+        score,
+    )
 
 
 def _draw_project(rng: np.random.Generator, tenant: _Tenant, project_id: str, start: datetime) -> dict:
@@ -511,26 +664,50 @@ def _draw_project(rng: np.random.Generator, tenant: _Tenant, project_id: str, st
     team_size = int(np.clip(round(2 + 0.5 * complexity + rng.normal(0, 1.5)), 2, 12))
     seniority = float(rng.normal(0, 1))
     people = _pick_members(rng, tenant.staff, set(), team_size, start, problem_class, seniority)
-    members = [Member(p.member_id, p.role.value, p.level_at(start).value, float(np.round(rng.uniform(12, 40))),
-                      start - timedelta(days=float(rng.uniform(0, 5)))) for p in people]
+    members = [
+        Member(
+            p.member_id,
+            p.role.value,
+            p.level_at(start).value,
+            float(np.round(rng.uniform(12, 40))),
+            start - timedelta(days=float(rng.uniform(0, 5))),
+        )
+        for p in people
+    ]
     planned_seniors = sum(m.experience in ("senior", "principal") for m in members) / len(members)
     library = tenant.library
     usages: list[ArtifactUsage] = []
     for spec in library.specs:
         at = start + timedelta(days=float(rng.uniform(0, 10)))
-        chance = _planning_probability(library.kind[spec.artifact_id], spec, problem_class.value,
-                                       planned_seniors, library.popularity[spec.artifact_id])
+        chance = _planning_probability(
+            library.kind[spec.artifact_id],
+            spec,
+            problem_class.value,
+            planned_seniors,
+            library.popularity[spec.artifact_id],
+        )
         if rng.random() < chance and spec.available(at):
             usages.append(ArtifactUsage(project_id, spec.artifact_id, spec.version_at(at), at, True))
-    raw = _simulate(rng, library, tenant.staff, project_id, problem_class, complexity, team_size, seniority,
-                    members, usages, start)
+    raw = _simulate(
+        rng, library, tenant.staff, project_id, problem_class, complexity, team_size, seniority, members, usages, start
+    )
     raw["description"] = _description(rng, problem_class, complexity)
     return raw
 
 
-def _simulate(rng: np.random.Generator, library: _Library, staff: list[_Person], project_id: str,
-              problem_class: ProblemClass, complexity: float, team_size: int, seniority: float,
-              members: list[Member], usages: list[ArtifactUsage], start: datetime) -> dict:
+def _simulate(
+    rng: np.random.Generator,
+    library: _Library,
+    staff: list[_Person],
+    project_id: str,
+    problem_class: ProblemClass,
+    complexity: float,
+    team_size: int,
+    seniority: float,
+    members: list[Member],
+    usages: list[ArtifactUsage],
+    start: datetime,
+) -> dict:
     """Late joiners, later artifact additions, the true process, metric records and the outcome of one project."""
     quality, friction = float(rng.normal()), float(rng.normal())
     years = (start - ORIGIN).days / 365.0
@@ -539,10 +716,14 @@ def _simulate(rng: np.random.Generator, library: _Library, staff: list[_Person],
     late = []
     if rng.random() < 0.1 + 0.03 * c:
         moment = start + timedelta(days=float(rng.uniform(CUTOFF_DAYS + 6, 40)))
-        for p in _pick_members(rng, staff, {m.member_id for m in members}, int(rng.integers(1, 3)), moment,
-                               problem_class, seniority):
-            late.append(Member(p.member_id, p.role.value, p.level_at(moment).value,
-                               float(np.round(rng.uniform(12, 40))), moment))
+        for p in _pick_members(
+            rng, staff, {m.member_id for m in members}, int(rng.integers(1, 3)), moment, problem_class, seniority
+        ):
+            late.append(
+                Member(
+                    p.member_id, p.role.value, p.level_at(moment).value, float(np.round(rng.uniform(12, 40))), moment
+                )
+            )
     team = members + late
     n = len(team)
     s = sum(m.experience in ("senior", "principal") for m in team) / n
@@ -552,15 +733,20 @@ def _simulate(rng: np.random.Generator, library: _Library, staff: list[_Person],
     ml_people = sum(m.role in (MemberRole.ML_ENGINEER, MemberRole.ML_SCIENTIST) for m in team)
 
     e_ci = EFFECTS["ci_rate_logit"]
-    ci_rate = _sigmoid(e_ci["intercept"] + e_ci["quality_q"] * quality + e_ci["senior_share"] * (s - 0.35)
-                       + e_ci["per_year"] * years)
+    ci_rate = _sigmoid(
+        e_ci["intercept"] + e_ci["quality_q"] * quality + e_ci["senior_share"] * (s - 0.35) + e_ci["per_year"] * years
+    )
     d_class, p_class, v_class = CLASS_EFFECTS[problem_class]
 
     # later additions (after the cut-off) draw on what the class typically uses
     used = {u.artifact_id for u in usages}
-    candidates = [a for a in library.specs if a.artifact_id not in used
-                  and library.kind[a.artifact_id] in ("typical", "generic", "filler", "accelerator")
-                  and (a.home_class in (None, problem_class.value))]
+    candidates = [
+        a
+        for a in library.specs
+        if a.artifact_id not in used
+        and library.kind[a.artifact_id] in ("typical", "generic", "filler", "accelerator")
+        and (a.home_class in (None, problem_class.value))
+    ]
     additions = []
     for _ in range(int(rng.poisson(0.8))):
         if not candidates:
@@ -574,10 +760,18 @@ def _simulate(rng: np.random.Generator, library: _Library, staff: list[_Person],
     harmful = kinds.count("harmful")
 
     e_d = EFFECTS["duration_log"]
-    log_d = (e_d["intercept"] + e_d["complexity"] * (c - 1) + e_d["senior_share_x_(0.4+c/10)"] * s * (0.4 + c / 10)
-             + e_d["per_member_up_to_6"] * min(n, 6) + e_d["per_member_above_6"] * max(n - 6, 0)
-             + e_d["log_hours_over_30"] * math.log(h / 30) + e_d["per_accelerator"] * accelerators
-             + e_d["friction_f"] * friction + d_class + rng.normal(0, NOISE["duration_log_sd"]))
+    log_d = (
+        e_d["intercept"]
+        + e_d["complexity"] * (c - 1)
+        + e_d["senior_share_x_(0.4+c/10)"] * s * (0.4 + c / 10)
+        + e_d["per_member_up_to_6"] * min(n, 6)
+        + e_d["per_member_above_6"] * max(n - 6, 0)
+        + e_d["log_hours_over_30"] * math.log(h / 30)
+        + e_d["per_accelerator"] * accelerators
+        + e_d["friction_f"] * friction
+        + d_class
+        + rng.normal(0, NOISE["duration_log_sd"])
+    )
     duration = max(float(math.exp(log_d)), MIN_DURATION_DAYS)
     end = start + timedelta(days=duration)
     for spec in additions:
@@ -588,32 +782,67 @@ def _simulate(rng: np.random.Generator, library: _Library, staff: list[_Person],
     gpu = GPU_FACTOR.get(problem_class, 1.0)
     experiment_rate = (2.0 + 1.5 * ml_people) * (1.4 if gpu >= 3.0 else 1.0)
     e_c = EFFECTS["cost"]
-    cost = (e_c["usd_per_member_day"] * duration * n * gpu * (1 + e_c["per_weekly_experiment_run"] * experiment_rate)
-            * math.exp(rng.normal(0, NOISE["cost_log_sd"])))
+    cost = (
+        e_c["usd_per_member_day"]
+        * duration
+        * n
+        * gpu
+        * (1 + e_c["per_weekly_experiment_run"] * experiment_rate)
+        * math.exp(rng.normal(0, NOISE["cost_log_sd"]))
+    )
 
     e_p = EFFECTS["performance_logit"]
     deployment_gap = problem_class in NEEDS_ML_ENGINEER and not has_ml_engineer
-    eta = (e_p["intercept"] + p_class + e_p["complexity"] * (c - 5.5) + e_p["senior_share"] * (s - 0.35)
-           + e_p["junior_share_x_complexity_above_5"] * j * max(c - 5, 0) / 5 + e_p["ci_rate"] * (ci_rate - 0.8)
-           + e_p["ci_rate_below_0.7"] * max(0.7 - ci_rate, 0) + e_p["per_good_artifact"] * good
-           + e_p["per_harmful_artifact"] * harmful
-           + e_p["deployment_class_without_ml_engineer"] * deployment_gap
-           + rng.normal(0, NOISE["performance_logit_sd"]))
+    eta = (
+        e_p["intercept"]
+        + p_class
+        + e_p["complexity"] * (c - 5.5)
+        + e_p["senior_share"] * (s - 0.35)
+        + e_p["junior_share_x_complexity_above_5"] * j * max(c - 5, 0) / 5
+        + e_p["ci_rate"] * (ci_rate - 0.8)
+        + e_p["ci_rate_below_0.7"] * max(0.7 - ci_rate, 0)
+        + e_p["per_good_artifact"] * good
+        + e_p["per_harmful_artifact"] * harmful
+        + e_p["deployment_class_without_ml_engineer"] * deployment_gap
+        + rng.normal(0, NOISE["performance_logit_sd"])
+    )
     performance = _sigmoid(eta)
     e_v = EFFECTS["impact_log"]
-    impact = math.exp(e_v["intercept"] + v_class + e_v["performance"] * (performance - 0.7)
-                      + e_v["complexity"] * (c - 5) + e_v["per_good_artifact"] * good
-                      + rng.normal(0, NOISE["impact_log_sd"]))
+    impact = math.exp(
+        e_v["intercept"]
+        + v_class
+        + e_v["performance"] * (performance - 0.7)
+        + e_v["complexity"] * (c - 5)
+        + e_v["per_good_artifact"] * good
+        + rng.normal(0, NOISE["impact_log_sd"])
+    )
 
     metrics = _metric_records(rng, team, start, duration, c, s, friction, ci_rate, experiment_rate)
-    return {"project_id": project_id, "problem_class": problem_class, "complexity": complexity,
-            "team_size": team_size, "start": start, "end": end, "members": team, "usages": usages,
-            "metrics": metrics, "outcome": Outcome(round(performance, 4), round(impact, 2), round(duration, 2),
-                                                   round(cost, 2))}
+    return {
+        "project_id": project_id,
+        "problem_class": problem_class,
+        "complexity": complexity,
+        "team_size": team_size,
+        "start": start,
+        "end": end,
+        "members": team,
+        "usages": usages,
+        "metrics": metrics,
+        "outcome": Outcome(round(performance, 4), round(impact, 2), round(duration, 2), round(cost, 2)),
+    }
 
 
-def _metric_records(rng: np.random.Generator, team: list[Member], start: datetime, duration: float, c: float,
-                    s: float, friction: float, ci_rate: float, experiment_rate: float) -> list[MetricRecord]:
+def _metric_records(
+    rng: np.random.Generator,
+    team: list[Member],
+    start: datetime,
+    duration: float,
+    c: float,
+    s: float,
+    friction: float,
+    ci_rate: float,
+    experiment_rate: float,
+) -> list[MetricRecord]:
     """Weekly git commits per member, one pr_merge_hours per merged PR, one 0/1 pipeline_success per CI run,
     weekly MLflow experiment_run counts, each recorded when it happened (never after the project's end: the
     last, partial week runs for its share of a week)."""
@@ -627,8 +856,13 @@ def _metric_records(rng: np.random.Generator, team: list[Member], start: datetim
         active = [m for m in team if m.joined_at <= week_end]
         pace = (0.5 if week == 0 else 1.0) * length / week_seconds
         for m in active:
-            rate = 5.0 * COMMIT_RATE[ExperienceLevel(m.experience)] * (m.hours_per_week / 30) * math.exp(
-                -0.12 * friction) * pace
+            rate = (
+                5.0
+                * COMMIT_RATE[ExperienceLevel(m.experience)]
+                * (m.hours_per_week / 30)
+                * math.exp(-0.12 * friction)
+                * pace
+            )
             commits = int(rng.poisson(rate))
             if commits:
                 records.append(MetricRecord("commits", float(commits), week_end, m.member_id))
@@ -636,8 +870,11 @@ def _metric_records(rng: np.random.Generator, team: list[Member], start: datetim
             hours = float(np.round(rng.lognormal(pr_log_mean, 0.5), 2))
             records.append(MetricRecord("pr_merge_hours", hours, week_start + timedelta(seconds=float(offset))))
         for offset in rng.uniform(0, length, int(rng.poisson(2.0 * len(active) * pace))):
-            records.append(MetricRecord("pipeline_success", float(rng.random() < ci_rate),
-                                        week_start + timedelta(seconds=float(offset))))
+            records.append(
+                MetricRecord(
+                    "pipeline_success", float(rng.random() < ci_rate), week_start + timedelta(seconds=float(offset))
+                )
+            )
         records.append(MetricRecord("experiment_run", float(rng.poisson(experiment_rate * pace)), week_end))
     records.sort(key=lambda r: r.recorded_at)
     return records
@@ -646,18 +883,28 @@ def _metric_records(rng: np.random.Generator, team: list[Member], start: datetim
 # ---------------------------------------------------------------- features at the cut-off
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"class_{c.value}" for c in ProblemClass),
-    "complexity_score", "team_size", "log_team_size",
+    "complexity_score",
+    "team_size",
+    "log_team_size",
     *(f"experience_{level.value}_share" for level in ExperienceLevel),
     *(f"role_{role.value}_share" for role in MemberRole),
     "mean_hours_per_week",
-    "reuse_count", "reuse_known_share", "reuse_impact_mean", "reuse_impact_sum",
-    "commits_per_week", "contributors", "pr_merge_hours_p50", "ci_success_rate", "ci_runs",
+    "reuse_count",
+    "reuse_known_share",
+    "reuse_impact_mean",
+    "reuse_impact_sum",
+    "commits_per_week",
+    "contributors",
+    "pr_merge_hours_p50",
+    "ci_success_rate",
+    "ci_runs",
     "experiment_runs_per_week",
 )
 
 
-def features(project: ProjectRecord, as_of: datetime | None = None, *,
-             artifact_effects: Mapping[str, float] | None = None) -> dict[str, float]:
+def features(
+    project: ProjectRecord, as_of: datetime | None = None, *, artifact_effects: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """The feature vector of a project as known at `as_of` (default: the cut-off, start + CUTOFF_DAYS).
 
     Reads only what was recorded by then: the class, complexity and planned team size (set at creation), the
@@ -703,15 +950,17 @@ def features(project: ProjectRecord, as_of: datetime | None = None, *,
     return out
 
 
-def artifact_effects_as_of(history: History, as_of: datetime, *, min_completed: int = 10,
-                           seed: int = 0) -> dict[str, float]:
+def artifact_effects_as_of(
+    history: History, as_of: datetime, *, min_completed: int = 10, seed: int = 0
+) -> dict[str, float]:
     """Impact effects (success points) of the artifacts used by projects completed by `as_of`, as
     maestro.domain.impact would have published them that day; empty below `min_completed` projects."""
     return effects_as_of(history.projects, as_of, min_completed=min_completed, seed=seed)
 
 
-def effects_as_of(projects: Iterable[ProjectRecord], as_of: datetime, *, min_completed: int = 10,
-                  seed: int = 0) -> dict[str, float]:
+def effects_as_of(
+    projects: Iterable[ProjectRecord], as_of: datetime, *, min_completed: int = 10, seed: int = 0
+) -> dict[str, float]:
     """The same from any projects (stored ones included): only those with an outcome that ended by `as_of`."""
     done = [p for p in projects if p.outcome is not None and p.end_date is not None and p.end_date <= as_of]
     if len(done) < min_completed:
@@ -721,9 +970,15 @@ def effects_as_of(projects: Iterable[ProjectRecord], as_of: datetime, *, min_com
     return {a: s.effect for a, s in scores.items() if s.completed_projects > 0}
 
 
-def cutoff_features(projects: Sequence[ProjectRecord], chosen: Iterable[ProjectRecord], *, origin: datetime,
-                    snapshot_days: int = 30, seed: int = 0, as_of: datetime | None = None
-                    ) -> dict[str, dict[str, float]]:
+def cutoff_features(
+    projects: Sequence[ProjectRecord],
+    chosen: Iterable[ProjectRecord],
+    *,
+    origin: datetime,
+    snapshot_days: int = 30,
+    seed: int = 0,
+    as_of: datetime | None = None,
+) -> dict[str, dict[str, float]]:
     """Each chosen project's features at its cut-off (or at `as_of` if that comes first). Impact effects come
     from snapshots every `snapshot_days` from `origin`: a project sees the last snapshot on or before its
     cut-off, computed from `projects` completed by then (never its own outcome, nor any later one)."""
@@ -753,19 +1008,20 @@ class FeatureTable:
         return np.array([index[p] for p in project_ids], dtype=int)
 
 
-
-
-def feature_table(history: History, projects: Iterable[ProjectRecord] | None = None, *, snapshot_days: int = 30,
-                  seed: int = 0) -> FeatureTable:
+def feature_table(
+    history: History, projects: Iterable[ProjectRecord] | None = None, *, snapshot_days: int = 30, seed: int = 0
+) -> FeatureTable:
     """Features at each project's cut-off and its outcomes. Impact effects come from snapshots every
     `snapshot_days` from the tenant's origin: a project sees the last snapshot on or before its cut-off, computed
     from projects completed by then (never its own outcome, nor any later one)."""
     chosen = list(history.projects if projects is None else projects)
-    vectors = cutoff_features(history.projects, chosen, origin=history.origin, snapshot_days=snapshot_days,
-                              seed=seed)
+    vectors = cutoff_features(history.projects, chosen, origin=history.origin, snapshot_days=snapshot_days, seed=seed)
     rows = [[vectors[p.project_id][name] for name in FEATURE_NAMES] for p in chosen]
     return FeatureTable(
-        tuple(p.project_id for p in chosen), FEATURE_NAMES, np.array(rows, dtype=float),
+        tuple(p.project_id for p in chosen),
+        FEATURE_NAMES,
+        np.array(rows, dtype=float),
         {t: np.array([p.target(t) for p in chosen]) for t in TARGET_NAMES},
         np.array([p.start_date.replace(tzinfo=None) for p in chosen], dtype="datetime64[s]"),
-        tuple(p.problem_class for p in chosen))
+        tuple(p.problem_class for p in chosen),
+    )

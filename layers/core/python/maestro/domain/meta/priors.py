@@ -8,11 +8,13 @@ prediction interval for one new project, mean +- t(n-1) * sd * sqrt(1 + 1/n), wh
 as it should be. With fewer than two completed projects there is no spread to estimate: the point is the one
 outcome there is (or none), the intervals are null, and `basis` stays "prior" — never a made-up figure.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist, fmean, stdev
-from typing import Any, Sequence
+from typing import Any
 
 from maestro.domain.meta.targets import INTERVAL_LEVELS as LEVELS
 from maestro.domain.meta.targets import INTERVAL_SPACE
@@ -34,9 +36,13 @@ def t_quantile(p: float, df: int) -> float:
         return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
     z = NormalDist().inv_cdf(p)
     v = float(df)
-    return (z + (z ** 3 + z) / (4 * v) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * v ** 2)
-            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * v ** 3)
-            + (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / (92160 * v ** 4))
+    return (
+        z
+        + (z**3 + z) / (4 * v)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * v**3)
+        + (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / (92160 * v**4)
+    )
 
 
 def prior_estimate(target: str, outcomes: Sequence[float]) -> dict[str, Any]:
@@ -45,8 +51,12 @@ def prior_estimate(target: str, outcomes: Sequence[float]) -> dict[str, Any]:
     n = len(values)
     base = {"model_version": None, "top_contributions": [], "completed_projects": n}
     if n == 0:
-        return {**base, "point": None, "intervals": {level: None for level in LEVELS},
-                "method": "no completed project yet: nothing to estimate from"}
+        return {
+            **base,
+            "point": None,
+            "intervals": {level: None for level in LEVELS},
+            "method": "no completed project yet: nothing to estimate from",
+        }
     space = INTERVAL_SPACE[target]
     forward, inverse = _FORWARD[space], _INVERSE[space]
     z = [forward(max(v, 0.0) if space != "identity" else v) for v in values]
@@ -54,15 +64,25 @@ def prior_estimate(target: str, outcomes: Sequence[float]) -> dict[str, Any]:
     low_bound, high_bound = _BOUNDS[target]
     point = min(max(inverse(centre), low_bound), high_bound)
     if n < 2:
-        return {**base, "point": round(point, 4), "intervals": {level: None for level in LEVELS},
-                "method": "the tenant's only completed project; no spread to estimate intervals from"}
+        return {
+            **base,
+            "point": round(point, 4),
+            "intervals": {level: None for level in LEVELS},
+            "method": "the tenant's only completed project; no spread to estimate intervals from",
+        }
     spread = stdev(z) * math.sqrt(1 + 1 / n)
     intervals = {}
     for level, coverage in LEVELS.items():
         t = t_quantile(0.5 + coverage / 2, n - 1)
         low, high = inverse(centre - t * spread), inverse(centre + t * spread)
-        intervals[level] = [round(min(max(low, low_bound), high_bound), 4),
-                            round(min(max(high, low_bound), high_bound), 4)]
-    return {**base, "point": round(point, 4), "intervals": intervals,
-            "method": f"tenant mean of {n} completed projects ({'log scale, ' if space != 'identity' else ''}"
-                      f"Student-t prediction interval); a model is trained from {MIN_COMPLETED_FOR_MODEL}"}
+        intervals[level] = [
+            round(min(max(low, low_bound), high_bound), 4),
+            round(min(max(high, low_bound), high_bound), 4),
+        ]
+    return {
+        **base,
+        "point": round(point, 4),
+        "intervals": intervals,
+        "method": f"tenant mean of {n} completed projects ({'log scale, ' if space != 'identity' else ''}"
+        f"Student-t prediction interval); a model is trained from {MIN_COMPLETED_FOR_MODEL}",
+    }

@@ -10,11 +10,13 @@ or Feast on the request path. The arithmetic mirrors maestro.ml.training exactly
   feature alone is set to its mean over the training projects (in the target's units; positive = this
   project's value raises the prediction).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +32,12 @@ _INVERSE = {"identity": lambda v: v, "log": np.exp, "log1p": np.expm1}
 @dataclass
 class ServedTarget:
     """One target's exported model, ready to predict."""
+
     manifest: dict[str, Any]
     session: Any  # onnxruntime.InferenceSession
 
     @classmethod
-    def load(cls, onnx_bytes: bytes, manifest: Mapping[str, Any]) -> "ServedTarget":
+    def load(cls, onnx_bytes: bytes, manifest: Mapping[str, Any]) -> ServedTarget:
         import onnxruntime
 
         if manifest.get("format") != MANIFEST_FORMAT:
@@ -96,7 +99,9 @@ class ServedTarget:
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
         """(point, {"80": (low, high), "90": (low, high)}) for every row of X, in the target's units."""
         outputs = self._outputs(np.atleast_2d(X))
-        return self._point(outputs), {level: self._interval(outputs, level) for level in self.manifest["intervals"]["levels"]}
+        return self._point(outputs), {
+            level: self._interval(outputs, level) for level in self.manifest["intervals"]["levels"]
+        }
 
     def explain(self, x: Sequence[float], top: int = TOP_CONTRIBUTIONS) -> list[dict[str, Any]]:
         """The features that move this prediction most (occlusion against the training mean), largest first."""
@@ -107,9 +112,16 @@ class ServedTarget:
         points = self._point(self._outputs(np.vstack([x[None, :], occluded])))
         effect = points[0] - points[1:]
         order = np.argsort(-np.abs(effect), kind="stable")
-        return [{"feature": self.feature_names[i], "value": round(float(x[i]), 4),
-                 "training_mean": round(float(means[i]), 4), "contribution": round(float(effect[i]), 4)}
-                for i in order[:top] if effect[i] != 0]
+        return [
+            {
+                "feature": self.feature_names[i],
+                "value": round(float(x[i]), 4),
+                "training_mean": round(float(means[i]), 4),
+                "contribution": round(float(effect[i]), 4),
+            }
+            for i in order[:top]
+            if effect[i] != 0
+        ]
 
 
 def vector(feature_names: Sequence[str], values: Mapping[str, float]) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The champion models a warm function serves: the pointers are re-read at most every CHAMPION_TTL_SECONDS, and
 a graph is loaded from S3 only when its version changes, so a retrain reaches serving within that time and
 without a redeploy."""
+
 from __future__ import annotations
 
 import threading
@@ -51,9 +52,11 @@ def _current_pointers(tenant_id: str) -> dict[str, Any]:
 def champions(tenant_id: str) -> dict[str, Champion]:
     """target -> the champion being served for this tenant (empty: no model trained yet)."""
     with _lock:
-        return {target: Champion(target, record.model_version, _served(record.bundle_key))
-                for target, record in _current_pointers(tenant_id).items()
-                if record.bundle_key and target in TARGET_NAMES}
+        return {
+            target: Champion(target, record.model_version, _served(record.bundle_key))
+            for target, record in _current_pointers(tenant_id).items()
+            if record.bundle_key and target in TARGET_NAMES
+        }
 
 
 def recommender(tenant_id: str):

@@ -2,11 +2,13 @@
 from the tenant's history (success-weighted co-usage among similar projects, impact score, content similarity
 from the embedding layer), deprecated and already-used ones excluded, each with its reasons; (b) the team shape
 the outcome models expect to do best, beside the current plan's predicted outcome (maestro.ml.recommend)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from maestro.domain.errors import DependencyUnavailable
 from maestro.domain.identity.principals import Caller
@@ -17,7 +19,7 @@ from maestro.services.meta.predictions import subject_for_profile, subject_for_p
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _similarity(tenant_id: str, description: str, source: str, artifacts: dict[str, Any]) -> tuple[dict, str]:
@@ -37,12 +39,16 @@ def _similarity(tenant_id: str, description: str, source: str, artifacts: dict[s
 def _reasons(components: Mapping[str, float], neighbours: int, similarity_source: str) -> list[str]:
     reasons = []
     if components["co_usage"] > 0:
-        reasons.append(f"used by {components['co_usage']:.0%} of the {neighbours} most similar completed projects "
-                       "(weighted toward the successful ones)")
+        reasons.append(
+            f"used by {components['co_usage']:.0%} of the {neighbours} most similar completed projects "
+            "(weighted toward the successful ones)"
+        )
     reasons.append(f"impact score {components['impact']:.1f} of 100")
     if components["similarity"] > 0:
-        reasons.append(f"content similarity {components['similarity']:.2f} to the project's description "
-                       f"({similarity_source.replace('_', ' ')})")
+        reasons.append(
+            f"content similarity {components['similarity']:.2f} to the project's description "
+            f"({similarity_source.replace('_', ' ')})"
+        )
     return reasons
 
 
@@ -51,12 +57,24 @@ def _artifacts_part(tenant_id: str, subject: Any, limit: int) -> dict[str, Any]:
     usable = {k: a for k, a in subject.library.items() if not a.deprecated}
     (loaded, record) = champion_cache.recommender(tenant_id)
     if loaded is None:
-        ranked = sorted((a for k, a in usable.items() if k not in used),
-                        key=lambda a: (-float(a.impact_score), a.artifact_id))[:limit]
-        return {"basis": "prior", "note": "no recommender learned yet (it is fitted by the retrain job): by impact",
-                "items": [{"artifact_id": a.artifact_id, "name": a.name, "type": a.type,
-                           "score": float(a.impact_score), "reasons": [f"impact score {float(a.impact_score):.1f}"],
-                           "components": {"impact": float(a.impact_score)}} for a in ranked]}
+        ranked = sorted(
+            (a for k, a in usable.items() if k not in used), key=lambda a: (-float(a.impact_score), a.artifact_id)
+        )[:limit]
+        return {
+            "basis": "prior",
+            "note": "no recommender learned yet (it is fitted by the retrain job): by impact",
+            "items": [
+                {
+                    "artifact_id": a.artifact_id,
+                    "name": a.name,
+                    "type": a.type,
+                    "score": float(a.impact_score),
+                    "reasons": [f"impact score {float(a.impact_score):.1f}"],
+                    "components": {"impact": float(a.impact_score)},
+                }
+                for a in ranked
+            ],
+        }
     recommender, state = loaded
     similarity, source = _similarity(tenant_id, description, state.get("similarity_source", "token_overlap"), usable)
     exclude = used | {a for a in recommender.artifact_ids if a not in usable}
@@ -65,11 +83,23 @@ def _artifacts_part(tenant_id: str, subject: Any, limit: int) -> dict[str, Any]:
     items = []
     for entry in ranked:
         artifact = usable[entry["artifact_id"]]
-        items.append({"artifact_id": artifact.artifact_id, "name": artifact.name, "type": artifact.type,
-                      "score": entry["score"], "reasons": _reasons(entry["reasons"], neighbours, source),
-                      "components": entry["reasons"]})
-    return {"basis": "model", "recommender_version": record.model_version, "similarity_source": source,
-            "weights": state["weights"], "items": items}
+        items.append(
+            {
+                "artifact_id": artifact.artifact_id,
+                "name": artifact.name,
+                "type": artifact.type,
+                "score": entry["score"],
+                "reasons": _reasons(entry["reasons"], neighbours, source),
+                "components": entry["reasons"],
+            }
+        )
+    return {
+        "basis": "model",
+        "recommender_version": record.model_version,
+        "similarity_source": source,
+        "weights": state["weights"],
+        "items": items,
+    }
 
 
 def _team_part(tenant_id: str, subject: Any) -> dict[str, Any] | None:
@@ -79,15 +109,22 @@ def _team_part(tenant_id: str, subject: Any) -> dict[str, Any] | None:
     if len(served) < len(TARGET_NAMES):
         return None
     duration, success = served["duration_days"].model, served["success_score"].model
-    team = recommend_team(duration, success,
-                          subject.model_values(duration.feature_names, duration.manifest["feature_means"]))
-    return {"current": team["current"], "recommended": team["best"], "improvement": team["improvement"],
-            "considered": team["considered"], "model_versions": {"duration_days": served["duration_days"].version,
-                                                                  "success_score": served["success_score"].version}}
+    team = recommend_team(
+        duration, success, subject.model_values(duration.feature_names, duration.manifest["feature_means"])
+    )
+    return {
+        "current": team["current"],
+        "recommended": team["best"],
+        "improvement": team["improvement"],
+        "considered": team["considered"],
+        "model_versions": {
+            "duration_days": served["duration_days"].version,
+            "success_score": served["success_score"].version,
+        },
+    }
 
 
-def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any] | None, limit: int
-              ) -> dict[str, Any]:
+def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any] | None, limit: int) -> dict[str, Any]:
     now = _now()
     if project_id:
         usages = list(usage_store.usages_of_project(caller.tenant_id, project_id))
@@ -98,7 +135,13 @@ def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any]
         subject = subject_for_profile(caller.tenant_id, profile or {}, now)
     artifacts = _artifacts_part(caller.tenant_id, subject, limit)
     team = _team_part(caller.tenant_id, subject)
-    return {"id": f"rec_{uuid.uuid4().hex}", "project_id": project_id, "created_at": now.isoformat(),
-            "basis": "model" if artifacts["basis"] == "model" and team is not None else "prior",
-            "artifacts": artifacts["items"], "artifact_ranking": {k: v for k, v in artifacts.items() if k != "items"},
-            "team": team, "team_note": None if team else "team shapes need trained outcome models (retrain first)"}
+    return {
+        "id": f"rec_{uuid.uuid4().hex}",
+        "project_id": project_id,
+        "created_at": now.isoformat(),
+        "basis": "model" if artifacts["basis"] == "model" and team is not None else "prior",
+        "artifacts": artifacts["items"],
+        "artifact_ranking": {k: v for k, v in artifacts.items() if k != "items"},
+        "team": team,
+        "team_note": None if team else "team shapes need trained outcome models (retrain first)",
+    }

@@ -1,6 +1,7 @@
 """Scoring stored predictions when a project's outcome arrives: each prediction made before the project finished
 gets its errors once (a conditional write, so a redelivered event changes nothing), and the model version that
 made it adds them to its live counters (GET /v1/models/meta shows the live error)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,8 +15,11 @@ from maestro.repositories import projects as project_store
 
 def actual_outcomes(project: Any) -> dict[str, float]:
     outcome = project.outcome or {}
-    return {"success_score": float(project.success_score), "duration_days": float(outcome["duration_days"]),
-            "compute_cost_usd": float(outcome["compute_cost_usd"])}
+    return {
+        "success_score": float(project.success_score),
+        "duration_days": float(outcome["duration_days"]),
+        "compute_cost_usd": float(outcome["compute_cost_usd"]),
+    }
 
 
 def score_target(answer: dict, actual: float) -> dict[str, Any] | None:
@@ -27,9 +31,15 @@ def score_target(answer: dict, actual: float) -> dict[str, Any] | None:
         bounds = intervals.get(level)
         return None if not bounds else bool(bounds[0] <= actual <= bounds[1])
 
-    return {"actual": actual, "predicted": answer["point"], "abs_error": round(abs(answer["point"] - actual), 4),
-            "in_80": inside("80"), "in_90": inside("90"), "model_version": answer.get("model_version"),
-            "basis": answer.get("basis")}
+    return {
+        "actual": actual,
+        "predicted": answer["point"],
+        "abs_error": round(abs(answer["point"] - actual), 4),
+        "in_80": inside("80"),
+        "in_90": inside("90"),
+        "model_version": answer.get("model_version"),
+        "basis": answer.get("basis"),
+    }
 
 
 def score_project(tenant_id: str, project_id: str) -> dict[str, int]:
@@ -50,10 +60,12 @@ def score_project(tenant_id: str, project_id: str) -> dict[str, int]:
             score = score_target(answer, actual[target])
             per_target[target] = score
             if score and score["basis"] == "model" and score["model_version"]:
-                live.append((target, score["model_version"], score["abs_error"], bool(score["in_80"]),
-                             bool(score["in_90"])))
-        if meta_models.score_prediction(prediction, {"scored_at": project.outcome["completed_at"],
-                                                     "targets": per_target}, live):
+                live.append(
+                    (target, score["model_version"], score["abs_error"], bool(score["in_80"]), bool(score["in_90"]))
+                )
+        if meta_models.score_prediction(
+            prediction, {"scored_at": project.outcome["completed_at"], "targets": per_target}, live
+        ):
             scored += 1
         else:
             skipped += 1

@@ -7,12 +7,14 @@ a usage's `recorded_at` is when the artifact was planned; a metric event's `meta
 Only the metric types the features read, and only up to the cut-off, are loaded: nothing later can reach a
 feature vector, and a history of 10k projects stays a bounded read.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from maestro.domain.meta.history import (CUTOFF_DAYS, ArtifactUsage, Member, MetricRecord, ProjectRecord)
+from maestro.domain.meta.history import CUTOFF_DAYS, ArtifactUsage, Member, MetricRecord, ProjectRecord
 from maestro.domain.projects import Outcome
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import metrics as metric_store
@@ -25,7 +27,7 @@ FEATURE_METRIC_TYPES = ("commits", "pr_merge_hours", "pipeline_success", "experi
 
 def start_of(project: Project) -> datetime:
     if project.start_date:
-        return datetime.combine(date.fromisoformat(project.start_date), time(), tzinfo=timezone.utc)
+        return datetime.combine(date.fromisoformat(project.start_date), time(), tzinfo=UTC)
     return project.created_at
 
 
@@ -37,34 +39,60 @@ def _outcome(project: Project) -> tuple[Outcome | None, datetime | None]:
     if not project.outcome:
         return None, None
     raw = project.outcome
-    outcome = Outcome(float(raw["model_performance"]), float(raw["business_impact_usd"]),
-                      float(raw["duration_days"]), float(raw["compute_cost_usd"]))
+    outcome = Outcome(
+        float(raw["model_performance"]),
+        float(raw["business_impact_usd"]),
+        float(raw["duration_days"]),
+        float(raw["compute_cost_usd"]),
+    )
     return outcome, start_of(project) + timedelta(days=outcome.duration_days)
 
 
-def project_record(tenant_id: str, project: Project, as_of: datetime | None = None,
-                   usages: Iterable[Any] | None = None) -> ProjectRecord:
+def project_record(
+    tenant_id: str, project: Project, as_of: datetime | None = None, usages: Iterable[Any] | None = None
+) -> ProjectRecord:
     """The record of a stored project with what was recorded up to min(as_of, its cut-off); `usages` are the
     project's stored usage rows when the caller has already read them."""
     start = start_of(project)
     until = min(as_of, cutoff_of(project)) if as_of else cutoff_of(project)
     members = tuple(
         Member(m.member_id, m.role, m.experience_level, float(m.contribution_hours or 0), m.created_at)
-        for m in project_store.all_members(tenant_id, project.project_id) if m.created_at <= until)
+        for m in project_store.all_members(tenant_id, project.project_id)
+        if m.created_at <= until
+    )
     usages = tuple(
-        ArtifactUsage(project.project_id, u.tenant_artifact.split("#", 1)[1], u.artifact_version, u.recorded_at,
-                      u.recorded_at <= until)
+        ArtifactUsage(
+            project.project_id,
+            u.tenant_artifact.split("#", 1)[1],
+            u.artifact_version,
+            u.recorded_at,
+            u.recorded_at <= until,
+        )
         for u in (usage_store.usages_of_project(tenant_id, project.project_id) if usages is None else usages)
-        if u.recorded_at <= until)
+        if u.recorded_at <= until
+    )
     metrics = tuple(
         MetricRecord(e.metric_type, float(e.value), e.timestamp, (e.metadata or {}).get("author"))
         for metric_type in FEATURE_METRIC_TYPES
-        for e in metric_store.events_in_period(tenant_id, project.project_id, metric_type, start,
-                                               until + timedelta(microseconds=1)))
+        for e in metric_store.events_in_period(
+            tenant_id, project.project_id, metric_type, start, until + timedelta(microseconds=1)
+        )
+    )
     outcome, end = _outcome(project)
-    return ProjectRecord(project.project_id, project.problem_class, float(project.complexity_score),
-                         int(project.team_size), project.description or "", start, end, members, usages, metrics,
-                         outcome, float(project.success_score) if project.success_score is not None else None)
+    return ProjectRecord(
+        project.project_id,
+        project.problem_class,
+        float(project.complexity_score),
+        int(project.team_size),
+        project.description or "",
+        start,
+        end,
+        members,
+        usages,
+        metrics,
+        outcome,
+        float(project.success_score) if project.success_score is not None else None,
+    )
 
 
 def artifact_effects(tenant_id: str, artifacts: Iterable[Any] | None = None) -> dict[str, float]:
