@@ -416,13 +416,13 @@ def create_import_upload(scope):
 
 
 @routes.route(
-    "/v1/projects/import-uploads/{upload_id}",
+    "/v1/projects/import-uploads/{import_upload_id}",
     methods=["GET"],
     permission="projects.read",
     response=ImportUploadView,
 )
-def get_import_upload(scope, upload_id):
+def get_import_upload(scope, import_upload_id):
     """An import upload's state, its counts so far and its first refused rows."""
     from maestro.services.project_import import import_upload_status
 
-    return json_response(import_upload_status(scope.caller, upload_id))
+    return json_response(import_upload_status(scope.caller, import_upload_id))

@@ -489,7 +489,7 @@ class Client:
         """A presigned PUT for a CSV or JSONL file of projects; imported when it lands."""
         return self._call("POST", "/v1/projects/import-uploads", json={"file_name": file_name, "dry_run": dry_run})
 
-    @endpoint("GET", "/v1/projects/import-uploads/{upload_id}")
+    @endpoint("GET", "/v1/projects/import-uploads/{import_upload_id}")
     def get_import_upload(self, upload_id: str) -> Json:
         """An import upload's state, counts so far and first refused rows."""
         return self._call("GET", f"/v1/projects/import-uploads/{_segment(upload_id)}")

@@ -75,7 +75,7 @@ class MemberIn(InputModel):
     _hours = field_validator("contribution_hours")(classmethod(lambda cls, v: round(v, 2)))
 
 
-class UsageIn(InputModel):
+class ImportUsageIn(InputModel):
     """An artifact the project used: by `artifact_id`, or by `type` and `name`; and the version it used."""
 
     artifact_id: str | None = Field(default=None, max_length=100)
@@ -84,7 +84,7 @@ class UsageIn(InputModel):
     version: str = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
-    def _one_reference(self) -> UsageIn:
+    def _one_reference(self) -> ImportUsageIn:
         if not self.artifact_id and not (self.type and self.name):
             raise ValueError("a usage names its artifact by artifact_id or by type and name")
         return self
@@ -94,7 +94,7 @@ class ImportRow(ProjectIn):
     external_id: str = Field(pattern=EXTERNAL_ID_PATTERN, description="the team's own id, unique per tenant")
     outcome: OutcomeIn | None = None
     members: list[MemberIn] = Field(default_factory=list, max_length=500)
-    usages: list[UsageIn] = Field(default_factory=list, max_length=500)
+    usages: list[ImportUsageIn] = Field(default_factory=list, max_length=500)
 
 
 # ---------------------------------------------------------------- dates
