@@ -210,7 +210,7 @@ def _seed_generated_library(tenant, request_embeddings: bool) -> int:
     return _search(tenant.admin)["total"]
 
 
-def _wait_until_fully_embedded(client, query: str, timeout_s: float = 20.0) -> dict:
+def _wait_until_fully_embedded(client, query: str, timeout_s: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         body = _search(client, query=query, mode="semantic")
