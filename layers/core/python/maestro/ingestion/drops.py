@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 INGEST_PREFIX = "ingest/"
 RESULTS_PREFIX = "ingest-results/"
-QUARANTINE_PREFIX = "quarantine/"  # rejected lines of drops; the bucket expires them (infra/template.py)
+QUARANTINE_PREFIX = "quarantine/"  # rejected lines of drops; the bucket expires them (infra/template/storage.py)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
