@@ -24,6 +24,7 @@ from maestro.domain.analytics.shared import (
     percentile,
 )
 from maestro.domain.metrics import MetricEvent
+from maestro.domain.periods import series_bucket
 
 
 @dataclass
@@ -127,7 +128,8 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
 
     - commits: distinct shas across sources (a commit from a git-log drop and a push webhook counts once).
       `commits_per_week.weeks` lists every Monday-started week; `mean` is commits per 7 days of the period
-      (null when no commit events arrived, i.e. nothing was measured).
+      (null when no commit events arrived, i.e. nothing was measured); over more than MAX_SERIES_POINTS weeks the
+      weekly list is empty and `commit_series` (bucket: day, week or month, maestro.domain.periods) carries it.
     - authorship (active_contributors, bus_factor, top_author_share) leaves out merge commits (is_merge):
       merging is not authoring the merged work. Authors are case-folded emails (login, then name, when a
       source has no email).
@@ -146,6 +148,8 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
     commits = _distinct_commits(in_period)
     authored = Counter(c.author for c in commits if not c.is_merge and c.author)
     weekly = Counter(_bucket_start(c.timestamp, "week") for c in commits)
+    bucket = series_bucket(start, end)
+    by_bucket = Counter(_bucket_start(c.timestamp, bucket) for c in commits)
     added = sum(e.value for e in _per_sha(in_period, "lines_added"))
     deleted = sum(e.value for e in _per_sha(in_period, "lines_deleted"))
     files = set().union(*(c.files for c in commits))
@@ -157,9 +161,17 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
         "commits": len(commits),
         "merge_commits": sum(1 for c in commits if c.is_merge),
+        "bucket": bucket,
         "commits_per_week": {
-            "weeks": [{"week_start": _iso(w), "commits": weekly.get(w, 0)} for w in _bucket_starts(start, end, "week")],
+            # every week while that stays a few hundred points; a longer life is in commit_series (coarser)
+            "weeks": [{"week_start": _iso(w), "commits": weekly.get(w, 0)} for w in _bucket_starts(start, end, "week")]
+            if series_bucket(start, end, "week") == "week"
+            else [],
             "mean": _per_week(len(commits), start, end) if commits else None,
+        },
+        "commit_series": {
+            "bucket": bucket,
+            "points": [{"start": _iso(b), "commits": by_bucket.get(b, 0)} for b in _bucket_starts(start, end, bucket)],
         },
         "active_contributors": len(authored),
         "bus_factor": _bus_factor(authored),
