@@ -1,4 +1,4 @@
-"""Seed a tenant with a generated history (maestro.domain.meta.history.generate_history): artifacts with versions
+"""Seed a tenant with a generated history (maestro.domain.meta.synthetic.generate_history): artifacts with versions
 (content in the bucket, verified), projects with members, usages, git/CI/MLflow metric events with their day
 aggregates, and outcomes. Local stage and tests only: rows are batch-written straight into the tables in the
 shapes the services write them (a year of history through the API would take hours on moto), then the impact
@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from maestro.domain.artifacts import deprecation_record, name_claim
-from maestro.domain.meta.history import History, generate_history
+from maestro.domain.meta.history import History
+from maestro.domain.meta.synthetic import generate_history
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent, derive_event_id
 from maestro.domain.projects import ProjectStatus, success_score
 from maestro.repositories.metrics import aggregate_key, event_row

@@ -19,6 +19,7 @@ from maestro.repositories import artifacts as store
 from maestro.repositories import identity as identity_store
 from maestro.repositories.schema import Artifact
 from maestro.services import embeddings
+from maestro.services.artifact_views import artifact_view
 from maestro.services.context import RequestMeta, audit_as
 
 MAX_TOP = 50
@@ -26,27 +27,6 @@ MAX_TOP = 50
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def artifact_view(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": artifact.artifact_id,
-        "name": artifact.name,
-        "type": artifact.type,
-        "description": artifact.description,
-        "tags": list(artifact.tags or []),
-        "metadata": artifact.metadata or {},
-        "owner": artifact.owner,
-        "usage_count": int(artifact.usage_count or 0),
-        "version_count": int(artifact.version_count or 0),
-        "latest_version": artifact.latest_version,
-        "impact_score": artifact.impact_score,
-        "impact": artifact.impact,
-        "deprecated": artifact.deprecated,
-        "created_at": artifact.created_at.isoformat(),
-        "updated_at": artifact.updated_at.isoformat(),
-        "revision": int(artifact.revision),
-    }
 
 
 def get_artifact_record(caller: Caller, artifact_id: str) -> Artifact:

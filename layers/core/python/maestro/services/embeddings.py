@@ -19,6 +19,7 @@ from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import vectors as vector_store
 from maestro.repositories.schema import ArtifactVector
+from maestro.services.artifact_views import artifact_view
 
 EVENT_ARTIFACT_CHANGED = "ArtifactChanged"
 EVENT_BACKFILL = "EmbeddingBackfillRequested"
@@ -86,8 +87,6 @@ def _content_text(tenant_id: str, artifact: Any) -> str:
 
 def embed_artifact(tenant_id: str, artifact_id: str) -> str:
     """Embed the artifact's text if it changed since the last time; returns embedded | unchanged | removed."""
-    from maestro.services.artifacts import artifact_view
-
     now_ms = int(time.time() * 1000)
     artifact = artifact_store.get_artifact(tenant_id, artifact_id)
     existing = vector_store.get_vector(tenant_id, artifact_id)
