@@ -197,7 +197,7 @@ def _seed_generated_library(tenant, request_embeddings: bool) -> int:
     import dataclasses
 
     from infra.local.demo_history import seed_history
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
 
     library_only = dataclasses.replace(generate_history(n_projects=20, n_artifacts=24, seed=5), projects=())
     seed_history(
