@@ -79,7 +79,12 @@ def _facts(api: Api, stack: MakeRun, made: dict) -> dict:
         "artifact": api.call("GET", f"/v1/artifacts/{made['artifact_id']}"),
         "version": api.call("GET", f"/v1/artifacts/{made['artifact_id']}/versions/1.0.0"),
         "bytes_sha256": hashlib.sha256(requests.get(link["url"], timeout=30).content).hexdigest(),
-        "metrics": api.call("GET", f"/v1/projects/{made['project_id']}/metrics/summary"),
+        # the summary's period runs to "now" for an active project; the figures are what was stored
+        "metrics": {
+            k: v
+            for k, v in api.call("GET", f"/v1/projects/{made['project_id']}/metrics/summary").items()
+            if k != "period"
+        },
         "projects": sorted(
             p["id"]
             for p in api.call("GET", "/v1/projects", params={"limit": 100})["items"]
