@@ -150,16 +150,33 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
     # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
     # version and its bytes, audit the decision.
+    # A servable model version's graph signature is read as it becomes ready (onnxruntime: the embedding layer).
     "verify_artifact_upload": FunctionAccess(
         tables={
             "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
             "tenants": ("dynamodb:UpdateItem",),
-            "artifacts": ("dynamodb:UpdateItem",),
+            "artifacts": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
         },
         read_prefixes=(ARTIFACT_PREFIX,),
         read_object_versions=True,
+        embedding_layer=True,
+    ),
+    # maestro.services.model_serving: POST .../predict only (SERVING_ROUTES): the artifact, `@alias`, the ready
+    # version, its verified graph object version, the daily rollup; failures are audited (RouteKit).
+    "serve_predictions": FunctionAccess(
+        tables={
+            "artifacts": ("dynamodb:GetItem",),
+            "artifact-aliases": ("dynamodb:GetItem",),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "serving-stats": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+        embedding_layer=True,  # onnxruntime and numpy
     ),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
@@ -203,6 +220,14 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # maestro.ml.feature_refresh (container image): running projects' rows, appended and materialised.
     "refresh_features_hourly": FunctionAccess(**RETRAIN_ACCESS),
 }
+# Routes API Gateway sends to a function of their own instead of api_handler: (method, path) -> function. The function
+# answers through the same Chalice app (app.serve_predictions), so routing, auth and errors are the API's own.
+SERVING_FUNCTION = "serve_predictions"
+SERVING_ROUTES = {("post", "/v1/artifacts/{artifact_id}/versions/{version}/predict"): SERVING_FUNCTION}
+# The graph budgets of maestro.domain.model_serving fit these (MEMORY_BUDGET_BYTES, TMP_BUDGET_BYTES).
+SERVING_MEMORY_MB = 2048
+SERVING_EPHEMERAL_MB = 2048
+SERVING_TIMEOUT_SECONDS = 29  # API Gateway's own limit
 CONTAINER_IMAGE_PARAMETER = "RetrainImageUri"
 MLFLOW_URI_PARAMETER = "MlflowTrackingUri"
 CONTAINER_MEMORY_MB = {  # the retrains get Lambda's maximum (6 vCPUs for the model search); the hourly refresh
@@ -1042,8 +1067,15 @@ def merge_template(
     }
     for function in functions:
         resources.update(function_resources(function, stage))
+    by_name = {f.name: f for f in functions}
     for api in rest_apis(chalice_template):
         body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": gateway_responses(stage.console_origin)}
+        body.update(serving_paths(by_name))
+        for logical_id, resource in serving_resources(by_name, api).items():
+            if logical_id in resources:  # the serving function: its size beside its role, layers and logs
+                resources[logical_id]["Properties"].update(resource["Properties"])
+            else:
+                resources[logical_id] = resource
         authorizers = security_definitions(chalice_template, api)
         if authorizers:
             body["securityDefinitions"] = authorizers
@@ -1055,6 +1087,47 @@ def merge_template(
             "EventBusName": {"Value": {"Ref": EVENT_BUS}},
             "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
             "DashboardName": {"Value": {"Ref": DASHBOARD}},
+        },
+    }
+
+
+def serving_paths(functions: dict[str, ChaliceFunction]) -> dict[str, Any]:
+    """The swagger override that sends each SERVING_ROUTES path to its own function (merged into Chalice's)."""
+    paths: dict[str, Any] = {}
+    for (method, path), name in SERVING_ROUTES.items():
+        if name not in functions:
+            continue
+        uri = _sub(
+            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            f"${{{functions[name].logical_id}.Arn}}/invocations"
+        )
+        paths.setdefault(path, {})[method] = {"x-amazon-apigateway-integration": {"uri": uri}}
+    return {"paths": paths} if paths else {}
+
+
+def serving_resources(functions: dict[str, ChaliceFunction], api: str) -> dict[str, Any]:
+    """The serving function's size, and API Gateway's permission to invoke it."""
+    serving = functions.get(SERVING_FUNCTION)
+    if serving is None:
+        return {}
+    return {
+        serving.logical_id: {
+            "Properties": {
+                "MemorySize": SERVING_MEMORY_MB,
+                "EphemeralStorage": {"Size": SERVING_EPHEMERAL_MB},
+                "Timeout": SERVING_TIMEOUT_SECONDS,
+            }
+        },
+        f"{serving.logical_id}InvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": serving.logical_id},
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": _sub(
+                    f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/*"
+                ),
+            },
         },
     }
 

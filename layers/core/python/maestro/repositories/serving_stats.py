@@ -1,0 +1,85 @@
+"""Storage of served versions' daily rollups and drift references (one partition per artifact version)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from maestro.repositories.schema import ServingStats
+from maestro.repositories.tables import ensure_bound, is_condition_failure
+
+REFERENCE_DAY = "reference"
+_CAS_ATTEMPTS = 4
+
+
+def _key(tenant_id: str, artifact_id: str, version: str) -> str:
+    return f"{tenant_id}#{artifact_id}#{version}"
+
+
+def record(
+    tenant_id: str,
+    artifact_id: str,
+    version: str,
+    day: str,
+    failed: bool,
+    merge: Callable[[dict], dict],
+) -> None:
+    """Count one request in the day's rollup (atomically) and fold its stats in with `merge(old) -> new`,
+    compare-and-swap on the revision; under heavy contention the stats of this request are skipped, the counters
+    never are."""
+    ensure_bound()
+    key = _key(tenant_id, artifact_id, version)
+    counters = [ServingStats.requests.add(1), ServingStats.errors.add(1 if failed else 0)]
+    now = datetime.now(UTC)
+    for _ in range(_CAS_ATTEMPTS):
+        try:
+            current = ServingStats.get(key, day, consistent_read=True)
+        except DoesNotExist:
+            current = None
+        revision = int(current.revision) if current else 0
+        condition = (
+            ServingStats.revision == revision if current else ServingStats.tenant_artifact_version.does_not_exist()
+        )
+        try:
+            ServingStats(key, day).update(
+                actions=[
+                    *counters,
+                    ServingStats.stats.set(merge(current.stats if current else {})),
+                    ServingStats.revision.set(revision + 1),
+                    ServingStats.updated_at.set(now),
+                ],
+                condition=condition,
+            )
+            return
+        except UpdateError as error:
+            if not is_condition_failure(error):
+                raise
+    ServingStats(key, day).update(actions=[*counters, ServingStats.updated_at.set(now)])
+
+
+def days(tenant_id: str, artifact_id: str, version: str, first_day: str, last_day: str) -> list[ServingStats]:
+    ensure_bound()
+    return list(
+        ServingStats.query(
+            _key(tenant_id, artifact_id, version),
+            ServingStats.day.between(first_day, last_day),
+            consistent_read=True,
+        )
+    )
+
+
+def get_reference(tenant_id: str, artifact_id: str, version: str) -> dict | None:
+    ensure_bound()
+    try:
+        return ServingStats.get(_key(tenant_id, artifact_id, version), REFERENCE_DAY, consistent_read=True).stats
+    except DoesNotExist:
+        return None
+
+
+def put_reference(tenant_id: str, artifact_id: str, version: str, reference: dict) -> None:
+    ensure_bound()
+    ServingStats(
+        _key(tenant_id, artifact_id, version), REFERENCE_DAY, stats=reference, updated_at=datetime.now(UTC)
+    ).save()
