@@ -14,9 +14,9 @@ from maestro.domain import artifact_versions as rules
 from maestro.domain.artifact_versions import Integrity, VersionRef
 from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, InvalidInput, NotFound, ValidationFailed
-from maestro.domain.model_serving import is_servable
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas, quota_exceeded
+from maestro.domain.model_serving import is_servable
 from maestro.pagination import Page
 from maestro.repositories import artifact_content as content
 from maestro.repositories import artifact_versions as store
