@@ -420,16 +420,16 @@ class ArtifactAlias(MaestroModel):
 
 
 class ServingStats(MaestroModel):
-    """A served model version's daily rollup (`day` = YYYY-MM-DD) of requests, errors, latencies and input
-    summaries (maestro.domain.serving_monitoring), and its drift reference (`day` = "reference")."""
+    """A served model version's daily rollup (`version#YYYY-MM-DD`) of requests, errors, latencies and input
+    summaries (maestro.domain.serving_monitoring), and its drift reference (`version#reference`)."""
 
     logical_name = "serving-stats"
 
     class Meta(MaestroModel.Meta):
         table_name = "serving-stats"
 
-    tenant_artifact_version = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id#version
-    day = UnicodeAttribute(range_key=True)
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    version_day = UnicodeAttribute(range_key=True)  # version#YYYY-MM-DD, or version#reference
     requests = NumberAttribute(default=0)
     errors = NumberAttribute(default=0)
     stats = JSONAttribute(default=dict)

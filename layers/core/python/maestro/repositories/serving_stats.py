@@ -14,8 +14,12 @@ REFERENCE_DAY = "reference"
 _CAS_ATTEMPTS = 4
 
 
-def _key(tenant_id: str, artifact_id: str, version: str) -> str:
-    return f"{tenant_id}#{artifact_id}#{version}"
+def _key(tenant_id: str, artifact_id: str) -> str:
+    return f"{tenant_id}#{artifact_id}"
+
+
+def _day(version: str, day: str) -> str:
+    return f"{version}#{day}"
 
 
 def record(
@@ -30,20 +34,18 @@ def record(
     compare-and-swap on the revision; under heavy contention the stats of this request are skipped, the counters
     never are."""
     ensure_bound()
-    key = _key(tenant_id, artifact_id, version)
+    key, sort_key = _key(tenant_id, artifact_id), _day(version, day)
     counters = [ServingStats.requests.add(1), ServingStats.errors.add(1 if failed else 0)]
     now = datetime.now(UTC)
     for _ in range(_CAS_ATTEMPTS):
         try:
-            current = ServingStats.get(key, day, consistent_read=True)
+            current = ServingStats.get(key, sort_key, consistent_read=True)
         except DoesNotExist:
             current = None
         revision = int(current.revision) if current else 0
-        condition = (
-            ServingStats.revision == revision if current else ServingStats.tenant_artifact_version.does_not_exist()
-        )
+        condition = ServingStats.revision == revision if current else ServingStats.tenant_artifact.does_not_exist()
         try:
-            ServingStats(key, day).update(
+            ServingStats(key, sort_key).update(
                 actions=[
                     *counters,
                     ServingStats.stats.set(merge(current.stats if current else {})),
@@ -56,15 +58,16 @@ def record(
         except UpdateError as error:
             if not is_condition_failure(error):
                 raise
-    ServingStats(key, day).update(actions=[*counters, ServingStats.updated_at.set(now)])
+    ServingStats(key, sort_key).update(actions=[*counters, ServingStats.updated_at.set(now)])
 
 
 def days(tenant_id: str, artifact_id: str, version: str, first_day: str, last_day: str) -> list[ServingStats]:
+    """The version's daily rollups from first_day to last_day (YYYY-MM-DD, both included), oldest first."""
     ensure_bound()
     return list(
         ServingStats.query(
-            _key(tenant_id, artifact_id, version),
-            ServingStats.day.between(first_day, last_day),
+            _key(tenant_id, artifact_id),
+            ServingStats.version_day.between(_day(version, first_day), _day(version, last_day)),
             consistent_read=True,
         )
     )
@@ -73,7 +76,7 @@ def days(tenant_id: str, artifact_id: str, version: str, first_day: str, last_da
 def get_reference(tenant_id: str, artifact_id: str, version: str) -> dict | None:
     ensure_bound()
     try:
-        return ServingStats.get(_key(tenant_id, artifact_id, version), REFERENCE_DAY, consistent_read=True).stats
+        return ServingStats.get(_key(tenant_id, artifact_id), _day(version, REFERENCE_DAY), consistent_read=True).stats
     except DoesNotExist:
         return None
 
@@ -81,5 +84,5 @@ def get_reference(tenant_id: str, artifact_id: str, version: str) -> dict | None
 def put_reference(tenant_id: str, artifact_id: str, version: str, reference: dict) -> None:
     ensure_bound()
     ServingStats(
-        _key(tenant_id, artifact_id, version), REFERENCE_DAY, stats=reference, updated_at=datetime.now(UTC)
+        _key(tenant_id, artifact_id), _day(version, REFERENCE_DAY), stats=reference, updated_at=datetime.now(UTC)
     ).save()

@@ -98,7 +98,7 @@ def serving_view(caller: Caller, artifact_id: str, reference: str, days: int) ->
         total = rules.merge_stats(total, stats, random.Random(0))
         daily.append(
             {
-                "day": row.day,
+                "day": row.version_day.rsplit("#", 1)[1],
                 "requests": int(row.requests),
                 "errors": int(row.errors),
                 "latency_ms": rules.latency(stats),
