@@ -319,6 +319,29 @@ def create_ingest_upload(scope, project_id):
     )
 
 
+class IngestUploadStateView(ResponseModel):
+    id: str
+    project_id: str
+    key: str
+    state: Literal["awaiting_upload", "processing", "ingested", "rejected"]
+    manifest: dict[str, Any] | None = Field(
+        description="accepted, duplicates, rejected, first_errors (line and reason), format, started_at, finished_at"
+    )
+
+
+@routes.route(
+    "/v1/projects/{project_id}/ingest-uploads/{upload_id}",
+    methods=["GET"],
+    permission="metrics.read",
+    response=IngestUploadStateView,
+)
+def get_ingest_upload(scope, project_id, upload_id):
+    """A drop's state and, once ingested, its manifest."""
+    from maestro.services.drop_ingestion import upload_status
+
+    return json_response(upload_status(scope.caller, project_id, upload_id))
+
+
 class GithubIntegrationIn(RequestModel):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
     webhook_secret: str = Field(min_length=16, max_length=512)

@@ -20,7 +20,13 @@ from infra.gateway_responses import GATEWAY_RESPONSES
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from maestro.domain.artifact_versions import OBJECT_PREFIX as ARTIFACT_PREFIX
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
-from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
+from maestro.ingestion.drops import (
+    IMPORT_PREFIX,
+    IMPORT_RESULTS_PREFIX,
+    INGEST_PREFIX,
+    QUARANTINE_PREFIX,
+    RESULTS_PREFIX,
+)
 from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
 from maestro.repositories.schema import TABLE_MODELS, MaestroModel, table_definition
 from maestro.secrets import REQUIRED_SECRETS
@@ -143,8 +149,24 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "maestro_authorizer": FunctionAccess(
         tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
     ),
+    # Metric drops (maestro.services.drop_ingestion) and project-import uploads (maestro.services.project_import:
+    # projects and their counter, members, usages and their artifact counters, the library read once, the audit).
     "ingest_object_created": FunctionAccess(
-        tables=INGEST_TABLES, read_prefixes=(INGEST_PREFIX,), write_prefixes=(RESULTS_PREFIX, QUARANTINE_PREFIX)
+        tables={
+            **INGEST_TABLES,
+            "tenants": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"),
+            "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+            "team-members": ("dynamodb:PutItem",),
+            "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "artifact-usages": ("dynamodb:PutItem",),
+            "users": ("dynamodb:GetItem",),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(INGEST_PREFIX, IMPORT_PREFIX, IMPORT_RESULTS_PREFIX),
+        write_prefixes=(RESULTS_PREFIX, QUARANTINE_PREFIX, IMPORT_RESULTS_PREFIX),
+        put_events=True,
     ),
     # SQS batches of EventBridge ProcessMetrics events (the queue's own permissions: sqs_source_resources).
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),

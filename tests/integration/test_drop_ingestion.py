@@ -168,3 +168,31 @@ def test_uploads_only_into_the_callers_own_project(new_tenant):
         intruder.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "x.jsonl"}).status_code
         == 404
     )
+
+
+def test_a_drop_reports_back_through_its_upload_id(project, dispatcher, new_tenant):
+    tenant, project_id = project
+    created = tenant.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "events.jsonl"})
+    upload = created.json()
+    assert "/" not in upload["id"] and upload["key"].endswith(upload["id"])
+    path = f"/v1/projects/{project_id}/ingest-uploads/{upload['id']}"
+    assert tenant.admin.get(path).json() | {"manifest": None} == {
+        "id": upload["id"],
+        "project_id": project_id,
+        "key": upload["key"],
+        "state": "awaiting_upload",
+        "manifest": None,
+    }
+    good = {"project_id": project_id, "metric_type": "commits", "value": 2, "timestamp": "2024-03-01T10:00:00Z"}
+    body = (json.dumps(good) + "\n" + "not json\n").encode()
+    requests.put(upload["upload"]["url"], data=body, headers=upload["upload"]["headers"], timeout=30)
+    deadline = time.monotonic() + 15
+    while (state := tenant.admin.get(path).json())["state"] in ("awaiting_upload", "processing"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    assert state["state"] == "ingested"
+    manifest = state["manifest"]
+    assert (manifest["accepted"], manifest["duplicates"], manifest["rejected"]) == (1, 0, 1)
+    assert manifest["first_errors"][0]["index"] == 2
+    assert new_tenant().admin.get(path).status_code == 404
+    assert tenant.admin.get(f"/v1/projects/{project_id}/ingest-uploads/..%2Fx").status_code == 404
