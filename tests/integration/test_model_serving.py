@@ -77,7 +77,9 @@ def _push(client, artifact_id, data: bytes, version: str, content_type=ONNX, der
     created = client.post(f"/v1/artifacts/{artifact_id}/versions", json=declaration)
     assert created.status_code == 201, created.text
     _upload(created.json(), data)
-    view = _settled(client, artifact_id, version, until=lambda v: v["status"] != "pending" and v.get("signature"))
+    view = _settled(
+        client, artifact_id, version, timeout_s=60, until=lambda v: v["status"] != "pending" and v.get("signature")
+    )
     assert view["status"] == "ready", view
     return view
 
@@ -258,8 +260,11 @@ def _serve_traffic(client, artifact_id, version, X, batch=60):
 
 
 def test_rollups_count_requests_errors_latency_and_inputs_and_drift_flags_exactly_the_shifted_feature(
-    tenant, dispatcher
+    tenant, dispatcher, monkeypatch
 ):
+    from maestro.services import serving_monitoring
+
+    monkeypatch.setattr(serving_monitoring, "STATS_FLUSH_SECONDS", 0.0)  # fold summaries in on every request
     client = tenant.client_for("developer")
     X_train, y_train = _training_data()
     dataset = client.post("/v1/artifacts", json={"name": f"churn rows {uuid.uuid4().hex[:6]}", "type": "dataset"})

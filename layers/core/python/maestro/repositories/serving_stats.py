@@ -22,43 +22,48 @@ def _day(version: str, day: str) -> str:
     return f"{version}#{day}"
 
 
-def record(
-    tenant_id: str,
-    artifact_id: str,
-    version: str,
-    day: str,
-    failed: bool,
-    merge: Callable[[dict], dict],
-) -> None:
-    """Count one request in the day's rollup (atomically) and fold its stats in with `merge(old) -> new`,
-    compare-and-swap on the revision; under heavy contention the stats of this request are skipped, the counters
-    never are."""
+def count(tenant_id: str, artifact_id: str, version: str, day: str, failed: bool) -> None:
+    """Count one request (and an error when it failed) in the day's rollup: one atomic update, no read."""
+    ensure_bound()
+    ServingStats(_key(tenant_id, artifact_id), _day(version, day)).update(
+        actions=[
+            ServingStats.requests.add(1),
+            ServingStats.errors.add(1 if failed else 0),
+            ServingStats.updated_at.set(datetime.now(UTC)),
+        ]
+    )
+
+
+def merge_stats(tenant_id: str, artifact_id: str, version: str, day: str, merge: Callable[[dict], dict]) -> bool:
+    """Fold summaries into the day's `stats` with `merge(old) -> new`, compare-and-swap on the revision. False
+    when others kept winning the race (the caller keeps its summaries for the next try)."""
     ensure_bound()
     key, sort_key = _key(tenant_id, artifact_id), _day(version, day)
-    counters = [ServingStats.requests.add(1), ServingStats.errors.add(1 if failed else 0)]
-    now = datetime.now(UTC)
     for _ in range(_CAS_ATTEMPTS):
         try:
             current = ServingStats.get(key, sort_key, consistent_read=True)
         except DoesNotExist:
             current = None
-        revision = int(current.revision) if current else 0
-        condition = ServingStats.revision == revision if current else ServingStats.tenant_artifact.does_not_exist()
+        revision = int(current.revision or 0) if current else 0
+        # The counters' update creates the item without a revision: revision 0 is "none yet".
+        condition = (
+            (ServingStats.revision == revision)
+            if revision
+            else (ServingStats.revision.does_not_exist() | (ServingStats.revision == 0))
+        )
         try:
             ServingStats(key, sort_key).update(
                 actions=[
-                    *counters,
-                    ServingStats.stats.set(merge(current.stats if current else {})),
+                    ServingStats.stats.set(merge((current.stats if current else None) or {})),
                     ServingStats.revision.set(revision + 1),
-                    ServingStats.updated_at.set(now),
                 ],
                 condition=condition,
             )
-            return
+            return True
         except UpdateError as error:
             if not is_condition_failure(error):
                 raise
-    ServingStats(key, sort_key).update(actions=[*counters, ServingStats.updated_at.set(now)])
+    return False
 
 
 def days(tenant_id: str, artifact_id: str, version: str, first_day: str, last_day: str) -> list[ServingStats]:

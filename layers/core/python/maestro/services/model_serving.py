@@ -28,6 +28,7 @@ from maestro.services.artifacts import get_artifact_record
 GRAPH_DIR = Path(tempfile.gettempdir()) / "maestro-graphs"
 _lock = threading.Lock()
 _aliases: dict[tuple[str, str, str], tuple[float, str]] = {}  # (tenant, artifact, alias) -> (read at, version)
+_artifact_types: dict[tuple[str, str], tuple[float, str]] = {}  # (tenant, artifact) -> (read at, type)
 _ready_versions: dict[tuple[str, str, str], ArtifactVersion] = {}  # ready + signed versions never change
 _cache = None
 
@@ -46,6 +47,7 @@ def forget() -> None:
     """Drop cached aliases, versions and in-memory graphs (tests, the benchmark's cold runs)."""
     with _lock:
         _aliases.clear()
+        _artifact_types.clear()
         _ready_versions.clear()
     if _cache is not None:
         _cache.forget()
@@ -108,6 +110,21 @@ def _resolve(tenant_id: str, artifact_id: str, reference: str) -> str:
     return version
 
 
+def _artifact_type(caller: Caller, artifact_id: str) -> str:
+    """The artifact's type, read at most every ALIAS_TTL_SECONDS (a deleted artifact stops serving within that);
+    NotFound for another tenant's or a missing artifact, as everywhere."""
+    key = (caller.tenant_id, artifact_id)
+    now = time.monotonic()
+    with _lock:
+        cached = _artifact_types.get(key)
+    if cached is not None and now - cached[0] < rules.ALIAS_TTL_SECONDS:
+        return cached[1]
+    artifact_type = get_artifact_record(caller, artifact_id).type
+    with _lock:
+        _artifact_types[key] = (now, artifact_type)
+    return artifact_type
+
+
 def _servable_version(tenant_id: str, artifact_id: str, artifact_type: str, version: str) -> ArtifactVersion:
     key = (tenant_id, artifact_id, version)
     with _lock:
@@ -144,9 +161,9 @@ def predict(
     from maestro.services import serving_monitoring
 
     started = time.perf_counter()
-    artifact = get_artifact_record(caller, artifact_id)
+    artifact_type = _artifact_type(caller, artifact_id)
     version = _resolve(caller.tenant_id, artifact_id, reference)
-    record = _servable_version(caller.tenant_id, artifact_id, artifact.type, version)
+    record = _servable_version(caller.tenant_id, artifact_id, artifact_type, version)
     signature = record.signature
     named: dict | None = None
     try:

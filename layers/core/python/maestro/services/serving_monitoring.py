@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +26,15 @@ from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
 
 MAX_REFERENCE_DATASET_BYTES = 50 * 1024**2  # a larger dataset needs an uploaded profile
+# Requests and errors are counted by every request (one atomic update). The summaries (latency and input samples,
+# feature counters) of a warm serving function are folded into the day's rollup at most this often, so a prediction
+# does not pay a read and a conditional write; what an instance gathered in its last few seconds before Lambda
+# retires it is lost from the summaries (never from the counts).
+STATS_FLUSH_SECONDS = 5.0
 _rng = random.Random()
+_lock = threading.Lock()
+_pending: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (tenant, artifact, version, day) -> stats
+_last_flush = 0.0
 
 
 def _today() -> str:
@@ -67,15 +77,34 @@ def record_request(
     latency_ms: float,
     failed: bool = False,
 ) -> None:
-    """Count one request (failed ones as errors, without their inputs or latency). Monitoring never fails a
-    prediction: a storage error is logged and the answer still goes out."""
+    """Count one request (failed ones as errors, without their inputs or latency) and keep its summaries for the
+    next flush. Monitoring never fails a prediction: a storage error is logged and the answer still goes out."""
+    day = _today()
     try:
-        new = request_stats(signature, None if failed else named, None if failed else latency_ms)
-        store.record(
-            tenant_id, artifact_id, version, _today(), failed, lambda old: rules.merge_stats(old or {}, new, _rng)
-        )
+        store.count(tenant_id, artifact_id, version, day, failed)
+        if not failed:
+            new = request_stats(signature, named, latency_ms)
+            key = (tenant_id, artifact_id, version, day)
+            with _lock:
+                _pending[key] = rules.merge_stats(_pending.get(key) or {}, new, _rng)
+        if time.monotonic() - _last_flush >= STATS_FLUSH_SECONDS:
+            flush()
     except Exception:
         logger.exception("serving rollup not recorded", extra={"artifact_id": artifact_id, "version": version})
+
+
+def flush() -> None:
+    """Fold every pending summary into its day's rollup (what could not be written stays for the next flush)."""
+    global _last_flush
+    with _lock:
+        pending = dict(_pending)
+        _pending.clear()
+        _last_flush = time.monotonic()
+    for key, stats in pending.items():
+        written = store.merge_stats(*key, lambda old, stats=stats: rules.merge_stats(old or {}, stats, _rng))
+        if not written:
+            with _lock:
+                _pending[key] = rules.merge_stats(_pending.get(key) or {}, stats, _rng)
 
 
 # ---------------------------------------------------------------- reading
