@@ -1,5 +1,5 @@
 """The deployed template, as `python -m infra.package --stage dev` writes it: Chalice's SAM output merged with
-infra/template.py. Assertions on the synthesized template, no AWS involved."""
+infra/template/. Assertions on the synthesized template, no AWS involved."""
 
 from __future__ import annotations
 
@@ -386,7 +386,7 @@ def test_dashboard_shows_the_platform_metrics(resources, template):
 def test_predictions_are_served_by_their_own_function(resources, template):
     """POST .../predict goes to ServePredictions (the app's serving route, with graphs in memory and /tmp); no
     other path does, and api_handler keeps the rest."""
-    from infra.template import SERVING_EPHEMERAL_MB, SERVING_MEMORY_MB
+    from infra.template.serving import SERVING_EPHEMERAL_MB, SERVING_MEMORY_MB
 
     paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     targets = {

@@ -3,6 +3,7 @@ the others, outcomes, members and usages by id or type/name), consistent dates o
 the same rows as a CSV or JSONL file through a presigned upload and the S3 -> EventBridge -> handler path."""
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,42 @@ def test_an_unknown_import_upload_is_404_and_another_tenants_is_too(tenant, new_
     assert new_tenant().admin.get(f"/v1/projects/import-uploads/{upload['id']}").status_code == 404
     assert tenant.admin.get("/v1/projects/import-uploads/imp_0000").status_code == 404
     assert tenant.admin.post("/v1/projects/import-uploads", json={"file_name": "a.xlsx"}).status_code == 422
+
+
+def test_the_retrain_counts_projects_used_and_left_out_with_the_reason(tenant, dispatcher):
+    """Past outcomes recorded today without a start date are used (they ended at completed_at), a project still
+    running and one that ends next year are left out and counted, as is an outcome stored before the date rule."""
+    from datetime import timedelta
+
+    from tests.integration.conftest import wait_for_job
+
+    past = [_row(f"past-{n}", outcome={**OUTCOME, "duration_days": 30 + n}) for n in range(3)]
+    future_end = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%dT00:00:00Z")
+    rows = [*past, _row("running"), _row("ends-later", outcome={**OUTCOME, "completed_at": future_end})]
+    assert tenant.admin.post("/v1/projects/import", json={"projects": rows}).status_code == 200
+    legacy = tenant.admin.post(
+        "/v1/projects", json={k: v for k, v in _row("x", start_date="2023-01-01").items() if k != "external_id"}
+    ).json()
+    _store_outcome_bypassing_the_date_rule(tenant.tenant_id, legacy["id"], {**OUTCOME, "success": {"score": 50}})
+
+    job = wait_for_job(tenant.admin, tenant.admin.post("/v1/models/meta/retrain").json()["id"], timeout_s=120)
+    assert job["state"] == "succeeded", job
+    expected = {"projects": 6, "used": 3, "left_out": {"no_outcome": 1, "not_ended": 1, "invalid": 1}}
+    counted = job["detail"]["training_data"]
+    assert {k: counted[k] for k in ("projects", "used")} == {"projects": 6, "used": 3}
+    assert counted["left_out"] == {**expected["left_out"], "without_features": 0}
+    meta = tenant.admin.get("/v1/models/meta").json()
+    assert meta["training_data"]["used"] == 3 and meta["training_data"]["left_out"] == counted["left_out"]
+    assert meta["basis"] == "prior"  # 3 < 40: said, with the reason, not silent
+
+
+def _store_outcome_bypassing_the_date_rule(tenant_id, project_id, outcome):
+    from maestro.repositories import projects as store
+    from maestro.repositories.schema import Project
+
+    project = store.get_project(tenant_id, project_id)
+    store.update_project(
+        project,
+        [Project.outcome.set(outcome), Project.success_score.set(50), Project.status.set("completed")],
+        expected_version=None,
+    )
