@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from maestro_client import onnx_convert
-from tests.integration.test_cli import OK, _json, logged_in, maestro  # noqa: F401 - fixtures
+from tests.integration.test_cli import OK, _json
 
 pytestmark = pytest.mark.integration
 FEATURES = ["tenure", "monthly_spend", "support_calls", "discount"]
@@ -29,7 +29,7 @@ def _fitted_model():
     return make_pipeline(StandardScaler(), GradientBoostingClassifier(n_estimators=30, random_state=0)).fit(X, y), X
 
 
-def test_push_to_onnx_serves_the_models_predictions_and_pull_by_alias(logged_in, dispatcher, tmp_path):  # noqa: F811
+def test_push_to_onnx_serves_the_models_predictions_and_pull_by_alias(logged_in, dispatcher, tmp_path):
     run, tenant = logged_in
     model, X = _fitted_model()
     pickled = tmp_path / "churn.pkl"
@@ -79,7 +79,7 @@ def test_push_to_onnx_serves_the_models_predictions_and_pull_by_alias(logged_in,
     assert missing.returncode == 4, missing.stderr.decode()
 
 
-def test_to_onnx_refuses_what_it_cannot_convert_and_uploads_nothing(logged_in, tmp_path):  # noqa: F811
+def test_to_onnx_refuses_what_it_cannot_convert_and_uploads_nothing(logged_in, tmp_path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
