@@ -98,3 +98,11 @@ def test_a_feature_summary_keeps_exact_moments_across_merges():
     assert described["count"] == 1000 and described["mean"] == 500.5
     assert described["std"] == pytest.approx(288.6750, abs=1e-3)
     assert (described["min"], described["max"]) == (1.0, 1000.0)
+
+
+def test_deeply_nested_inputs_are_refused_without_recursion():
+    deep = 1.0
+    for _ in range(5000):
+        deep = [deep]
+    error = _error({"X": deep, "segment": [[1]]})
+    assert error["field"] == "inputs.X" and "expected 2 dimensions" in error["message"]

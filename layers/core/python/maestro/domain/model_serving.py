@@ -26,6 +26,7 @@ TMP_BUDGET_BYTES = 1536 * 1024**2
 ALIAS_TTL_SECONDS = 2.0
 MAX_BATCH_ROWS = 1000  # rows (first dimension) per request; the 1 MiB body limit applies as well
 MAX_INPUT_VALUES = 250_000  # numbers or strings in one request, across every input
+MAX_RANK = 8  # dimensions of one input (a graph of unknown rank still gets no deeper nesting)
 
 _ELEMENT_TYPES = {
     "float": "float32",
@@ -108,8 +109,9 @@ def check_inputs(signature: dict, inputs: dict[str, Any]) -> int:
         field = f"inputs.{name}"
         shape = _shape_of(inputs[name], field)
         rank = len(spec["shape"]) if spec["shape"] is not None else None
-        if rank is not None and len(shape) != rank:
-            raise _fail(field, f"expected {rank} dimensions {_show(spec['shape'])}, got {len(shape)} {shape}")
+        if (rank is not None and len(shape) != rank) or len(shape) > MAX_RANK:
+            raise _fail(field, f"expected {rank} dimensions {_show(spec['shape'])}, got {len(shape)}")
+        _check_regular(inputs[name], shape, field)
         for axis, (want, got) in enumerate(zip(spec["shape"] or [], shape, strict=False)):
             if want is not None and want != got:
                 raise _fail(field, f"dimension {axis} must be {want} {_show(spec['shape'])}, got {got}")
@@ -131,7 +133,8 @@ def _show(shape: list | None) -> str:
 
 
 def _shape_of(value: Any, field: str) -> list[int]:
-    """The dimensions of a nested list; ragged or empty lists are refused."""
+    """The dimensions of a nested list, read along its first elements (without recursion: a hostile body may nest
+    deeply); empty lists are refused. Regularity is checked once the rank is known to be the signature's."""
     shape: list[int] = []
     level = value
     while isinstance(level, list):
@@ -139,7 +142,6 @@ def _shape_of(value: Any, field: str) -> list[int]:
             raise _fail(field, "empty list: send at least one row")
         shape.append(len(level))
         level = level[0]
-    _check_regular(value, shape, field)
     return shape
 
 
