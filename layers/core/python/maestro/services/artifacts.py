@@ -136,6 +136,7 @@ def search(
     if mode != "keyword" and filters.query:
         try:
             hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
+            extra.update(_embedding_coverage(caller.tenant_id, [a["id"] for a in library if filters.admits(a)]))
         except DependencyUnavailable as unavailable:
             if mode == "semantic":
                 raise
@@ -158,6 +159,18 @@ def search(
 
 def _library(tenant_id: str) -> list[dict]:
     return [artifact_view(a) for a in store.tenant_artifacts(tenant_id)]
+
+
+def _embedding_coverage(tenant_id: str, admitted_ids: list[str]) -> dict:
+    """`not_embedded` and a `degraded` note when some artifacts the filters admit have no vector yet."""
+    missing = embeddings.not_embedded(tenant_id, admitted_ids)
+    if not missing:
+        return {}
+    return {
+        "not_embedded": missing,
+        "degraded": f"{missing} of {len(admitted_ids)} artifacts are not embedded yet; semantic ranking "
+        "cannot see them until they are (seconds after a change; an admin can run the embedding backfill)",
+    }
 
 
 def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, sort: str, mode: str) -> list[dict]:

@@ -170,6 +170,13 @@ def tenant_vectors(tenant_id: str) -> TenantVectors:
         return index
 
 
+def not_embedded(tenant_id: str, artifact_ids: list[str]) -> int:
+    """How many of these artifacts have no vector yet (created or changed moments ago, or never embedded):
+    semantic ranking cannot see them, and the answer must say so rather than look complete."""
+    vectors = tenant_vectors(tenant_id).rows
+    return sum(1 for artifact_id in artifact_ids if artifact_id not in vectors)
+
+
 def semantic_ranking(tenant_id: str, query: str, candidates: set[str], limit: int) -> list[tuple[str, float]]:
     """Candidates ordered by cosine similarity to the query (vectors are unit length)."""
     ids, matrix = tenant_vectors(tenant_id).matrix()
