@@ -106,3 +106,14 @@ def test_deeply_nested_inputs_are_refused_without_recursion():
         deep = [deep]
     error = _error({"X": deep, "segment": [[1]]})
     assert error["field"] == "inputs.X" and "expected 2 dimensions" in error["message"]
+
+
+def test_a_request_larger_than_the_sample_is_counted_whole_and_sampled_to_the_bound():
+    from maestro.services.serving_monitoring import request_stats
+
+    rows = [[float(i), float(i % 7), 1.0] for i in range(300)]
+    stats = request_stats(SIGNATURE, {"X": rows, "segment": [[2]] * 300}, 3.5)
+    tenure = stats["features"]["X[0]"]
+    assert tenure["n"] == 300 and tenure["sum"] == sum(range(300)) and (tenure["min"], tenure["max"]) == (0.0, 299.0)
+    assert len(tenure["sample"]) == monitoring.SAMPLE_SIZE and set(tenure["sample"]) <= {float(i) for i in range(300)}
+    assert stats["features"]["segment"]["n"] == 300 and stats["latency_sample"] == [3.5]

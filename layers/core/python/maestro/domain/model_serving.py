@@ -90,7 +90,7 @@ def request_inputs(signature: dict, inputs: dict[str, Any] | None, instances: li
         if len(names) != 1:
             raise _fail("instances", f"this model takes {len(names)} inputs ({', '.join(names)}); send `inputs`")
         return {names[0]: instances}
-    return inputs
+    return inputs if inputs is not None else {}
 
 
 def check_inputs(signature: dict, inputs: dict[str, Any]) -> int:

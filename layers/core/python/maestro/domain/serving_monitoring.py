@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 SAMPLE_SIZE = 256  # values kept per feature per day, and latencies per day
@@ -88,8 +88,8 @@ def quantile(sorted_values: Sequence[float], q: float) -> float | None:
 def describe_feature(summary: dict[str, Any]) -> dict[str, Any]:
     """count, mean, std (population), min, max and sample quantiles of one feature's summary."""
     n = summary["n"]
-    mean = summary["sum"] / n if n else None
-    variance = max(0.0, summary["sumsq"] / n - mean * mean) if n else None
+    mean: float | None = summary["sum"] / n if n else None
+    variance = max(0.0, summary["sumsq"] / n - mean * mean) if mean is not None else None
     ordered = sorted(summary["sample"])
     described = {
         "count": n,
@@ -122,7 +122,9 @@ def ks_threshold(n: int, m: int) -> float:
     return _KS_COEFFICIENT * math.sqrt((n + m) / (n * m))
 
 
-def drift(observed: dict[str, Sequence[float]], reference: dict[str, Sequence[float]]) -> dict[str, dict[str, Any]]:
+def drift(
+    observed: Mapping[str, Sequence[float]], reference: Mapping[str, Sequence[float]]
+) -> dict[str, dict[str, Any]]:
     """Per feature present on both sides: the KS statistic, its threshold and whether it is exceeded."""
     result = {}
     for name, values in observed.items():

@@ -85,14 +85,6 @@ def _verified_bytes(record: ArtifactVersion) -> bytes:
     return artifact_content.get_version_bytes(record.s3_key, record.s3_version_id)
 
 
-def check_servable_size(artifact_type: str, record: ArtifactVersion) -> None:
-    """An alias may not point at a servable graph too big for the serving function (422)."""
-    if rules.is_servable(artifact_type, record.content_type):
-        problem = rules.graph_size_problem(int(record.size_bytes))
-        if problem:
-            raise _problem("version", f"version {record.version} cannot be served: {problem}")
-
-
 # ---------------------------------------------------------------- predictions
 def _resolve(tenant_id: str, artifact_id: str, reference: str) -> str:
     alias = alias_of(reference)

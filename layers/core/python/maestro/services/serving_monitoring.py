@@ -32,6 +32,7 @@ MAX_REFERENCE_DATASET_BYTES = 50 * 1024**2  # a larger dataset needs an uploaded
 # retires it is lost from the summaries (never from the counts).
 STATS_FLUSH_SECONDS = 5.0
 _rng = random.Random()
+_np_rng: Any = None  # numpy's generator, made on the first request (numpy is not imported with the app)
 _lock = threading.Lock()
 _pending: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (tenant, artifact, version, day) -> stats
 _last_flush = 0.0
@@ -50,13 +51,18 @@ def request_stats(signature: dict, named: dict | None, latency_ms: float | None)
         return stats
     import numpy as np
 
+    global _np_rng
+    if _np_rng is None:
+        _np_rng = np.random.default_rng()
     for feature, input_name, column in monitored_features(signature, rules.MAX_MONITORED_FEATURES):
         values = np.asarray(named[input_name], dtype=float)
         values = values if column is None else values.reshape(values.shape[0], -1)[:, column]
         values = values[np.isfinite(values)]
         if values.size == 0:
             continue
-        sample = values if values.size <= rules.SAMPLE_SIZE else _rng.choice(values, rules.SAMPLE_SIZE, replace=False)
+        sample = (
+            values if values.size <= rules.SAMPLE_SIZE else _np_rng.choice(values, rules.SAMPLE_SIZE, replace=False)
+        )
         stats["features"][feature] = {
             "n": int(values.size),
             "sum": float(values.sum()),
@@ -101,7 +107,11 @@ def flush() -> None:
         _pending.clear()
         _last_flush = time.monotonic()
     for key, stats in pending.items():
-        written = store.merge_stats(*key, lambda old, stats=stats: rules.merge_stats(old or {}, stats, _rng))
+
+        def folded(old: dict, stats: dict[str, Any] = stats) -> dict[str, Any]:
+            return rules.merge_stats(old or {}, stats, _rng)
+
+        written = store.merge_stats(*key, folded)
         if not written:
             with _lock:
                 _pending[key] = rules.merge_stats(_pending.get(key) or {}, stats, _rng)
@@ -208,16 +218,17 @@ def _reference_from_lineage(tenant_id: str, artifact_id: str, record) -> tuple[d
 def _numeric_columns(content: bytes) -> tuple[list[str], dict[str, list[float]]]:
     reader = csv.reader(io.StringIO(content.decode("utf-8-sig", errors="replace")))
     header = next(reader, [])
-    values: list[list[float] | None] = [[] for _ in header]
+    values: list[list[float]] = [[] for _ in header]
+    numeric = [True] * len(header)
     for row in reader:
         for i, cell in enumerate(row[: len(header)]):
-            if values[i] is None or cell == "":
+            if not numeric[i] or cell == "":
                 continue
             try:
                 values[i].append(float(cell))
             except ValueError:
-                values[i] = None  # a non-numeric cell: the column is not a numeric feature
-    return header, {name: v for name, v in zip(header, values, strict=True) if v}
+                numeric[i] = False  # a non-numeric cell: the column is not a numeric feature
+    return header, {name: v for name, v, ok in zip(header, values, numeric, strict=True) if ok and v}
 
 
 def set_reference_profile(
@@ -239,7 +250,7 @@ def set_reference_profile(
             errors=errors or [{"field": "features", "message": "name at least one feature", "type": "value"}],
         )
     rng = random.Random(0)
-    profile = {
+    profile: dict[str, Any] = {
         "source": "profile",
         "uploaded_by": caller.actor,
         "features": {name: rules.reference_sample(values, rng) for name, values in features.items()},
