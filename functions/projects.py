@@ -7,7 +7,6 @@ from chalice import Blueprint
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from functions.authorizer import maestro_authorizer
-from maestro.domain.errors import ValidationFailed
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
 from maestro.http.requests import Omittable, RequestModel
@@ -177,16 +176,6 @@ def _with_etag(body: dict, status: int = 200):
     return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
 
 
-def _enum_param(scope, name, enum):
-    value = scope.query(name)
-    if value is not None and value not in {e.value for e in enum}:
-        raise ValidationFailed(
-            f"unknown {name}",
-            errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}", "type": "enum"}],
-        )
-    return value
-
-
 @routes.route(
     "/v1/projects",
     methods=["POST"],
@@ -198,7 +187,7 @@ def _enum_param(scope, name, enum):
     errors=(403,),
 )
 def create_project(scope):
-    return _with_etag(projects.create_project(scope.caller, _stored(scope.body(ProjectIn)), scope.meta), status=201)
+    return _with_etag(projects.create_project(scope.caller, _stored(scope.body()), scope.meta), status=201)
 
 
 @routes.route(
@@ -208,16 +197,12 @@ def create_project(scope):
     query=ProjectQuery,
     response=ProjectView,
     paginated=True,
-    errors=(422,),
 )
 def list_projects(scope):
-    page = projects.list_projects(
-        scope.caller,
-        _enum_param(scope, "status", ProjectStatus),
-        _enum_param(scope, "problem_class", ProblemClass),
-        scope.limit,
-        scope.cursor,
-    )
+    params = scope.params
+    status = params.status.value if params.status else None
+    problem_class = params.problem_class.value if params.problem_class else None
+    page = projects.list_projects(scope.caller, status, problem_class, params.limit, params.cursor)
     return json_response(page.to_body())
 
 
@@ -235,7 +220,7 @@ def get_project(scope, project_id):
     response=ProjectView,
 )
 def update_project(scope, project_id):
-    changes = _stored(scope.body(ProjectPatch), exclude_unset=True)
+    changes = _stored(scope.body(), exclude_unset=True)
     return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
@@ -260,7 +245,7 @@ def delete_project(scope, project_id):
     response=ProjectView,
 )
 def record_outcome(scope, project_id):
-    outcome = _stored(scope.body(OutcomeIn))
+    outcome = _stored(scope.body())
     return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
@@ -274,9 +259,7 @@ def record_outcome(scope, project_id):
     status=201,
 )
 def add_member(scope, project_id):
-    return json_response(
-        projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta), status=201
-    )
+    return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body()), scope.meta), status=201)
 
 
 @routes.route(
@@ -287,7 +270,9 @@ def add_member(scope, project_id):
     paginated=True,
 )
 def list_members(scope, project_id):
-    return json_response(projects.list_members(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+    return json_response(
+        projects.list_members(scope.caller, project_id, scope.params.limit, scope.params.cursor).to_body()
+    )
 
 
 @routes.route(
@@ -311,7 +296,7 @@ def remove_member(scope, project_id, member_id):
     response=SuccessWeightsView,
 )
 def set_success_weights(scope):
-    return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
+    return json_response(projects.set_success_weights(scope.caller, scope.body().weights, scope.meta))
 
 
 @routes.route(
@@ -324,7 +309,9 @@ def set_success_weights(scope):
 def project_artifacts(scope, project_id):
     from maestro.services import usage
 
-    return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+    return json_response(
+        usage.project_artifacts(scope.caller, project_id, scope.params.limit, scope.params.cursor).to_body()
+    )
 
 
 @routes.route(
@@ -336,7 +323,6 @@ def project_artifacts(scope, project_id):
     errors=(503,),
 )
 def similar_projects(scope, project_id):
-    from maestro.pagination import parse_limit
     from maestro.services import matching
 
-    return json_response(matching.similar_projects(scope.caller, project_id, parse_limit(scope.query("limit", "10"))))
+    return json_response(matching.similar_projects(scope.caller, project_id, scope.params.limit))
