@@ -1,12 +1,11 @@
 """The handler kit on a small Chalice app, invoked in-process with Chalice's test client (no AWS)."""
 
 import json
+from enum import StrEnum
 
 import pytest
 from chalice import Blueprint, Chalice
 from chalice.test import Client
-from enum import StrEnum
-
 from pydantic import BaseModel, Field
 
 from maestro.domain.errors import Conflict
