@@ -49,6 +49,7 @@ def test_every_route_against_every_role(tenant):
         "member_id": "mem_missing",
         "artifact_id": "art_missing",
         "version": "9.9.9",
+        "alias": "champion",
         "job_id": "job_missing",
         "prediction_id": "prd_missing",
     }
@@ -119,6 +120,7 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         "member_id": victim_member["id"],
         "artifact_id": victim_artifact["id"],
         "version": victim_version["version"],
+        "alias": "champion",
         "job_id": victim_job["id"],
         "prediction_id": victim_prediction["id"],
     }
@@ -159,6 +161,7 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
             "content_type": "text/plain",
         },
         ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
+        ("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}"): {"version": victim_version["version"]},
         ("POST", "/v1/projects/{project_id}/integrations/mlflow/sync"): {},
     }
     # Query parameters are checked before the route reads anything (422 tells nothing about the tenant's

@@ -63,6 +63,8 @@ class Tenant(MaestroModel):
     stored_bytes = NumberAttribute(default=0)
     success_weights = JSONAttribute(null=True)
     mlflow = JSONAttribute(null=True)  # tracking server integration (the token lives in Secrets Manager)
+    # Aliases only admins may move or remove (maestro.services.artifact_aliases); changed by admins only.
+    protected_aliases = ListAttribute(of=UnicodeAttribute, default=list)
 
 
 class UserEmail(MaestroModel):
@@ -395,6 +397,24 @@ class ArtifactVersion(MaestroModel):
     verified_at = UTCDateTimeAttribute(null=True)
 
 
+class ArtifactAlias(MaestroModel):
+    """A mutable name for one ready version of an artifact (`champion` -> 1.2.0). Written with conditions on the
+    version it replaces, so two concurrent moves cannot both believe they moved it from the same place."""
+
+    logical_name = "artifact-aliases"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifact-aliases"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    alias = UnicodeAttribute(range_key=True)
+    version = UnicodeAttribute()
+    previous_version = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=1)  # the ETag: If-Match on PUT/DELETE
+    updated_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
 class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
     """What a project used: `tenant_id#project_id` → artifact versions."""
 
@@ -617,6 +637,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     Artifact,
     NameClaim,
     ArtifactVersion,
+    ArtifactAlias,
     LineageEdge,
     ArtifactVector,
     ArtifactUsage,
