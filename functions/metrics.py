@@ -1,17 +1,17 @@
 """/v1/metrics: process-metric events over HTTP (users or API keys), and the tenant's custom metric types."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import Field, SkipValidation
 
 from functions.authorizer import maestro_authorizer
-from maestro.domain.errors import Conflict, PayloadTooLarge
+from maestro.domain.errors import Conflict
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel, UtcDatetime
+from maestro.http.requests import RequestModel, UtcDatetime, refuse_larger_batches
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import OpenResponseModel, QueryModel, ResponseModel, as_page
 from maestro.services.context import audit_as
@@ -29,24 +29,16 @@ class CustomTypeIn(RequestModel):
 class MetricsBatchIn(RequestModel):
     """A batch of at least one metric event and at most MAX_BATCH; a larger batch is 413 (split it), not 422."""
 
-    # Each event is judged by the ingestion pipeline, which rejects a bad one by its index (207), so the model
-    # takes any item while the document shows the object an event is.
-    events: list[Annotated[Any, WithJsonSchema({"type": "object", "additionalProperties": True})]] = Field(
+    # Each event is judged by the ingestion pipeline, which rejects a bad one by its index (207): the model
+    # passes the items on as sent, while the document shows the object an event is.
+    events: list[SkipValidation[dict[str, Any]]] = Field(
         min_length=1,
         max_length=MAX_BATCH,
         description="metric events (docs/metrics.md): project_id, metric_type, "
         "value, timestamp, optional unit, source, metadata",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _at_most_a_batch(cls, data: Any) -> Any:
-        events = data.get("events") if isinstance(data, dict) else None
-        if isinstance(events, list) and len(events) > MAX_BATCH:
-            raise PayloadTooLarge(
-                f"at most {MAX_BATCH} events per request; send {len(events)} in several", limit=MAX_BATCH
-            )
-        return data
+    _at_most = refuse_larger_batches("events", MAX_BATCH)
 
 
 class RejectedEvent(ResponseModel):
@@ -101,14 +93,21 @@ class WebhookView(ResponseModel):
 
 class PeriodQuery(QueryModel):
     from_: UtcDatetime | None = Field(
-        default=None, alias="from", description="ISO 8601 with zone; default to - 90 days"
+        default=None,
+        alias="from",
+        description="ISO 8601 with zone; default the project's start (or its first event, if earlier)",
     )
-    to: UtcDatetime | None = Field(default=None, description="ISO 8601 with zone; default now")
+    to: UtcDatetime | None = Field(
+        default=None, description="ISO 8601 with zone; default the project's end (completed_at, or now while it runs)"
+    )
 
 
 class SeriesQuery(PeriodQuery):
     type: str = Field(description="a built-in or registered metric type")
-    bucket: Literal["day", "week", "month"] = "day"
+    bucket: Literal["day", "week", "month"] | None = Field(
+        default=None,
+        description="the finest bucket wanted (default day); a long period coarsens it to keep ≤ 400 points",
+    )
 
 
 class FromTo(ResponseModel):
@@ -151,6 +150,7 @@ class GitView(OpenResponseModel):
     id: str
     project_id: str
     period: StartEnd
+    bucket: Literal["day", "week", "month"] = Field(description="the bucket of commit_series")
     commits: int
     active_contributors: int
     lines_added: float
@@ -325,6 +325,29 @@ def create_ingest_upload(scope, project_id):
     )
 
 
+class IngestUploadStateView(ResponseModel):
+    id: str
+    project_id: str
+    key: str
+    state: Literal["awaiting_upload", "processing", "ingested", "rejected"]
+    manifest: dict[str, Any] | None = Field(
+        description="accepted, duplicates, rejected, first_errors (line and reason), format, started_at, finished_at"
+    )
+
+
+@routes.route(
+    "/v1/projects/{project_id}/ingest-uploads/{upload_id}",
+    methods=["GET"],
+    permission="metrics.read",
+    response=IngestUploadStateView,
+)
+def get_ingest_upload(scope, project_id, upload_id):
+    """A drop's state and, once ingested, its manifest."""
+    from maestro.services.drop_ingestion import upload_status
+
+    return json_response(upload_status(scope.caller, project_id, upload_id))
+
+
 class GithubIntegrationIn(RequestModel):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
     webhook_secret: str = Field(min_length=16, max_length=512)
@@ -363,10 +386,11 @@ def github_webhook(scope):
     return json_response(body, status=status)
 
 
-def _period(scope):
+def _period(scope, project_id):
+    """The asked period; by default the project's whole life (start or first event -> end or now)."""
     from maestro.services.analytics import period
 
-    return period(scope.params.from_, scope.params.to)
+    return period(scope.caller, project_id, scope.params.from_, scope.params.to)
 
 
 @routes.route(
@@ -380,7 +404,7 @@ def project_metrics(scope, project_id):
     """One metric type per day, week or month over the period."""
     from maestro.services import analytics
 
-    start, end = _period(scope)
+    start, end = _period(scope, project_id)
     params = scope.params
     return json_response(analytics.time_series(scope.caller, project_id, params.type, start, end, params.bucket))
 
@@ -395,7 +419,7 @@ def project_metrics(scope, project_id):
 def project_metrics_summary(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -404,7 +428,7 @@ def project_metrics_summary(scope, project_id):
 def project_git(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.git(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.git(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -413,7 +437,7 @@ def project_git(scope, project_id):
 def project_dora(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.dora(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.dora(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -422,7 +446,7 @@ def project_dora(scope, project_id):
 def project_ci(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.ci(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.ci(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -435,7 +459,7 @@ def project_ci(scope, project_id):
 def project_velocity(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.velocity(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.velocity(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -448,7 +472,7 @@ def project_velocity(scope, project_id):
 def project_team_analytics(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.team(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.team(scope.caller, project_id, *_period(scope, project_id)))
 
 
 class MlflowIntegrationIn(RequestModel):

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from maestro.domain.errors import InvalidInput, ValidationFailed
+from maestro.domain.errors import InvalidInput, PayloadTooLarge, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -30,6 +30,19 @@ def Omittable(**constraints: Any) -> Any:  # noqa: N802 - reads like Field: `nam
     """A field a PATCH body may leave out but not set to null: absent means unchanged, and the type (not
     `X | None`) refuses an explicit null with 422 instead of storing it."""
     return Field(default=None, json_schema_extra=_no_default_in_schema, **constraints)
+
+
+def refuse_larger_batches(field: str, maximum: int) -> Any:
+    """A batch body's validator (`_at_most = refuse_larger_batches("events", 1000)` in the model): more than
+    `maximum` items in `field` is 413 naming the limit (the client should split the batch), not 422."""
+
+    def at_most(cls: type, data: Any) -> Any:
+        items = data.get(field) if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > maximum:
+            raise PayloadTooLarge(f"at most {maximum} {field} per request; send {len(items)} in several", limit=maximum)
+        return data
+
+    return model_validator(mode="before")(classmethod(at_most))
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:

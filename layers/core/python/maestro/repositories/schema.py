@@ -236,6 +236,8 @@ class Project(MaestroModel):
     outcome = JSONAttribute(null=True)
     success_score = NumberAttribute(null=True)
     mlflow_summary = JSONAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)  # the team's own id of an imported project (its id derives from it)
+    import_fingerprint = UnicodeAttribute(null=True)  # the imported row as last applied: a re-import changes nothing
     deleted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
