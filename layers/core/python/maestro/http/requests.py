@@ -42,7 +42,7 @@ def refuse_larger_batches(field: str, maximum: int) -> Any:
             raise PayloadTooLarge(f"at most {maximum} {field} per request; send {len(items)} in several", limit=maximum)
         return data
 
-    return model_validator(mode="before")(classmethod(at_most))
+    return model_validator(mode="before")(at_most)  # a classmethod: pydantic reads the `cls` parameter
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
