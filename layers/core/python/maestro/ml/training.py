@@ -81,6 +81,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from maestro.domain.meta.history import TARGET_NAMES, History, feature_table
+from maestro.domain.meta.serving import enclose_point
 from maestro.domain.meta.targets import INTERVAL_LEVELS, INTERVAL_SPACE
 
 HOLDOUT_FRACTION = 0.2
@@ -344,7 +345,7 @@ class TargetModel:
         point = self.estimator.predict(X)
         if self.target in TARGET_BOUNDS:
             point = np.clip(point, *TARGET_BOUNDS[self.target])
-        return point, {level: self.intervals.interval(X, level) for level in INTERVAL_LEVELS}
+        return point, enclose_point(point, {level: self.intervals.interval(X, level) for level in INTERVAL_LEVELS})
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """MAE and R² of the model and of each baseline, and interval coverage, on any labelled projects
@@ -453,8 +454,12 @@ def train_target(
         X_train, y_train, space=INTERVAL_SPACE[target], seed=seed, bounds=TARGET_BOUNDS.get(target)
     )
     coverage, width = {}, {}
+    held_point = estimator.predict(X_hold)
+    if target in TARGET_BOUNDS:
+        held_point = np.clip(held_point, *TARGET_BOUNDS[target])
+    held_intervals = enclose_point(held_point, {level: intervals.interval(X_hold, level) for level in INTERVAL_LEVELS})
     for level in INTERVAL_LEVELS:
-        low, high = intervals.interval(X_hold, level)
+        low, high = held_intervals[level]
         coverage[level] = round(float(np.mean((y_hold >= low) & (y_hold <= high))), 4)
         width[level] = round(float(np.median(high - low)), 4)
 
