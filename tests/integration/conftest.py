@@ -231,7 +231,7 @@ def trained_tenant(api_url, dispatcher, mlflow_tracking):
     dispatcher delivers the job's event to the retrain handler). Serving re-reads the champion pointers on
     every request in this session (in AWS: every 30 s)."""
     from infra.local.demo_history import seed_history
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
     from maestro.services.meta import champions
 
     champions.CHAMPION_TTL_SECONDS = 0.0

@@ -107,6 +107,30 @@ def test_a_malformed_jsonl_quarantines_bad_lines_and_keeps_the_rest(project, dis
     assert _count(tenant.tenant_id, project_id, "commits") == 7
 
 
+def test_a_presigned_put_with_urllibs_default_content_type_stores_the_exact_bytes(project, dispatcher, s3):
+    """urllib sends `application/x-www-form-urlencoded` when given a body and no type; the local stack once stored
+    an empty object for it (200) and the drop was ingested as "0 accepted"."""
+    import urllib.request
+
+    from maestro.settings import get_settings
+
+    tenant, project_id = project
+    body = "".join(
+        json.dumps({"metric_type": "commits", "value": 1, "timestamp": f"2026-06-0{d}T09:00:00Z"}) + "\n"
+        for d in range(1, 6)
+    ).encode()
+    upload = tenant.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "events.jsonl"}).json()
+    request = urllib.request.Request(upload["upload"]["url"], data=body, method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert request.get_header("Content-type") == "application/x-www-form-urlencoded"
+    stored = s3.get_object(Bucket=get_settings().artifact_bucket, Key=upload["key"])
+    assert stored["Body"].read() == body
+    manifest = _manifest(s3, upload["result_key"])
+    assert (manifest["status"], manifest["accepted"], manifest["rejected"]) == ("ingested", 5, 0)
+    assert _count(tenant.tenant_id, project_id, "commits") == 5
+
+
 def test_the_git_log_of_this_repository_matches_what_git_reports(project, dispatcher, s3):
     tenant, project_id = project
     log = subprocess.run(

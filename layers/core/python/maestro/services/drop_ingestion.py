@@ -5,9 +5,7 @@ batches, and quarantined lines spool to /tmp before they are uploaded."""
 
 from __future__ import annotations
 
-import json
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -19,31 +17,13 @@ from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, parse_drop
 from maestro.repositories import identity as identity_store
 from maestro.repositories import object_store
 from maestro.repositories import projects as project_store
+from maestro.repositories.quarantine import QuarantineWriter
 from maestro.services.context import RequestMeta, audit_as
 from maestro.services.metrics_ingestion import Pipeline
 from maestro.settings import get_settings
 
 FIRST_ERRORS = 20
 UPLOAD_URL_SECONDS = 900
-
-
-class QuarantineWriter:
-    """Rejected lines as JSON lines {line, reason, raw}, spooled (memory up to 4 MiB, then /tmp)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b")
-        self.count = 0
-
-    def add(self, line: int, reason: str, raw: Any) -> None:
-        excerpt = raw if isinstance(raw, (dict, list, str, int, float)) or raw is None else str(raw)
-        self._file.write(json.dumps({"line": line, "reason": reason, "raw": excerpt}, default=str).encode() + b"\n")
-        self.count += 1
-
-    def upload(self, key: str) -> None:
-        self._file.seek(0)
-        client("s3").upload_fileobj(
-            self._file, get_settings().artifact_bucket, key, ExtraArgs={"ContentType": "application/x-ndjson"}
-        )
 
 
 def quarantine_key(object_key: str) -> str:

@@ -14,7 +14,8 @@ from maestro.repositories import artifact_versions as version_store
 from maestro.repositories import projects as project_store
 from maestro.repositories import usage as store
 from maestro.repositories.schema import ArtifactUsage, child_key
-from maestro.services.artifacts import artifact_view, get_artifact_record
+from maestro.services.artifact_views import artifact_view
+from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
 
 
