@@ -14,7 +14,6 @@ from pydantic import Field
 from functions.authorizer import maestro_authorizer
 from maestro.domain import model_serving as serving_rules
 from maestro.domain import serving_monitoring as monitoring_rules
-from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
@@ -87,7 +86,7 @@ def predict(scope, artifact_id, version):
     """Run a served model version (or `@alias`) on `inputs` or `instances`, checked against its signature."""
     from maestro.services import model_serving
 
-    body = scope.body(PredictIn)
+    body = scope.body()
     return json_response(model_serving.predict(scope.caller, artifact_id, version, body.inputs, body.instances))
 
 
@@ -102,12 +101,7 @@ def get_serving(scope, artifact_id, version):
     """A served version's requests, errors, latency and input summaries per day, with input drift."""
     from maestro.services import serving_monitoring
 
-    raw = scope.query("days", str(monitoring_rules.DEFAULT_WINDOW_DAYS))
-    if not raw.isdigit():
-        raise InvalidInput(
-            f"days must be an integer between 1 and {monitoring_rules.MAX_WINDOW_DAYS}", parameter="days"
-        )
-    return json_response(serving_monitoring.serving_view(scope.caller, artifact_id, version, int(raw)))
+    return json_response(serving_monitoring.serving_view(scope.caller, artifact_id, version, scope.params.days))
 
 
 @routes.route(
@@ -122,7 +116,7 @@ def set_reference_profile(scope, artifact_id, version):
     """Upload the reference profile drift is measured against (replaces one read from a lineage dataset)."""
     from maestro.services import serving_monitoring
 
-    body = scope.body(ReferenceProfileIn)
+    body = scope.body()
     return json_response(
         serving_monitoring.set_reference_profile(scope.caller, artifact_id, version, body.features, scope.meta)
     )
