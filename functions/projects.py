@@ -10,7 +10,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import ValidationFailed
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
-from maestro.http.requests import Omittable, RequestModel
+from maestro.http.requests import Name, Omittable, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
 from maestro.services import projects
@@ -43,14 +43,14 @@ class ProjectFields(RequestModel):
 
 
 class ProjectIn(ProjectFields):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     problem_class: ProblemClass
 
 
 class ProjectPatch(RequestModel):
     """Only the fields given change; null clears start_date and mlflow_experiment and is refused elsewhere."""
 
-    name: str = Omittable(min_length=1, max_length=200)
+    name: Name = Omittable(min_length=1, max_length=200)
     description: str = Omittable(max_length=10_000)
     complexity_score: float = Omittable(ge=1, le=10)
     team_size: int = Omittable(ge=1, le=500)
@@ -72,7 +72,7 @@ class OutcomeIn(RequestModel):
 
 class MemberIn(RequestModel):
     user_id: str | None = Field(default=None, max_length=100)
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: Name = Field(min_length=1, max_length=200)
     role: MemberRole
     experience_level: ExperienceLevel
     contribution_hours: float = Field(default=0, ge=0, le=100_000)
