@@ -6,6 +6,9 @@ paragraph separators, no private-use or unpaired surrogate code points, and not 
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # Unicode general categories refused in names: Cc control, Cf format (bidi overrides, zero-width), Cs
 # surrogate, Co private use, Zl line separator, Zp paragraph separator.
@@ -23,3 +26,14 @@ def name_problem(name: str) -> str | None:
     if not name.strip():
         return "may not be blank"
     return None
+
+
+def _acceptable_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# The type of every display name a client sends (project, artifact, user, tenant, API key, team member).
+Name = Annotated[str, AfterValidator(_acceptable_name)]

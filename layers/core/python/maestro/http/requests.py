@@ -23,13 +23,6 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
-def _acceptable_name(value: str) -> str:
-    problem = text_rules.name_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 def _acceptable_content_type(value: str | None) -> str | None:
     from maestro.domain.artifact_versions import content_type_problem
 
@@ -38,8 +31,8 @@ def _acceptable_content_type(value: str | None) -> str | None:
     return value
 
 
-# A display name of anything (project, artifact, user, tenant, API key, team member): see maestro.domain.text.
-Name = Annotated[str, AfterValidator(_acceptable_name)]
+# Name: a display name of anything (project, artifact, user, tenant, API key, team member); maestro.domain.text.
+Name = text_rules.Name
 # A MIME type that is handed back as a header (an upload's Content-Type): never CR/LF.
 ContentType = Annotated[str, AfterValidator(_acceptable_content_type)]
 
