@@ -39,7 +39,7 @@ class RefusedDestination(InvalidInput):
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def is_public_address(address: str) -> bool:
@@ -147,7 +147,7 @@ class OutboundClient:
             path += "?" + parts.query
         last_error: Exception | None = None
         for address in addresses:
-            connection = _PinnedConnection(parts.scheme, parts.hostname, port, address, self.timeout)
+            connection = _PinnedConnection(parts.scheme, parts.hostname or "", port, address, self.timeout)
             try:
                 connection.request(method, path, body=body, headers=headers)
                 answer = connection.getresponse()
@@ -176,6 +176,7 @@ class _PinnedConnection:
         self._connection: Any = None
 
     def _connect(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection
         if self.scheme == "https":
             context = ssl.create_default_context()
             connection = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=context)
