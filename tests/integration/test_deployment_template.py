@@ -405,3 +405,17 @@ def test_predictions_are_served_by_their_own_function(resources, template):
     permission = resources["ServePredictionsInvokePermission"]["Properties"]
     assert permission["Principal"] == "apigateway.amazonaws.com"
     assert permission["FunctionName"] == {"Ref": "ServePredictions"}
+
+
+def test_the_api_stage_is_throttled(resources, stage):
+    """The gateway caps the whole API before any function runs (per-caller budgets come after, in the functions)."""
+    from infra.template.api import STAGE_THROTTLING, stage_method_settings
+
+    api = resources["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    settings = api["Properties"]["MethodSettings"]
+    assert settings == stage_method_settings(stage.stage)
+    (rule,) = settings
+    assert (rule["ResourcePath"], rule["HttpMethod"]) == ("/*", "*")
+    assert 0 < rule["ThrottlingRateLimit"] <= rule["ThrottlingBurstLimit"] <= 5000
+    assert stage_method_settings("prod")[0]["ThrottlingRateLimit"] == STAGE_THROTTLING["prod"][0]
