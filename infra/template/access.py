@@ -132,16 +132,33 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
     # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
     # version and its bytes, audit the decision.
+    # A servable model version's graph signature is read as it becomes ready (onnxruntime: the embedding layer).
     "verify_artifact_upload": FunctionAccess(
         tables={
             "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
             "tenants": ("dynamodb:UpdateItem",),
-            "artifacts": ("dynamodb:UpdateItem",),
+            "artifacts": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
         },
         read_prefixes=(ARTIFACT_PREFIX,),
         read_object_versions=True,
+        embedding_layer=True,
+    ),
+    # maestro.services.model_serving, POST .../predict only (infra.template.serving): the artifact, `@alias`, the
+    # ready version, its verified graph object version, the daily rollup; failures are audited (RouteKit).
+    "serve_predictions": FunctionAccess(
+        tables={
+            "artifacts": ("dynamodb:GetItem",),
+            "artifact-aliases": ("dynamodb:GetItem",),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "serving-stats": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+        embedding_layer=True,  # onnxruntime and numpy
     ),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
@@ -178,10 +195,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
             "model-records": ("dynamodb:UpdateItem",),
         }
     ),
-    # maestro.ml.retrain (container image): the tenant's whole history, the jobs, model records, the exported
+    # maestro.jobs.retrain (container image): the tenant's whole history, the jobs, model records, the exported
     # graphs and recommender state, the Feast offline files and registry, the online tables, the embedding model.
     "retrain_meta_models_on_request": FunctionAccess(**RETRAIN_ACCESS),
     "retrain_meta_models_scheduled": FunctionAccess(**RETRAIN_ACCESS),
-    # maestro.ml.feature_refresh (container image): running projects' rows, appended and materialised.
+    # maestro.jobs.feature_refresh (container image): running projects' rows, appended and materialised.
     "refresh_features_hourly": FunctionAccess(**RETRAIN_ACCESS),
 }
