@@ -21,6 +21,7 @@ from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from maestro.domain.artifact_versions import OBJECT_PREFIX as ARTIFACT_PREFIX
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
 from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
+from maestro.repositories.search_index import SNAPSHOT_PREFIX as SEARCH_INDEX_PREFIX
 from maestro.ingestion.events import process_metrics_pattern, process_metrics_queue
 from maestro.repositories.schema import TABLE_MODELS, MaestroModel, table_definition
 from maestro.secrets import REQUIRED_SECRETS
@@ -95,6 +96,7 @@ IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "projects": ("dynamodb:Query",),
     "artifact-usages": ("dynamodb:Query",),
     "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
+    "artifact-vectors": ("dynamodb:UpdateItem",),  # the search index's impact column
 }
 
 META_JOB_TABLES: dict[str, tuple[str, ...]] = {
@@ -117,7 +119,7 @@ META_JOB_TABLES: dict[str, tuple[str, ...]] = {
 RETRAIN_ACCESS: dict[str, Any] = dict(
     tables=META_JOB_TABLES,
     list_bucket=True,
-    read_prefixes=("meta-models/", "feast/"),
+    read_prefixes=("meta-models/", "feast/", SEARCH_INDEX_PREFIX),  # the vectors come from the search index
     write_prefixes=("meta-models/", "feast/"),
     feast_online="write",
     container_image=True,
@@ -175,13 +177,16 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         all_stage_secrets=True,
     ),
     # maestro.services.embeddings: the artifact (and its latest text-like version's content), its vector.
+    # maestro.services.search_index: the tenant's index (its snapshot, the entries changed since) and a new
+    # snapshot when one is due.
     "embed_artifacts": FunctionAccess(
         tables={
             "artifacts": ("dynamodb:GetItem", "dynamodb:Query"),
             "artifact-versions": ("dynamodb:GetItem",),
-            "artifact-vectors": ("dynamodb:GetItem", "dynamodb:PutItem"),
+            "artifact-vectors": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"),
         },
-        read_prefixes=(ARTIFACT_PREFIX,),
+        read_prefixes=(ARTIFACT_PREFIX, SEARCH_INDEX_PREFIX),
+        write_prefixes=(SEARCH_INDEX_PREFIX,),
         read_object_versions=True,
         embedding_layer=True,
     ),
