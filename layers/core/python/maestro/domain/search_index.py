@@ -720,11 +720,18 @@ class TenantIndex:
 
     @classmethod
     def from_snapshot(cls, data: bytes) -> TenantIndex:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            header = json.loads(stored["header"].tobytes())
-            if header.get("format") != SNAPSHOT_FORMAT:
-                raise ValueError(f"snapshot format {header.get('format')} is not {SNAPSHOT_FORMAT}")
-            arrays = {name: stored[name] for name in stored.files}
+        """An index from `to_snapshot`'s bytes; ValueError when they are not a readable snapshot of this format
+        (the zip's CRCs catch a damaged object)."""
+        import zipfile
+
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+                header = json.loads(stored["header"].tobytes())
+                arrays = {name: stored[name] for name in stored.files}
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as error:
+            raise ValueError(f"not a search-index snapshot ({type(error).__name__})") from None
+        if header.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"snapshot format {header.get('format')} is not {SNAPSHOT_FORMAT}")
         arrays["vectors"] = arrays["vectors"].astype(np.float32)
         segment = Segment(
             arrays,

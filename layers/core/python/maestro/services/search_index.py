@@ -42,6 +42,7 @@ class _Cached:
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
+        self.just_loaded = True  # the load read the changes already
 
 
 _cache: OrderedDict[str, _Cached] = OrderedDict()
@@ -79,7 +80,11 @@ def load_index(tenant_id: str) -> tuple[TenantIndex, str | None]:
     from maestro.domain.search_index import TenantIndex
 
     stored = store.read_snapshot(tenant_id)
-    index = TenantIndex.from_snapshot(stored[0]) if stored else TenantIndex()
+    try:
+        index = TenantIndex.from_snapshot(stored[0]) if stored else TenantIndex()
+    except ValueError as damaged:  # rebuilt from the entries; the next compaction replaces the object
+        logger.error("search index snapshot unreadable", extra={"tenant_id": tenant_id, "error": str(damaged)})
+        index, stored = TenantIndex(), None
     _catch_up(tenant_id, index, index.watermark_ms if stored else -1)
     return index, stored[1] if stored else None
 
@@ -99,6 +104,9 @@ def _cached(tenant_id: str) -> _Cached:
 
 
 def _refresh(tenant_id: str, cached: _Cached) -> None:
+    if cached.just_loaded:
+        cached.just_loaded = False
+        return
     index = cached.index
     if index.pending_changes >= RELOAD_AFTER_CHANGES and time.monotonic() - cached.checked_at > RELOAD_CHECK_S:
         cached.checked_at = time.monotonic()
