@@ -621,8 +621,7 @@ class TenantIndex:
         found = admitted & ((bm25 > 0) | columns["has_vector"])
         feedback = self._top(blend, found, PRF_DOCUMENTS, columns["impact"])
         if len(feedback):
-            centroid = np.concatenate([self.base.vectors, self.delta_segment().vectors])[feedback].mean(axis=0)
-            blend = blend + PRF_WEIGHT * self.cosine_scores(centroid)
+            blend = blend + PRF_WEIGHT * self.cosine_scores(self._vectors(feedback).mean(axis=0))
         blend[self.exact_name_rows(query, admitted)] += EXACT_NAME_BONUS
         rows = self._top(blend, found, depth, columns["impact"])
         semantic_rows = set(self._top(cosine, admitted & columns["has_vector"], depth, columns["impact"]).tolist())
@@ -685,12 +684,18 @@ class TenantIndex:
             [ranked.rows[i] for i in order],
         )
 
+    def _vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of some rows (base rows first, then the delta's), without copying the whole matrix."""
+        base = len(self.base)
+        rows = np.asarray(rows, dtype=np.int64)
+        return np.concatenate(
+            [self.base.vectors[rows[rows < base]], self.delta_segment().vectors[rows[rows >= base] - base]]
+        )
+
     def vector_matrix(self) -> tuple[list[str], np.ndarray]:
         """The live artifacts that have a vector, and their (n, 384) unit-length matrix."""
         rows = np.flatnonzero(self._columns()["live"] & self._columns()["has_vector"])
-        base = len(self.base)
-        vectors = np.concatenate([self.base.vectors, self.delta_segment().vectors])
-        return [self._id(int(r)) for r in rows], vectors[rows] if base or len(rows) else vectors[:0]
+        return [self._id(int(r)) for r in rows], self._vectors(rows)
 
     # -- snapshot
     def to_snapshot(self) -> bytes:
