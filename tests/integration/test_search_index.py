@@ -174,7 +174,8 @@ def test_semantic_search_says_how_many_artifacts_are_not_embedded_yet(tenant, mo
     created = _create(tenant.admin, "wind turbine gearbox features", description="vibration signals")
     assert embeddings.embed_artifact(tenant.tenant_id, created["id"]) == "not_embedded"
     body = _search(tenant.admin, query="wind turbine", mode="semantic")
-    assert body["items"] == [] and "1 matching artifact(s) are not embedded yet" in body["degraded"]
+    assert body["items"] == [] and body["not_embedded"] == 1
+    assert "1 of 1 artifacts are not embedded yet" in body["degraded"]
     hybrid = _search(tenant.admin, query="wind turbine", mode="hybrid")
     assert [h["id"] for h in hybrid["items"]] == [created["id"]] and hybrid["degraded"]
     monkeypatch.setattr(embeddings, "encoder", lambda: real_encoder)

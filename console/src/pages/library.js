@@ -36,9 +36,12 @@ export async function render(root, { query, navigate }) {
     clear(results, loading("Searching…"));
     try {
       const page = await api("/v1/artifacts/search", { method: "POST", body });
-      if (!page.items.length) { clear(results, empty(v.query ? `No artifact matches “${v.query}”.` : "The library is empty: add the first artifact.")); return; }
+      const degraded = !page.degraded ? null : page.not_embedded
+        ? notice("warning", `Semantic ranking is incomplete: ${page.degraded}.`)
+        : notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`);
+      if (!page.items.length) { clear(results, degraded, empty(v.query ? `No artifact matches “${v.query}”.` : "The library is empty: add the first artifact.")); return; }
       clear(results,
-        page.degraded ? notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`) : null,
+        degraded,
         h("p", { class: "muted small" }, `${page.total ?? page.items.length} artifacts`, page.mode ? ` · ${page.mode} search` : ""),
         table([
           { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },

@@ -406,6 +406,7 @@ class Ranked:
     found_by: list[list[str]]
     total: int
     not_embedded: int = 0
+    admitted: int = 0  # how many artifacts the filters admit (semantic and hybrid answers)
     rows: list[int] = field(default_factory=list, repr=False)  # the hits' rows in the index that ranked them
 
 
@@ -593,7 +594,14 @@ class TenantIndex:
         has_vector = self._columns()["has_vector"]
         scores = self.cosine_scores(query_vector)
         rows = self._top(scores, admitted & has_vector, depth, self._columns()["impact"])
-        return self._ranked(rows, scores, ["semantic"], len(rows), not_embedded=int((admitted & ~has_vector).sum()))
+        return self._ranked(
+            rows,
+            scores,
+            ["semantic"],
+            len(rows),
+            not_embedded=int((admitted & ~has_vector).sum()),
+            admitted=int(admitted.sum()),
+        )
 
     def query_weight(self, query: str) -> float:
         """The most BM25 can give the query: the sum of its distinct terms' idf (a word the corpus lacks counts
@@ -631,6 +639,7 @@ class TenantIndex:
             [[m for m, hit in (("keyword", bm25[r] > 0), ("semantic", int(r) in semantic_rows)) if hit] for r in rows],
             len(rows),
             not_embedded=int((admitted & ~columns["has_vector"]).sum()),
+            admitted=int(admitted.sum()),
             rows=rows.tolist(),
         )
 
@@ -681,6 +690,7 @@ class TenantIndex:
             [ranked.found_by[i] for i in order],
             ranked.total,
             ranked.not_embedded,
+            ranked.admitted,
             [ranked.rows[i] for i in order],
         )
 

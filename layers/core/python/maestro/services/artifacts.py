@@ -20,6 +20,7 @@ from maestro.repositories import identity as identity_store
 from maestro.repositories import search_index as search_store
 from maestro.repositories.schema import Artifact
 from maestro.services import embeddings, search_index
+from maestro.services.artifact_views import artifact_view
 from maestro.services.context import RequestMeta, audit_as
 
 MAX_TOP = 50
@@ -27,27 +28,6 @@ MAX_TOP = 50
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def artifact_view(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": artifact.artifact_id,
-        "name": artifact.name,
-        "type": artifact.type,
-        "description": artifact.description,
-        "tags": list(artifact.tags or []),
-        "metadata": artifact.metadata or {},
-        "owner": artifact.owner,
-        "usage_count": int(artifact.usage_count or 0),
-        "version_count": int(artifact.version_count or 0),
-        "latest_version": artifact.latest_version,
-        "impact_score": artifact.impact_score,
-        "impact": artifact.impact,
-        "deprecated": artifact.deprecated,
-        "created_at": artifact.created_at.isoformat(),
-        "updated_at": artifact.updated_at.isoformat(),
-        "revision": int(artifact.revision),
-    }
 
 
 def get_artifact_record(caller: Caller, artifact_id: str) -> Artifact:
@@ -179,9 +159,10 @@ def search(
     with search_index.reading(caller.tenant_id) as index:
         ranked, mode = _rank(index, filters, sort, mode, query_vector, depth)
     if ranked.not_embedded and mode in ("semantic", "hybrid"):
+        extra["not_embedded"] = ranked.not_embedded
         extra["degraded"] = (
-            f"{ranked.not_embedded} matching artifact(s) are not embedded yet: semantic search cannot find them "
-            "until they are"
+            f"{ranked.not_embedded} of {ranked.admitted} artifacts are not embedded yet; semantic ranking cannot "
+            "see them until they are (seconds after a change; an admin can run the embedding backfill)"
         )
     window = list(zip(ranked.ids, ranked.scores, ranked.found_by, strict=True))[offset:depth]
     records = search_store.hydrate(caller.tenant_id, [artifact_id for artifact_id, _, _ in window])

@@ -17,6 +17,7 @@ from maestro.domain.errors import DependencyUnavailable
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import vectors as vector_store
+from maestro.services.artifact_views import artifact_view
 
 EVENT_ARTIFACT_CHANGED = "ArtifactChanged"
 EVENT_BACKFILL = "EmbeddingBackfillRequested"
@@ -89,7 +90,6 @@ def embed_artifact(tenant_id: str, artifact_id: str) -> str:
     unchanged | removed | superseded (a newer revision was indexed meanwhile) | not_embedded (the model is not
     available here; the entry is indexed for keyword search and the vector waits for the next change or backfill)."""
     from maestro.repositories import search_index as index_store
-    from maestro.services.artifacts import artifact_view
 
     now_ms = int(time.time() * 1000)
     artifact = artifact_store.get_artifact(tenant_id, artifact_id)
