@@ -132,7 +132,7 @@ def seed_history(
     _batch(Artifact, artifacts, progress, "artifacts")
     # Their search-index entries, as the API's create writes them (vectors follow from the embed function).
     from maestro.repositories.search_index import entry_of, now_ms
-    from maestro.services.artifacts import artifact_view
+    from maestro.services.artifact_views import artifact_view
 
     stamp = now_ms()
     entries = [
