@@ -215,6 +215,8 @@ def main() -> int:
         samples.append((time.perf_counter() - begun) * 1000)
     embed_p50, embed_p95 = percentiles(samples)
     report: dict = {
+        # a shared machine: read every figure beside its baselines from the same run
+        "load_average_1m_at_start": round(os.getloadavg()[0], 1),
         "query_embedding": {"p50_ms": round(embed_p50, 2), "p95_ms": round(embed_p95, 2)},
         "sizes": [],
         "goals": GOALS,
@@ -223,6 +225,7 @@ def main() -> int:
     }
     for size in args.sizes:
         report["sizes"].append(_measure_size(size, catalogue, contents, vectors, queries, encoder, args.queries))
+        report["sizes"][-1]["load_average_1m"] = round(os.getloadavg()[0], 1)
         if not args.json:
             print(json.dumps(report["sizes"][-1]), file=sys.stderr)
     print(json.dumps(report, indent=None if args.json else 2))
