@@ -8,6 +8,8 @@ INSTALLED := $(VENV)/.installed-test
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
 LINTED := app.py functions layers infra benchmarks tests sdk feature_repo
+# The import contracts and the type check read this tree's packages, not whatever the virtualenv has installed.
+SOURCE_PATH := layers/core/python:layers/embedding/python:sdk:.
 
 .PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
 
@@ -53,6 +55,8 @@ run: embedding-model console/dist/index.html
 test: install embedding-model chromium
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/lint-imports --no-cache
+	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/mypy
 	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
 test-unit: install

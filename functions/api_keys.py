@@ -42,14 +42,14 @@ class RevokedView(ResponseModel):
     status=201,
 )
 def create_api_key(scope):
-    body = scope.body(ApiKeyIn)
+    body = scope.body()
     created = identity.create_api_key(scope.caller, body.name, body.role, body.expires_at, scope.meta)
     return json_response(created, status=201)
 
 
 @routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage", response=ApiKeyView, paginated=True)
 def list_api_keys(scope):
-    return json_response(identity.list_api_keys(scope.caller, scope.limit, scope.cursor).to_body())
+    return json_response(identity.list_api_keys(scope.caller, scope.params.limit, scope.params.cursor).to_body())
 
 
 @routes.route(

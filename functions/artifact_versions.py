@@ -11,7 +11,6 @@ from pydantic import Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain import artifact_versions as rules
-from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
@@ -136,7 +135,7 @@ def _with_location(view: dict, status: int):
 def create_version(scope, artifact_id):
     # An artifact the caller cannot see is 404 whatever the body says (and a malformed body reveals nothing).
     get_artifact_record(scope.caller, artifact_id)
-    fields = scope.body(VersionIn).model_dump(mode="json")
+    fields = scope.body().model_dump(mode="json")
     return _with_location(artifact_versions.create_version(scope.caller, artifact_id, fields, scope.meta), 201)
 
 
@@ -149,7 +148,7 @@ def create_version(scope, artifact_id):
 )
 def list_versions(scope, artifact_id):
     return json_response(
-        artifact_versions.list_versions(scope.caller, artifact_id, scope.limit, scope.cursor).to_body()
+        artifact_versions.list_versions(scope.caller, artifact_id, scope.params.limit, scope.params.cursor).to_body()
     )
 
 
@@ -193,10 +192,7 @@ def download_version(scope, artifact_id, version):
     response=LineageView,
 )
 def get_lineage(scope, artifact_id):
-    raw = scope.query("depth", str(rules.DEFAULT_LINEAGE_DEPTH))
-    if not raw.isdigit():
-        raise InvalidInput(f"depth must be an integer between 1 and {rules.MAX_LINEAGE_DEPTH}", parameter="depth")
-    return json_response(artifact_versions.lineage(scope.caller, artifact_id, int(raw)))
+    return json_response(artifact_versions.lineage(scope.caller, artifact_id, scope.params.depth))
 
 
 # ---------------------------------------------------------------- S3 object-created events

@@ -184,10 +184,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
             "model-records": ("dynamodb:UpdateItem",),
         }
     ),
-    # maestro.ml.retrain (container image): the tenant's whole history, the jobs, model records, the exported
+    # maestro.jobs.retrain (container image): the tenant's whole history, the jobs, model records, the exported
     # graphs and recommender state, the Feast offline files and registry, the online tables, the embedding model.
     "retrain_meta_models_on_request": FunctionAccess(**RETRAIN_ACCESS),
     "retrain_meta_models_scheduled": FunctionAccess(**RETRAIN_ACCESS),
-    # maestro.ml.feature_refresh (container image): running projects' rows, appended and materialised.
+    # maestro.jobs.feature_refresh (container image): running projects' rows, appended and materialised.
     "refresh_features_hourly": FunctionAccess(**RETRAIN_ACCESS),
 }

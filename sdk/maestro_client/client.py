@@ -25,7 +25,7 @@ Role = Literal["admin", "developer", "viewer"]
 ArtifactType = Literal["feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"]
 ProblemClass = str  # e.g. "classification"; the platform validates (422 lists the allowed values)
 SearchMode = Literal["keyword", "semantic", "hybrid"]
-Moment = datetime | str | None
+Moment = datetime | date | str | None
 
 F = TypeVar("F", bound=Callable[..., Any])
 

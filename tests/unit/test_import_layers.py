@@ -1,6 +1,9 @@
-"""The import structure holds: no production module reaches the synthetic tenant generator."""
+"""The import structure holds: no production module reaches the synthetic tenant generator, and the layering
+contracts of pyproject.toml ([tool.importlinter]) are kept."""
 
 import ast
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,3 +51,16 @@ def test_the_guard_sees_an_import_of_the_synthetic_generator(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert graph.find_downstream_modules(SYNTHETIC) == {"probe_package.serving"}
+
+
+def test_the_import_contracts_are_kept():
+    source_path = ["layers/core/python", "layers/embedding/python", "sdk", "."]
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(str(PROJECT_DIR / p) for p in source_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

@@ -31,19 +31,6 @@ class Page(Generic[T]):
         return {"items": [render(item) for item in self.items], "next_cursor": self.next_cursor, **self.extra}
 
 
-def parse_limit(raw: str | int | None) -> int:
-    """`limit` query parameter: default 50, between 1 and 1000."""
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}", parameter="limit") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", parameter="limit")
-    return value
-
-
 def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
     if not last_evaluated_key:
         return None

@@ -1,14 +1,16 @@
-"""Parsing and validating request bodies and parameters into pydantic models."""
+"""Parsing and validating request bodies and query parameters into pydantic models (RouteKit calls these)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from maestro.domain.errors import InvalidInput, ValidationFailed
+from maestro.domain.errors import InvalidInput, PayloadTooLarge, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -28,6 +30,19 @@ def Omittable(**constraints: Any) -> Any:  # noqa: N802 - reads like Field: `nam
     """A field a PATCH body may leave out but not set to null: absent means unchanged, and the type (not
     `X | None`) refuses an explicit null with 422 instead of storing it."""
     return Field(default=None, json_schema_extra=_no_default_in_schema, **constraints)
+
+
+def refuse_larger_batches(field: str, maximum: int) -> Any:
+    """A batch body's validator (`_at_most = refuse_larger_batches("events", 1000)` in the model): more than
+    `maximum` items in `field` is 413 naming the limit (the client should split the batch), not 422."""
+
+    def at_most(cls: type, data: Any) -> Any:
+        items = data.get(field) if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > maximum:
+            raise PayloadTooLarge(f"at most {maximum} {field} per request; send {len(items)} in several", limit=maximum)
+        return data
+
+    return model_validator(mode="before")(at_most)  # a classmethod: pydantic reads the `cls` parameter
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -58,16 +73,45 @@ def parse_body(model: type[ModelT], raw_body: bytes | str | None) -> ModelT:
     return parse_model(model, parse_json(raw_body))
 
 
-def parse_timestamp_param(raw: str | None, name: str):
-    """An ISO 8601 query parameter with a time zone (Z or an offset), as UTC; None when absent."""
-    from datetime import datetime
-
-    if raw is None or raw == "":
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 timestamp", parameter=name) from None
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{name} must carry a time zone (e.g. Z)", parameter=name)
+def _to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+# An ISO 8601 moment that must carry a time zone (Z or an offset), handed to the services as UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is list:
+        return True
+    return origin in (Union, UnionType) and any(_is_list(option) for option in get_args(annotation))
+
+
+def query_input(model: type[BaseModel], query_params: Mapping[str, str] | None) -> dict[str, Any]:
+    """The model's fields as the query string gives them: the value as sent (an empty value is a value, and
+    validated like any other); a list field takes every repetition and comma-separated items
+    (`?tags=a&tags=b` or `?tags=a,b`). Parameters the model does not name are ignored."""
+    params = query_params or {}
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in params:
+            continue
+        if _is_list(info.annotation):
+            repeated = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
+            data[key] = [item for value in repeated for item in value.split(",") if item]
+        else:
+            data[key] = params[key]
+    return data
+
+
+def parse_query(model: type[ModelT], query_params: Mapping[str, str] | None) -> ModelT:
+    """The query string parsed into the route's query model; any malformed or out-of-range parameter is
+    ValidationFailed (422), each one named in `errors`."""
+    try:
+        return model.model_validate(query_input(model, query_params))
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        names = ", ".join(sorted({error["field"].split(".", 1)[0] for error in errors}))
+        raise ValidationFailed(f"invalid query parameters: {names}", errors=errors) from None

@@ -5,9 +5,12 @@ them (maestro.http.openapi)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ItemT = TypeVar("ItemT")
 
@@ -29,6 +32,23 @@ class QueryModel(BaseModel):
     """Query parameters of a route, one field each (a list field is a repeated parameter)."""
 
     model_config = ConfigDict(defer_build=True)
+
+
+class PageQuery(QueryModel):
+    """The parameters of every cursor-paged list (RouteKit adds them to a `paginated=True` route's query)."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="items per page")
+    cursor: str | None = Field(default=None, description="the `next_cursor` of the previous page")
+
+
+@functools.cache
+def paged_query(query: type[QueryModel] | type[BaseModel] | None) -> type[BaseModel]:
+    """A paginated route's query model: its own parameters plus `limit` and `cursor` (unless it names them)."""
+    if query is None:
+        return PageQuery
+    if {"limit", "cursor"} <= set(query.model_fields):
+        return query
+    return type(f"{query.__name__}Paged", (query, PageQuery), {"__module__": query.__module__})
 
 
 class Page(ResponseModel, Generic[ItemT]):
@@ -72,9 +92,9 @@ def as_page(item: type[Any]) -> type[Page]:
     name = f"{getattr(item, '__name__', 'Item')}Page"
     return type(
         name,
-        (Page[item],),
+        (Page[item],),  # type: ignore[valid-type]
         {
-            "__module__": getattr(item, "__module__", __name__),  # type: ignore[valid-type]
+            "__module__": getattr(item, "__module__", __name__),
             "__doc__": f"One page of {getattr(item, '__name__', 'items')}.",
         },
     )

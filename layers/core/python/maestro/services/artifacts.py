@@ -23,7 +23,7 @@ from maestro.services import embeddings, search_index
 from maestro.services.artifact_views import artifact_view
 from maestro.services.context import RequestMeta, audit_as
 
-MAX_TOP = 50
+DEFAULT_TOP, MAX_TOP = 10, 50  # the /v1/artifacts/top limit (its query model declares them)
 
 
 def _now() -> datetime:
