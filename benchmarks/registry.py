@@ -307,7 +307,7 @@ def main() -> int:
 def _load_library(dynamodb, table, tenant_id: str, count: int) -> None:
     """Artifacts and their search-index entries written straight to the tables (as the API's create
     transaction writes them), 25 per BatchWriteItem."""
-    updated_ms = int(time.time() * 1000)
+    updated_ms = int(time.time() * 1000) - 3_600_000  # a library written before today
     artifacts, entries = [], []
     for n in range(count):
         artifact_id = f"art_lib{n:06d}"

@@ -459,9 +459,10 @@ class TenantIndex:
         self._combined = None
 
     def upsert(self, doc: IndexDoc) -> bool:
-        """Apply a document unless the index holds a newer version of it; True when applied."""
+        """Apply a document unless the index holds this or a newer version of it (a re-read change); True when
+        applied."""
         self.newest_ms = max(self.newest_ms, doc.version_ms)
-        if doc.version_ms < self._version(doc.artifact_id):
+        if doc.version_ms <= self._version(doc.artifact_id):
             return False
         self._supersede(doc.artifact_id)
         self.removed.pop(doc.artifact_id, None)
@@ -469,9 +470,10 @@ class TenantIndex:
         return True
 
     def remove(self, artifact_id: str, version_ms: int) -> bool:
-        """Take an artifact out (deleted) unless the index holds a newer version of it; True when applied."""
+        """Take an artifact out (deleted) unless the index holds this or a newer version of it; True when
+        applied."""
         self.newest_ms = max(self.newest_ms, version_ms)
-        if version_ms < self._version(artifact_id):
+        if version_ms <= self._version(artifact_id):
             return False
         self._supersede(artifact_id)
         self.delta.pop(artifact_id, None)

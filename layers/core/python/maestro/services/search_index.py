@@ -2,10 +2,10 @@
 since it), refreshed on each use from the changes since the newest one it holds (one strongly consistent Query),
 and compacted into a new snapshot by the embed function, which handles the ArtifactChanged events.
 
-Why a change is never lost: every write to an entry sets its `updated_ms`; a reader applies every entry written
-after its newest change minus REFRESH_OVERLAP_MS (writers' clocks and commit delays differ), and a change is
-applied only when it is at least as new as what the index holds, so re-reading is harmless. A snapshot records a
-watermark COMPACTION_OVERLAP_MS before the newest change it holds, and the compaction re-reads that window before
+Why a change is never lost: every write to an entry sets its `updated_ms`; a reader re-reads from the moment its
+previous read of the changes began minus REFRESH_OVERLAP_MS (writers' clocks and commit delays differ), and a
+change is applied only when it is newer than what the index holds, so re-reading is harmless. A snapshot's
+watermark is COMPACTION_OVERLAP_MS before the compaction began, and the compaction re-reads that window before
 writing, so a write that was in flight while the snapshot was made is re-read by every reader that loads it.
 Two compactions racing both write complete snapshots; whichever lands last is read, with its own watermark.
 """
@@ -36,9 +36,10 @@ CACHED_TENANTS = 32
 
 
 class _Cached:
-    def __init__(self, index: TenantIndex, etag: str | None) -> None:
+    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int) -> None:
         self.index = index
         self.etag = etag
+        self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
@@ -74,9 +75,10 @@ def _catch_up(tenant_id: str, index: TenantIndex, since_ms: int) -> int:
     return applied
 
 
-def load_index(tenant_id: str) -> tuple[TenantIndex, str | None]:
+def load_index(tenant_id: str) -> tuple[TenantIndex, str | None, int]:
     """A cold load: the snapshot (one GET), then the entries changed since its watermark. Without a snapshot
-    yet, every entry of the tenant (the first load after the index is introduced, until a snapshot exists)."""
+    yet, every entry of the tenant (the first load after the index is introduced, until a snapshot exists).
+    Returns the index, the snapshot's ETag and the time the read of the changes began."""
     from maestro.domain.search_index import TenantIndex
 
     stored = store.read_snapshot(tenant_id)
@@ -85,8 +87,9 @@ def load_index(tenant_id: str) -> tuple[TenantIndex, str | None]:
     except ValueError as damaged:  # rebuilt from the entries; the next compaction replaces the object
         logger.error("search index snapshot unreadable", extra={"tenant_id": tenant_id, "error": str(damaged)})
         index, stored = TenantIndex(), None
+    started = store.now_ms()
     _catch_up(tenant_id, index, index.watermark_ms if stored else -1)
-    return index, stored[1] if stored else None
+    return index, stored[1] if stored else None, started
 
 
 def _cached(tenant_id: str) -> _Cached:
@@ -95,9 +98,9 @@ def _cached(tenant_id: str) -> _Cached:
         if cached is not None:
             _cache.move_to_end(tenant_id)
             return cached
-    index, etag = load_index(tenant_id)
+    index, etag, synced_ms = load_index(tenant_id)
     with _cache_lock:
-        cached = _cache.setdefault(tenant_id, _Cached(index, etag))
+        cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms))
         while len(_cache) > CACHED_TENANTS:
             _cache.popitem(last=False)
     return cached
@@ -107,13 +110,15 @@ def _refresh(tenant_id: str, cached: _Cached) -> None:
     if cached.just_loaded:
         cached.just_loaded = False
         return
-    index = cached.index
-    if index.pending_changes >= RELOAD_AFTER_CHANGES and time.monotonic() - cached.checked_at > RELOAD_CHECK_S:
+    if cached.index.pending_changes >= RELOAD_AFTER_CHANGES and time.monotonic() - cached.checked_at > RELOAD_CHECK_S:
         cached.checked_at = time.monotonic()
         if store.read_snapshot(tenant_id, if_none_match=cached.etag) is not None:  # a newer snapshot exists
-            cached.index, cached.etag = load_index(tenant_id)
+            cached.index, cached.etag, cached.synced_ms = load_index(tenant_id)
             return
-    _catch_up(tenant_id, index, index.newest_ms - REFRESH_OVERLAP_MS)
+    started = store.now_ms()
+    # everything written before the last read began was seen then, but for writes still in flight at that moment
+    _catch_up(tenant_id, cached.index, cached.synced_ms - REFRESH_OVERLAP_MS)
+    cached.synced_ms = started
 
 
 @contextmanager
@@ -158,19 +163,21 @@ def compact(tenant_id: str, force: bool = False) -> bool:
         )
         if not due:
             return False
-        _catch_up(tenant_id, index, index.newest_ms - COMPACTION_OVERLAP_MS)  # writes in flight while we read
+        started = store.now_ms()
+        _catch_up(tenant_id, index, started - COMPACTION_OVERLAP_MS)  # writes that were slow to land
         compacted = TenantIndex(
             base=index.base,
             live=index.live.copy(),
             delta=dict(index.delta),
             removed=dict(index.removed),
             newest_ms=index.newest_ms,
-            watermark_ms=max(index.newest_ms - COMPACTION_OVERLAP_MS, 0),
+            # a reader of this snapshot re-reads what was written in the minute before it was made
+            watermark_ms=max(started - COMPACTION_OVERLAP_MS, 0),
             generation=index.generation + 1,
         )
         data = compacted.to_snapshot()
         cached.etag = store.write_snapshot(tenant_id, data)
-        cached.index, cached.loaded_at = compacted, time.monotonic()
+        cached.index, cached.loaded_at, cached.synced_ms = compacted, time.monotonic(), started
     logger.info(
         "search index snapshot written",
         extra={
