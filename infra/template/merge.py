@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from infra.template.access import FUNCTION_ACCESS, FunctionAccess
-from infra.template.api import gateway_responses, security_definitions
+from infra.template.api import gateway_responses, security_definitions, stage_method_settings
 from infra.template.functions import function_resources
 from infra.template.monitoring import dashboard_resource
 from infra.template.stage import (
@@ -81,7 +81,7 @@ def merge_template(
         authorizers = security_definitions(chalice_template, api)
         if authorizers:
             body["securityDefinitions"] = authorizers
-        resources[api] = {"Properties": {"DefinitionBody": body}}
+        resources[api] = {"Properties": {"DefinitionBody": body, "MethodSettings": stage_method_settings(stage.stage)}}
     return {
         "Resources": resources,
         "Outputs": {

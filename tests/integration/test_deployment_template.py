@@ -380,3 +380,17 @@ def test_dashboard_shows_the_platform_metrics(resources, template):
     # Every ${...} in the body names something Fn::Sub can resolve.
     for reference in re.findall(r"\$\{([^}]+)\}", body):
         assert reference.startswith("AWS::") or reference.split(".")[0] in resources, reference
+
+
+def test_the_api_stage_is_throttled(resources, stage):
+    """The gateway caps the whole API before any function runs (per-caller budgets come after, in the functions)."""
+    from infra.template.api import STAGE_THROTTLING, stage_method_settings
+
+    api = resources["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    settings = api["Properties"]["MethodSettings"]
+    assert settings == stage_method_settings(stage.stage)
+    (rule,) = settings
+    assert (rule["ResourcePath"], rule["HttpMethod"]) == ("/*", "*")
+    assert 0 < rule["ThrottlingRateLimit"] <= rule["ThrottlingBurstLimit"] <= 5000
+    assert stage_method_settings("prod")[0]["ThrottlingRateLimit"] == STAGE_THROTTLING["prod"][0]

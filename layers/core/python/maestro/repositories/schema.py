@@ -95,8 +95,6 @@ class User(MaestroModel):
     invite_token_hash = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     deleted_at = UTCDateTimeAttribute(null=True)
-    failed_logins = ListAttribute(of=UTCDateTimeAttribute, default=list)
-    locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -145,6 +143,9 @@ class ApiKey(MaestroModel):
     role = UnicodeAttribute()
     secret_hash = UnicodeAttribute()
     created_by = UnicodeAttribute()
+    # The user whose standing the key borrows: it stops when that user is deactivated or deleted. None: the
+    # tenant's own key (see maestro.domain.identity.api_keys.key_owner).
+    owner_user_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     last_used_at = UTCDateTimeAttribute(null=True)
@@ -612,6 +613,10 @@ class RateLimitWindow(MaestroModel):
     window_key = UnicodeAttribute(hash_key=True)  # <limit name>#<subject>#<window start>
     count = NumberAttribute(default=0)
     expires_at_epoch = NumberAttribute()
+    # Login throttling (key `login#<sha256 of the email>`): kept per email, whether or not an account has it,
+    # so a locked account and an unknown email answer alike.
+    failures = ListAttribute(of=NumberAttribute, null=True)  # epoch seconds of recent failures
+    locked_until = UTCDateTimeAttribute(null=True)
 
 
 class IdempotencyRecord(MaestroModel):
