@@ -398,6 +398,10 @@ class ArtifactVersion(MaestroModel):
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
+    # Servable versions (maestro.domain.model_serving): the graph's signature, read once when it became ready, or
+    # why it cannot be served.
+    signature = JSONAttribute(null=True)
+    serving_problem = UnicodeAttribute(null=True)
 
 
 class ArtifactAlias(MaestroModel):
@@ -416,6 +420,24 @@ class ArtifactAlias(MaestroModel):
     revision = NumberAttribute(default=1)  # the ETag: If-Match on PUT/DELETE
     updated_by = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+class ServingStats(MaestroModel):
+    """A served model version's daily rollup (`version#YYYY-MM-DD`) of requests, errors, latencies and input
+    summaries (maestro.domain.serving_monitoring), and its drift reference (`version#reference`)."""
+
+    logical_name = "serving-stats"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "serving-stats"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    version_day = UnicodeAttribute(range_key=True)  # version#YYYY-MM-DD, or version#reference
+    requests = NumberAttribute(default=0)
+    errors = NumberAttribute(default=0)
+    stats = JSONAttribute(default=dict)
+    revision = NumberAttribute(default=0)  # compare-and-swap of `stats` (counters are atomic ADDs)
+    updated_at = UTCDateTimeAttribute(null=True)
 
 
 class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
@@ -645,6 +667,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     NameClaim,
     ArtifactVersion,
     ArtifactAlias,
+    ServingStats,
     LineageEdge,
     ArtifactVector,
     ArtifactUsage,
