@@ -108,8 +108,13 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
+    # users: an API key works only while its owner is active (maestro.services.identity._authenticate_api_key).
     "maestro_authorizer": FunctionAccess(
-        tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
+        tables={
+            "sessions": ("dynamodb:GetItem",),
+            "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem"),
+            "users": ("dynamodb:GetItem",),
+        }
     ),
     # Metric drops (maestro.services.drop_ingestion) and project-import uploads (maestro.services.project_import:
     # projects and their counter, members, usages and their artifact counters, the library read once, the audit).
@@ -120,7 +125,8 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
             "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
             "team-members": ("dynamodb:PutItem",),
             "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
-            "artifact-versions": ("dynamodb:GetItem",),
+            # ConditionCheckItem: a usage is written only while its version is ready (one transaction).
+            "artifact-versions": ("dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
             "artifact-usages": ("dynamodb:PutItem",),
             "artifact-vectors": ("dynamodb:UpdateItem",),  # the search index's usage column, in the usage's transaction
             "users": ("dynamodb:GetItem",),
