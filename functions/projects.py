@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import ValidationFailed
-from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
+from maestro.domain.projects import PROJECT_SORTS, ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
 from maestro.http.requests import Omittable, RequestModel
 from maestro.http.routes import RouteKit
@@ -125,6 +125,10 @@ class ProjectView(ResponseModel):
 class ProjectQuery(QueryModel):
     status: ProjectStatus | None = None
     problem_class: ProblemClass | None = None
+    q: str | None = Field(default=None, max_length=200, description="words that must all be in name or description")
+    sort: Literal[PROJECT_SORTS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="a field, `-` first for descending; default newest first"
+    )
 
 
 class MemberView(ResponseModel):
@@ -178,13 +182,26 @@ def _with_etag(body: dict, status: int = 200):
 
 
 def _enum_param(scope, name, enum):
+    return _choice_param(scope, name, [e.value for e in enum])
+
+
+def _choice_param(scope, name, choices):
     value = scope.query(name)
-    if value is not None and value not in {e.value for e in enum}:
+    if value is not None and value not in choices:
         raise ValidationFailed(
             f"unknown {name}",
-            errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}", "type": "enum"}],
+            errors=[{"field": name, "message": f"must be one of {list(choices)}", "type": "enum"}],
         )
     return value
+
+
+def _search_words(scope) -> str | None:
+    value = scope.query("q")
+    if value is not None and len(value) > 200:
+        raise ValidationFailed(
+            "q is too long", errors=[{"field": "q", "message": "at most 200 characters", "type": "string_too_long"}]
+        )
+    return value or None
 
 
 @routes.route(
@@ -217,6 +234,8 @@ def list_projects(scope):
         _enum_param(scope, "problem_class", ProblemClass),
         scope.limit,
         scope.cursor,
+        query=_search_words(scope),
+        sort=_choice_param(scope, "sort", PROJECT_SORTS),
     )
     return json_response(page.to_body())
 

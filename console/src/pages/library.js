@@ -1,6 +1,6 @@
 // The artifact library: search in keyword, semantic or hybrid mode, filters, impact with its interval.
 import { api } from "../api.js";
-import { badge, card, clear, empty, errorState, fmt, formValues, h, humanize, label, loading, notice, problemText, select, table } from "../ui.js";
+import { badge, card, clear, fmt, formValues, h, humanize, label, notice, pagedList, problemText, select, table } from "../ui.js";
 import { ARTIFACT_TYPES } from "./common.js";
 
 export function impactCell(item) {
@@ -28,31 +28,35 @@ export async function render(root, { query, navigate }) {
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "include_deprecated" }), "deprecated"),
     h("button", { type: "submit", class: "primary" }, "Search"));
 
-  async function search() {
+  let lastQuery = "";
+  let firstPage = null;
+  const paged = pagedList(results, (cursor) => {
     const v = formValues(form);
-    const body = { mode: v.query ? v.mode : undefined, query: v.query || undefined, type: v.type || undefined,
+    lastQuery = v.query;
+    return api("/v1/artifacts/search", { method: "POST", body: {
+      mode: v.query ? v.mode : undefined, query: v.query || undefined, type: v.type || undefined,
       tags: v.tags ? v.tags.split(",").map((t) => t.trim()).filter(Boolean) : [],
-      min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50 };
-    clear(results, loading("Searching…"));
-    try {
-      const page = await api("/v1/artifacts/search", { method: "POST", body });
-      if (!page.items.length) { clear(results, empty(v.query ? `No artifact matches “${v.query}”.` : "The library is empty: add the first artifact.")); return; }
-      clear(results,
-        page.degraded ? notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`) : null,
-        h("p", { class: "muted small" }, `${page.total ?? page.items.length} artifacts`, page.mode ? ` · ${page.mode} search` : ""),
-        table([
-          { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
-          { label: "Type", render: (a) => badge(humanize(a.type), "type") },
-          { label: "Tags", render: (a) => a.tags.map((t) => badge(t, "tag")) },
-          { label: "Impact [interval]", render: impactCell },
-          { label: "Used", key: "usage_count", numeric: true },
-          { label: "Latest", render: (a) => a.latest_version || "—" },
-          { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
-        ], page.items, { rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) }));
-    } catch (error) {
-      clear(results, errorState(error, search));
-    }
-  }
+      min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50, cursor: cursor || undefined } })
+      .then((page) => { if (!cursor) firstPage = page; return page; });
+  }, (items) => h("div", {},
+    firstPage?.degraded ? notice("warning", `Semantic ranking is off here: ${firstPage.degraded}. Results are keyword-ranked.`) : null,
+    h("p", { class: "muted small" }, `${firstPage?.total ?? items.length} artifacts`, firstPage?.mode ? ` · ${firstPage.mode} search` : ""),
+    table([
+      { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
+      { label: "Type", render: (a) => badge(humanize(a.type), "type") },
+      { label: "Tags", render: (a) => a.tags.map((t) => badge(t, "tag")) },
+      { label: "Impact [interval]", render: impactCell },
+      { label: "Used", key: "usage_count", numeric: true },
+      { label: "Latest", render: (a) => a.latest_version || "—" },
+      { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
+    ], items, { stack: true, rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) })),
+  { emptyText: "No artifact matches.", noun: "artifacts" });
+  const search = async () => {
+    await paged.reload();
+    // an empty answer says what was asked, or that the library is empty
+    const none = results.querySelector(".paged-body > .state.empty");
+    if (none) none.textContent = lastQuery ? `No artifact matches “${lastQuery}”.` : "No artifact matches these filters (or the library is empty: add the first artifact).";
+  };
   form.addEventListener("submit", (e) => { e.preventDefault(); search(); });
 
   const createMessage = h("div");
