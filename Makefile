@@ -3,16 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_INSTALLED := $(VENV)/.installed-run
+EXPORT_INSTALLED := $(VENV)/.installed-export
 INSTALLED := $(VENV)/.installed-test
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
 LINTED := app.py functions layers infra benchmarks tests sdk feature_repo
+# The import contracts and the type check read this tree's packages, not whatever the virtualenv has installed.
+SOURCE_PATH := layers/core/python:layers/embedding/python:sdk:.
 
 .PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
-# `make run` needs the runtime, the local stack, MLflow, Feast and the `maestro` CLI (sdk/); `make test` adds the test tools and the embedding
-# build (torch), which would only slow the first `make run` down.
+# `make run` needs the runtime, the local stack, MLflow, Feast, the `maestro` CLI (sdk/) and, once, the exporter of
+# the embedding model (torch, sentence-transformers); `make test` adds the test tools.
 $(RUN_INSTALLED): pyproject.toml constraints.txt sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip<26.3"
@@ -22,8 +25,12 @@ $(RUN_INSTALLED): pyproject.toml constraints.txt sdk/pyproject.toml
 
 # torch goes alone and first: the pinned CPU build lies on this machine's disk; left to the resolution of
 # sentence-transformers (embedding-build), pip would pull a multi-GB CUDA build.
-$(INSTALLED): $(RUN_INSTALLED)
+$(EXPORT_INSTALLED): $(RUN_INSTALLED)
 	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[local,ml,embedding,embedding-build]"
+	touch $@
+
+$(INSTALLED): $(EXPORT_INSTALLED)
 	$(PIP) -e ".[local,dev,ml,embedding,embedding-build]"
 	touch $@
 
@@ -41,20 +48,23 @@ chromium:
 
 install: $(INSTALLED) console/dist/index.html
 
-run: $(RUN_INSTALLED) console/dist/index.html
+run: embedding-model console/dist/index.html
 	$(PY) -m infra.local.run
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.
-test: install chromium
+test: install embedding-model chromium
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/lint-imports --no-cache
+	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/mypy
 	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-# The ONNX export of MiniLM that semantic search uses (make run uses it when present).
-embedding-model: install
+# The ONNX export of MiniLM that semantic search uses, made once and cached in build/embedding-model (exported
+# again only when the weights' package or the exporter changes); `make run` and `make test` reuse it.
+embedding-model: $(EXPORT_INSTALLED)
 	$(PY) -m infra.embedding_model
 
 package: install

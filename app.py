@@ -4,6 +4,7 @@ from chalice import Chalice, Cron, Rate
 
 from functions import artifact_versions, ingestion, jobs
 from functions.api_keys import api_keys_api
+from functions.artifact_aliases import artifact_aliases_api
 from functions.artifact_versions import artifact_versions_api
 from functions.artifacts import artifacts_api
 from functions.audit import audit_api
@@ -43,6 +44,7 @@ for blueprint in (
     artifacts_api,
     metrics_api,
     artifact_versions_api,
+    artifact_aliases_api,
     openapi_api,
     predictions_api,
     models_api,

@@ -58,7 +58,8 @@ def exported_model(root: Path) -> tuple[Path, Path]:
     import json
     import pickle
 
-    from maestro.domain.meta.history import feature_table, generate_history
+    from maestro.domain.meta.history import feature_table
+    from maestro.domain.meta.synthetic import generate_history
     from maestro.ml.onnx_export import export_target
     from maestro.ml.training import train_target
 

@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from maestro.domain.meta.feature_views import MODEL_FEATURES, view_for
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
 
     history = generate_history(n_projects=args.projects, n_artifacts=120, seed=0)
     tenant = "bench-tenant"

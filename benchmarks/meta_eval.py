@@ -1,4 +1,4 @@
-"""Meta-learning on held-out projects of a generated tenant history (maestro.domain.meta.history): for success
+"""Meta-learning on held-out projects of a generated tenant history (maestro.domain.meta.synthetic): for success
 score, duration and cost, MAE and R² of the trained model beside both baselines (the tenant mean and a ridge),
 80% and 90% interval coverage, and nDCG@10 of artifact recommendations beside most-popular baselines, all
 against the generator's ground truth and measured in the same run.
@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core" / "python"))
 
-from maestro.domain.meta.history import feature_table, generate_history, more_projects  # noqa: E402
+from maestro.domain.meta.history import feature_table  # noqa: E402
+from maestro.domain.meta.synthetic import generate_history, more_projects  # noqa: E402
 from maestro.domain.meta.targets import coverage_standard_errors  # noqa: E402
 from maestro.ml.recommend import description_overlap, evaluate_recommendations, learn_recommender, observed_relevance  # noqa: E402
 from maestro.ml.training import INTERVAL_LEVELS, train_all  # noqa: E402

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def stages(n_projects: int) -> dict[str, float]:
-    from maestro.domain.meta.history import TARGET_NAMES, feature_table, generate_history
+    from maestro.domain.meta.history import TARGET_NAMES, feature_table
+    from maestro.domain.meta.synthetic import generate_history
     from maestro.ml.onnx_export import export_target
     from maestro.ml.recommend import learn_recommender, observed_relevance
     from maestro.ml.training import train_target

@@ -118,7 +118,14 @@ class ArtifactHit(ArtifactView):
 class ArtifactSearchPage(Page[ArtifactHit]):
     total: int
     mode: SearchMode
-    degraded: str | None = Field(default=None, description="why hybrid search fell back to keyword")
+    degraded: str | None = Field(
+        default=None,
+        description="why the answer is not the full semantic ranking: hybrid fell back to keyword (no model), or "
+        "some artifacts are not embedded yet (see not_embedded)",
+    )
+    not_embedded: int | None = Field(
+        default=None, ge=1, description="semantic and hybrid: how many admitted artifacts have no vector yet"
+    )
 
 
 class TopQuery(QueryModel):

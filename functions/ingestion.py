@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from maestro.ingestion.drops import INGEST_PREFIX
+from maestro.ingestion.drops import IMPORT_PREFIX, INGEST_PREFIX
 from maestro.observability import logger, metrics
 from maestro.settings import get_settings
 
 
 def object_created_pattern() -> dict:
-    """The EventBridge pattern for drops into this stage's bucket (also used to wire the local stack)."""
+    """The EventBridge pattern for metric drops and project-import uploads into this stage's bucket (also used to wire the local stack)."""
     return {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
         "detail": {
             "bucket": {"name": [get_settings().artifact_bucket]},
-            "object": {"key": [{"prefix": INGEST_PREFIX}]},
+            "object": {"key": [{"prefix": INGEST_PREFIX}, {"prefix": IMPORT_PREFIX}]},
         },
     }
 
@@ -26,6 +26,13 @@ def handle_object_created(raw_event: dict) -> dict:
     from maestro.services.drop_ingestion import ingest_drop
 
     created = S3EventBridgeNotificationEvent(raw_event).detail.object
+    if created.key.startswith(IMPORT_PREFIX):
+        from maestro.services.project_import import process_import_upload
+
+        status = process_import_upload(created.key)
+        logger.info("project import upload handled", extra={k: status.get(k) for k in ("id", "state", "counts")})
+        metrics.add_metric(name=f"ProjectImports{status['state'].capitalize()}", unit="Count", value=1)
+        return status
     # AWS names the field "etag"; moto server sends "eTag". Read both so the local stack matches AWS.
     etag = created.etag or created.raw_event.get("eTag") or None
     manifest = ingest_drop(created.key, etag=etag)

@@ -56,7 +56,7 @@ META_RETRAIN_PATTERN = {"source": ["maestro.models"], "detail-type": ["MetaRetra
 
 
 def retrain_for_event(raw_event: dict) -> dict:
-    from maestro.ml.retrain import run_job
+    from maestro.jobs.retrain import run_job
 
     detail = raw_event["detail"]
     result = run_job(detail["tenant_id"], detail["job_id"])
@@ -68,7 +68,7 @@ def retrain_all_tenants() -> list[dict]:
     """The scheduled retrain: a job per tenant (visible through GET /v1/models/meta/jobs/{id}), run here one
     after the other, skipping tenants whose outcomes have not changed since their champions were trained; one
     tenant's failure is recorded on its job and does not stop the others."""
-    from maestro.ml.retrain import run_job
+    from maestro.jobs.retrain import run_job
     from maestro.services.impact import all_tenant_ids
     from maestro.services.meta.models import queue_retrain
 
@@ -84,7 +84,7 @@ def refresh_features_for_all_tenants() -> list[dict]:
     """Hourly: the feature rows of projects still inside their cut-off window (their early metrics are still
     arriving) and of those that just passed it, written to the offline store and materialised online.
     Hourly, not per ingestion event: each run imports Feast (~11 s), which a batch per hour amortises."""
-    from maestro.ml.feature_refresh import refresh
+    from maestro.jobs.feature_refresh import refresh
     from maestro.services.impact import all_tenant_ids
 
     results = refresh(all_tenant_ids())

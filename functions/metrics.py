@@ -89,14 +89,21 @@ class WebhookView(ResponseModel):
 
 class PeriodQuery(QueryModel):
     from_: AwareDatetime | None = Field(
-        default=None, alias="from", description="ISO 8601 with zone; default to - 90 days"
+        default=None,
+        alias="from",
+        description="ISO 8601 with zone; default the project's start (or its first event, if earlier)",
     )
-    to: AwareDatetime | None = Field(default=None, description="ISO 8601 with zone; default now")
+    to: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with zone; default the project's end (completed_at, or now while it runs)"
+    )
 
 
 class SeriesQuery(PeriodQuery):
     type: str = Field(description="a built-in or registered metric type")
-    bucket: Literal["day", "week", "month"] = "day"
+    bucket: Literal["day", "week", "month"] | None = Field(
+        default=None,
+        description="the finest bucket wanted (default day); a long period coarsens it to keep ≤ 400 points",
+    )
 
 
 class FromTo(ResponseModel):
@@ -139,6 +146,7 @@ class GitView(OpenResponseModel):
     id: str
     project_id: str
     period: StartEnd
+    bucket: Literal["day", "week", "month"] = Field(description="the bucket of commit_series")
     commits: int
     active_contributors: int
     lines_added: float
@@ -319,6 +327,29 @@ def create_ingest_upload(scope, project_id):
     )
 
 
+class IngestUploadStateView(ResponseModel):
+    id: str
+    project_id: str
+    key: str
+    state: Literal["awaiting_upload", "processing", "ingested", "rejected"]
+    manifest: dict[str, Any] | None = Field(
+        description="accepted, duplicates, rejected, first_errors (line and reason), format, started_at, finished_at"
+    )
+
+
+@routes.route(
+    "/v1/projects/{project_id}/ingest-uploads/{upload_id}",
+    methods=["GET"],
+    permission="metrics.read",
+    response=IngestUploadStateView,
+)
+def get_ingest_upload(scope, project_id, upload_id):
+    """A drop's state and, once ingested, its manifest."""
+    from maestro.services.drop_ingestion import upload_status
+
+    return json_response(upload_status(scope.caller, project_id, upload_id))
+
+
 class GithubIntegrationIn(RequestModel):
     repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200)
     webhook_secret: str = Field(min_length=16, max_length=512)
@@ -357,11 +388,17 @@ def github_webhook(scope):
     return json_response(body, status=status)
 
 
-def _period(scope):
+def _period(scope, project_id):
+    """The asked period; by default the project's whole life (start or first event -> end or now)."""
     from maestro.http.requests import parse_timestamp_param
     from maestro.services.analytics import period
 
-    return period(parse_timestamp_param(scope.query("from"), "from"), parse_timestamp_param(scope.query("to"), "to"))
+    return period(
+        scope.caller,
+        project_id,
+        parse_timestamp_param(scope.query("from"), "from"),
+        parse_timestamp_param(scope.query("to"), "to"),
+    )
 
 
 @routes.route(
@@ -375,9 +412,9 @@ def project_metrics(scope, project_id):
     """One metric type per day, week or month over the period."""
     from maestro.services import analytics
 
-    start, end = _period(scope)
-    bucket = scope.query("bucket", "day")
-    if bucket not in ("day", "week", "month"):
+    start, end = _period(scope, project_id)
+    bucket = scope.query("bucket")
+    if bucket not in (None, "day", "week", "month"):
         raise InvalidInput("bucket must be day, week or month", parameter="bucket")
     return json_response(analytics.time_series(scope.caller, project_id, scope.query("type"), start, end, bucket))
 
@@ -392,7 +429,7 @@ def project_metrics(scope, project_id):
 def project_metrics_summary(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -401,7 +438,7 @@ def project_metrics_summary(scope, project_id):
 def project_git(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.git(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.git(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -410,7 +447,7 @@ def project_git(scope, project_id):
 def project_dora(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.dora(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.dora(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -419,7 +456,7 @@ def project_dora(scope, project_id):
 def project_ci(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.ci(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.ci(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -432,7 +469,7 @@ def project_ci(scope, project_id):
 def project_velocity(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.velocity(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.velocity(scope.caller, project_id, *_period(scope, project_id)))
 
 
 @routes.route(
@@ -445,7 +482,7 @@ def project_velocity(scope, project_id):
 def project_team_analytics(scope, project_id):
     from maestro.services import analytics
 
-    return json_response(analytics.team(scope.caller, project_id, *_period(scope)))
+    return json_response(analytics.team(scope.caller, project_id, *_period(scope, project_id)))
 
 
 class MlflowIntegrationIn(RequestModel):

@@ -29,10 +29,19 @@ class TargetModelsView(ResponseModel):
     history: list[dict[str, Any]]
 
 
+class TrainingDataView(ResponseModel):
+    projects: int
+    used: int
+    left_out: dict[Literal["no_outcome", "not_ended", "invalid", "without_features"], int]
+    min_completed_projects: int
+    counted_at: str
+
+
 class MetaModelsView(OpenResponseModel):
     id: str
     basis: Literal["model", "prior"]
     min_completed_projects: int
+    training_data: TrainingDataView | None = None
     targets: dict[Literal["success_score", "duration_days", "compute_cost_usd"], TargetModelsView]
     recommender: dict[str, Any] | None
 

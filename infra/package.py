@@ -5,7 +5,7 @@
 2. stages the project under build/ (app.py, chalicelib/, and functions/ as vendor/functions, since Chalice
    packages only app.py, chalicelib/ and vendor/), so the repository tree stays clean;
 3. runs `chalice package` once to read the functions Chalice emits, derives the merge template from that
-   (infra/template.py), and runs `chalice package --merge-template` into the output directory;
+   (infra/template/), and runs `chalice package --merge-template` into the output directory;
 4. checks the merged template and reports each function's unzipped size plus its layers against Lambda's limit,
    and the size a function would have with the embedding layer beside the core layer.
 
@@ -46,7 +46,7 @@ from infra.template import (
 
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # function code plus all its layers
 SIZE_REPORT = BUILD_DIR / "package-sizes.txt"
-# Chalice's own role management is switched off in the staged config; infra/template.py gives each function
+# Chalice's own role management is switched off in the staged config; infra/template/ gives each function
 # its own role, and check_merged() fails the build if this placeholder survives the merge.
 ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/replaced-by-infra-template"
 

@@ -1,4 +1,4 @@
-"""Seed a tenant with a generated history (maestro.domain.meta.history.generate_history): artifacts with versions
+"""Seed a tenant with a generated history (maestro.domain.meta.synthetic.generate_history): artifacts with versions
 (content in the bucket, verified), projects with members, usages, git/CI/MLflow metric events with their day
 aggregates, and outcomes. Local stage and tests only: rows are batch-written straight into the tables in the
 shapes the services write them (a year of history through the API would take hours on moto), then the impact
@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from maestro.domain.artifacts import deprecation_record, name_claim
-from maestro.domain.meta.history import History, generate_history
+from maestro.domain.meta.history import History
+from maestro.domain.meta.synthetic import generate_history
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent, derive_event_id
 from maestro.domain.projects import ProjectStatus, success_score
 from maestro.repositories.metrics import aggregate_key, event_row
@@ -55,9 +56,17 @@ def _batch(model: type, items: list, progress: Progress, label: str) -> None:
 
 
 def seed_history(
-    tenant_id: str, history: History, *, actor: str = "usr_demo", progress: Progress = print
+    tenant_id: str,
+    history: History,
+    *,
+    actor: str = "usr_demo",
+    progress: Progress = print,
+    request_embeddings: bool = False,
 ) -> dict[str, int]:
-    """Write the history into the tenant (which must exist); returns row counts."""
+    """Write the history into the tenant (which must exist); returns row counts. With `request_embeddings`, the
+    artifacts are embedded as the API's backfill does it (an EmbeddingBackfillRequested event to the embedding
+    function) as soon as they and their versions are written, so semantic search, matching and recommendation
+    similarity see them."""
     from maestro.aws_clients import client
     from maestro.settings import get_settings
 
@@ -122,6 +131,12 @@ def seed_history(
     _batch(Artifact, artifacts, progress, "artifacts")
     _batch(NameClaim, claims, progress, "name claims")
     _batch(ArtifactVersion, versions, progress, "artifact versions")
+    if request_embeddings:
+        from maestro.repositories import events
+        from maestro.services.embeddings import EVENT_BACKFILL
+
+        events.publish(events.SOURCE_REGISTRY, EVENT_BACKFILL, {"tenant_id": tenant_id})
+        progress("embedding the artifacts (the embedding function's backfill)")
 
     projects, members, usages, metrics = [], [], [], []
     aggregates: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
@@ -283,7 +298,11 @@ def _stored_success(history: History) -> dict[str, dict[str, Any]]:
 def seed_demo_history(demo: dict[str, Any], progress: Progress = print) -> dict[str, int]:
     started = time.perf_counter()
     demo["counts"] = seed_history(
-        demo["tenant_id"], generate_history(**demo["generator"]), actor=demo["admin_id"], progress=progress
+        demo["tenant_id"],
+        generate_history(**demo["generator"]),
+        actor=demo["admin_id"],
+        progress=progress,
+        request_embeddings=True,
     )
     progress(f"demo tenant seeded in {time.perf_counter() - started:.1f} s: {demo['counts']}")
     return demo["counts"]

@@ -152,6 +152,19 @@ def _range_slice(items: list, comparison: str | None, values: list | None) -> li
     return items
 
 
+def raw_put_bodies() -> None:
+    """A PUT's body is the object, whatever its Content-Type. The server's web framework parses a body sent as
+    `application/x-www-form-urlencoded` (urllib's default type) as a form, and moto then stores an empty object
+    with a 200: a presigned upload from a plain urllib client was silently lost. AWS stores the bytes (or refuses
+    a type the URL's signature does not cover). Form parsing stays on for every other method (presigned POST
+    uploads are multipart forms)."""
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    BackendRequest.want_form_data_parsed = property(  # type: ignore[method-assign]
+        lambda request: request.method != "PUT" and bool(request.environ.get("CONTENT_TYPE"))
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
     from moto.moto_server.werkzeug_app import MotoRequestHandler  # noqa: F401 - same handler moto_server uses
@@ -164,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     item_level_transaction_backups()
     partition_scoped_queries()
+    raw_put_bodies()
     app: Any = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, SerialiseDynamoDB(app), threaded=True, request_handler=MotoRequestHandler)
 

@@ -36,23 +36,28 @@ def external_endpoint() -> str | None:
 
 
 def _prepare_embedding_model() -> None:
-    """Semantic search needs the exported MiniLM model (build/embedding-model). Export it when the build tools
-    are installed (they come with `make test`); otherwise searches fall back to keyword and say so."""
-    from infra.embedding_model import cached_export, export_model
+    """Semantic search needs the exported MiniLM model (build/embedding-model; `make run` exports it before this
+    runs). Exports it here when it is missing or out of date and the exporter is installed (in a child process:
+    torch stays out of this one); with no model at all, refuses to start rather than serve a platform without
+    its semantic search."""
+    import subprocess
+    from importlib.metadata import PackageNotFoundError
 
-    if cached_export() is not None:
-        return
+    from infra.embedding_model import MODEL_BUILD_DIR, cached_export, export_key
+
+    cached = cached_export()
     try:
-        import sentence_transformers  # noqa: F401 - only to know whether the exporter can run here
-    except ImportError:
-        print(
-            "semantic search is off: the embedding model is not exported here (run `make test` once, or "
-            "`make embedding-model`); searches use keyword ranking and say so",
-            flush=True,
-        )
+        current = export_key()
+    except PackageNotFoundError:  # the exporter is not installed here: a complete export of any key serves
+        current = cached
+    if cached is not None and cached == current:
         return
-    print("exporting the MiniLM embedding model to ONNX (once) ...", flush=True)
-    export_model()
+    print("exporting the MiniLM embedding model to ONNX (once; cached in build/embedding-model) ...", flush=True)
+    if subprocess.run([sys.executable, "-m", "infra.embedding_model"], cwd=PROJECT_DIR).returncode != 0:
+        raise SystemExit(
+            f"make run: semantic search needs the embedding model in {MODEL_BUILD_DIR} and it could not be exported "
+            "(see above). Run `make run` (it installs the exporter) or `make embedding-model`."
+        )
 
 
 def _start_console(host: str, port: int, api_base_url: str) -> str | None:

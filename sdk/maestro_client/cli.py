@@ -38,6 +38,21 @@ from maestro_client.transport import ApiKey
 EXIT_OK, EXIT_USAGE, EXIT_API, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_SERVER, EXIT_FAILED, EXIT_TIMEOUT = range(8)
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ARTIFACT_TYPES = ["feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"]
+# The API's enums, checked before a request is sent (tests/unit/test_sdk.py holds them equal to the server's).
+PROBLEM_CLASSES = [
+    "classification",
+    "regression",
+    "forecasting",
+    "nlp",
+    "computer_vision",
+    "recommendation",
+    "clustering",
+    "anomaly_detection",
+    "other",
+]
+PROJECT_STATUSES = ["active", "completed"]
+MEMBER_ROLES = ["data_engineer", "ml_scientist", "ml_engineer", "analyst", "devops", "product"]
+EXPERIENCE_LEVELS = ["junior", "mid", "senior", "principal"]
 GIT_COMMIT_LINE = re.compile(r"^commit [0-9a-f]{7,64}\b")
 
 _json_mode = False  # read by main() to print errors as problem+json
@@ -222,6 +237,35 @@ def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: 
     )
 
 
+@cli.command()
+@click.option("--tenant-name", required=True, help="Your organisation's name (a new tenant).")
+@click.option("--email", required=True, help="The first admin's email.")
+@click.option("--name", required=True, help="The first admin's display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (first line).")
+@json_option
+@pass_state
+def signup(state: State, tenant_name: str, email: str, name: str, password_stdin: bool) -> None:
+    """Create a tenant and its first admin (stages where signup is open) and log in as that admin."""
+    password = (
+        sys.stdin.readline().rstrip("\r\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    api_url = state.api_url()
+    body = Client(api_url).auth_signup(tenant_name, email, password, name)
+    state.store.save(tokens_record(body, api_url))
+    _report_login(
+        state,
+        {
+            "principal_type": "user",
+            "id": body["user"]["id"],
+            "role": body["user"].get("role"),
+            "tenant": {"id": body["user"].get("tenant_id"), "name": tenant_name},
+            "user": body["user"],
+        },
+    )
+
+
 def _report_login(state: State, me: dict[str, Any]) -> None:
     if state.json:
         return emit_json({**me, "credentials_file": str(state.store.path)})
@@ -271,7 +315,7 @@ def whoami(state: State) -> None:
 # ---------------------------------------------------------------- projects
 @cli.group()
 def projects() -> None:
-    """Projects: list, show, create."""
+    """Projects: list, show, create, update, delete, import history, outcomes and members."""
 
 
 PROJECT_COLUMNS = [
@@ -286,8 +330,8 @@ PROJECT_COLUMNS = [
 
 
 @projects.command("list")
-@click.option("--status", help="e.g. active, completed")
-@click.option("--problem-class")
+@click.option("--status", type=click.Choice(PROJECT_STATUSES), help="Only projects in this status.")
+@click.option("--problem-class", type=click.Choice(PROBLEM_CLASSES), help="Only projects of this class.")
 @click.option("--limit", type=click.IntRange(1), help="At most this many projects (default: all).")
 @json_option
 @pass_state
@@ -302,23 +346,339 @@ def projects_list(state: State, status: str | None, problem_class: str | None, l
     emit_table(items, PROJECT_COLUMNS)
 
 
+def _resolve_project(client: Client, project: str) -> dict[str, Any]:
+    """By id, else by exact name (a name two projects share is refused: use the id)."""
+    from maestro_client.errors import NotFound
+
+    if project.startswith("prj_"):
+        return client.get_project(project)
+    named = [p for p in client.list_projects(limit=1000).all() if p.get("name") == project]
+    if len(named) > 1:
+        raise click.UsageError(f"{len(named)} projects are named {project!r}: use the id ({named[0]['id']}, ...)")
+    if not named:
+        raise NotFound(404, {"title": "Not found", "detail": f"no project has the id or name {project!r}"})
+    return named[0]
+
+
+PROJECT_FIELDS = [
+    ("id", "id"),
+    ("name", "name"),
+    ("description", "description"),
+    ("problem_class", "problem class"),
+    ("status", "status"),
+    ("complexity_score", "complexity"),
+    ("team_size", "team size"),
+    ("start_date", "start date"),
+    ("repositories", "repositories"),
+    ("outcome.model_performance", "model performance"),
+    ("outcome.business_impact_usd", "business impact (USD)"),
+    ("outcome.duration_days", "duration (days)"),
+    ("outcome.compute_cost_usd", "compute cost (USD)"),
+    ("outcome.completed_at", "completed at"),
+    ("success_score", "success score"),
+    ("version", "version"),
+]
+
+
 @projects.command("show")
-@click.argument("project_id")
+@click.argument("project")
 @json_option
 @pass_state
-def projects_show(state: State, project_id: str) -> None:
-    project = state.client().get_project(project_id)
+def projects_show(state: State, project: str) -> None:
+    """Show one project, by id or by name."""
+    found = _resolve_project(state.client(), project)
     if state.json:
-        return emit_json(project)
-    emit_fields(project)
+        return emit_json(found)
+    emit_fields(found, PROJECT_FIELDS)
+
+
+@projects.command("update")
+@click.argument("project")
+@click.option("--name", help="A new name.")
+@click.option("--description", help="A new description.")
+@click.option("--complexity-score", "--complexity", type=click.FloatRange(1, 10), help="1 to 10.")
+@click.option("--team-size", type=click.IntRange(1, 500), help="1 to 500.")
+@click.option("--start-date", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
+@click.option("--repository", "repositories", multiple=True, help="owner/repo (repeatable; replaces the list).")
+@json_option
+@pass_state
+def projects_update(
+    state: State,
+    project: str,
+    name: str | None,
+    description: str | None,
+    complexity_score: float | None,
+    team_size: int | None,
+    start_date: Any,
+    repositories: tuple[str, ...],
+) -> None:
+    """Change a project's fields (by id or name); only the options given change, guarded by its version."""
+    client = state.client()
+    found = _resolve_project(client, project)
+    changes = {
+        k: v
+        for k, v in {
+            "name": name,
+            "description": description,
+            "complexity_score": complexity_score,
+            "team_size": team_size,
+            "start_date": start_date.date().isoformat() if start_date else None,
+            "repositories": list(repositories) or None,
+        }.items()
+        if v is not None
+    }
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
+    updated = client.update_project(found["id"], if_match=found["version"], **changes)
+    if state.json:
+        return emit_json(updated)
+    _stdout(f"Updated project {updated['id']} ({', '.join(changes)}).")
+
+
+@projects.command("delete")
+@click.argument("project")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_state
+def projects_delete(state: State, project: str, yes: bool) -> None:
+    """Delete a project (by id or name)."""
+    client = state.client()
+    found = _resolve_project(client, project)
+    if not yes and not state.json:
+        click.confirm(f"Delete project {found['id']} ({found['name']})?", abort=True, err=True)
+    answer = client.delete_project(found["id"])
+    if state.json:
+        return emit_json(answer)
+    _stdout(f"Deleted project {found['id']} ({found['name']}).")
+
+
+@projects.command("outcome")
+@click.argument("project")
+@click.option("--model-performance", type=click.FloatRange(0, 1), required=True, help="0 to 1.")
+@click.option("--business-impact-usd", type=float, required=True, help="USD the project brought.")
+@click.option("--duration-days", type=click.FloatRange(0, 36_500, min_open=True), required=True, help="Days it ran.")
+@click.option("--compute-cost-usd", type=click.FloatRange(0), required=True, help="USD of compute.")
+@click.option(
+    "--completed-at",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="When it finished (UTC; default now).",
+)
+@json_option
+@pass_state
+def projects_outcome(
+    state: State,
+    project: str,
+    model_performance: float,
+    business_impact_usd: float,
+    duration_days: float,
+    compute_cost_usd: float,
+    completed_at: Any,
+) -> None:
+    """Record how a project turned out (closes it and scores it against your history)."""
+    from datetime import UTC, datetime
+
+    client = state.client()
+    found = _resolve_project(client, project)
+    moment = completed_at.replace(tzinfo=UTC) if completed_at else datetime.now(UTC)
+    updated = client.record_outcome(
+        found["id"],
+        model_performance=model_performance,
+        business_impact_usd=business_impact_usd,
+        duration_days=duration_days,
+        compute_cost_usd=compute_cost_usd,
+        completed_at=moment,
+    )
+    if state.json:
+        return emit_json(updated)
+    _stdout(f"Recorded the outcome of {updated['id']}: success score {_cell(updated.get('success_score'))}.")
+
+
+@projects.group("members")
+def projects_members() -> None:
+    """A project's team: add, list, remove members."""
+
+
+MEMBER_COLUMNS = [
+    ("id", "ID"),
+    ("display_name", "Name"),
+    ("role", "Role"),
+    ("experience_level", "Level"),
+    ("contribution_hours", "Hours/week"),
+    ("user_id", "User"),
+]
+
+
+@projects_members.command("add")
+@click.argument("project")
+@click.option("--name", "display_name", required=True, help="The member's display name.")
+@click.option("--role", type=click.Choice(MEMBER_ROLES), required=True, help="Their role on the project.")
+@click.option("--level", "experience_level", type=click.Choice(EXPERIENCE_LEVELS), required=True, help="Experience.")
+@click.option("--hours", "contribution_hours", type=click.FloatRange(0, 100_000), help="Hours per week.")
+@click.option("--user-id", help="The member's user id, when they have an account.")
+@json_option
+@pass_state
+def projects_members_add(
+    state: State,
+    project: str,
+    display_name: str,
+    role: str,
+    experience_level: str,
+    contribution_hours: float | None,
+    user_id: str | None,
+) -> None:
+    """Add a member to a project's team."""
+    client = state.client()
+    found = _resolve_project(client, project)
+    member = client.add_member(
+        found["id"],
+        display_name=display_name,
+        role=role,
+        experience_level=experience_level,
+        user_id=user_id,
+        contribution_hours=contribution_hours,
+    )
+    if state.json:
+        return emit_json(member)
+    _stdout(f"Added {member['display_name']} ({member['role']}) as {member['id']}.")
+
+
+@projects_members.command("list")
+@click.argument("project")
+@json_option
+@pass_state
+def projects_members_list(state: State, project: str) -> None:
+    """List a project's members (every page)."""
+    client = state.client()
+    items = client.list_members(_resolve_project(client, project)["id"]).all()
+    if state.json:
+        return emit_json({"items": items})
+    emit_table(items, MEMBER_COLUMNS)
+
+
+@projects_members.command("remove")
+@click.argument("project")
+@click.argument("member_id")
+@json_option
+@pass_state
+def projects_members_remove(state: State, project: str, member_id: str) -> None:
+    """Remove a member (by member id, see `members list`)."""
+    client = state.client()
+    answer = client.remove_member(_resolve_project(client, project)["id"], member_id)
+    if state.json:
+        return emit_json(answer)
+    _stdout(f"Removed member {member_id}.")
+
+
+def _count_rows(data: bytes, file_format: str) -> int:
+    import csv
+    import io
+
+    text = data.decode("utf-8-sig", errors="replace")
+    if file_format == "csv":
+        return sum(1 for _ in csv.DictReader(io.StringIO(text, newline="")))
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+IMPORT_POLL_SECONDS = 0.5
+
+
+@projects.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and resolve every row; write nothing.")
+@click.option("--timeout", type=float, default=900, show_default=True, help="Seconds to wait for the import.")
+@json_option
+@pass_state
+def projects_import(state: State, path: Path, dry_run: bool, timeout: float) -> None:
+    """Import past and running projects from a CSV or JSONL file (columns and fields: docs/project-import.md).
+
+    \b
+    Each row needs an external_id (your own id): importing the same file again changes nothing.
+    maestro projects import history.csv --dry-run
+    maestro projects import history.csv"""
+    lowered = path.name.lower()
+    file_format = "csv" if lowered.endswith(".csv") else "jsonl" if lowered.endswith((".jsonl", ".ndjson")) else None
+    if file_format is None:
+        raise click.UsageError("the file must be .csv or .jsonl")
+    data = path.read_bytes()
+    total = _count_rows(data, file_format)
+    client = state.client()
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "-", path.name).lstrip("._-") or f"import.{file_format}"
+    upload = client.upload_import(safe_name, data, dry_run=dry_run)
+    deadline = time.monotonic() + timeout
+    with _RowProgress(state, "validating" if dry_run else "importing", total) as bar:
+        while True:
+            status = client.get_import_upload(upload["id"])
+            bar.update(status.get("rows") or 0)
+            if status["state"] in ("succeeded", "failed"):
+                break
+            if time.monotonic() > deadline:
+                if state.json:
+                    emit_json(status)
+                else:
+                    _err(f"gave up waiting after {timeout:.0f} s; `maestro` can be asked again for {upload['id']}")
+                click.get_current_context().exit(EXIT_TIMEOUT)
+            time.sleep(IMPORT_POLL_SECONDS)
+    counts = status.get("counts") or {}
+    if state.json:
+        emit_json(status)
+    else:
+        title = f"{'Dry run of ' if dry_run else 'Imported '}{path.name}: {status.get('rows', 0)} rows"
+        emit_table(
+            [{"result": k, "rows": counts.get(k, 0)} for k in ("created", "updated", "unchanged", "rejected_count")],
+            [("result", "Result"), ("rows", "Rows")],
+            title=title,
+        )
+        if status.get("first_errors"):
+            emit_table(
+                status["first_errors"],
+                [("index", "Row"), ("external_id", "external_id"), ("reason", "Reason")],
+                title="Refused rows (first 20)",
+            )
+        if status.get("reason"):
+            _err(status["reason"])
+    if status["state"] == "failed" or counts.get("rejected_count"):
+        click.get_current_context().exit(EXIT_FAILED)
+
+
+class _RowProgress:
+    """Rows processed out of the file's rows, as a bar on stderr (hidden with --json)."""
+
+    def __init__(self, state: State, description: str, total: int) -> None:
+        self.enabled, self.description, self.total = not state.json, description, total
+        self.progress = None
+
+    def __enter__(self) -> _RowProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            self.progress.__enter__()
+            self.task = self.progress.add_task(self.description, total=self.total)
+        return self
+
+    def update(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
 
 
 @projects.command("create")
-@click.option("--name", required=True)
-@click.option("--problem-class", required=True, help="e.g. classification, regression, forecasting")
-@click.option("--complexity-score", "--complexity", type=click.FloatRange(1, 10), required=True)
-@click.option("--team-size", type=click.IntRange(1, 500), required=True)
-@click.option("--description")
+@click.option("--name", required=True, help="The project's name.")
+@click.option("--problem-class", type=click.Choice(PROBLEM_CLASSES), required=True, help="What kind of ML problem.")
+@click.option("--complexity-score", "--complexity", type=click.FloatRange(1, 10), required=True, help="1 to 10.")
+@click.option("--team-size", type=click.IntRange(1, 500), required=True, help="People on the project.")
+@click.option("--description", help="What the project is about (used to match artifacts and similar projects).")
 @click.option("--repository", "repositories", multiple=True, help="owner/repo (repeatable)")
 @json_option
 @pass_state
@@ -331,6 +691,7 @@ def projects_create(
     description: str | None,
     repositories: tuple[str, ...],
 ) -> None:
+    """Create a project."""
     project = state.client().create_project(
         name,
         problem_class,
@@ -363,11 +724,11 @@ ARTIFACT_COLUMNS = [
 
 @artifacts.command("search")
 @click.argument("query", required=False)
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES))
-@click.option("--tag", "tags", multiple=True)
-@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]))
-@click.option("--include-deprecated", is_flag=True)
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="Only artifacts of this type.")
+@click.option("--tag", "tags", multiple=True, help="Only artifacts with this tag (repeatable: all of them).")
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), help="How the query is matched.")
+@click.option("--include-deprecated", is_flag=True, help="Include deprecated artifacts.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many.")
 @json_option
 @pass_state
 def artifacts_search(
@@ -542,7 +903,7 @@ class _JobProgress:
 
 @artifacts.command("push")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), required=True)
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), required=True, help="The artifact's type.")
 @click.option("--version", "version", required=True, help="SemVer, e.g. 1.2.0")
 @click.option("--name", help="Artifact name (default: the file name). Created when absent.")
 @click.option("--artifact", "artifact_id", help="Push to this artifact id instead of finding it by name.")
@@ -614,6 +975,28 @@ def artifacts_push(
         click.get_current_context().exit(EXIT_FAILED)
 
 
+@artifacts.command("use")
+@click.argument("artifact")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="Disambiguates a name.")
+@click.option("--project", "project", required=True, help="The project (id or name) that used it.")
+@click.option("--version", "version", required=True, help="The version it used (or @alias).")
+@click.option("--context", help="A note on how it was used.")
+@json_option
+@pass_state
+def artifacts_use(
+    state: State, artifact: str, artifact_type: str | None, project: str, version: str, context: str | None
+) -> None:
+    """Record that a project used a version of an artifact (ARTIFACT: id or name); recording it again is a no-op."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    answer = client.record_usage(found["id"], _resolve_project(client, project)["id"], version, context)
+    if state.json:
+        return emit_json(answer)
+    usage = answer.get("usage") or answer
+    said = "Recorded" if answer.get("created", True) else "Already recorded"
+    _stdout(f"{said}: {usage.get('project_id')} used {found['name']} {usage.get('version', version)}.")
+
+
 @artifacts.command("pull")
 @click.argument("artifact")
 @click.option("--version", "version", help="Default: the latest version.")
@@ -674,9 +1057,11 @@ def metrics() -> None:
     show_default=True,
     help="jsonl: one event per line; gitlog: `git log --numstat --date=iso-strict` output.",
 )
+@click.option("--no-wait", is_flag=True, help="Do not wait for a git log drop to be ingested.")
+@click.option("--timeout", type=float, default=300, show_default=True, help="Seconds to wait for a drop.")
 @json_option
 @pass_state
-def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
+def metrics_push(state: State, source: Any, project_id: str, fmt: str, no_wait: bool, timeout: float) -> None:
     """Send events from SOURCE (a file, or stdin): JSONL events go to POST /v1/metrics in batches of 1,000;
     a git log is handed to the platform's git log parser as a drop (ingested asynchronously).
 
@@ -693,14 +1078,28 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
         result = {
             "format": "gitlog",
             "project_id": project_id,
+            "id": upload["id"],
             "status": "queued",
             "key": upload["key"],
             "result_key": upload.get("result_key"),
             "bytes": len(data),
         }
+        if no_wait:
+            if state.json:
+                return emit_json(result)
+            _stdout(f"Uploaded {len(data)} bytes of git log as {upload['id']}; the platform ingests it shortly.")
+            return
+        drop = _wait_for_drop(state, client, project_id, upload["id"], timeout)
+        manifest = drop.get("manifest") or {}
+        result.update(status=drop["state"], manifest=manifest)
         if state.json:
-            return emit_json(result)
-        _stdout(f"Uploaded {len(data)} bytes of git log to {upload['key']}; the platform ingests it shortly.")
+            emit_json(result)
+        else:
+            _report_manifest(len(data), drop["state"], manifest)
+        if drop["state"] in ("awaiting_upload", "processing"):
+            click.get_current_context().exit(EXIT_TIMEOUT)
+        if drop["state"] == "rejected" or manifest.get("rejected"):
+            click.get_current_context().exit(EXIT_FAILED)
         return
     events = []
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -740,6 +1139,47 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str) -> None:
         click.get_current_context().exit(EXIT_FAILED)
 
 
+DROP_POLL_SECONDS = 0.5
+
+
+def _wait_for_drop(state: State, client: Client, project_id: str, upload_id: str, timeout: float) -> dict[str, Any]:
+    """Poll a drop until the platform has ingested (or rejected) it, with a status line on stderr."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    deadline = time.monotonic() + timeout
+    status = Console(stderr=True).status("waiting for the upload to land") if not state.json else nullcontext()
+    with status as line:
+        while True:
+            drop = client.get_ingest_upload(project_id, upload_id)
+            if line is not None:
+                line.update(f"drop {upload_id}: {drop['state'].replace('_', ' ')}")
+            if drop["state"] in ("ingested", "rejected") or time.monotonic() > deadline:
+                return drop
+            time.sleep(DROP_POLL_SECONDS)
+
+
+def _report_manifest(size: int, state_name: str, manifest: dict[str, Any]) -> None:
+    if state_name == "rejected":
+        _err(f"The drop was rejected: {manifest.get('reason')}")
+        return
+    if state_name not in ("ingested",):
+        _err(f"Gave up waiting: the drop is still {state_name.replace('_', ' ')}.")
+        return
+    emit_table(
+        [
+            {"what": "accepted", "n": manifest.get("accepted")},
+            {"what": "duplicates", "n": manifest.get("duplicates")},
+            {"what": "rejected", "n": manifest.get("rejected")},
+        ],
+        [("what", "Events"), ("n", "Count")],
+        title=f"Ingested {size} bytes ({manifest.get('format')})",
+    )
+    for item in (manifest.get("first_errors") or [])[:20]:
+        _err(f"  line {item.get('index')}: {item.get('reason')}")
+
+
 # ---------------------------------------------------------------- meta-learning
 def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
     if (project_id is None) == (profile is None):
@@ -760,7 +1200,7 @@ def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
     help="A JSON profile: problem_class, complexity_score, team_size, description, members?, "
     "planned_artifacts?, features?",
 )
-@click.option("--limit", type=click.IntRange(1, 100))
+@click.option("--limit", type=click.IntRange(1, 100), help="At most this many artifacts.")
 @json_option
 @pass_state
 def recommend(state: State, project_id: str | None, profile: Path | None, limit: int | None) -> None:
@@ -905,6 +1345,7 @@ def _with_error(value: Any, error: Any) -> str:
 @json_option
 @pass_state
 def models_job(state: State, job_id: str) -> None:
+    """Show a retrain job: its state, progress and summary."""
     job = state.client().get_meta_job(job_id)
     if state.json:
         return emit_json(job)
@@ -913,7 +1354,7 @@ def models_job(state: State, job_id: str) -> None:
 
 @models.command("retrain")
 @click.option("--wait", is_flag=True, help="Wait until the job succeeded or failed.")
-@click.option("--timeout", type=float, default=1800.0, show_default=True)
+@click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait with --wait.")
 @json_option
 @pass_state
 def models_retrain(state: State, wait: bool, timeout: float) -> None:
@@ -960,12 +1401,12 @@ def audit_verify(state: State) -> None:
 
 
 @audit.command("list")
-@click.option("--actor")
-@click.option("--action")
-@click.option("--resource")
+@click.option("--actor", help="Only events by this actor (e.g. user:usr_...).")
+@click.option("--action", help="Only this action (e.g. project.update).")
+@click.option("--resource", help="Only events about this resource id.")
 @click.option("--from", "from_", help="ISO 8601 with a zone")
 @click.option("--to", help="ISO 8601 with a zone")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many events.")
 @json_option
 @pass_state
 def audit_list(
@@ -977,6 +1418,7 @@ def audit_list(
     to: str | None,
     limit: int,
 ) -> None:
+    """The tenant's audit events, newest first (filters combine)."""
     page = state.client().list_audit_events(
         actor=actor, action=action, resource=resource, from_=from_, to=to, limit=min(limit, 1000)
     )

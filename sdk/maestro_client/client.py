@@ -25,7 +25,7 @@ Role = Literal["admin", "developer", "viewer"]
 ArtifactType = Literal["feature_pipeline", "model_template", "schema", "notebook", "dataset", "model"]
 ProblemClass = str  # e.g. "classification"; the platform validates (422 lists the allowed values)
 SearchMode = Literal["keyword", "semantic", "hybrid"]
-Moment = datetime | str | None
+Moment = datetime | date | str | None
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -476,6 +476,30 @@ class Client:
     def similar_projects(self, project_id: str, limit: int | None = None) -> Json:
         return self._call("GET", f"/v1/projects/{_segment(project_id)}/similar", params={"limit": limit})
 
+    @endpoint("POST", "/v1/projects/import")
+    def import_projects(self, projects: list[Json], *, dry_run: bool = False) -> Json:
+        """Up to 500 projects (each with external_id; optional outcome, members, usages) in one call. The answer
+        counts created, updated, unchanged and lists rejected rows (index, external_id, reason); 200 or 207."""
+        return self._call(
+            "POST", "/v1/projects/import", params={"dry_run": "true"} if dry_run else None, json={"projects": projects}
+        )
+
+    @endpoint("POST", "/v1/projects/import-uploads")
+    def create_import_upload(self, file_name: str, *, dry_run: bool = False) -> Json:
+        """A presigned PUT for a CSV or JSONL file of projects; imported when it lands."""
+        return self._call("POST", "/v1/projects/import-uploads", json={"file_name": file_name, "dry_run": dry_run})
+
+    @endpoint("GET", "/v1/projects/import-uploads/{import_upload_id}")
+    def get_import_upload(self, upload_id: str) -> Json:
+        """An import upload's state, counts so far and first refused rows."""
+        return self._call("GET", f"/v1/projects/import-uploads/{_segment(upload_id)}")
+
+    def upload_import(self, file_name: str, data: bytes, *, dry_run: bool = False) -> Json:
+        """Create an import upload and PUT `data` to it; poll get_import_upload(answer["id"]) for the result."""
+        created = self.create_import_upload(file_name, dry_run=dry_run)
+        self._presigned(created["upload"], data=data)
+        return created
+
     # ------------------------------------------------------------------ artifacts
     @endpoint("POST", "/v1/artifacts")
     def create_artifact(
@@ -845,6 +869,11 @@ class Client:
         created = self.create_ingest_upload(project_id, file_name, content_type)
         self._presigned(created["upload"], data=data)
         return created
+
+    @endpoint("GET", "/v1/projects/{project_id}/ingest-uploads/{upload_id}")
+    def get_ingest_upload(self, project_id: str, upload_id: str) -> Json:
+        """A drop's state (awaiting_upload, processing, ingested, rejected) and its manifest once ingested."""
+        return self._call("GET", f"/v1/projects/{_segment(project_id)}/ingest-uploads/{_segment(upload_id)}")
 
     @endpoint("PUT", "/v1/projects/{project_id}/integrations/github")
     def connect_github(self, project_id: str, repository: str, webhook_secret: str) -> Json:

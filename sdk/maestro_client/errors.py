@@ -3,7 +3,25 @@ status) carrying the RFC 9457 problem+json fields; a request that never got an a
 
 from __future__ import annotations
 
+import email.utils
+import time
 from typing import Any
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3)."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 class MaestroError(Exception):
@@ -43,8 +61,6 @@ class ApiError(MaestroError):
 
     @property
     def retry_after(self) -> float | None:
-        from maestro_client.transport import parse_retry_after
-
         return parse_retry_after(self.headers.get("Retry-After"))
 
     def to_problem(self) -> dict[str, Any]:

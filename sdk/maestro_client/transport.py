@@ -4,7 +4,6 @@ jitter on 429/503 and on connection failures, honouring Retry-After."""
 
 from __future__ import annotations
 
-import email.utils
 import random
 import threading
 import time
@@ -15,27 +14,11 @@ from typing import Any
 
 import requests
 
-from maestro_client.errors import TransportError, error_for
+from maestro_client.errors import TransportError, error_for, parse_retry_after
 
 RETRY_STATUSES = frozenset({429, 503})
 REFRESH_MARGIN_SECONDS = 30  # refresh this long before the access token expires (clock skew, request time)
 USER_AGENT = "maestro-client/0.1.0"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 10.2.3)."""
-    if value is None or not str(value).strip():
-        return None
-    value = str(value).strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass

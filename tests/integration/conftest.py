@@ -231,7 +231,7 @@ def trained_tenant(api_url, dispatcher, mlflow_tracking):
     dispatcher delivers the job's event to the retrain handler). Serving re-reads the champion pointers on
     every request in this session (in AWS: every 30 s)."""
     from infra.local.demo_history import seed_history
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
     from maestro.services.meta import champions
 
     champions.CHAMPION_TTL_SECONDS = 0.0
@@ -254,3 +254,39 @@ def wait_for_job(client, job_id: str, timeout_s: float = 600) -> dict:
         if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(1)
+
+
+# ---------------------------------------------------------------- the CLI (tests/integration/test_cli*.py)
+@pytest.fixture
+def maestro(tmp_path, api_url):
+    """Run the CLI in a fresh process with its own config dir; returns the CompletedProcess."""
+    config = tmp_path / "maestro-config"
+
+    import subprocess
+    import sys
+
+    def run(*args, stdin: str | bytes | None = None, env: dict | None = None, cwd=None):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_API_")}
+        environment.update(
+            {"MAESTRO_CONFIG_DIR": str(config), "MAESTRO_API_URL": api_url, "COLUMNS": "200", **(env or {})}
+        )
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        return subprocess.run(
+            [sys.executable, "-m", "maestro_client.cli", *args],
+            input=data,
+            capture_output=True,
+            env=environment,
+            cwd=cwd or tmp_path,
+            timeout=120,
+        )
+
+    run.config = config
+    run.credentials = config / "credentials.json"
+    return run
+
+
+@pytest.fixture
+def logged_in(maestro, tenant):
+    result = maestro("login", "--email", tenant.email, "--password-stdin", stdin=STRONG_PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr.decode()
+    return maestro, tenant

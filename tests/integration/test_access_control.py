@@ -55,8 +55,11 @@ def test_every_route_against_every_role(tenant):
         "member_id": "mem_missing",
         "artifact_id": "art_missing",
         "version": "9.9.9",
+        "alias": "champion",
         "job_id": "job_missing",
         "prediction_id": "prd_missing",
+        "upload_id": "0123456789ab-missing.jsonl",
+        "import_upload_id": "imp_missing",
     }
     checked = 0
     for (method, path), spec in sorted(_registry().items()):
@@ -116,6 +119,10 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
     ).json()
     victim_job = victim.admin.post("/v1/models/meta/retrain").json()
     victim_prediction = victim.admin.post("/v1/predictions", json={"project_id": victim_project["id"]}).json()
+    victim_drop = victim.admin.post(
+        f"/v1/projects/{victim_project['id']}/ingest-uploads", json={"file_name": "events.jsonl"}
+    ).json()
+    victim_import = victim.admin.post("/v1/projects/import-uploads", json={"file_name": "history.csv"}).json()
     # Every path parameter any route takes must be here: a new route with a new parameter fails this test
     # until its victim object is added.
     ids = {
@@ -125,8 +132,11 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         "member_id": victim_member["id"],
         "artifact_id": victim_artifact["id"],
         "version": victim_version["version"],
+        "alias": "champion",
         "job_id": victim_job["id"],
         "prediction_id": victim_prediction["id"],
+        "upload_id": victim_drop["id"],
+        "import_upload_id": victim_import["id"],
     }
     intruder_project = intruder.admin.post(
         "/v1/projects", json={"name": "mine", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}
@@ -165,6 +175,7 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
             "content_type": "text/plain",
         },
         ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
+        ("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}"): {"version": victim_version["version"]},
         ("POST", "/v1/projects/{project_id}/integrations/mlflow/sync"): {},
     }
     walked = 0

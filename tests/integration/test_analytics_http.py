@@ -143,3 +143,79 @@ def test_analytics_of_another_tenants_project_are_404(history, new_tenant):
     intruder = new_tenant()
     for path in ("git", "dora", "ci", "velocity", "team-analytics", "metrics/summary"):
         _problem(intruder.admin.get(f"/v1/projects/{project_id}/{path}"), 404)
+
+
+ANALYTICS_ROUTES = ("metrics/summary", "git", "dora", "ci", "velocity", "team-analytics")
+
+
+def _period_of(body):
+    period = body["period"]
+    return period.get("start") or period.get("from"), period.get("end") or period.get("to")
+
+
+def test_every_route_defaults_to_the_projects_whole_life_even_over_15_years(tenant):
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "old repo", "problem_class": "other", "complexity_score": 5, "team_size": 2}
+    ).json()["id"]
+    moments = [datetime(2010, 6, 1, tzinfo=UTC) + timedelta(days=200 * n) for n in range(28)]  # to 2025
+    events = [
+        {
+            "project_id": project_id,
+            "metric_type": "commits",
+            "value": 1,
+            "timestamp": at.isoformat(),
+            "metadata": {"sha": f"{n:040x}", "author_email": "ada@x.example"},
+            "event_id": f"git:{n:040x}:commits",
+        }
+        for n, at in enumerate(moments)
+    ]
+    assert tenant.admin.post("/v1/metrics", json={"events": events}).status_code == 200
+    for route in ANALYTICS_ROUTES:
+        answer = tenant.admin.get(f"/v1/projects/{project_id}/{route}")
+        assert answer.status_code == 200, f"{route}: {answer.text}"
+        start, end = _period_of(answer.json())
+        assert start.startswith("2010-06-01"), route  # the first event: the project has no start_date
+        assert datetime.fromisoformat(end) > datetime.now(UTC) - timedelta(minutes=5), route  # running: until now
+    git = tenant.admin.get(f"/v1/projects/{project_id}/git").json()
+    assert git["commits"] == 28
+    assert git["bucket"] == "month" and git["commit_series"]["bucket"] == "month"
+    assert sum(p["commits"] for p in git["commit_series"]["points"]) == 28
+    assert len(git["commit_series"]["points"]) <= 400 and git["commits_per_week"]["weeks"] == []
+    series = tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "bucket": "day"})
+    assert series.status_code == 200, series.text
+    assert series.json()["bucket"] == "month" and len(series.json()["points"]) <= 400
+    assert sum(p["count"] for p in series.json()["points"]) == 28
+    fifteen_years = {"from": "2010-01-01T00:00:00Z", "to": "2025-12-31T00:00:00Z"}
+    assert tenant.admin.get(f"/v1/projects/{project_id}/git", params=fifteen_years).json()["commits"] == 28
+    one_month = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
+    short = tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", **one_month}).json()
+    assert short["bucket"] == "day" and len(short["points"]) == 31
+
+
+def test_a_finished_projects_life_ends_at_its_outcome(tenant):
+    imported = tenant.admin.post(
+        "/v1/projects/import",
+        json={
+            "projects": [
+                {
+                    "external_id": "done-2021",
+                    "name": "done",
+                    "problem_class": "nlp",
+                    "complexity_score": 4,
+                    "team_size": 2,
+                    "start_date": "2021-01-04",
+                    "outcome": {
+                        "model_performance": 0.7,
+                        "business_impact_usd": 1000,
+                        "duration_days": 80,
+                        "compute_cost_usd": 10,
+                        "completed_at": "2021-03-25T00:00:00Z",
+                    },
+                }
+            ]
+        },
+    ).json()
+    project_id = imported["projects"][0]["id"]
+    for route in ANALYTICS_ROUTES:
+        start, end = _period_of(tenant.admin.get(f"/v1/projects/{project_id}/{route}").json())
+        assert (start[:10], end[:10]) == ("2021-01-04", "2021-03-25"), route

@@ -11,7 +11,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,31 +24,6 @@ pytestmark = pytest.mark.integration
 OK, USAGE, API, AUTH, NOT_FOUND, SERVER, FAILED = 0, 1, 2, 3, 4, 5, 6
 
 
-@pytest.fixture
-def maestro(tmp_path, api_url):
-    """Run the CLI in a fresh process with its own config dir; returns the CompletedProcess."""
-    config = tmp_path / "maestro-config"
-
-    def run(*args, stdin: str | bytes | None = None, env: dict | None = None, cwd=None):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_API_")}
-        environment.update(
-            {"MAESTRO_CONFIG_DIR": str(config), "MAESTRO_API_URL": api_url, "COLUMNS": "200", **(env or {})}
-        )
-        data = stdin.encode() if isinstance(stdin, str) else stdin
-        return subprocess.run(
-            [sys.executable, "-m", "maestro_client.cli", *args],
-            input=data,
-            capture_output=True,
-            env=environment,
-            cwd=cwd or tmp_path,
-            timeout=120,
-        )
-
-    run.config = config
-    run.credentials = config / "credentials.json"
-    return run
-
-
 def missing_detail(result):
     return json.loads(result.stderr)["detail"]
 
@@ -57,13 +31,6 @@ def missing_detail(result):
 def _json(result):
     assert result.returncode == 0, (result.returncode, result.stdout.decode(), result.stderr.decode())
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def logged_in(maestro, tenant):
-    result = maestro("login", "--email", tenant.email, "--password-stdin", stdin=STRONG_PASSWORD + "\n")
-    assert result.returncode == OK, result.stderr.decode()
-    return maestro, tenant
 
 
 def _project(maestro, name="churn model"):
@@ -195,15 +162,24 @@ def test_invalid_fields_exit_2_and_usage_errors_exit_1(logged_in):
         "--name",
         "x",
         "--problem-class",
-        "astrology",
+        "classification",
         "--complexity-score",
         "5",
         "--team-size",
         "4",
+        "--repository",
+        "not a repository",
     )
     assert invalid.returncode == API
     problem = json.loads(invalid.stderr)
-    assert problem["status"] == 422 and any(e["field"] == "problem_class" for e in problem["errors"])
+    assert problem["status"] == 422 and any(e["field"].startswith("repositories") for e in problem["errors"])
+
+    # an enum is checked before any request, naming its choices (and --help lists them)
+    unknown = maestro(
+        "projects", "create", "--name", "x", "--problem-class", "astrology", "--complexity", "5", "--team-size", "4"
+    )
+    assert unknown.returncode == USAGE and "anomaly_detection" in unknown.stderr.decode()
+    assert "computer_vision" in maestro("projects", "create", "--help").stdout.decode()
 
     assert maestro("projects", "create", "--name", "x").returncode == USAGE  # required options missing
     assert maestro("projects", "frobnicate").returncode == USAGE
@@ -334,18 +310,19 @@ def test_metrics_push_takes_git_log_output_from_a_pipe(logged_in, dispatcher, tm
         git("commit", "-q", "-m", f"commit {n}", when=(start + timedelta(hours=n)).isoformat())
     log = git("log", "--numstat", "--date=iso-strict")
 
+    # the command waits for the drop to be ingested and prints its manifest
     pushed = _json(maestro("metrics", "push", "--project", project_id, "--json", stdin=log))
-    assert pushed["format"] == "gitlog" and pushed["status"] == "queued"
-
-    deadline = time.monotonic() + 30
+    assert pushed["format"] == "gitlog" and pushed["status"] == "ingested", pushed
+    assert pushed["manifest"]["accepted"] > 0 and pushed["manifest"]["rejected"] == 0
     params = {"type": "commits", "from": (start - timedelta(days=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
-    while True:
-        series = tenant.admin.get(f"/v1/projects/{project_id}/metrics", params=params).json()
-        commits = sum(point.get("sum") or point.get("value") or 0 for point in series.get("points") or [])
-        if commits == 3 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert commits == 3, series
+    series = tenant.admin.get(f"/v1/projects/{project_id}/metrics", params=params).json()
+    assert sum(point["sum"] for point in series["points"]) == 3, series
+
+    again = maestro("metrics", "push", "--project", project_id, stdin=log)
+    assert again.returncode == OK, again.stderr.decode()
+    assert "accepted" in again.stdout.decode() and "duplicates" in again.stdout.decode()
+    queued = _json(maestro("metrics", "push", "--project", project_id, "--no-wait", "--json", stdin=log))
+    assert queued["status"] == "queued" and "manifest" not in queued
 
 
 # ---------------------------------------------------------------- audit

@@ -1,5 +1,5 @@
 """The deployed template, as `python -m infra.package --stage dev` writes it: Chalice's SAM output merged with
-infra/template.py. Assertions on the synthesized template, no AWS involved."""
+infra/template/. Assertions on the synthesized template, no AWS involved."""
 
 from __future__ import annotations
 

@@ -107,6 +107,30 @@ def test_a_malformed_jsonl_quarantines_bad_lines_and_keeps_the_rest(project, dis
     assert _count(tenant.tenant_id, project_id, "commits") == 7
 
 
+def test_a_presigned_put_with_urllibs_default_content_type_stores_the_exact_bytes(project, dispatcher, s3):
+    """urllib sends `application/x-www-form-urlencoded` when given a body and no type; the local stack once stored
+    an empty object for it (200) and the drop was ingested as "0 accepted"."""
+    import urllib.request
+
+    from maestro.settings import get_settings
+
+    tenant, project_id = project
+    body = "".join(
+        json.dumps({"metric_type": "commits", "value": 1, "timestamp": f"2026-06-0{d}T09:00:00Z"}) + "\n"
+        for d in range(1, 6)
+    ).encode()
+    upload = tenant.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "events.jsonl"}).json()
+    request = urllib.request.Request(upload["upload"]["url"], data=body, method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert request.get_header("Content-type") == "application/x-www-form-urlencoded"
+    stored = s3.get_object(Bucket=get_settings().artifact_bucket, Key=upload["key"])
+    assert stored["Body"].read() == body
+    manifest = _manifest(s3, upload["result_key"])
+    assert (manifest["status"], manifest["accepted"], manifest["rejected"]) == ("ingested", 5, 0)
+    assert _count(tenant.tenant_id, project_id, "commits") == 5
+
+
 def test_the_git_log_of_this_repository_matches_what_git_reports(project, dispatcher, s3):
     tenant, project_id = project
     log = subprocess.run(
@@ -168,3 +192,31 @@ def test_uploads_only_into_the_callers_own_project(new_tenant):
         intruder.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "x.jsonl"}).status_code
         == 404
     )
+
+
+def test_a_drop_reports_back_through_its_upload_id(project, dispatcher, new_tenant):
+    tenant, project_id = project
+    created = tenant.admin.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": "events.jsonl"})
+    upload = created.json()
+    assert "/" not in upload["id"] and upload["key"].endswith(upload["id"])
+    path = f"/v1/projects/{project_id}/ingest-uploads/{upload['id']}"
+    assert tenant.admin.get(path).json() | {"manifest": None} == {
+        "id": upload["id"],
+        "project_id": project_id,
+        "key": upload["key"],
+        "state": "awaiting_upload",
+        "manifest": None,
+    }
+    good = {"project_id": project_id, "metric_type": "commits", "value": 2, "timestamp": "2024-03-01T10:00:00Z"}
+    body = (json.dumps(good) + "\n" + "not json\n").encode()
+    requests.put(upload["upload"]["url"], data=body, headers=upload["upload"]["headers"], timeout=30)
+    deadline = time.monotonic() + 15
+    while (state := tenant.admin.get(path).json())["state"] in ("awaiting_upload", "processing"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    assert state["state"] == "ingested"
+    manifest = state["manifest"]
+    assert (manifest["accepted"], manifest["duplicates"], manifest["rejected"]) == (1, 0, 1)
+    assert manifest["first_errors"][0]["index"] == 2
+    assert new_tenant().admin.get(path).status_code == 404
+    assert tenant.admin.get(f"/v1/projects/{project_id}/ingest-uploads/..%2Fx").status_code == 404

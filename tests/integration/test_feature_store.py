@@ -29,7 +29,7 @@ def fs(local_stack):
 
 @pytest.fixture(scope="module")
 def history():
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
 
     return generate_history(n_projects=60, n_artifacts=30, seed=SEED)
 
@@ -161,7 +161,7 @@ def test_online_reader_matches_feast_and_is_tenant_scoped(fs, history, loaded):
     # tenant B: the same project ids, other values; nothing of A answers B, and B's rows answer only B
     tenant_b = _tenant()
     assert all(v is None for row in read_online_features(tenant_b, project_ids, names).values() for v in row.values())
-    from maestro.domain.meta.history import generate_history
+    from maestro.domain.meta.synthetic import generate_history
 
     other = generate_history(n_projects=20, n_artifacts=30, seed=SEED + 1)
     write = fs.write_offline(tenant_b, fs.feature_rows(tenant_b, other.projects[:12], None, other.now))

@@ -69,7 +69,7 @@ def test_retraining_through_the_api_trains_registers_and_serves_the_champion(
 ):
     from mlflow import MlflowClient
 
-    from maestro.ml.retrain import registered_model_name
+    from maestro.jobs.retrain import registered_model_name
 
     tenant, _ = history_tenant
     before, accepted, job = first_retrain
@@ -181,7 +181,7 @@ def _scheduled_retrain(tenant):
 def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_tenant, first_retrain, mlflow_tracking):
     from mlflow import MlflowClient
 
-    from maestro.ml.retrain import registered_model_name
+    from maestro.jobs.retrain import registered_model_name
 
     tenant, _ = history_tenant
     client = MlflowClient(tracking_uri=mlflow_tracking)

@@ -189,3 +189,54 @@ def test_the_content_of_a_text_like_version_is_embedded_too(tenant, dispatcher):
         time.sleep(0.2)
         after = _search(tenant.admin, query=query, mode="semantic")["items"][0]["score"]
     assert before < 0.2 < 0.3 < after
+
+
+def _seed_generated_library(tenant, request_embeddings: bool) -> int:
+    """A generated library written as the demo seeder writes it (rows straight into the tables); returns
+    how many of its artifacts a search without filters admits (deprecated ones are left out)."""
+    import dataclasses
+
+    from infra.local.demo_history import seed_history
+    from maestro.domain.meta.synthetic import generate_history
+
+    library_only = dataclasses.replace(generate_history(n_projects=20, n_artifacts=24, seed=5), projects=())
+    seed_history(
+        tenant.tenant_id,
+        library_only,
+        actor=tenant.admin_id,
+        progress=lambda message: None,
+        request_embeddings=request_embeddings,
+    )
+    return _search(tenant.admin)["total"]
+
+
+def _wait_until_fully_embedded(client, query: str, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = _search(client, query=query, mode="semantic")
+        if "not_embedded" not in body or time.monotonic() > deadline:
+            return body
+        time.sleep(0.3)
+
+
+def test_artifacts_without_vectors_are_counted_never_a_silent_empty_answer(tenant, dispatcher):
+    admitted = _seed_generated_library(tenant, request_embeddings=False)
+    assert admitted >= 3
+    semantic = _search(tenant.admin, query="feature pipeline for tabular data", mode="semantic")
+    assert semantic["items"] == []
+    assert semantic["not_embedded"] == admitted
+    assert f"{admitted} of {admitted} artifacts are not embedded yet" in semantic["degraded"]
+    hybrid = _search(tenant.admin, query="feature pipeline for tabular data")
+    assert hybrid["mode"] == "hybrid" and hybrid["not_embedded"] == admitted
+
+    assert tenant.admin.post("/v1/artifacts/embeddings/backfill").status_code == 202
+    embedded = _wait_until_fully_embedded(tenant.admin, "feature pipeline for tabular data")
+    assert "not_embedded" not in embedded and "degraded" not in embedded
+    assert len(embedded["items"]) == admitted and embedded["mode"] == "semantic"
+
+
+def test_the_demo_seeder_embeds_its_artifacts_through_the_backfill(tenant, dispatcher):
+    admitted = _seed_generated_library(tenant, request_embeddings=True)
+    embedded = _wait_until_fully_embedded(tenant.admin, "model template for classification")
+    assert "not_embedded" not in embedded and "degraded" not in embedded
+    assert len(embedded["items"]) == admitted and all(h["found_by"] == ["semantic"] for h in embedded["items"])

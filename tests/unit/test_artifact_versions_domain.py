@@ -124,3 +124,24 @@ def test_lineage_walk_stops_at_the_depth_bound():
 
 def test_lineage_walk_says_when_the_node_cap_cut_it_short():
     assert _walk(5, max_nodes=2) == ([("b", 1), ("c", 1)], True)
+
+
+# ---------------------------------------------------------------- aliases
+@pytest.mark.parametrize("alias", ["champion", "staging", "prod-eu", "canary_2", "a"])
+def test_mlflow_like_alias_names_are_accepted(alias):
+    from maestro.domain.aliases import alias_problem
+
+    assert alias_problem(alias) is None
+
+
+@pytest.mark.parametrize("alias", ["Champion", "latest", "v3", "2nd", "a--b", "a b", "x" * 64, "", "@champion"])
+def test_other_alias_names_are_refused_with_the_rule(alias):
+    from maestro.domain.aliases import alias_problem
+
+    assert alias_problem(alias)
+
+
+def test_an_at_sign_names_an_alias_in_place_of_a_version():
+    from maestro.domain.aliases import alias_of
+
+    assert alias_of("@champion") == "champion" and alias_of("1.2.0") is None

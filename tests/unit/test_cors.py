@@ -45,7 +45,8 @@ def test_wildcard_origin_is_refused_outside_local_stages(stage):
 
 
 def test_deployed_gateway_errors_and_bucket_name_the_console_origin():
-    from infra.template import StageConfig, _console_upload_cors, gateway_responses
+    from infra.template import StageConfig, gateway_responses
+    from infra.template.storage import _console_upload_cors
 
     stage = StageConfig("dev", {"MAESTRO_CORS_ORIGINS": f"{CONSOLE},https://other.example"})
     denied = gateway_responses(stage.console_origin)["ACCESS_DENIED"]["responseParameters"]

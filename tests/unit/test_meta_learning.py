@@ -28,9 +28,8 @@ from maestro.domain.meta.history import (
     artifact_effects_as_of,
     feature_table,
     features,
-    generate_history,
-    more_projects,
 )
+from maestro.domain.meta.synthetic import generate_history, more_projects
 from maestro.domain.metrics import BUILT_IN_TYPES
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
 
@@ -293,7 +292,7 @@ def test_team_recommendation_is_at_least_as_good_as_the_current_plan(models, hel
 
 # ---------------------------------------------------------------- cold path
 def test_the_domain_generator_does_not_import_scikit_learn():
-    probe = "import sys, maestro.domain.meta.history, maestro.ml.recommend; print('sklearn' in sys.modules)"
+    probe = "import sys, maestro.domain.meta.history, maestro.domain.meta.synthetic, maestro.ml.recommend; print('sklearn' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ}, check=True
     )

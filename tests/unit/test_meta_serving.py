@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maestro.domain.meta.history import TARGET_NAMES, feature_table, generate_history
+from maestro.domain.meta.history import TARGET_NAMES, feature_table
 from maestro.domain.meta.priors import prior_estimate, t_quantile
+from maestro.domain.meta.synthetic import generate_history
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -479,3 +479,13 @@ def test_models_show_prints_each_champion_beside_its_baselines_and_the_coverage_
     for figure in ("2026-11-20 02:00", "8.16", "16.1", "8.65", "0.858±0.036 / 0.908±0.027", "7.5 (4)"):
         assert figure in success, printed
     assert "duration_days" in printed
+
+
+def test_the_clis_enum_choices_are_the_apis():
+    from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
+    from maestro_client import cli
+
+    assert cli.PROBLEM_CLASSES == [c.value for c in ProblemClass]
+    assert cli.MEMBER_ROLES == [r.value for r in MemberRole]
+    assert cli.EXPERIENCE_LEVELS == [e.value for e in ExperienceLevel]
+    assert set(cli.PROJECT_STATUSES) == {s.value for s in ProjectStatus} - {"deleted"}

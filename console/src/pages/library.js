@@ -14,6 +14,13 @@ export function impactCell(item) {
     impact?.method ? h("span", { class: "muted small" }, ` ${humanize(impact.method)}`) : null);
 }
 
+// Semantic ranking off (no model) or incomplete (some artifacts not embedded yet): the results say so.
+function degradedNotice(page) {
+  if (!page?.degraded) return null;
+  return page.not_embedded ? notice("warning", `Semantic ranking is incomplete: ${page.degraded}.`)
+    : notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`);
+}
+
 export async function render(root, { query, navigate }) {
   const results = h("div", { id: "search-results" });
   const form = h("form", { class: "search", id: "search-form", role: "search" },
@@ -39,7 +46,7 @@ export async function render(root, { query, navigate }) {
       min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50, cursor: cursor || undefined } })
       .then((page) => { if (!cursor) firstPage = page; return page; });
   }, (items) => h("div", {},
-    firstPage?.degraded ? notice("warning", `Semantic ranking is off here: ${firstPage.degraded}. Results are keyword-ranked.`) : null,
+    degradedNotice(firstPage),
     h("p", { class: "muted small" }, `${firstPage?.total ?? items.length} artifacts`, firstPage?.mode ? ` · ${firstPage.mode} search` : ""),
     table([
       { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
@@ -55,7 +62,11 @@ export async function render(root, { query, navigate }) {
     await paged.reload();
     // an empty answer says what was asked, or that the library is empty
     const none = results.querySelector(".paged-body > .state.empty");
-    if (none) none.textContent = lastQuery ? `No artifact matches “${lastQuery}”.` : "No artifact matches these filters (or the library is empty: add the first artifact).";
+    if (none) {
+      none.textContent = lastQuery ? `No artifact matches “${lastQuery}”.` : "No artifact matches these filters (or the library is empty: add the first artifact).";
+      const degraded = degradedNotice(firstPage);
+      if (degraded) none.before(degraded);
+    }
   };
   form.addEventListener("submit", (e) => { e.preventDefault(); search(); });
 

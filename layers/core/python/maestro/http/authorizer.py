@@ -28,7 +28,7 @@ class HeaderAuthRequest(AuthRequest):
 
 class HeaderAuthorizer(ChaliceAuthorizer):
     """Accepts TOKEN events (Authorization header) and REQUEST events (all headers). The deployed API uses a
-    REQUEST authorizer with no identity source and no cache (infra/template.py), so requests that carry only
+    REQUEST authorizer with no identity source and no cache (infra/template/api.py), so requests that carry only
     `X-Api-Key` still reach it; the local gateway sends the same REQUEST event (infra/local/api_server.py)."""
 
     def _transform_event(self, event: dict[str, Any]) -> AuthRequest:

@@ -72,9 +72,9 @@ def as_page(item: type[Any]) -> type[Page]:
     name = f"{getattr(item, '__name__', 'Item')}Page"
     return type(
         name,
-        (Page[item],),
+        (Page[item],),  # type: ignore[valid-type]
         {
-            "__module__": getattr(item, "__module__", __name__),  # type: ignore[valid-type]
+            "__module__": getattr(item, "__module__", __name__),
             "__doc__": f"One page of {getattr(item, '__name__', 'items')}.",
         },
     )

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 INGEST_PREFIX = "ingest/"
 RESULTS_PREFIX = "ingest-results/"
-QUARANTINE_PREFIX = "quarantine/"  # rejected lines of drops; the bucket expires them (infra/template.py)
+IMPORT_PREFIX = "imports/"  # project-import uploads: imports/<tenant_id>/<upload id>/<file name>
+IMPORT_RESULTS_PREFIX = "import-results/"  # each import upload's state: import-results/<tenant_id>/<upload id>.json
+QUARANTINE_PREFIX = "quarantine/"  # rejected lines of drops; the bucket expires them (infra/template/storage.py)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 

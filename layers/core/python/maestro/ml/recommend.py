@@ -233,9 +233,7 @@ def observed_relevance(fit: Sequence[ProjectRecord]) -> Callable[[ProjectRecord]
     """Relevance a real tenant can observe (it has no generator's ground truth): what a validation project
     actually used, graded by how the project went against the fitted projects' success terciles — 2 in the top
     third, 1 in the middle, nothing in the bottom third (being used by a project that went badly is no evidence
-    of value). Measured against the generator's ground truth over 3 tenants (benchmarks/meta_eval.py), tuning on
-    this gave nDCG@10 0.39 on average, against 0.32 grading every usage (2 above the median, 1 below) and 0.34
-    counting only projects above the median."""
+    of value). Why this grading and not another: docs/meta-learning.md, "Measured"."""
     scores = np.array([p.success_score for p in fit], dtype=float)
     low, high = np.quantile(scores, [1 / 3, 2 / 3]) if len(scores) else (0.0, 0.0)
 

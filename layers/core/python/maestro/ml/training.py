@@ -16,10 +16,8 @@
   rounds, each adding (with replacement) the candidate that most lowers the MAE of the running average; the
   model is that weighted average of the candidates refitted on the whole training part. The single best CV
   candidate is reported beside it. Why not just the best candidate: the top candidates' CV MAEs differ by
-  less than their cross-validation noise, so which one wins is partly luck; over 12 generated tenants (720
-  held-out projects each, measured before the larger set) the ensemble beat the ridge baseline on success in
-  12 of 12 (mean -3.3% MAE) where the single pick did in 11 of 12 (-2.8%), and on duration both did in 12 of
-  12 (-11.2% against -10.0%).
+  less than their cross-validation noise, so which one wins is partly luck (figures: docs/meta-learning.md,
+  "Measured").
   Its CV figures are optimistic (the weights were chosen on those very predictions); the holdout is never
   used to choose.
 * Baselines, cross-validated and held out the same way: the tenant mean (DummyRegressor, in the target's
@@ -37,27 +35,14 @@
   (multiplicative spread) and transformed back; success intervals are clipped to 0..100. Empirical coverage is
   measured on the holdout, which played no part in fitting or calibrating; 120 held-out projects measure it
   within +/-3.7 points (one standard error at 80%), so the benchmark and the tests judge it on 3120 projects of
-  the same tenant and window (+/-0.7). Measured that way over 12 generated tenants (benchmarks/meta_eval.py
-  --seeds 12): mean coverage 83.5% / 92.6% (success), 82.6% / 91.7% (duration), 81.3% / 91.0% (cost) at
-  80% / 90%, each tenant's figure within 5 points of nominal in 67 of 72 cases; all five misses over-cover
-  (success 85.8 and 86.0, duration 86.9 and 85.7 at 80%; success 95.2 at 90%). Two causes, told apart by
-  drawing fresh projects in the training window and in the later one: success over-covers only later
-  projects (80.6-81.7% in the training window, 82.8-87.0% later; their residuals are smaller, sd 0.29 ->
-  0.21-0.24 on the log1p scale). Not from how scores are normalised: re-ranking every training score against
-  the whole training history, so early scores are as precise as late ones, left it as it was (83.6 -> 83.4,
-  85.8 -> 87.3, 86.0 -> 85.1 on three tenants); time-decayed calibration weights (half-lives of 180 and 365
-  days) did not remove it either. The later outcomes are themselves steadier: CI health rises with the
-  tenant's age, so fewer projects fall into the steep penalty below 70% CI success (model performance sd
-  0.22 -> 0.18, mean 0.69 -> 0.76; success sd 20.7 -> 18.7 on those tenants), and an interval calibrated on
-  the past is wider than the future needs — the safe side. Duration and cost cover the same in both windows, so
-  their spread (cost 76.7-84.7%) is the calibration itself: 480 scores leave its coverage a standard
-  deviation of ~1.8 points, and CV+ widens where the fold models disagree.
+  the same tenant and window (+/-0.7). The coverage measured over generated tenants, and why success
+  over-covers later projects: docs/meta-learning.md, "Measured" (benchmarks/meta_eval.py).
 * Feature importances: permutation importance of the chosen model on the holdout (increase in MAE, target
   units, 5 repeats).
 
 The estimators returned are those fitted on the training part, so the holdout figures describe exactly the
 model returned. `train_all(history)` trains the three targets on `feature_table(history)` (features at each
-project's 14-day cut-off, split by start date). About 20-25 s on 2 cores for 600 projects.
+project's 14-day cut-off, split by start date).
 """
 
 from __future__ import annotations

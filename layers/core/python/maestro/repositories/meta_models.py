@@ -37,6 +37,11 @@ def recommender_state_key(tenant_id: str, version: int | str) -> str:
     return f"meta-models/{tenant_id}/recommender/v{int(version):06d}/state.json"
 
 
+def training_data_key(tenant_id: str) -> str:
+    """The last retrain's count of projects used and left out (and why)."""
+    return f"meta-models/{tenant_id}/training-data.json"
+
+
 def put_bundle(tenant_id: str, target: str, version: int | str, onnx_bytes: bytes, manifest: dict) -> str:
     """Write the graph and its manifest; returns the graph's key (the manifest is `<key>.json`)."""
     key = bundle_key(tenant_id, target, version)

@@ -100,6 +100,25 @@ def events_in_period(
     return ProcessMetric.query(child_key(tenant_id, project_id), ProcessMetric.metric_key.between(low, high))
 
 
+def first_and_last_event(tenant_id: str, project_id: str, metric_type: str) -> tuple[datetime, datetime] | None:
+    """The times of a project's first and last event of one type (two one-item queries), or None without any."""
+    ensure_bound()
+    ends = []
+    for forward in (True, False):
+        rows = ProcessMetric.query(
+            child_key(tenant_id, project_id),
+            ProcessMetric.metric_key.startswith(f"{metric_type}#"),
+            scan_index_forward=forward,
+            limit=1,
+            attributes_to_get=["timestamp"],
+        )
+        row = next(iter(rows), None)
+        if row is None:
+            return None
+        ends.append(row.timestamp)
+    return ends[0], ends[1]
+
+
 def project_events(
     tenant_id: str, project_id: str, metric_types: Iterable[str] | None = None
 ) -> Iterator[ProcessMetric]:

@@ -40,7 +40,10 @@ def create_project(project: Project, projects_quota: int) -> None:
                 condition=Tenant.tenant_id.exists() & (Tenant.projects_count < projects_quota),
             )
     except TransactWriteError as error:
-        if 1 in failed_conditions(error):  # [project, tenant counter]
+        failed = failed_conditions(error)  # [project, tenant counter]
+        if 0 in failed:
+            raise Conflict(f"project {project.project_id} already exists") from None
+        if 1 in failed:
             raise quota_exceeded("projects", projects_quota) from None
         raise
 
@@ -133,6 +136,18 @@ def add_member(member: TeamMember) -> None:
     member.save(condition=TeamMember.member_id.does_not_exist())
 
 
+def add_member_once(member: TeamMember) -> bool:
+    """Save a member whose id is derived from what identifies it; False when it was already there."""
+    ensure_bound()
+    try:
+        member.save(condition=TeamMember.member_id.does_not_exist())
+        return True
+    except Exception as error:  # pynamodb PutError on a failed condition: the member is already there
+        if is_condition_failure(error):
+            return False
+        raise
+
+
 def list_members(tenant_id: str, project_id: str, limit: int, cursor: str | None) -> Page:
     ensure_bound()
     return query_page(TeamMember, child_key(tenant_id, project_id), limit=limit, cursor=cursor)
@@ -161,6 +176,17 @@ def set_mlflow_summary(project: Project, summary: dict) -> None:
         project.tenant_id,
         project.project_id,
         actions=[Project.mlflow_summary.set(summary)],
+        condition=Project.project_id.exists(),
+    )
+
+
+def set_import_fingerprint(tenant_id: str, project_id: str, fingerprint: str) -> None:
+    """The imported row as last applied; platform-derived, so the project's version (a user's ETag) stays."""
+    ensure_bound()
+    Project._get_connection().update_item(
+        tenant_id,
+        project_id,
+        actions=[Project.import_fingerprint.set(fingerprint)],
         condition=Project.project_id.exists(),
     )
 

@@ -63,6 +63,8 @@ class Tenant(MaestroModel):
     stored_bytes = NumberAttribute(default=0)
     success_weights = JSONAttribute(null=True)
     mlflow = JSONAttribute(null=True)  # tracking server integration (the token lives in Secrets Manager)
+    # Aliases only admins may move or remove (maestro.services.artifact_aliases); changed by admins only.
+    protected_aliases = ListAttribute(of=UnicodeAttribute, default=list)
 
 
 class UserEmail(MaestroModel):
@@ -234,6 +236,8 @@ class Project(MaestroModel):
     outcome = JSONAttribute(null=True)
     success_score = NumberAttribute(null=True)
     mlflow_summary = JSONAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)  # the team's own id of an imported project (its id derives from it)
+    import_fingerprint = UnicodeAttribute(null=True)  # the imported row as last applied: a re-import changes nothing
     deleted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -393,6 +397,24 @@ class ArtifactVersion(MaestroModel):
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
+
+
+class ArtifactAlias(MaestroModel):
+    """A mutable name for one ready version of an artifact (`champion` -> 1.2.0). Written with conditions on the
+    version it replaces, so two concurrent moves cannot both believe they moved it from the same place."""
+
+    logical_name = "artifact-aliases"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "artifact-aliases"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    alias = UnicodeAttribute(range_key=True)
+    version = UnicodeAttribute()
+    previous_version = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=1)  # the ETag: If-Match on PUT/DELETE
+    updated_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
 
 
 class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
@@ -617,6 +639,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     Artifact,
     NameClaim,
     ArtifactVersion,
+    ArtifactAlias,
     LineageEdge,
     ArtifactVector,
     ArtifactUsage,

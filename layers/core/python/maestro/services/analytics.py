@@ -11,11 +11,10 @@ from maestro.domain import analytics
 from maestro.domain.errors import InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
+from maestro.domain.periods import ProjectLife, resolve_period, series_bucket
 from maestro.repositories import metrics as store
 from maestro.repositories import projects as project_store
 
-DEFAULT_PERIOD = timedelta(days=90)
-MAX_PERIOD = timedelta(days=3 * 366)
 VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
 # Each project's features are 9 small queries (one per event type, VELOCITY_EVENT_TYPES); projects are read side by
 # side so a request waits for ~7 rounds of DynamoDB latency instead of ~51 (benchmarks/analytics.py).
@@ -49,20 +48,43 @@ CI_TYPES = (
 )
 
 
-def period(start: datetime | None, end: datetime | None, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """[start, end): the last 90 days by default; at most 3 years."""
-    end = end or now or datetime.now(UTC)
-    start = start or end - DEFAULT_PERIOD
-    if start >= end:
-        raise InvalidInput("from must be before to", parameter="from")
-    if end - start > MAX_PERIOD:
-        raise InvalidInput("the period can be at most 3 years", parameter="from")
-    return start, end
+LIFE_READERS = 8
 
 
-def _project(caller: Caller, project_id: str) -> None:
-    if project_store.get_project(caller.tenant_id, project_id) is None:
+def _project(caller: Caller, project_id: str):
+    project = project_store.get_project(caller.tenant_id, project_id)
+    if project is None:
         raise NotFound(f"project {project_id} not found")
+    return project
+
+
+def project_life(tenant_id: str, project) -> ProjectLife:
+    """The project's dates and its first and last stored event of any type (two one-item queries per type)."""
+    from datetime import date
+
+    types = list(BUILT_IN_TYPES) + list(store.custom_types(tenant_id))
+    with ThreadPoolExecutor(max_workers=LIFE_READERS) as pool:
+        bounds = [
+            b for b in pool.map(lambda t: store.first_and_last_event(tenant_id, project.project_id, t), types) if b
+        ]
+    completed = (project.outcome or {}).get("completed_at")
+    return ProjectLife(
+        start_date=date.fromisoformat(project.start_date) if project.start_date else None,
+        completed_at=datetime.fromisoformat(completed.replace("Z", "+00:00")).astimezone(UTC) if completed else None,
+        created_at=project.created_at,
+        first_event=min((b[0] for b in bounds), default=None),
+        last_event=max((b[1] for b in bounds), default=None),
+    )
+
+
+def period(
+    caller: Caller, project_id: str, start: datetime | None, end: datetime | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[start, end) of an analytics answer: what the caller gave, by default the project's whole life
+    (maestro.domain.periods); 404 for a project the caller's tenant does not have."""
+    project = _project(caller, project_id)
+    life = project_life(caller.tenant_id, project) if start is None or end is None else None
+    return resolve_period(start, end, life, now or datetime.now(UTC))
 
 
 def _events(
@@ -87,9 +109,12 @@ def _events(
 
 
 def time_series(
-    caller: Caller, project_id: str, metric_type: str | None, start: datetime, end: datetime, bucket: str
+    caller: Caller, project_id: str, metric_type: str | None, start: datetime, end: datetime, bucket: str | None
 ) -> dict[str, Any]:
+    """`bucket` is the finest the caller wants (day when not given); a longer period coarsens it so the series keeps
+    at most a few hundred points, and the answer says which bucket it used."""
     _project(caller, project_id)
+    bucket = series_bucket(start, end, bucket)
     if not metric_type:
         raise InvalidInput("type is required", parameter="type")
     if metric_type not in BUILT_IN_TYPES and metric_type not in store.custom_types(caller.tenant_id):

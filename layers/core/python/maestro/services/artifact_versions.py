@@ -22,6 +22,7 @@ from maestro.repositories import artifact_versions as store
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import identity as identity_store
 from maestro.repositories.schema import ArtifactVersion, LineageEdge, child_key
+from maestro.services.artifact_aliases import resolve_version
 from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as, record_audit
 
@@ -52,8 +53,10 @@ def version_view(record: ArtifactVersion) -> dict[str, Any]:
 
 
 def _version_record(caller: Caller, artifact_id: str, version: str) -> ArtifactVersion:
-    """The caller's tenant's version, or NotFound (also for another tenant's artifact)."""
+    """The caller's tenant's version (`version` may be `@alias`), or NotFound (also for another tenant's
+    artifact)."""
     get_artifact_record(caller, artifact_id)
+    version = resolve_version(caller.tenant_id, artifact_id, version)
     record = store.get_version(caller.tenant_id, artifact_id, version)
     if record is None:
         raise NotFound(f"version {version} of artifact {artifact_id} not found")
@@ -66,7 +69,11 @@ def create_version(caller: Caller, artifact_id: str, fields: dict[str, Any], met
     SHA-256. NotFound for a parent that is not the tenant's; Conflict when the version already exists."""
     get_artifact_record(caller, artifact_id)
     version = fields["version"]
-    parents = [VersionRef(p["artifact_id"], p["version"]) for p in fields.get("derived_from") or []]
+    # `@alias` parents are pinned to the version the alias names now: lineage is history, not a live pointer.
+    parents = [
+        VersionRef(p["artifact_id"], _parent_version(caller, p["artifact_id"], p["version"], number))
+        for number, p in enumerate(fields.get("derived_from") or [])
+    ]
     problem = rules.parents_problem(VersionRef(artifact_id, version), parents)
     if problem:
         raise ValidationFailed(
@@ -131,6 +138,14 @@ def create_version(caller: Caller, artifact_id: str, fields: dict[str, Any], met
             },
         },
     }
+
+
+def _parent_version(caller: Caller, artifact_id: str, reference: str, number: int) -> str:
+    try:
+        get_artifact_record(caller, artifact_id)
+        return resolve_version(caller.tenant_id, artifact_id, reference)
+    except NotFound as error:
+        raise NotFound(error.detail, field=f"derived_from.{number}") from None
 
 
 def _check_parent(caller: Caller, parent: VersionRef, number: int) -> None:
@@ -308,11 +323,11 @@ def download_url(caller: Caller, artifact_id: str, version: str, meta: RequestMe
         "artifact",
         artifact_id,
         meta,
-        changes={"after": {"version": version, "expires_at": expires_at}},
+        changes={"after": {"version": record.version, "expires_at": expires_at}},
     )
     return {
         "artifact_id": artifact_id,
-        "version": version,
+        "version": record.version,
         "url": url,
         "method": "GET",
         "expires_at": expires_at,

@@ -19,6 +19,7 @@ from maestro.repositories import artifacts as store
 from maestro.repositories import identity as identity_store
 from maestro.repositories.schema import Artifact
 from maestro.services import embeddings
+from maestro.services.artifact_views import artifact_view
 from maestro.services.context import RequestMeta, audit_as
 
 MAX_TOP = 50
@@ -26,27 +27,6 @@ MAX_TOP = 50
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def artifact_view(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": artifact.artifact_id,
-        "name": artifact.name,
-        "type": artifact.type,
-        "description": artifact.description,
-        "tags": list(artifact.tags or []),
-        "metadata": artifact.metadata or {},
-        "owner": artifact.owner,
-        "usage_count": int(artifact.usage_count or 0),
-        "version_count": int(artifact.version_count or 0),
-        "latest_version": artifact.latest_version,
-        "impact_score": artifact.impact_score,
-        "impact": artifact.impact,
-        "deprecated": artifact.deprecated,
-        "created_at": artifact.created_at.isoformat(),
-        "updated_at": artifact.updated_at.isoformat(),
-        "revision": int(artifact.revision),
-    }
 
 
 def get_artifact_record(caller: Caller, artifact_id: str) -> Artifact:
@@ -156,6 +136,7 @@ def search(
     if mode != "keyword" and filters.query:
         try:
             hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
+            extra.update(_embedding_coverage(caller.tenant_id, [a["id"] for a in library if filters.admits(a)]))
         except DependencyUnavailable as unavailable:
             if mode == "semantic":
                 raise
@@ -178,6 +159,18 @@ def search(
 
 def _library(tenant_id: str) -> list[dict]:
     return [artifact_view(a) for a in store.tenant_artifacts(tenant_id)]
+
+
+def _embedding_coverage(tenant_id: str, admitted_ids: list[str]) -> dict:
+    """`not_embedded` and a `degraded` note when some artifacts the filters admit have no vector yet."""
+    missing = embeddings.not_embedded(tenant_id, admitted_ids)
+    if not missing:
+        return {}
+    return {
+        "not_embedded": missing,
+        "degraded": f"{missing} of {len(admitted_ids)} artifacts are not embedded yet; semantic ranking "
+        "cannot see them until they are (seconds after a change; an admin can run the embedding backfill)",
+    }
 
 
 def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, sort: str, mode: str) -> list[dict]:

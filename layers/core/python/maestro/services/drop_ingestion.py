@@ -5,8 +5,7 @@ batches, and quarantined lines spool to /tmp before they are uploaded."""
 
 from __future__ import annotations
 
-import json
-import tempfile
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,31 +17,13 @@ from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, parse_drop
 from maestro.repositories import identity as identity_store
 from maestro.repositories import object_store
 from maestro.repositories import projects as project_store
+from maestro.repositories.quarantine import QuarantineWriter
 from maestro.services.context import RequestMeta, audit_as
 from maestro.services.metrics_ingestion import Pipeline
 from maestro.settings import get_settings
 
 FIRST_ERRORS = 20
 UPLOAD_URL_SECONDS = 900
-
-
-class QuarantineWriter:
-    """Rejected lines as JSON lines {line, reason, raw}, spooled (memory up to 4 MiB, then /tmp)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b")
-        self.count = 0
-
-    def add(self, line: int, reason: str, raw: Any) -> None:
-        excerpt = raw if isinstance(raw, (dict, list, str, int, float)) or raw is None else str(raw)
-        self._file.write(json.dumps({"line": line, "reason": reason, "raw": excerpt}, default=str).encode() + b"\n")
-        self.count += 1
-
-    def upload(self, key: str) -> None:
-        self._file.seek(0)
-        client("s3").upload_fileobj(
-            self._file, get_settings().artifact_bucket, key, ExtraArgs={"ContentType": "application/x-ndjson"}
-        )
 
 
 def quarantine_key(object_key: str) -> str:
@@ -119,7 +100,8 @@ def create_upload(
     """A presigned PUT for one drop into this project's part of the drop zone (15 minutes)."""
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
-    key = f"{INGEST_PREFIX}{caller.tenant_id}/{project_id}/{uuid.uuid4().hex[:12]}-{file_name}"
+    upload_id = f"{uuid.uuid4().hex[:12]}-{file_name}"
+    key = f"{INGEST_PREFIX}{caller.tenant_id}/{project_id}/{upload_id}"
     params = {"Bucket": get_settings().artifact_bucket, "Key": key}
     headers = {}
     if content_type:
@@ -127,8 +109,42 @@ def create_upload(
     url = client("s3").generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_URL_SECONDS)
     audit_as(caller, "metrics.drop_upload", "project", project_id, meta, changes={"after": {"key": key}})
     return {
-        "id": key,
+        "id": upload_id,
         "key": key,
         "result_key": result_key(key),
         "upload": {"url": url, "method": "PUT", "headers": headers, "expires_in": UPLOAD_URL_SECONDS},
     }
+
+
+UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def upload_status(caller: Caller, project_id: str, upload_id: str) -> dict[str, Any]:
+    """Where a drop is: awaiting_upload (no object yet), processing (landed, no manifest yet), or its manifest's
+    status (ingested or rejected) with the manifest: accepted, duplicates, rejected and the first errors."""
+    if project_store.get_project(caller.tenant_id, project_id) is None:
+        raise NotFound(f"project {project_id} not found")
+    if not UPLOAD_ID.match(upload_id):
+        raise NotFound(f"ingest upload {upload_id} not found")
+    key = f"{INGEST_PREFIX}{caller.tenant_id}/{project_id}/{upload_id}"
+    view: dict[str, Any] = {"id": upload_id, "project_id": project_id, "key": key, "manifest": None}
+    try:
+        manifest = object_store.get_json(result_key(key))
+    except Exception as error:
+        if not _missing(error):
+            raise
+    else:
+        manifest = {k: v for k, v in manifest.items() if k not in ("tenant_id", "etag")}
+        return view | {"state": manifest.get("status", "ingested"), "manifest": manifest}
+    try:
+        client("s3").head_object(Bucket=get_settings().artifact_bucket, Key=key)
+    except Exception as error:
+        if not _missing(error):
+            raise
+        return view | {"state": "awaiting_upload"}
+    return view | {"state": "processing"}
+
+
+def _missing(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code in ("NoSuchKey", "404", "NotFound")

@@ -19,6 +19,7 @@ from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import vectors as vector_store
 from maestro.repositories.schema import ArtifactVector
+from maestro.services.artifact_views import artifact_view
 
 EVENT_ARTIFACT_CHANGED = "ArtifactChanged"
 EVENT_BACKFILL = "EmbeddingBackfillRequested"
@@ -86,8 +87,6 @@ def _content_text(tenant_id: str, artifact: Any) -> str:
 
 def embed_artifact(tenant_id: str, artifact_id: str) -> str:
     """Embed the artifact's text if it changed since the last time; returns embedded | unchanged | removed."""
-    from maestro.services.artifacts import artifact_view
-
     now_ms = int(time.time() * 1000)
     artifact = artifact_store.get_artifact(tenant_id, artifact_id)
     existing = vector_store.get_vector(tenant_id, artifact_id)
@@ -169,6 +168,13 @@ def tenant_vectors(tenant_id: str) -> TenantVectors:
             for row in vector_store.changed_since(tenant_id, index.newest_ms - CHANGE_OVERLAP_MS):
                 index.apply(row)
         return index
+
+
+def not_embedded(tenant_id: str, artifact_ids: list[str]) -> int:
+    """How many of these artifacts have no vector yet (created or changed moments ago, or never embedded):
+    semantic ranking cannot see them, and the answer must say so rather than look complete."""
+    vectors = tenant_vectors(tenant_id).rows
+    return sum(1 for artifact_id in artifact_ids if artifact_id not in vectors)
 
 
 def semantic_ranking(tenant_id: str, query: str, candidates: set[str], limit: int) -> list[tuple[str, float]]:

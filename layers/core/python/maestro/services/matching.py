@@ -12,6 +12,7 @@ from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import projects as project_store
 from maestro.repositories import usage as usage_store
 from maestro.services import embeddings
+from maestro.services.artifact_views import artifact_view
 
 MAX_PARTS = 200
 SIMILAR_PROJECTS_SCANNED = 500
@@ -38,8 +39,6 @@ def match(
         return {"items": [], "next_cursor": None, "parts": len(parts)}
     part_vectors = embeddings.encoder().encode([p[1] for p in parts])
     similarities = matrix[keep] @ part_vectors.T  # (artifacts, parts)
-    from maestro.services.artifacts import artifact_view
-
     matches = []
     for row, index in enumerate(keep):
         scores = similarities[row]

@@ -13,6 +13,7 @@ from maestro.domain.metrics import MetricEvent, MetricRejected, normalise
 from maestro.observability import metrics as powertools_metrics
 from maestro.repositories import metrics as store
 from maestro.repositories import projects as project_store
+from maestro.repositories.quarantine import QuarantineWriter
 
 FLUSH_EVERY = 500  # events validated before a write, so a large stream never sits in memory
 
@@ -130,8 +131,6 @@ def ingest_eventbridge_detail(detail: Any, event_id: str | None) -> IngestResult
         raise ValueError(f"unknown tenant {tenant_id!r}")
     if len(detail["events"]) > 10_000:
         raise ValueError("at most 10,000 events per ProcessMetrics event")
-    from maestro.services.drop_ingestion import QuarantineWriter
-
     # Rejected events are kept, not just counted: quarantine/eventbridge/<tenant>/<event id>.jsonl
     quarantine = QuarantineWriter()
     pipeline = Pipeline(

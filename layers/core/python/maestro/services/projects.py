@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.errors import InvalidInput, NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas
 from maestro.domain.projects import Outcome, ProjectStatus, find_projects, success_score
@@ -136,6 +136,8 @@ def update_project(
     caller: Caller, project_id: str, changes: dict[str, Any], expected_version: int | None, meta: RequestMeta
 ) -> dict:
     project = _project(caller, project_id)
+    if "start_date" in changes and project.outcome:
+        _consistent_start(changes["start_date"], project.outcome)
     before = project_view(project)
     actions = [getattr(Project, name).set(value) for name, value in changes.items() if name in EDITABLE]
     if not actions:
@@ -153,6 +155,23 @@ def update_project(
     return updated
 
 
+def _consistent_start(start_date: str | date | None, outcome: dict[str, Any]) -> date | None:
+    """The start date the outcome implies (see maestro.domain.project_input.consistent_start), or a 422."""
+    from maestro.domain.project_input import DateConflict, consistent_start
+
+    day = date.fromisoformat(start_date) if isinstance(start_date, str) else start_date
+    try:
+        return consistent_start(day, outcome)
+    except DateConflict as conflict:
+        raise ValidationFailed(
+            str(conflict),
+            errors=[
+                {"field": "completed_at", "message": str(conflict), "type": "date_order"},
+                {"field": "start_date", "message": str(conflict), "type": "date_order"},
+            ],
+        ) from None
+
+
 def delete_project(caller: Caller, project_id: str, meta: RequestMeta) -> None:
     project = _project(caller, project_id)
     store.soft_delete_project(project, _now())
@@ -160,8 +179,11 @@ def delete_project(caller: Caller, project_id: str, meta: RequestMeta) -> None:
 
 
 def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], meta: RequestMeta) -> dict:
-    """Close the project, score it against the tenant's own history, and ask for an impact recalculation."""
+    """Close the project, score it against the tenant's own history, and ask for an impact recalculation. The
+    dates stay consistent: an outcome completed before the project's start is refused (422 naming both), and a
+    project without a start date starts at completed_at − duration_days."""
     project = _project(caller, project_id)
+    start = _consistent_start(project.start_date, outcome)
     history = [
         Outcome(**{k: p.outcome[k] for k in Outcome.__dataclass_fields__})
         for p in store.completed_projects(caller.tenant_id)
@@ -182,6 +204,7 @@ def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], met
             Project.success_score.set(round(scored.score, 2)),
             Project.status.set(ProjectStatus.COMPLETED.value),
             Project.status_key.set(store.status_key(ProjectStatus.COMPLETED.value, project.created_at, project_id)),
+            Project.start_date.set(start.isoformat() if start else None),
             Project.updated_at.set(now),
         ],
         expected_version=None,

@@ -14,7 +14,8 @@ from maestro.repositories import artifact_versions as version_store
 from maestro.repositories import projects as project_store
 from maestro.repositories import usage as store
 from maestro.repositories.schema import ArtifactUsage, child_key
-from maestro.services.artifacts import artifact_view, get_artifact_record
+from maestro.services.artifact_views import artifact_view
+from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
 
 
@@ -35,10 +36,14 @@ def usage_view(usage: ArtifactUsage) -> dict[str, Any]:
 def record_usage(
     caller: Caller, artifact_id: str, project_id: str, version: str, context: str | None, meta: RequestMeta
 ) -> tuple[dict, bool]:
-    """Record the (project, artifact, version) triple once; returns the usage and whether it was new."""
+    """Record the (project, artifact, version) triple once; returns the usage and whether it was new. `@alias`
+    records the version the alias names now (a usage is history, not a live pointer)."""
+    from maestro.services.artifact_aliases import resolve_version
+
     get_artifact_record(caller, artifact_id)
     if project_store.get_project(caller.tenant_id, project_id) is None:
         raise NotFound(f"project {project_id} not found")
+    version = resolve_version(caller.tenant_id, artifact_id, version)
     found = version_store.get_version(caller.tenant_id, artifact_id, version)
     if found is None:
         raise NotFound(f"version {version} of artifact {artifact_id} not found")

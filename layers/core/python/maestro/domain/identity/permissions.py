@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "artifacts.read": _ALL,
     "artifacts.write": _WRITERS,
     "artifacts.delete": _ADMIN,
+    "artifacts.protected_aliases": _ADMIN,  # move or remove an alias the tenant marked protected (`production`)
+    "predict": _WRITERS,  # run a served model version (POST .../versions/{v}/predict)
     "metrics.read": _ALL,
     "metrics.write": _WRITERS,
     "integrations.manage": _ADMIN,

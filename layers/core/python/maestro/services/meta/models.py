@@ -105,6 +105,18 @@ def version_view(record: ModelRecord) -> dict[str, Any]:
     }
 
 
+def training_data(tenant_id: str) -> dict[str, Any] | None:
+    """The last retrain's count: projects used, and left out by reason (None before the first retrain)."""
+    from maestro.repositories import object_store
+
+    try:
+        return object_store.get_json(meta_models.training_data_key(tenant_id))
+    except Exception as error:
+        if getattr(error, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
 def overview(caller: Caller) -> dict[str, Any]:
     """The champion of each target (training figures, data size, live error) and each target's recent versions."""
     pointers = meta_models.champions(caller.tenant_id)
@@ -120,6 +132,7 @@ def overview(caller: Caller) -> dict[str, Any]:
     recommender = pointers.get(RECOMMENDER)
     return {
         "id": "meta",
+        "training_data": training_data(caller.tenant_id),
         "basis": "model" if any(t["champion"] for t in targets.values()) else "prior",
         "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
         "targets": targets,

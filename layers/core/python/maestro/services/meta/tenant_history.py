@@ -10,6 +10,7 @@ feature vector, and a history of 10k projects stays a bounded read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,9 +27,40 @@ FEATURE_METRIC_TYPES = ("commits", "pr_merge_hours", "pipeline_success", "experi
 
 
 def start_of(project: Project) -> datetime:
+    """The project's start: its start_date; without one, completed_at − duration_days when it has an outcome (a
+    past project recorded today did not start today), else when it was created."""
     if project.start_date:
         return datetime.combine(date.fromisoformat(project.start_date), time(), tzinfo=UTC)
+    if project.outcome and project.outcome.get("completed_at") and project.outcome.get("duration_days"):
+        completed = _completed_at(project)
+        if completed is not None:
+            return completed - timedelta(days=float(project.outcome["duration_days"]))
     return project.created_at
+
+
+def _completed_at(project: Project) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(project.outcome["completed_at"]).replace("Z", "+00:00")).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+# Why a stored project is or is not a training example (the retrain summary and GET /v1/models/meta count them).
+USED, NO_OUTCOME, NOT_ENDED, INVALID = "used", "no_outcome", "not_ended", "invalid"
+
+
+def training_status(project: Project, record: ProjectRecord, now: datetime) -> str:
+    """used; no_outcome (running, or no score); not_ended (its end, start + duration, is after `now`); invalid (the
+    outcome completes before the project starts, or a figure is not a finite number)."""
+    if record.outcome is None or record.success_score is None:
+        return NO_OUTCOME
+    figures = (*(float(getattr(record.outcome, f)) for f in record.outcome.__dataclass_fields__), record.success_score)
+    completed = _completed_at(project)
+    if not all(math.isfinite(f) for f in figures) or completed is None or completed < record.start_date:
+        return INVALID
+    if record.end_date is None or record.end_date > now:
+        return NOT_ENDED
+    return USED
 
 
 def cutoff_of(project: Project) -> datetime:

@@ -1,5 +1,6 @@
-"""A seeded generator of realistic tenant history with a known causal structure, and the leak-free feature vector
-of a project as known at the prediction cut-off.
+"""A seeded generator of realistic synthetic tenant history with a known causal structure. Only the demo seeder
+(infra/local/demo_history.py), the benchmarks and the tests import it; no production module does
+(tests/unit/test_import_layers.py).
 
 `generate_history(n_projects=600, n_artifacts=120, seed=0)` builds one tenant over ~3 years (start dates
 uniform over 2022-01-03 .. +3 years, project ids in start order): a staff pool (role fixed per person; a level
@@ -53,14 +54,6 @@ Confounding as in real tenants: senior teams pick good artifacts more often (p =
 also helps directly; class-typical neutral artifacts are as common in their class as the good ones; generic
 utilities are the most used of all. `GroundTruth.relevance(problem_class)` grades what truly helps a class:
 2 for its good artifacts, 1 for accelerators (none of them is ever deprecated).
-
-Prediction cut-off (`features`): 14 days after the start (`CUTOFF_DAYS`). A feature vector reads only what was
-recorded up to `as_of`: the planned problem class, complexity and team size, members who had joined, artifact
-usages recorded, metric records with recorded_at <= as_of; never the outcome, the end date, later joiners,
-later usages or later metrics. Published impact effects of the planned artifacts (`feature_table`) come from
-the last monthly snapshot before the cut-off, over projects completed by then. What reaches the features is a
-noisy, partial view of the causes: q and f show only through the early CI runs and PR merge times, late
-joiners and later artifact additions not at all.
 """
 
 from __future__ import annotations
@@ -68,14 +61,21 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from maestro.domain.impact import CompletedProject, Usage, compute_impact_scores
-from maestro.domain.meta.targets import CUTOFF_DAYS, TARGET_NAMES  # noqa: F401 - re-exported
+from maestro.domain.meta.history.records import (
+    ArtifactSpec,
+    ArtifactUsage,
+    GroundTruth,
+    History,
+    Member,
+    MetricRecord,
+    ProjectRecord,
+)
+from maestro.domain.meta.targets import CUTOFF_DAYS
 from maestro.domain.projects import ExperienceLevel, MemberRole, Outcome, ProblemClass, success_score
 
 ORIGIN = datetime(2022, 1, 3, tzinfo=UTC)
@@ -238,136 +238,6 @@ COMMIT_RATE = {
 }
 
 
-# ---------------------------------------------------------------- records
-@dataclass(frozen=True, slots=True)
-class ArtifactSpec:
-    artifact_id: str
-    name: str
-    artifact_type: str
-    description: str
-    home_class: str | None  # the problem class it was built for; None = generic
-    versions: tuple[tuple[str, datetime], ...]  # (SemVer, released_at), oldest first
-    deprecated_at: datetime | None
-
-    @property
-    def created_at(self) -> datetime:
-        return self.versions[0][1]
-
-    def available(self, moment: datetime) -> bool:
-        return self.created_at <= moment and (self.deprecated_at is None or moment < self.deprecated_at)
-
-    def version_at(self, moment: datetime) -> str:
-        return [v for v, released in self.versions if released <= moment][-1]
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    member_id: str
-    role: str
-    experience: str  # the level when the member joined the project
-    hours_per_week: float
-    joined_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactUsage:
-    project_id: str
-    artifact_id: str
-    version: str
-    recorded_at: datetime
-    planned: bool  # recorded in the planning days, before the cut-off
-
-
-@dataclass(frozen=True, slots=True)
-class MetricRecord:
-    metric_type: str  # a built-in type of maestro.domain.metrics
-    value: float
-    recorded_at: datetime
-    member_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ProjectRecord:
-    project_id: str
-    problem_class: str
-    complexity_score: float
-    team_size: int  # planned at creation
-    description: str
-    start_date: datetime
-    end_date: datetime
-    members: tuple[Member, ...]
-    usages: tuple[ArtifactUsage, ...]
-    metrics: tuple[MetricRecord, ...]
-    outcome: Outcome
-    success_score: float
-
-    @property
-    def cutoff(self) -> datetime:
-        return self.start_date + timedelta(days=CUTOFF_DAYS)
-
-    def target(self, name: str) -> float:
-        """An outcome by name: success_score, duration_days, compute_cost_usd, model_performance, ..."""
-        return self.success_score if name == "success_score" else float(getattr(self.outcome, name))
-
-
-@dataclass(frozen=True)
-class GroundTruth:
-    good_for_class: Mapping[str, frozenset[str]]
-    accelerators: frozenset[str]
-    harmful: frozenset[str]
-    artifact_effects: Mapping[str, Mapping[str, float]]  # artifact -> {equation: coefficient}
-    effects: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: EFFECTS)
-    noise: Mapping[str, float] = field(default_factory=lambda: NOISE)
-
-    def relevance(self, problem_class: str) -> dict[str, int]:
-        """What truly helps a project of this class: 2 = good for the class (success), 1 = accelerator
-        (duration, any class). None of them is deprecated."""
-        grades = {a: 1 for a in self.accelerators}
-        grades.update({a: 2 for a in self.good_for_class.get(problem_class, frozenset())})
-        return grades
-
-
-@dataclass(frozen=True)
-class History:
-    projects: tuple[ProjectRecord, ...]  # in start order
-    artifacts: tuple[ArtifactSpec, ...]
-    ground_truth: GroundTruth
-    seed: int
-    origin: datetime
-    now: datetime  # after every project's end
-    tenant: _Tenant | None = field(default=None, repr=False, compare=False)  # to draw more projects from
-
-    def artifact(self, artifact_id: str) -> ArtifactSpec:
-        return self._artifacts_by_id()[artifact_id]
-
-    def _artifacts_by_id(self) -> dict[str, ArtifactSpec]:
-        cached = self.__dict__.get("_by_id")
-        if cached is None:
-            cached = {a.artifact_id: a for a in self.artifacts}
-            object.__setattr__(self, "_by_id", cached)
-        return cached
-
-    def deprecated(self, as_of: datetime | None = None) -> set[str]:
-        moment = as_of or self.now
-        return {a.artifact_id for a in self.artifacts if a.deprecated_at is not None and a.deprecated_at <= moment}
-
-    def completed_by(self, as_of: datetime, projects: Iterable[ProjectRecord] | None = None) -> list[ProjectRecord]:
-        return [p for p in (self.projects if projects is None else projects) if p.end_date <= as_of]
-
-
-def impact_inputs(projects: Iterable[ProjectRecord]) -> tuple[list[CompletedProject], list[Usage]]:
-    """Completed projects and their usages in the shape maestro.domain.impact takes."""
-    projects = list(projects)
-    return (
-        [
-            CompletedProject(p.project_id, p.success_score, p.problem_class, p.complexity_score, p.team_size)
-            for p in projects
-        ],
-        [Usage(u.project_id, u.artifact_id) for p in projects for u in p.usages],
-    )
-
-
-# ---------------------------------------------------------------- generator
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -613,6 +483,8 @@ def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 
         frozenset(a for a, k in kind.items() if k == "accelerator"),
         frozenset(a for a, k in kind.items() if k == "harmful"),
         artifact_effects,
+        EFFECTS,
+        NOISE,
     )
     return History(projects, tuple(library.specs), truth, seed, ORIGIN, now, tenant)
 
@@ -878,150 +750,3 @@ def _metric_records(
         records.append(MetricRecord("experiment_run", float(rng.poisson(experiment_rate * pace)), week_end))
     records.sort(key=lambda r: r.recorded_at)
     return records
-
-
-# ---------------------------------------------------------------- features at the cut-off
-FEATURE_NAMES: tuple[str, ...] = (
-    *(f"class_{c.value}" for c in ProblemClass),
-    "complexity_score",
-    "team_size",
-    "log_team_size",
-    *(f"experience_{level.value}_share" for level in ExperienceLevel),
-    *(f"role_{role.value}_share" for role in MemberRole),
-    "mean_hours_per_week",
-    "reuse_count",
-    "reuse_known_share",
-    "reuse_impact_mean",
-    "reuse_impact_sum",
-    "commits_per_week",
-    "contributors",
-    "pr_merge_hours_p50",
-    "ci_success_rate",
-    "ci_runs",
-    "experiment_runs_per_week",
-)
-
-
-def features(
-    project: ProjectRecord, as_of: datetime | None = None, *, artifact_effects: Mapping[str, float] | None = None
-) -> dict[str, float]:
-    """The feature vector of a project as known at `as_of` (default: the cut-off, start + CUTOFF_DAYS).
-
-    Reads only what was recorded by then: the class, complexity and planned team size (set at creation), the
-    members who had joined (experience and role shares, mean hours), the artifact usages recorded (count;
-    `artifact_effects` maps an artifact to its impact effect in success points as published by then — the
-    share of planned artifacts with a published effect, their mean and sum; zeros without it), and the metric
-    records with recorded_at <= as_of, as rates over the elapsed window (commits/week, distinct committers,
-    median PR merge hours — the window length when nothing merged yet —, CI success rate over the runs — 0
-    with no run —, CI run count, experiment runs/week). Never the outcome, the end date, or anything later.
-    """
-    moment = as_of or project.cutoff
-    window_days = max((moment - project.start_date).total_seconds() / 86400, 1.0)
-    out = dict.fromkeys(FEATURE_NAMES, 0.0)
-    out[f"class_{project.problem_class}"] = 1.0
-    out["complexity_score"] = float(project.complexity_score)
-    out["team_size"] = float(project.team_size)
-    out["log_team_size"] = math.log(max(project.team_size, 1))
-
-    members = [m for m in project.members if m.joined_at <= moment]
-    for m in members:
-        out[f"experience_{m.experience}_share"] += 1 / len(members)
-        out[f"role_{m.role}_share"] += 1 / len(members)
-    out["mean_hours_per_week"] = float(np.mean([m.hours_per_week for m in members])) if members else 0.0
-
-    planned = sorted({u.artifact_id for u in project.usages if u.recorded_at <= moment})
-    effects = [artifact_effects[a] for a in planned if artifact_effects and a in artifact_effects]
-    out["reuse_count"] = float(len(planned))
-    out["reuse_known_share"] = len(effects) / len(planned) if planned else 0.0
-    out["reuse_impact_mean"] = float(np.mean(effects)) if effects else 0.0
-    out["reuse_impact_sum"] = float(np.sum(effects)) if effects else 0.0
-
-    seen = [r for r in project.metrics if r.recorded_at <= moment]
-    commits = [r for r in seen if r.metric_type == "commits"]
-    merges = [r.value for r in seen if r.metric_type == "pr_merge_hours"]
-    runs = [r.value for r in seen if r.metric_type == "pipeline_success"]
-    weeks = window_days / 7
-    out["commits_per_week"] = sum(r.value for r in commits) / weeks
-    out["contributors"] = float(len({r.member_id for r in commits}))
-    out["pr_merge_hours_p50"] = float(np.median(merges)) if merges else window_days * 24  # censored at the window
-    out["ci_success_rate"] = float(np.mean(runs)) if runs else 0.0
-    out["ci_runs"] = float(len(runs))
-    out["experiment_runs_per_week"] = sum(r.value for r in seen if r.metric_type == "experiment_run") / weeks
-    return out
-
-
-def artifact_effects_as_of(
-    history: History, as_of: datetime, *, min_completed: int = 10, seed: int = 0
-) -> dict[str, float]:
-    """Impact effects (success points) of the artifacts used by projects completed by `as_of`, as
-    maestro.domain.impact would have published them that day; empty below `min_completed` projects."""
-    return effects_as_of(history.projects, as_of, min_completed=min_completed, seed=seed)
-
-
-def effects_as_of(
-    projects: Iterable[ProjectRecord], as_of: datetime, *, min_completed: int = 10, seed: int = 0
-) -> dict[str, float]:
-    """The same from any projects (stored ones included): only those with an outcome that ended by `as_of`."""
-    done = [p for p in projects if p.outcome is not None and p.end_date is not None and p.end_date <= as_of]
-    if len(done) < min_completed:
-        return {}
-    completed, usages = impact_inputs(done)
-    scores = compute_impact_scores(completed, usages, bootstrap_samples=10, seed=seed)
-    return {a: s.effect for a, s in scores.items() if s.completed_projects > 0}
-
-
-def cutoff_features(
-    projects: Sequence[ProjectRecord],
-    chosen: Iterable[ProjectRecord],
-    *,
-    origin: datetime,
-    snapshot_days: int = 30,
-    seed: int = 0,
-    as_of: datetime | None = None,
-) -> dict[str, dict[str, float]]:
-    """Each chosen project's features at its cut-off (or at `as_of` if that comes first). Impact effects come
-    from snapshots every `snapshot_days` from `origin`: a project sees the last snapshot on or before its
-    cut-off, computed from `projects` completed by then (never its own outcome, nor any later one)."""
-    snapshots: dict[datetime, dict[str, float]] = {}
-    out = {}
-    for p in chosen:
-        moment = min(p.cutoff, as_of) if as_of else p.cutoff
-        steps = math.floor((moment - origin).total_seconds() / (snapshot_days * 86400))
-        taken = origin + timedelta(days=snapshot_days * steps)
-        if taken not in snapshots:
-            snapshots[taken] = effects_as_of(projects, taken, seed=seed)
-        out[p.project_id] = features(p, moment, artifact_effects=snapshots[taken])
-    return out
-
-
-@dataclass(frozen=True)
-class FeatureTable:
-    project_ids: tuple[str, ...]
-    feature_names: tuple[str, ...]
-    X: np.ndarray
-    targets: dict[str, np.ndarray]
-    start_dates: np.ndarray  # datetime64[s]
-    problem_classes: tuple[str, ...]
-
-    def rows(self, project_ids: Sequence[str]) -> np.ndarray:
-        index = {p: i for i, p in enumerate(self.project_ids)}
-        return np.array([index[p] for p in project_ids], dtype=int)
-
-
-def feature_table(
-    history: History, projects: Iterable[ProjectRecord] | None = None, *, snapshot_days: int = 30, seed: int = 0
-) -> FeatureTable:
-    """Features at each project's cut-off and its outcomes. Impact effects come from snapshots every
-    `snapshot_days` from the tenant's origin: a project sees the last snapshot on or before its cut-off, computed
-    from projects completed by then (never its own outcome, nor any later one)."""
-    chosen = list(history.projects if projects is None else projects)
-    vectors = cutoff_features(history.projects, chosen, origin=history.origin, snapshot_days=snapshot_days, seed=seed)
-    rows = [[vectors[p.project_id][name] for name in FEATURE_NAMES] for p in chosen]
-    return FeatureTable(
-        tuple(p.project_id for p in chosen),
-        FEATURE_NAMES,
-        np.array(rows, dtype=float),
-        {t: np.array([p.target(t) for p in chosen]) for t in TARGET_NAMES},
-        np.array([p.start_date.replace(tzinfo=None) for p in chosen], dtype="datetime64[s]"),
-        tuple(p.problem_class for p in chosen),
-    )

@@ -51,7 +51,7 @@ from maestro.repositories import jobs as job_store
 from maestro.repositories import meta_models, object_store
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import ModelRecord
-from maestro.services.meta.tenant_history import project_record
+from maestro.services.meta.tenant_history import INVALID, NO_OUTCOME, NOT_ENDED, USED, project_record, training_status
 from maestro.settings import get_settings
 
 Progress = Callable[[str, float], None]
@@ -220,22 +220,21 @@ class RetrainRun:
                 records.append(record)
                 if index % 100 == 0:
                     self.say(f"loaded {index}/{len(stored)} projects", 0.02 + 0.18 * index / len(stored))
-        if not records:
-            return {
-                "outcome": "insufficient_history",
-                "completed_projects": 0,
-                "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
-                "seconds": round(time.perf_counter() - started, 1),
-            }
+        statuses = [training_status(p, r, self.now) for p, r in zip(stored, records, strict=True)]
         completed = sorted(
-            (r for r in records if r.outcome is not None and r.success_score is not None and r.end_date <= self.now),
+            (r for r, status in zip(records, statuses, strict=True) if status == USED),
             key=lambda r: (r.start_date, r.project_id),
         )
+        left_out = {reason: statuses.count(reason) for reason in (NO_OUTCOME, NOT_ENDED, INVALID)}
         summary: dict[str, Any] = {
             "projects": len(records),
             "completed_projects": len(completed),
             "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
+            "training_data": self._training_data(len(records), len(completed), {**left_out, "without_features": 0}),
         }
+        if not records:
+            summary.update(outcome="insufficient_history", seconds=round(time.perf_counter() - started, 1))
+            return summary
         if len(completed) < MIN_COMPLETED_FOR_MODEL:
             # nothing to train; running projects' online features are the hourly refresh's (feature_refresh)
             summary.update(outcome="insufficient_history", seconds=round(time.perf_counter() - started, 1))
@@ -275,6 +274,9 @@ class RetrainRun:
         starts = np.array([r.start_date.replace(tzinfo=None) for r in completed], dtype="datetime64[s]")
         ids = [r.project_id for r in completed]
         data_fingerprint = fingerprint(ids, X, targets)
+        summary["training_data"] = self._training_data(
+            len(records), len(completed), {**left_out, "without_features": int(missing.sum())}
+        )
         summary.update(
             training_rows=len(completed),
             dropped_without_features=int(missing.sum()),
@@ -293,6 +295,19 @@ class RetrainRun:
         summary.update(outcome="trained", seconds=round(time.perf_counter() - started, 1))
         self.say("done", 1.0)
         return summary
+
+    def _training_data(self, projects: int, used: int, left_out: dict[str, int]) -> dict[str, Any]:
+        """How many stored projects the models learn from and why the others are left out; kept beside the models
+        so GET /v1/models/meta says it too ("40 recorded, 0 used" is never silent)."""
+        report = {
+            "projects": projects,
+            "used": used,
+            "left_out": left_out,
+            "min_completed_projects": MIN_COMPLETED_FOR_MODEL,
+            "counted_at": self.now.isoformat(),
+        }
+        object_store.put_json(meta_models.training_data_key(self.tenant_id), report)
+        return report
 
     def _trained_on(self, outcomes: str) -> bool:
         champions = meta_models.champions(self.tenant_id)
