@@ -3,6 +3,7 @@
 from typing import Any, Literal
 
 from chalice import Blueprint
+from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
@@ -27,6 +28,10 @@ class JobView(ResponseModel):
 class TargetModelsView(ResponseModel):
     champion: dict[str, Any] | None
     history: list[dict[str, Any]]
+    serves: str | None = Field(
+        default=None,
+        description="searched (it beat both baselines on the hold-out set) or baseline:<name>; null without a champion",
+    )
 
 
 class TrainingDataView(ResponseModel):

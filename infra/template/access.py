@@ -132,16 +132,33 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
     # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
     # version and its bytes, audit the decision.
+    # A servable model version's graph signature is read as it becomes ready (onnxruntime: the embedding layer).
     "verify_artifact_upload": FunctionAccess(
         tables={
             "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
             "tenants": ("dynamodb:UpdateItem",),
-            "artifacts": ("dynamodb:UpdateItem",),
+            "artifacts": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
         },
         read_prefixes=(ARTIFACT_PREFIX,),
         read_object_versions=True,
+        embedding_layer=True,
+    ),
+    # maestro.services.model_serving, POST .../predict only (infra.template.serving): the artifact, `@alias`, the
+    # ready version, its verified graph object version, the daily rollup; failures are audited (RouteKit).
+    "serve_predictions": FunctionAccess(
+        tables={
+            "artifacts": ("dynamodb:GetItem",),
+            "artifact-aliases": ("dynamodb:GetItem",),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "serving-stats": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+        embedding_layer=True,  # onnxruntime and numpy
     ),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.

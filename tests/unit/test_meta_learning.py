@@ -201,7 +201,8 @@ def test_model_beats_tenant_mean_and_ridge_on_held_out_projects(models, larger_h
 
 def test_cost_model_beats_the_tenant_mean_in_dollars(models, larger_held_out):
     model = models["compute_cost_usd"]
-    assert all("log1p" in member["name"] for member in model.metrics["ensemble"])
+    # on the log1p scale, whether the searched ensemble or (when it did not beat it on the hold-out) the ridge serves
+    assert all(member["space"] == "log1p" for member in model.to_dict()["selected"])
     held_out = model.evaluate(larger_held_out.X, larger_held_out.targets["compute_cost_usd"])
     assert held_out["model"]["mae"] < 0.6 * held_out["baselines"]["tenant_mean"]["mae"]
     assert held_out["model"]["r2"] > 0.5

@@ -161,3 +161,31 @@ def test_the_request_path_of_predictions_imports_no_training_stack():
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("target", TARGET_NAMES)
+def test_every_point_lies_within_its_own_80_and_90_percent_intervals(trained, target):
+    """The point (an ensemble) and the bands (conformalised quantiles) come from different models: without
+    enclose_point the cost point sat below its own 80% band for some projects."""
+    from maestro.domain.meta.serving import ServedTarget
+
+    _, table, models = trained
+    model, onnx_bytes, manifest = models[target]
+    for predicted in (model.predict(table.X), ServedTarget.load(onnx_bytes, manifest).predict(table.X)):
+        point, intervals = predicted
+        (low80, high80), (low90, high90) = intervals["80"], intervals["90"]
+        assert np.all(low80 <= point) and np.all(point <= high80)
+        assert np.all(low90 <= low80) and np.all(high80 <= high90)
+
+
+def test_enclose_point_widens_only_where_the_point_or_a_narrower_band_lies_outside():
+    from maestro.domain.meta.serving import enclose_point
+
+    point = np.array([5.0, 1.0, 9.0])
+    bands = {
+        "80": (np.array([4.0, 2.0, 3.0]), np.array([6.0, 3.0, 8.0])),
+        "90": (np.array([3.0, 2.5, 2.0]), np.array([7.0, 4.0, 8.5])),
+    }
+    out = enclose_point(point, bands)
+    assert out["80"][0].tolist() == [4.0, 1.0, 3.0] and out["80"][1].tolist() == [6.0, 3.0, 9.0]
+    assert out["90"][0].tolist() == [3.0, 1.0, 2.0] and out["90"][1].tolist() == [7.0, 4.0, 9.0]

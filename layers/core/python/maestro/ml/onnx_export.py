@@ -65,7 +65,16 @@ def _convert(estimator: Any, n_features: int):
     float32)."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from sklearn.dummy import DummyRegressor
 
+    if isinstance(estimator, DummyRegressor):  # the tenant-mean baseline: a linear model of zero slope
+        from sklearn.linear_model import LinearRegression
+
+        constant = LinearRegression()
+        constant.coef_ = np.zeros(n_features)
+        constant.intercept_ = np.asarray(float(np.ravel(estimator.constant_)[0]))
+        constant.n_features_in_ = n_features
+        estimator = constant
     tensor_type = FloatTensorType if _is_tree_model(estimator) else DoubleTensorType
     return convert_sklearn(estimator, initial_types=[("X", tensor_type([None, n_features]))], target_opset=TARGET_OPSET)
 

@@ -421,14 +421,25 @@ def recommend_team(
     model_success: Any,
     profile: Mapping[str, float],
     candidates: Sequence[Mapping[str, Any]] | None = None,
+    success_profile: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """The best candidate team shape beside the current plan, each with predicted duration and success (point
-    and 80% interval). `model_*` are maestro.ml.training.TargetModel; `candidates` (shapes as `team_shapes`
-    returns them) default to `team_shapes(profile)`."""
+    and 80%/90% intervals). `model_*` are maestro.ml.training.TargetModel or served models; `profile` is the plan's
+    vector as the duration model reads it and `success_profile` as the success model does (imputed features sit
+    at each model's own training mean; default: `profile`). The current plan is predicted from those vectors
+    unchanged, so its figures are the ones POST /v1/predictions gives for the same plan; `candidates` (shapes as
+    `team_shapes` returns them) default to `team_shapes(profile)`."""
+    success_profile = profile if success_profile is None else success_profile
     shapes = [current_shape(profile)] + list(candidates if candidates is not None else team_shapes(profile))
-    rows = np.vstack([model_duration.vector(apply_shape(profile, s)) for s in shapes])
-    duration, duration_intervals = model_duration.predict(rows)
-    success, success_intervals = model_success.predict(rows)
+    duration_rows = np.vstack(
+        [model_duration.vector(profile)] + [model_duration.vector(apply_shape(profile, s)) for s in shapes[1:]]
+    )
+    success_rows = np.vstack(
+        [model_success.vector(success_profile)]
+        + [model_success.vector(apply_shape(success_profile, s)) for s in shapes[1:]]
+    )
+    duration, duration_intervals = model_duration.predict(duration_rows)
+    success, success_intervals = model_success.predict(success_rows)
     duration_scale = max(float(model_duration.metrics["holdout"]["mae"]), 1e-9)
     success_scale = max(float(model_success.metrics["holdout"]["mae"]), 1e-9)
     gain = (success - success[0]) / success_scale + (duration[0] - duration) / duration_scale
@@ -436,13 +447,16 @@ def recommend_team(
     best = int(np.flatnonzero(admissible)[np.argmax(gain[admissible])])  # index 0 (the plan) always qualifies
 
     def outcome(i: int) -> dict[str, Any]:
+        # rounded as predictions are (4 places), so the plan's figures match POST /v1/predictions exactly
         return {
             "shape": shapes[i],
             "predicted": {
-                "duration_days": round(float(duration[i]), 2),
-                "duration_80": [round(float(b[i]), 2) for b in duration_intervals["80"]],
-                "success_score": round(float(success[i]), 2),
-                "success_80": [round(float(b[i]), 2) for b in success_intervals["80"]],
+                "duration_days": round(float(duration[i]), 4),
+                "duration_80": [round(float(b[i]), 4) for b in duration_intervals["80"]],
+                "duration_90": [round(float(b[i]), 4) for b in duration_intervals["90"]],
+                "success_score": round(float(success[i]), 4),
+                "success_80": [round(float(b[i]), 4) for b in success_intervals["80"]],
+                "success_90": [round(float(b[i]), 4) for b in success_intervals["90"]],
             },
         }
 

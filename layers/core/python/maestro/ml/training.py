@@ -66,6 +66,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from maestro.domain.meta.history import TARGET_NAMES, History, feature_table
+from maestro.domain.meta.serving import enclose_point
 from maestro.domain.meta.targets import INTERVAL_LEVELS, INTERVAL_SPACE
 
 HOLDOUT_FRACTION = 0.2
@@ -329,7 +330,7 @@ class TargetModel:
         point = self.estimator.predict(X)
         if self.target in TARGET_BOUNDS:
             point = np.clip(point, *TARGET_BOUNDS[self.target])
-        return point, {level: self.intervals.interval(X, level) for level in INTERVAL_LEVELS}
+        return point, enclose_point(point, {level: self.intervals.interval(X, level) for level in INTERVAL_LEVELS})
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """MAE and R² of the model and of each baseline, and interval coverage, on any labelled projects
@@ -433,13 +434,40 @@ def train_target(
     estimator = CandidateAverage([(fitted[name], weight) for name, weight in weights.items()])
     ensemble_cv = _figures(y_train, sum(w * out_of_fold[name] for name, w in weights.items()))
     ensemble_holdout = _figures(y_hold, estimator.predict(X_hold))
+    # The searched model serves only when it beats both baselines on the hold-out set; else the best baseline
+    # (fitted on the same training projects) is the model, and the metrics say so.
+    order = list(baselines(target))  # on a tie the simpler baseline (tenant mean) serves
+    best_baseline = min(order, key=lambda k: (figures[f"baseline:{k}"]["holdout_mae"], order.index(k)))
+    baseline_mae = figures[f"baseline:{best_baseline}"]["holdout_mae"]
+    if ensemble_holdout["mae"] < baseline_mae:
+        serving = {
+            "model": "searched",
+            "reason": f"hold-out MAE {ensemble_holdout['mae']:.4g} beats the best baseline ({best_baseline}, "
+            f"{baseline_mae:.4g})",
+        }
+    else:
+        serving = {
+            "model": f"baseline:{best_baseline}",
+            "reason": f"the searched ensemble's hold-out MAE {ensemble_holdout['mae']:.4g} does not beat the "
+            f"{best_baseline} baseline's {baseline_mae:.4g}: the baseline serves",
+            "searched_holdout": ensemble_holdout,
+        }
+        name = f"baseline:{best_baseline}"
+        weights = {name: 1.0}
+        estimator = CandidateAverage([(fitted[name], 1.0)])
+        ensemble_cv = _figures(y_train, out_of_fold[name])
+        ensemble_holdout = _figures(y_hold, estimator.predict(X_hold))
 
     intervals = ConformalIntervals.fit(
         X_train, y_train, space=INTERVAL_SPACE[target], seed=seed, bounds=TARGET_BOUNDS.get(target)
     )
     coverage, width = {}, {}
+    held_point = estimator.predict(X_hold)
+    if target in TARGET_BOUNDS:
+        held_point = np.clip(held_point, *TARGET_BOUNDS[target])
+    held_intervals = enclose_point(held_point, {level: intervals.interval(X_hold, level) for level in INTERVAL_LEVELS})
     for level in INTERVAL_LEVELS:
-        low, high = intervals.interval(X_hold, level)
+        low, high = held_intervals[level]
         coverage[level] = round(float(np.mean((y_hold >= low) & (y_hold <= high))), 4)
         width[level] = round(float(np.median(high - low)), 4)
 
@@ -465,6 +493,7 @@ def train_target(
         "selected": " + ".join(f"{weight:.1f} x {name}" for name, weight in weights.items()),
         "cv": {"mae": ensemble_cv["mae"], "r2": ensemble_cv["r2"], "note": "optimistic: weights chosen on these"},
         "holdout": ensemble_holdout,
+        "serving": serving,
         "coverage": coverage,
         "interval_median_width": width,
     }
@@ -472,7 +501,7 @@ def train_target(
         target,
         tuple(feature_names),
         weights,
-        {c.name: c for c in searched},
+        {**{c.name: c for c in searched}, **{f"baseline:{k}": c for k, c in baselines(target).items()}},
         estimator,
         intervals,
         metrics,

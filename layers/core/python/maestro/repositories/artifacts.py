@@ -8,7 +8,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.errors import Conflict, PreconditionFailed
+from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
 from maestro.repositories.schema import Artifact, NameClaim, Tenant
 from maestro.repositories.tables import (
@@ -77,6 +77,8 @@ def update_artifact(artifact: Artifact, actions: list, expected_revision: int | 
         )  # noqa: E712
     except UpdateError as error:
         if is_condition_failure(error):
+            if expected_revision is None:  # no precondition was sent: the use case re-reads and applies it again
+                raise LostRace("the artifact changed while it was being changed") from None
             raise PreconditionFailed("the artifact changed since you read it; read it again") from None
         raise
     return artifact

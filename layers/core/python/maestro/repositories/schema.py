@@ -95,8 +95,6 @@ class User(MaestroModel):
     invite_token_hash = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     deleted_at = UTCDateTimeAttribute(null=True)
-    failed_logins = ListAttribute(of=UTCDateTimeAttribute, default=list)
-    locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -145,6 +143,9 @@ class ApiKey(MaestroModel):
     role = UnicodeAttribute()
     secret_hash = UnicodeAttribute()
     created_by = UnicodeAttribute()
+    # The user whose standing the key borrows: it stops when that user is deactivated or deleted. None: the
+    # tenant's own key (see maestro.domain.identity.api_keys.key_owner).
+    owner_user_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     last_used_at = UTCDateTimeAttribute(null=True)
@@ -397,6 +398,10 @@ class ArtifactVersion(MaestroModel):
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
+    # Servable versions (maestro.domain.model_serving): the graph's signature, read once when it became ready, or
+    # why it cannot be served.
+    signature = JSONAttribute(null=True)
+    serving_problem = UnicodeAttribute(null=True)
 
 
 class ArtifactAlias(MaestroModel):
@@ -415,6 +420,24 @@ class ArtifactAlias(MaestroModel):
     revision = NumberAttribute(default=1)  # the ETag: If-Match on PUT/DELETE
     updated_by = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+class ServingStats(MaestroModel):
+    """A served model version's daily rollup (`version#YYYY-MM-DD`) of requests, errors, latencies and input
+    summaries (maestro.domain.serving_monitoring), and its drift reference (`version#reference`)."""
+
+    logical_name = "serving-stats"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "serving-stats"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    version_day = UnicodeAttribute(range_key=True)  # version#YYYY-MM-DD, or version#reference
+    requests = NumberAttribute(default=0)
+    errors = NumberAttribute(default=0)
+    stats = JSONAttribute(default=dict)
+    revision = NumberAttribute(default=0)  # compare-and-swap of `stats` (counters are atomic ADDs)
+    updated_at = UTCDateTimeAttribute(null=True)
 
 
 class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
@@ -603,6 +626,10 @@ class RateLimitWindow(MaestroModel):
     window_key = UnicodeAttribute(hash_key=True)  # <limit name>#<subject>#<window start>
     count = NumberAttribute(default=0)
     expires_at_epoch = NumberAttribute()
+    # Login throttling (key `login#<sha256 of the email>`): kept per email, whether or not an account has it,
+    # so a locked account and an unknown email answer alike.
+    failures = ListAttribute(of=NumberAttribute, null=True)  # epoch seconds of recent failures
+    locked_until = UTCDateTimeAttribute(null=True)
 
 
 class IdempotencyRecord(MaestroModel):
@@ -640,6 +667,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     NameClaim,
     ArtifactVersion,
     ArtifactAlias,
+    ServingStats,
     LineageEdge,
     ArtifactVector,
     ArtifactUsage,

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.errors import NotFound
+from maestro.domain.errors import Conflict, NotFound
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Artifact, ArtifactUsage, child_key
+from maestro.repositories.schema import Artifact, ArtifactUsage, ArtifactVersion, child_key
 from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 
 
@@ -19,11 +19,15 @@ def usage_key(project_id: str, version: str) -> str:
     return f"{project_id}#{version}"
 
 
-def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool:
-    """True if this (project, artifact, version) is new; False if it was already recorded (nothing changes)."""
+def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str, version: str) -> bool:
+    """True if this (project, artifact, version) is new; False if it was already recorded (nothing changes).
+    Only a ready version can be used: checked in the same transaction, so a version rejected meanwhile is not."""
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
+            tx.condition_check(
+                ArtifactVersion, child_key(tenant_id, artifact_id), version, condition=ArtifactVersion.status == "ready"
+            )
             tx.save(usage, condition=ArtifactUsage.project_version.does_not_exist())
             tx.update(
                 Artifact(tenant_id, artifact_id),
@@ -32,11 +36,13 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str) -> bool
             )  # noqa: E712
         return True
     except TransactWriteError as error:
-        failed = failed_conditions(error)  # [usage row, artifact counter]
-        if 0 in failed:
-            return False
-        if 1 in failed:
+        failed = failed_conditions(error)  # [version check, usage row, artifact counter]
+        if 2 in failed:
             raise NotFound(f"artifact {artifact_id} not found") from None
+        if 0 in failed:
+            raise Conflict(f"version {version} is not ready; usages are recorded only on ready versions") from None
+        if 1 in failed:
+            return False
         raise
 
 

@@ -20,9 +20,9 @@ from maestro.repositories import identity as identity_store
 from maestro.repositories.schema import Artifact
 from maestro.services import embeddings
 from maestro.services.artifact_views import artifact_view
-from maestro.services.context import RequestMeta, audit_as
+from maestro.services.context import RequestMeta, audit_as, retry_lost_races
 
-MAX_TOP = 50
+DEFAULT_TOP, MAX_TOP = 10, 50  # the /v1/artifacts/top limit (its query model declares them)
 
 
 def _now() -> datetime:
@@ -75,6 +75,12 @@ def update_artifact(
     caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None, meta: RequestMeta
 ) -> dict:
     """Description, tags, metadata and deprecation ({reason, replacement_id?}, or null to undeprecate)."""
+    return retry_lost_races(lambda: _update_artifact_once(caller, artifact_id, changes, expected_revision, meta))
+
+
+def _update_artifact_once(
+    caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None, meta: RequestMeta
+) -> dict:
     artifact = get_artifact_record(caller, artifact_id)
     before = artifact_view(artifact)
     actions = []

@@ -97,11 +97,13 @@ class ServedTarget:
         return low, high
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
-        """(point, {"80": (low, high), "90": (low, high)}) for every row of X, in the target's units."""
+        """(point, {"80": (low, high), "90": (low, high)}) for every row of X, in the target's units; each interval
+        holds the point and the 90% interval holds the 80% one (enclose_point)."""
         outputs = self._outputs(np.atleast_2d(X))
-        return self._point(outputs), {
-            level: self._interval(outputs, level) for level in self.manifest["intervals"]["levels"]
-        }
+        point = self._point(outputs)
+        return point, enclose_point(
+            point, {level: self._interval(outputs, level) for level in self.manifest["intervals"]["levels"]}
+        )
 
     def explain(self, x: Sequence[float], top: int = TOP_CONTRIBUTIONS) -> list[dict[str, Any]]:
         """The features that move this prediction most (occlusion against the training mean), largest first."""
@@ -122,6 +124,22 @@ class ServedTarget:
             for i in order[:top]
             if effect[i] != 0
         ]
+
+
+def enclose_point(
+    point: np.ndarray, intervals: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each interval widened to hold the point, and each wider level to hold the narrower ones. The point (the
+    ensemble's mean-like estimate) and the bands (conformalised quantiles) come from different models and can
+    disagree at the edges; widening only ever raises coverage, and a point outside its own band reads as a
+    contradiction. Shared by training (maestro.ml.training) and serving, so both report the same figures."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    low_so_far, high_so_far = point, point
+    for level in sorted(intervals, key=float):
+        low, high = intervals[level]
+        low_so_far, high_so_far = np.minimum(low, low_so_far), np.maximum(high, high_so_far)
+        out[level] = (low_so_far, high_so_far)
+    return out
 
 
 def vector(feature_names: Sequence[str], values: Mapping[str, float]) -> np.ndarray:

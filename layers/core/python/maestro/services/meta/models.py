@@ -100,6 +100,8 @@ def version_view(record: ModelRecord) -> dict[str, Any]:
         # a coverage on ~100 projects is only known to a few points: say how many
         "coverage_standard_error": coverage_standard_errors(holdout_projects),
         "selected": metrics.get("selected"),
+        # which model serves: the searched one only when it beat both baselines on the hold-out set
+        "serving": metrics.get("serving"),
         "decision": record.decision,
         "live": _live(record),
     }
@@ -128,7 +130,8 @@ def overview(caller: Caller) -> dict[str, Any]:
         if pointer and champion is None:
             stored = meta_models.get_version(caller.tenant_id, target, pointer.model_version)
             champion = version_view(stored) if stored else None
-        targets[target] = {"champion": champion, "history": history}
+        serves = ((champion or {}).get("serving") or {}).get("model", "searched") if champion else None
+        targets[target] = {"champion": champion, "history": history, "serves": serves}
     recommender = pointers.get(RECOMMENDER)
     return {
         "id": "meta",

@@ -110,7 +110,10 @@ def _team_part(tenant_id: str, subject: Any) -> dict[str, Any] | None:
         return None
     duration, success = served["duration_days"].model, served["success_score"].model
     team = recommend_team(
-        duration, success, subject.model_values(duration.feature_names, duration.manifest["feature_means"])
+        duration,
+        success,
+        subject.model_values(duration.feature_names, duration.manifest["feature_means"]),
+        success_profile=subject.model_values(success.feature_names, success.manifest["feature_means"]),
     )
     return {
         "current": team["current"],
