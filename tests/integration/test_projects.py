@@ -99,8 +99,8 @@ def test_list_searches_names_and_descriptions_sorts_and_pages(tenant):
     with_total = tenant.admin.get("/v1/projects", params={"q": "churn", "limit": 1}).json()
     assert with_total["total"] == 3 and len(with_total["items"]) == 1
     # a cursor belongs to its query; an unknown sort names the choices
-    _problem(tenant.admin.get("/v1/projects", params={"q": "fraud", "cursor": with_total["next_cursor"]}), 400)
-    body = _problem(tenant.admin.get("/v1/projects", params={"sort": "colour"}), 422)
+    problem(tenant.admin.get("/v1/projects", params={"q": "fraud", "cursor": with_total["next_cursor"]}), 400)
+    body = problem(tenant.admin.get("/v1/projects", params={"sort": "colour"}), 422)
     assert "-success_score" in body["errors"][0]["message"]
 
 
