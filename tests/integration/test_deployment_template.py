@@ -244,7 +244,7 @@ def test_each_function_gets_only_what_it_uses(resources, template):
     assert _tables_granted(api) == {table_logical_id(model) for model in TABLE_MODELS}
 
     authorizer = _role_of(resources, "MaestroAuthorizer")
-    assert _tables_granted(authorizer) == {"TableSessions", "TableApiKeys"}
+    assert _tables_granted(authorizer) == {"TableSessions", "TableApiKeys", "TableUsers"}  # users: key owners
     assert not any(a.startswith(("s3:", "kms:")) for a in _actions(authorizer))
     assert "dynamodb:DeleteItem" not in _actions(authorizer)
 

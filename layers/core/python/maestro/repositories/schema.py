@@ -360,8 +360,12 @@ class VectorChangesIndex(LocalSecondaryIndex["ArtifactVector"]):
 
 
 class ArtifactVector(MaestroModel):
-    """An artifact's MiniLM embedding (384 float32, little-endian) and the hash of the text it embeds, so
-    re-embedding unchanged text is a no-op. Tenant-partitioned: search never sees another tenant's vectors."""
+    """An artifact's entry in its tenant's search index, and the change log the index is refreshed from (every
+    write sets `updated_ms`; `by_updated` reads the changes since a moment, strongly consistent): the record fields
+    search reads (`entry`, written with the artifact by the request that changes it), the text extracted from its
+    content and its MiniLM embedding (384 float32, little-endian; null until the embed function has run) with the
+    hash of the text it embeds, so re-embedding unchanged text is a no-op. Usage and impact are kept here by the
+    writers that change them on the artifact. Tenant-partitioned: search never sees another tenant's entries."""
 
     logical_name = "artifact-vectors"
 
@@ -370,10 +374,15 @@ class ArtifactVector(MaestroModel):
 
     tenant_id = UnicodeAttribute(hash_key=True)
     artifact_id = UnicodeAttribute(range_key=True)
-    vector = BinaryAttribute(legacy_encoding=False)
-    text_sha256 = UnicodeAttribute()
+    vector = BinaryAttribute(legacy_encoding=False, null=True)
+    text_sha256 = UnicodeAttribute(null=True)
     updated_ms = NumberAttribute()
     deleted = BooleanAttribute(default=False)
+    entry = JSONAttribute(null=True)
+    record_revision = NumberAttribute(null=True)
+    content_text = UnicodeAttribute(null=True)
+    usage_count = NumberAttribute(null=True)
+    impact_score = NumberAttribute(null=True)
     by_updated = VectorChangesIndex()
 
 

@@ -10,8 +10,9 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, NotFound
 from maestro.pagination import Page
+from maestro.repositories import search_index
 from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Artifact, ArtifactUsage, ArtifactVersion, child_key
+from maestro.repositories.schema import Artifact, ArtifactUsage, ArtifactVector, ArtifactVersion, child_key
 from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
 
 
@@ -34,6 +35,8 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str, version
                 actions=[Artifact.usage_count.add(1)],
                 condition=Artifact.artifact_id.exists() & (Artifact.deleted == False),
             )  # noqa: E712
+            # the search index sorts by usage: its entry counts in the same transaction
+            tx.update(ArtifactVector(tenant_id, artifact_id), actions=search_index.usage_actions(search_index.now_ms()))
         return True
     except TransactWriteError as error:
         failed = failed_conditions(error)  # [version check, usage row, artifact counter]
