@@ -40,6 +40,8 @@ def _process(pid: int, create_time: float) -> Any:
 
     try:
         process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:  # dead, waiting for a parent that may never reap it
+            return None
         return process if abs(process.create_time() - create_time) < 0.01 else None
     except psutil.Error:
         return None
