@@ -1285,6 +1285,10 @@ def models_show(state: State) -> None:
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')} (models from {answer.get('min_completed_projects')} completed projects)")
+    counted = answer.get("training_data")
+    if counted:
+        left_out = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (counted.get("left_out") or {}).items())
+        _stdout(f"Training data: {counted['used']} of {counted['projects']} projects used; left out: {left_out}")
     rows = []
     for target, models_of_target in (answer.get("targets") or {}).items():
         champion = models_of_target.get("champion") or {}
@@ -1308,6 +1312,7 @@ def models_show(state: State) -> None:
                     f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions") else "-"
                 ),
                 "versions": len(models_of_target.get("history") or []),
+                "serves": models_of_target.get("serves") or "-",
             }
         )
     emit_table(
@@ -1323,6 +1328,7 @@ def models_show(state: State) -> None:
             ("coverage", "Coverage 80/90"),
             ("live", "Live MAE (n)"),
             ("versions", "Versions"),
+            ("serves", "Serves"),
         ],
         title="Outcome models",
     )
