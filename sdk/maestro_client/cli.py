@@ -622,11 +622,10 @@ def projects_import(state: State, path: Path, dry_run: bool, timeout: float) -> 
     if state.json:
         emit_json(status)
     else:
-        title = f"{'Dry run of ' if dry_run else 'Imported '}{path.name}: {status.get('rows', 0)} rows"
+        _stdout(f"{'Dry run of ' if dry_run else 'Imported '}{path.name}: {status.get('rows', 0)} rows")
         emit_table(
             [{"result": k, "rows": counts.get(k, 0)} for k in ("created", "updated", "unchanged", "rejected_count")],
             [("result", "Result"), ("rows", "Rows")],
-            title=title,
         )
         if status.get("first_errors"):
             emit_table(

@@ -42,7 +42,7 @@ def _history_csv(path: Path, tenant) -> int:
     """A team's history as the documented CSV (docs/project-import.md), its artifacts made in the library first."""
     from maestro.domain.meta.synthetic import generate_history
 
-    history = generate_history(n_projects=70, n_artifacts=21, seed=7)
+    history = generate_history(n_projects=70, n_artifacts=30, seed=7)
     library = {a.artifact_id: a for a in history.artifacts}
     made: dict[str, str] = {}
     versions: set[tuple[str, str]] = set()
