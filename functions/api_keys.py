@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field
 from functions.authorizer import maestro_authorizer
 from functions.identity_views import ApiKeyView
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import ResponseModel
 from maestro.services import identity
@@ -18,7 +18,7 @@ routes = RouteKit(api_keys_api, maestro_authorizer)
 
 
 class ApiKeyIn(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: Literal["admin", "developer", "viewer"]
     expires_at: AwareDatetime | None = None
 
@@ -42,14 +42,14 @@ class RevokedView(ResponseModel):
     status=201,
 )
 def create_api_key(scope):
-    body = scope.body(ApiKeyIn)
+    body = scope.body()
     created = identity.create_api_key(scope.caller, body.name, body.role, body.expires_at, scope.meta)
     return json_response(created, status=201)
 
 
 @routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage", response=ApiKeyView, paginated=True)
 def list_api_keys(scope):
-    return json_response(identity.list_api_keys(scope.caller, scope.limit, scope.cursor).to_body())
+    return json_response(identity.list_api_keys(scope.caller, scope.params.limit, scope.params.cursor).to_body())
 
 
 @routes.route(

@@ -62,7 +62,7 @@ def _with_etag(view: dict, status: int = 200):
 )
 def set_alias(scope, artifact_id, alias):
     """Point an alias at a ready version (201 when new); If-Match makes the move conditional."""
-    body = scope.body(AliasIn)
+    body = scope.body()
     view, created = artifact_aliases.set_alias(
         scope.caller,
         artifact_id,
@@ -106,7 +106,9 @@ def get_alias(scope, artifact_id, alias):
 )
 def list_aliases(scope, artifact_id):
     """The artifact's aliases, by name."""
-    return json_response(artifact_aliases.list_aliases(scope.caller, artifact_id, scope.limit, scope.cursor).to_body())
+    return json_response(
+        artifact_aliases.list_aliases(scope.caller, artifact_id, scope.params.limit, scope.params.cursor).to_body()
+    )
 
 
 @routes.route(
@@ -127,5 +129,5 @@ def get_protected_aliases(scope):
 )
 def set_protected_aliases(scope):
     """Replace the tenant's protected aliases (admins)."""
-    body = scope.body(ProtectedAliasesIn)
+    body = scope.body()
     return json_response(artifact_aliases.set_protected_aliases(scope.caller, body.aliases, scope.meta))

@@ -11,7 +11,6 @@ from pydantic import Field, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain import artifact_versions as rules
-from maestro.domain.errors import InvalidInput
 from maestro.http.api import json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
@@ -58,6 +57,18 @@ class ParentRef(ResponseModel):
     version: str
 
 
+class TensorView(ResponseModel):
+    name: str
+    type: str = Field(description="element type: float32, float64, int64, string, bool, ... (or an ONNX type)")
+    shape: list[int | None] | None = Field(description="each dimension, null where any size goes (the batch)")
+
+
+class SignatureView(ResponseModel):
+    inputs: list[TensorView]
+    outputs: list[TensorView]
+    feature_names: list[str] | None = Field(description="column names of a single [N, F] input, when the graph says")
+
+
 class VersionView(ResponseModel):
     id: str
     version: str
@@ -73,6 +84,10 @@ class VersionView(ResponseModel):
     created_by: str
     created_at: datetime
     verified_at: datetime | None
+    signature: SignatureView | None = Field(
+        description="for a servable model version (an ONNX graph): its inputs and outputs, read when it became ready"
+    )
+    serving_problem: str | None = Field(description="why a model version's graph cannot be served, if it cannot")
 
 
 class PresignedUpload(ResponseModel):
@@ -136,7 +151,7 @@ def _with_location(view: dict, status: int):
 def create_version(scope, artifact_id):
     # An artifact the caller cannot see is 404 whatever the body says (and a malformed body reveals nothing).
     get_artifact_record(scope.caller, artifact_id)
-    fields = scope.body(VersionIn).model_dump(mode="json")
+    fields = scope.body().model_dump(mode="json")
     return _with_location(artifact_versions.create_version(scope.caller, artifact_id, fields, scope.meta), 201)
 
 
@@ -149,7 +164,7 @@ def create_version(scope, artifact_id):
 )
 def list_versions(scope, artifact_id):
     return json_response(
-        artifact_versions.list_versions(scope.caller, artifact_id, scope.limit, scope.cursor).to_body()
+        artifact_versions.list_versions(scope.caller, artifact_id, scope.params.limit, scope.params.cursor).to_body()
     )
 
 
@@ -193,10 +208,7 @@ def download_version(scope, artifact_id, version):
     response=LineageView,
 )
 def get_lineage(scope, artifact_id):
-    raw = scope.query("depth", str(rules.DEFAULT_LINEAGE_DEPTH))
-    if not raw.isdigit():
-        raise InvalidInput(f"depth must be an integer between 1 and {rules.MAX_LINEAGE_DEPTH}", parameter="depth")
-    return json_response(artifact_versions.lineage(scope.caller, artifact_id, int(raw)))
+    return json_response(artifact_versions.lineage(scope.caller, artifact_id, scope.params.depth))
 
 
 # ---------------------------------------------------------------- S3 object-created events

@@ -11,7 +11,7 @@ from functions.projects import UsageView
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
-from maestro.http.requests import Omittable, RequestModel
+from maestro.http.requests import Name, Omittable, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
 from maestro.services import artifacts
@@ -33,7 +33,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 class ArtifactIn(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     type: ArtifactType
     description: str = Field(default="", max_length=20_000)
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -130,7 +130,7 @@ class ArtifactSearchPage(Page[ArtifactHit]):
 
 class TopQuery(QueryModel):
     type: ArtifactType | None = None
-    limit: int = Field(default=10, ge=1, le=artifacts.MAX_TOP)
+    limit: int = Field(default=artifacts.DEFAULT_TOP, ge=1, le=artifacts.MAX_TOP)
 
 
 class RecordedUsageView(UsageView):
@@ -219,7 +219,7 @@ def _search(scope, query: SearchIn):
     status=201,
 )
 def create_artifact(scope):
-    fields = scope.body(ArtifactIn).model_dump(mode="json")
+    fields = scope.body().model_dump(mode="json")
     return _with_etag(artifacts.create_artifact(scope.caller, fields, scope.meta), status=201)
 
 
@@ -230,17 +230,12 @@ def create_artifact(scope):
     query=SearchIn,
     response=ArtifactSearchPage,
     paginated=True,
-    errors=(422, 503),
+    errors=(503,),
 )
 def list_artifacts(scope):
     """Search the library with query parameters (the filters of POST /v1/artifacts/search)."""
-    from maestro.http.requests import parse_model
-
-    params = scope.request.query_params or {}
-    # tags repeat (?tags=a&tags=b) or come comma-separated (?tags=a,b)
-    tags = [t for value in (params.getlist("tags") if "tags" in params else []) for t in value.split(",") if t]
-    query = parse_model(SearchIn, {**dict(params), "tags": tags})
-    return _search(scope, query)
+    # `tags` repeats (?tags=a&tags=b) or comes comma-separated (?tags=a,b): maestro.http.requests.query_input
+    return _search(scope, scope.params)
 
 
 @routes.route(
@@ -253,7 +248,7 @@ def list_artifacts(scope):
 )
 def search_artifacts(scope):
     """Keyword, semantic or hybrid search with filters; paged by the body's limit and cursor."""
-    return _search(scope, scope.body(SearchIn))
+    return _search(scope, scope.body())
 
 
 @routes.route(
@@ -262,20 +257,11 @@ def search_artifacts(scope):
     permission="artifacts.read",
     query=TopQuery,
     response=as_page(ArtifactView),
-    errors=(422,),
 )
 def top_artifacts(scope):
     """The artifacts with the highest impact scores."""
-    from maestro.pagination import parse_limit
-
-    artifact_type = scope.query("type")
-    if artifact_type is not None and artifact_type not in {t.value for t in ArtifactType}:
-        raise ValidationFailed(
-            "unknown type",
-            errors=[{"field": "type", "type": "enum", "message": f"must be one of {[t.value for t in ArtifactType]}"}],
-        )
-    limit = parse_limit(scope.query("limit", "10"))
-    return json_response({"items": artifacts.top(scope.caller, artifact_type, limit), "next_cursor": None})
+    artifact_type = scope.params.type.value if scope.params.type else None
+    return json_response({"items": artifacts.top(scope.caller, artifact_type, scope.params.limit), "next_cursor": None})
 
 
 @routes.route("/v1/artifacts/{artifact_id}", methods=["GET"], permission="artifacts.read", response=ArtifactView)
@@ -292,7 +278,7 @@ def get_artifact(scope, artifact_id):
     response=ArtifactView,
 )
 def update_artifact(scope, artifact_id):
-    changes = scope.body(ArtifactPatch).model_dump(mode="json", exclude_unset=True)
+    changes = scope.body().model_dump(mode="json", exclude_unset=True)
     return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version, scope.meta))
 
 
@@ -328,7 +314,7 @@ def record_usage(scope, artifact_id):
     from maestro.services import usage
 
     artifacts.get_artifact_record(scope.caller, artifact_id)  # 404 for another tenant's id, whatever the body
-    body = scope.body(UsageIn)
+    body = scope.body()
     recorded, created = usage.record_usage(
         scope.caller, artifact_id, body.project_id, body.version, body.context, scope.meta
     )
@@ -387,6 +373,6 @@ def match_work(scope):
     """Artifacts that fit described work, with the matched parts and a reuse suggestion (docs in domain/matching)."""
     from maestro.services import matching
 
-    body = scope.body(MatchIn)
+    body = scope.body()
     types = [t.value for t in body.types] if body.types else None
     return json_response(matching.match(scope.caller, body.text, body.spec.model_dump(), types, body.limit))

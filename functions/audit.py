@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.http.api import json_response
-from maestro.http.requests import parse_timestamp_param
+from maestro.http.requests import UtcDatetime
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import QueryModel, ResponseModel
 from maestro.repositories import audit_log
@@ -21,8 +21,8 @@ class AuditQuery(QueryModel):
     actor: str | None = Field(default=None, description="exact actor, e.g. user:usr_... or key:...")
     action: str | None = Field(default=None, description="exact action, e.g. user.update")
     resource: str | None = Field(default=None, description="resource_type or resource_type:resource_id")
-    from_: AwareDatetime | None = Field(default=None, alias="from", description="occurred at or after")
-    to: AwareDatetime | None = Field(default=None, description="occurred before")
+    from_: UtcDatetime | None = Field(default=None, alias="from", description="occurred at or after")
+    to: UtcDatetime | None = Field(default=None, description="occurred before")
 
 
 class AuditEventView(ResponseModel):
@@ -50,10 +50,6 @@ class ChainVerificationView(ResponseModel):
     first_broken: dict[str, Any] | None = Field(description="{seq, event_id, problem} of the first broken link")
 
 
-def _moment(scope, name):
-    return parse_timestamp_param(scope.query(name), name)
-
-
 @routes.route(
     "/v1/audit", methods=["GET"], permission="audit.read", query=AuditQuery, response=AuditEventView, paginated=True
 )
@@ -61,13 +57,13 @@ def list_audit_events(scope):
     """The tenant's audit events, newest first (a filtered page may be short while next_cursor is set)."""
     page = audit_log.list_events(
         scope.caller.tenant_id,
-        actor=scope.query("actor"),
-        action=scope.query("action"),
-        resource=scope.query("resource"),
-        occurred_from=_moment(scope, "from"),
-        occurred_to=_moment(scope, "to"),
-        limit=scope.limit,
-        cursor=scope.cursor,
+        actor=scope.params.actor,
+        action=scope.params.action,
+        resource=scope.params.resource,
+        occurred_from=scope.params.from_,
+        occurred_to=scope.params.to,
+        limit=scope.params.limit,
+        cursor=scope.params.cursor,
     )
     return json_response(page.to_body())
 

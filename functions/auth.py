@@ -10,7 +10,7 @@ from functions.identity_views import ApiKeyView, RoleName, UserView
 from maestro.domain.identity.passwords import MAX_PASSWORD_LENGTH
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import ResponseModel
 from maestro.services import identity
@@ -24,10 +24,10 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class SignupIn(RequestModel):
-    tenant_name: str = Field(min_length=1, max_length=200)
+    tenant_name: Name = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     password: str = Password
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
 
 
 class LoginIn(RequestModel):
@@ -80,7 +80,7 @@ class LoggedOutView(ResponseModel):
     errors=(403, 409, 429),
 )
 def signup(scope):
-    body = scope.body(SignupIn)
+    body = scope.body()
     pair = identity.signup(body.tenant_name, body.email, body.password, body.name, scope.meta)
     return json_response(pair.to_body(), status=201)
 
@@ -89,7 +89,7 @@ def signup(scope):
     "/v1/auth/login", methods=["POST"], permission=PUBLIC, body=LoginIn, response=TokenPairView, errors=(401, 429)
 )
 def login(scope):
-    body = scope.body(LoginIn)
+    body = scope.body()
     return json_response(identity.login(body.email, body.password, scope.meta).to_body())
 
 
@@ -97,7 +97,7 @@ def login(scope):
     "/v1/auth/refresh", methods=["POST"], permission=PUBLIC, body=RefreshIn, response=TokenPairView, errors=(401,)
 )
 def refresh(scope):
-    body = scope.body(RefreshIn)
+    body = scope.body()
     return json_response(identity.refresh(body.refresh_token, scope.meta).to_body())
 
 
@@ -110,7 +110,7 @@ def refresh(scope):
     errors=(401,),
 )
 def accept_invite(scope):
-    body = scope.body(AcceptInviteIn)
+    body = scope.body()
     return json_response(identity.accept_invite(body.invite_token, body.password, scope.meta).to_body())
 
 

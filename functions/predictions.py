@@ -112,7 +112,7 @@ def create_prediction(scope):
     """Predict success score, duration and cost with 80% and 90% intervals (stored; scored at the outcome)."""
     from maestro.services.meta import predictions  # numpy and the history module: only when predicting
 
-    body = scope.body(ProjectOrProfile)
+    body = scope.body()
     return json_response(predictions.predict(scope.caller, body.project_id, _profile(body), scope.meta))
 
 
@@ -128,7 +128,7 @@ def create_recommendations(scope):
     """Artifacts to reuse (learned blend, with reasons) and the team shape the models expect to do best."""
     from maestro.services.meta import recommendations  # numpy: only when recommending
 
-    body = scope.body(RecommendationRequest)
+    body = scope.body()
     return json_response(recommendations.recommend(scope.caller, body.project_id, _profile(body), body.limit))
 
 

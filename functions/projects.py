@@ -4,14 +4,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SkipValidation, field_validator
 
 from functions.authorizer import maestro_authorizer
-from maestro.domain.errors import ValidationFailed
 from maestro.domain.project_input import MAX_IMPORT_ROWS, ImportRow, MemberIn, OutcomeIn, ProjectIn, owner_slash_repo
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
-from maestro.http.requests import Omittable, RequestModel
+from maestro.http.requests import Name, Omittable, RequestModel, refuse_larger_batches
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
 from maestro.services import projects
@@ -23,7 +22,7 @@ routes = RouteKit(projects_api, maestro_authorizer)
 class ProjectPatch(RequestModel):
     """Only the fields given change; null clears start_date and mlflow_experiment and is refused elsewhere."""
 
-    name: str = Omittable(min_length=1, max_length=200)
+    name: Name = Omittable(min_length=1, max_length=200)
     description: str = Omittable(max_length=10_000)
     complexity_score: float = Omittable(ge=1, le=10)
     team_size: int = Omittable(ge=1, le=500)
@@ -131,16 +130,6 @@ def _with_etag(body: dict, status: int = 200):
     return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
 
 
-def _enum_param(scope, name, enum):
-    value = scope.query(name)
-    if value is not None and value not in {e.value for e in enum}:
-        raise ValidationFailed(
-            f"unknown {name}",
-            errors=[{"field": name, "message": f"must be one of {[e.value for e in enum]}", "type": "enum"}],
-        )
-    return value
-
-
 @routes.route(
     "/v1/projects",
     methods=["POST"],
@@ -152,7 +141,7 @@ def _enum_param(scope, name, enum):
     errors=(403,),
 )
 def create_project(scope):
-    return _with_etag(projects.create_project(scope.caller, _stored(scope.body(ProjectIn)), scope.meta), status=201)
+    return _with_etag(projects.create_project(scope.caller, _stored(scope.body()), scope.meta), status=201)
 
 
 @routes.route(
@@ -162,16 +151,12 @@ def create_project(scope):
     query=ProjectQuery,
     response=ProjectView,
     paginated=True,
-    errors=(422,),
 )
 def list_projects(scope):
-    page = projects.list_projects(
-        scope.caller,
-        _enum_param(scope, "status", ProjectStatus),
-        _enum_param(scope, "problem_class", ProblemClass),
-        scope.limit,
-        scope.cursor,
-    )
+    params = scope.params
+    status = params.status.value if params.status else None
+    problem_class = params.problem_class.value if params.problem_class else None
+    page = projects.list_projects(scope.caller, status, problem_class, params.limit, params.cursor)
     return json_response(page.to_body())
 
 
@@ -189,7 +174,7 @@ def get_project(scope, project_id):
     response=ProjectView,
 )
 def update_project(scope, project_id):
-    changes = _stored(scope.body(ProjectPatch), exclude_unset=True)
+    changes = _stored(scope.body(), exclude_unset=True)
     return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
@@ -214,7 +199,7 @@ def delete_project(scope, project_id):
     response=ProjectView,
 )
 def record_outcome(scope, project_id):
-    outcome = _stored(scope.body(OutcomeIn))
+    outcome = _stored(scope.body())
     return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
@@ -228,9 +213,7 @@ def record_outcome(scope, project_id):
     status=201,
 )
 def add_member(scope, project_id):
-    return json_response(
-        projects.add_member(scope.caller, project_id, _stored(scope.body(MemberIn)), scope.meta), status=201
-    )
+    return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body()), scope.meta), status=201)
 
 
 @routes.route(
@@ -241,7 +224,9 @@ def add_member(scope, project_id):
     paginated=True,
 )
 def list_members(scope, project_id):
-    return json_response(projects.list_members(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+    return json_response(
+        projects.list_members(scope.caller, project_id, scope.params.limit, scope.params.cursor).to_body()
+    )
 
 
 @routes.route(
@@ -265,7 +250,7 @@ def remove_member(scope, project_id, member_id):
     response=SuccessWeightsView,
 )
 def set_success_weights(scope):
-    return json_response(projects.set_success_weights(scope.caller, scope.body(SuccessWeightsIn).weights, scope.meta))
+    return json_response(projects.set_success_weights(scope.caller, scope.body().weights, scope.meta))
 
 
 @routes.route(
@@ -278,7 +263,9 @@ def set_success_weights(scope):
 def project_artifacts(scope, project_id):
     from maestro.services import usage
 
-    return json_response(usage.project_artifacts(scope.caller, project_id, scope.limit, scope.cursor).to_body())
+    return json_response(
+        usage.project_artifacts(scope.caller, project_id, scope.params.limit, scope.params.cursor).to_body()
+    )
 
 
 @routes.route(
@@ -290,17 +277,19 @@ def project_artifacts(scope, project_id):
     errors=(503,),
 )
 def similar_projects(scope, project_id):
-    from maestro.pagination import parse_limit
     from maestro.services import matching
 
-    return json_response(matching.similar_projects(scope.caller, project_id, parse_limit(scope.query("limit", "10"))))
+    return json_response(matching.similar_projects(scope.caller, project_id, scope.params.limit))
 
 
 # ---------------------------------------------------------------- history import
 class ImportBatchIn(RequestModel):
-    """Documents the body; the view validates each row on its own, so one bad row never blocks the others."""
+    """At least one project and at most MAX_IMPORT_ROWS (more is 413: split it, or upload a file)."""
 
-    projects: list[ImportRow] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+    # Each row is judged on its own by the import (207 with its index), so one bad row never blocks the others.
+    projects: list[SkipValidation[ImportRow]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+
+    _at_most = refuse_larger_batches("projects", MAX_IMPORT_ROWS)
 
 
 class ImportQuery(QueryModel):
@@ -362,16 +351,6 @@ class ImportUploadView(ResponseModel):
     upload: ImportUploadTarget | None = None
 
 
-def _dry_run(scope) -> bool:
-    raw = (scope.query("dry_run") or "false").lower()
-    if raw not in ("true", "false", "1", "0"):
-        raise ValidationFailed(
-            "dry_run must be true or false",
-            errors=[{"field": "dry_run", "message": "must be true or false", "type": "bool_parsing"}],
-        )
-    return raw in ("true", "1")
-
-
 @routes.route(
     "/v1/projects/import",
     methods=["POST"],
@@ -386,15 +365,9 @@ def _dry_run(scope) -> bool:
 def import_projects(scope):
     """Past and running projects in one batch (up to 500): 200 when every row was taken, 207 with each refused
     row's index, external_id and reason otherwise. Re-importing a row changes nothing (counted unchanged)."""
-    from maestro.domain.errors import InvalidInput
-    from maestro.http.requests import parse_json
     from maestro.services.project_import import import_projects as run_import
 
-    body = parse_json(scope.request.raw_body)
-    rows = body.get("projects") if isinstance(body, dict) else None
-    if not isinstance(rows, list) or not rows:
-        raise InvalidInput('the body must be {"projects": [ ... ]} with at least one project', field="projects")
-    result = run_import(scope.caller, rows, scope.meta, dry_run=_dry_run(scope))
+    result = run_import(scope.caller, scope.body().projects, scope.meta, dry_run=scope.params.dry_run)
     return json_response(result.to_body(), status=207 if result.rejected else 200)
 
 
@@ -411,7 +384,7 @@ def create_import_upload(scope):
     """A presigned PUT for a CSV or JSONL file of projects; it is imported when it lands (poll its id)."""
     from maestro.services.project_import import create_import_upload as create
 
-    body = scope.body(ImportUploadIn)
+    body = scope.body()
     return json_response(create(scope.caller, body.file_name, scope.meta, dry_run=body.dry_run), status=201)
 
 

@@ -7,7 +7,7 @@ from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
 from functions.identity_views import RoleName, UserView
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView
 from maestro.services import identity
@@ -18,7 +18,7 @@ routes = RouteKit(users_api, maestro_authorizer)
 
 class UserIn(RequestModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: RoleName
     password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_FIELD_MAX)
     invite: bool = False
@@ -47,7 +47,7 @@ def _with_etag(body: dict, status: int = 200):
     status=201,
 )
 def create_user(scope):
-    body = scope.body(UserIn)
+    body = scope.body()
     created = identity.create_user(
         scope.caller, body.email, body.name, body.role, body.password, body.invite, scope.meta
     )
@@ -56,7 +56,7 @@ def create_user(scope):
 
 @routes.route("/v1/users", methods=["GET"], permission="users.read", response=UserView, paginated=True)
 def list_users(scope):
-    return json_response(identity.list_users(scope.caller, scope.limit, scope.cursor).to_body())
+    return json_response(identity.list_users(scope.caller, scope.params.limit, scope.params.cursor).to_body())
 
 
 @routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read", response=UserView)
@@ -73,7 +73,7 @@ def get_user(scope, user_id):
     response=UserView,
 )
 def update_user(scope, user_id):
-    body = scope.body(UserPatch)
+    body = scope.body()
     return _with_etag(
         identity.update_user(
             scope.caller,

@@ -91,6 +91,15 @@ def dynamodb(moto_endpoint):
 
 
 # ---------------------------------------------------------------- API clients
+def problem(response, status: int) -> dict:
+    """The body of an error answer, after checking it is `status` and RFC 9457 problem+json."""
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] and body["type"].startswith("https://") and body["status"] == status
+    return body
+
+
 STRONG_PASSWORD = "orchestra-tuning-fork-42"
 
 

@@ -10,16 +10,10 @@ from datetime import UTC
 import jwt
 import pytest
 
-from tests.integration.conftest import STRONG_PASSWORD, ApiClient
+from tests.integration.conftest import STRONG_PASSWORD, ApiClient, problem
 
 pytestmark = pytest.mark.integration
 ROLES = ("admin", "developer", "viewer")
-
-
-def _problem(response, status):
-    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _served():
@@ -73,14 +67,14 @@ def test_every_route_against_every_role(tenant):
             if role in roles_allowed(spec.permission):
                 assert response.status_code not in (401, 403), f"{role} {method} {path}: {response.text}"
             else:
-                body = _problem(response, 403)
+                body = problem(response, 403)
                 assert body["permission"] == spec.permission
             checked += 1
     assert checked >= 30
 
 
 def test_access_denied_is_audited(tenant):
-    _problem(tenant.client_for("viewer").post("/v1/api-keys", json={"name": "x", "role": "admin"}), 403)
+    problem(tenant.client_for("viewer").post("/v1/api-keys", json={"name": "x", "role": "admin"}), 403)
     events = tenant.admin.get("/v1/audit", params={"action": "access.denied"}).json()["items"]
     assert events and events[0]["outcome"] == "denied" and events[0]["actor"].startswith("key:")
 
@@ -176,8 +170,13 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         },
         ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
         ("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}"): {"version": victim_version["version"]},
+        ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/predict"): {"instances": [[1.0, 2.0]]},
+        ("PUT", "/v1/artifacts/{artifact_id}/versions/{version}/serving/reference"): {"features": {"x": [1.0]}},
         ("POST", "/v1/projects/{project_id}/integrations/mlflow/sync"): {},
     }
+    # Query parameters are checked before the route reads anything (422 tells nothing about the tenant's
+    # objects), so a route with required parameters is sent valid ones: only ownership decides here.
+    queries = {("GET", "/v1/projects/{project_id}/metrics"): {"type": "commits"}}
     walked = 0
     for (method, path), spec in sorted(_registry().items()):
         if spec.permission == PUBLIC or "{" not in path:
@@ -186,12 +185,16 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         if method in ("POST", "PUT", "PATCH"):
             assert (method, path) in bodies, f"add a valid body for {method} {path} to this walk"
             body = bodies[(method, path)]
-        _problem(intruder.admin.request(method, _fill(path, ids), json=body), 404)
+        model = spec.params_model
+        if model is not None and any(field.is_required() for field in model.model_fields.values()):
+            assert (method, path) in queries, f"add valid query parameters for {method} {path} to this walk"
+        response = intruder.admin.request(method, _fill(path, ids), json=body, params=queries.get((method, path)))
+        problem(response, 404)
         walked += 1
     assert walked >= 4
     # Routes that name the victim's objects in the body answer for them as well.
-    _problem(intruder.admin.post("/v1/predictions", json={"project_id": victim_project["id"]}), 404)
-    _problem(intruder.admin.post("/v1/recommendations", json={"project_id": victim_project["id"]}), 404)
+    problem(intruder.admin.post("/v1/predictions", json={"project_id": victim_project["id"]}), 404)
+    problem(intruder.admin.post("/v1/recommendations", json={"project_id": victim_project["id"]}), 404)
     # Lists and tenant-wide reads show only the intruder's own objects.
     listed = "".join(
         json.dumps(intruder.admin.get(path).json()) for path in ("/v1/users", "/v1/api-keys", "/v1/projects")
@@ -216,7 +219,7 @@ def test_a_forged_cursor_cannot_page_into_another_tenant(new_tenant):
 
     victim, intruder = new_tenant(), new_tenant()
     forged = encode_cursor({"tenant_id": {"S": victim.tenant_id}, "user_id": {"S": "usr_0"}})
-    _problem(intruder.admin.get("/v1/users", params={"cursor": forged}), 400)
+    problem(intruder.admin.get("/v1/users", params={"cursor": forged}), 400)
 
 
 # ---------------------------------------------------------------- users
@@ -258,17 +261,17 @@ def test_role_change_uses_if_match_and_answers_412_on_a_lost_update(tenant):
     user_id, etag = created.json()["id"], created.headers["ETag"]
     first = tenant.admin.patch(f"/v1/users/{user_id}", json={"role": "developer"}, headers={"If-Match": etag})
     assert first.status_code == 200 and first.json()["role"] == "developer"
-    _problem(tenant.admin.patch(f"/v1/users/{user_id}", json={"role": "admin"}, headers={"If-Match": etag}), 412)
+    problem(tenant.admin.patch(f"/v1/users/{user_id}", json={"role": "admin"}, headers={"If-Match": etag}), 412)
     events = tenant.admin.get("/v1/audit", params={"action": "user.update"}).json()["items"]
     success = [e for e in events if e["outcome"] == "success"]
     assert success[0]["changes"] == {"before": {"role": "viewer"}, "after": {"role": "developer"}}
 
 
 def test_the_last_admin_can_be_neither_demoted_nor_deleted(tenant):
-    body = _problem(tenant.admin.patch(f"/v1/users/{tenant.admin_id}", json={"role": "viewer"}), 409)
+    body = problem(tenant.admin.patch(f"/v1/users/{tenant.admin_id}", json={"role": "viewer"}), 409)
     assert "last admin" in body["detail"]
-    _problem(tenant.admin.delete(f"/v1/users/{tenant.admin_id}"), 409)
-    _problem(tenant.admin.patch(f"/v1/users/{tenant.admin_id}", json={"active": False}), 409)
+    problem(tenant.admin.delete(f"/v1/users/{tenant.admin_id}"), 409)
+    problem(tenant.admin.patch(f"/v1/users/{tenant.admin_id}", json={"active": False}), 409)
     second = tenant.admin.post(
         "/v1/users",
         json={
@@ -290,9 +293,9 @@ def test_a_deactivated_users_tokens_stop_working(tenant, api_url):
     as_user = ApiClient(api_url, token=tokens["access_token"])
     assert as_user.get("/v1/auth/me").status_code == 200
     assert tenant.admin.patch(f"/v1/users/{user['id']}", json={"active": False}).status_code == 200
-    _problem(as_user.get("/v1/auth/me"), 401)
-    _problem(ApiClient(api_url).post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 401)
-    _problem(ApiClient(api_url).post("/v1/auth/login", json={"email": email, "password": STRONG_PASSWORD}), 401)
+    problem(as_user.get("/v1/auth/me"), 401)
+    problem(ApiClient(api_url).post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 401)
+    problem(ApiClient(api_url).post("/v1/auth/login", json={"email": email, "password": STRONG_PASSWORD}), 401)
 
 
 def test_users_quota_is_enforced_and_reported(tenant):
@@ -308,7 +311,7 @@ def test_users_quota_is_enforced_and_reported(tenant):
         ).status_code
         == 201
     )
-    body = _problem(
+    body = problem(
         tenant.admin.post(
             "/v1/users",
             json={"email": f"q2-{uuid.uuid4().hex[:6]}@x.example", "name": "Q", "role": "viewer", "invite": True},
@@ -339,13 +342,13 @@ def test_revoked_and_expired_keys_are_refused(tenant, api_url):
 
     revoked = tenant.admin.post("/v1/api-keys", json={"name": "r", "role": "viewer"}).json()
     assert tenant.admin.delete(f"/v1/api-keys/{revoked['id']}").status_code == 200
-    assert _problem(ApiClient(api_url, api_key=revoked["key"]).get("/v1/auth/me"), 401)["detail"] == "API key revoked"
+    assert problem(ApiClient(api_url, api_key=revoked["key"]).get("/v1/auth/me"), 401)["detail"] == "API key revoked"
     soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
     expiring = tenant.admin.post("/v1/api-keys", json={"name": "e", "role": "viewer", "expires_at": soon}).json()
     time.sleep(2.2)
-    assert _problem(ApiClient(api_url, api_key=expiring["key"]).get("/v1/auth/me"), 401)["detail"] == "API key expired"
+    assert problem(ApiClient(api_url, api_key=expiring["key"]).get("/v1/auth/me"), 401)["detail"] == "API key expired"
     wrong = expiring["key"][:-4] + "AAAA"
-    _problem(ApiClient(api_url, api_key=wrong).get("/v1/auth/me"), 401)
+    problem(ApiClient(api_url, api_key=wrong).get("/v1/auth/me"), 401)
 
 
 # ---------------------------------------------------------------- the JWT attack list, end to end
@@ -432,7 +435,7 @@ def test_jwt_attack_is_rejected_with_401(attack, forge, tenant, api_url):
     else:  # revoked_session
         token = forge()
         assert tenant.admin.post("/v1/auth/logout").status_code == 200
-    _problem(ApiClient(api_url, token=token).get("/v1/auth/me"), 401)
+    problem(ApiClient(api_url, token=token).get("/v1/auth/me"), 401)
 
 
 # ---------------------------------------------------------------- audit over the API

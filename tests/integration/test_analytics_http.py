@@ -5,16 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import problem
+
 pytestmark = pytest.mark.integration
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
 PERIOD = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-30T00:00:00Z"}
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _at(hours):
@@ -103,9 +99,9 @@ def test_time_series_buckets_by_week(history):
     ).json()
     # commits every 80 h from Monday 09:00: the third lands on the next Monday 01:00
     assert [p["count"] for p in body["points"]] == [2, 3, 2, 1]
-    _problem(tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "bucket": "hour"}), 400)
-    _problem(
-        tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "from": "2026-03-02"}), 400
+    problem(tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "bucket": "hour"}), 422)
+    problem(
+        tenant.admin.get(f"/v1/projects/{project_id}/metrics", params={"type": "commits", "from": "2026-03-02"}), 422
     )
 
 
@@ -142,7 +138,7 @@ def test_analytics_of_another_tenants_project_are_404(history, new_tenant):
     _, project_id = history
     intruder = new_tenant()
     for path in ("git", "dora", "ci", "velocity", "team-analytics", "metrics/summary"):
-        _problem(intruder.admin.get(f"/v1/projects/{project_id}/{path}"), 404)
+        problem(intruder.admin.get(f"/v1/projects/{project_id}/{path}"), 404)
 
 
 ANALYTICS_ROUTES = ("metrics/summary", "git", "dora", "ci", "velocity", "team-analytics")

@@ -7,15 +7,10 @@ import threading
 import pytest
 import requests
 
+from tests.integration.conftest import problem
 from tests.integration.test_artifact_versions import _artifact, _declare, _published
 
 pytestmark = pytest.mark.integration
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _two_versions(client):
@@ -102,7 +97,7 @@ def test_alias_in_place_of_a_version_reads_downloads_records_usage_and_lineage(t
     upstream = client.get(f"/v1/artifacts/{child}/lineage").json()["upstream"]
     assert [(n["artifact_id"], n["version"]) for n in upstream] == [(artifact_id, "1.1.0")]
 
-    unset = _problem(client.get(f"/v1/artifacts/{artifact_id}/versions/@staging/download"), 404)
+    unset = problem(client.get(f"/v1/artifacts/{artifact_id}/versions/@staging/download"), 404)
     assert "alias staging" in unset["detail"]
 
 
@@ -110,43 +105,43 @@ def test_a_version_that_is_not_ready_cannot_take_an_alias(tenant, dispatcher):
     client = tenant.admin
     artifact_id = _published(client, b"ready bytes", "1.0.0")
     _declare(client, artifact_id, b"never uploaded", "2.0.0")
-    body = _problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "2.0.0"}), 409)
+    body = problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "2.0.0"}), 409)
     assert body["version_status"] == "pending" and "ready" in body["detail"]
-    _problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "3.0.0"}), 404)
-    _problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "@staging"}), 404)
+    problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "3.0.0"}), 404)
+    problem(client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "@staging"}), 404)
     assert client.get(f"/v1/artifacts/{artifact_id}/aliases").json()["items"] == []
 
 
 @pytest.mark.parametrize("alias", ["Champion", "latest", "v3", "-x", "two__under", "a" * 64, "prod.1"])
 def test_alias_names_follow_mlflow_rules(tenant, dispatcher, alias):
     artifact_id = _published(tenant.admin, b"bytes", "1.0.0")
-    body = _problem(tenant.admin.put(f"/v1/artifacts/{artifact_id}/aliases/{alias}", json={"version": "1.0.0"}), 422)
+    body = problem(tenant.admin.put(f"/v1/artifacts/{artifact_id}/aliases/{alias}", json={"version": "1.0.0"}), 422)
     assert [e["field"] for e in body["errors"]] == ["alias"]
 
 
 def test_protected_aliases_are_moved_and_removed_only_by_admins(tenant, dispatcher):
     developer, viewer = tenant.client_for("developer"), tenant.client_for("viewer")
     artifact_id = _two_versions(tenant.admin)
-    _problem(developer.put("/v1/tenant/protected-aliases", json={"aliases": ["production"]}), 403)
+    problem(developer.put("/v1/tenant/protected-aliases", json={"aliases": ["production"]}), 403)
     protected = tenant.admin.put("/v1/tenant/protected-aliases", json={"aliases": ["production"]})
     assert protected.status_code == 200 and protected.json()["aliases"] == ["production"]
     assert viewer.get("/v1/tenant/protected-aliases").json()["aliases"] == ["production"]
 
-    denied = _problem(developer.put(f"/v1/artifacts/{artifact_id}/aliases/production", json={"version": "1.0.0"}), 403)
+    denied = problem(developer.put(f"/v1/artifacts/{artifact_id}/aliases/production", json={"version": "1.0.0"}), 403)
     assert denied["permission"] == "artifacts.protected_aliases"
     set_by_admin = tenant.admin.put(f"/v1/artifacts/{artifact_id}/aliases/production", json={"version": "1.0.0"})
     assert set_by_admin.status_code == 201 and set_by_admin.json()["protected"] is True
-    _problem(developer.put(f"/v1/artifacts/{artifact_id}/aliases/production", json={"version": "1.1.0"}), 403)
-    _problem(developer.delete(f"/v1/artifacts/{artifact_id}/aliases/production"), 403)
+    problem(developer.put(f"/v1/artifacts/{artifact_id}/aliases/production", json={"version": "1.1.0"}), 403)
+    problem(developer.delete(f"/v1/artifacts/{artifact_id}/aliases/production"), 403)
     assert tenant.admin.get(f"/v1/artifacts/{artifact_id}/aliases/production").json()["version"] == "1.0.0"
 
     # Unprotected aliases stay the developers' to move; the viewer moves none.
     assert developer.put(f"/v1/artifacts/{artifact_id}/aliases/staging", json={"version": "1.1.0"}).status_code == 201
-    _problem(viewer.put(f"/v1/artifacts/{artifact_id}/aliases/staging", json={"version": "1.0.0"}), 403)
-    _problem(viewer.delete(f"/v1/artifacts/{artifact_id}/aliases/staging"), 403)
+    problem(viewer.put(f"/v1/artifacts/{artifact_id}/aliases/staging", json={"version": "1.0.0"}), 403)
+    problem(viewer.delete(f"/v1/artifacts/{artifact_id}/aliases/staging"), 403)
     removed = developer.delete(f"/v1/artifacts/{artifact_id}/aliases/staging")
     assert removed.status_code == 200 and removed.json() == {"id": "staging", "deleted": True}
-    _problem(developer.get(f"/v1/artifacts/{artifact_id}/versions/@staging"), 404)
+    problem(developer.get(f"/v1/artifacts/{artifact_id}/versions/@staging"), 404)
     assert tenant.admin.delete(f"/v1/artifacts/{artifact_id}/aliases/production").status_code == 200
 
     audit = tenant.admin.get("/v1/audit", params={"limit": 200}).json()["items"]
@@ -160,13 +155,13 @@ def test_if_match_moves_only_the_state_it_read(tenant, dispatcher):
     first = client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.0.0"})
     etag = first.headers["ETag"]
     client.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.1.0"})  # someone else moved it
-    _problem(
+    problem(
         client.put(
             f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.0.0"}, headers={"If-Match": etag}
         ),
         412,
     )
-    _problem(client.delete(f"/v1/artifacts/{artifact_id}/aliases/champion", headers={"If-Match": etag}), 412)
+    problem(client.delete(f"/v1/artifacts/{artifact_id}/aliases/champion", headers={"If-Match": etag}), 412)
     current = client.get(f"/v1/artifacts/{artifact_id}/aliases/champion")
     assert current.json()["version"] == "1.1.0"
     moved = client.put(
@@ -215,8 +210,8 @@ def test_another_tenant_cannot_see_set_or_remove_aliases(new_tenant, dispatcher)
         ("GET", "/versions/@champion", None),
         ("GET", "/versions/@champion/download", None),
     ):
-        _problem(intruder.admin.request(method, f"/v1/artifacts/{artifact_id}{path}", json=body), 404)
+        problem(intruder.admin.request(method, f"/v1/artifacts/{artifact_id}{path}", json=body), 404)
     # The intruder's own artifact cannot point an alias at the owner's version either (ids are per artifact).
     own = _published(intruder.admin, b"mine", "2.0.0")
-    _problem(intruder.admin.put(f"/v1/artifacts/{own}/aliases/champion", json={"version": "1.0.0"}), 404)
+    problem(intruder.admin.put(f"/v1/artifacts/{own}/aliases/champion", json={"version": "1.0.0"}), 404)
     assert owner.admin.get(f"/v1/artifacts/{artifact_id}/aliases/champion").json()["revision"] == 1

@@ -12,15 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from tests.integration.conftest import problem
+
 pytestmark = pytest.mark.integration
 
 OCTETS = "application/octet-stream"
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _artifact(client, artifact_type="model"):
@@ -129,7 +125,7 @@ def test_bytes_that_differ_from_the_declared_sha256_are_rejected(tenant, dispatc
     _upload(created, b"9876543210")  # same length, other bytes: moto does not enforce the signed checksum
     view = _settled(tenant.admin, artifact_id, "1.0.0")
     assert view["status"] == "rejected" and view["status_reason"] == "sha256 mismatch"
-    body = _problem(tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download"), 409)
+    body = problem(tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download"), 409)
     assert "rejected" in body["detail"] and "sha256 mismatch" in body["detail"]
     audit = tenant.admin.get("/v1/audit", params={"action": "artifact.version_rejected"}).json()["items"]
     assert audit[0]["actor"] == "system" and audit[0]["changes"]["after"]["status_reason"] == "sha256 mismatch"
@@ -146,7 +142,7 @@ def test_more_bytes_than_declared_are_rejected_for_their_size(tenant, dispatcher
 
 def test_a_declared_size_over_5_gib_is_refused(tenant):
     artifact_id = _artifact(tenant.admin)
-    body = _problem(
+    body = problem(
         tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x", size_bytes=5 * 1024**3 + 1)),
         422,
     )
@@ -160,7 +156,7 @@ def test_a_declared_size_over_5_gib_is_refused(tenant):
 )
 def test_a_malformed_declaration_is_422_naming_the_field(tenant, field, value):
     artifact_id = _artifact(tenant.admin)
-    body = _problem(
+    body = problem(
         tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x", **{field: value})), 422
     )
     assert [e["field"] for e in body["errors"]] == [field]
@@ -169,7 +165,7 @@ def test_a_malformed_declaration_is_422_naming_the_field(tenant, field, value):
 def test_the_same_version_twice_is_409(tenant):
     artifact_id = _artifact(tenant.admin)
     _declare(tenant.admin, artifact_id, b"one")
-    body = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"two")), 409)
+    body = problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"two")), 409)
     assert "immutable" in body["detail"]
     assert (
         tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0").json()["sha256"]
@@ -180,7 +176,7 @@ def test_the_same_version_twice_is_409(tenant):
 def test_downloading_a_pending_version_is_409_saying_its_status(tenant):
     artifact_id = _artifact(tenant.admin)
     _declare(tenant.admin, artifact_id, b"not yet")
-    body = _problem(tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download"), 409)
+    body = problem(tenant.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/download"), 409)
     assert body["version_status"] == "pending" and "pending" in body["detail"]
 
 
@@ -189,9 +185,9 @@ def test_complete_verifies_right_after_the_upload_and_counts_the_bytes_once(tena
     data = b"a" * 4096
     artifact_id = _artifact(tenant.admin)
     created = _declare(tenant.admin, artifact_id, data)
-    assert _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete"), 404)[
-        "detail"
-    ].startswith("no object uploaded yet")
+    assert problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete"), 404)["detail"].startswith(
+        "no object uploaded yet"
+    )
     _upload(created, data)
     completed = tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete")
     assert completed.status_code == 200, completed.text
@@ -357,7 +353,8 @@ def test_lineage_walks_both_directions_version_by_version_within_the_depth(tenan
     shallow = client.get(f"/v1/artifacts/{data}/lineage", params={"depth": 2}).json()
     assert (report, "1.0.0", 3) not in _nodes(shallow, "downstream") and len(shallow["downstream"]) == 3
     for depth in ("0", "6", "deep"):
-        _problem(client.get(f"/v1/artifacts/{data}/lineage", params={"depth": depth}), 400)
+        answer = problem(client.get(f"/v1/artifacts/{data}/lineage", params={"depth": depth}), 422)
+        assert [error["field"] for error in answer["errors"]] == ["depth"]
 
 
 def test_derived_from_must_name_the_tenants_own_existing_versions(new_tenant):
@@ -365,7 +362,7 @@ def test_derived_from_must_name_the_tenants_own_existing_versions(new_tenant):
     victim_artifact = _artifact(victim.admin)
     _declare(victim.admin, victim_artifact, b"secret")
     mine = _artifact(intruder.admin)
-    body = _problem(
+    body = problem(
         intruder.admin.post(
             f"/v1/artifacts/{mine}/versions",
             json=_declaration(b"x", derived_from=[{"artifact_id": victim_artifact, "version": "1.0.0"}]),
@@ -374,7 +371,7 @@ def test_derived_from_must_name_the_tenants_own_existing_versions(new_tenant):
     )
     assert victim_artifact in body["detail"]
     other = _artifact(intruder.admin)
-    body = _problem(
+    body = problem(
         intruder.admin.post(
             f"/v1/artifacts/{mine}/versions",
             json=_declaration(b"x", derived_from=[{"artifact_id": other, "version": "3.0.0"}]),
@@ -382,7 +379,7 @@ def test_derived_from_must_name_the_tenants_own_existing_versions(new_tenant):
         404,
     )
     assert "3.0.0" in body["detail"] and other in body["detail"]
-    _problem(
+    problem(
         intruder.admin.post(
             f"/v1/artifacts/{mine}/versions",
             json=_declaration(b"x", derived_from=[{"artifact_id": mine, "version": "1.0.0"}]),
@@ -404,8 +401,8 @@ def test_a_second_tenant_cannot_see_download_or_complete_the_first_tenants_versi
         ("POST", "/versions/1.0.0/complete"),
         ("GET", "/lineage"),
     ):
-        _problem(intruder.admin.request(method, base + path), 404)
-    _problem(intruder.admin.post(f"{base}/versions", json=_declaration(b"x", version="2.0.0")), 404)
+        problem(intruder.admin.request(method, base + path), 404)
+    problem(intruder.admin.post(f"{base}/versions", json=_declaration(b"x", version="2.0.0")), 404)
     assert [v["version"] for v in victim.admin.get(f"{base}/versions").json()["items"]] == ["1.0.0"]
 
 
@@ -423,7 +420,7 @@ def test_a_declaration_that_cannot_fit_the_storage_quota_is_refused(tenant):
     ensure_bound()
     Tenant(tenant.tenant_id).update(actions=[Tenant.quota_overrides.set({"stored_bytes": 100})])  # an operator's
     artifact_id = _artifact(tenant.admin)
-    body = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x" * 101)), 403)
+    body = problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions", json=_declaration(b"x" * 101)), 403)
     assert body["quota"] == "stored_bytes" and body["limit"] == 100
     _declare(tenant.admin, artifact_id, b"x" * 100)
 
@@ -437,6 +434,6 @@ def test_a_retried_create_with_the_same_idempotency_key_returns_the_same_upload(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again.json()["upload"]["url"] == first.json()["upload"]["url"]
     assert first.headers["Idempotent-Replayed"] == "false" and again.headers["Idempotent-Replayed"] == "true"
-    _problem(tenant.admin.post(path, json=declaration), 409)  # without the key it is a second create
+    problem(tenant.admin.post(path, json=declaration), 409)  # without the key it is a second create
     created = tenant.admin.get("/v1/audit", params={"action": "artifact.version_create"}).json()["items"]
     assert len([e for e in created if e["outcome"] == "success"]) == 1

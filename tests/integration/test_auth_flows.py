@@ -5,15 +5,9 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import STRONG_PASSWORD, ApiClient
+from tests.integration.conftest import STRONG_PASSWORD, ApiClient, problem
 
 pytestmark = pytest.mark.integration
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def test_signup_creates_a_tenant_whose_first_user_is_admin(tenant):
@@ -27,7 +21,7 @@ def test_signup_creates_a_tenant_whose_first_user_is_admin(tenant):
 def test_signup_rejects_weak_and_common_passwords(api_url):
     anonymous = ApiClient(api_url)
     for password in ("short-pw", "1q2w3e4r5t6y", "x" * 129):
-        body = _problem(
+        body = problem(
             anonymous.post(
                 "/v1/auth/signup",
                 json={"tenant_name": "W", "email": f"{uuid.uuid4().hex}@w.example", "password": password, "name": "W"},
@@ -38,7 +32,7 @@ def test_signup_rejects_weak_and_common_passwords(api_url):
 
 
 def test_duplicate_email_is_409(tenant, api_url):
-    _problem(
+    problem(
         ApiClient(api_url).post(
             "/v1/auth/signup",
             json={"tenant_name": "Other", "email": tenant.email, "password": STRONG_PASSWORD, "name": "X"},
@@ -53,7 +47,7 @@ def test_closed_signup_answers_403(api_url, monkeypatch):
     monkeypatch.setenv("MAESTRO_OPEN_SIGNUP", "false")
     reset_settings()
     try:
-        body = _problem(
+        body = problem(
             ApiClient(api_url).post(
                 "/v1/auth/signup",
                 json={
@@ -101,10 +95,8 @@ def test_login_returns_the_documented_token_pair(tenant, api_url):
 
 def test_wrong_password_and_unknown_email_look_the_same(tenant, api_url):
     anonymous = ApiClient(api_url)
-    wrong = _problem(
-        anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "not-the-password"}), 401
-    )
-    unknown = _problem(
+    wrong = problem(anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "not-the-password"}), 401)
+    unknown = problem(
         anonymous.post("/v1/auth/login", json={"email": "nobody@x.example", "password": "whatever1234"}), 401
     )
     assert wrong["detail"] == unknown["detail"]
@@ -113,9 +105,9 @@ def test_wrong_password_and_unknown_email_look_the_same(tenant, api_url):
 def test_five_failures_lock_the_account_for_15_minutes_even_for_the_right_password(tenant, api_url):
     anonymous = ApiClient(api_url)
     for _ in range(5):
-        _problem(anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "wrong-password!"}), 401)
+        problem(anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": "wrong-password!"}), 401)
     locked = anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": STRONG_PASSWORD})
-    _problem(locked, 429)
+    problem(locked, 429)
     assert 850 <= int(locked.headers["Retry-After"]) <= 900
     events = tenant.admin.get("/v1/audit", params={"action": "auth.lock", "limit": 100}).json()["items"]
     assert len(events) == 1
@@ -139,11 +131,11 @@ def test_reused_refresh_token_revokes_the_whole_family(tenant, api_url):
     anonymous = ApiClient(api_url)
     stolen = tenant.tokens["refresh_token"]
     legit = anonymous.post("/v1/auth/refresh", json={"refresh_token": stolen}).json()
-    body = _problem(anonymous.post("/v1/auth/refresh", json={"refresh_token": stolen}), 401)
+    body = problem(anonymous.post("/v1/auth/refresh", json={"refresh_token": stolen}), 401)
     assert "revoked" in body["detail"]
     # The legitimate holder's newer tokens died with the family.
-    _problem(anonymous.post("/v1/auth/refresh", json={"refresh_token": legit["refresh_token"]}), 401)
-    _problem(ApiClient(api_url, token=legit["access_token"]).get("/v1/auth/me"), 401)
+    problem(anonymous.post("/v1/auth/refresh", json={"refresh_token": legit["refresh_token"]}), 401)
+    problem(ApiClient(api_url, token=legit["access_token"]).get("/v1/auth/me"), 401)
     events = tenant.admin.get("/v1/audit", params={"action": "auth.refresh_reuse"})
     # The admin's own session was that family: read the audit with a fresh login.
     fresh = anonymous.post("/v1/auth/login", json={"email": tenant.email, "password": STRONG_PASSWORD}).json()
@@ -155,8 +147,8 @@ def test_reused_refresh_token_revokes_the_whole_family(tenant, api_url):
 
 def test_logout_ends_the_access_token_and_the_refresh_token(tenant, api_url):
     assert tenant.admin.post("/v1/auth/logout").status_code == 200
-    _problem(tenant.admin.get("/v1/auth/me"), 401)
-    _problem(ApiClient(api_url).post("/v1/auth/refresh", json={"refresh_token": tenant.tokens["refresh_token"]}), 401)
+    problem(tenant.admin.get("/v1/auth/me"), 401)
+    problem(ApiClient(api_url).post("/v1/auth/refresh", json={"refresh_token": tenant.tokens["refresh_token"]}), 401)
 
 
 def test_invited_user_sets_a_password_and_signs_in(tenant, api_url):
@@ -173,7 +165,7 @@ def test_invited_user_sets_a_password_and_signs_in(tenant, api_url):
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["user"]["role"] == "viewer"
     # The invitation is single use.
-    _problem(
+    problem(
         ApiClient(api_url).post(
             "/v1/auth/accept-invite", json={"invite_token": body["invite_token"], "password": STRONG_PASSWORD}
         ),
@@ -186,7 +178,7 @@ def test_health_stays_public(api_url):
 
 
 def test_missing_credentials_are_401_problem(api_url):
-    body = _problem(ApiClient(api_url).get("/v1/auth/me"), 401)
+    body = problem(ApiClient(api_url).get("/v1/auth/me"), 401)
     assert "credentials required" in body["detail"]
 
 
@@ -198,5 +190,5 @@ def test_a_token_used_after_15_minutes_is_rejected(tenant, api_url, monkeypatch)
     session_id = service.verify_access(tenant.tokens["access_token"]).session_id  # a live session
     service.clock = lambda: time.time() - 16 * 60  # issue it in the past
     old = service.issue_access(tenant.tenant_id, tenant.admin_id, "admin", session_id)
-    body = _problem(ApiClient(api_url, token=old.token).get("/v1/auth/me"), 401)
+    body = problem(ApiClient(api_url, token=old.token).get("/v1/auth/me"), 401)
     assert body["detail"] == "token expired"

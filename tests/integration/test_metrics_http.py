@@ -4,13 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.integration.conftest import problem
+
 pytestmark = pytest.mark.integration
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 @pytest.fixture
@@ -86,12 +82,11 @@ def test_concurrent_replays_stay_exact(project):
 
 def test_batches_over_1000_events_are_413(project):
     tenant, project_id = project
-    body = _problem(
-        tenant.admin.post("/v1/metrics", json={"events": [_event(project_id, n) for n in range(1001)]}), 413
-    )
+    body = problem(tenant.admin.post("/v1/metrics", json={"events": [_event(project_id, n) for n in range(1001)]}), 413)
     assert body["limit"] == 1000
-    _problem(tenant.admin.post("/v1/metrics", json={"events": []}), 400)
-    _problem(tenant.admin.post("/v1/metrics", json=[1, 2]), 400)
+    assert problem(tenant.admin.post("/v1/metrics", json={"events": []}), 422)["errors"][0]["field"] == "events"
+    problem(tenant.admin.post("/v1/metrics", json=[1, 2]), 422)
+    problem(tenant.admin.post("/v1/metrics", data=b"{not json", headers={"Content-Type": "application/json"}), 400)
 
 
 def test_custom_types_are_registered_first(project):
@@ -100,8 +95,8 @@ def test_custom_types_are_registered_first(project):
     assert tenant.admin.post("/v1/metrics", json={"events": [event]}).json()["rejected"]
     created = tenant.admin.post("/v1/metric-types", json={"metric_type": "labelled_examples", "unit": "count"})
     assert created.status_code == 201
-    _problem(tenant.admin.post("/v1/metric-types", json={"metric_type": "labelled_examples", "unit": "count"}), 409)
-    _problem(tenant.admin.post("/v1/metric-types", json={"metric_type": "commits", "unit": "count"}), 409)
+    problem(tenant.admin.post("/v1/metric-types", json={"metric_type": "labelled_examples", "unit": "count"}), 409)
+    problem(tenant.admin.post("/v1/metric-types", json={"metric_type": "commits", "unit": "count"}), 409)
     assert tenant.admin.post("/v1/metrics", json={"events": [event]}).json()["accepted"] == 1
     types = {t["metric_type"]: t for t in tenant.admin.get("/v1/metric-types").json()["items"]}
     assert types["labelled_examples"]["built_in"] is False and types["commits"]["unit"] == "count"
@@ -112,7 +107,7 @@ def test_an_ingestion_api_key_can_send_metrics_and_a_viewer_cannot(project):
     assert (
         tenant.client_for("developer").post("/v1/metrics", json={"events": [_event(project_id, 3)]}).status_code == 200
     )
-    _problem(tenant.client_for("viewer").post("/v1/metrics", json={"events": [_event(project_id, 4)]}), 403)
+    problem(tenant.client_for("viewer").post("/v1/metrics", json={"events": [_event(project_id, 4)]}), 403)
 
 
 def test_another_tenants_project_is_rejected_not_stored(new_tenant):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.conftest import problem
 from tests.integration.test_usage_and_impact import _ready_version
 
 pytestmark = pytest.mark.integration
@@ -145,12 +146,13 @@ def test_dry_run_validates_without_writing(tenant):
     assert tenant.admin.get("/v1/projects").json()["items"] == []
 
 
-def test_more_than_500_rows_is_413_and_an_empty_batch_is_400(tenant):
-    assert (
-        tenant.admin.post("/v1/projects/import", json={"projects": [_row(f"r{i}") for i in range(501)]}).status_code
-        == 413
-    )
-    assert tenant.admin.post("/v1/projects/import", json={"projects": []}).status_code == 400
+def test_more_than_500_rows_is_413_and_an_empty_batch_is_422(tenant):
+    too_many = tenant.admin.post("/v1/projects/import", json={"projects": [_row(f"r{i}") for i in range(501)]})
+    assert problem(too_many, 413)["limit"] == 500
+    empty = problem(tenant.admin.post("/v1/projects/import", json={"projects": []}), 422)
+    assert [error["field"] for error in empty["errors"]] == ["projects"]
+    problem(tenant.admin.post("/v1/projects/import", json=[_row("r1")]), 422)
+    problem(tenant.admin.post("/v1/projects/import?dry_run=perhaps", json={"projects": [_row("r1")]}), 422)
 
 
 def test_another_tenant_neither_sees_nor_collides_with_imported_projects(tenant, new_tenant):

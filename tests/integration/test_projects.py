@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.integration.conftest import problem
+
 pytestmark = pytest.mark.integration
 
 PROJECT = {
@@ -17,12 +19,6 @@ PROJECT = {
     "repositories": ["acme/churn"],
     "features": {"data_gb": 12.5},
 }
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _create(client, **overrides):
@@ -39,7 +35,7 @@ def test_create_and_read_a_project(tenant):
 
 
 def test_unknown_problem_class_is_422_with_the_list(tenant):
-    body = _problem(tenant.admin.post("/v1/projects", json={**PROJECT, "problem_class": "astrology"}), 422)
+    body = problem(tenant.admin.post("/v1/projects", json={**PROJECT, "problem_class": "astrology"}), 422)
     error = next(e for e in body["errors"] if e["field"] == "problem_class")
     for allowed in ("classification", "anomaly_detection", "other"):
         assert allowed in error["message"]
@@ -57,7 +53,7 @@ def test_unknown_problem_class_is_422_with_the_list(tenant):
     ],
 )
 def test_out_of_range_fields_are_422(tenant, field, value):
-    body = _problem(tenant.admin.post("/v1/projects", json={**PROJECT, field: value}), 422)
+    body = problem(tenant.admin.post("/v1/projects", json={**PROJECT, field: value}), 422)
     assert any(e["field"].startswith(field) for e in body["errors"])
 
 
@@ -75,24 +71,24 @@ def test_list_filters_by_problem_class_and_status_and_pages(tenant):
     assert sorted(seen) == sorted(ids)
     active = tenant.admin.get("/v1/projects", params={"status": "active", "limit": 100}).json()["items"]
     assert len(active) == 4
-    _problem(tenant.admin.get("/v1/projects", params={"status": "paused"}), 422)
+    problem(tenant.admin.get("/v1/projects", params={"status": "paused"}), 422)
 
 
 def test_patch_with_a_stale_etag_is_412(tenant):
     created = _create(tenant.admin)
     first = tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 6}, headers={"If-Match": '"1"'})
     assert first.status_code == 200 and first.json()["team_size"] == 6 and first.headers["ETag"] == '"2"'
-    _problem(
+    problem(
         tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 7}, headers={"If-Match": '"1"'}), 412
     )
 
 
 def test_delete_is_soft_admin_only_and_frees_the_quota(tenant):
     created = _create(tenant.admin)
-    _problem(tenant.client_for("developer").delete(f"/v1/projects/{created['id']}"), 403)
+    problem(tenant.client_for("developer").delete(f"/v1/projects/{created['id']}"), 403)
     assert tenant.admin.get("/v1/tenant").json()["quotas"]["projects"]["used"] == 1
     assert tenant.admin.delete(f"/v1/projects/{created['id']}").status_code == 200
-    _problem(tenant.admin.get(f"/v1/projects/{created['id']}"), 404)
+    problem(tenant.admin.get(f"/v1/projects/{created['id']}"), 404)
     assert tenant.admin.get("/v1/tenant").json()["quotas"]["projects"]["used"] == 0
     assert created["id"] not in str(tenant.admin.get("/v1/projects").json())
     from maestro.repositories.schema import Project
@@ -159,14 +155,14 @@ def test_members_are_added_listed_and_removed(tenant):
     assert member.status_code == 201, member.text
     listed = tenant.admin.get(f"/v1/projects/{project['id']}/members").json()
     assert [m["id"] for m in listed["items"]] == [member.json()["id"]]
-    _problem(
+    problem(
         tenant.admin.post(
             f"/v1/projects/{project['id']}/members",
             json={"display_name": "X", "role": "wizard", "experience_level": "senior"},
         ),
         422,
     )
-    _problem(
+    problem(
         tenant.admin.post(
             f"/v1/projects/{project['id']}/members",
             json={"user_id": "usr_nobody", "display_name": "X", "role": "analyst", "experience_level": "mid"},
@@ -174,7 +170,7 @@ def test_members_are_added_listed_and_removed(tenant):
         404,
     )
     assert tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}").status_code == 200
-    _problem(tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}"), 404)
+    problem(tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}"), 404)
 
 
 def test_a_retried_post_with_the_same_idempotency_key_creates_nothing_new(tenant):
@@ -191,9 +187,7 @@ def test_a_retried_post_with_the_same_idempotency_key_creates_nothing_new(tenant
 def test_an_idempotency_key_reused_with_another_body_is_refused(tenant):
     key = str(uuid.uuid4())
     assert tenant.admin.post("/v1/projects", json=PROJECT, headers={"Idempotency-Key": key}).status_code == 201
-    _problem(
-        tenant.admin.post("/v1/projects", json={**PROJECT, "name": "other"}, headers={"Idempotency-Key": key}), 422
-    )
+    problem(tenant.admin.post("/v1/projects", json={**PROJECT, "name": "other"}, headers={"Idempotency-Key": key}), 422)
 
 
 def test_idempotency_keys_do_not_cross_tenants(new_tenant):
@@ -207,7 +201,7 @@ def test_idempotency_keys_do_not_cross_tenants(new_tenant):
 
 def test_a_failed_attempt_is_not_remembered(tenant):
     key = str(uuid.uuid4())
-    _problem(tenant.admin.post("/v1/projects", json={**PROJECT, "team_size": 0}, headers={"Idempotency-Key": key}), 422)
+    problem(tenant.admin.post("/v1/projects", json={**PROJECT, "team_size": 0}, headers={"Idempotency-Key": key}), 422)
     # Same key, corrected body: the failed attempt was forgotten, so this one runs and creates the project.
     retried = tenant.admin.post("/v1/projects", json=PROJECT, headers={"Idempotency-Key": key})
     assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "false"

@@ -8,13 +8,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from tests.integration.conftest import problem
+
 pytestmark = pytest.mark.integration
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _ready_version(client, artifact_id, version="1.0.0", content=b"artifact-bytes"):
@@ -60,11 +56,11 @@ def test_a_usage_is_recorded_once_per_project_artifact_and_version(library):
     assert tenant.admin.get(f"/v1/artifacts/{artifact_id}").json()["usage_count"] == 1
     used = tenant.admin.get(f"/v1/projects/{project_id}/artifacts").json()["items"]
     assert [(u["artifact_id"], u["version"]) for u in used] == [(artifact_id, "1.0.0")]
-    _problem(
+    problem(
         tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": project_id, "version": "9.9.9"}),
         404,
     )
-    _problem(
+    problem(
         tenant.admin.post(f"/v1/artifacts/{artifact_id}/usages", json={"project_id": "prj_nope", "version": "1.0.0"}),
         404,
     )

@@ -1,6 +1,7 @@
 """The handler kit on a small Chalice app, invoked in-process with Chalice's test client (no AWS)."""
 
 import json
+from enum import StrEnum
 
 import pytest
 from chalice import Blueprint, Chalice
@@ -10,7 +11,9 @@ from pydantic import BaseModel, Field
 from maestro.domain.errors import Conflict
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response, problem_middleware
+from maestro.http.requests import UtcDatetime
 from maestro.http.routes import RouteKit
+from maestro.http.schemas import QueryModel
 
 kit_api = Blueprint(__name__)
 routes = RouteKit(kit_api)
@@ -21,12 +24,39 @@ class WidgetIn(BaseModel):
     size: int = Field(ge=1, le=10)
 
 
-@routes.route("/widgets", methods=["POST"], permission=PUBLIC)
+@routes.route("/widgets", methods=["POST"], permission=PUBLIC, body=WidgetIn)
 def create_widget(scope):
-    widget = scope.body(WidgetIn)
+    widget = scope.body()
     if widget.name == "taken":
         raise Conflict("a widget named taken exists", name=widget.name)
     return json_response({"id": "w1", **widget.model_dump()}, status=201)
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class WidgetQuery(QueryModel):
+    colour: Colour | None = None
+    size: int = Field(default=3, ge=1, le=10)
+    since: UtcDatetime | None = Field(default=None, alias="since")
+    tags: list[str] = Field(default_factory=list)
+
+
+@routes.route("/widgets", methods=["GET"], permission=PUBLIC, query=WidgetQuery, paginated=True)
+def list_widgets(scope):
+    params = scope.params
+    return json_response(
+        {
+            "colour": params.colour,
+            "size": params.size,
+            "since": params.since.isoformat() if params.since else None,
+            "tags": params.tags,
+            "limit": params.limit,
+            "cursor": params.cursor,
+        }
+    )
 
 
 @routes.route("/boom", methods=["GET"], permission=PUBLIC)
@@ -106,3 +136,63 @@ def test_a_bug_is_500_without_internals(client):
     assert "secret internals" not in response.body.decode()
     assert "Traceback" not in response.body.decode()
     assert body["status"] == 500
+
+
+# ---------------------------------------------------------------- query parameters: parsed by the kit
+def test_the_query_string_arrives_typed_with_page_parameters(client):
+    response = client.http.get(
+        "/widgets?colour=blue&size=7&since=2026-03-02T01:00:00%2B01:00&tags=a,b&tags=c&cursor=xyz"
+    )
+    assert response.status_code == 200, response.body
+    assert response.json_body == {
+        "colour": "blue",
+        "size": 7,
+        "since": "2026-03-02T00:00:00+00:00",  # handed on as UTC
+        "tags": ["a", "b", "c"],
+        "limit": 50,
+        "cursor": "xyz",
+    }
+    defaults = client.http.get("/widgets").json_body
+    assert (defaults["colour"], defaults["size"], defaults["tags"], defaults["limit"]) == (None, 3, [], 50)
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("limit=", "limit"),
+        ("colour=green", "colour"),
+        ("size=11", "size"),
+        ("since=2026-03-02", "since"),  # no time zone
+        ("since=yesterday", "since"),
+    ],
+)
+def test_a_malformed_or_out_of_range_parameter_is_422_naming_it(client, query, field):
+    response = client.http.get(f"/widgets?{query}")
+    assert response.status_code == 422
+    body = _problem(response)
+    assert [error["field"] for error in body["errors"]] == [field]
+    assert field in body["detail"]
+
+
+def test_every_bad_parameter_is_named_at_once(client):
+    body = _problem(client.http.get("/widgets?limit=x&colour=green&size=0"))
+    assert {error["field"] for error in body["errors"]} == {"limit", "colour", "size"}
+
+
+def test_parameters_the_route_does_not_declare_are_ignored(client):
+    assert client.http.get("/widgets?colour=red&utm_source=mail").json_body["colour"] == "red"
+
+
+def test_the_body_is_parsed_once_into_the_declared_model():
+    from maestro.http.routes import RequestScope
+
+    class Request:
+        raw_body = b'{"name": "a", "size": 2}'
+
+    scope = RequestScope(Request(), None, None, spec=type("Spec", (), {"body": WidgetIn})())
+    body = scope.body()
+    assert isinstance(body, WidgetIn) and (body.name, body.size) == ("a", 2)
+    assert scope.body() is body

@@ -1,7 +1,7 @@
 import pytest
 
 from maestro.domain.errors import InvalidInput
-from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor, parse_limit
+from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 
 TENANT_A = {"tenant_id": {"S": "tenant-a"}}
 
@@ -32,11 +32,16 @@ def test_garbage_cursor_is_rejected(garbage):
 
 
 def test_limit_defaults_and_bounds():
-    assert parse_limit(None) == DEFAULT_LIMIT == 50
-    assert parse_limit("1000") == MAX_LIMIT
-    for bad in ("0", "1001", "ten", "-3"):
-        with pytest.raises(InvalidInput):
-            parse_limit(bad)
+    from maestro.domain.errors import ValidationFailed
+    from maestro.http.requests import parse_query
+    from maestro.http.schemas import PageQuery
+
+    assert parse_query(PageQuery, {}).limit == DEFAULT_LIMIT == 50
+    assert parse_query(PageQuery, {"limit": "1000"}).limit == MAX_LIMIT
+    for bad in ("0", "1001", "ten", "-3", ""):
+        with pytest.raises(ValidationFailed) as raised:
+            parse_query(PageQuery, {"limit": bad})
+        assert [error["field"] for error in raised.value.extensions["errors"]] == ["limit"]
 
 
 def test_page_body_has_items_and_next_cursor():

@@ -15,8 +15,7 @@ from pydantic.json_schema import models_json_schema
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
 from maestro.http.routes import RouteSpec
-from maestro.http.schemas import Page, ProblemDetails, as_page
-from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from maestro.http.schemas import Page, PageQuery, ProblemDetails, as_page
 
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -37,24 +36,8 @@ SECURITY_SCHEMES = {
 AUTHENTICATED = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
-PAGINATION_PARAMETERS = {
-    "limit": {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "items per page",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-    },
-    "cursor": {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "description": "the `next_cursor` of the previous page",
-        "schema": {"type": "string"},
-    },
-}
 ERROR_DESCRIPTIONS = {
-    400: "Malformed request (bad JSON, query parameter or cursor)",
+    400: "Malformed request (bad JSON or a cursor this API did not issue)",
     401: "Missing, invalid or expired credentials",
     403: "The caller's role lacks the route's permission, or a quota is reached",
     404: "Not found (also another tenant's id)",
@@ -62,7 +45,7 @@ ERROR_DESCRIPTIONS = {
     412: "If-Match names an outdated version",
     413: "Request body too large",
     415: "Unsupported media type (send application/json)",
-    422: "Invalid fields (each named in `errors`)",
+    422: "Invalid fields or query parameters (each named in `errors`)",
     429: "Too many requests (see Retry-After)",
     503: "A dependency is unavailable",
 }
@@ -77,6 +60,13 @@ def response_model(spec: RouteSpec) -> Any:
     return spec.response
 
 
+def query_models(spec: RouteSpec) -> list[type[BaseModel]]:
+    """The models the kit parses the query string with (RouteSpec.params_model): the route's `query` and,
+    for a paginated route, PageQuery's `limit` and `cursor`."""
+    models = [spec.query] if spec.query is not None else []
+    return [*models, PageQuery] if spec.paginated else models
+
+
 def error_statuses(spec: RouteSpec) -> list[int]:
     statuses = {400, *spec.errors}
     if spec.permission != PUBLIC:
@@ -89,6 +79,8 @@ def error_statuses(spec: RouteSpec) -> list[int]:
         statuses.add(412)
     if spec.body is not None:
         statuses |= {413, 415, 422}
+    if query_models(spec):
+        statuses.add(422)
     return sorted(statuses)
 
 
@@ -99,8 +91,8 @@ def build_document(specs: Iterable[RouteSpec], *, title: str = "Maestro ML API",
     for spec in specs:
         if spec.body is not None:
             wanted[(spec.body, "validation")] = None
-        if spec.query is not None:
-            wanted[(spec.query, "validation")] = None
+        for query in query_models(spec):
+            wanted[(query, "validation")] = None
         model = response_model(spec)
         responses[(spec.method, spec.path)] = model
         if isinstance(model, type) and issubclass(model, BaseModel):
@@ -159,10 +151,12 @@ def _operation(spec: RouteSpec, model: Any, schema_of, component) -> dict:
         for name in PATH_PARAMETER.findall(spec.path)
     ]
     names = set()
-    if spec.query is not None:
-        definition = component(schema_of(spec.query, "validation"))
+    for query in query_models(spec):
+        definition = component(schema_of(query, "validation"))
         required = set(definition.get("required", []))
         for name, schema in definition.get("properties", {}).items():
+            if name in names:  # a query model that names limit or cursor itself
+                continue
             parameter = {"name": name, "in": "query", "required": name in required, "schema": schema}
             if schema.get("description"):
                 parameter["description"] = schema["description"]
@@ -170,8 +164,6 @@ def _operation(spec: RouteSpec, model: Any, schema_of, component) -> dict:
                 parameter.update(style="form", explode=True)
             parameters.append(parameter)
             names.add(name)
-    if spec.paginated:
-        parameters += [p for name, p in PAGINATION_PARAMETERS.items() if name not in names]
     if spec.method == "PATCH":
         parameters.append(
             {

@@ -14,14 +14,15 @@ from chalice import Blueprint, ChaliceViewError
 from chalice.app import Request
 from pydantic import BaseModel
 
-from maestro.domain.errors import DomainError, PermissionDenied, Unauthenticated
+from maestro.domain.errors import DomainError, PermissionDenied, RateLimited, Unauthenticated
 from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
 from maestro.domain.identity.principals import Caller
 from maestro.http.idempotency import run_idempotently
 from maestro.http.problems import problem_response, response_for_domain_error
-from maestro.http.requests import ModelT, parse_body
+from maestro.http.requests import client_request_id, parse_body, parse_if_match, parse_query
+from maestro.http.schemas import paged_query
 from maestro.observability import logger
-from maestro.pagination import parse_limit
+from maestro.services import request_throttling
 from maestro.services.context import RequestMeta, audit_as
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -46,6 +47,11 @@ class RouteSpec:
     content_type: str = "application/json"
     tags: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def params_model(self) -> type[BaseModel] | None:
+        """What `scope.params` is parsed into: the `query` model, plus `limit` and `cursor` when paginated."""
+        return paged_query(self.query) if self.paginated else self.query
+
 
 # (method, path) -> RouteSpec, filled as blueprints are imported.
 ROUTE_REGISTRY: dict[tuple[str, str], RouteSpec] = {}
@@ -53,35 +59,30 @@ ROUTE_REGISTRY: dict[tuple[str, str], RouteSpec] = {}
 
 @dataclass
 class RequestScope:
-    """Everything a view needs about the request, already authenticated and authorised."""
+    """Everything a view needs about the request, already authenticated and authorised, its query string
+    parsed (`params`) and its body parsed on first use (`body()`), both into the route's declared models."""
 
     request: Request
     caller: Caller | None
     meta: RequestMeta
+    spec: RouteSpec | None = None
     denied: bool = False  # access.denied is audited where it happens, not again as a failed change
-    body_model: type[BaseModel] | None = None  # the route's declared `body`
+    params: Any = None  # the route's query model, parsed by the kit before the view runs (None without one)
+    _body: Any = field(default=None, init=False, repr=False)
 
-    def body(self, model: type[ModelT] | None = None) -> ModelT:
-        """The request body parsed into the route's declared `body` model (the one its contract shows); a
-        model given here must be that one, so the handler and the document cannot differ."""
-        declared = self.body_model
-        if model is not None and declared is not None and model is not declared:
-            raise TypeError(f"the route declares body={declared.__name__}, the view parses {model.__name__}")
-        chosen = model or declared
-        if chosen is None:
+    def body(self) -> Any:
+        """The request body parsed into the route's declared `body` model, the one its contract shows."""
+        model = self.spec.body if self.spec is not None else None
+        if model is None:
             raise TypeError("the route declares no body model; declare body=... on the route")
-        return parse_body(chosen, self.request.raw_body)
+        if self._body is None:
+            self._body = parse_body(model, self.request.raw_body)
+        return self._body
 
-    def query(self, name: str, default: str | None = None) -> str | None:
-        return (self.request.query_params or {}).get(name, default)
-
-    @property
-    def limit(self) -> int:
-        return parse_limit(self.query("limit"))
-
-    @property
-    def cursor(self) -> str | None:
-        return self.query("cursor")
+    def parse_params(self) -> None:
+        model = self.spec.params_model if self.spec is not None else None
+        if model is not None:
+            self.params = parse_query(model, self.request.query_params)
 
     def header(self, name: str) -> str | None:
         return (self.request.headers or {}).get(name.lower())
@@ -89,15 +90,7 @@ class RequestScope:
     @property
     def expected_version(self) -> int | None:
         """The `If-Match` ETag (a version number) for optimistic concurrency, if given."""
-        raw = self.header("if-match")
-        if raw is None:
-            return None
-        raw = raw.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit():
-            from maestro.domain.errors import InvalidInput
-
-            raise InvalidInput("If-Match must be an ETag from a previous response", header="If-Match")
-        return int(raw)
+        return parse_if_match(self.header("if-match"))
 
 
 def request_meta(request: Request) -> RequestMeta:
@@ -107,7 +100,7 @@ def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
         source_ip=identity.get("sourceIp"),
         user_agent=headers.get("user-agent"),
-        request_id=context.get("requestId") or headers.get("x-request-id"),
+        request_id=context.get("requestId") or client_request_id(headers.get("x-request-id")),
     )
 
 
@@ -145,14 +138,17 @@ class RouteKit:
 
         The contract, from which GET /v1/openapi.json is generated (tests/unit/test_openapi.py fails for a
         route without it):
-        - `body`: the RequestModel the view parses; `scope.body()` parses exactly this model.
+        - `body`: the RequestModel of the body; the view reads it parsed with `scope.body()`.
         - `response`: the pydantic model of the success body (a maestro.http.schemas.ResponseModel).
         - `status`: the success status, or a tuple when the route answers several (e.g. (200, 207)).
-        - `query`: a QueryModel (or RequestModel) whose fields are the query parameters.
-        - `paginated=True`: a cursor-paged list; adds `limit` and `cursor` and wraps `response` as
+        - `query`: a QueryModel (or RequestModel) whose fields are the query parameters; the kit parses the
+          query string into it before the view runs (`scope.params`); a malformed or out-of-range parameter
+          is 422 with each one named in `errors`.
+        - `paginated=True`: a cursor-paged list; adds `limit` and `cursor` (schemas.PageQuery, parsed into
+          `scope.params` too) and wraps `response` as
           `{"items": [response], "next_cursor": ...}` (pass a schemas.Page subclass to add page fields).
         - `errors`: statuses beyond the ones the kit adds itself (400, 401/403 when authenticated, 404 with
-          path parameters, 409 for changes, 412 for PATCH, 413/415/422 with a body), e.g. (409, 503).
+          path parameters, 409 for changes, 412 for PATCH, 413/415/422 with a body, 422 with query parameters), e.g. (409, 503).
         - `summary`: one line for the document (default: the view's docstring's first line).
         """
         if permission != PUBLIC and permission not in PERMISSIONS:
@@ -164,8 +160,9 @@ class RouteKit:
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             doc = (view.__doc__ or "").strip()
+            specs = {}
             for method in methods:
-                ROUTE_REGISTRY[(method, path)] = RouteSpec(
+                ROUTE_REGISTRY[(method, path)] = specs[method] = RouteSpec(
                     path,
                     method,
                     permission,
@@ -186,12 +183,12 @@ class RouteKit:
             @functools.wraps(view)
             def handle(**params: Any) -> Any:
                 request = self.blueprint.current_request
-                scope = RequestScope(request, None, request_meta(request), body_model=body)
+                scope = RequestScope(request, None, request_meta(request), spec=specs.get(request.method))
                 idempotency_key = (request.headers or {}).get("idempotency-key")
                 if request.method == "POST" and idempotency_key is not None and permission != PUBLIC:
                     response = self._run_idempotently(view, scope, permission, params, idempotency_key, path)
                 else:
-                    response = self._run(view, scope, permission, params)
+                    response = self._run(view, scope, permission, params, path)
                 # Use cases audit their own successes (they know the before/after); a mutating request that
                 # failed is audited here, so every mutating request leaves exactly one event.
                 status = getattr(response, "status_code", 200)
@@ -220,7 +217,7 @@ class RouteKit:
         try:
             caller = caller_of(scope.request)
         except DomainError:
-            return self._run(view, scope, permission, params)  # answers 401 the usual way
+            return self._run(view, scope, permission, params, path)  # answers 401 the usual way
         # The key is the caller's tenant's, for this route and these path parameters only.
         scope_id = f"{caller.tenant_id}:POST:{path}:{sorted(params.items())}"
         try:
@@ -228,14 +225,14 @@ class RouteKit:
                 key,
                 scope_id,
                 scope.request.raw_body,
-                lambda: self._run(view, scope, permission, params),
+                lambda: self._run(view, scope, permission, params, path),
                 lambda_context=getattr(self.blueprint, "lambda_context", None),
             )
         except DomainError as error:
             return response_for_domain_error(error, instance=path)
 
     @staticmethod
-    def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict) -> Any:
+    def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict, route_path: str) -> Any:
         path = (scope.request.context or {}).get("resourcePath")
         try:
             if permission != PUBLIC:
@@ -253,6 +250,12 @@ class RouteKit:
                     raise PermissionDenied(
                         f"role {scope.caller.role} may not {permission.replace('.', ' ')}", permission=permission
                     )
+                try:
+                    request_throttling.charge(scope.caller, scope.request.method, route_path)
+                except RateLimited:
+                    scope.denied = True  # not audited per refusal: a flood must not become a flood of writes
+                    raise
+            scope.parse_params()  # after authorisation: a caller without access learns nothing about parameters
             return view(scope, **params)
         except DomainError as error:
             return response_for_domain_error(error, instance=path)

@@ -5,9 +5,12 @@ them (maestro.http.openapi)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from maestro.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ItemT = TypeVar("ItemT")
 
@@ -26,9 +29,26 @@ class OpenResponseModel(ResponseModel):
 
 
 class QueryModel(BaseModel):
-    """Query parameters of a route, one field each (a list field is a repeated parameter)."""
+    """Query parameters of a route, one field each (a list field is a repeated parameter); finite numbers only."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
+
+
+class PageQuery(QueryModel):
+    """The parameters of every cursor-paged list (RouteKit adds them to a `paginated=True` route's query)."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="items per page")
+    cursor: str | None = Field(default=None, description="the `next_cursor` of the previous page")
+
+
+@functools.cache
+def paged_query(query: type[QueryModel] | type[BaseModel] | None) -> type[BaseModel]:
+    """A paginated route's query model: its own parameters plus `limit` and `cursor` (unless it names them)."""
+    if query is None:
+        return PageQuery
+    if {"limit", "cursor"} <= set(query.model_fields):
+        return query
+    return type(f"{query.__name__}Paged", (query, PageQuery), {"__module__": query.__module__})
 
 
 class Page(ResponseModel, Generic[ItemT]):
