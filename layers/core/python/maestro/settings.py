@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -92,7 +93,7 @@ class Settings(BaseModel):
         return f"{self.feast_online_table_prefix}-{feature_view}"
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, str] = {}
         for name in cls.model_fields:
@@ -106,7 +107,7 @@ class Settings(BaseModel):
                 values["endpoint_url"] = shared
         if "region" not in values and environ.get("AWS_DEFAULT_REGION"):
             values["region"] = environ["AWS_DEFAULT_REGION"]
-        return cls(**values)
+        return cls.model_validate(values)
 
 
 @lru_cache(maxsize=1)

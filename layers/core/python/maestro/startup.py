@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from maestro.domain.errors import ConfigurationError
 from maestro.secrets import LOCAL_ONLY_MARKER, REQUIRED_SECRETS, get_secret_json
 from maestro.settings import Settings, get_settings
 
 
-def assert_deployable(settings: Settings | None = None, environ: dict | None = None) -> None:
+def assert_deployable(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> None:
     """Inside Lambda, outside local mode: refuse to start on a missing or local-only secret. Tools that merely
     import the app (`chalice package`, docs generators) run without credentials and are not checked."""
     environ = os.environ if environ is None else environ
