@@ -16,6 +16,7 @@ from functions.models import models_api
 from functions.openapi import openapi_api
 from functions.predictions import predictions_api
 from functions.projects import projects_api
+from functions.serving import serving_api
 from functions.tenant import tenant_api
 from functions.users import users_api
 from maestro.http.api import event_middleware, problem_middleware
@@ -48,6 +49,7 @@ for blueprint in (
     openapi_api,
     predictions_api,
     models_api,
+    serving_api,
 ):
     app.register_blueprint(blueprint)
 
@@ -108,3 +110,11 @@ def retrain_meta_models_scheduled(event):
 @app.schedule(Rate(1, unit=Rate.HOURS), name="refresh_features_hourly")
 def refresh_features_hourly(event):
     return jobs.refresh_features_for_all_tenants()
+
+
+# POST /v1/artifacts/{id}/versions/{v}/predict in AWS: API Gateway's integration for that one path invokes this
+# function (infra/template.py), which answers it through the same app, so graphs load only here (onnxruntime layer,
+# more memory and /tmp) and never in api_handler.
+@app.lambda_function(name="serve_predictions")
+def serve_predictions(event, context):
+    return app(event, context)

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field
 from functions.authorizer import maestro_authorizer
 from functions.identity_views import ApiKeyView
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import ResponseModel
 from maestro.services import identity
@@ -18,7 +18,7 @@ routes = RouteKit(api_keys_api, maestro_authorizer)
 
 
 class ApiKeyIn(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: Literal["admin", "developer", "viewer"]
     expires_at: AwareDatetime | None = None
 

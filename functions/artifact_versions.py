@@ -57,6 +57,18 @@ class ParentRef(ResponseModel):
     version: str
 
 
+class TensorView(ResponseModel):
+    name: str
+    type: str = Field(description="element type: float32, float64, int64, string, bool, ... (or an ONNX type)")
+    shape: list[int | None] | None = Field(description="each dimension, null where any size goes (the batch)")
+
+
+class SignatureView(ResponseModel):
+    inputs: list[TensorView]
+    outputs: list[TensorView]
+    feature_names: list[str] | None = Field(description="column names of a single [N, F] input, when the graph says")
+
+
 class VersionView(ResponseModel):
     id: str
     version: str
@@ -72,6 +84,10 @@ class VersionView(ResponseModel):
     created_by: str
     created_at: datetime
     verified_at: datetime | None
+    signature: SignatureView | None = Field(
+        description="for a servable model version (an ONNX graph): its inputs and outputs, read when it became ready"
+    )
+    serving_problem: str | None = Field(description="why a model version's graph cannot be served, if it cannot")
 
 
 class PresignedUpload(ResponseModel):

@@ -11,7 +11,7 @@ from functions.projects import UsageView
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
 from maestro.http.api import json_response
-from maestro.http.requests import Omittable, RequestModel
+from maestro.http.requests import Name, Omittable, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
 from maestro.services import artifacts
@@ -33,7 +33,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 class ArtifactIn(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     type: ArtifactType
     description: str = Field(default="", max_length=20_000)
     tags: list[str] = Field(default_factory=list, max_length=50)

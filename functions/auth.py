@@ -10,7 +10,7 @@ from functions.identity_views import ApiKeyView, RoleName, UserView
 from maestro.domain.identity.passwords import MAX_PASSWORD_LENGTH
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import ResponseModel
 from maestro.services import identity
@@ -24,10 +24,10 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class SignupIn(RequestModel):
-    tenant_name: str = Field(min_length=1, max_length=200)
+    tenant_name: Name = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
     password: str = Password
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
 
 
 class LoginIn(RequestModel):

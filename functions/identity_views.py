@@ -32,3 +32,7 @@ class ApiKeyView(ResponseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     prefix: str = Field(description="how the key starts (mml_<id>_), to recognise it")
+    owner: str = Field(
+        description="`user:<id>`: the key works only while that user is active (deactivating or deleting the user"
+        " stops it); `tenant`: a key of the tenant itself (made before keys had owners, by a key without one)"
+    )

@@ -44,9 +44,13 @@ def embed_for_event(raw_event: dict) -> dict:
     detail = raw_event["detail"]
     if raw_event["detail-type"] == EVENT_BACKFILL:
         return backfill_tenant(detail["tenant_id"])
+    from maestro.services.search_index import compact
+
     outcome = embed_artifact(detail["tenant_id"], detail["artifact_id"])
     metrics.add_metric(name=f"Embeddings{outcome.capitalize()}", unit="Count", value=1)
-    return {"artifact_id": detail["artifact_id"], "outcome": outcome}
+    # The same event keeps the tenant's search-index snapshot current (written when enough changes are pending).
+    snapshot = compact(detail["tenant_id"])
+    return {"artifact_id": detail["artifact_id"], "outcome": outcome, "snapshot_written": snapshot}
 
 
 # ---------------------------------------------------------------- meta-learning

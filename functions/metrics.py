@@ -10,7 +10,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.domain.metrics import CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel, UtcDatetime, refuse_larger_batches
+from maestro.http.requests import ContentType, RequestModel, UtcDatetime, refuse_larger_batches
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import OpenResponseModel, QueryModel, ResponseModel, as_page
 from maestro.services.context import audit_as
@@ -204,6 +204,9 @@ class MlflowConfigView(ResponseModel):
     primary_metric: str | None
     direction: Literal["maximize", "minimize"]
     has_token: bool
+    auth: Literal["bearer", "basic"] = Field(
+        description="how the stored credential is sent: a token as Bearer, or user:password from the URI as Basic"
+    )
 
 
 class MlflowSyncView(ResponseModel):
@@ -267,7 +270,7 @@ def register_metric_type(scope):
 
 class IngestUploadIn(RequestModel):
     file_name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    content_type: str | None = Field(default=None, max_length=100)
+    content_type: ContentType | None = Field(default=None, max_length=100)
 
 
 @routes.route(

@@ -10,7 +10,7 @@ from functions.authorizer import maestro_authorizer
 from maestro.domain.project_input import MAX_IMPORT_ROWS, ImportRow, MemberIn, OutcomeIn, ProjectIn, owner_slash_repo
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
-from maestro.http.requests import Omittable, RequestModel, refuse_larger_batches
+from maestro.http.requests import Name, Omittable, RequestModel, refuse_larger_batches
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
 from maestro.services import projects
@@ -22,7 +22,7 @@ routes = RouteKit(projects_api, maestro_authorizer)
 class ProjectPatch(RequestModel):
     """Only the fields given change; null clears start_date and mlflow_experiment and is refused elsewhere."""
 
-    name: str = Omittable(min_length=1, max_length=200)
+    name: Name = Omittable(min_length=1, max_length=200)
     description: str = Omittable(max_length=10_000)
     complexity_score: float = Omittable(ge=1, le=10)
     team_size: int = Omittable(ge=1, le=500)

@@ -7,7 +7,7 @@ from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
 from functions.identity_views import RoleName, UserView
 from maestro.http.api import json_response
-from maestro.http.requests import RequestModel
+from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView
 from maestro.services import identity
@@ -18,7 +18,7 @@ routes = RouteKit(users_api, maestro_authorizer)
 
 class UserIn(RequestModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: RoleName
     password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_FIELD_MAX)
     invite: bool = False

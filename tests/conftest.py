@@ -20,6 +20,10 @@ TEST_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     # The suite signs up many tenants from 127.0.0.1; the per-IP limit itself is tested with a low limit.
     "MAESTRO_SIGNUPS_PER_IP_PER_HOUR": "100000",
+    # Likewise one admin seeds hundreds of objects in seconds; per-caller throttling is tested with low limits
+    # (tests/integration/test_hardening.py) and the defaults are asserted in tests/unit/test_settings.py.
+    "MAESTRO_THROTTLE_PRINCIPAL_UNITS": "1000000",
+    "MAESTRO_THROTTLE_TENANT_UNITS": "1000000",
 }
 for _name, _value in TEST_ENV.items():
     os.environ[_name] = _value

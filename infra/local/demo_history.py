@@ -29,6 +29,7 @@ from maestro.repositories.projects import class_key, status_key
 from maestro.repositories.schema import (
     Artifact,
     ArtifactUsage,
+    ArtifactVector,
     ArtifactVersion,
     MetricAggregate,
     NameClaim,
@@ -129,6 +130,25 @@ def seed_history(
                 )
             )
     _batch(Artifact, artifacts, progress, "artifacts")
+    # Their search-index entries, as the API's create writes them (vectors follow from the embed function).
+    from maestro.repositories.search_index import entry_of, now_ms
+    from maestro.services.artifact_views import artifact_view
+
+    stamp = now_ms()
+    entries = [
+        ArtifactVector(
+            tenant_id,
+            artifact.artifact_id,
+            entry=entry_of(artifact_view(artifact)),
+            record_revision=int(artifact.revision),
+            usage_count=int(artifact.usage_count or 0),
+            impact_score=float(artifact.impact_score or 0),
+            deleted=False,
+            updated_ms=stamp,
+        )
+        for artifact in artifacts
+    ]
+    _batch(ArtifactVector, entries, progress, "search-index entries")
     _batch(NameClaim, claims, progress, "name claims")
     _batch(ArtifactVersion, versions, progress, "artifact versions")
     if request_embeddings:

@@ -94,6 +94,37 @@ def item_level_transaction_backups() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def exponent_number_arithmetic() -> None:
+    """DynamoDB numbers may be written with an exponent ("1e+16", as json.dumps and pynamodb write large
+    floats); moto's ADD/SET arithmetic reads any number without a "." as int() and fails the request with a
+    ValueError (a 500 locally that real DynamoDB never gives). Do the arithmetic in Decimal, as DynamoDB does."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DDBType, DynamoType
+
+    original_add, original_sub = DynamoType.__add__, DynamoType.__sub__
+
+    def _number(text: str) -> Decimal | int:
+        return int(text) if text.lstrip("-").isdigit() else Decimal(text)
+
+    def _format(value: Decimal | int) -> str:
+        if isinstance(value, Decimal):
+            value = value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
+        return f"{value}"
+
+    def add(self: Any, other: Any) -> Any:
+        if self.type == other.type == DDBType.NUMBER:
+            return DynamoType({DDBType.NUMBER: _format(_number(self.value) + _number(other.value))})
+        return original_add(self, other)
+
+    def sub(self: Any, other: Any) -> Any:
+        if self.type == other.type == DDBType.NUMBER:
+            return DynamoType({DDBType.NUMBER: _format(_number(self.value) - _number(other.value))})
+        return original_sub(self, other)
+
+    DynamoType.__add__, DynamoType.__sub__ = add, sub
+
+
 def partition_scoped_queries() -> None:
     """A table query (no index) reads only the items its key condition selects, as DynamoDB does. moto compares
     the hash key of every item in the table, then the range condition (and each item's size) across the whole
@@ -176,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     item_level_transaction_backups()
+    exponent_number_arithmetic()
     partition_scoped_queries()
     raw_put_bodies()
     app: Any = DomainDispatcherApplication(create_backend_app)

@@ -13,6 +13,7 @@ from maestro.ingestion.drops import (
     QUARANTINE_PREFIX,
     RESULTS_PREFIX,
 )
+from maestro.repositories.search_index import SNAPSHOT_PREFIX as SEARCH_INDEX_PREFIX
 
 TABLE_CRUD = (
     "dynamodb:DescribeTable",  # the health probe
@@ -61,6 +62,7 @@ IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "projects": ("dynamodb:Query",),
     "artifact-usages": ("dynamodb:Query",),
     "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
+    "artifact-vectors": ("dynamodb:UpdateItem",),  # the search index's impact column
 }
 
 META_JOB_TABLES: dict[str, tuple[str, ...]] = {
@@ -83,7 +85,7 @@ META_JOB_TABLES: dict[str, tuple[str, ...]] = {
 RETRAIN_ACCESS: dict[str, Any] = dict(
     tables=META_JOB_TABLES,
     list_bucket=True,
-    read_prefixes=("meta-models/", "feast/"),
+    read_prefixes=("meta-models/", "feast/", SEARCH_INDEX_PREFIX),  # the vectors come from the search index
     write_prefixes=("meta-models/", "feast/"),
     feast_online="write",
     container_image=True,
@@ -106,8 +108,13 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     ),
     # maestro.services.identity.authenticate: the session of a JWT, or the API key found by its id (and its
     # last-used time, touched at most once a minute); the signing keys come from REQUIRED_SECRETS.
+    # users: an API key works only while its owner is active (maestro.services.identity._authenticate_api_key).
     "maestro_authorizer": FunctionAccess(
-        tables={"sessions": ("dynamodb:GetItem",), "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem")}
+        tables={
+            "sessions": ("dynamodb:GetItem",),
+            "api-keys": ("dynamodb:Query", "dynamodb:UpdateItem"),
+            "users": ("dynamodb:GetItem",),
+        }
     ),
     # Metric drops (maestro.services.drop_ingestion) and project-import uploads (maestro.services.project_import:
     # projects and their counter, members, usages and their artifact counters, the library read once, the audit).
@@ -118,8 +125,10 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
             "projects": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
             "team-members": ("dynamodb:PutItem",),
             "artifacts": ("dynamodb:Query", "dynamodb:UpdateItem"),
-            "artifact-versions": ("dynamodb:GetItem",),
+            # ConditionCheckItem: a usage is written only while its version is ready (one transaction).
+            "artifact-versions": ("dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
             "artifact-usages": ("dynamodb:PutItem",),
+            "artifact-vectors": ("dynamodb:UpdateItem",),  # the search index's usage column, in the usage's transaction
             "users": ("dynamodb:GetItem",),
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
@@ -132,16 +141,33 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "ingest_process_metrics": FunctionAccess(tables=INGEST_TABLES),
     # maestro.services.artifact_versions: verify an upload (stream it, compare, decide once), count the
     # version and its bytes, audit the decision.
+    # A servable model version's graph signature is read as it becomes ready (onnxruntime: the embedding layer).
     "verify_artifact_upload": FunctionAccess(
         tables={
             "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
             "tenants": ("dynamodb:UpdateItem",),
-            "artifacts": ("dynamodb:UpdateItem",),
+            "artifacts": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
         },
         read_prefixes=(ARTIFACT_PREFIX,),
         read_object_versions=True,
+        embedding_layer=True,
+    ),
+    # maestro.services.model_serving, POST .../predict only (infra.template.serving): the artifact, `@alias`, the
+    # ready version, its verified graph object version, the daily rollup; failures are audited (RouteKit).
+    "serve_predictions": FunctionAccess(
+        tables={
+            "artifacts": ("dynamodb:GetItem",),
+            "artifact-aliases": ("dynamodb:GetItem",),
+            "artifact-versions": ("dynamodb:GetItem",),
+            "serving-stats": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
+            "audit-heads": ("dynamodb:UpdateItem",),
+        },
+        read_prefixes=(ARTIFACT_PREFIX,),
+        read_object_versions=True,
+        embedding_layer=True,  # onnxruntime and numpy
     ),
     # maestro.services.impact: completed projects (status index), the tenant's artifacts and their usages,
     # and the impact fields of each artifact.
@@ -156,14 +182,17 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         },
         all_stage_secrets=True,
     ),
-    # maestro.services.embeddings: the artifact (and its latest text-like version's content), its vector.
+    # maestro.services.embeddings: the artifact (and its latest text-like version's content), its index entry and
+    # vector; maestro.services.search_index: the tenant's index (snapshot, entries changed since) and a new
+    # snapshot when one is due.
     "embed_artifacts": FunctionAccess(
         tables={
             "artifacts": ("dynamodb:GetItem", "dynamodb:Query"),
             "artifact-versions": ("dynamodb:GetItem",),
-            "artifact-vectors": ("dynamodb:GetItem", "dynamodb:PutItem"),
+            "artifact-vectors": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"),
         },
-        read_prefixes=(ARTIFACT_PREFIX,),
+        read_prefixes=(ARTIFACT_PREFIX, SEARCH_INDEX_PREFIX),
+        write_prefixes=(SEARCH_INDEX_PREFIX,),
         read_object_versions=True,
         embedding_layer=True,
     ),

@@ -1,4 +1,4 @@
-"""API Gateway: REQUEST authorizers and the gateway's own error answers as problem+json."""
+"""API Gateway: REQUEST authorizers, the gateway's own error answers as problem+json, stage throttling."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from maestro.http.problems import PROBLEM_CONTENT_TYPE
 # Custom authorizers deployed as REQUEST authorizers with no identity source and no cache, so a request that
 # carries only X-Api-Key (no Authorization header) still reaches the function (maestro.http.authorizer).
 REQUEST_AUTHORIZERS = {"maestro_authorizer"}
+
+
+# API Gateway stage throttling (requests per second steady, and burst), per stage: the cap in front of every
+# Lambda, before the per-caller budgets (maestro.services.request_throttling) that need a function to run. The
+# account-level default is 10,000 rps / 5,000 burst shared by every API in the region; these stay well below it.
+STAGE_THROTTLING: dict[str, tuple[int, int]] = {"prod": (500, 1000)}
+DEFAULT_STAGE_THROTTLING = (100, 200)
+
+
+def stage_method_settings(stage: str) -> list[dict[str, Any]]:
+    """SAM `MethodSettings` for the REST API's stage: one rule for every resource and method."""
+    rate, burst = STAGE_THROTTLING.get(stage, DEFAULT_STAGE_THROTTLING)
+    return [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}]
 
 
 def security_definitions(chalice_template: dict[str, Any], api: str) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from typing import Any
 
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from infra.template.access import FUNCTION_ACCESS, FunctionAccess
-from infra.template.api import gateway_responses, security_definitions
+from infra.template.api import gateway_responses, security_definitions, stage_method_settings
 from infra.template.functions import function_resources
 from infra.template.monitoring import dashboard_resource
+from infra.template.serving import serving_paths, serving_resources
 from infra.template.stage import (
     ALARM_TOPIC,
     APP_NAME,
@@ -76,12 +77,19 @@ def merge_template(
     }
     for function in functions:
         resources.update(function_resources(function, stage))
+    by_name = {f.name: f for f in functions}
     for api in rest_apis(chalice_template):
         body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": gateway_responses(stage.console_origin)}
+        body.update(serving_paths(by_name))
+        for logical_id, resource in serving_resources(by_name, api).items():
+            if logical_id in resources:  # the serving function: its size beside its role, layers and logs
+                resources[logical_id]["Properties"].update(resource["Properties"])
+            else:
+                resources[logical_id] = resource
         authorizers = security_definitions(chalice_template, api)
         if authorizers:
             body["securityDefinitions"] = authorizers
-        resources[api] = {"Properties": {"DefinitionBody": body}}
+        resources[api] = {"Properties": {"DefinitionBody": body, "MethodSettings": stage_method_settings(stage.stage)}}
     return {
         "Resources": resources,
         "Outputs": {

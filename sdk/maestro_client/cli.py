@@ -919,6 +919,17 @@ class _JobProgress:
 )
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the platform verified it.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for `ready`.")
+@click.option(
+    "--to-onnx",
+    is_flag=True,
+    help="PATH is a pickled scikit-learn model: convert it to ONNX here (skl2onnx; the `onnx` extra), check its "
+    "predictions on --sample, and push the graph as a servable model version.",
+)
+@click.option(
+    "--sample",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="With --to-onnx: a CSV of input rows with a header of feature names (signature and parity check).",
+)
 @json_option
 @pass_state
 def artifacts_push(
@@ -934,8 +945,15 @@ def artifacts_push(
     derived_from: tuple[str, ...],
     wait: bool,
     timeout: float,
+    to_onnx: bool,
+    sample: Path | None,
 ) -> None:
     """Upload PATH as a new version: SHA-256, presigned upload with a progress bar, then wait for `ready`."""
+    if to_onnx:
+        path, content_type = _convert_to_onnx(state, path, sample, artifact_type)
+        name = name or path.name
+    elif sample is not None:
+        raise click.UsageError("--sample goes with --to-onnx")
     parents = []
     for parent in derived_from:
         if "@" not in parent:
@@ -953,7 +971,9 @@ def artifacts_push(
             if not state.json:
                 _err(f"Created artifact {found['id']} ({name}, {artifact_type}).")
         artifact_id = found["id"]
-    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    # `.onnx` is an ONNX graph: a `model` version of that type is servable (POST .../predict).
+    guessed = "application/onnx" if path.suffix.lower() == ".onnx" else mimetypes.guess_type(path.name)[0]
+    content_type = content_type or guessed or "application/octet-stream"
     with _Progress(state, f"{path.name} {version}", path.stat().st_size) as bar:
         view = client.upload_version(
             artifact_id,
@@ -973,6 +993,31 @@ def artifacts_push(
         _stdout(f"{artifact_id} {version}: {view.get('status')}{reason} sha256={view.get('sha256')}")
     if view.get("status") == "rejected":
         click.get_current_context().exit(EXIT_FAILED)
+
+
+def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_type: str) -> tuple[Path, str]:
+    """Convert a pickled scikit-learn model to a checked ONNX file beside it; (its path, application/onnx)."""
+    from maestro_client import onnx_convert
+
+    if sample is None:
+        raise click.UsageError("--to-onnx needs --sample CSV (input rows with a header of feature names)")
+    if artifact_type != "model":
+        raise click.UsageError("--to-onnx pushes a servable model: use --type model")
+    try:
+        feature_names, rows = onnx_convert.read_sample(sample)
+        converted = onnx_convert.convert(onnx_convert.load_model(path), feature_names, rows)
+    except onnx_convert.ConversionError as error:
+        _err(f"error: {error}")
+        click.get_current_context().exit(EXIT_FAILED)
+    target = path.with_suffix(".onnx")
+    target.write_bytes(converted.onnx_bytes)
+    if not state.json:
+        _err(
+            f"Converted {path.name} to {target.name}: {len(feature_names)} features, parity on "
+            f"{converted.rows_checked} rows (max difference {converted.max_abs_difference:.2g}, allowed "
+            f"rtol {onnx_convert.PARITY_RTOL} atol {onnx_convert.PARITY_ATOL})."
+        )
+    return target, "application/onnx"
 
 
 @artifacts.command("use")
@@ -1012,9 +1057,15 @@ def artifacts_use(
 def artifacts_pull(
     state: State, artifact: str, version: str | None, artifact_type: str | None, output: Path | None
 ) -> None:
-    """Download a verified version (ARTIFACT is an id, or a name) and check its SHA-256."""
+    """Download a verified version (ARTIFACT is an id, or a name; NAME@ALIAS pulls what the alias names, e.g.
+    churn@champion) and check its SHA-256."""
     client = state.client()
+    artifact, alias = _split_alias(artifact)
+    if alias and version:
+        raise click.UsageError("give either NAME@ALIAS or --version, not both")
     found = _resolve_artifact(client, artifact, artifact_type)
+    if alias:
+        version = client.get_alias(found["id"], alias)["version"]
     version = version or found.get("latest_version")
     if not version:
         raise click.UsageError(f"artifact {found['id']} has no ready version; give --version")
@@ -1034,6 +1085,84 @@ def artifacts_pull(
     if state.json:
         return emit_json(result)
     _stdout(f"Wrote {target} ({result['size_bytes']} bytes, sha256 {result['sha256']} verified).")
+
+
+def _split_alias(reference: str) -> tuple[str, str | None]:
+    """`churn@champion` -> ("churn", "champion"); a reference without `@` has no alias."""
+    if "@" not in reference:
+        return reference, None
+    artifact, alias = reference.rsplit("@", 1)
+    if not artifact or not alias:
+        raise click.BadParameter("expected NAME@ALIAS, e.g. churn@champion", param_hint="ARTIFACT")
+    return artifact, alias
+
+
+# ---------------------------------------------------------------- aliases
+@artifacts.group("alias")
+def artifacts_alias() -> None:
+    """Aliases: names like `champion` for a ready version (`NAME@champion` wherever a version goes)."""
+
+
+ALIAS_COLUMNS = [
+    ("alias", "Alias"),
+    ("version", "Version"),
+    ("previous_version", "Previous"),
+    ("protected", "Protected"),
+    ("updated_by", "Updated by"),
+    ("updated_at", "Updated"),
+]
+
+
+@artifacts_alias.command("set")
+@click.argument("artifact")
+@click.argument("alias")
+@click.argument("version")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@click.option("--if-revision", type=int, help="Move only if the alias is still at this revision.")
+@json_option
+@pass_state
+def artifacts_alias_set(
+    state: State, artifact: str, alias: str, version: str, artifact_type: str | None, if_revision: int | None
+) -> None:
+    """Point ALIAS of ARTIFACT at VERSION (a ready version, or @other-alias)."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    view = client.set_alias(found["id"], alias, version, if_match=if_revision)
+    if state.json:
+        return emit_json(view)
+    moved = f" (was {view['previous_version']})" if view.get("previous_version") else ""
+    _stdout(f"{found['id']} {alias} -> {view['version']}{moved}, revision {view['revision']}.")
+
+
+@artifacts_alias.command("rm")
+@click.argument("artifact")
+@click.argument("alias")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@json_option
+@pass_state
+def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: str | None) -> None:
+    """Remove ALIAS from ARTIFACT (the version stays)."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    result = client.remove_alias(found["id"], alias)
+    if state.json:
+        return emit_json(result)
+    _stdout(f"Removed {alias} from {found['id']}.")
+
+
+@artifacts_alias.command("list")
+@click.argument("artifact")
+@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@json_option
+@pass_state
+def artifacts_alias_list(state: State, artifact: str, artifact_type: str | None) -> None:
+    """ARTIFACT's aliases and the versions they name."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    items = client.list_aliases(found["id"]).all()
+    if state.json:
+        return emit_json({"items": items, "next_cursor": None})
+    emit_table(items, ALIAS_COLUMNS)
 
 
 def _safe_name(name: str) -> str:

@@ -59,7 +59,8 @@ class WaitTimeout(MaestroError):
 
 
 def _segment(value: str) -> str:
-    return quote(str(value), safe="")
+    # `@` stays as is: `@champion` names an alias wherever a version goes, and `@` is legal in a path segment.
+    return quote(str(value), safe="@")
 
 
 def _moment(value: Moment) -> str | None:
@@ -712,6 +713,74 @@ class Client:
     @endpoint("GET", "/v1/artifacts/{artifact_id}/lineage")
     def lineage(self, artifact_id: str, depth: int | None = None) -> Json:
         return self._call("GET", f"/v1/artifacts/{_segment(artifact_id)}/lineage", params={"depth": depth})
+
+    # ------------------------------------------------------------------ aliases
+    @endpoint("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}")
+    def set_alias(self, artifact_id: str, alias: str, version: str, if_match: int | None = None) -> Json:
+        """Point `alias` at a ready `version` (or `@other`); with `if_match` (the alias's revision) only if it was
+        not moved since."""
+        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else None
+        return self._call(
+            "PUT",
+            f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}",
+            json={"version": version},
+            headers=headers,
+        )
+
+    @endpoint("DELETE", "/v1/artifacts/{artifact_id}/aliases/{alias}")
+    def remove_alias(self, artifact_id: str, alias: str, if_match: int | None = None) -> Json:
+        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else None
+        return self._call("DELETE", f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}", headers=headers)
+
+    @endpoint("GET", "/v1/artifacts/{artifact_id}/aliases/{alias}")
+    def get_alias(self, artifact_id: str, alias: str) -> Json:
+        return self._call("GET", f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}")
+
+    @endpoint("GET", "/v1/artifacts/{artifact_id}/aliases")
+    def list_aliases(self, artifact_id: str, limit: int | None = None, cursor: str | None = None) -> Page:
+        return self._list(f"/v1/artifacts/{_segment(artifact_id)}/aliases", {"limit": limit, "cursor": cursor})
+
+    @endpoint("GET", "/v1/tenant/protected-aliases")
+    def protected_aliases(self) -> Json:
+        return self._call("GET", "/v1/tenant/protected-aliases")
+
+    @endpoint("PUT", "/v1/tenant/protected-aliases")
+    def set_protected_aliases(self, aliases: list[str]) -> Json:
+        """Replace the aliases only admins may move (admins)."""
+        return self._call("PUT", "/v1/tenant/protected-aliases", json={"aliases": aliases})
+
+    # ------------------------------------------------------------------ serving
+    @endpoint("POST", "/v1/artifacts/{artifact_id}/versions/{version}/predict")
+    def predict_version(
+        self,
+        artifact_id: str,
+        version: str,
+        inputs: dict[str, Any] | None = None,
+        instances: list[Any] | None = None,
+    ) -> Json:
+        """Run a served model version (`version` may be `@champion`): `inputs` by name, or `instances` for a
+        single-input model; {outputs, model_version, latency_ms}."""
+        return self._call(
+            "POST",
+            f"/v1/artifacts/{_segment(artifact_id)}/versions/{_segment(version)}/predict",
+            json=_clean({"inputs": inputs, "instances": instances}),
+        )
+
+    @endpoint("GET", "/v1/artifacts/{artifact_id}/versions/{version}/serving")
+    def serving_stats(self, artifact_id: str, version: str, days: int | None = None) -> Json:
+        """Requests, errors, latency, input summaries per day and input drift of a served version."""
+        return self._call(
+            "GET", f"/v1/artifacts/{_segment(artifact_id)}/versions/{_segment(version)}/serving", params={"days": days}
+        )
+
+    @endpoint("PUT", "/v1/artifacts/{artifact_id}/versions/{version}/serving/reference")
+    def set_reference_profile(self, artifact_id: str, version: str, features: dict[str, list[float]]) -> Json:
+        """Upload the reference values (feature -> values) drift is measured against."""
+        return self._call(
+            "PUT",
+            f"/v1/artifacts/{_segment(artifact_id)}/versions/{_segment(version)}/serving/reference",
+            json={"features": features},
+        )
 
     def upload_version(
         self,

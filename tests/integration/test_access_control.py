@@ -170,6 +170,8 @@ def test_a_second_tenant_cannot_see_or_touch_the_first_tenants_objects(new_tenan
         },
         ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/complete"): {},
         ("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}"): {"version": victim_version["version"]},
+        ("POST", "/v1/artifacts/{artifact_id}/versions/{version}/predict"): {"instances": [[1.0, 2.0]]},
+        ("PUT", "/v1/artifacts/{artifact_id}/versions/{version}/serving/reference"): {"features": {"x": [1.0]}},
         ("POST", "/v1/projects/{project_id}/integrations/mlflow/sync"): {},
     }
     # Query parameters are checked before the route reads anything (422 tells nothing about the tenant's

@@ -244,7 +244,7 @@ def test_each_function_gets_only_what_it_uses(resources, template):
     assert _tables_granted(api) == {table_logical_id(model) for model in TABLE_MODELS}
 
     authorizer = _role_of(resources, "MaestroAuthorizer")
-    assert _tables_granted(authorizer) == {"TableSessions", "TableApiKeys"}
+    assert _tables_granted(authorizer) == {"TableSessions", "TableApiKeys", "TableUsers"}  # users: key owners
     assert not any(a.startswith(("s3:", "kms:")) for a in _actions(authorizer))
     assert "dynamodb:DeleteItem" not in _actions(authorizer)
 
@@ -309,7 +309,8 @@ def test_functions_carry_the_core_layer_and_name_the_real_resources(resources, t
             assert properties["Environment"]["Variables"]["MAESTRO_MLFLOW_TRACKING_URI"] == {"Ref": "MlflowTrackingUri"}
         else:
             # Every zip function carries the core layer; only the ones that embed text carry the embedding layer.
-            embeds = function.name in ("api_handler", "embed_artifacts")
+            # (and the ones that load model graphs: onnxruntime lives in the embedding layer)
+            embeds = function.name in ("api_handler", "embed_artifacts", "serve_predictions", "verify_artifact_upload")
             assert properties["Layers"] == [{"Ref": CORE_LAYER}] + ([{"Ref": "EmbeddingLayer"}] if embeds else [])
         variables = properties["Environment"]["Variables"]
         assert variables["MAESTRO_STAGE"] == PACKAGED_STAGE
@@ -380,3 +381,41 @@ def test_dashboard_shows_the_platform_metrics(resources, template):
     # Every ${...} in the body names something Fn::Sub can resolve.
     for reference in re.findall(r"\$\{([^}]+)\}", body):
         assert reference.startswith("AWS::") or reference.split(".")[0] in resources, reference
+
+
+def test_predictions_are_served_by_their_own_function(resources, template):
+    """POST .../predict goes to ServePredictions (the app's serving route, with graphs in memory and /tmp); no
+    other path does, and api_handler keeps the rest."""
+    from infra.template.serving import SERVING_EPHEMERAL_MB, SERVING_MEMORY_MB
+
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    targets = {
+        (method, path): json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "x-amazon-apigateway-integration" in operation
+    }
+    predict = ("post", "/v1/artifacts/{artifact_id}/versions/{version}/predict")
+    assert "ServePredictions.Arn" in targets[predict]
+    assert [key for key, uri in targets.items() if "ServePredictions" in uri] == [predict]
+    assert "APIHandler.Arn" in targets[("get", "/v1/artifacts/{artifact_id}/versions/{version}")]
+    serving = resources["ServePredictions"]["Properties"]
+    assert serving["Handler"] == "app.serve_predictions"
+    assert serving["MemorySize"] == SERVING_MEMORY_MB and serving["EphemeralStorage"] == {"Size": SERVING_EPHEMERAL_MB}
+    permission = resources["ServePredictionsInvokePermission"]["Properties"]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["FunctionName"] == {"Ref": "ServePredictions"}
+
+
+def test_the_api_stage_is_throttled(resources, stage):
+    """The gateway caps the whole API before any function runs (per-caller budgets come after, in the functions)."""
+    from infra.template.api import STAGE_THROTTLING, stage_method_settings
+
+    api = resources["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    settings = api["Properties"]["MethodSettings"]
+    assert settings == stage_method_settings(stage.stage)
+    (rule,) = settings
+    assert (rule["ResourcePath"], rule["HttpMethod"]) == ("/*", "*")
+    assert 0 < rule["ThrottlingRateLimit"] <= rule["ThrottlingBurstLimit"] <= 5000
+    assert stage_method_settings("prod")[0]["ThrottlingRateLimit"] == STAGE_THROTTLING["prod"][0]

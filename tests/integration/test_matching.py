@@ -56,7 +56,8 @@ def _wait_for_vectors(tenant_id, ids, timeout_s=10.0):
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if all(vectors.get_vector(tenant_id, i) is not None for i in ids):
+        rows = [vectors.get_vector(tenant_id, i) for i in ids]  # the entry exists at once, its vector later
+        if all(row is not None and row.vector is not None for row in rows):
             return
         time.sleep(0.2)
     raise AssertionError("artifacts were not embedded in time")

@@ -21,3 +21,21 @@ def test_loading_the_app_imports_no_heavy_module():
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_serving_and_monitoring_use_cases_load_without_onnxruntime_or_numpy():
+    """api_handler imports these modules with the app; only a prediction (in serve_predictions) loads a graph."""
+    probe = (
+        "import sys, app, maestro.services.model_serving, maestro.services.serving_monitoring, "
+        "maestro.domain.model_serving, maestro.domain.serving_monitoring; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAESTRO_STAGE": "test"},
+        check=True,
+    )
+    assert result.stdout.strip() == ""

@@ -16,12 +16,14 @@ import pytest
 
 from maestro.domain.retrieval import (
     ARTIFACT_TEXT_MAX_CHARS,
+    CONTENT_TEXT_MAX_CHARS,
     artifact_text,
     cosine_top_k,
+    csv_text,
     extract_content_text,
     ndcg_at_k,
     notebook_text,
-    python_docstrings,
+    python_text,
     recall_at_k,
     reciprocal_rank_fusion,
     schema_text,
@@ -324,8 +326,8 @@ def test_schema_text_reads_the_simple_fields_list_nested_and_stops_at_absurd_dep
     assert schema_text([]) == ""  # type: ignore[arg-type]
 
 
-def test_python_docstrings_reads_module_class_and_function_docstrings_in_source_order():
-    assert python_docstrings(PIPELINE_SOURCE).splitlines() == [
+def test_python_text_reads_docstrings_names_imports_literals_and_comments_in_that_order():
+    assert python_text(PIPELINE_SOURCE).splitlines() == [
         "Churn features for postpaid subscribers.",
         "",
         "Reads the monthly usage table and writes one row per subscriber.",
@@ -333,10 +335,33 @@ def test_python_docstrings_reads_module_class_and_function_docstrings_in_source_
         "SupportFeatures: Aggregates of support tickets.",
         "SupportFeatures.tickets_90d: Tickets opened in the last 90 days.",
         "SupportFeatures.refresh: Reload the ticket export.",
+        "defines: _undocumented",
+        "imports: pandas",
+        "names: tenure",
     ]
 
 
-def test_python_docstrings_parses_hostile_source_without_running_it(tmp_path):
+def test_python_text_finds_a_script_without_docstrings_by_its_names_imports_and_comments():
+    script = (
+        "#!/usr/bin/env python\n"
+        "# -*- coding: utf-8 -*-\n"
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "import lightgbm as lgb  # noqa: F401\n"
+        "LABEL_COLUMN = 'churned_next_month'\n"
+        "# Fit a churn classifier on the monthly snapshot.\n"
+        "class ChurnTrainer:\n"
+        "    def fitModel(self, frame):\n"
+        "        return frame[['tenure_months', 'monthly charges']]\n"
+    )
+    assert python_text(script).splitlines() == [
+        "defines: ChurnTrainer, ChurnTrainer.fitModel",
+        "imports: sklearn.ensemble.GradientBoostingClassifier, lightgbm",
+        "names: churned_next_month, tenure_months, LABEL_COLUMN",
+        "Fit a churn classifier on the monthly snapshot.",
+    ]
+
+
+def test_python_text_parses_hostile_source_without_running_it(tmp_path):
     marker = tmp_path / "pwned"
     hostile = (
         f'"""Innocent-looking feature pipeline."""\n'
@@ -355,8 +380,8 @@ def test_python_docstrings_parses_hostile_source_without_running_it(tmp_path):
         f'if __name__ == "__main__":\n'
         f"    exit(1)\n"
     )
-    text = python_docstrings(hostile)
-    assert text.splitlines() == [
+    text = python_text(hostile)
+    assert text.splitlines()[:4] == [
         "Innocent-looking feature pipeline.",
         "features: Computes features.",
         "Meta: Metaclass.",
@@ -365,11 +390,33 @@ def test_python_docstrings_parses_hostile_source_without_running_it(tmp_path):
     assert not marker.exists()
 
 
-def test_python_docstrings_of_source_that_does_not_parse_is_empty():
-    assert python_docstrings("def broken(:\n    pass") == ""
-    assert python_docstrings("x = 1\x00") == ""
-    assert python_docstrings("(" * 10_000) == ""
-    assert python_docstrings("x = 1") == ""
+def test_python_text_of_source_that_does_not_parse_is_empty():
+    assert python_text("def broken(:\n    pass") == ""
+    assert python_text("x = 1\x00") == ""
+    assert python_text("(" * 10_000) == ""
+    assert python_text("") == ""
+
+
+def test_csv_and_parquet_datasets_give_their_column_names():
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from maestro.domain.parquet_schema import footer_length
+
+    assert csv_text("customer_id;tenure_months;churned\n1;2;0\n") == "columns: customer_id, tenure_months, churned"
+    assert extract_content_text("text/csv", "train.csv", b"a,b\n1,2\n") == "columns: a, b"
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"store_id": [1], "promo_flag": [True], "units_sold": [3.0]}), buffer)
+    data = buffer.getvalue()
+    expected = "columns: store_id, promo_flag, units_sold"
+    assert extract_content_text("application/octet-stream", "sales.parquet", data) == expected
+    # the embed function reads only the file's tail, where the footer holds the schema
+    footer = data[-8 - footer_length(data[-8:]) :]
+    assert extract_content_text("application/vnd.apache.parquet", "x", footer) == expected
+    assert extract_content_text("application/octet-stream", "sales.parquet", b"PAR1 not a footer PAR1") == ""
+    assert extract_content_text("application/octet-stream", "sales.parquet", data[:-1] + b"X") == ""
 
 
 @pytest.mark.parametrize(
@@ -414,7 +461,6 @@ def test_extract_content_text_dispatches_by_extension_then_media_type(content_ty
         ("application/json", "broken.json", b'{"properties": '),
         ("application/json", "deep.json", b"[" * 100_000 + b"]" * 100_000),
         ("application/x-ipynb+json", "x.ipynb", b"not json"),
-        ("text/csv", "train.csv", b"a,b\n1,2\n"),
         ("", "", b"whatever"),
     ],
 )
@@ -425,7 +471,7 @@ def test_extract_content_text_gives_nothing_for_binaries_data_and_broken_content
 def test_extract_content_text_skips_content_over_the_byte_limit_and_caps_what_it_returns():
     assert extract_content_text("text/plain", "a.txt", b"x" * 101, max_bytes=100) == ""
     long_text = ("word " * 5_000).encode()
-    assert len(extract_content_text("text/plain", "a.txt", long_text)) <= ARTIFACT_TEXT_MAX_CHARS
+    assert len(extract_content_text("text/plain", "a.txt", long_text)) <= CONTENT_TEXT_MAX_CHARS
 
 
 # ---------------------------------------------------------------- the embedded text

@@ -3,6 +3,7 @@ import { api } from "../api.js";
 import { barChart, chartBox } from "../charts.js";
 import { badge, card, clear, date, dateTime, empty, fmt, formValues, h, humanize, label, notice, problemText, section, table } from "../ui.js";
 import { impactCell } from "./library.js";
+import { aliasesCard, servingCard } from "./serving.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const svg = (tag, attrs = {}, ...children) => {
@@ -71,9 +72,13 @@ export async function render(root, { params, navigate }) {
   const uploadEl = h("div");
   const lineageEl = h("div", { id: "lineage" });
   const usageEl = h("div", { id: "usage" });
+  const aliasesEl = h("div", { id: "aliases" });
+  const servingEl = h("div", { id: "serving" });
   clear(root, head,
     h("div", { class: "grid two" }, card("Impact", impactEl), card("Usage over time", usageEl)),
     card("Versions", versionsEl, uploadEl),
+    card("Aliases", aliasesEl),
+    card("Serving", servingEl),
     card("Lineage", lineageEl));
 
   const artifact = await section(head, () => api(`/v1/artifacts/${artifactId}`), (a) => h("div", {},
@@ -161,9 +166,17 @@ export async function render(root, { params, navigate }) {
     { emptyText: "No lineage: no version derives from another artifact, and none derives from this one.",
       isEmpty: (l) => !l.upstream.length && !l.downstream.length });
 
+  const allVersions = () => api(`/v1/artifacts/${artifactId}/versions`, { query: { limit: 100 } }).then((p) => p.items);
+  const readyVersions = () => allVersions().then((items) => items.filter((v) => v.status === "ready").map((v) => v.version).reverse());
+  const servableVersions = () => allVersions().then((items) => items.filter((v) => v.signature).reverse());
+  const loadServing = () => (artifact.type === "model" ? servingCard(servingEl, artifactId, { servableVersions })
+    : clear(servingEl, h("p", { class: "muted small" }, "Only model artifacts whose versions are ONNX graphs are served.")));
+
   await Promise.all([
     loadVersions(),
     loadLineage(),
+    aliasesCard(aliasesEl, artifactId, { readyVersions, onMoved: loadServing }),
+    loadServing(),
     section(impactEl, () => api(`/v1/artifacts/${artifactId}/analytics`), (a) => h("div", {},
       h("div", { class: "big-number" }, impactCell(a)),
       h("p", { class: "muted small" }, a.impact?.explanation || ""),

@@ -50,6 +50,16 @@ class Settings(BaseModel):
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     # Origins of the web console allowed to call the API from a browser (comma-separated; `*` only locally).
     cors_origins: str = ""
+    # Calls to servers a tenant names (maestro.outbound): seconds to connect and for each read.
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Per-caller throttling (maestro.services.throttling): fixed windows of `throttle_window_seconds`; each
+    # request costs 1 unit, heavy ones (matching, search, predictions, recommendations) `throttle_heavy_cost`.
+    # A principal (user session or API key) may spend `throttle_principal_units` per window, its whole tenant
+    # `throttle_tenant_units`. 0 turns a limit off. Defaults: 20 requests/s per caller, 100/s per tenant.
+    throttle_window_seconds: int = Field(default=10, gt=0, le=3600)
+    throttle_principal_units: int = Field(default=200, ge=0)
+    throttle_tenant_units: int = Field(default=1000, ge=0)
+    throttle_heavy_cost: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _no_wildcard_origin_outside_local(self) -> Settings:

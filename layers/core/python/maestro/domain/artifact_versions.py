@@ -22,11 +22,13 @@ MAX_LINEAGE_NODES = 500  # per direction: a wide graph is cut short (and says so
 # object-created event, whose function has minutes.
 SYNC_VERIFY_MAX_BYTES = 1024**3
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}\Z")
 # RFC 6838 type/subtype names, optionally followed by parameters (`text/csv; charset=utf-8`).
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-_MIME = re.compile(rf'^{_TOKEN}/{_TOKEN}(?:\s*;\s*{_TOKEN}=(?:{_TOKEN}|"[^"\\]*"))*$')
+# No CR, LF or other control character anywhere (the value goes back out as an upload header): blanks around
+# `;` are spaces or tabs only, quoted values printable, and \Z (not $, which also matches before a final "\n").
+_MIME = re.compile(rf'^{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|"[^"\\\x00-\x1f\x7f]*"))*\Z')
 
 
 class Integrity:

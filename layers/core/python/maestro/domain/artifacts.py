@@ -1,9 +1,9 @@
-"""The artifact library: types, versions (SemVer 2.0), keyword matching and ranking rules."""
+"""The artifact library: types, versions (SemVer 2.0) and search filters (ranking: maestro.domain.search_index)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -67,7 +67,7 @@ def deprecation_record(reason: str, replacement_id: str | None, at: datetime, by
     return {"reason": reason, "replacement_id": replacement_id, "at": at.isoformat(), "by": by}
 
 
-# ---------------------------------------------------------------- keyword search
+# ---------------------------------------------------------------- words and search filters
 _TOKEN = re.compile(r"[\w-]+", re.UNICODE)
 
 
@@ -94,48 +94,3 @@ class SearchFilters:
         if artifact.get("deprecated") and not self.include_deprecated:
             return False
         return True
-
-
-def keyword_score(query: str, artifact: dict[str, Any]) -> float:
-    """Case-insensitive match of the query's words against name (×3), tags (×2) and description (×1); a word
-    that appears nowhere scores 0 for the whole artifact (all words must match somewhere)."""
-    words = tokens(query)
-    if not words:
-        return 0.0
-    name = artifact["name"].casefold()
-    name_tokens = set(tokens(artifact["name"]))
-    tag_tokens = {t for tag in artifact.get("tags") or [] for t in tokens(tag)}
-    description = (artifact.get("description") or "").casefold()
-    total = 0.0
-    for word in words:
-        score = (
-            3.0 * (word in name_tokens)
-            + 1.5 * (word in name and word not in name_tokens)
-            + 2.0 * (word in tag_tokens)
-            + 1.0 * (word in description)
-        )
-        if score == 0:
-            return 0.0
-        total += score
-    if query.strip().casefold() == name:
-        total += 5.0  # an exact name match goes first
-    return total
-
-
-def rank(artifacts: Iterable[dict[str, Any]], filters: SearchFilters, sort: str) -> list[tuple[dict, float | None]]:
-    """Filter, score and order artifacts; returns (artifact, keyword score or None) pairs."""
-    hits = []
-    for artifact in artifacts:
-        if not filters.admits(artifact):
-            continue
-        score = keyword_score(filters.query, artifact) if filters.query else None
-        if filters.query and not score:
-            continue
-        hits.append((artifact, score))
-    keys = {
-        SearchSort.RELEVANCE.value: lambda h: (h[1] or 0, h[0]["impact_score"] or 0),
-        SearchSort.IMPACT.value: lambda h: (h[0]["impact_score"] or 0, h[1] or 0),
-        SearchSort.USAGE.value: lambda h: (h[0]["usage_count"] or 0, h[1] or 0),
-        SearchSort.RECENT.value: lambda h: (h[0]["updated_at"], h[1] or 0),
-    }
-    return sorted(hits, key=lambda h: (keys[sort](h), h[0]["id"]), reverse=True)

@@ -42,6 +42,11 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class LostRace(Conflict):
+    """A write without a precondition lost to a concurrent write of the same object. Use cases re-read and
+    apply the change again (last writer wins); it reaches a client (409) only if it keeps losing."""
+
+
 class PreconditionFailed(DomainError):
     title = "Precondition failed"
 

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
+from maestro.domain.text import Name
 
 REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 MAX_IMPORT_ROWS = 500
@@ -29,7 +30,8 @@ EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/@#-]{0,199}$"
 
 class InputModel(BaseModel):
     # Built on first use: every function loads every route module (see maestro.http.requests.RequestModel).
-    model_config = ConfigDict(defer_build=True)
+    # Finite numbers only (an imported "inf" or "nan" is refused like a JSON Infinity).
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
 def owner_slash_repo(value: list[str]) -> list[str]:
@@ -52,7 +54,7 @@ class ProjectFields(InputModel):
 
 
 class ProjectIn(ProjectFields):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     problem_class: ProblemClass
 
 
@@ -66,7 +68,7 @@ class OutcomeIn(InputModel):
 
 class MemberIn(InputModel):
     user_id: str | None = Field(default=None, max_length=100)
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: Name = Field(min_length=1, max_length=200)
     role: MemberRole
     experience_level: ExperienceLevel
     contribution_hours: float = Field(default=0, ge=0, le=100_000)

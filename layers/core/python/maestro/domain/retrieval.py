@@ -21,8 +21,11 @@ from typing import Any
 # of English), so nothing past ~1,200 characters reaches the vector; the cap leaves room for token-dense text
 # (identifiers, numbers) and bounds the tokenizer's work on large content. Fields go most identifying first.
 ARTIFACT_TEXT_MAX_CHARS = 2_000
-# Extracted content is cut to the same budget: it follows the record's own fields, so no more of it is embedded.
-CONTENT_TEXT_MAX_CHARS = ARTIFACT_TEXT_MAX_CHARS
+# The BM25 side of the search index reads more of the same extraction: every word counts there, but each one
+# costs index memory (~8 bytes per distinct term per artifact), so 6,000 characters (~900 words) bound a 100k
+# library's postings. Extracted content is cut to this budget; the embedded text takes its first part.
+CONTENT_TEXT_MAX_CHARS = 6_000
+SEARCH_TEXT_MAX_CHARS = CONTENT_TEXT_MAX_CHARS
 MAX_CONTENT_BYTES = 2_000_000
 # JSON nests deeper than any real schema only when built to hurt; the walk stops there.
 MAX_SCHEMA_DEPTH = 32
@@ -69,11 +72,12 @@ def _flatten_metadata(value: Any, prefix: str = "") -> Iterable[str]:
         yield f"{prefix}: {value}"
 
 
-def artifact_text(artifact: Mapping[str, Any], content_text: str = "") -> str:
+def artifact_text(artifact: Mapping[str, Any], content_text: str = "", max_chars: int = ARTIFACT_TEXT_MAX_CHARS) -> str:
     """The text an artifact is embedded from, one part per line: name; type in words ("feature pipeline");
     description; tags; metadata as sorted `key: value` pairs (nested keys dotted); then text extracted from its
     content. Whitespace inside each part is collapsed, empty parts are left out, and the whole is cut to
-    `ARTIFACT_TEXT_MAX_CHARS`. Deterministic: the same artifact and content always give the same text."""
+    `max_chars` (`ARTIFACT_TEXT_MAX_CHARS` for the embedding; the search index's BM25 side reads the same text
+    cut to `SEARCH_TEXT_MAX_CHARS`). Deterministic: the same artifact and content always give the same text."""
     kind = str(artifact.get("type") or "")
     tags = [str(t) for t in artifact.get("tags") or [] if str(t).strip()]
     metadata = "; ".join(_squash(pair) for pair in _flatten_metadata(artifact.get("metadata") or {}))
@@ -85,7 +89,7 @@ def artifact_text(artifact: Mapping[str, Any], content_text: str = "") -> str:
         f"metadata: {metadata}" if metadata else "",
         content_text or "",
     ]
-    return _cut("\n".join(p for p in (_squash(part) for part in parts) if p), ARTIFACT_TEXT_MAX_CHARS)
+    return _cut("\n".join(p for p in (_squash(part) for part in parts) if p), max_chars)
 
 
 # ---------------------------------------------------------------- content extraction
@@ -181,27 +185,98 @@ def schema_text(schema: Mapping[str, Any]) -> str:
     return "\n".join(head + lines)
 
 
-def _docstring_lines(node: ast.AST, prefix: str, lines: list[str]) -> None:
+def _definitions(node: ast.AST, prefix: str, documented: list[str], names: list[str]) -> None:
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             qualified = f"{prefix}{child.name}"
             doc = ast.get_docstring(child, clean=True)
             if doc:
-                lines.append(f"{qualified}: {doc}")
-            _docstring_lines(child, f"{qualified}.", lines)
+                documented.append(f"{qualified}: {doc}")
+            else:
+                names.append(qualified)
+            _definitions(child, f"{qualified}.", documented, names)
 
 
-def python_docstrings(source: str) -> str:
-    """The module docstring, then `qualified.name: docstring` for every documented class and function, in source
-    order. The source is parsed with `ast`, never imported or executed; source that does not parse gives ""."""
+_IDENTIFIER_LITERAL = re.compile(r"^[A-Za-z_][\w.\-]{1,63}$")
+_PRAGMA_COMMENT = re.compile(r"^(!|-\*-|\s*(noqa|type:|pragma|fmt:|pylint:|isort:))", re.IGNORECASE)
+
+
+def _python_comments(source: str) -> list[str]:
+    import io
+    import tokenize
+
+    comments = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                text = token.string.lstrip("#").strip()
+                if text and not _PRAGMA_COMMENT.match(text):
+                    comments.append(text)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass  # what was read before the error is kept
+    return comments
+
+
+def python_text(source: str) -> str:
+    """What a Python file says about itself, most identifying first: the module docstring; `qualified.name:
+    docstring` for documented classes and functions; the names of the undocumented ones; `imports:` the imported
+    modules and names; `names:` module-level assignments and identifier-like string literals (column names such
+    as 'promo_flag'); then the comments. Parsed with `ast` and `tokenize`, never imported or executed; source
+    that does not parse gives ""."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         # ValueError: null bytes; RecursionError/MemoryError: nesting built to exhaust the parser.
         return ""
     lines = [doc] if (doc := ast.get_docstring(tree, clean=True)) else []
-    _docstring_lines(tree, "", lines)
+    documented: list[str] = []
+    undocumented: list[str] = []
+    _definitions(tree, "", documented, undocumented)
+    lines += documented
+    if undocumented:
+        lines.append("defines: " + ", ".join(undocumented))
+    imports: list[str] = []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            imports += [f"{node.module or ''}.{alias.name}".lstrip(".") for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _IDENTIFIER_LITERAL.match(node.value):
+            names.append(node.value)
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    if imports:
+        lines.append("imports: " + ", ".join(dict.fromkeys(imports)))
+    if names:
+        lines.append("names: " + ", ".join(dict.fromkeys(names)))
+    lines += _python_comments(source)
     return "\n".join(lines)
+
+
+def python_docstrings(source: str) -> str:
+    """Kept for callers of the earlier extraction: the Python text (python_text)."""
+    return python_text(source)
+
+
+def csv_text(text: str) -> str:
+    """`columns:` the header row of a CSV (or TSV) file, sniffed for its delimiter."""
+    import csv
+
+    head = text[:65_536].splitlines()
+    if not head:
+        return ""
+    try:
+        dialect = csv.Sniffer().sniff(head[0], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        header = next(csv.reader(head[:1], dialect))
+    except (csv.Error, StopIteration):
+        return ""
+    columns = [c.strip() for c in header if c.strip()]
+    return "columns: " + ", ".join(columns) if columns else ""
 
 
 _NOTEBOOK_TYPES = {"application/x-ipynb+json"}
@@ -209,6 +284,8 @@ _SCHEMA_TYPES = {"application/schema+json", "application/vnd.apache.avro+json", 
 _JSON_TYPES = {"application/json", "text/json"}
 _PYTHON_TYPES = {"text/x-python", "text/x-script.python", "application/x-python-code", "text/python"}
 _TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain"}
+_CSV_TYPES = {"text/csv", "text/tab-separated-values", "application/csv"}
+_PARQUET_TYPES = {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet"}
 _EXTENSIONS = {
     ".ipynb": "notebook",
     ".avsc": "schema",
@@ -217,6 +294,9 @@ _EXTENSIONS = {
     ".md": "text",
     ".markdown": "text",
     ".txt": "text",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
 }
 
 
@@ -237,7 +317,16 @@ def _content_kind(content_type: str, name: str) -> str | None:
         return "python"
     if media in _TEXT_TYPES:
         return "text"
+    if media in _CSV_TYPES:
+        return "csv"
+    if media in _PARQUET_TYPES:
+        return "parquet"
     return None
+
+
+def content_kind(content_type: str, name: str) -> str | None:
+    """What extraction applies to a version's content (None: nothing is extracted from it)."""
+    return _content_kind(content_type, name)
 
 
 def _looks_like_schema(document: Mapping[str, Any]) -> bool:
@@ -249,18 +338,27 @@ def _looks_like_schema(document: Mapping[str, Any]) -> bool:
 
 def extract_content_text(content_type: str, name: str, data: bytes, max_bytes: int = MAX_CONTENT_BYTES) -> str:
     """Searchable text from a version's content, chosen by file extension, else by media type: notebooks
-    (.ipynb) give their cells' sources, schemas (.avsc, or .json holding a JSON Schema/Avro/fields document)
-    their field names and descriptions, Python (.py) its docstrings, Markdown/text (.md, .txt) itself. Anything
-    else (binaries, other JSON, content over `max_bytes`, content that does not parse) gives "". Whitespace is
-    collapsed and the result cut to `CONTENT_TEXT_MAX_CHARS`."""
+    (.ipynb) give their markdown and code cells, schemas (.avsc, or .json holding a JSON Schema/Avro/fields
+    document) their field names and descriptions, Python (.py) its names, imports, docstrings and comments
+    (`python_text`), CSV/TSV its header's column names, Parquet its schema's column names (`data` may then be the
+    file's footer alone), Markdown/text (.md, .txt) itself. Anything else (binaries, other JSON, content over
+    `max_bytes`, content that does not parse) gives "". Whitespace is collapsed and the result cut to
+    `CONTENT_TEXT_MAX_CHARS`; the same text feeds the BM25 index and, cut shorter, the embedding."""
     kind = _content_kind(content_type, name)
     if kind is None or len(data) > max_bytes:
         return ""
+    if kind == "parquet":
+        from maestro.domain.parquet_schema import parquet_column_names
+
+        columns = parquet_column_names(data)
+        return _cut("columns: " + ", ".join(columns), CONTENT_TEXT_MAX_CHARS) if columns else ""
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     if kind == "text":
         extracted = text
     elif kind == "python":
-        extracted = python_docstrings(text)
+        extracted = python_text(text)
+    elif kind == "csv":
+        extracted = csv_text(text)
     else:
         try:
             document = json.loads(text)

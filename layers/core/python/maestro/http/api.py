@@ -9,8 +9,10 @@ from typing import Any
 from chalice import Response
 from chalice.app import MiddlewareHandler, Request
 
+from maestro import strict_json
 from maestro.domain.errors import PayloadTooLarge
 from maestro.http.problems import PROBLEM_CONTENT_TYPE, problem_body, response_for_domain_error
+from maestro.http.requests import client_request_id
 from maestro.observability import logger, metrics, tracer
 from maestro.settings import get_settings
 
@@ -19,7 +21,7 @@ JSON_CONTENT_TYPE = "application/json"
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        body=json.dumps(body, default=str),
+        body=strict_json.dumps(body),  # never NaN/Infinity, which is not JSON
         status_code=status,
         headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})},
     )
@@ -57,7 +59,9 @@ def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Respo
     """HTTP middleware: correlation id, body-size limit, and problem+json for errors Chalice answers itself."""
     # API Gateway's request id; locally (no gateway) the caller's X-Request-Id or a fresh one.
     request_id = (
-        (event.context or {}).get("requestId") or (event.headers or {}).get("x-request-id") or str(uuid.uuid4())
+        (event.context or {}).get("requestId")
+        or client_request_id((event.headers or {}).get("x-request-id"))
+        or str(uuid.uuid4())
     )
     if event.context is not None:
         event.context.setdefault("requestId", request_id)  # the audit log and the views read it from here

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import UnionType
@@ -10,6 +10,8 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from maestro import strict_json
+from maestro.domain import text as text_rules
 from maestro.domain.errors import InvalidInput, PayloadTooLarge, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -17,9 +19,24 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 class RequestModel(BaseModel):
     """Base of every request body model. The validator is built on first use, not at import: every function
-    loads every route module, and building ~30 validators up front was a third of a cold start."""
+    loads every route module, and building ~30 validators up front was a third of a cold start. Float fields
+    refuse NaN and ±Infinity (also as strings such as "inf"): finite numbers only."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
+
+
+def _acceptable_content_type(value: str | None) -> str | None:
+    from maestro.domain.artifact_versions import content_type_problem
+
+    if value is not None and (problem := content_type_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+# Name: a display name of anything (project, artifact, user, tenant, API key, team member); maestro.domain.text.
+Name = text_rules.Name
+# A MIME type that is handed back as a header (an upload's Content-Type): never CR/LF.
+ContentType = Annotated[str, AfterValidator(_acceptable_content_type)]
 
 
 def _no_default_in_schema(schema: dict[str, Any]) -> None:
@@ -54,12 +71,11 @@ def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
+    """The body under the platform's JSON rules (maestro.strict_json: nesting limit checked before parsing,
+    finite numbers only)."""
     if raw_body is None or raw_body in (b"", ""):
         raise InvalidInput("a JSON request body is required")
-    try:
-        return json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    return strict_json.loads(raw_body)
 
 
 def parse_model(model: type[ModelT], data: Any) -> ModelT:
@@ -71,6 +87,28 @@ def parse_model(model: type[ModelT], data: Any) -> ModelT:
 
 def parse_body(model: type[ModelT], raw_body: bytes | str | None) -> ModelT:
     return parse_model(model, parse_json(raw_body))
+
+
+# A client's X-Request-Id is kept (it correlates its logs with ours, and becomes the audit event's request id)
+# only when it looks like an id: letters, digits and . _ : - up to 128 characters; otherwise a fresh one is made.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+MAX_ETAG_DIGITS = 18
+
+
+def client_request_id(raw: str | None) -> str | None:
+    """The caller's X-Request-Id if it is a well-formed id, else None (never stored or echoed as sent)."""
+    return raw if raw is not None and _REQUEST_ID.fullmatch(raw) else None
+
+
+def parse_if_match(raw: str | None) -> int | None:
+    """An `If-Match` ETag (a version number), or None when the header is absent; 400 for anything else (4,301
+    digits would make int() raise, unicode digits too)."""
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_ETAG_DIGITS:
+        raise InvalidInput("If-Match must be an ETag from a previous response", header="If-Match")
+    return int(value)
 
 
 def _to_utc(moment: datetime) -> datetime:

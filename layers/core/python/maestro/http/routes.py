@@ -14,14 +14,15 @@ from chalice import Blueprint, ChaliceViewError
 from chalice.app import Request
 from pydantic import BaseModel
 
-from maestro.domain.errors import DomainError, PermissionDenied, Unauthenticated
+from maestro.domain.errors import DomainError, PermissionDenied, RateLimited, Unauthenticated
 from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
 from maestro.domain.identity.principals import Caller
 from maestro.http.idempotency import run_idempotently
 from maestro.http.problems import problem_response, response_for_domain_error
-from maestro.http.requests import parse_body, parse_query
+from maestro.http.requests import client_request_id, parse_body, parse_if_match, parse_query
 from maestro.http.schemas import paged_query
 from maestro.observability import logger
+from maestro.services import request_throttling
 from maestro.services.context import RequestMeta, audit_as
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -89,15 +90,7 @@ class RequestScope:
     @property
     def expected_version(self) -> int | None:
         """The `If-Match` ETag (a version number) for optimistic concurrency, if given."""
-        raw = self.header("if-match")
-        if raw is None:
-            return None
-        raw = raw.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit():
-            from maestro.domain.errors import InvalidInput
-
-            raise InvalidInput("If-Match must be an ETag from a previous response", header="If-Match")
-        return int(raw)
+        return parse_if_match(self.header("if-match"))
 
 
 def request_meta(request: Request) -> RequestMeta:
@@ -107,7 +100,7 @@ def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
         source_ip=identity.get("sourceIp"),
         user_agent=headers.get("user-agent"),
-        request_id=context.get("requestId") or headers.get("x-request-id"),
+        request_id=context.get("requestId") or client_request_id(headers.get("x-request-id")),
     )
 
 
@@ -195,7 +188,7 @@ class RouteKit:
                 if request.method == "POST" and idempotency_key is not None and permission != PUBLIC:
                     response = self._run_idempotently(view, scope, permission, params, idempotency_key, path)
                 else:
-                    response = self._run(view, scope, permission, params)
+                    response = self._run(view, scope, permission, params, path)
                 # Use cases audit their own successes (they know the before/after); a mutating request that
                 # failed is audited here, so every mutating request leaves exactly one event.
                 status = getattr(response, "status_code", 200)
@@ -224,7 +217,7 @@ class RouteKit:
         try:
             caller = caller_of(scope.request)
         except DomainError:
-            return self._run(view, scope, permission, params)  # answers 401 the usual way
+            return self._run(view, scope, permission, params, path)  # answers 401 the usual way
         # The key is the caller's tenant's, for this route and these path parameters only.
         scope_id = f"{caller.tenant_id}:POST:{path}:{sorted(params.items())}"
         try:
@@ -232,14 +225,14 @@ class RouteKit:
                 key,
                 scope_id,
                 scope.request.raw_body,
-                lambda: self._run(view, scope, permission, params),
+                lambda: self._run(view, scope, permission, params, path),
                 lambda_context=getattr(self.blueprint, "lambda_context", None),
             )
         except DomainError as error:
             return response_for_domain_error(error, instance=path)
 
     @staticmethod
-    def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict) -> Any:
+    def _run(view: Callable[..., Any], scope: RequestScope, permission: str, params: dict, route_path: str) -> Any:
         path = (scope.request.context or {}).get("resourcePath")
         try:
             if permission != PUBLIC:
@@ -257,6 +250,11 @@ class RouteKit:
                     raise PermissionDenied(
                         f"role {scope.caller.role} may not {permission.replace('.', ' ')}", permission=permission
                     )
+                try:
+                    request_throttling.charge(scope.caller, scope.request.method, route_path)
+                except RateLimited:
+                    scope.denied = True  # not audited per refusal: a flood must not become a flood of writes
+                    raise
             scope.parse_params()  # after authorisation: a caller without access learns nothing about parameters
             return view(scope, **params)
         except DomainError as error:

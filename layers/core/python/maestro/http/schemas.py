@@ -29,9 +29,9 @@ class OpenResponseModel(ResponseModel):
 
 
 class QueryModel(BaseModel):
-    """Query parameters of a route, one field each (a list field is a repeated parameter)."""
+    """Query parameters of a route, one field each (a list field is a repeated parameter); finite numbers only."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
 class PageQuery(QueryModel):

@@ -94,3 +94,15 @@ def digest(key: str, version_id: str | None, stop_after_bytes: int) -> ObjectDig
     finally:
         body.close()
     return ObjectDigest(size, sha256.hexdigest())
+
+
+def get_version_bytes(key: str, version_id: str | None) -> bytes:
+    """One object version's bytes, whole (serving loads graphs of at most a few hundred MiB this way)."""
+    params = {"Bucket": get_settings().artifact_bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    body = client("s3").get_object(**params)["Body"]
+    try:
+        return body.read()
+    finally:
+        body.close()

@@ -157,3 +157,19 @@ def derived_edges(tenant_id: str, parent_artifact_id: str) -> Iterator[LineageEd
     """The edges from any version of a parent artifact to the versions that derive from it."""
     ensure_bound()
     return LineageEdge.query(child_key(tenant_id, parent_artifact_id))
+
+
+def set_signature(
+    tenant_id: str, artifact_id: str, version: str, signature: dict | None, serving_problem: str | None
+) -> None:
+    """Store what serving read from a ready version's graph (its signature, or why it cannot be served)."""
+    ensure_bound()
+    actions = [ArtifactVersion.signature.set(signature)] if signature is not None else []
+    actions.append(
+        ArtifactVersion.serving_problem.set(serving_problem)
+        if serving_problem
+        else ArtifactVersion.serving_problem.remove()
+    )
+    ArtifactVersion(child_key(tenant_id, artifact_id), version).update(
+        actions=actions, condition=ArtifactVersion.status == VersionStatus.READY.value
+    )

@@ -8,9 +8,9 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.errors import Conflict, PreconditionFailed
+from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
-from maestro.repositories.schema import Artifact, NameClaim, Tenant
+from maestro.repositories.schema import Artifact, ArtifactVector, NameClaim, Tenant
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
@@ -19,7 +19,9 @@ from maestro.repositories.tables import (
 )
 
 
-def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> None:
+def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int, index_entry: list | None = None) -> None:
+    """The artifact, its name claim, the tenant's counter and (given its update actions) its search-index entry,
+    all or nothing: an artifact never exists without its entry."""
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
@@ -33,8 +35,10 @@ def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int) -> Non
                 actions=[Tenant.artifacts_count.add(1)],
                 condition=Tenant.tenant_id.exists() & (Tenant.artifacts_count < artifacts_quota),
             )
+            if index_entry:
+                tx.update(ArtifactVector(artifact.tenant_id, artifact.artifact_id), actions=index_entry)
     except TransactWriteError as error:
-        failed = failed_conditions(error)  # [name claim, artifact, tenant counter]
+        failed = failed_conditions(error)  # [name claim, artifact, tenant counter, index entry]
         if 0 in failed:
             raise Conflict(f"a {artifact.type} named {artifact.name!r} already exists", field="name") from None
         if 2 in failed:
@@ -77,19 +81,24 @@ def update_artifact(artifact: Artifact, actions: list, expected_revision: int | 
         )  # noqa: E712
     except UpdateError as error:
         if is_condition_failure(error):
+            if expected_revision is None:  # no precondition was sent: the use case re-reads and applies it again
+                raise LostRace("the artifact changed while it was being changed") from None
             raise PreconditionFailed("the artifact changed since you read it; read it again") from None
         raise
     return artifact
 
 
-def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime) -> None:
-    """Mark deleted, free its name, and give its slot back to the tenant's quota."""
+def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime, index_removal: list | None = None) -> None:
+    """Mark deleted, free its name, give its slot back to the tenant's quota and (given its update actions) take
+    it out of the tenant's search index, all in one transaction."""
     ensure_bound()
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.delete(NameClaim(artifact.tenant_id, claim))
             tx.update(artifact, actions=[Artifact.deleted.set(True), Artifact.updated_at.set(now)])
             tx.update(Tenant(artifact.tenant_id), actions=[Tenant.artifacts_count.add(-1)])
+            if index_removal:
+                tx.update(ArtifactVector(artifact.tenant_id, artifact.artifact_id), actions=index_removal)
     except TransactWriteError as error:
         if failed_conditions(error):
             raise Conflict("the artifact changed while it was being deleted; retry") from None
@@ -112,7 +121,10 @@ def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
 
 
 def set_impact(tenant_id: str, artifact_id: str, score: float, impact: dict) -> None:
-    _update_derived(tenant_id, artifact_id, [Artifact.impact_score.set(score), Artifact.impact.set(impact)])
+    from maestro.repositories import search_index
+
+    if _update_derived(tenant_id, artifact_id, [Artifact.impact_score.set(score), Artifact.impact.set(impact)]):
+        search_index.set_impact(tenant_id, artifact_id, score)  # the index filters and sorts by impact
 
 
 def record_version_counts(tenant_id: str, artifact_id: str, latest_version: str | None) -> None:

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.errors import Conflict
+from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
@@ -19,6 +20,7 @@ from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
     is_condition_failure,
+    transaction_conflicted,
     transaction_connection,
 )
 
@@ -110,9 +112,12 @@ def change_user(
     active: bool | None = None,
     deleted_at: datetime | None = None,
     now: datetime,
+    expected_version: int | None = None,
 ) -> User:
     """Apply role/active/deletion changes; the tenant's last active admin can be neither demoted nor removed.
-    The admin counter and the user change in one transaction; the user's version guards lost updates."""
+    The admin counter and the user change in one transaction; the user's version guards lost updates: a
+    concurrent change answers PreconditionFailed when the caller sent `expected_version` (If-Match), else
+    LostRace (the use case reads again and retries)."""
     ensure_bound()
     was_admin = user.role == ADMIN and user.active and user.deleted_at is None
     new_role = role if role is not None else user.role
@@ -140,29 +145,57 @@ def change_user(
             tx.update(user, actions=actions)
     except TransactWriteError as error:
         failed = failed_conditions(error)
+        user_index = 1 if tenant_actions else 0
         if tenant_condition is not None and 0 in failed:
             raise Conflict("the tenant's last admin cannot be demoted, deactivated or deleted") from None
-        if failed:
-            raise Conflict("the user changed since it was read; retry") from None
+        if user_index in failed or transaction_conflicted(error):
+            if expected_version is not None:
+                raise PreconditionFailed("the user changed since you read it", current_version=user.version) from None
+            raise LostRace("the user changed while it was being changed") from None
         raise
     return get_user(user.tenant_id, user.user_id)
 
 
-def record_login_failure(user: User, now: datetime) -> list[datetime]:
-    """Append one failure atomically (concurrent failures are all counted); returns the stored failures."""
+def _login_attempts_key(email: str) -> str:
+    return "login#" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def login_lock(email: str) -> datetime | None:
+    """Until when logins with this email (an account's or not) are refused, if a lock was set."""
     ensure_bound()
-    user.update(actions=[User.failed_logins.set(User.failed_logins.append([now]))], add_version_condition=False)
-    return list(user.failed_logins)
+    try:
+        return RateLimitWindow.get(_login_attempts_key(email), consistent_read=True).locked_until
+    except DoesNotExist:
+        return None
 
 
-def lock_user(user: User, until: datetime) -> None:
+def record_login_failure(email: str, now: datetime, keep_seconds: int) -> list[datetime]:
+    """Append one failure for this email atomically (concurrent failures all count); the stored failures."""
     ensure_bound()
-    user.update(actions=[User.locked_until.set(until)], add_version_condition=False)
+    attempts = RateLimitWindow(_login_attempts_key(email))
+    attempts.update(
+        actions=[
+            RateLimitWindow.failures.set((RateLimitWindow.failures | []).append([now.timestamp()])),
+            RateLimitWindow.expires_at_epoch.set(int(now.timestamp()) + keep_seconds),
+        ]
+    )
+    return [datetime.fromtimestamp(float(at), UTC) for at in attempts.failures or []]
 
 
-def clear_login_failures(user: User) -> None:
+def lock_login(email: str, until: datetime) -> None:
     ensure_bound()
-    user.update(actions=[User.failed_logins.set([]), User.locked_until.remove()], add_version_condition=False)
+    RateLimitWindow(_login_attempts_key(email)).update(
+        actions=[
+            RateLimitWindow.locked_until.set(until),
+            RateLimitWindow.failures.set([]),  # counting starts again when the lock ends
+            RateLimitWindow.expires_at_epoch.set(int(until.timestamp()) + 60),
+        ]
+    )
+
+
+def clear_login_failures(email: str) -> None:
+    ensure_bound()
+    RateLimitWindow(_login_attempts_key(email)).delete()
 
 
 def set_password(user: User, password_hash: str, now: datetime) -> None:
@@ -171,6 +204,23 @@ def set_password(user: User, password_hash: str, now: datetime) -> None:
         actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(), User.updated_at.set(now)],
         add_version_condition=False,
     )
+
+
+def claim_invitation(user: User, invite_token_hash: str, password_hash: str, now: datetime) -> bool:
+    """Set the invited user's password only if this invitation is still unused: of concurrent acceptances
+    exactly one wins (True); the others find the hash gone (False)."""
+    ensure_bound()
+    try:
+        user.update(
+            actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(), User.updated_at.set(now)],
+            condition=User.invite_token_hash == invite_token_hash,
+            add_version_condition=False,
+        )
+        return True
+    except UpdateError as error:
+        if is_condition_failure(error):
+            return False
+        raise
 
 
 # ---------------------------------------------------------------- sessions (refresh-token families)
@@ -258,18 +308,21 @@ def touch_api_key(key: ApiKey, now: datetime) -> None:
 
 
 # ---------------------------------------------------------------- rate limits
-def consume_rate_limit(limit_name: str, subject: str, limit: int, window_seconds: int, now: float) -> int | None:
-    """Count one hit in the current fixed window; None if allowed, else seconds until the window ends."""
+def consume_rate_limit(
+    limit_name: str, subject: str, limit: int, window_seconds: int, now: float, cost: int = 1
+) -> int | None:
+    """Count `cost` units in the current fixed window (one atomic conditional update); None if they fit under
+    `limit`, else the seconds until the window ends (nothing is counted then)."""
     ensure_bound()
     window_start = math.floor(now / window_seconds) * window_seconds
     window = RateLimitWindow(f"{limit_name}#{subject}#{window_start}")
     try:
         window.update(
             actions=[
-                RateLimitWindow.count.add(1),
+                RateLimitWindow.count.add(cost),
                 RateLimitWindow.expires_at_epoch.set(window_start + 2 * window_seconds),
             ],
-            condition=RateLimitWindow.count.does_not_exist() | (RateLimitWindow.count < limit),
+            condition=RateLimitWindow.count.does_not_exist() | (RateLimitWindow.count <= limit - cost),
         )
         return None
     except UpdateError as error:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.errors import Conflict, PreconditionFailed
+from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
@@ -105,6 +105,8 @@ def update_project(project: Project, actions: list, expected_version: int | None
         project.update(actions=actions, condition=Project.deleted == False)  # noqa: E712
     except UpdateError as error:
         if is_condition_failure(error):
+            if expected_version is None:  # no precondition was sent: the use case re-reads and applies it again
+                raise LostRace("the project changed while it was being changed") from None
             raise PreconditionFailed("the project changed since you read it; read it again") from None
         raise
     return project

@@ -95,8 +95,6 @@ class User(MaestroModel):
     invite_token_hash = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     deleted_at = UTCDateTimeAttribute(null=True)
-    failed_logins = ListAttribute(of=UTCDateTimeAttribute, default=list)
-    locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -145,6 +143,9 @@ class ApiKey(MaestroModel):
     role = UnicodeAttribute()
     secret_hash = UnicodeAttribute()
     created_by = UnicodeAttribute()
+    # The user whose standing the key borrows: it stops when that user is deactivated or deleted. None: the
+    # tenant's own key (see maestro.domain.identity.api_keys.key_owner).
+    owner_user_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
     last_used_at = UTCDateTimeAttribute(null=True)
@@ -359,8 +360,12 @@ class VectorChangesIndex(LocalSecondaryIndex["ArtifactVector"]):
 
 
 class ArtifactVector(MaestroModel):
-    """An artifact's MiniLM embedding (384 float32, little-endian) and the hash of the text it embeds, so
-    re-embedding unchanged text is a no-op. Tenant-partitioned: search never sees another tenant's vectors."""
+    """An artifact's entry in its tenant's search index, and the change log the index is refreshed from (every
+    write sets `updated_ms`; `by_updated` reads the changes since a moment, strongly consistent): the record fields
+    search reads (`entry`, written with the artifact by the request that changes it), the text extracted from its
+    content and its MiniLM embedding (384 float32, little-endian; null until the embed function has run) with the
+    hash of the text it embeds, so re-embedding unchanged text is a no-op. Usage and impact are kept here by the
+    writers that change them on the artifact. Tenant-partitioned: search never sees another tenant's entries."""
 
     logical_name = "artifact-vectors"
 
@@ -369,10 +374,15 @@ class ArtifactVector(MaestroModel):
 
     tenant_id = UnicodeAttribute(hash_key=True)
     artifact_id = UnicodeAttribute(range_key=True)
-    vector = BinaryAttribute(legacy_encoding=False)
-    text_sha256 = UnicodeAttribute()
+    vector = BinaryAttribute(legacy_encoding=False, null=True)
+    text_sha256 = UnicodeAttribute(null=True)
     updated_ms = NumberAttribute()
     deleted = BooleanAttribute(default=False)
+    entry = JSONAttribute(null=True)
+    record_revision = NumberAttribute(null=True)
+    content_text = UnicodeAttribute(null=True)
+    usage_count = NumberAttribute(null=True)
+    impact_score = NumberAttribute(null=True)
     by_updated = VectorChangesIndex()
 
 
@@ -397,6 +407,10 @@ class ArtifactVersion(MaestroModel):
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
+    # Servable versions (maestro.domain.model_serving): the graph's signature, read once when it became ready, or
+    # why it cannot be served.
+    signature = JSONAttribute(null=True)
+    serving_problem = UnicodeAttribute(null=True)
 
 
 class ArtifactAlias(MaestroModel):
@@ -415,6 +429,24 @@ class ArtifactAlias(MaestroModel):
     revision = NumberAttribute(default=1)  # the ETag: If-Match on PUT/DELETE
     updated_by = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+class ServingStats(MaestroModel):
+    """A served model version's daily rollup (`version#YYYY-MM-DD`) of requests, errors, latencies and input
+    summaries (maestro.domain.serving_monitoring), and its drift reference (`version#reference`)."""
+
+    logical_name = "serving-stats"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "serving-stats"
+
+    tenant_artifact = UnicodeAttribute(hash_key=True)  # tenant_id#artifact_id
+    version_day = UnicodeAttribute(range_key=True)  # version#YYYY-MM-DD, or version#reference
+    requests = NumberAttribute(default=0)
+    errors = NumberAttribute(default=0)
+    stats = JSONAttribute(default=dict)
+    revision = NumberAttribute(default=0)  # compare-and-swap of `stats` (counters are atomic ADDs)
+    updated_at = UTCDateTimeAttribute(null=True)
 
 
 class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
@@ -603,6 +635,10 @@ class RateLimitWindow(MaestroModel):
     window_key = UnicodeAttribute(hash_key=True)  # <limit name>#<subject>#<window start>
     count = NumberAttribute(default=0)
     expires_at_epoch = NumberAttribute()
+    # Login throttling (key `login#<sha256 of the email>`): kept per email, whether or not an account has it,
+    # so a locked account and an unknown email answer alike.
+    failures = ListAttribute(of=NumberAttribute, null=True)  # epoch seconds of recent failures
+    locked_until = UTCDateTimeAttribute(null=True)
 
 
 class IdempotencyRecord(MaestroModel):
@@ -640,6 +676,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     NameClaim,
     ArtifactVersion,
     ArtifactAlias,
+    ServingStats,
     LineageEdge,
     ArtifactVector,
     ArtifactUsage,

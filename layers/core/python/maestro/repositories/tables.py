@@ -46,6 +46,13 @@ def failed_conditions(error: Exception) -> list[int]:
     return [i for i, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
 
 
+def transaction_conflicted(error: Exception) -> bool:
+    """A cancelled transaction that collided with another in-flight write of the same item (DynamoDB's
+    TransactionConflict): the same situation as a failed version condition, one step earlier."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
+
+
 def is_condition_failure(error: Exception) -> bool:
     """A single write refused by its condition (pynamodb PutError/UpdateError/DeleteError)."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

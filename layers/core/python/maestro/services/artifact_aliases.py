@@ -11,6 +11,7 @@ from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from maestro.domain.identity.permissions import is_allowed
 from maestro.domain.identity.principals import Caller
+from maestro.domain.model_serving import graph_size_problem, is_servable
 from maestro.pagination import Page
 from maestro.repositories import artifact_aliases as store
 from maestro.repositories import artifact_versions as version_store
@@ -79,14 +80,13 @@ def set_alias(
     version_reference: str,
     expected_revision: int | None,
     meta: RequestMeta,
-    check_target=None,
 ) -> tuple[dict, bool]:
     """Point `alias` at a ready version (a plain version or another `@alias`). Returns the alias and whether it
     was created. 404 for an unknown artifact or version, 409 for a version that is not ready, 403 for a
-    protected alias moved by a non-admin, 412 when If-Match names another revision. `check_target(record)` may
-    refuse the version further (the serving budget)."""
+    protected alias moved by a non-admin, 412 when If-Match names another revision, 422 for a graph too big
+    to serve."""
     _check_name(alias)
-    get_artifact_record(caller, artifact_id)
+    artifact = get_artifact_record(caller, artifact_id)
     protected = store.protected_aliases(caller.tenant_id)
     _check_may_change(caller, alias, protected, meta)
     version = resolve_version(caller.tenant_id, artifact_id, version_reference)
@@ -98,8 +98,11 @@ def set_alias(
             f"version {version} is {target.status}; only a ready version can take an alias",
             version_status=target.status,
         )
-    if check_target is not None:
-        check_target(target)
+    if is_servable(artifact.type, target.content_type) and (problem := graph_size_problem(int(target.size_bytes))):
+        raise ValidationFailed(
+            f"version {version} cannot be served: {problem}",
+            errors=[{"field": "version", "message": problem, "type": "value"}],
+        )
     for _ in range(_MOVE_ATTEMPTS):
         current = store.get_alias(caller.tenant_id, artifact_id, alias)
         _check_revision(current, expected_revision, alias)

@@ -16,6 +16,7 @@ from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas, quota_exceeded
+from maestro.domain.model_serving import is_servable
 from maestro.pagination import Page
 from maestro.repositories import artifact_content as content
 from maestro.repositories import artifact_versions as store
@@ -49,6 +50,8 @@ def version_view(record: ArtifactVersion) -> dict[str, Any]:
         "created_by": record.created_by,
         "created_at": record.created_at.isoformat(),
         "verified_at": record.verified_at.isoformat() if record.verified_at else None,
+        "signature": record.signature,
+        "serving_problem": record.serving_problem,
     }
 
 
@@ -210,7 +213,10 @@ def object_landed(key: str, object_version_id: str | None, meta: RequestMeta) ->
     landed = content.head(record.s3_key, object_version_id)
     if landed is None:
         return "ignored"  # overwritten or deleted since the event was sent; a later event covers the new one
-    return _observe(location.tenant_id, record, landed, SYSTEM_ACTOR, meta)
+    outcome = _observe(location.tenant_id, record, landed, SYSTEM_ACTOR, meta)
+    # Here, not in `complete`: only this event's function loads graphs (onnxruntime), never the API's CRUD.
+    _read_serving_signature(location.tenant_id, location.artifact_id, location.version)
+    return outcome
 
 
 def _observe(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead, actor: str, meta: RequestMeta) -> str:
@@ -262,6 +268,27 @@ def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead,
         },
     )
     return "ready" if verdict.accepted else "rejected"
+
+
+def _read_serving_signature(tenant_id: str, artifact_id: str, version: str) -> None:
+    """A servable graph's signature is read once its version is ready (maestro.services.model_serving), whichever
+    of `complete` or this event decided it; a failure to read it is logged, never undoes the verification."""
+    record = store.get_version(tenant_id, artifact_id, version)
+    if record is None or record.status != VersionStatus.READY.value or record.signature or record.serving_problem:
+        return
+    if not is_servable("model", record.content_type):
+        return
+    artifact = artifact_store.get_artifact(tenant_id, artifact_id)
+    if artifact is None:
+        return
+    from maestro.services.model_serving import read_signature
+
+    try:
+        read_signature(tenant_id, artifact.type, record)
+    except Exception:
+        from maestro.observability import logger
+
+        logger.exception("reading the serving signature failed", extra={"artifact_id": artifact_id})
 
 
 def _flag_changed(

@@ -10,17 +10,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from maestro.domain.artifacts import SearchFilters, deprecation_record, name_claim, rank
+from maestro.domain.artifacts import SearchFilters, deprecation_record, name_claim
 from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas
 from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
 from maestro.repositories import artifacts as store
 from maestro.repositories import identity as identity_store
+from maestro.repositories import search_index as search_store
 from maestro.repositories.schema import Artifact
-from maestro.services import embeddings
+from maestro.services import embeddings, search_index
 from maestro.services.artifact_views import artifact_view
-from maestro.services.context import RequestMeta, audit_as
+from maestro.services.context import RequestMeta, audit_as, retry_lost_races
 
 DEFAULT_TOP, MAX_TOP = 10, 50  # the /v1/artifacts/top limit (its query model declares them)
 
@@ -50,10 +51,12 @@ def create_artifact(caller: Caller, fields: dict[str, Any], meta: RequestMeta) -
         **{k: v for k, v in fields.items() if k != "owner" and v is not None},
     )
     tenant = identity_store.get_tenant(caller.tenant_id)
+    view = artifact_view(artifact)
     store.create_artifact(
         artifact,
         name_claim(artifact.type, artifact.name),
         effective_quotas(tenant.quota_overrides if tenant else None)["artifacts"],
+        index_entry=search_store.entry_actions(view, search_store.now_ms()),
     )
     audit_as(
         caller,
@@ -64,7 +67,7 @@ def create_artifact(caller: Caller, fields: dict[str, Any], meta: RequestMeta) -
         changes={"after": {k: fields[k] for k in ("name", "type", "tags") if k in fields}},
     )
     embeddings.artifact_changed(caller.tenant_id, artifact_id)
-    return artifact_view(artifact)
+    return view
 
 
 def get_artifact(caller: Caller, artifact_id: str) -> dict:
@@ -75,6 +78,12 @@ def update_artifact(
     caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None, meta: RequestMeta
 ) -> dict:
     """Description, tags, metadata and deprecation ({reason, replacement_id?}, or null to undeprecate)."""
+    return retry_lost_races(lambda: _update_artifact_once(caller, artifact_id, changes, expected_revision, meta))
+
+
+def _update_artifact_once(
+    caller: Caller, artifact_id: str, changes: dict[str, Any], expected_revision: int | None, meta: RequestMeta
+) -> dict:
     artifact = get_artifact_record(caller, artifact_id)
     before = artifact_view(artifact)
     actions = []
@@ -98,6 +107,13 @@ def update_artifact(
         raise InvalidInput("nothing to change: give description, tags, metadata or deprecated")
     actions.append(Artifact.updated_at.set(_now()))
     updated = artifact_view(store.update_artifact(artifact, actions, expected_revision))
+    # Search sees the edit (a deprecation above all) at once; the embed function re-reads content and vector.
+    search_store.update_entry(
+        caller.tenant_id,
+        artifact_id,
+        search_store.entry_actions(updated, search_store.now_ms()),
+        condition=search_store.newer_revision_condition(updated["revision"]),
+    )
     action = "artifact.deprecate" if changes.get("deprecated") else "artifact.update"
     audit_as(
         caller,
@@ -113,90 +129,77 @@ def update_artifact(
 
 def delete_artifact(caller: Caller, artifact_id: str, meta: RequestMeta) -> None:
     artifact = get_artifact_record(caller, artifact_id)
-    store.soft_delete_artifact(artifact, name_claim(artifact.type, artifact.name), _now())
+    store.soft_delete_artifact(
+        artifact, name_claim(artifact.type, artifact.name), _now(), search_store.removal_actions(search_store.now_ms())
+    )
     audit_as(caller, "artifact.delete", "artifact", artifact_id, meta, changes={"before": {"name": artifact.name}})
     embeddings.artifact_changed(caller.tenant_id, artifact_id)
-
-
-SEMANTIC_CANDIDATES = 100  # the semantic ranking's top entries that enter the fused list
 
 
 def search(
     caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None, mode: str = "keyword"
 ) -> Page:
-    """Search the tenant's library; ranked per request, paged by offset cursor. Filters apply in every mode.
-    keyword: the words in name, tags and description. semantic: cosine similarity of MiniLM embeddings.
-    hybrid: reciprocal rank fusion of the two. Each hit carries its score and the modes that found it."""
+    """Search the tenant's library through its search index (maestro.services.search_index: in memory, brought
+    up to date by one Query of the changes since; never a read of the artifact partition), then read the page's
+    artifacts with one consistent batch read, so a hit deleted or deprecated a moment ago is not returned.
+    keyword: BM25 over name, type, description, tags, metadata and content, an exact name first. semantic:
+    cosine similarity of MiniLM embeddings. hybrid: reciprocal rank fusion of the two. Without a query: the
+    filtered library by the sort. Filters apply in every mode; each hit carries its score and the modes that
+    found it. `degraded` says why the answer may be incomplete (the model unavailable, or artifacts not embedded
+    yet)."""
     fingerprint = hashlib.sha256(
         json.dumps([filters.__dict__, sort, mode], sort_keys=True, default=list).encode()
     ).hexdigest()[:16]
     offset = decode_offset_cursor(cursor, fingerprint)
-    library = _library(caller.tenant_id)
+    depth = offset + limit
     extra: dict = {}
-    if mode != "keyword" and filters.query:
+    query_vector = None
+    if filters.query and mode != "keyword":
         try:
-            hits = _semantic_hits(caller.tenant_id, library, filters, sort, mode)
-            extra.update(_embedding_coverage(caller.tenant_id, [a["id"] for a in library if filters.admits(a)]))
+            query_vector = embeddings.encoder().encode([filters.query])[0]
         except DependencyUnavailable as unavailable:
             if mode == "semantic":
                 raise
             # Hybrid by default must not fail a search: without the model it is keyword search, and says so.
             mode, extra["degraded"] = "keyword", unavailable.detail
-    if mode == "keyword" or not filters.query:
-        hits = [
-            {
-                **artifact,
-                "score": score,
-                "mode": "keyword" if filters.query else "filter",
-                "found_by": ["keyword"] if filters.query else [],
-            }
-            for artifact, score in rank(library, filters, sort)
-        ]
-    window = hits[offset : offset + limit]
-    next_cursor = encode_offset_cursor(offset + limit, fingerprint) if offset + limit < len(hits) else None
-    return Page(window, next_cursor, extra={"total": len(hits), "mode": mode if filters.query else "filter", **extra})
+    with search_index.reading(caller.tenant_id) as index:
+        ranked, mode = _rank(index, filters, sort, mode, query_vector, depth)
+    if ranked.not_embedded and mode in ("semantic", "hybrid"):
+        extra["not_embedded"] = ranked.not_embedded
+        extra["degraded"] = (
+            f"{ranked.not_embedded} of {ranked.admitted} artifacts are not embedded yet; semantic ranking cannot "
+            "see them until they are (seconds after a change; an admin can run the embedding backfill)"
+        )
+    window = list(zip(ranked.ids, ranked.scores, ranked.found_by, strict=True))[offset:depth]
+    records = search_store.hydrate(caller.tenant_id, [artifact_id for artifact_id, _, _ in window])
+    hits = []
+    for artifact_id, score, found_by in window:
+        record = records.get(artifact_id)
+        view = artifact_view(record) if record is not None else None
+        # The index may be a moment behind the record: what the record says now decides.
+        if view is not None and filters.admits(view):
+            hits.append({**view, "score": score, "mode": mode, "found_by": found_by})
+    next_cursor = encode_offset_cursor(depth, fingerprint) if depth < ranked.total else None
+    return Page(hits, next_cursor, extra={"total": ranked.total, "mode": mode, **extra})
 
 
-def _library(tenant_id: str) -> list[dict]:
-    return [artifact_view(a) for a in store.tenant_artifacts(tenant_id)]
+def _rank(index: Any, filters: SearchFilters, sort: str, mode: str, query_vector: Any, depth: int) -> tuple[Any, str]:
+    """The index's ranked answer for the request, and the mode that answered."""
+    from maestro.domain.search_index import IndexFilters
 
-
-def _embedding_coverage(tenant_id: str, admitted_ids: list[str]) -> dict:
-    """`not_embedded` and a `degraded` note when some artifacts the filters admit have no vector yet."""
-    missing = embeddings.not_embedded(tenant_id, admitted_ids)
-    if not missing:
-        return {}
-    return {
-        "not_embedded": missing,
-        "degraded": f"{missing} of {len(admitted_ids)} artifacts are not embedded yet; semantic ranking "
-        "cannot see them until they are (seconds after a change; an admin can run the embedding backfill)",
-    }
-
-
-def _semantic_hits(tenant_id: str, library: list[dict], filters: SearchFilters, sort: str, mode: str) -> list[dict]:
-    from maestro.domain.retrieval import reciprocal_rank_fusion
-
-    admitted = {a["id"]: a for a in library if filters.admits(a)}
-    semantic = embeddings.semantic_ranking(tenant_id, filters.query, set(admitted), SEMANTIC_CANDIDATES)
+    index_filters = IndexFilters(
+        type=filters.type,
+        tags=tuple(filters.tags),
+        min_impact_score=filters.min_impact_score,
+        include_deprecated=filters.include_deprecated,
+    )
+    if not filters.query:
+        return index.filtered(index_filters, sort, depth), "filter"
+    if mode == "keyword":
+        return index.keyword(filters.query, index_filters, depth, sort), mode
     if mode == "semantic":
-        scored = semantic
-        found = {artifact_id: ["semantic"] for artifact_id, _ in semantic}
-    else:
-        keyword = [a["id"] for a, _ in rank(admitted.values(), filters, "relevance")]
-        scored = reciprocal_rank_fusion([keyword, [artifact_id for artifact_id, _ in semantic]])
-        keyword_ids, semantic_ids = set(keyword), {artifact_id for artifact_id, _ in semantic}
-        found = {
-            artifact_id: [m for m, ids in (("keyword", keyword_ids), ("semantic", semantic_ids)) if artifact_id in ids]
-            for artifact_id, _ in scored
-        }
-    hits = [
-        {**admitted[artifact_id], "score": round(score, 6), "mode": mode, "found_by": found[artifact_id]}
-        for artifact_id, score in scored
-    ]
-    if sort != "relevance":
-        keys = {"impact": "impact_score", "usage": "usage_count", "recent": "updated_at"}
-        hits.sort(key=lambda h: (h[keys[sort]] or 0, h["score"]), reverse=True)
-    return hits
+        return index.resorted(index.semantic(query_vector, index_filters), sort), mode
+    return index.resorted(index.hybrid(filters.query, query_vector, index_filters), sort), mode
 
 
 def top(caller: Caller, artifact_type: str | None, limit: int) -> list[dict]:

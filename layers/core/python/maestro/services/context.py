@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from maestro.domain.errors import LostRace
 from maestro.domain.identity.principals import Caller
+
+T = TypeVar("T")
+LOST_RACE_ATTEMPTS = 10
+
+
+def retry_lost_races(change: Callable[[], T], attempts: int = LOST_RACE_ATTEMPTS) -> T:
+    """Run a read-modify-write again while it loses to concurrent writers (only writes sent without If-Match
+    raise LostRace: a client that sent one gets 412 instead)."""
+    for attempt in range(attempts):
+        try:
+            return change()
+        except LostRace:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # jitter: the writers stop colliding in step
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

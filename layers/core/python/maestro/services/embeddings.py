@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from maestro.domain import retrieval
@@ -19,7 +18,6 @@ from maestro.domain.identity.principals import Caller
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import vectors as vector_store
-from maestro.repositories.schema import ArtifactVector
 from maestro.services.artifact_views import artifact_view
 from maestro.services.context import RequestMeta, audit_as
 
@@ -32,8 +30,8 @@ TEXT_LIKE_TYPES = (
     "application/vnd.apache.avro+json",
     "text/",
 )
-CHANGE_OVERLAP_MS = 5_000  # re-read a little before the last change seen: writers' clocks and lags differ
-CACHED_TENANTS = 32
+# A Parquet file's schema is in its footer, at the end: this much of the tail holds it for any sane file.
+PARQUET_TAIL_BYTES = 1_000_000
 
 _encoder = None
 _encoder_lock = threading.Lock()
@@ -73,7 +71,9 @@ def request_backfill(caller: Caller, meta: RequestMeta) -> dict[str, str]:
 
 
 def _content_text(tenant_id: str, artifact: Any) -> str:
-    """Text from the latest ready version's content when it is text-like (notebooks, schemas, source)."""
+    """Text extracted from the latest ready version's content, when its kind is one the extraction reads
+    (notebooks, schemas, Python, CSV, Parquet, Markdown/text): the first MAX_CONTENT_BYTES, or for Parquet the
+    file's tail, where its footer (the schema) lives."""
     if not artifact.latest_version:
         return ""
     from maestro.aws_clients import client
@@ -81,112 +81,101 @@ def _content_text(tenant_id: str, artifact: Any) -> str:
     from maestro.settings import get_settings
 
     version = artifact_versions.get_version(tenant_id, artifact.artifact_id, artifact.latest_version)
-    if version is None or version.status != "ready" or not version.content_type.startswith(TEXT_LIKE_TYPES):
+    if version is None or version.status != "ready":
+        return ""
+    kind = retrieval.content_kind(version.content_type, version.s3_key)
+    if kind is None and not version.content_type.startswith(TEXT_LIKE_TYPES):
         return ""
     kwargs = {"VersionId": version.s3_version_id} if version.s3_version_id else {}
+    byte_range = f"bytes=-{PARQUET_TAIL_BYTES}" if kind == "parquet" else f"bytes=0-{retrieval.MAX_CONTENT_BYTES - 1}"
     body = (
         client("s3")
-        .get_object(
-            Bucket=get_settings().artifact_bucket,
-            Key=version.s3_key,
-            Range=f"bytes=0-{retrieval.MAX_CONTENT_BYTES - 1}",
-            **kwargs,
-        )["Body"]
+        .get_object(Bucket=get_settings().artifact_bucket, Key=version.s3_key, Range=byte_range, **kwargs)["Body"]
         .read()
     )
     return retrieval.extract_content_text(version.content_type, version.s3_key, body)
 
 
 def embed_artifact(tenant_id: str, artifact_id: str) -> str:
-    """Embed the artifact's text if it changed since the last time; returns embedded | unchanged | removed."""
+    """Bring the artifact's search-index entry up to date: its record fields, the text extracted from its content
+    and the embedding of that text (computed only when the text changed). Returns embedded | reindexed |
+    unchanged | removed | superseded (a newer revision was indexed meanwhile) | not_embedded (the model is not
+    available here; the entry is indexed for keyword search and the vector waits for the next change or backfill)."""
+    from maestro.repositories import search_index as index_store
+
     now_ms = int(time.time() * 1000)
     artifact = artifact_store.get_artifact(tenant_id, artifact_id)
     existing = vector_store.get_vector(tenant_id, artifact_id)
     if artifact is None:
         if existing is not None and not existing.deleted:
-            existing.deleted, existing.updated_ms = True, now_ms
-            vector_store.put_vector(existing)
+            index_store.update_entry(tenant_id, artifact_id, index_store.removal_actions(now_ms))
             return "removed"
         return "unchanged"
-    text = retrieval.artifact_text(artifact_view(artifact), _content_text(tenant_id, artifact))
+    view = artifact_view(artifact)
+    content = _content_text(tenant_id, artifact)
+    text = retrieval.artifact_text(view, content)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    if existing is not None and existing.text_sha256 == digest and not existing.deleted:
+    entry = index_store.entry_of(view)
+    has_vector = existing is not None and existing.vector is not None and existing.text_sha256 == digest
+    if (
+        has_vector
+        and not existing.deleted
+        and existing.entry == entry
+        and (existing.content_text or "") == content
+        and existing.usage_count is not None
+    ):
         return "unchanged"
-    vector = encoder().encode([text])[0].astype("<f4").tobytes()
-    vector_store.put_vector(
-        ArtifactVector(tenant_id, artifact_id, vector=vector, text_sha256=digest, updated_ms=now_ms, deleted=False)
+    actions = [*index_store.entry_actions(view, now_ms), vector_store.ArtifactVector.content_text.set(content)]
+    outcome = "reindexed"
+    if not has_vector:
+        try:
+            vector = encoder().encode([text])[0].astype("<f4").tobytes()
+        except DependencyUnavailable:
+            vector, outcome = None, "not_embedded"
+        if vector is not None:
+            outcome = "embedded"
+            actions += [
+                vector_store.ArtifactVector.vector.set(vector),
+                vector_store.ArtifactVector.text_sha256.set(digest),
+            ]
+    condition = index_store.newer_revision_condition(int(view["revision"])) & (
+        vector_store.ArtifactVector.deleted.does_not_exist() | (vector_store.ArtifactVector.deleted == False)  # noqa: E712
     )
-    return "embedded"
+    if not index_store.update_entry(tenant_id, artifact_id, actions, condition=condition):
+        return "superseded"
+    return outcome
 
 
 def backfill_tenant(tenant_id: str) -> dict[str, int]:
+    """Index and embed every artifact of the tenant, then write its search-index snapshot."""
     counts: dict[str, int] = {}
     for artifact in artifact_store.tenant_artifacts(tenant_id):
         outcome = embed_artifact(tenant_id, artifact.artifact_id)
         counts[outcome] = counts.get(outcome, 0) + 1
+    from maestro.services import search_index
+
+    search_index.compact(tenant_id, force=True)
     logger.info("embedding backfill", extra={"tenant_id": tenant_id, **counts})
     return counts
 
 
 # ---------------------------------------------------------------- the search side
 class TenantVectors:
-    """One tenant's vectors in memory: ids, an (n, 384) matrix, and the newest change seen."""
+    """A tenant's embedded artifacts as (ids, unit-length matrix), read from its search index."""
 
-    def __init__(self) -> None:
-        import numpy as np
-
-        self._np = np
-        self.rows: dict[str, Any] = {}
-        self.newest_ms = 0
-        self._matrix = None
-        self._ids: list[str] = []
-
-    def apply(self, row: ArtifactVector) -> None:
-        if row.deleted:
-            self.rows.pop(row.artifact_id, None)
-        else:
-            self.rows[row.artifact_id] = self._np.frombuffer(row.vector, dtype="<f4")
-        self.newest_ms = max(self.newest_ms, int(row.updated_ms))
-        self._matrix = None
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
 
     def matrix(self) -> tuple[list[str], Any]:
-        if self._matrix is None:
-            self._ids = list(self.rows)
-            self._matrix = (
-                self._np.vstack([self.rows[i] for i in self._ids])
-                if self._ids
-                else self._np.zeros((0, 384), dtype="<f4")
-            )
-        return self._ids, self._matrix
+        from maestro.services.search_index import reading
 
-
-_indexes: OrderedDict[str, TenantVectors] = OrderedDict()
-_indexes_lock = threading.Lock()
+        with reading(self.tenant_id) as index:
+            return index.vector_matrix()
 
 
 def tenant_vectors(tenant_id: str) -> TenantVectors:
-    """The tenant's vectors, loaded once per warm function and refreshed with what changed since."""
-    with _indexes_lock:
-        index = _indexes.get(tenant_id)
-        if index is None:
-            index = TenantVectors()
-            for row in vector_store.all_vectors(tenant_id):
-                index.apply(row)
-            _indexes[tenant_id] = index
-            while len(_indexes) > CACHED_TENANTS:
-                _indexes.popitem(last=False)
-        else:
-            _indexes.move_to_end(tenant_id)
-            for row in vector_store.changed_since(tenant_id, index.newest_ms - CHANGE_OVERLAP_MS):
-                index.apply(row)
-        return index
-
-
-def not_embedded(tenant_id: str, artifact_ids: list[str]) -> int:
-    """How many of these artifacts have no vector yet (created or changed moments ago, or never embedded):
-    semantic ranking cannot see them, and the answer must say so rather than look complete."""
-    vectors = tenant_vectors(tenant_id).rows
-    return sum(1 for artifact_id in artifact_ids if artifact_id not in vectors)
+    """The tenant's vectors, from the search index (loaded once per warm function, refreshed by changes)."""
+    return TenantVectors(tenant_id)
 
 
 def semantic_ranking(tenant_id: str, query: str, candidates: set[str], limit: int) -> list[tuple[str, float]]:

@@ -10,7 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from maestro.domain.errors import InvalidInput, NotFound, PermissionDenied, RateLimited, Unauthenticated
+from maestro.domain.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RateLimited,
+    Unauthenticated,
+)
 from maestro.domain.identity import api_keys as key_rules
 from maestro.domain.identity import passwords, throttling
 from maestro.domain.identity.permissions import Role
@@ -21,7 +28,7 @@ from maestro.pagination import Page
 from maestro.repositories import identity as store
 from maestro.repositories.schema import ApiKey, Session, Tenant, User
 from maestro.secrets import get_secret_json
-from maestro.services.context import RequestMeta, audit_as, record_audit
+from maestro.services.context import RequestMeta, audit_as, record_audit, retry_lost_races
 from maestro.settings import get_settings
 
 SIGNUP_WINDOW_SECONDS = 3600
@@ -77,7 +84,13 @@ def api_key_view(key: ApiKey) -> dict:
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
         "prefix": f"{key_rules.KEY_PREFIX}{key.key_id}_",
+        "owner": _owner_label(key),
     }
+
+
+def _owner_label(key: ApiKey) -> str:
+    owner = key_rules.key_owner(key.owner_user_id, key.created_by)
+    return f"user:{owner}" if owner else "tenant"
 
 
 @dataclass(frozen=True)
@@ -163,63 +176,55 @@ _BAD_CREDENTIALS = "email or password is incorrect"
 
 
 def login(email: str, password: str, meta: RequestMeta) -> TokenPair:
+    """Failures are counted and locks kept per email, whether an account has it or not: an unknown email is
+    locked after 5 failures exactly as an account is (429 with the same Retry-After), so neither the status
+    nor its timing tells an attacker which emails have accounts."""
     now = _now()
-    user = store.find_user_by_email(normalise_email(email))
-    if user is None or user.deleted_at is not None:
-        passwords.verify_password(None, password)  # same work as a real check: no user enumeration by timing
-        raise Unauthenticated(_BAD_CREDENTIALS)
-    actor = f"user:{user.user_id}"
-    locked_for = throttling.lock_remaining_seconds(user.locked_until, now)
+    email = normalise_email(email)
+    locked_for = throttling.lock_remaining_seconds(store.login_lock(email), now)
+    user = store.find_user_by_email(email)
+    if user is not None and user.deleted_at is not None:
+        user = None
     if locked_for is not None:
-        record_audit(
-            user.tenant_id,
-            actor=actor,
-            action="auth.login",
-            resource_type="user",
-            resource_id=user.user_id,
-            outcome="denied",
-            meta=meta,
-        )
+        if user is not None:
+            _audit_login(user, "auth.login", "denied", meta)
         raise RateLimited("too many failed logins; the account is locked for now", retry_after_seconds=locked_for)
-    if not user.active or not passwords.verify_password(user.password_hash, password):
-        failures = store.record_login_failure(user, now)
-        record_audit(
-            user.tenant_id,
-            actor=actor,
-            action="auth.login",
-            resource_type="user",
-            resource_id=user.user_id,
-            outcome="failure",
-            meta=meta,
-        )
+    if user is None:
+        passwords.verify_password(None, password)  # same work as a real check: no user enumeration by timing
+    if user is None or not user.active or not passwords.verify_password(user.password_hash, password):
+        failures = store.record_login_failure(email, now, int(throttling.FAILURE_WINDOW.total_seconds()))
+        if user is not None:
+            _audit_login(user, "auth.login", "failure", meta)
         if throttling.should_lock(failures, now):
-            store.lock_user(user, now + throttling.LOCK_DURATION)
-            record_audit(
-                user.tenant_id,
-                actor=actor,
-                action="auth.lock",
-                resource_type="user",
-                resource_id=user.user_id,
-                outcome="success",
-                meta=meta,
-                changes={"after": {"locked_minutes": int(throttling.LOCK_DURATION.total_seconds() // 60)}},
-            )
+            store.lock_login(email, now + throttling.LOCK_DURATION)
+            if user is not None:
+                _audit_login(
+                    user,
+                    "auth.lock",
+                    "success",
+                    meta,
+                    changes={"after": {"locked_minutes": int(throttling.LOCK_DURATION.total_seconds() // 60)}},
+                )
         raise Unauthenticated(_BAD_CREDENTIALS)
-    if user.failed_logins or user.locked_until:
-        store.clear_login_failures(user)
+    store.clear_login_failures(email)
     if passwords.needs_rehash(user.password_hash):
         store.set_password(user, passwords.hash_password(password), now)
     pair = _open_session(user)
+    _audit_login(user, "auth.login", "success", meta)
+    return pair
+
+
+def _audit_login(user: User, action: str, outcome: str, meta: RequestMeta, changes: dict | None = None) -> None:
     record_audit(
         user.tenant_id,
-        actor=actor,
-        action="auth.login",
+        actor=f"user:{user.user_id}",
+        action=action,
         resource_type="user",
         resource_id=user.user_id,
-        outcome="success",
+        outcome=outcome,
         meta=meta,
+        changes=changes,
     )
-    return pair
 
 
 def refresh(refresh_token: str, meta: RequestMeta) -> TokenPair:
@@ -309,6 +314,12 @@ def _authenticate_api_key(token: str) -> Caller:
     now = _now()
     if key.expires_at is not None and key.expires_at <= now:
         raise Unauthenticated("API key expired")
+    owner_id = key_rules.key_owner(key.owner_user_id, key.created_by)
+    if owner_id is not None:
+        # A key borrows its owner's standing: a deactivated or deleted owner's keys stop with them.
+        owner = store.get_user(key.tenant_id, owner_id)
+        if owner is None or not owner.active or owner.deleted_at is not None:
+            raise Unauthenticated("API key's owner is no longer active")
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
         store.touch_api_key(key, now)  # at most once a minute: last-used time without a write per request
     return Caller(key.tenant_id, "key", key.key_id, key.role)
@@ -384,7 +395,8 @@ def accept_invite(invite: str, password: str, meta: RequestMeta) -> TokenPair:
     ):
         raise Unauthenticated("invalid invitation")
     passwords.check_password_policy(password, email=user.email, name=user.name)
-    store.set_password(user, passwords.hash_password(password), _now())
+    if not store.claim_invitation(user, expected, passwords.hash_password(password), _now()):
+        raise Unauthenticated("invalid invitation")  # accepted meanwhile by a concurrent request: one session only
     record_audit(
         tenant_id,
         actor=f"user:{user_id}",
@@ -423,13 +435,15 @@ def update_user(
     expected_version: int | None,
     meta: RequestMeta,
 ) -> dict:
-    user = _tenant_user(caller, user_id)
-    if expected_version is not None and user.version != expected_version:
-        from maestro.domain.errors import PreconditionFailed
 
-        raise PreconditionFailed("the user changed since you read it", current_version=user.version)
-    before = {"role": user.role, "active": user.active}
-    updated = store.change_user(user, role=role, active=active, now=_now())
+    def change() -> tuple[dict, User]:
+        user = _tenant_user(caller, user_id)
+        if expected_version is not None and user.version != expected_version:
+            raise PreconditionFailed("the user changed since you read it", current_version=user.version)
+        before = {"role": user.role, "active": user.active}
+        return before, store.change_user(user, role=role, active=active, now=_now(), expected_version=expected_version)
+
+    before, updated = retry_lost_races(change)
     after = {"role": updated.role, "active": updated.active}
     if before != after:
         # New role or deactivation takes effect at once: the user's sessions end and must sign in again.
@@ -449,8 +463,13 @@ def update_user(
 
 
 def delete_user(caller: Caller, user_id: str, meta: RequestMeta) -> None:
-    user = _tenant_user(caller, user_id)
-    store.change_user(user, deleted_at=_now(), now=_now())
+
+    def delete() -> User:
+        user = _tenant_user(caller, user_id)
+        store.change_user(user, deleted_at=_now(), now=_now())
+        return user
+
+    user = retry_lost_races(delete)
     store.revoke_user_sessions(caller.tenant_id, user_id, "user deleted")
     audit_as(caller, "user.delete", "user", user_id, meta, changes={"before": {"email": user.email, "role": user.role}})
 
@@ -461,6 +480,11 @@ def create_api_key(caller: Caller, name: str, role: str, expires_at: datetime | 
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at must be in the future", field="expires_at")
     new_key = key_rules.generate_api_key()
+    if caller.principal_type == "user":
+        owner_user_id = caller.principal_id
+    else:  # a key made by a key belongs to that key's owner (or, like it, to the tenant)
+        maker = store.get_api_key(caller.tenant_id, caller.principal_id)
+        owner_user_id = key_rules.key_owner(maker.owner_user_id, maker.created_by) if maker else None
     key = ApiKey(
         caller.tenant_id,
         new_key.key_id,
@@ -468,6 +492,7 @@ def create_api_key(caller: Caller, name: str, role: str, expires_at: datetime | 
         role=role,
         secret_hash=new_key.secret_hash,
         created_by=caller.actor,
+        owner_user_id=owner_user_id,
         created_at=now,
         expires_at=expires_at,
     )

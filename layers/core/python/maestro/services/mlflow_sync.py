@@ -4,18 +4,16 @@ Talks to MLflow's REST API with the standard library: request-time and sync func
 
 from __future__ import annotations
 
-import ipaddress
+import base64
 import json
-import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
 from maestro.domain.errors import DependencyUnavailable, InvalidInput, NotFound
 from maestro.domain.identity.principals import Caller
 from maestro.domain.mlflow_runs import Run, run_events, summarise
+from maestro.outbound import OutboundClient
 from maestro.repositories import identity as identity_store
 from maestro.repositories import projects as project_store
 from maestro.repositories.schema import Project, Tenant
@@ -27,43 +25,51 @@ from maestro.settings import get_settings
 
 PAGE_SIZE = 1000
 MAX_RUNS = 50_000
-TIMEOUT_SECONDS = 10
 
 
 def _token_secret(tenant_id: str) -> str:
     return get_settings().secret_name(f"mlflow/{tenant_id}")
 
 
-def _check_uri(uri: str) -> None:
+def _check_uri(uri: str) -> urllib.parse.SplitResult:
     """Outside local mode the tracking server must be https on a public address: the sync runs inside the
-    platform's network, and a tenant must not point it at internal hosts."""
-    parsed = urllib.parse.urlparse(uri)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidInput("tracking_uri must be an http(s) URL", field="tracking_uri")
-    if get_settings().is_local:
-        return
-    if parsed.scheme != "https":
-        raise InvalidInput("tracking_uri must use https", field="tracking_uri")
+    platform's network, and a tenant must not point it at internal hosts. Checked here for early feedback and
+    again by the outbound client at every request of every sync (the name may resolve elsewhere by then)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
-    except OSError:
-        raise InvalidInput("tracking_uri's host does not resolve", field="tracking_uri") from None
-    if any(not ipaddress.ip_address(a).is_global for a in addresses):
-        raise InvalidInput("tracking_uri must be a public address", field="tracking_uri")
+        parts, _addresses = OutboundClient.for_stage().check_url(uri, "tracking_uri")
+    except ValueError:
+        raise InvalidInput("tracking_uri must be an http(s) URL", field="tracking_uri") from None
+    return parts
+
+
+def _without_credentials(parts: urllib.parse.SplitResult) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")).rstrip("/")
 
 
 def configure(
     caller: Caller, tracking_uri: str, primary_metric: str | None, direction: str, token: str | None, meta: RequestMeta
 ) -> dict[str, Any]:
-    _check_uri(tracking_uri)
+    """Credentials never stay in the URI: `user:password@` moves into Secrets Manager (sent as Basic auth), the
+    stored, answered and audited tracking_uri carries none. Give either those or `token`, not both."""
+    parts = _check_uri(tracking_uri)
+    basic = None
+    if parts.username is not None or parts.password is not None:
+        if token is not None:
+            raise InvalidInput("give the credentials either in tracking_uri or as token, not both", field="token")
+        basic = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
     config = {
-        "tracking_uri": tracking_uri.rstrip("/"),
+        "tracking_uri": _without_credentials(parts),
         "primary_metric": primary_metric,
         "direction": direction,
-        "has_token": token is not None,
+        "has_token": token is not None or basic is not None,
+        "auth": "basic" if basic is not None else "bearer",
     }
-    if token is not None:
-        put_secret_text(_token_secret(caller.tenant_id), token)
+    if token is not None or basic is not None:
+        put_secret_text(_token_secret(caller.tenant_id), basic if basic is not None else token)
     Tenant(caller.tenant_id).update(actions=[Tenant.mlflow.set(config)])
     audit_as(
         caller,
@@ -80,24 +86,25 @@ def _call(
     config: dict[str, Any], tenant_id: str, method: str, path: str, body: dict | None = None, query: dict | None = None
 ) -> dict[str, Any]:
     url = config["tracking_uri"] + path + ("?" + urllib.parse.urlencode(query) if query else "")
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if config.get("has_token"):
-        token = get_secret_text(_token_secret(tenant_id))
-        request.add_header("Authorization", f"Bearer {token}")
+        secret = get_secret_text(_token_secret(tenant_id))
+        if config.get("auth") == "basic":
+            headers["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
+        else:
+            headers["Authorization"] = f"Bearer {secret}"
+    # Checked again at every request (redirects too), credentials dropped on a redirect elsewhere.
+    response = OutboundClient.for_stage().request(
+        method, url, headers=headers, body=json.dumps(body).encode() if body is not None else None
+    )
+    if response.status == 404:
+        raise NotFound("the MLflow server has no such experiment")
+    if response.status >= 300:
+        raise DependencyUnavailable(f"the MLflow server answered {response.status}")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URI checked
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            raise NotFound("the MLflow server has no such experiment") from None
-        raise DependencyUnavailable(f"the MLflow server answered {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError):
-        raise DependencyUnavailable("the MLflow server did not answer") from None
+        return json.loads(response.body or b"{}")
+    except (ValueError, RecursionError):
+        raise DependencyUnavailable("the MLflow server's answer is not JSON") from None
 
 
 def fetch_runs(config: dict[str, Any], tenant_id: str, experiment_name: str) -> list[Run]:

@@ -132,8 +132,8 @@ class _Library:
         found = self._versions[key]
         if found is None:
             raise RowRefused(f"{where}: version {usage.version} of {named} not found", [f"{where}.version"])
-        if found.status == "rejected":
-            raise RowRefused(f"{where}: version {usage.version} of {named} was rejected at upload", [where])
+        if found.status != "ready":  # usages only on ready versions (pending or rejected: nothing usable)
+            raise RowRefused(f"{where}: version {usage.version} of {named} is {found.status}, not ready", [where])
         return artifact.artifact_id, usage.version
 
 
@@ -308,6 +308,7 @@ class ProjectImport:
             ),
             self.tenant_id,
             artifact_id,
+            version,
         )
 
 

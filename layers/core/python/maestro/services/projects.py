@@ -15,7 +15,7 @@ from maestro.repositories import events
 from maestro.repositories import identity as identity_store
 from maestro.repositories import projects as store
 from maestro.repositories.schema import Project, TeamMember, Tenant
-from maestro.services.context import RequestMeta, audit_as
+from maestro.services.context import RequestMeta, audit_as, retry_lost_races
 
 EDITABLE = (
     "name",
@@ -109,15 +109,19 @@ def list_projects(
 def update_project(
     caller: Caller, project_id: str, changes: dict[str, Any], expected_version: int | None, meta: RequestMeta
 ) -> dict:
-    project = require_project(caller.tenant_id, project_id)
-    if "start_date" in changes and project.outcome:
-        _consistent_start(changes["start_date"], project.outcome)
-    before = project_view(project)
-    actions = [getattr(Project, name).set(value) for name, value in changes.items() if name in EDITABLE]
-    if not actions:
+    if not any(name in EDITABLE for name in changes):
         raise InvalidInput("nothing to change: give at least one of " + ", ".join(EDITABLE))
-    actions.append(Project.updated_at.set(_now()))
-    updated = project_view(store.update_project(project, actions, expected_version))
+
+    def change() -> tuple[dict, dict]:
+        project = require_project(caller.tenant_id, project_id)
+        if "start_date" in changes and project.outcome:
+            _consistent_start(changes["start_date"], project.outcome)
+        before = project_view(project)
+        actions = [getattr(Project, name).set(value) for name, value in changes.items() if name in EDITABLE]
+        actions.append(Project.updated_at.set(_now()))
+        return before, project_view(store.update_project(project, actions, expected_version))
+
+    before, updated = retry_lost_races(change)
     audit_as(
         caller,
         "project.update",

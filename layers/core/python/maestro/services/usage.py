@@ -47,8 +47,8 @@ def record_usage(
     found = version_store.get_version(caller.tenant_id, artifact_id, version)
     if found is None:
         raise NotFound(f"version {version} of artifact {artifact_id} not found")
-    if found.status == "rejected":
-        raise Conflict(f"version {version} was rejected at upload and cannot be used")
+    if found.status != "ready":  # pending (never completed) or rejected: nothing usable behind it
+        raise Conflict(f"version {version} is {found.status}; usages are recorded only on ready versions")
     usage = ArtifactUsage(
         child_key(caller.tenant_id, artifact_id),
         store.usage_key(project_id, version),
@@ -58,7 +58,7 @@ def record_usage(
         recorded_by=caller.actor,
         recorded_at=datetime.now(UTC),
     )
-    created = store.record_usage(usage, caller.tenant_id, artifact_id)
+    created = store.record_usage(usage, caller.tenant_id, artifact_id, version)
     if not created:
         usage = store.get_usage(caller.tenant_id, artifact_id, project_id, version) or usage
     else:

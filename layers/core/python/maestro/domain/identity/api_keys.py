@@ -46,3 +46,12 @@ def parse_api_key(token: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def key_owner(owner_user_id: str | None, created_by: str) -> str | None:
+    """The user a key belongs to: the one recorded at creation, else (keys made before owners were recorded) the
+    user who created it. None means a tenant-owned key: made by another key that had no owner."""
+    if owner_user_id:
+        return owner_user_id
+    kind, _, principal = created_by.partition(":")
+    return principal if kind == "user" and principal else None

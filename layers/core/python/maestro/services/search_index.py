@@ -1,0 +1,195 @@
+"""The per-tenant search index at run time: loaded once per warm function (one snapshot read, then the changes
+since it), refreshed on each use from the changes since the newest one it holds (one strongly consistent Query),
+and compacted into a new snapshot by the embed function, which handles the ArtifactChanged events.
+
+Why a change is never lost: every write to an entry sets its `updated_ms`; a reader re-reads from the moment its
+previous read of the changes began minus REFRESH_OVERLAP_MS (writers' clocks and commit delays differ), and a
+change is applied only when it is newer than what the index holds, so re-reading is harmless. A snapshot's
+watermark is COMPACTION_OVERLAP_MS before the compaction began, and the compaction re-reads that window before
+writing, so a write that was in flight while the snapshot was made is re-read by every reader that loads it.
+Two compactions racing both write complete snapshots; whichever lands last is read, with its own watermark.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from maestro.observability import logger
+from maestro.repositories import search_index as store
+
+if TYPE_CHECKING:
+    from maestro.domain.search_index import TenantIndex
+    from maestro.repositories.schema import ArtifactVector
+
+REFRESH_OVERLAP_MS = 2_000
+COMPACTION_OVERLAP_MS = 60_000
+SNAPSHOT_AFTER_CHANGES = 500  # the embed function writes a new snapshot once this many changes are pending
+SNAPSHOT_MAX_AGE_S = 15 * 60  # ... or when its pending changes are older than this
+RELOAD_CHECK_S = 60  # a warm reader with many pending changes looks for a newer snapshot at most this often
+RELOAD_AFTER_CHANGES = 2_000
+CACHED_TENANTS = 32
+
+
+class _Cached:
+    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int) -> None:
+        self.index = index
+        self.etag = etag
+        self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
+        self.loaded_at = time.monotonic()
+        self.checked_at = self.loaded_at
+        self.lock = threading.Lock()
+        self.just_loaded = True  # the load read the changes already
+
+
+_cache: OrderedDict[str, _Cached] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def apply_entry(index: TenantIndex, row: ArtifactVector) -> bool:
+    """Apply one stored entry to an index; True when it changed the index."""
+    from maestro.domain.search_index import make_doc
+
+    version = int(row.updated_ms)
+    if row.deleted:
+        return index.remove(row.artifact_id, version)
+    if not row.entry:  # a counter written before the artifact had an entry: nothing to index yet
+        return False
+    record = {**row.entry, "usage_count": row.usage_count or 0, "impact_score": row.impact_score}
+    vector = None
+    if row.vector:
+        import numpy as np
+
+        vector = np.frombuffer(row.vector, dtype="<f4")
+    return index.upsert(make_doc(row.artifact_id, record, row.content_text or "", vector, version))
+
+
+def _catch_up(tenant_id: str, index: TenantIndex, since_ms: int) -> int:
+    applied = 0
+    for row in store.changed_since(tenant_id, since_ms):
+        applied += apply_entry(index, row)
+    return applied
+
+
+def load_index(tenant_id: str) -> tuple[TenantIndex, str | None, int]:
+    """A cold load: the snapshot (one GET), then the entries changed since its watermark. Without a snapshot
+    yet, every entry of the tenant (the first load after the index is introduced, until a snapshot exists).
+    Returns the index, the snapshot's ETag and the time the read of the changes began."""
+    from maestro.domain.search_index import TenantIndex
+
+    stored = store.read_snapshot(tenant_id)
+    try:
+        index = TenantIndex.from_snapshot(stored[0]) if stored else TenantIndex()
+    except ValueError as damaged:  # rebuilt from the entries; the next compaction replaces the object
+        logger.error("search index snapshot unreadable", extra={"tenant_id": tenant_id, "error": str(damaged)})
+        index, stored = TenantIndex(), None
+    started = store.now_ms()
+    _catch_up(tenant_id, index, index.watermark_ms if stored else -1)
+    return index, stored[1] if stored else None, started
+
+
+def _cached(tenant_id: str) -> _Cached:
+    with _cache_lock:
+        cached = _cache.get(tenant_id)
+        if cached is not None:
+            _cache.move_to_end(tenant_id)
+            return cached
+    index, etag, synced_ms = load_index(tenant_id)
+    with _cache_lock:
+        cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms))
+        while len(_cache) > CACHED_TENANTS:
+            _cache.popitem(last=False)
+    return cached
+
+
+def _refresh(tenant_id: str, cached: _Cached) -> None:
+    if cached.just_loaded:
+        cached.just_loaded = False
+        return
+    if cached.index.pending_changes >= RELOAD_AFTER_CHANGES and time.monotonic() - cached.checked_at > RELOAD_CHECK_S:
+        cached.checked_at = time.monotonic()
+        if store.read_snapshot(tenant_id, if_none_match=cached.etag) is not None:  # a newer snapshot exists
+            cached.index, cached.etag, cached.synced_ms = load_index(tenant_id)
+            return
+    started = store.now_ms()
+    # everything written before the last read began was seen then, but for writes still in flight at that moment
+    _catch_up(tenant_id, cached.index, cached.synced_ms - REFRESH_OVERLAP_MS)
+    cached.synced_ms = started
+
+
+@contextmanager
+def reading(tenant_id: str) -> Iterator[TenantIndex]:
+    """The tenant's index, loaded once per warm function and brought up to date, held for the caller's use
+    (threads of one process take turns per tenant; a Lambda function serves one request at a time anyway)."""
+    cached = _cached(tenant_id)
+    with cached.lock:
+        _refresh(tenant_id, cached)
+        yield cached.index
+
+
+def tenant_index(tenant_id: str) -> TenantIndex:
+    """The tenant's index brought up to date (for single-threaded callers; `reading` holds it)."""
+    with reading(tenant_id) as index:
+        return index
+
+
+def forget(tenant_id: str | None = None) -> None:
+    """Drop cached indexes (all, or one tenant's): the next use loads from the snapshot again."""
+    with _cache_lock:
+        if tenant_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(tenant_id, None)
+
+
+def compact(tenant_id: str, force: bool = False) -> bool:
+    """Write a new snapshot of the tenant's index when one is due (none yet, SNAPSHOT_AFTER_CHANGES pending, or
+    pending changes older than SNAPSHOT_MAX_AGE_S), or always with `force`. Returns True when written."""
+    from maestro.domain.search_index import TenantIndex
+
+    cached = _cached(tenant_id)
+    with cached.lock:
+        _refresh(tenant_id, cached)
+        index = cached.index
+        due = (
+            force
+            or cached.etag is None
+            or index.pending_changes >= SNAPSHOT_AFTER_CHANGES
+            or (index.pending_changes and time.monotonic() - cached.loaded_at > SNAPSHOT_MAX_AGE_S)
+        )
+        if not due:
+            return False
+        started = store.now_ms()
+        _catch_up(tenant_id, index, started - COMPACTION_OVERLAP_MS)  # writes that were slow to land
+        compacted = TenantIndex(
+            base=index.base,
+            live=index.live.copy(),
+            delta=dict(index.delta),
+            removed=dict(index.removed),
+            newest_ms=index.newest_ms,
+            # a reader of this snapshot re-reads what was written in the minute before it was made
+            watermark_ms=max(started - COMPACTION_OVERLAP_MS, 0),
+            generation=index.generation + 1,
+        )
+        data = compacted.to_snapshot()
+        cached.etag = store.write_snapshot(tenant_id, data)
+        cached.index, cached.loaded_at, cached.synced_ms = compacted, time.monotonic(), started
+    logger.info(
+        "search index snapshot written",
+        extra={
+            "tenant_id": tenant_id,
+            "documents": compacted.size,
+            "bytes": len(data),
+            "generation": compacted.generation,
+        },
+    )
+    return True
+
+
+def snapshot_stats(tenant_id: str) -> dict[str, Any]:
+    index = tenant_index(tenant_id)
+    return {"documents": index.size, "pending_changes": index.pending_changes, "generation": index.generation}
