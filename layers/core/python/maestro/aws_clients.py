@@ -76,3 +76,45 @@ def dynamodb_host(settings: Settings | None = None) -> str | None:
 def reset_clients() -> None:
     with _lock:
         _clients.clear()
+
+
+# Error codes (botocore ClientError, or a cancelled transaction's reasons) that mean "try again later", not
+# "your request is wrong": throttling, the service's own 5xx, and transactions colliding.
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ProvisionedThroughputExceeded",
+        "ThrottlingException",
+        "ThrottlingError",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "RequestTimeout",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_transient_failure(error: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from, as pynamodb wraps botocore) is a dependency being
+    throttled, failing or timing out: the API answers 503 with Retry-After for these, never 500."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, (ConnectionError, HTTPClientError, TimeoutError)):
+            return True  # connect/read timeouts, refused or reset connections
+        if isinstance(error, ClientError):
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            reasons = {r.get("Code") for r in error.response.get("CancellationReasons", []) or []}
+            if code in TRANSIENT_CODES or status >= 500 or reasons & TRANSIENT_CODES:
+                return True
+        error = getattr(error, "cause", None) or error.__cause__ or error.__context__
+        seen += 1
+    return False

@@ -73,11 +73,15 @@ def problem_response(
     )
 
 
-def response_for_domain_error(error: errors.DomainError, instance: str | None = None) -> Response:
+def response_for_domain_error(
+    error: errors.DomainError, instance: str | None = None, retry_after_seconds: int | None = None
+) -> Response:
     status = status_for(error)
     headers = {}
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    elif retry_after_seconds is not None:
+        headers["Retry-After"] = str(retry_after_seconds)
     problem_type = type(error).__name__.replace("_", "-")
     # CamelCase class name -> kebab-case problem type, e.g. QuotaExceeded -> quota-exceeded
     problem_type = "".join("-" + c.lower() if c.isupper() else c for c in problem_type).lstrip("-")

@@ -14,7 +14,8 @@ from chalice import Blueprint, ChaliceViewError
 from chalice.app import Request
 from pydantic import BaseModel
 
-from maestro.domain.errors import DomainError, PermissionDenied, RateLimited, Unauthenticated
+from maestro.aws_clients import is_transient_failure
+from maestro.domain.errors import DependencyUnavailable, DomainError, PermissionDenied, RateLimited, Unauthenticated
 from maestro.domain.identity.permissions import PERMISSIONS, PUBLIC, is_allowed
 from maestro.domain.identity.principals import Caller
 from maestro.http.idempotency import run_idempotently
@@ -26,6 +27,7 @@ from maestro.services import request_throttling
 from maestro.services.context import RequestMeta, audit_as
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+RETRY_AFTER_SECONDS = 2  # a 503 from a busy or failing dependency
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,15 @@ class RouteKit:
             return response_for_domain_error(error, instance=path)
         except ChaliceViewError as error:
             return problem_response(error.STATUS_CODE, detail=str(error).split(": ", 1)[-1])
-        except Exception:  # a bug, not a client mistake: log it whole, answer without internals
+        except Exception as error:  # a bug, not a client mistake: log it whole, answer without internals
+            if is_transient_failure(error):
+                # DynamoDB/S3 throttled, failed or timed out beyond the SDK's retries: the client may retry.
+                logger.warning("dependency unavailable in %s", view.__name__, exc_info=True)
+                return response_for_domain_error(
+                    DependencyUnavailable("a storage service is busy or unavailable; retry shortly"),
+                    instance=path,
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                )
             logger.exception("unhandled error in %s", view.__name__)
             return problem_response(500, detail="An internal error occurred; it has been logged.")
 
