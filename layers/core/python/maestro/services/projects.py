@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,8 +11,8 @@ from typing import Any
 from maestro.domain.errors import InvalidInput, NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
 from maestro.domain.identity.quotas import effective_quotas
-from maestro.domain.projects import Outcome, ProjectStatus, success_score
-from maestro.pagination import Page
+from maestro.domain.projects import Outcome, ProjectStatus, find_projects, success_score
+from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
 from maestro.repositories import events
 from maestro.repositories import identity as identity_store
 from maestro.repositories import projects as store
@@ -100,10 +102,35 @@ def get_project(caller: Caller, project_id: str) -> dict:
 
 
 def list_projects(
-    caller: Caller, status: str | None, problem_class: str | None, limit: int, cursor: str | None
+    caller: Caller,
+    status: str | None,
+    problem_class: str | None,
+    limit: int,
+    cursor: str | None,
+    query: str | None = None,
+    sort: str | None = None,
 ) -> Page:
-    page = store.list_projects(caller.tenant_id, status=status, problem_class=problem_class, limit=limit, cursor=cursor)
-    return Page([project_view(p) for p in page.items], page.next_cursor)
+    """Newest first, paged by the table; with a search `query` or a `sort`, the tenant's projects are matched
+    and ordered per request (a tenant holds at most its project quota) and paged by offset cursor."""
+    if not query and not sort:
+        page = store.list_projects(
+            caller.tenant_id, status=status, problem_class=problem_class, limit=limit, cursor=cursor
+        )
+        return Page([project_view(p) for p in page.items], page.next_cursor)
+    fingerprint = hashlib.sha256(json.dumps([status, problem_class, query, sort]).encode()).hexdigest()[:16]
+    offset = decode_offset_cursor(cursor, fingerprint)
+    views = [
+        project_view(p)
+        for p in store.all_projects(caller.tenant_id)
+        if (status is None or p.status == status) and (problem_class is None or p.problem_class == problem_class)
+    ]
+    found = find_projects(views, query, sort)
+    more = offset + limit < len(found)
+    return Page(
+        found[offset : offset + limit],
+        encode_offset_cursor(offset + limit, fingerprint) if more else None,
+        extra={"total": len(found)},
+    )
 
 
 def update_project(
