@@ -11,7 +11,7 @@ LINTED := app.py functions layers infra benchmarks tests sdk feature_repo
 # The import contracts and the type check read this tree's packages, not whatever the virtualenv has installed.
 SOURCE_PATH := layers/core/python:layers/embedding/python:sdk:.
 
-.PHONY: install run test test-unit package benchmarks embedding-model clean console chromium
+.PHONY: install run reset test test-unit package benchmarks embedding-model clean console chromium
 
 # Fresh machine: create the virtualenv and install the project with pinned versions (constraints.txt).
 # `make run` needs the runtime, the local stack, MLflow, Feast, the `maestro` CLI (sdk/) and, once, the exporter of
@@ -48,8 +48,13 @@ chromium:
 
 install: $(INSTALLED) console/dist/index.html
 
+# The workspace (local AWS state, MLflow) persists in .local-stack/ across runs; `make reset` starts empty.
+# RUN_ARGS passes options (`make run RUN_ARGS=--no-demo`; `python -m infra.local.run --help`).
 run: embedding-model console/dist/index.html
-	$(PY) -m infra.local.run
+	$(PY) -m infra.local.run $(RUN_ARGS)
+
+reset: $(RUN_INSTALLED)
+	$(PY) -m infra.local.workspace reset
 
 # Unit + integration (moto server over HTTP, started and stopped by the suite) + packaging, with coverage.
 test: install embedding-model chromium

@@ -220,7 +220,10 @@ def main() -> int:
         _load_library(dynamodb, table, caller.tenant_id, args.library - small)
         from maestro.services import search_index
 
-        # the embed function writes the tenant's snapshot; a search function then starts cold
+        # the embed function (starting cold: the entries above were written straight to the table, back-dated an
+        # hour, which a warm reader's change log would not show it) writes the snapshot; a search function then
+        # starts cold
+        search_index.forget()
         search_index.compact(caller.tenant_id, force=True)
         print(
             f"\nloaded a {args.library}-artifact library (records and index entries) and wrote its snapshot in "

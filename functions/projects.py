@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, SkipValidation, field_validator
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.project_input import MAX_IMPORT_ROWS, ImportRow, MemberIn, OutcomeIn, ProjectIn, owner_slash_repo
-from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
+from maestro.domain.projects import PROJECT_SORTS, ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
 from maestro.http.api import json_response
 from maestro.http.requests import Name, Omittable, RequestModel, refuse_larger_batches
 from maestro.http.routes import RouteKit
@@ -78,6 +78,10 @@ class ProjectView(ResponseModel):
 class ProjectQuery(QueryModel):
     status: ProjectStatus | None = None
     problem_class: ProblemClass | None = None
+    q: str | None = Field(default=None, max_length=200, description="words that must all be in name or description")
+    sort: Literal[PROJECT_SORTS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="a field, `-` first for descending; default newest first"
+    )
 
 
 class MemberView(ResponseModel):
@@ -156,7 +160,9 @@ def list_projects(scope):
     params = scope.params
     status = params.status.value if params.status else None
     problem_class = params.problem_class.value if params.problem_class else None
-    page = projects.list_projects(scope.caller, status, problem_class, params.limit, params.cursor)
+    page = projects.list_projects(
+        scope.caller, status, problem_class, params.limit, params.cursor, query=params.q or None, sort=params.sort
+    )
     return json_response(page.to_body())
 
 

@@ -6,6 +6,8 @@
 // Refresh tokens are single-use and the API revokes the whole session when a used one comes back, so one refresh
 // runs at a time (`refreshing`) and every request that saw a 401 waits for it and retries once.
 const REFRESH_KEY = "maestro.refresh_token";
+// The gateway's detail for a route it does not serve (infra/gateway_responses.py, MISSING_AUTHENTICATION_TOKEN).
+const GATEWAY_UNKNOWN_ROUTE = "no such route or method";
 
 let apiBase = "";
 let accessToken = null;
@@ -21,11 +23,13 @@ export class ApiError extends Error {
     this.problem = problem || {};
     this.path = path;
   }
-  // A route this deployment does not serve (yet): 404, 405, or the local gateway's answer to an unknown route.
+  // A route this deployment does not serve (yet): 405, or the gateway's answer to an unknown route (a 404 whose
+  // detail says so, or the local gateway's 403). A 404 from a route that exists is a missing object: `notFound`.
   get unavailable() {
-    return this.status === 404 || this.status === 405 ||
+    return this.status === 405 || (this.status === 404 && this.problem.detail === GATEWAY_UNKNOWN_ROUTE) ||
       (this.status === 403 && String(this.problem.type || "").endsWith("gateway-rejected"));
   }
+  get notFound() { return this.status === 404 && !this.unavailable; }
   get fieldErrors() { return this.problem.errors || []; }
 }
 

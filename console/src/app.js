@@ -45,15 +45,22 @@ async function route() {
     try { await loadMe(); } catch { navigate(next); return; }
   }
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.nav === nav));
+  setMenuOpen(false);
   const mine = ++generation;
   const root = h("div", { class: "page", "data-page": nav });
   clear(main, root);
   try {
     await page.render(root, { params: path.match(pattern).slice(1).map(decodeURIComponent), query,
-                              isCurrent: () => mine === generation, navigate });
+                              isCurrent: () => mine === generation, navigate, reload: route });
   } catch (error) {
     if (mine === generation) clear(root, errorState(error instanceof ApiError ? error : { message: String(error) }));
   }
+}
+
+// On a narrow screen the nav folds behind a menu button (styles.css); each navigation folds it again.
+function setMenuOpen(open) {
+  document.getElementById("topbar").classList.toggle("menu-open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
 }
 
 function renderSession(me) {
@@ -77,6 +84,8 @@ async function start() {
     if (!me && !location.hash.startsWith("#/login")) navigate("/login");
   });
   document.getElementById("logout").addEventListener("click", async () => { await logout(); navigate("/login"); });
+  document.getElementById("menu-toggle").addEventListener("click", () =>
+    setMenuOpen(!document.getElementById("topbar").classList.contains("menu-open")));
   window.addEventListener("hashchange", route);
   await route();
 }

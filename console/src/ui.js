@@ -24,8 +24,13 @@ export function clear(el, ...children) {
 export const loading = (text = "Loading…") => h("div", { class: "state loading", role: "status" }, text);
 export const empty = (text) => h("div", { class: "state empty" }, text);
 
-export function errorState(error, retry) {
+export function errorState(error, retry, { back } = {}) {
   const unavailable = error && error.unavailable;
+  if (error && error.notFound) {
+    return h("div", { class: "state error not-found", role: "alert" }, h("strong", {}, "Not found"),
+      h("span", {}, error.message || "It does not exist, or it was deleted."),
+      back ? h("a", { href: back.href }, back.text) : null);
+  }
   const title = unavailable ? "Not available on this deployment" : (error.status === 403 ? "Not allowed" : "Something went wrong");
   const detail = unavailable ? `The API does not serve ${error.path || "this route"} yet.` : (error.message || String(error));
   return h("div", { class: `state error${unavailable ? " unavailable" : ""}`, role: "alert" },
@@ -34,7 +39,7 @@ export function errorState(error, retry) {
 }
 
 // Fill `el` from an async loader, showing loading, then the rendered content, an empty state or an error.
-export async function section(el, loader, render, { emptyText = "Nothing here yet.", isEmpty } = {}) {
+export async function section(el, loader, render, { emptyText = "Nothing here yet.", isEmpty, back } = {}) {
   clear(el, loading());
   try {
     const data = await loader();
@@ -43,21 +48,62 @@ export async function section(el, loader, render, { emptyText = "Nothing here ye
     clear(el, none ? empty(emptyText) : render(data));
     return data;
   } catch (error) {
-    clear(el, errorState(error, () => section(el, loader, render, { emptyText, isEmpty })));
+    clear(el, errorState(error, () => section(el, loader, render, { emptyText, isEmpty, back }), { back }));
     if (!error.status) console.error(error);
     return undefined;
   }
+}
+
+// A list read page by page: the first page, then "Load more" appends the next (cursor) until there is none.
+// `fetchPage(cursor)` resolves to {items, next_cursor, total?}; `render(items)` draws everything loaded so far.
+// Returns {reload, items()}; the element carries data-loaded (rows shown) for tests and people alike.
+export function pagedList(el, fetchPage, render, { emptyText = "Nothing here yet.", noun = "items", back } = {}) {
+  let items = [];
+  let cursor = null;
+  let total = null;
+  let run = 0;
+  const body = h("div", { class: "paged-body" });
+  const count = h("span", { class: "muted small paged-count" });
+  const more = h("button", { type: "button", class: "secondary load-more", hidden: true, onclick: () => load(true) }, "Load more");
+  const foot = h("div", { class: "row paged-foot" }, more, count);
+  async function load(next = false) {
+    const mine = ++run;
+    more.disabled = true;
+    if (!next) clear(el, loading());
+    try {
+      const page = await fetchPage(next ? cursor : null);
+      if (mine !== run) return;
+      items = next ? items.concat(page.items) : page.items;
+      cursor = page.next_cursor || null;
+      total = page.total ?? (cursor ? null : items.length);
+      el.dataset.loaded = String(items.length);
+      more.hidden = !cursor;
+      count.textContent = items.length ? `${items.length}${total != null ? ` of ${total}` : cursor ? "+" : ""} ${noun}` : "";
+      clear(body, items.length ? render(items) : empty(emptyText));
+      if (!next) clear(el, body, foot);
+    } catch (error) {
+      if (mine !== run) return;
+      if (next) clear(body, body.firstChild, notice("error", problemText(error)));
+      else clear(el, errorState(error, () => load(), { back }));
+    } finally {
+      more.disabled = false;
+    }
+  }
+  return { reload: () => load(false), items: () => items };
 }
 
 export function card(title, ...children) {
   return h("section", { class: "card" }, title ? h("h2", {}, title) : null, ...children);
 }
 
-export function table(columns, rows, { rowAttrs } = {}) {
-  return h("table", {},
+// A table in a box that scrolls sideways when the table is wider than the page (never the page itself); with
+// `stack`, each row becomes a small card of labelled lines on a phone (styles.css).
+export function table(columns, rows, { rowAttrs, stack = false } = {}) {
+  return h("div", { class: "table-wrap" }, h("table", { class: stack ? "stacked" : "" },
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.numeric ? "num" : "" }, c.label)))),
     h("tbody", {}, rows.map((row) => h("tr", rowAttrs ? rowAttrs(row) : {},
-      columns.map((c) => h("td", { class: c.numeric ? "num" : "" }, c.render ? c.render(row) : fmt(row[c.key])))))));
+      columns.map((c) => h("td", { class: c.numeric ? "num" : "", "data-label": c.label || null },
+        c.render ? c.render(row) : fmt(row[c.key]))))))));
 }
 
 export function fmt(value, digits = 2) {

@@ -25,6 +25,7 @@ class MlflowServer:
         self.artifacts_destination = artifacts_destination or str(self.root / "artifacts")
         self.s3_endpoint = s3_endpoint
         self.process: subprocess.Popen | None = None
+        self._workers: list[int] = []
 
     @property
     def uri(self) -> str:
@@ -60,19 +61,46 @@ class MlflowServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
-                start_new_session=True,
-            )
+            )  # in this process group: a signal to the group (Ctrl-C, a service manager's SIGTERM) reaches it
         try:
             wait_until_up(self.uri, timeout, path="/health", what="mlflow server", process=self.process)
         except RuntimeError as error:
             self.stop()
             raise RuntimeError(f"{error}:\n" + (self.root / "server.log").read_text()[-2000:]) from None
+        import psutil
+
+        # Its workers, remembered: stop() ends them even when a signal to the group ended the server first.
+        self._workers = [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)]
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        """The server and the workers it started (uvicorn), even if the server itself is already gone: SIGTERM,
+        then SIGKILL what is left after 20 s."""
+        import psutil
+
+        if self.process is None:
+            return
+        family = []
+        for pid in (self.process.pid, *self._workers):
             try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+                family.append(psutil.Process(pid))
+            except psutil.Error:
+                continue
+        for member in list(family):
+            try:
+                family.extend(member.children(recursive=True))
+            except psutil.Error:
+                pass
+        for member in family:
+            try:
+                member.terminate()
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for member in alive:
+            try:
+                member.kill()
+            except psutil.Error:
+                pass
+        self.process.wait()
+        self.process = None

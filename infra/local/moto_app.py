@@ -6,7 +6,9 @@ the same moto server app (`moto_server` does exactly this, minus the lock) and t
 DynamoDB request, so the local endpoint keeps DynamoDB's guarantees while S3, SQS long polls and the rest stay
 concurrent.
 
-    python -m infra.local.moto_app -H 127.0.0.1 -p 4566
+    python -m infra.local.moto_app -H 127.0.0.1 -p 4566 [--state-file .local-stack/aws-state.pickle]
+
+With --state-file it restores that snapshot at start and keeps it up to date (infra/local/aws_state.py).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from __future__ import annotations
 import argparse
 import bisect
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 _dynamodb_lock = threading.Lock()
@@ -196,23 +201,72 @@ def raw_put_bodies() -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
-    from moto.moto_server.werkzeug_app import MotoRequestHandler  # noqa: F401 - same handler moto_server uses
-    from werkzeug.serving import run_simple
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    from infra.local.aws_state import SnapshotUnreadable, StateKeeper
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=4566)
+    parser.add_argument("--state-file", type=Path, help="restore the state from this snapshot and keep saving it")
+    parser.add_argument("--snapshot-interval", type=float, default=10.0, help="seconds between snapshots")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     item_level_transaction_backups()
     exponent_number_arithmetic()
     partition_scoped_queries()
     raw_put_bodies()
-    app: Any = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, SerialiseDynamoDB(app), threaded=True, request_handler=MotoRequestHandler)
+    app: Any = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
+    keeper = None
+    if args.state_file:
+        keeper = app = StateKeeper(
+            app, args.state_file, args.snapshot_interval, log=lambda line: print(line, flush=True)
+        )
+        keeper.release_long_polls()
+        try:
+            keeper.restore()
+        except SnapshotUnreadable as unreadable:
+            print(f"the local AWS state cannot be restored: {unreadable}. `make reset` starts empty.", flush=True)
+            return 3
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    _stop_on_signal_or_orphaned(server)
+    if keeper:
+        keeper.start()
+    print(f"moto server on http://{args.host}:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if keeper:
+            keeper.stop()  # the last snapshot: signals are ignored until it is on disk
+    return 0
+
+
+def _stop_on_signal_or_orphaned(server: Any) -> None:
+    """SIGTERM or SIGINT (once; later ones are ignored so the last snapshot completes), or the death of the
+    process that started this one (a SIGKILLed `make run`), stop serving."""
+    import signal
+
+    def stop(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        print(f"the process that started this server ({parent}) is gone: stopping", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

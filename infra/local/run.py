@@ -1,7 +1,8 @@
 """`make run`: the whole platform on this machine. Starts moto server (unless AWS_ENDPOINT_URL or LOCALSTACK_HOST
 names a running endpoint), creates every resource, starts the local event dispatcher and serves the API with
-Chalice's local server on 127.0.0.1:8000 and the web console (console/dist) on 127.0.0.1:8001. Ctrl-C stops
-everything it started."""
+Chalice's local server on 127.0.0.1:8000 and the web console (console/dist) on 127.0.0.1:8001. Ctrl-C (or SIGTERM,
+to this process or its whole group) stops everything it started; a second one while it stops does not cut the
+stopping short. The workspace (local AWS state and MLflow) persists in .local-stack/ (infra/local/workspace.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import argparse
 import os
 import signal
 import sys
-from pathlib import Path
+import threading
+import traceback
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-STATE_DIR = PROJECT_DIR / ".local-stack"
+from infra.local.workspace import AWS_STATE, MLFLOW_DIR, PROJECT_DIR, STATE_DIR
 
 
 def local_environment(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
@@ -77,20 +78,32 @@ def _start_mlflow(port: int, bucket: str, endpoint: str):
 
     print(f"starting mlflow server on 127.0.0.1:{port} ...", flush=True)
     server = MlflowServer(
-        STATE_DIR / "mlflow", port=port, artifacts_destination=f"s3://{bucket}/mlflow", s3_endpoint=endpoint
+        MLFLOW_DIR, port=port, artifacts_destination=f"s3://{bucket}/mlflow", s3_endpoint=endpoint
     ).start()
     os.environ["MAESTRO_MLFLOW_TRACKING_URI"] = server.uri
     return server
 
 
-def _seed_demo_tenant() -> None:
-    """A demo tenant (local stage only) with a generated history, then a first retrain, in the background: the
-    login is printed at once, the history lands within a minute and the models a minute or two later."""
-    import threading
+def _demo_tenant() -> None:
+    """The demo tenant (local stage only): the one an earlier run seeded in this workspace, or a new one with a
+    generated history and a first retrain, seeded in the background (the login is printed at once, the history
+    lands within a minute and the models a minute or two later)."""
+    from infra.local.workspace import save_demo_login, saved_demo_login
+    from maestro.repositories import identity as identity_store
 
+    saved = saved_demo_login()
+    tenant = identity_store.get_tenant(saved["tenant_id"]) if saved else None
+    if tenant is not None and int(tenant.projects_count or 0) > 0:  # the count is written after the whole history
+        print(f"demo tenant (kept in this workspace): email {saved['email']}  password {saved['password']}", flush=True)
+        return
+    _seed_demo_tenant(save_demo_login)
+
+
+def _seed_demo_tenant(save_login) -> None:
     from infra.local.demo_history import create_demo_tenant, seed_demo_history
 
     demo = create_demo_tenant(seed_history_now=False)
+    save_login({key: demo[key] for key in ("tenant_id", "email", "password")})
     print(
         f"demo tenant (generated history, seeding in the background): email {demo['email']}  "
         f"password {demo['password']}",
@@ -105,9 +118,27 @@ def _seed_demo_tenant() -> None:
             job = queue_retrain(demo["tenant_id"], requested_by="make run")
             print(f"demo history seeded ({demo['counts']}); retraining its models: job {job.job_id}", flush=True)
         except Exception as error:  # the platform stays up; the demo data is a convenience
-            print(f"seeding the demo tenant failed: {error!r}", flush=True)
+            if not _stopping.is_set():
+                print(f"seeding the demo tenant failed: {error!r}", flush=True)
 
     threading.Thread(target=seed, name="demo-seed", daemon=True).start()
+
+
+# Set by the first SIGINT/SIGTERM (or when stopping begins for any reason); later signals only say so.
+_stopping = threading.Event()
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    if _stopping.is_set():
+        print("still stopping (the local AWS saves its state) ...", flush=True)
+        return
+    _stopping.set()
+    raise KeyboardInterrupt
+
+
+def _report_dispatch_error(handler_name: str, error: BaseException) -> None:
+    if not _stopping.is_set():  # while stopping, the local AWS may already be gone: expected, not news
+        traceback.print_exception(error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,49 +148,92 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MAESTRO_MOTO_PORT", 4566)))
     parser.add_argument("--console-port", type=int, default=int(os.environ.get("MAESTRO_CONSOLE_PORT", 8001)))
     parser.add_argument("--mlflow-port", type=int, default=int(os.environ.get("MAESTRO_MLFLOW_PORT", 5000)))
+    parser.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=float(os.environ.get("MAESTRO_SNAPSHOT_INTERVAL", 10)),
+        help="seconds between snapshots of the local AWS state (a crash loses at most this much)",
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo tenant and its generated history")
     args = parser.parse_args(argv)
-
-    from infra.local.moto_server import MotoServer
-
-    STATE_DIR.mkdir(exist_ok=True)
-    moto = None
-    endpoint = external_endpoint()
-    if endpoint is None:
-        print(f"starting moto server on 127.0.0.1:{args.moto_port} ...", flush=True)
-        moto = MotoServer(args.moto_port, log_path=STATE_DIR / "moto.log").start()
-        endpoint = moto.endpoint
-    else:
-        print(f"using the running AWS endpoint at {endpoint}", flush=True)
-    os.environ.update(local_environment(endpoint))
-    # The console is another origin: the API (and the bucket, for presigned uploads) must allow it.
-    os.environ.setdefault(
-        "MAESTRO_CORS_ORIGINS",
-        ",".join(f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))),
-    )
-    sys.path.insert(0, str(PROJECT_DIR))
-
-    dispatcher = mlflow = None
+    # Before anything starts: a signal from here on stops whatever has started, and only the first one counts.
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
     try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from infra.local.moto_server import MotoServer
+    from infra.local.workspace import WorkspaceBusy, clear_stale_servers, forget_processes, record_processes
+
+    endpoint = external_endpoint()
+    ports = {"API": args.port, "web console": args.console_port, "MLflow server": args.mlflow_port}
+    if endpoint is None:
+        ports["local AWS (moto)"] = args.moto_port
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        clear_stale_servers(ports, say=lambda line: print(line, flush=True))
+    except WorkspaceBusy as busy:
+        print(f"make run: {busy}", file=sys.stderr, flush=True)
+        return 1
+    _prepare_embedding_model()
+    processes: dict[str, int | None] = {"make run": os.getpid()}
+    record_processes(processes)
+    moto = dispatcher = mlflow = None
+    try:
+        if endpoint is None:
+            restoring = "restoring the saved workspace, " if AWS_STATE.exists() else ""
+            print(
+                f"starting moto server on 127.0.0.1:{args.moto_port} ({restoring}state in {STATE_DIR}) ...", flush=True
+            )
+            moto = MotoServer(
+                args.moto_port,
+                log_path=STATE_DIR / "moto.log",
+                state_file=AWS_STATE,
+                snapshot_interval=args.snapshot_interval,
+            )
+            try:
+                moto.start()
+            finally:
+                processes["local AWS (moto)"] = moto.pid
+                record_processes(processes)
+            endpoint = moto.endpoint
+        else:
+            print(f"using the running AWS endpoint at {endpoint} (its state is its own)", flush=True)
+        os.environ.update(local_environment(endpoint))
+        # The console is another origin: the API (and the bucket, for presigned uploads) must allow it.
+        os.environ.setdefault(
+            "MAESTRO_CORS_ORIGINS",
+            ",".join(
+                f"http://{host}:{args.console_port}" for host in dict.fromkeys((args.host, "127.0.0.1", "localhost"))
+            ),
+        )
+        sys.path.insert(0, str(PROJECT_DIR))
+
         from infra.local.api_server import create_api_server, load_app
         from infra.local.bootstrap import bootstrap
         from infra.local.dispatcher import EventDispatcher, chalice_handlers
         from maestro.settings import get_settings, reset_settings
 
         reset_settings()
-        _prepare_embedding_model()
         app_obj, config = load_app("local")
         settings = get_settings()
-        print("creating tables, bucket, event bus, queues and secrets ...", flush=True)
+        print("creating tables, bucket, event bus, queues and secrets (keeping what exists) ...", flush=True)
         queues = bootstrap(settings, app_obj)
         mlflow = _start_mlflow(args.mlflow_port, settings.artifact_bucket, endpoint)
+        processes["MLflow server"] = mlflow.process.pid if mlflow.process else None
+        record_processes(processes)
         reset_settings()  # the tracking URI is configuration: MAESTRO_MLFLOW_TRACKING_URI, set by _start_mlflow
         settings = get_settings()
         app_module = sys.modules["app"]
-        dispatcher = EventDispatcher(settings, queues, chalice_handlers(app_module, list(queues))).start()
+        dispatcher = EventDispatcher(
+            settings, queues, chalice_handlers(app_module, list(queues)), on_error=_report_dispatch_error
+        ).start()
         server = create_api_server(app_obj, config, args.host, args.port)
         console_url = _start_console(args.host, args.console_port, f"http://{args.host}:{args.port}")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         print(
             f"Maestro ML API: http://{args.host}:{args.port}/v1/health  (local AWS: {endpoint}; Ctrl-C stops)",
             flush=True,
@@ -167,18 +241,27 @@ def main(argv: list[str] | None = None) -> int:
         if console_url:
             print(f"Maestro ML console: {console_url}", flush=True)
         print(f"MLflow (tracking and model registry): {mlflow.uri}", flush=True)
+        if moto:
+            print(
+                f"workspace: {STATE_DIR} (saved every {args.snapshot_interval:g} s and when stopping; "
+                "`make reset` starts empty)",
+                flush=True,
+            )
         if not args.no_demo:
-            _seed_demo_tenant()
+            _demo_tenant()
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
+        _stopping.set()  # from here on a signal is noted, never raised into the cleanup
         if dispatcher:
             dispatcher.stop()
         if mlflow:
             mlflow.stop()
         if moto:
             moto.stop()
+            print(f"stopped; the workspace is saved in {STATE_DIR} (`make reset` starts empty)", flush=True)
+        forget_processes()
     return 0
 
 

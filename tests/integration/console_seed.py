@@ -214,3 +214,69 @@ def seed_workspace(client, now: datetime | None = None) -> dict:
             201,
         )
     return {"project_id": project["id"], "artifacts": artifacts}
+
+
+PROBLEM_CLASSES = ["classification", "regression", "forecasting", "nlp", "recommendation"]
+
+
+def history_rows(count: int, now: datetime) -> list[dict]:
+    """`count` finished projects spread over the last four years, as rows of POST /v1/projects (with the outcome
+    PUT .../outcome takes): what a team brings in when it starts."""
+    rows = []
+    for n in range(count):
+        start = now - timedelta(days=1460 - n * (1300 // max(count, 1)))
+        duration = 40 + (n * 37) % 160
+        rows.append(
+            {
+                "name": f"History {n:02d} " + ["churn", "pricing", "demand", "search", "fraud"][n % 5],
+                "problem_class": PROBLEM_CLASSES[n % len(PROBLEM_CLASSES)],
+                "complexity_score": 2 + n % 8,
+                "team_size": 2 + n % 7,
+                "description": f"past project {n} of the team",
+                "start_date": start.date().isoformat(),
+                "outcome": {
+                    "model_performance": round(0.6 + (n % 7) * 0.05, 2),
+                    "business_impact_usd": 10_000 + 2_500 * (n % 11),
+                    "duration_days": duration,
+                    "compute_cost_usd": 300 + 45 * (n % 13),
+                    "completed_at": (start + timedelta(days=duration)).isoformat(),
+                },
+            }
+        )
+    return rows
+
+
+def seed_history(client, rows: list[dict]) -> list[str]:
+    """The rows through the API one by one (create, then the outcome); their ids."""
+    ids = []
+    for row in rows:
+        fields = {k: v for k, v in row.items() if k != "outcome"}
+        project = _json(client.post("/v1/projects", json=fields), 201)
+        _json(client.put(f"/v1/projects/{project['id']}/outcome", json=row["outcome"]), 200)
+        ids.append(project["id"])
+    return ids
+
+
+def seed_past_project(client, now: datetime, years_ago: float = 2.0, weeks: int = 20) -> dict:
+    """A project that ended `years_ago`: `weeks` weeks of git, CI and deploy events up to its end, nothing since
+    (its outcome is left for the console to record). Its whole life has data; the 90 days before today none."""
+    end = now - timedelta(days=365 * years_ago)
+    start = end - timedelta(weeks=weeks)
+    project = _json(
+        client.post(
+            "/v1/projects",
+            json={
+                "name": "Demand forecast 2024",
+                "problem_class": "forecasting",
+                "complexity_score": 5,
+                "team_size": 3,
+                "description": "Weekly demand per store and product family, finished and shipped",
+                "start_date": start.date().isoformat(),
+            },
+        ),
+        201,
+    )
+    events = process_events(project["id"], end, weeks=weeks)
+    for at in range(0, len(events), 500):
+        _json(client.post("/v1/metrics", json={"events": events[at : at + 500]}), 200)
+    return project

@@ -440,3 +440,394 @@ def test_admin_verifies_the_audit_chain_and_model_page_states(page, console_url,
         page.wait_for_selector("#models .card[data-target]")
         assert page.locator("#models .card[data-target]").count() == len(meta.json().get("targets") or [None])
     screenshot(page, "09-model")
+
+
+# ---------------------------------------------------------------- layout: no page wider than the window
+SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+EVENTS = PROJECT_DIR / "tests" / "events" / "console"
+
+# The page's width beyond the window, and the outermost elements that stick out (for the failure message): an
+# element inside a box that scrolls sideways (a wide table, the lineage graph) is that box's business, not the page's.
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+  const out = [...document.querySelectorAll('body *')].filter((el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.right > width + 1 && !scrolls(el);
+  }).slice(0, 5).map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')}`
+    + ` right=${Math.round(el.getBoundingClientRect().right)} ${(el.textContent || '').trim().slice(0, 60)}`);
+  return {width, scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth), out};
+}"""
+
+
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Every section loaded (no spinner left) and the charts drawn."""
+    try:
+        page.wait_for_function("() => !document.querySelector('#main .state.loading')", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        still = page.eval_on_selector_all(
+            "#main .state.loading", "els => els.map(e => e.closest('[id]')?.id || e.parentElement.className)"
+        )
+        raise AssertionError(f"still loading after {timeout_ms} ms: {still}") from None
+    page.wait_for_timeout(150)
+
+
+def assert_fits(page, where: str) -> None:
+    measured = page.evaluate(OVERFLOW_JS)
+    assert measured["scrollWidth"] <= measured["width"], (
+        f"{where} is {measured['scrollWidth']} px wide in a {measured['width']} px window: {measured['out']}"
+    )
+
+
+def stub_json(page, console_url: str, pattern: str, body: dict, method: str | None = None) -> None:
+    def answer(route):
+        if method and route.request.method != method:
+            route.fallback()
+            return
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": console_url},
+            body=json.dumps(body),
+        )
+
+    page.route(pattern, answer)
+
+
+def _event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_console_page_is_wider_than_the_window(browser, console_url, workspace, size):
+    """Every route of the console, signed out and in, at 1366×768 and 390×844: the document is never wider than
+    the window. The model and plan pages get the answers of a trained workspace (tests/events/console/, recorded
+    from the API), whose long model names and decisions made the model page ~3,400 px wide."""
+    tenant, ids = workspace
+    context = browser.new_context(viewport=SIZES[size], device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    stub_json(page, console_url, "**/v1/models/meta", _event("models_meta.json"))
+    stub_json(page, console_url, "**/v1/predictions", _event("prediction.json"))
+    stub_json(page, console_url, "**/v1/recommendations", _event("recommendations.json"))
+    try:
+        page.goto(f"{console_url}/#/login")
+        page.wait_for_selector("#login-form")
+        assert_fits(page, f"login at {size}")
+        sign_in(page, console_url, tenant.email)
+        if size == "phone":  # the nav folds behind the menu button, and opens on demand
+            assert not page.is_visible("#nav") and page.is_visible("#menu-toggle")
+            page.click("#menu-toggle")
+            assert page.is_visible("a[data-nav=projects]")
+            assert_fits(page, "the open menu")
+            page.click("a[data-nav=projects]")
+            page.wait_for_selector("a.project-link")
+            assert not page.is_visible("#nav")
+        else:
+            assert page.is_visible("#nav") and not page.is_visible("#menu-toggle")
+        routes = {
+            "library": "/library",
+            "artifact": f"/artifacts/{ids['artifacts']['churn-features']}",
+            "artifact-empty": f"/artifacts/{ids['artifacts']['xgb-classifier-template']}",
+            "projects": "/projects",
+            "project": f"/projects/{ids['project_id']}",
+            "project-unknown": "/projects/prj_00000000000000000000000000",
+            "plan": f"/plan?project={ids['project_id']}",
+            "model": "/model",
+            "admin": "/admin",
+        }
+        for name, path in routes.items():
+            page.goto(f"{console_url}/#{path}")
+            page.wait_for_selector("#main .page")
+            settle(page)
+            if path.startswith("/plan"):
+                page.wait_for_selector(".team-option")
+            assert_fits(page, f"{path} at {size}")
+            screenshot(page, f"fit-{size}-{name}")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_plan_page_shows_team_shapes_and_their_intervals(page, console_url, workspace):
+    """The team shapes as POST /v1/recommendations sends them (recorded from a trained workspace): roles and
+    levels in words, each predicted outcome with its 80 % interval; no `[object Object]`, no "Duration 80 —"."""
+    tenant, ids = workspace
+    recommendations = _event("recommendations.json")
+    stub_json(page, console_url, "**/v1/predictions", _event("prediction.json"))
+    stub_json(page, console_url, "**/v1/recommendations", recommendations)
+    sign_in(page, console_url, tenant.email, f"/plan?project={ids['project_id']}")
+    page.wait_for_selector(".team-option")
+    text = page.inner_text("#plan-recommendations")
+    assert "[object Object]" not in text and "Duration 80" not in text and "undefined" not in text, text
+    for option, block in zip(("current", "recommended"), page.locator(".team-option").all(), strict=True):
+        team = recommendations["team"][option]
+        shown = block.inner_text()
+        assert f"Size {team['shape']['team_size']}" in shown
+        for role, people in team["shape"]["roles"].items():
+            if people:
+                assert role.replace("_", " ") in shown
+        low, high = team["predicted"]["duration_80"]
+        assert f"80%: {round(low)}–{round(high)}" in block.locator("[data-predicted=duration_days]").inner_text()
+        low, high = team["predicted"]["success_80"]
+        assert f"80%: {low:.1f}–{high:.1f}" in block.locator("[data-predicted=success_score]").inner_text()
+
+
+def test_an_unknown_id_says_not_found(page, console_url, workspace):
+    tenant, _ = workspace
+    sign_in(page, console_url, tenant.email, "/projects/prj_00000000000000000000000000")
+    page.wait_for_selector(".state.not-found")
+    text = page.inner_text("#main")
+    assert "Not found" in text and "not available" not in text.lower()
+    page.click(".state.not-found a")  # and the way back
+    page.wait_for_selector("a.project-link")
+    page.goto(f"{console_url}/#/artifacts/art_00000000000000000000000000")
+    page.wait_for_selector(".state.not-found")
+    assert "not available" not in page.inner_text("#main").lower()
+
+
+# ---------------------------------------------------------------- a team's history, end to end, in the browser
+HISTORY_SIZE = 60
+CSV_COLUMNS = [
+    "external_id", "name", "problem_class", "complexity_score", "team_size", "description", "start_date",
+    "model_performance", "business_impact_usd", "duration_days", "compute_cost_usd", "completed_at",
+]  # fmt: skip
+
+
+def _import_served(client) -> bool:
+    """Whether this build serves the import uploads (issue 17's API side): an unknown upload is then a 404 about
+    the upload, not the gateway's "no such route"."""
+    probe = client.get("/v1/projects/import-uploads/imp_00000000000000000000000000")
+    return not _unavailable(probe) and "no such route" not in probe.text
+
+
+def _history_csv(path: Path, rows: list[dict]) -> Path:
+    import csv
+
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for n, row in enumerate(rows):
+            writer.writerow(
+                {"external_id": f"hist-{n:03d}", **{k: v for k, v in row.items() if k != "outcome"}, **row["outcome"]}
+            )
+    return path
+
+
+@pytest.fixture(scope="module")
+def journey(api_url, console_url, embedding_model):
+    """A new workspace with a small library (the console seed) and a project that ended two years ago, whose
+    events stop then; its 60 past projects come in through the console's import when the API serves it."""
+    from datetime import UTC, datetime
+
+    from tests.integration.console_seed import history_rows, seed_past_project
+
+    tenant = TenantFixture(api_url, "Journey")
+    now = datetime.now(UTC)
+    ids = seed_workspace(tenant.admin, now)
+    past = seed_past_project(tenant.admin, now, years_ago=2.0, weeks=20)
+    return tenant, ids, past, history_rows(HISTORY_SIZE, now), now
+
+
+def _analytics_periods(requests_seen: list[str], project_id: str) -> set[tuple[str, str]]:
+    from urllib.parse import parse_qs, urlparse
+
+    periods = set()
+    for url in requests_seen:
+        parsed = urlparse(url)
+        if parsed.path.startswith(f"/v1/projects/{project_id}/") and parsed.path.rsplit("/", 1)[1] in (
+            "metrics", "git", "dora", "ci", "velocity", "team-analytics",
+        ):  # fmt: skip
+            query = parse_qs(parsed.query)
+            periods.add((query.get("from", [""])[0], query.get("to", [""])[0]))
+    return periods
+
+
+def _shown_period(page) -> dict:
+    return page.eval_on_selector(
+        "#period-label",
+        "el => ({from: el.dataset.from, to: el.dataset.to, bucket: el.dataset.bucket, text: el.textContent})",
+    )
+
+
+def _charts_drawn(page, count: int = 5) -> list[int]:
+    page.wait_for_function(f"() => document.querySelectorAll('#charts canvas[data-points]').length === {count}")
+    return page.eval_on_selector_all("#charts canvas", "cs => cs.map(c => Number(c.dataset.points))")
+
+
+def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_path):
+    """The loop a team lives, in the browser at 1366×768 (and each page again at 390×844): bring the past in,
+    find a project in a long list, see a finished project's whole life, record its outcome, team and artifact use,
+    edit it, pick a custom range, and plan the next project. No page is ever wider than the window."""
+    from datetime import timedelta
+
+    tenant, ids, past, rows, now = journey
+    context = browser.new_context(viewport=SIZES["desktop"], device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    visited: dict[str, str] = {}
+
+    def shot(name: str) -> None:
+        settle(page)
+        assert_fits(page, name)
+        screenshot(page, f"journey-desktop-{name}")
+        visited[name] = page.url
+
+    try:
+        # 1. The past comes in: the console's import (a CSV through the upload) where served, else the API.
+        sign_in(page, console_url, tenant.email, "/projects")
+        page.wait_for_selector("a.project-link")
+        if _import_served(tenant.admin):
+            page.click("#import-card summary")
+            page.set_input_files("#import-form input[type=file]", str(_history_csv(tmp_path / "history.csv", rows)))
+            page.click("#import-form button[type=submit]")
+            page.wait_for_selector("#import-progress .notice.success", timeout=120_000)
+            assert f"created {HISTORY_SIZE}" in page.inner_text("#import-progress").lower()
+        else:
+            from tests.integration.console_seed import seed_history
+
+            seed_history(tenant.admin, rows)
+            page.reload()
+        total = HISTORY_SIZE + 2  # the seed's live project and the one that ended two years ago
+
+        # 2. The list pages: 50 first, then "Load more"; search and sort agree with the API.
+        page.wait_for_function("() => document.querySelector('#project-list')?.dataset.loaded === '50'")
+        page.click("#project-list button.load-more")
+        page.wait_for_function(f"() => document.querySelector('#project-list')?.dataset.loaded === '{total}'")
+        assert not page.is_visible("#project-list button.load-more")
+        page.fill("#project-filters input[name=q]", "pricing")
+        page.select_option("#project-filters select[name=sort]", "name")
+        expected = [
+            p["name"] for p in tenant.admin.get("/v1/projects", params={"q": "pricing", "sort": "name"}).json()["items"]
+        ]
+        assert len(expected) == HISTORY_SIZE // 5
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('a.project-link')].map(a => a.textContent).join('|') === n",
+            arg="|".join(expected),
+        )
+        shot("projects-search")
+        page.fill("#project-filters input[name=q]", "demand forecast 2024")
+        page.wait_for_function("() => document.querySelectorAll('a.project-link').length === 1")
+        page.click("a.project-link")
+
+        # 3. A project that ended two years ago opens on its whole life, with data; the label is the requests' period.
+        page.wait_for_selector("#period-label")
+        points = _charts_drawn(page)
+        assert all(n > 0 for n in points), points
+        shown = _shown_period(page)
+        assert shown["text"].startswith("Whole life so far")
+        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
+        assert shown["from"].startswith(past["start_date"]) and shown["bucket"] == "month"
+        shot("dashboard-whole-life")
+
+        # 4. Record its outcome: completed two years ago. The project completes and its life now ends there.
+        completed = (now - timedelta(days=730)).date().isoformat()
+        page.fill("#record-outcome input[name=model_performance]", "0.81")
+        page.fill("#record-outcome input[name=business_impact_usd]", "42000")
+        page.fill("#record-outcome input[name=duration_days]", "140")
+        page.fill("#record-outcome input[name=compute_cost_usd]", "950")
+        page.fill("#record-outcome input[name=completed_at]", completed)
+        seen.clear()
+        page.click("#record-outcome button[type=submit]")
+        page.wait_for_selector("h1 .badge.completed")
+        stored = tenant.admin.get(f"/v1/projects/{past['id']}").json()
+        assert stored["status"] == "completed" and stored["outcome"]["duration_days"] == 140
+        assert stored["outcome"]["completed_at"].startswith(completed)
+        points = _charts_drawn(page)
+        assert all(n > 0 for n in points), points
+        shown = _shown_period(page)
+        assert shown["text"].startswith("Whole life:") and shown["bucket"] == "week"
+        assert shown["to"][:10] == (now - timedelta(days=729)).date().isoformat() or completed in shown["to"]
+        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
+
+        # 5. Its team and the artifacts it used.
+        page.click("#members ~ details summary")
+        page.fill("#add-member input[name=display_name]", "Dana")
+        page.select_option("#add-member select[name=role]", "ml_scientist")
+        page.select_option("#add-member select[name=experience_level]", "senior")
+        page.fill("#add-member input[name=contribution_hours]", "300")
+        page.click("#add-member button[type=submit]")
+        page.wait_for_selector("#members tr.member-row:has-text('Dana')")
+        members = tenant.admin.get(f"/v1/projects/{past['id']}/members").json()["items"]
+        assert [(m["display_name"], m["role"], m["experience_level"]) for m in members] == [
+            ("Dana", "ml_scientist", "senior")
+        ]
+
+        page.click("#usages ~ details summary")
+        page.fill("#usage-artifact-search", "churn-features")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#record-usage select[name=artifact_id] option')].some(o => o.textContent.startsWith('churn-features'))"
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#record-usage select[name=version]').options.length === 2"
+        )
+        page.select_option("#record-usage select[name=version]", "1.0.0")
+        page.fill("#record-usage input[name=context]", "training features")
+        page.click("#record-usage button[type=submit]")
+        page.wait_for_selector("#usages tr.usage-row:has-text('churn-features')")
+        usages = tenant.admin.get(f"/v1/projects/{past['id']}/artifacts").json()["items"]
+        assert [(u["artifact_id"], u["version"], u["context"]) for u in usages] == [
+            (ids["artifacts"]["churn-features"], "1.0.0", "training features")
+        ]
+
+        # 6. Edit it.
+        page.fill("#edit-project input[name=team_size]", "5")
+        page.fill("#edit-project textarea[name=description]", "Weekly demand per store; shipped to 40 stores")
+        page.click("#edit-project button[type=submit]")
+        page.wait_for_selector("p.muted:has-text('team of 5')")
+        edited = tenant.admin.get(f"/v1/projects/{past['id']}").json()
+        assert edited["team_size"] == 5 and edited["description"].endswith("40 stores")
+        shot("dashboard-recorded")
+
+        # 7. A custom range: four weeks in the middle of its life; the label and every request say the same.
+        start = stored["start_date"]
+        from datetime import date as calendar_date
+
+        first = calendar_date.fromisoformat(start) + timedelta(weeks=6)
+        last = first + timedelta(days=27)
+        page.select_option("#period-select", "custom")
+        page.fill("#custom-range input[name=from]", first.isoformat())
+        page.fill("#custom-range input[name=to]", last.isoformat())
+        seen.clear()
+        page.click("#custom-range button[type=submit]")
+        page.wait_for_function("() => document.querySelector('#period-label')?.textContent.startsWith('Custom range')")
+        points = _charts_drawn(page)
+        assert all(n > 0 for n in points), points
+        shown = _shown_period(page)
+        assert shown["from"].startswith(first.isoformat()) and shown["bucket"] == "day"
+        assert shown["to"].startswith((last + timedelta(days=1)).isoformat())
+        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
+        shot("dashboard-custom-range")
+
+        # 8. Plan the next one from it: the form is prefilled and the prediction answers with its intervals.
+        page.click("a:has-text('Predict outcome')")
+        page.wait_for_selector("#predictions [data-target=success_score]")
+        assert page.input_value("#team-size") == "5"
+        assert page.locator("#predictions [data-target]").count() == 3
+        page.wait_for_selector("#plan-recommendations :is(table, .state, p)")
+        shot("plan")
+    finally:
+        context.close()
+    assert not errors, errors
+
+    # The same pages on a phone: nothing wider than the window.
+    phone = browser.new_context(viewport=SIZES["phone"], device_scale_factor=1)
+    phone.set_default_timeout(TIMEOUT_MS)
+    page = phone.new_page()
+    try:
+        sign_in(page, console_url, tenant.email, "/projects")
+        for name, url in visited.items():
+            page.goto(url)
+            page.wait_for_selector("#main .page")
+            settle(page)
+            assert_fits(page, f"{name} on a phone")
+            screenshot(page, f"journey-phone-{name}")
+    finally:
+        phone.close()

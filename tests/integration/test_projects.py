@@ -74,6 +74,36 @@ def test_list_filters_by_problem_class_and_status_and_pages(tenant):
     problem(tenant.admin.get("/v1/projects", params={"status": "paused"}), 422)
 
 
+def test_list_searches_names_and_descriptions_sorts_and_pages(tenant):
+    _create(tenant.admin, name="Fraud scoring", description="card fraud", team_size=2)
+    _create(tenant.admin, name="Churn Model B", description="telecom customers", team_size=7)
+    _create(tenant.admin, name="churn model a", description="retail", team_size=3, problem_class="regression")
+    _create(tenant.admin, name="Forecast", description="churn-adjacent demand", team_size=5)
+
+    def names(**params):
+        seen, cursor = [], None
+        while True:
+            page = tenant.admin.get("/v1/projects", params={**params, **({"cursor": cursor} if cursor else {})})
+            assert page.status_code == 200, page.text
+            seen += [p["name"] for p in page.json()["items"]]
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                return seen
+
+    # every word, in name or description, any case; paged by cursor in the chosen order
+    assert names(q="CHURN model", sort="name", limit=1) == ["churn model a", "Churn Model B"]
+    assert names(q="churn", sort="-team_size", limit=2) == ["Churn Model B", "Forecast", "churn model a"]
+    assert names(q="churn", problem_class="regression") == ["churn model a"]
+    assert names(sort="team_size") == ["Fraud scoring", "churn model a", "Forecast", "Churn Model B"]
+    assert names(q="nothing like it") == []
+    with_total = tenant.admin.get("/v1/projects", params={"q": "churn", "limit": 1}).json()
+    assert with_total["total"] == 3 and len(with_total["items"]) == 1
+    # a cursor belongs to its query; an unknown sort names the choices
+    problem(tenant.admin.get("/v1/projects", params={"q": "fraud", "cursor": with_total["next_cursor"]}), 400)
+    body = problem(tenant.admin.get("/v1/projects", params={"sort": "colour"}), 422)
+    assert "-success_score" in body["errors"][0]["message"]
+
+
 def test_patch_with_a_stale_etag_is_412(tenant):
     created = _create(tenant.admin)
     first = tenant.admin.patch(f"/v1/projects/{created['id']}", json={"team_size": 6}, headers={"If-Match": '"1"'})

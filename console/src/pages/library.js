@@ -1,6 +1,6 @@
 // The artifact library: search in keyword, semantic or hybrid mode, filters, impact with its interval.
 import { api } from "../api.js";
-import { badge, card, clear, empty, errorState, fmt, formValues, h, humanize, label, loading, notice, problemText, select, table } from "../ui.js";
+import { badge, card, clear, fmt, formValues, h, humanize, label, notice, pagedList, problemText, select, table } from "../ui.js";
 import { ARTIFACT_TYPES } from "./common.js";
 
 export function impactCell(item) {
@@ -12,6 +12,13 @@ export function impactCell(item) {
     h("strong", {}, fmt(score, 1)),
     interval ? h("span", { class: "interval" }, ` [${fmt(interval.low, 1)}–${fmt(interval.high, 1)}]`) : null,
     impact?.method ? h("span", { class: "muted small" }, ` ${humanize(impact.method)}`) : null);
+}
+
+// Semantic ranking off (no model) or incomplete (some artifacts not embedded yet): the results say so.
+function degradedNotice(page) {
+  if (!page?.degraded) return null;
+  return page.not_embedded ? notice("warning", `Semantic ranking is incomplete: ${page.degraded}.`)
+    : notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`);
 }
 
 export async function render(root, { query, navigate }) {
@@ -28,34 +35,39 @@ export async function render(root, { query, navigate }) {
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "include_deprecated" }), "deprecated"),
     h("button", { type: "submit", class: "primary" }, "Search"));
 
-  async function search() {
+  let lastQuery = "";
+  let firstPage = null;
+  const paged = pagedList(results, (cursor) => {
     const v = formValues(form);
-    const body = { mode: v.query ? v.mode : undefined, query: v.query || undefined, type: v.type || undefined,
+    lastQuery = v.query;
+    return api("/v1/artifacts/search", { method: "POST", body: {
+      mode: v.query ? v.mode : undefined, query: v.query || undefined, type: v.type || undefined,
       tags: v.tags ? v.tags.split(",").map((t) => t.trim()).filter(Boolean) : [],
-      min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50 };
-    clear(results, loading("Searching…"));
-    try {
-      const page = await api("/v1/artifacts/search", { method: "POST", body });
-      const degraded = !page.degraded ? null : page.not_embedded
-        ? notice("warning", `Semantic ranking is incomplete: ${page.degraded}.`)
-        : notice("warning", `Semantic ranking is off here: ${page.degraded}. Results are keyword-ranked.`);
-      if (!page.items.length) { clear(results, degraded, empty(v.query ? `No artifact matches “${v.query}”.` : "The library is empty: add the first artifact.")); return; }
-      clear(results,
-        degraded,
-        h("p", { class: "muted small" }, `${page.total ?? page.items.length} artifacts`, page.mode ? ` · ${page.mode} search` : ""),
-        table([
-          { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
-          { label: "Type", render: (a) => badge(humanize(a.type), "type") },
-          { label: "Tags", render: (a) => a.tags.map((t) => badge(t, "tag")) },
-          { label: "Impact [interval]", render: impactCell },
-          { label: "Used", key: "usage_count", numeric: true },
-          { label: "Latest", render: (a) => a.latest_version || "—" },
-          { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
-        ], page.items, { rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) }));
-    } catch (error) {
-      clear(results, errorState(error, search));
+      min_impact_score: v.min_impact_score ?? undefined, include_deprecated: v.include_deprecated, limit: 50, cursor: cursor || undefined } })
+      .then((page) => { if (!cursor) firstPage = page; return page; });
+  }, (items) => h("div", {},
+    degradedNotice(firstPage),
+    h("p", { class: "muted small" }, `${firstPage?.total ?? items.length} artifacts`, firstPage?.mode ? ` · ${firstPage.mode} search` : ""),
+    table([
+      { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
+      { label: "Type", render: (a) => badge(humanize(a.type), "type") },
+      { label: "Tags", render: (a) => a.tags.map((t) => badge(t, "tag")) },
+      { label: "Impact [interval]", render: impactCell },
+      { label: "Used", key: "usage_count", numeric: true },
+      { label: "Latest", render: (a) => a.latest_version || "—" },
+      { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
+    ], items, { stack: true, rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) })),
+  { emptyText: "No artifact matches.", noun: "artifacts" });
+  const search = async () => {
+    await paged.reload();
+    // an empty answer says what was asked, or that the library is empty
+    const none = results.querySelector(".paged-body > .state.empty");
+    if (none) {
+      none.textContent = lastQuery ? `No artifact matches “${lastQuery}”.` : "No artifact matches these filters (or the library is empty: add the first artifact).";
+      const degraded = degradedNotice(firstPage);
+      if (degraded) none.before(degraded);
     }
-  }
+  };
   form.addEventListener("submit", (e) => { e.preventDefault(); search(); });
 
   const createMessage = h("div");

@@ -27,6 +27,18 @@ function targetsOf(meta) {
   return [{ name: "model", champion: meta.champion, history: meta.history || [], live: meta.live }];
 }
 
+// The retrain job's champion decision in words ({moved, reason, challenger_holdout_mae, champion_holdout_mae, …}).
+export function decisionText(decision) {
+  if (!decision) return "—";
+  if (typeof decision === "string") return h("span", { class: "decision" }, decision);
+  const verdict = decision.moved === true ? "Became champion" : decision.moved === false ? "Kept the champion" : "";
+  const maes = decision.challenger_holdout_mae != null ? `hold-out MAE ${fmt(decision.challenger_holdout_mae, 3)}` +
+    (decision.champion_holdout_mae != null ? ` vs ${fmt(decision.champion_holdout_mae, 3)}` : "") +
+    (decision.holdout_projects ? ` on ${decision.holdout_projects} projects` : "") : "";
+  const said = [verdict, decision.reason].filter(Boolean).join(": ");
+  return h("span", { class: "decision" }, maes ? `${said} (${maes})` : said);
+}
+
 function targetPanel(target, minimum) {
   const c = target.champion;
   const figures = c ? (c.metrics ?? { holdout: c.holdout, baselines: c.baselines, coverage: c.coverage,
@@ -37,8 +49,10 @@ function targetPanel(target, minimum) {
   if (!c) {
     el.append(empty(`No model trained yet${minimum ? `: it needs ${minimum} completed projects with outcomes` : ""}. Predictions use this workspace's outcome statistics until then.`));
   } else {
-    el.append(h("p", {}, h("strong", {}, `Champion ${c.version}`), ` · trained ${dateTime(c.trained_at)} on ${fmt(c.data_size)} projects `,
-      c.selected ? badge(typeof c.selected === "string" ? c.selected : "selected", "model") : null), figuresTable(figures));
+    el.append(h("p", {}, h("strong", {}, `Champion ${c.version}`), ` · trained ${dateTime(c.trained_at)} on ${fmt(c.data_size)} projects`),
+      c.selected ? h("p", { class: "small selected-model" }, h("span", { class: "muted" }, "Model: "),
+        typeof c.selected === "string" ? c.selected : "selected") : null,
+      figuresTable(figures));
     el.append(h("h3", {}, "Live accuracy"), target.live && Object.keys(flatten(target.live)).length ? figuresTable(target.live)
       : empty("No prediction of this model has met a completed project yet."));
   }
@@ -50,7 +64,7 @@ function targetPanel(target, minimum) {
       { label: "Version", render: (v) => h("span", {}, v.version, v.is_champion ? badge("champion", "model") : "") },
       { label: "Trained", render: (v) => date(v.trained_at) },
       { label: "Projects", key: "data_size", numeric: true },
-      { label: "Decision", render: (v) => (typeof v.decision === "string" ? v.decision : v.decision ? JSON.stringify(v.decision) : "—") },
+      { label: "Decision", render: (v) => decisionText(v.decision) },
     ], rows));
     queueMicrotask(() => timeChart(canvas, { labels: [...rows].reverse().map((r) => r.version || date(r.trained_at)),
       datasets: keys.map((k) => ({ label: humanize(k), data: [...rows].reverse().map((r) => r.flat[k] ?? null) })) }));

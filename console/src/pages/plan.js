@@ -42,16 +42,29 @@ function targetCard(name, title, format, unit, target) {
     target.model_version ? h("div", { class: "muted small" }, `model ${target.model_version}`) : basis);
 }
 
-function teamBlock(title, team) {
+// "2 senior, 1 mid" from {senior: 2, mid: 1, junior: 0}.
+const counts = (byName) => Object.entries(byName || {}).filter(([, n]) => n > 0)
+  .map(([name, n]) => `${fmt(n, 1)} ${humanize(name)}`).join(", ") || "—";
+
+// A team option as POST /v1/recommendations gives it: {shape: {team_size, roles, experience}, predicted:
+// {duration_days, duration_80: [low, high], success_score, success_80: [low, high]}}.
+export function teamBlock(title, team) {
   if (!team) return null;
+  const shape = team.shape || {};
   const predicted = team.predicted || {};
-  const facts = Object.entries(team).filter(([k]) => k !== "predicted");
+  const interval = (range, format) => (Array.isArray(range) ? ` (80%: ${format(range[0])}–${format(range[1])})` : "");
+  const outcome = (name, label, value, range, format, unit) => (value == null ? null :
+    h("div", { class: "metric", "data-predicted": name }, h("div", { class: "metric-label" }, label),
+      h("div", { class: "metric-value small-value" }, format(value), h("span", { class: "unit" }, unit)),
+      h("div", { class: "muted small" }, interval(range, format).trim())));
   return h("div", { class: "team-option" }, h("h3", {}, title),
-    h("ul", { class: "facts" }, facts.map(([k, v]) => h("li", {}, h("span", { class: "muted" }, humanize(k)), " ",
-      Array.isArray(v) ? v.map((m) => (typeof m === "object" ? Object.values(m).map(humanize).join(" ") : m)).join(", ") :
-        typeof v === "object" && v !== null ? Object.entries(v).map(([a, b]) => `${humanize(a)} ${b}`).join(", ") : fmt(v)))),
-    h("div", { class: "row" }, Object.entries(predicted).map(([k, v]) => h("div", { class: "metric" },
-      h("div", { class: "metric-label" }, humanize(k)), h("div", { class: "metric-value small-value" }, fmt(pointOf(v), 1))))));
+    h("ul", { class: "facts" },
+      h("li", {}, h("span", { class: "muted" }, "Size "), fmt(shape.team_size ?? shape.size)),
+      h("li", {}, h("span", { class: "muted" }, "Roles "), counts(shape.roles)),
+      h("li", {}, h("span", { class: "muted" }, "Experience "), counts(shape.experience))),
+    h("div", { class: "predicted" },
+      outcome("success_score", "Success", pointOf(predicted.success_score), predicted.success_80, (v) => fmt(v, 1), " / 100"),
+      outcome("duration_days", "Duration", pointOf(predicted.duration_days), predicted.duration_80, (v) => fmt(v, 0), " days")));
 }
 
 export async function render(root, { query, isCurrent }) {
@@ -132,10 +145,12 @@ export async function render(root, { query, isCurrent }) {
           { label: "Type", render: (a) => badge(humanize(a.type), "type") },
           { label: "Score", render: (a) => fmt(a.score, 2), numeric: true },
           { label: "Why", render: (a) => h("ul", { class: "reasons" }, (a.reasons || []).map((x) => h("li", {}, typeof x === "string" ? x : x.text || JSON.stringify(x)))) },
-        ], r.artifacts) : h("div", { class: "state empty" }, "No artifact in the library fits this profile yet."),
+        ], r.artifacts, { stack: true }) : h("div", { class: "state empty" }, "No artifact in the library fits this profile yet."),
         r.artifact_ranking?.note ? h("p", { class: "muted small" }, r.artifact_ranking.note) : null,
         r.team ? h("div", { class: "grid two" }, teamBlock("Team as planned", r.team.current), teamBlock("Recommended team", r.team.recommended))
-          : r.team_note ? h("p", { class: "muted small" }, `Team shape: ${r.team_note}`) : null);
+          : r.team_note ? h("p", { class: "muted small" }, `Team shape: ${r.team_note}`) : null,
+        r.team?.improvement ? h("p", { class: "muted small", id: "team-improvement" },
+          `Recommended over planned: ${fmt(r.team.improvement.success_points, 1)} success points, ${fmt(r.team.improvement.days_saved, 0)} days saved (${fmt(r.team.considered)} shapes considered).`) : null);
     } catch (error) {
       if (mine === run) clear(recsEl, errorState(error, () => predict()));
     }

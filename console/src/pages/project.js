@@ -1,16 +1,86 @@
-// The project dashboard: velocity, DORA, CI and git over time, team analytics and its recommendations.
+// The project dashboard: the project's whole life by default (or a range the user picks), with velocity, DORA, CI
+// and git over time, team analytics and its recommendations; and the forms that keep its record: edit, outcome,
+// members and artifact usages.
 import { api } from "../api.js";
-import { chartBox, doughnut, timeChart, weekLabel } from "../charts.js";
-import { badge, card, clear, date, empty, fmt, h, humanize, pct, section, select, table } from "../ui.js";
+import { chartBox, doughnut, timeChart } from "../charts.js";
+import { badge, card, clear, date, fmt, formValues, h, humanize, label, notice, pagedList, pct, problemText, section, select, table } from "../ui.js";
+import { EXPERIENCE_LEVELS, MEMBER_ROLES } from "./common.js";
 
 const UNITS = { deployment_frequency: "per week", lead_time_for_changes: "hours", change_failure_rate: "", time_to_restore: "hours" };
+const DAY = 86400e3;
+// The analytics routes serve at most this long a period until they default to a project's whole life themselves.
+const MAX_PERIOD_DAYS = 3 * 366;
 
-function period(days) {
-  const to = new Date();
-  const from = new Date(to.getTime() - days * 86400e3);
-  return { from: from.toISOString(), to: to.toISOString() };
+// ---------------------------------------------------------------- the period shown
+// A project's life: from its start (or creation) to its completion (or now).
+export function projectLife(project, now = new Date()) {
+  const start = project.start_date ? new Date(`${project.start_date}T00:00:00Z`) : new Date(project.created_at);
+  const completed = project.outcome?.completed_at ? new Date(project.outcome.completed_at) : null;
+  let end = completed && completed > start ? completed : now;
+  if (end <= start) end = new Date(start.getTime() + DAY);
+  return { from: start, to: end };
 }
 
+// Buckets coarsen with the period, so a series stays a few hundred points at most.
+export function bucketFor(from, to) {
+  const days = (to - from) / DAY;
+  return days <= 62 ? "day" : days <= 2 * 366 ? "week" : "month";
+}
+
+const isoDay = (d) => d.toISOString().slice(0, 10);
+const span = (from, to) => `${date(from.toISOString())} – ${date(to.toISOString())}`;
+
+// What the dashboard shows, from the URL: ?range=life (default) | 30|90|365 (the last days of its life) | custom
+// with from/to (YYYY-MM-DD, inclusive). The label is built from the same dates the requests carry.
+export function dashboardRange(project, query, now = new Date()) {
+  const life = projectLife(project, now);
+  const range = query.get("range") || "life";
+  let from = life.from, to = life.to, name = project.status === "completed" ? "Whole life" : "Whole life so far";
+  if (range === "custom" && query.get("from") && query.get("to")) {
+    from = new Date(`${query.get("from")}T00:00:00Z`);
+    to = new Date(new Date(`${query.get("to")}T00:00:00Z`).getTime() + DAY);
+    name = "Custom range";
+  } else if (/^\d+$/.test(range)) {
+    from = new Date(Math.max(life.from.getTime(), life.to.getTime() - Number(range) * DAY));
+    name = `Last ${range} days of its life`;
+  }
+  let clipped = false;
+  if ((to - from) / DAY > MAX_PERIOD_DAYS) {
+    from = new Date(to.getTime() - MAX_PERIOD_DAYS * DAY);
+    clipped = true;
+  }
+  if (!(to > from)) to = new Date(from.getTime() + DAY);
+  const bucket = bucketFor(from, to);
+  return { range, name, from, to, bucket, clipped, query: { from: from.toISOString(), to: to.toISOString() } };
+}
+
+function periodControls(project, shown, go) {
+  const choice = select("range", [["life", "Whole life"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last year"],
+    ["custom", "Custom range…"]], shown.range, { "aria-label": "Period", id: "period-select" });
+  // a custom range's last day is the day before `to` (the API's period is [from, to))
+  const fromInput = h("input", { type: "date", name: "from", value: isoDay(shown.from), "aria-label": "From" });
+  const toInput = h("input", { type: "date", name: "to", value: isoDay(new Date(shown.to.getTime() - 1)), "aria-label": "To" });
+  const custom = h("form", { class: "custom", id: "custom-range", hidden: shown.range !== "custom" }, fromInput, "to", toInput,
+    h("button", { type: "submit", class: "secondary small" }, "Show"));
+  choice.addEventListener("change", () => {
+    if (choice.value === "custom") { custom.hidden = false; fromInput.focus(); return; }
+    go(choice.value === "life" ? {} : { range: choice.value });
+  });
+  custom.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (fromInput.value && toInput.value && fromInput.value <= toInput.value) go({ range: "custom", from: fromInput.value, to: toInput.value });
+  });
+  const bucketWord = { day: "daily", week: "weekly", month: "monthly" }[shown.bucket];
+  const labelEl = h("span", { class: "period-label", id: "period-label", "data-from": shown.query.from, "data-to": shown.query.to,
+    "data-bucket": shown.bucket }, `${shown.name}: ${span(shown.from, new Date(shown.to.getTime() - 1))}`);
+  return h("div", { class: "period card" },
+    h("div", { class: "period-text" }, h("span", { class: "muted" }, "Showing "), labelEl,
+      h("span", { class: "muted small", id: "period-bucket" }, ` · ${bucketWord} points`),
+      shown.clipped ? h("span", { class: "muted small" }, " · the latest 3 years (the longest period the API serves)") : null),
+    choice, custom);
+}
+
+// ---------------------------------------------------------------- charts
 function chartSection(el, title, loader, draw, emptyText) {
   const holder = h("div");
   el.append(card(title, holder));
@@ -23,32 +93,25 @@ function chartSection(el, title, loader, draw, emptyText) {
   }, { emptyText, isEmpty: (d) => !d || d.empty });
 }
 
-const series = (projectId, type, range) => api(`/v1/projects/${projectId}/metrics`, { query: { type, bucket: "week", ...range } });
 const hasData = (...all) => all.some((s) => s.points.some((p) => p.count > 0));
 
-export async function render(root, { params, query }) {
-  const [projectId] = params;
-  const days = Number(query.get("days") || 90);
-  const range = period(days);
-  const head = h("div", { class: "page-head" });
+function bucketLabel(bucket) {
+  const options = bucket === "month" ? { year: "numeric", month: "short" } : { year: "2-digit", month: "short", day: "numeric" };
+  return (iso) => new Date(iso).toLocaleDateString(undefined, { timeZone: "UTC", ...options });
+}
+
+function drawDashboard(root, projectId, shown) {
+  const range = shown.query;
+  const series = (type) => api(`/v1/projects/${projectId}/metrics`, { query: { type, bucket: shown.bucket, ...range } });
+  const per = shown.bucket;
+  const at = bucketLabel(per);
   const cards = h("div", { class: "grid four", id: "dora" });
   const velocityEl = h("div", { id: "velocity" });
   const charts = h("div", { class: "grid two", id: "charts" });
   const teamEl = h("div", { id: "team" });
   const recsEl = h("div", { id: "recommendations" });
-  const usedEl = h("div");
-  const periodSelect = select("days", [["30", "Last 30 days"], ["90", "Last 90 days"], ["180", "Last 180 days"], ["365", "Last year"]], String(days));
-  periodSelect.addEventListener("change", () => { location.hash = `#/projects/${projectId}?days=${periodSelect.value}`; });
-  clear(root, head, h("div", { class: "grid two" }, card("Velocity", velocityEl), card("Recommendations", recsEl)),
-    h("h2", { class: "section-title" }, "DORA"), cards, charts, h("div", { class: "grid two" }, card("Team", teamEl), card("Artifacts used", usedEl)));
-
-  const project = await section(head, () => api(`/v1/projects/${projectId}`), (p) => h("div", { class: "row spread" },
-    h("div", {}, h("p", { class: "crumbs" }, h("a", { href: "#/projects" }, "Projects")),
-      h("h1", {}, p.name, " ", badge(p.status)),
-      h("p", { class: "muted" }, `${humanize(p.problem_class)} · complexity ${p.complexity_score} · team of ${p.team_size}`,
-        p.start_date ? ` · started ${date(p.start_date)}` : "", p.success_score != null ? ` · success ${fmt(p.success_score, 1)}` : "")),
-    h("div", { class: "row" }, periodSelect, h("a", { class: "button secondary", href: `#/plan?project=${p.id}` }, "Predict outcome"))));
-  if (!project) return;
+  root.append(h("div", { class: "grid two" }, card("Velocity", velocityEl), card("Recommendations", recsEl)),
+    h("h2", { class: "section-title" }, "DORA"), cards, charts, card("Contributors", teamEl));
 
   const dora = section(cards, () => api(`/v1/projects/${projectId}/dora`, { query: range }), (d) => ["deployment_frequency", "lead_time_for_changes", "change_failure_rate", "time_to_restore"].map((name) => {
     const m = d[name] || {};
@@ -87,44 +150,28 @@ export async function render(root, { params, query }) {
     h("li", { "data-rule": r.id }, h("strong", {}, humanize(r.id)), h("p", {}, r.text), h("code", { class: "small muted" }, r.rule)))),
   { emptyText: "No recommendations: nothing in this period crosses a rule's threshold.", isEmpty: (t) => !t.recommendations.length });
 
-  // Usages carry artifact ids: look the few names up (a project uses tens of artifacts, not thousands).
-  const usages = async () => {
-    const page = await api(`/v1/projects/${projectId}/artifacts`, { query: { limit: 100 } });
-    const ids = [...new Set(page.items.map((u) => u.artifact_id))].slice(0, 50);
-    const found = await Promise.all(ids.map((id) => api(`/v1/artifacts/${id}`).catch(() => null)));
-    const names = Object.fromEntries(found.filter(Boolean).map((a) => [a.id, a.name]));
-    return { ...page, items: page.items.map((u) => ({ ...u, artifact_name: names[u.artifact_id] })) };
-  };
-  const used = section(usedEl, usages, (page) => table([
-    { label: "Artifact", render: (u) => h("a", { href: `#/artifacts/${u.artifact_id}` }, u.artifact_name || u.artifact_id) },
-    { label: "Version", key: "version" },
-    { label: "Context", key: "context" },
-    { label: "Recorded", render: (u) => date(u.recorded_at) },
-  ], page.items), { emptyText: "No artifact usage recorded for this project." });
-
-  const git = chartSection(charts, "Commits per week", () => api(`/v1/projects/${projectId}/git`, { query: range })
-    .then((g) => ({ ...g, empty: !g.commits })), (canvas, g) => timeChart(canvas, {
-    type: "bar", labels: g.commits_per_week.weeks.map((w) => weekLabel(w.week_start)),
-    datasets: [{ label: "commits", data: g.commits_per_week.weeks.map((w) => w.commits) }] }), "No commits in this period.");
-  const lines = chartSection(charts, "Lines changed per week", () => Promise.all([series(projectId, "lines_added", range), series(projectId, "lines_deleted", range)])
+  const commits = chartSection(charts, `Commits per ${per}`, () => series("commits").then((s) => ({ s, empty: !hasData(s) })),
+    (canvas, d) => timeChart(canvas, { type: "bar", labels: d.s.points.map((p) => at(p.start)),
+      datasets: [{ label: "commits", data: d.s.points.map((p) => p.sum) }] }), "No commits in this period.");
+  const lines = chartSection(charts, `Lines changed per ${per}`, () => Promise.all([series("lines_added"), series("lines_deleted")])
     .then(([added, deleted]) => ({ added, deleted, empty: !hasData(added, deleted) })), (canvas, d) => timeChart(canvas, {
-    type: "bar", stacked: true, labels: d.added.points.map((p) => weekLabel(p.start)),
+    type: "bar", stacked: true, labels: d.added.points.map((p) => at(p.start)),
     datasets: [{ label: "added", data: d.added.points.map((p) => p.sum) }, { label: "deleted", data: d.deleted.points.map((p) => -p.sum) }] }),
   "No line counts in this period.");
-  const ci = chartSection(charts, "CI: success rate and duration per week", () => Promise.all([series(projectId, "pipeline_success", range), series(projectId, "pipeline_duration_seconds", range)])
+  const ci = chartSection(charts, `CI: success rate and duration per ${per}`, () => Promise.all([series("pipeline_success"), series("pipeline_duration_seconds")])
     .then(([success, duration]) => ({ success, duration, empty: !hasData(success, duration) })), (canvas, d) => timeChart(canvas, {
-    labels: d.success.points.map((p) => weekLabel(p.start)), percent: true, yTitle: "success rate", y2Title: "minutes",
+    labels: d.success.points.map((p) => at(p.start)), percent: true, yTitle: "success rate", y2Title: "minutes",
     datasets: [{ label: "success rate", data: d.success.points.map((p) => p.mean) },
       { label: "mean duration (min)", data: d.duration.points.map((p) => (p.mean == null ? null : p.mean / 60)), yAxisID: "y2" }] }),
   "No CI runs in this period.");
-  const deploys = chartSection(charts, "Deployments per week", () => Promise.all([series(projectId, "deployment_succeeded", range), series(projectId, "deployment_failed", range)])
+  const deploys = chartSection(charts, `Deployments per ${per}`, () => Promise.all([series("deployment_succeeded"), series("deployment_failed")])
     .then(([ok, failed]) => ({ ok, failed, empty: !hasData(ok, failed) })), (canvas, d) => timeChart(canvas, {
-    type: "bar", stacked: true, labels: d.ok.points.map((p) => weekLabel(p.start)),
+    type: "bar", stacked: true, labels: d.ok.points.map((p) => at(p.start)),
     datasets: [{ label: "succeeded", data: d.ok.points.map((p) => p.sum) }, { label: "failed", data: d.failed.points.map((p) => p.sum) }] }),
   "No deployments in this period.");
-  const prs = chartSection(charts, "Pull requests: merge time per week", () => series(projectId, "pr_merge_hours", range)
+  const prs = chartSection(charts, `Pull requests: merge time per ${per}`, () => series("pr_merge_hours")
     .then((s) => ({ s, empty: !hasData(s) })), (canvas, d) => timeChart(canvas, {
-    labels: d.s.points.map((p) => weekLabel(p.start)), yTitle: "hours",
+    labels: d.s.points.map((p) => at(p.start)), yTitle: "hours",
     datasets: [{ label: "mean hours to merge", data: d.s.points.map((p) => p.mean) }, { label: "PRs merged", data: d.s.points.map((p) => p.count), type: "bar", yAxisID: "y2" }] }),
   "No merged pull requests in this period.");
   const ciSummary = h("div");
@@ -135,5 +182,174 @@ export async function render(root, { params, query }) {
       h("div", { class: "metric" }, h("div", { class: "metric-label" }, "Median duration"), h("div", { class: "metric-value" }, fmt((c.duration_seconds?.p50 ?? 0) / 60, 1), h("span", { class: "unit" }, " min")))),
     c.flaky_workflows?.length ? h("p", {}, "Flaky: ", c.flaky_workflows.map((f) => badge(f.workflow, "low"))) : h("p", { class: "muted small" }, "No flaky workflows.")),
   { emptyText: "No CI runs in this period.", isEmpty: (c) => !c.pipeline_runs });
-  await Promise.all([dora, velocity, teamDone, recsDone, used, git, lines, ci, deploys, prs, ciStats]);
+  return Promise.all([dora, velocity, teamDone, recsDone, commits, lines, ci, deploys, prs, ciStats]);
+}
+
+// ---------------------------------------------------------------- the project's record: edit, outcome, team, usages
+const filled = (values) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "" && v !== null && v !== undefined));
+
+function submitter(form, message, action) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      clear(message, notice("success", await action(formValues(form))));
+    } catch (error) {
+      clear(message, notice("error", problemText(error)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function editForm(project, reload) {
+  const message = h("div", { class: "form-message" });
+  const form = h("form", { class: "grid-form", id: "edit-project" },
+    label("Name", h("input", { name: "name", required: true, maxlength: 200, value: project.name })),
+    label("Complexity (1–10)", h("input", { name: "complexity_score", type: "number", min: 1, max: 10, step: 0.5, value: project.complexity_score })),
+    label("Team size", h("input", { name: "team_size", type: "number", min: 1, max: 500, value: project.team_size })),
+    label("Start date", h("input", { name: "start_date", type: "date", value: project.start_date || "" })),
+    label("Repositories (owner/repo, comma-separated)", h("input", { name: "repositories", value: (project.repositories || []).join(", ") })),
+    label("Description", h("textarea", { name: "description", rows: 3 }, project.description || "")),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, "Save changes")), message);
+  submitter(form, message, async (v) => {
+    const body = { name: v.name, description: v.description, complexity_score: v.complexity_score, team_size: v.team_size,
+      start_date: v.start_date || null, repositories: v.repositories ? v.repositories.split(",").map((r) => r.trim()).filter(Boolean) : [] };
+    await api(`/v1/projects/${project.id}`, { method: "PATCH", body, headers: { "If-Match": `"${project.version}"` } });
+    reload();
+    return "Saved.";
+  });
+  return form;
+}
+
+function outcomeForm(project, reload) {
+  const o = project.outcome || {};
+  const message = h("div", { class: "form-message" });
+  const completed = o.completed_at ? o.completed_at.slice(0, 10) : isoDay(new Date());
+  const form = h("form", { class: "grid-form", id: "record-outcome" },
+    label("Model performance (0–1)", h("input", { name: "model_performance", type: "number", min: 0, max: 1, step: 0.01, required: true, value: o.model_performance ?? "" })),
+    label("Business impact (USD)", h("input", { name: "business_impact_usd", type: "number", step: 1, required: true, value: o.business_impact_usd ?? "" })),
+    label("Duration (days)", h("input", { name: "duration_days", type: "number", min: 1, step: 1, required: true, value: o.duration_days ?? "" })),
+    label("Compute cost (USD)", h("input", { name: "compute_cost_usd", type: "number", min: 0, step: 1, required: true, value: o.compute_cost_usd ?? "" })),
+    label("Completed on", h("input", { name: "completed_at", type: "date", required: true, value: completed })),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, project.outcome ? "Update outcome" : "Record outcome")), message);
+  submitter(form, message, async (v) => {
+    const saved = await api(`/v1/projects/${project.id}/outcome`, { method: "PUT", body: { ...v, completed_at: `${v.completed_at}T12:00:00Z` } });
+    reload();
+    return `Recorded: success ${fmt(saved.success_score, 1)}.`;
+  });
+  return form;
+}
+
+function membersPanel(projectId) {
+  const list = h("div", { id: "members" });
+  const message = h("div", { class: "form-message" });
+  const paged = pagedList(list, (cursor) => api(`/v1/projects/${projectId}/members`, { query: { limit: 50, cursor } }), (items) => table([
+    { label: "Name", key: "display_name" },
+    { label: "Role", render: (m) => humanize(m.role) },
+    { label: "Experience", render: (m) => humanize(m.experience_level) },
+    { label: "Hours", key: "contribution_hours", numeric: true },
+    { label: "", render: (m) => h("button", { type: "button", class: "link danger", onclick: async () => {
+      try { await api(`/v1/projects/${projectId}/members/${m.id}`, { method: "DELETE" }); paged.reload(); } catch (error) { clear(message, notice("error", problemText(error))); }
+    } }, "remove") },
+  ], items, { rowAttrs: (m) => ({ class: "member-row", "data-id": m.id }) }), { emptyText: "No members recorded yet.", noun: "members" });
+  const form = h("form", { class: "grid-form", id: "add-member" },
+    label("Name", h("input", { name: "display_name", required: true, maxlength: 200 })),
+    label("Role", select("role", MEMBER_ROLES, "ml_engineer")),
+    label("Experience", select("experience_level", EXPERIENCE_LEVELS, "mid")),
+    label("Hours contributed", h("input", { name: "contribution_hours", type: "number", min: 0, step: 1, value: 0 })),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, "Add member")), message);
+  submitter(form, message, async (v) => {
+    const added = await api(`/v1/projects/${projectId}/members`, { method: "POST", body: v });
+    form.elements.display_name.value = "";
+    paged.reload();
+    return `Added ${added.display_name}.`;
+  });
+  paged.reload();
+  return card("Team", list, h("details", {}, h("summary", {}, "Add a member"), form));
+}
+
+function usagePanel(projectId) {
+  const list = h("div", { id: "usages" });
+  const names = new Map();
+  // Usages carry artifact ids: look the names up once each (a project uses tens of artifacts, not thousands).
+  const withNames = async (page) => {
+    const missing = [...new Set(page.items.map((u) => u.artifact_id))].filter((id) => !names.has(id));
+    const found = await Promise.all(missing.map((id) => api(`/v1/artifacts/${id}`).catch(() => null)));
+    found.filter(Boolean).forEach((a) => names.set(a.id, a.name));
+    return page;
+  };
+  const paged = pagedList(list, (cursor) => api(`/v1/projects/${projectId}/artifacts`, { query: { limit: 50, cursor } }).then(withNames),
+    (items) => table([
+      { label: "Artifact", render: (u) => h("a", { href: `#/artifacts/${u.artifact_id}` }, names.get(u.artifact_id) || u.artifact_id) },
+      { label: "Version", key: "version" },
+      { label: "Context", key: "context" },
+      { label: "Recorded", render: (u) => date(u.recorded_at) },
+    ], items, { stack: true, rowAttrs: () => ({ class: "usage-row" }) }), { emptyText: "No artifact usage recorded for this project.", noun: "usages" });
+
+  // Record a usage: find the artifact by name, pick one of its ready versions.
+  const message = h("div", { class: "form-message" });
+  const artifactSelect = h("select", { name: "artifact_id", required: true, "aria-label": "Artifact" }, h("option", { value: "" }, "search first"));
+  const versionSelect = h("select", { name: "version", required: true, "aria-label": "Version" });
+  const finder = h("input", { type: "search", placeholder: "artifact name", "aria-label": "Find an artifact", id: "usage-artifact-search" });
+  const loadVersions = async () => {
+    clear(versionSelect);
+    if (!artifactSelect.value) return;
+    const page = await api(`/v1/artifacts/${artifactSelect.value}/versions`, { query: { limit: 100 } });
+    const ready = page.items.filter((v) => v.status === "ready").reverse();
+    clear(versionSelect, ready.length ? ready.map((v) => h("option", { value: v.version }, v.version)) : h("option", { value: "" }, "no ready version"));
+  };
+  let typing = null;
+  const find = async () => {
+    const found = await api("/v1/artifacts/search", { method: "POST", body: { query: finder.value.trim() || undefined, mode: finder.value.trim() ? "keyword" : undefined, limit: 20 } });
+    clear(artifactSelect, found.items.length ? found.items.map((a) => h("option", { value: a.id }, `${a.name} (${humanize(a.type)})`))
+      : h("option", { value: "" }, "no artifact matches"));
+    await loadVersions();
+  };
+  finder.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => find().catch((error) => clear(message, notice("error", problemText(error)))), 300); });
+  artifactSelect.addEventListener("change", () => loadVersions().catch((error) => clear(message, notice("error", problemText(error)))));
+  const form = h("form", { class: "grid-form", id: "record-usage" },
+    label("Find an artifact", finder), label("Artifact", artifactSelect), label("Version", versionSelect),
+    label("Context", h("input", { name: "context", placeholder: "e.g. training data", maxlength: 500 })),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, "Record usage")), message);
+  submitter(form, message, async (v) => {
+    await api(`/v1/artifacts/${v.artifact_id}/usages`, { method: "POST", body: filled({ project_id: projectId, version: v.version, context: v.context }) });
+    paged.reload();
+    return `Recorded the use of ${artifactSelect.selectedOptions[0]?.textContent || v.artifact_id} ${v.version}.`;
+  });
+  const details = h("details", {}, h("summary", {}, "Record a usage"), form);
+  details.addEventListener("toggle", () => { if (details.open && artifactSelect.options.length <= 1 && !artifactSelect.value) find().catch(() => {}); }, { once: true });
+  paged.reload();
+  return card("Artifacts used", list, details);
+}
+
+// ---------------------------------------------------------------- the page
+export async function render(root, { params, query, reload }) {
+  const [projectId] = params;
+  const head = h("div", { class: "page-head" });
+  clear(root, head);
+  const project = await section(head, () => api(`/v1/projects/${projectId}`), (p) => h("div", {},
+    h("p", { class: "crumbs" }, h("a", { href: "#/projects" }, "Projects")),
+    h("div", { class: "row spread" },
+      h("h1", {}, p.name, " ", badge(p.status)),
+      h("div", { class: "actions" }, h("a", { class: "button secondary", href: `#/plan?project=${p.id}` }, "Predict outcome"))),
+    h("p", { class: "muted" }, `${humanize(p.problem_class)} · complexity ${p.complexity_score} · team of ${p.team_size}`,
+      p.start_date ? ` · started ${date(p.start_date)}` : "", p.outcome ? ` · completed ${date(p.outcome.completed_at)}` : "",
+      p.success_score != null ? ` · success ${fmt(p.success_score, 1)}` : ""),
+    p.description ? h("p", { class: "description" }, p.description) : null),
+  { back: { href: "#/projects", text: "Back to the projects" } });
+  if (!project) return;
+
+  const shown = dashboardRange(project, query);
+  const go = (params) => { location.hash = `#/projects/${projectId}${Object.keys(params).length ? `?${new URLSearchParams(params)}` : ""}`; };
+  root.append(periodControls(project, shown, go));
+  const dashboard = drawDashboard(root, projectId, shown);
+  root.append(h("div", { class: "grid two" }, membersPanel(projectId), usagePanel(projectId)),
+    h("div", { class: "grid two forms" },
+      card(project.outcome ? "Outcome" : "Record the outcome", project.outcome ? h("p", { class: "small", id: "outcome-summary" },
+        `Model performance ${fmt(project.outcome.model_performance, 2)} · impact $${fmt(project.outcome.business_impact_usd, 0)} · ${fmt(project.outcome.duration_days, 0)} days · compute $${fmt(project.outcome.compute_cost_usd, 0)}`) : null,
+      outcomeForm(project, reload)),
+      card("Edit the project", editForm(project, reload))));
+  await dashboard;
 }

@@ -131,3 +131,27 @@ def success_score(
         basis = "reference_scales"
     score = 100 * sum(resolved[name] * components[name] for name in resolved)
     return SuccessScore(min(100.0, max(0.0, score)), components, resolved, basis, len(history))
+
+
+# ---------------------------------------------------------------- finding projects in a list
+PROJECT_SORT_FIELDS = ("name", "created_at", "start_date", "success_score", "complexity_score", "team_size")
+PROJECT_SORTS = tuple(f"{sign}{name}" for name in PROJECT_SORT_FIELDS for sign in ("", "-"))
+
+
+def find_projects(projects: Sequence[dict], query: str | None, sort: str | None) -> list[dict]:
+    """Project views whose name or description holds every word of `query` (case-insensitive), ordered by `sort`
+    (a field of PROJECT_SORT_FIELDS, `-` first for descending; newest first when absent). Projects without the
+    sorted value come last in either direction; ties keep the newest first."""
+    words = (query or "").casefold().split()
+    found = [p for p in projects if all(w in f"{p['name']} {p.get('description') or ''}".casefold() for w in words)]
+    newest_first = sorted(found, key=lambda p: (str(p["created_at"]), p["id"]), reverse=True)
+    field = (sort or "-created_at").lstrip("-")
+    descending = (sort or "-created_at").startswith("-")
+    present = [p for p in newest_first if p.get(field) is not None]
+    missing = [p for p in newest_first if p.get(field) is None]
+
+    def value(p: dict):
+        v = p[field]
+        return v.casefold() if field == "name" else str(v) if field in ("created_at", "start_date") else float(v)
+
+    return sorted(present, key=value, reverse=descending) + missing
