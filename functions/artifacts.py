@@ -343,13 +343,9 @@ def artifact_analytics(scope, artifact_id):
 )
 def backfill_embeddings(scope):
     """Re-embed every artifact of the tenant (asynchronously; unchanged texts are skipped)."""
-    from maestro.repositories import events
-    from maestro.services.context import audit_as
-    from maestro.services.embeddings import EVENT_BACKFILL
+    from maestro.services.embeddings import request_backfill
 
-    events.publish(events.SOURCE_REGISTRY, EVENT_BACKFILL, {"tenant_id": scope.caller.tenant_id})
-    audit_as(scope.caller, "artifact.embedding_backfill", "tenant", scope.caller.tenant_id, scope.meta)
-    return json_response({"id": f"{scope.caller.tenant_id}:embedding-backfill", "status": "queued"}, status=202)
+    return json_response(request_backfill(scope.caller, scope.meta), status=202)
 
 
 class SpecIn(RequestModel):

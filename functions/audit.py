@@ -11,7 +11,7 @@ from maestro.http.api import json_response
 from maestro.http.requests import UtcDatetime
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import QueryModel, ResponseModel
-from maestro.repositories import audit_log
+from maestro.services import audit
 
 audit_api = Blueprint(__name__)
 routes = RouteKit(audit_api, maestro_authorizer)
@@ -55,8 +55,8 @@ class ChainVerificationView(ResponseModel):
 )
 def list_audit_events(scope):
     """The tenant's audit events, newest first (a filtered page may be short while next_cursor is set)."""
-    page = audit_log.list_events(
-        scope.caller.tenant_id,
+    page = audit.list_events(
+        scope.caller,
         actor=scope.params.actor,
         action=scope.params.action,
         resource=scope.params.resource,
@@ -71,5 +71,4 @@ def list_audit_events(scope):
 @routes.route("/v1/audit/verify", methods=["GET"], permission="audit.read", response=ChainVerificationView)
 def verify_audit_chain(scope):
     """Recompute the hash chain and name the first edited, deleted or reordered event."""
-    result = audit_log.verify(scope.caller.tenant_id)
-    return json_response({"intact": result.intact, "checked": result.checked, "first_broken": result.first_broken})
+    return json_response(audit.verify_chain(scope.caller))

@@ -4,13 +4,12 @@ from typing import Literal
 
 from chalice import Blueprint
 
-from maestro.domain.health import check_health
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response
 from maestro.http.problems import problem_response
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import ResponseModel
-from maestro.repositories.health_probes import storage_probes
+from maestro.services.health import storage_health
 
 health_api = Blueprint(__name__)
 routes = RouteKit(health_api)
@@ -31,7 +30,7 @@ class HealthView(ResponseModel):
 @routes.route("/v1/health", methods=["GET"], permission=PUBLIC, response=HealthView, errors=(503,))
 def get_health(scope):
     """Version and reachability of DynamoDB and S3."""
-    report = check_health(storage_probes())
+    report = storage_health()
     if report.healthy:
         return json_response(report.to_body())
     return problem_response(

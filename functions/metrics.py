@@ -1,15 +1,14 @@
 """/v1/metrics: process-metric events over HTTP (users or API keys), and the tenant's custom metric types."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from chalice import Blueprint
 from pydantic import Field, SkipValidation
 
 from functions.authorizer import maestro_authorizer
-from maestro.domain.errors import Conflict
 from maestro.domain.identity.permissions import PUBLIC
-from maestro.domain.metrics import BUILT_IN_TYPES, CUSTOM_TYPE_PATTERN, MAX_BATCH
+from maestro.domain.metrics import CUSTOM_TYPE_PATTERN, MAX_BATCH
 from maestro.http.api import json_response
 from maestro.http.requests import ContentType, RequestModel, UtcDatetime, refuse_larger_batches
 from maestro.http.routes import RouteKit
@@ -247,23 +246,9 @@ def post_metrics(scope):
 @routes.route("/v1/metric-types", methods=["GET"], permission="metrics.read", response=as_page(MetricTypeView))
 def list_metric_types(scope):
     """Built-in metric types and the tenant's own (one page)."""
-    from maestro.repositories import metrics as store
+    from maestro.services.metric_types import list_metric_types as metric_types
 
-    built_in = [
-        {"id": name, "metric_type": name, "unit": unit, "built_in": True}
-        for name, unit in sorted(BUILT_IN_TYPES.items())
-    ]
-    custom = [
-        {
-            "id": t.metric_type,
-            "metric_type": t.metric_type,
-            "unit": t.unit,
-            "description": t.description,
-            "built_in": False,
-        }
-        for t in store.list_custom_types(scope.caller.tenant_id)
-    ]
-    return json_response({"items": built_in + custom, "next_cursor": None})
+    return json_response({"items": metric_types(scope.caller), "next_cursor": None})
 
 
 @routes.route(
@@ -277,31 +262,10 @@ def list_metric_types(scope):
 )
 def register_metric_type(scope):
     """Register a tenant metric type with its unit."""
-    from maestro.repositories import metrics as store
-    from maestro.repositories.schema import CustomMetricType
+    from maestro.services.metric_types import register_metric_type as register
 
     body = scope.body()
-    if body.metric_type in BUILT_IN_TYPES:
-        raise Conflict(f"{body.metric_type} is a built-in type", field="metric_type")
-    store.register_custom_type(
-        CustomMetricType(
-            scope.caller.tenant_id,
-            body.metric_type,
-            unit=body.unit,
-            description=body.description,
-            created_by=scope.caller.actor,
-            created_at=datetime.now(UTC),
-        )
-    )
-    audit_as(
-        scope.caller,
-        "metrics.register_type",
-        "metric_type",
-        body.metric_type,
-        scope.meta,
-        changes={"after": body.model_dump()},
-    )
-    return json_response({"id": body.metric_type, **body.model_dump(), "built_in": False}, status=201)
+    return json_response(register(scope.caller, body.metric_type, body.unit, body.description, scope.meta), status=201)
 
 
 class IngestUploadIn(RequestModel):

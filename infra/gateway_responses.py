@@ -38,6 +38,15 @@ GATEWAY_RESPONSES = {
         "status": 401,
         "template": _template(401, "Unauthorized", "$context.authorizer.reason", "unauthenticated"),
     },
+    # The authorizer itself failed (its DynamoDB reads throttled or timed out past the SDK retries): the
+    # client's credentials were not judged, so it may retry; never a 500.
+    "AUTHORIZER_FAILURE": {
+        "status": 503,
+        "template": _template(
+            503, "Service Unavailable", "authentication is briefly unavailable; retry", "unavailable"
+        ),
+        "headers": {"Retry-After": "2"},
+    },
     "THROTTLED": {
         "status": 429,
         "template": _template(429, "Too Many Requests", "request rate exceeded", "too-many-requests"),

@@ -36,7 +36,23 @@ class AuthorizerDenied(LocalGatewayException):
     CODE = 401
 
 
+class AuthorizerFailed(LocalGatewayException):
+    CODE = 503
+
+
 class RequestAuthorizer(LocalGatewayAuthorizer):
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except LocalGatewayException:
+            raise
+        except Exception:  # as API Gateway: an authorizer that raised is AUTHORIZER_FAILURE
+            response = GATEWAY_RESPONSES["AUTHORIZER_FAILURE"]
+            body = response["template"].replace("$context.requestId", str(uuid.uuid4()))
+            raise AuthorizerFailed(
+                {"Content-Type": "application/problem+json", **response["headers"]}, body.encode()
+            ) from None
+
     def _prepare_authorizer_event(self, arn: str, lambda_event: dict, lambda_context: Any) -> dict:
         event = dict(lambda_event)
         event["type"] = "REQUEST"
@@ -68,7 +84,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         cors = response_headers(self.headers.get("Origin"))
-        if isinstance(error, AuthorizerDenied):
+        if isinstance(error, (AuthorizerDenied, AuthorizerFailed)):
             self._send_http_response(error.CODE, {**dict(error.headers), **cors}, error.body)
             return
         # Chalice's local gateway answers a missing route with 403 "Missing Authentication Token", as API

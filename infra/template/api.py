@@ -51,6 +51,8 @@ def gateway_responses(cors_origin: str | None = None) -> dict[str, Any]:
             "responseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"},
             "responseTemplates": {"application/json": response["template"]},
         }
+        for header, value in response.get("headers", {}).items():
+            entry["responseParameters"][f"gatewayresponse.header.{header}"] = f"'{value}'"
         if cors_origin:  # the web console must be able to read a 401 to know it should refresh its token
             entry["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] = f"'{cors_origin}'"
         if response["status"] is not None:

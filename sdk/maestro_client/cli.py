@@ -622,11 +622,10 @@ def projects_import(state: State, path: Path, dry_run: bool, timeout: float) -> 
     if state.json:
         emit_json(status)
     else:
-        title = f"{'Dry run of ' if dry_run else 'Imported '}{path.name}: {status.get('rows', 0)} rows"
+        _stdout(f"{'Dry run of ' if dry_run else 'Imported '}{path.name}: {status.get('rows', 0)} rows")
         emit_table(
             [{"result": k, "rows": counts.get(k, 0)} for k in ("created", "updated", "unchanged", "rejected_count")],
             [("result", "Result"), ("rows", "Rows")],
-            title=title,
         )
         if status.get("first_errors"):
             emit_table(
@@ -1414,6 +1413,10 @@ def models_show(state: State) -> None:
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')} (models from {answer.get('min_completed_projects')} completed projects)")
+    counted = answer.get("training_data")
+    if counted:
+        left_out = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (counted.get("left_out") or {}).items())
+        _stdout(f"Training data: {counted['used']} of {counted['projects']} projects used; left out: {left_out}")
     rows = []
     for target, models_of_target in (answer.get("targets") or {}).items():
         champion = models_of_target.get("champion") or {}
@@ -1437,6 +1440,7 @@ def models_show(state: State) -> None:
                     f"{live.get('mae')} ({live.get('scored_predictions')})" if live.get("scored_predictions") else "-"
                 ),
                 "versions": len(models_of_target.get("history") or []),
+                "serves": models_of_target.get("serves") or "-",
             }
         )
     emit_table(
@@ -1452,6 +1456,7 @@ def models_show(state: State) -> None:
             ("coverage", "Coverage 80/90"),
             ("live", "Live MAE (n)"),
             ("versions", "Versions"),
+            ("serves", "Serves"),
         ],
         title="Outcome models",
     )

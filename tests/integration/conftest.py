@@ -274,7 +274,7 @@ def maestro(tmp_path, api_url):
     import subprocess
     import sys
 
-    def run(*args, stdin: str | bytes | None = None, env: dict | None = None, cwd=None):
+    def run(*args, stdin: str | bytes | None = None, env: dict | None = None, cwd=None, timeout: float = 120):
         environment = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_API_")}
         environment.update(
             {"MAESTRO_CONFIG_DIR": str(config), "MAESTRO_API_URL": api_url, "COLUMNS": "200", **(env or {})}
@@ -286,7 +286,7 @@ def maestro(tmp_path, api_url):
             capture_output=True,
             env=environment,
             cwd=cwd or tmp_path,
-            timeout=120,
+            timeout=timeout,
         )
 
     run.config = config

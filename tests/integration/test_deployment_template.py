@@ -357,7 +357,10 @@ def test_gateway_errors_answer_problem_json(resources):
     assert set(responses) == set(GATEWAY_RESPONSES)
     for kind, response in GATEWAY_RESPONSES.items():
         deployed = responses[kind]
-        assert deployed["responseParameters"] == {"gatewayresponse.header.Content-Type": "'application/problem+json'"}
+        assert deployed["responseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/problem+json'",
+            **{f"gatewayresponse.header.{k}": f"'{v}'" for k, v in response.get("headers", {}).items()},
+        }
         assert json.loads(deployed["responseTemplates"]["application/json"]) == json.loads(response["template"])
         assert deployed.get("statusCode") == (str(response["status"]) if response["status"] else None)
 

@@ -11,15 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.integration.conftest import STRONG_PASSWORD, ApiClient
+from tests.integration.conftest import STRONG_PASSWORD, ApiClient, problem
 
 pytestmark = pytest.mark.integration
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _project(client, name="p", **fields):
@@ -43,7 +37,7 @@ def _raw(client, method, path, data, headers=None):
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e309"])
 def test_non_finite_project_features_are_refused_and_the_list_stays_json(tenant, literal):
     body = '{"name": "f", "problem_class": "nlp", "complexity_score": 3, "team_size": 2, "features": {"x": %s}}'
-    _problem(_raw(tenant.admin, "POST", "/v1/projects", body % literal), 400)
+    problem(_raw(tenant.admin, "POST", "/v1/projects", body % literal), 400)
     listed = tenant.admin.get("/v1/projects")
     assert listed.status_code == 200
     assert "Infinity" not in listed.text and "NaN" not in listed.text
@@ -56,23 +50,23 @@ def test_outcome_fields_and_success_weights_refuse_non_finite_numbers(tenant):
         '{"model_performance": 0.8, "business_impact_usd": 1e309, "duration_days": 30, "compute_cost_usd": 10,'
         ' "completed_at": "2026-01-01T00:00:00Z"}'
     )
-    _problem(_raw(tenant.admin, "PUT", f"/v1/projects/{project['id']}/outcome", outcome), 400)
+    problem(_raw(tenant.admin, "PUT", f"/v1/projects/{project['id']}/outcome", outcome), 400)
     # "Infinity" as a string would slip past the JSON rule; the models refuse it too.
     stringly = json.loads(outcome.replace("1e309", "0"))
     stringly["business_impact_usd"] = "Infinity"
-    _problem(tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json=stringly), 422)
-    _problem(_raw(tenant.admin, "PUT", "/v1/tenant/success-weights", '{"weights": {"performance": NaN}}'), 400)
-    _problem(tenant.admin.put("/v1/tenant/success-weights", json={"weights": {"performance": "nan"}}), 422)
+    problem(tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json=stringly), 422)
+    problem(_raw(tenant.admin, "PUT", "/v1/tenant/success-weights", '{"weights": {"performance": NaN}}'), 400)
+    problem(tenant.admin.put("/v1/tenant/success-weights", json={"weights": {"performance": "nan"}}), 422)
     assert tenant.admin.get(f"/v1/projects/{project['id']}").json()["outcome"] is None
 
 
 # ---------------------------------------------------------------- 3. no 500s from client input
 def test_a_body_nested_10000_levels_is_400_on_every_body_route_including_login(tenant, api_url):
     bomb = "[" * 10_000 + "]" * 10_000
-    _problem(_raw(ApiClient(api_url), "POST", "/v1/auth/login", bomb), 400)
-    _problem(_raw(tenant.admin, "POST", "/v1/projects", bomb), 400)
-    _problem(_raw(tenant.admin, "POST", "/v1/metrics", bomb), 400)
-    _problem(_raw(tenant.admin, "POST", "/v1/artifacts/search", bomb), 400)
+    problem(_raw(ApiClient(api_url), "POST", "/v1/auth/login", bomb), 400)
+    problem(_raw(tenant.admin, "POST", "/v1/projects", bomb), 400)
+    problem(_raw(tenant.admin, "POST", "/v1/metrics", bomb), 400)
+    problem(_raw(tenant.admin, "POST", "/v1/artifacts/search", bomb), 400)
     # Nesting within the limit still parses (and is judged by the model).
     assert _raw(ApiClient(api_url), "POST", "/v1/auth/login", '{"email": [[[[1]]]]}').status_code == 422
 
@@ -84,8 +78,8 @@ def _cursor(data: bytes) -> str:
 @pytest.mark.parametrize("offset", [b"Infinity", b"1e400", b"-1", b"1.5", b"true", b'"7"', b"9" * 5000])
 def test_forged_offset_cursors_are_400(tenant, offset):
     cursor = _cursor(b'{"o":' + offset + b',"f":"x"}')
-    _problem(tenant.admin.get("/v1/artifacts", params={"query": "churn", "cursor": cursor}), 400)
-    _problem(tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "cursor": cursor}), 400)
+    problem(tenant.admin.get("/v1/artifacts", params={"query": "churn", "cursor": cursor}), 400)
+    problem(tenant.admin.post("/v1/artifacts/search", json={"query": "churn", "cursor": cursor}), 400)
 
 
 def test_forged_key_cursors_are_400(tenant):
@@ -96,8 +90,8 @@ def test_forged_key_cursors_are_400(tenant):
     ]
     for key in forged:
         cursor = _cursor(json.dumps(key).encode())
-        _problem(tenant.admin.get("/v1/projects", params={"cursor": cursor}), 400)
-        _problem(tenant.admin.get("/v1/users", params={"cursor": cursor}), 400)
+        problem(tenant.admin.get("/v1/projects", params={"cursor": cursor}), 400)
+        problem(tenant.admin.get("/v1/users", params={"cursor": cursor}), 400)
 
 
 def test_an_if_match_of_4301_digits_is_400(tenant):
@@ -107,7 +101,7 @@ def test_an_if_match_of_4301_digits_is_400(tenant):
             f"/v1/projects/{project['id']}", json={"team_size": 5}, headers={"If-Match": etag}
         )
         assert response.status_code in (400, 412), response.text
-        _problem(response, response.status_code)
+        problem(response, response.status_code)
 
 
 def test_a_metric_value_of_1e16_is_stored_and_numbers_dynamodb_cannot_hold_are_refused(tenant):
@@ -123,7 +117,7 @@ def test_a_metric_value_of_1e16_is_stored_and_numbers_dynamodb_cannot_hold_are_r
     assert stored.status_code == 200 and stored.json()["accepted"] == 1, stored.text
     for literal in ("1e200", "1e-200", "1" + "0" * 40):
         body = json.dumps({"events": [{**event, "event_id": f"big-{literal[:6]}"}]}).replace("1e+16", literal)
-        _problem(_raw(tenant.admin, "POST", "/v1/metrics", body), 400)
+        problem(_raw(tenant.admin, "POST", "/v1/metrics", body), 400)
 
 
 # ---------------------------------------------------------------- 4. per-caller throttling
@@ -155,7 +149,7 @@ def test_a_burst_through_one_api_key_is_throttled_with_retry_after(tenant, low_l
     statuses = [r.status_code for r in answers]
     assert statuses.count(200) == 40 and statuses.count(429) == 40, statuses
     refused = next(r for r in answers if r.status_code == 429)
-    body = _problem(refused, 429)
+    body = problem(refused, 429)
     assert 1 <= int(refused.headers["Retry-After"]) <= 3600 and body["retry_after"] == int(
         refused.headers["Retry-After"]
     )
@@ -255,8 +249,8 @@ def test_names_refuse_control_bidi_override_and_zero_width_characters(tenant, na
         ),
     ]
     for path, body in creations:
-        _problem(tenant.admin.post(path, json=body), 422)
-    _problem(tenant.admin.patch(f"/v1/projects/{project['id']}", json={"name": name}), 422)
+        problem(tenant.admin.post(path, json=body), 422)
+    problem(tenant.admin.patch(f"/v1/projects/{project['id']}", json={"name": name}), 422)
 
 
 def test_ordinary_unicode_names_are_kept(tenant):
@@ -269,7 +263,7 @@ def test_an_ingest_content_type_with_crlf_is_refused(tenant):
     project = _project(tenant.admin)
     path = f"/v1/projects/{project['id']}/ingest-uploads"
     for content_type in ("text/plain\r\nX-Evil: 1", "text/plain\n", 'text/plain; a="x\r\ny"', "text/plain;\r\n a=b"):
-        _problem(tenant.admin.post(path, json={"file_name": "events.jsonl", "content_type": content_type}), 422)
+        problem(tenant.admin.post(path, json={"file_name": "events.jsonl", "content_type": content_type}), 422)
     good = tenant.admin.post(path, json={"file_name": "events.jsonl", "content_type": "application/x-ndjson"})
     assert good.status_code == 201, good.text
 
@@ -288,7 +282,7 @@ def test_a_usage_on_a_version_that_never_became_ready_is_409(tenant):
     )
     assert declared.status_code == 201
     project = _project(tenant.admin)
-    _problem(
+    problem(
         tenant.admin.post(
             f"/v1/artifacts/{artifact['id']}/usages", json={"project_id": project["id"], "version": "1.0.0"}
         ),
@@ -326,7 +320,7 @@ def test_a_locked_account_and_an_unknown_email_answer_alike(tenant, api_url):
         ]
         assert statuses == [401] * 5
         locked = anonymous.post("/v1/auth/login", json={"email": email, "password": STRONG_PASSWORD})
-        body = _problem(locked, 429)
+        body = problem(locked, 429)
         answers[email] = (locked.status_code, body["title"], body["detail"], int(locked.headers["Retry-After"]) // 60)
     assert answers[tenant.email] == answers[unknown]
 
@@ -354,8 +348,8 @@ def test_an_api_key_stops_when_its_owner_is_deactivated(tenant, api_url):
     assert key.get("/v1/users").status_code == 200
     deactivated = tenant.admin.patch(f"/v1/users/{other_admin['id']}", json={"active": False})
     assert deactivated.status_code == 200, deactivated.text
-    _problem(key.get("/v1/users"), 401)
-    _problem(ApiClient(api_url, api_key=child["key"]).get("/v1/projects"), 401)
+    problem(key.get("/v1/users"), 401)
+    problem(ApiClient(api_url, api_key=child["key"]).get("/v1/projects"), 401)
     listed = {k["id"]: k["owner"] for k in tenant.admin.get("/v1/api-keys").json()["items"]}
     assert listed[made["id"]] == f"user:{other_admin['id']}"
     time.sleep(0)  # reactivation gives the key back
@@ -397,7 +391,7 @@ def test_a_tracking_uri_password_is_never_echoed_nor_audited_and_is_sent_as_basi
         audit = tenant.admin.get("/v1/audit", params={"action": "integration.mlflow", "limit": 10})
         assert audit.status_code == 200 and secret not in audit.text
         both = tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": uri, "token": "t0ken"})
-        assert secret not in _problem(both, 400).get("detail", "")
+        assert secret not in problem(both, 400).get("detail", "")
     finally:
         server.shutdown()
         server.server_close()

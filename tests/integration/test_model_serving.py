@@ -13,17 +13,12 @@ import numpy as np
 import onnxruntime
 import pytest
 
+from tests.integration.conftest import problem
 from tests.integration.test_artifact_versions import _settled, _upload
 
 pytestmark = pytest.mark.integration
 ONNX = "application/onnx"
 FEATURES = ["tenure", "monthly_spend", "support_calls", "discount"]
-
-
-def _problem(response, status):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json()
 
 
 def _training_data(seed=7, rows=400):
@@ -145,7 +140,7 @@ def test_pushed_onnx_models_serve_what_onnxruntime_computes_and_follow_the_champ
 
     # An API key of the developer role predicts; so does the admin; the viewer may not.
     assert tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/@champion/predict", json={"instances": X[:1]}).ok
-    denied = _problem(
+    denied = problem(
         tenant.client_for("viewer").post(
             f"/v1/artifacts/{artifact_id}/versions/@champion/predict", json={"instances": X[:1]}
         ),
@@ -170,9 +165,9 @@ def test_pushed_onnx_models_serve_what_onnxruntime_computes_and_follow_the_champ
 def test_wrong_inputs_are_422_naming_the_input(tenant, dispatcher, body, field, words):
     artifact_id = _model(tenant.admin)
     _push(tenant.admin, artifact_id, _helper_onnx([1, 1, 1, 1]), "1.0.0")
-    problem = _problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/predict", json=body), 422)
-    assert problem["errors"][0]["field"] == field
-    assert words in problem["errors"][0]["message"], problem
+    refused = problem(tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/predict", json=body), 422)
+    assert refused["errors"][0]["field"] == field
+    assert words in refused["errors"][0]["message"], refused
 
 
 def test_another_tenant_gets_404_and_unservable_versions_are_refused(new_tenant, dispatcher):
@@ -181,16 +176,16 @@ def test_another_tenant_gets_404_and_unservable_versions_are_refused(new_tenant,
     _push(owner.admin, artifact_id, _helper_onnx([1, 2, 3, 4]), "1.0.0")
     owner.admin.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.0.0"})
     for path in ("/versions/@champion/predict", "/versions/1.0.0/predict"):
-        _problem(intruder.admin.post(f"/v1/artifacts/{artifact_id}{path}", json={"instances": [[1, 2, 3, 4]]}), 404)
-    _problem(intruder.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/serving"), 404)
+        problem(intruder.admin.post(f"/v1/artifacts/{artifact_id}{path}", json={"instances": [[1, 2, 3, 4]]}), 404)
+    problem(intruder.admin.get(f"/v1/artifacts/{artifact_id}/versions/1.0.0/serving"), 404)
 
     # Bytes that are not a graph: ready (they are what was declared) but not servable, and saying why.
     broken = _push(owner.admin, artifact_id, b"not an onnx graph", "1.1.0")
     assert broken["signature"] is None and "does not load" in broken["serving_problem"]
-    problem = _problem(
+    refused = problem(
         owner.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.1.0/predict", json={"instances": [[1, 2, 3, 4]]}), 422
     )
-    assert "cannot be served" in problem["detail"]
+    assert "cannot be served" in refused["detail"]
     # A notebook is not a model: not servable.
     notebook = owner.admin.post("/v1/artifacts", json={"name": "eda", "type": "notebook"}).json()["id"]
     _push_plain = owner.admin.post(
@@ -199,10 +194,10 @@ def test_another_tenant_gets_404_and_unservable_versions_are_refused(new_tenant,
     )
     _upload(_push_plain.json(), b"abc")
     _settled(owner.admin, notebook, "1.0.0")
-    problem = _problem(
+    refused = problem(
         owner.admin.post(f"/v1/artifacts/{notebook}/versions/1.0.0/predict", json={"instances": [1]}), 422
     )
-    assert "not servable" in problem["detail"]
+    assert "not servable" in refused["detail"]
 
 
 def test_a_graph_too_big_for_the_serving_budget_is_refused_at_alias_and_predict(tenant, dispatcher, monkeypatch):
@@ -215,15 +210,13 @@ def test_a_graph_too_big_for_the_serving_budget_is_refused_at_alias_and_predict(
     from maestro.services import model_serving as service
 
     service.forget()
-    problem = _problem(
-        tenant.admin.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.0.0"}), 422
-    )
-    assert "cannot be served" in problem["detail"] and str(len(graph) - 1) in problem["detail"]
-    problem = _problem(
+    refused = problem(tenant.admin.put(f"/v1/artifacts/{artifact_id}/aliases/champion", json={"version": "1.0.0"}), 422)
+    assert "cannot be served" in refused["detail"] and str(len(graph) - 1) in refused["detail"]
+    refused = problem(
         tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/predict", json={"instances": [[1, 2, 3, 4]]}),
         422,
     )
-    assert "cannot be served" in problem["detail"]
+    assert "cannot be served" in refused["detail"]
 
 
 def test_a_served_graph_is_loaded_only_from_the_verified_bytes(tenant, dispatcher, s3):
@@ -290,7 +283,7 @@ def test_rollups_count_requests_errors_latency_and_inputs_and_drift_flags_exactl
 
     live = _training_data(seed=2024, rows=180)[0]
     _serve_traffic(client, artifact_id, "1.0.0", live)
-    _problem(client.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/predict", json={"inputs": {"x": [[1]]}}), 422)
+    problem(client.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/predict", json={"inputs": {"x": [[1]]}}), 422)
     shifted = live.copy()
     shifted[:, 2] += 3.0  # support calls up by two standard deviations; every other feature as in training
     _serve_traffic(client, artifact_id, "1.1.0", shifted)
@@ -321,7 +314,7 @@ def test_rollups_count_requests_errors_latency_and_inputs_and_drift_flags_exactl
     # longer, the unshifted traffic drifts in tenure only.
     profile = {f"X[{i}]": X_train[:, i].tolist() for i in range(4)}
     profile["X[0]"] = (X_train[:, 0] + 12).tolist()
-    _problem(
+    problem(
         tenant.client_for("viewer").put(
             f"/v1/artifacts/{artifact_id}/versions/1.0.0/serving/reference", json={"features": profile}
         ),

@@ -22,6 +22,7 @@ from maestro.domain.analytics import (
     time_series,
     velocity,
     velocity_features,
+    velocity_features_of,
 )
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
@@ -798,3 +799,22 @@ def test_every_recommendation_names_its_rule_and_explains_itself():
     ]
     for recommendation in recommendations:
         assert recommendation["text"] and recommendation["rule"] and recommendation["evidence"]
+
+
+def test_the_pr_chart_and_the_velocity_card_count_the_same_de_duplicated_pull_requests():
+    """A PR reported by a webhook and by an export (two events, one pr_number) counts once in pr_series, in
+    prs_merged and in the velocity component, whatever bucket the period needs."""
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    events = []
+    for number, day in ((1, 1), (2, 3), (3, 9)):
+        for source in ("github", "export"):
+            when = start + timedelta(days=day, hours=1 if source == "export" else 0)
+            events.append(event("pr_merged", when, 1, source, pr_number=number))
+            events.append(event("pr_merge_hours", when, 10.0 * number, source, pr_number=number))
+    end = start + timedelta(days=14)
+    stats = git_stats(events, start, end)
+    series = stats["pr_series"]
+    assert series["bucket"] == "day" and sum(p["merged"] for p in series["points"]) == 3 == stats["prs_merged"]["count"]
+    assert [p["merge_hours_mean"] for p in series["points"] if p["merged"]] == [10.0, 20.0, 30.0]
+    velocity = velocity_features_of(events, start, end)
+    assert velocity["merged_prs_per_week"] * 2 == pytest.approx(sum(p["merged"] for p in series["points"]))

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from maestro.domain import analytics
-from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.errors import InvalidInput
 from maestro.domain.identity.principals import Caller
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
 from maestro.domain.periods import ProjectLife, resolve_period, series_bucket
 from maestro.repositories import metrics as store
 from maestro.repositories import projects as project_store
+from maestro.services.projects import require_project
 
 VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
 # Each project's features are 9 small queries (one per event type, VELOCITY_EVENT_TYPES); projects are read side by
@@ -51,13 +52,6 @@ CI_TYPES = (
 LIFE_READERS = 8
 
 
-def _project(caller: Caller, project_id: str):
-    project = project_store.get_project(caller.tenant_id, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
-    return project
-
-
 def project_life(tenant_id: str, project) -> ProjectLife:
     """The project's dates and its first and last stored event of any type (two one-item queries per type)."""
     from datetime import date
@@ -82,7 +76,7 @@ def period(
 ) -> tuple[datetime, datetime]:
     """[start, end) of an analytics answer: what the caller gave, by default the project's whole life
     (maestro.domain.periods); 404 for a project the caller's tenant does not have."""
-    project = _project(caller, project_id)
+    project = require_project(caller.tenant_id, project_id)
     life = project_life(caller.tenant_id, project) if start is None or end is None else None
     return resolve_period(start, end, life, now or datetime.now(UTC))
 
@@ -113,7 +107,7 @@ def time_series(
 ) -> dict[str, Any]:
     """`bucket` is the finest the caller wants (day when not given); a longer period coarsens it so the series keeps
     at most a few hundred points, and the answer says which bucket it used."""
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     bucket = series_bucket(start, end, bucket)
     if not metric_type:
         raise InvalidInput("type is required", parameter="type")
@@ -126,7 +120,7 @@ def time_series(
 
 
 def metric_summary(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     types = list(BUILT_IN_TYPES) + list(store.custom_types(caller.tenant_id))
     by_type = {}
     for metric_type in types:
@@ -142,21 +136,21 @@ def metric_summary(caller: Caller, project_id: str, start: datetime, end: dateti
 
 
 def git(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     # Reviews and PR events from before the period inform the PRs merged within it.
     events = _events(caller.tenant_id, project_id, GIT_TYPES, start - timedelta(days=30), end)
     return {"id": f"{project_id}:git", "project_id": project_id, **analytics.git_stats(events, start, end)}
 
 
 def dora(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     # Commits before the period can ship within it (lead time), and a failure just before it can be restored.
     events = _events(caller.tenant_id, project_id, DORA_TYPES, start - timedelta(days=90), end)
     return {"id": f"{project_id}:dora", "project_id": project_id, **analytics.dora(events, start, end)}
 
 
 def ci(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     events = _events(caller.tenant_id, project_id, CI_TYPES, start, end)
     return {"id": f"{project_id}:ci", "project_id": project_id, **analytics.ci_stats(events, start, end)}
 
@@ -170,7 +164,7 @@ def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) ->
     """The project's velocity against up to VELOCITY_HISTORY_PROJECTS other projects of the tenant, each measured
     over the same period. Computed per request (projects read in parallel); a tenant with many projects would
     want these features stored by a nightly job instead."""
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     listed = project_store.list_projects(
         caller.tenant_id, status=None, problem_class=None, limit=VELOCITY_HISTORY_PROJECTS + 1, cursor=None
     ).items
@@ -188,6 +182,6 @@ def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) ->
 
 
 def team(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     events = _events(caller.tenant_id, project_id, set(GIT_TYPES) | set(CI_TYPES), start - timedelta(days=30), end)
     return {"id": f"{project_id}:team", "project_id": project_id, **analytics.team_analytics(events, start, end)}

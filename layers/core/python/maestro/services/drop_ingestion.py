@@ -20,6 +20,7 @@ from maestro.repositories import projects as project_store
 from maestro.repositories.quarantine import QuarantineWriter
 from maestro.services.context import RequestMeta, audit_as
 from maestro.services.metrics_ingestion import Pipeline
+from maestro.services.projects import require_project
 from maestro.settings import get_settings
 
 FIRST_ERRORS = 20
@@ -98,8 +99,7 @@ def create_upload(
     caller: Caller, project_id: str, file_name: str, content_type: str | None, meta: RequestMeta
 ) -> dict[str, Any]:
     """A presigned PUT for one drop into this project's part of the drop zone (15 minutes)."""
-    if project_store.get_project(caller.tenant_id, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+    require_project(caller.tenant_id, project_id)
     upload_id = f"{uuid.uuid4().hex[:12]}-{file_name}"
     key = f"{INGEST_PREFIX}{caller.tenant_id}/{project_id}/{upload_id}"
     params = {"Bucket": get_settings().artifact_bucket, "Key": key}
@@ -122,8 +122,7 @@ UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 def upload_status(caller: Caller, project_id: str, upload_id: str) -> dict[str, Any]:
     """Where a drop is: awaiting_upload (no object yet), processing (landed, no manifest yet), or its manifest's
     status (ingested or rejected) with the manifest: accepted, duplicates, rejected and the first errors."""
-    if project_store.get_project(caller.tenant_id, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+    require_project(caller.tenant_id, project_id)
     if not UPLOAD_ID.match(upload_id):
         raise NotFound(f"ingest upload {upload_id} not found")
     key = f"{INGEST_PREFIX}{caller.tenant_id}/{project_id}/{upload_id}"

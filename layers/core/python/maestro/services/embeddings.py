@@ -14,10 +14,12 @@ from typing import Any
 
 from maestro.domain import retrieval
 from maestro.domain.errors import DependencyUnavailable
+from maestro.domain.identity.principals import Caller
 from maestro.observability import logger
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import vectors as vector_store
 from maestro.services.artifact_views import artifact_view
+from maestro.services.context import RequestMeta, audit_as
 
 EVENT_ARTIFACT_CHANGED = "ArtifactChanged"
 EVENT_BACKFILL = "EmbeddingBackfillRequested"
@@ -56,6 +58,16 @@ def artifact_changed(tenant_id: str, artifact_id: str) -> None:
     from maestro.repositories import events
 
     events.publish(events.SOURCE_REGISTRY, EVENT_ARTIFACT_CHANGED, {"tenant_id": tenant_id, "artifact_id": artifact_id})
+
+
+def request_backfill(caller: Caller, meta: RequestMeta) -> dict[str, str]:
+    """Queue re-embedding every artifact of the caller's tenant (the embedding function skips unchanged
+    texts); audited. Returns the queued job's view."""
+    from maestro.repositories import events
+
+    events.publish(events.SOURCE_REGISTRY, EVENT_BACKFILL, {"tenant_id": caller.tenant_id})
+    audit_as(caller, "artifact.embedding_backfill", "tenant", caller.tenant_id, meta)
+    return {"id": f"{caller.tenant_id}:embedding-backfill", "status": "queued"}
 
 
 def _content_text(tenant_id: str, artifact: Any) -> str:

@@ -10,16 +10,16 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from maestro.domain.errors import InvalidInput, NotFound, Unauthenticated
+from maestro.domain.errors import InvalidInput, Unauthenticated
 from maestro.domain.identity.principals import Caller
 from maestro.ingestion import github
 from maestro.observability import metrics
-from maestro.repositories import projects as project_store
 from maestro.repositories.schema import NameClaim, RepositoryIntegration, child_key
 from maestro.repositories.tables import ensure_bound, is_condition_failure
 from maestro.secrets import get_secret_text, put_secret_text
 from maestro.services.context import RequestMeta, audit_as, record_audit
 from maestro.services.metrics_ingestion import ingest
+from maestro.services.projects import require_project
 from maestro.settings import get_settings
 
 
@@ -30,8 +30,7 @@ def _secret_name(tenant_id: str, project_id: str) -> str:
 def connect_repository(
     caller: Caller, project_id: str, repository: str, webhook_secret: str, meta: RequestMeta
 ) -> dict[str, Any]:
-    if project_store.get_project(caller.tenant_id, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+    require_project(caller.tenant_id, project_id)
     name = _secret_name(caller.tenant_id, project_id)
     put_secret_text(name, webhook_secret)
     ensure_bound()

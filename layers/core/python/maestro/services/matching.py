@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from maestro.domain.errors import InvalidInput, NotFound
+from maestro.domain.errors import InvalidInput
 from maestro.domain.identity.principals import Caller
 from maestro.domain.matching import SPEC_PARTS, reuse_suggestion
 from maestro.repositories import artifacts as artifact_store
@@ -13,6 +13,7 @@ from maestro.repositories import projects as project_store
 from maestro.repositories import usage as usage_store
 from maestro.services import embeddings
 from maestro.services.artifact_views import artifact_view
+from maestro.services.projects import require_project
 
 MAX_PARTS = 200
 SIMILAR_PROJECTS_SCANNED = 500
@@ -70,9 +71,7 @@ def _structure_similarity(a: Any, b: Any) -> float:
 def similar_projects(caller: Caller, project_id: str, limit: int) -> dict[str, Any]:
     """Projects like this one by description meaning and by shape (problem class, complexity, team size),
     with their outcomes and the artifacts they used."""
-    project = project_store.get_project(caller.tenant_id, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
+    project = require_project(caller.tenant_id, project_id)
     others = [
         p
         for p in project_store.list_projects(

@@ -20,6 +20,7 @@ from maestro.repositories.schema import Project, Tenant
 from maestro.secrets import get_secret_text, put_secret_text
 from maestro.services.context import RequestMeta, audit_as
 from maestro.services.metrics_ingestion import ingest
+from maestro.services.projects import require_project
 from maestro.settings import get_settings
 
 PAGE_SIZE = 1000
@@ -155,9 +156,7 @@ def sync_project(tenant: Tenant, project: Project) -> dict[str, Any]:
 
 
 def sync(caller: Caller, project_id: str, meta: RequestMeta) -> dict[str, Any]:
-    project = project_store.get_project(caller.tenant_id, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
+    project = require_project(caller.tenant_id, project_id)
     outcome = sync_project(identity_store.get_tenant(caller.tenant_id), project)
     audit_as(
         caller,

@@ -69,8 +69,9 @@ def member_view(member: TeamMember) -> dict[str, Any]:
     }
 
 
-def _project(caller: Caller, project_id: str) -> Project:
-    project = store.get_project(caller.tenant_id, project_id)
+def require_project(tenant_id: str, project_id: str) -> Project:
+    """The tenant's live project, or NotFound (404): another tenant's id and a deleted project look the same."""
+    project = store.get_project(tenant_id, project_id)
     if project is None:
         raise NotFound(f"project {project_id} not found")
     return project
@@ -97,7 +98,7 @@ def create_project(caller: Caller, fields: dict[str, Any], meta: RequestMeta) ->
 
 
 def get_project(caller: Caller, project_id: str) -> dict:
-    return project_view(_project(caller, project_id))
+    return project_view(require_project(caller.tenant_id, project_id))
 
 
 def list_projects(
@@ -139,7 +140,7 @@ def update_project(
         raise InvalidInput("nothing to change: give at least one of " + ", ".join(EDITABLE))
 
     def change() -> tuple[dict, dict]:
-        project = _project(caller, project_id)
+        project = require_project(caller.tenant_id, project_id)
         if "start_date" in changes and project.outcome:
             _consistent_start(changes["start_date"], project.outcome)
         before = project_view(project)
@@ -177,7 +178,7 @@ def _consistent_start(start_date: str | date | None, outcome: dict[str, Any]) ->
 
 
 def delete_project(caller: Caller, project_id: str, meta: RequestMeta) -> None:
-    project = _project(caller, project_id)
+    project = require_project(caller.tenant_id, project_id)
     store.soft_delete_project(project, _now())
     audit_as(caller, "project.delete", "project", project_id, meta, changes={"before": {"name": project.name}})
 
@@ -186,7 +187,7 @@ def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], met
     """Close the project, score it against the tenant's own history, and ask for an impact recalculation. The
     dates stay consistent: an outcome completed before the project's start is refused (422 naming both), and a
     project without a start date starts at completed_at − duration_days."""
-    project = _project(caller, project_id)
+    project = require_project(caller.tenant_id, project_id)
     start = _consistent_start(project.start_date, outcome)
     history = [
         Outcome(**{k: p.outcome[k] for k in Outcome.__dataclass_fields__})
@@ -243,7 +244,7 @@ def set_success_weights(caller: Caller, weights: dict[str, float], meta: Request
 
 # ---------------------------------------------------------------- members
 def add_member(caller: Caller, project_id: str, fields: dict[str, Any], meta: RequestMeta) -> dict:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     if fields.get("user_id"):
         user = identity_store.get_user(caller.tenant_id, fields["user_id"])
         if user is None or user.deleted_at is not None:
@@ -260,13 +261,13 @@ def add_member(caller: Caller, project_id: str, fields: dict[str, Any], meta: Re
 
 
 def list_members(caller: Caller, project_id: str, limit: int, cursor: str | None) -> Page:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     page = store.list_members(caller.tenant_id, project_id, limit, cursor)
     return Page([member_view(m) for m in page.items], page.next_cursor)
 
 
 def remove_member(caller: Caller, project_id: str, member_id: str, meta: RequestMeta) -> None:
-    _project(caller, project_id)
+    require_project(caller.tenant_id, project_id)
     if not store.delete_member(caller.tenant_id, project_id, member_id):
         raise NotFound(f"member {member_id} not found")
     audit_as(caller, "project.member_remove", "project", project_id, meta, changes={"before": {"member": member_id}})

@@ -17,6 +17,7 @@ from maestro.repositories.schema import ArtifactUsage, child_key
 from maestro.services.artifact_views import artifact_view
 from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
+from maestro.services.projects import require_project
 
 
 def usage_view(usage: ArtifactUsage) -> dict[str, Any]:
@@ -41,8 +42,7 @@ def record_usage(
     from maestro.services.artifact_aliases import resolve_version
 
     get_artifact_record(caller, artifact_id)
-    if project_store.get_project(caller.tenant_id, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+    require_project(caller.tenant_id, project_id)
     version = resolve_version(caller.tenant_id, artifact_id, version)
     found = version_store.get_version(caller.tenant_id, artifact_id, version)
     if found is None:
@@ -74,8 +74,7 @@ def record_usage(
 
 
 def project_artifacts(caller: Caller, project_id: str, limit: int, cursor: str | None) -> Page:
-    if project_store.get_project(caller.tenant_id, project_id) is None:
-        raise NotFound(f"project {project_id} not found")
+    require_project(caller.tenant_id, project_id)
     page = store.usages_of_project_page(caller.tenant_id, project_id, limit, cursor)
     return Page([usage_view(u) for u in page.items], page.next_cursor)
 

@@ -123,6 +123,28 @@ def _pull_requests(events: Sequence[MetricEvent], start: datetime, end: datetime
     )
 
 
+def _pr_series(
+    in_period: Sequence[MetricEvent], prs: _PullRequests, start: datetime, end: datetime, bucket: str
+) -> dict[str, Any]:
+    """Merged PRs per bucket and their mean hours to merge, from the same de-duplicated events as prs_merged and
+    pr_merge_hours (and so the velocity card): a PR reported by two sources counts once in the chart too."""
+    merged = Counter(_bucket_start(e.timestamp, bucket) for e in prs.merged.values())
+    hours: dict[datetime, list[float]] = {}
+    for event in _dedupe((e for e in in_period if e.metric_type == "pr_merge_hours"), _pr_key):
+        hours.setdefault(_bucket_start(event.timestamp, bucket), []).append(event.value)
+    return {
+        "bucket": bucket,
+        "points": [
+            {
+                "start": _iso(b),
+                "merged": merged.get(b, 0),
+                "merge_hours_mean": sum(hours[b]) / len(hours[b]) if b in hours else None,
+            }
+            for b in _bucket_starts(start, end, bucket)
+        ],
+    }
+
+
 def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, Any]:
     """Git and pull-request figures over [start, end).
 
@@ -140,6 +162,7 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
       (push webhooks carry counts, not paths).
     - pr_merge_hours: p50/p90 of the PRs merged in the period; prs_merged: count and per week (per_week
       null when no pull-request event arrived).
+    - pr_series: merged PRs and their mean hours to merge per bucket, from the same de-duplicated events.
     - review_participation: share of merged PRs with >= 1 review by someone other than the author, and the
       distinct reviewers of the period.
     """
@@ -192,6 +215,7 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
             "p50": percentile(prs.merge_hours, 50),
             "p90": percentile(prs.merge_hours, 90),
         },
+        "pr_series": _pr_series(in_period, prs, start, end, bucket),
         "review_participation": {
             "merged_prs": len(prs.merged),
             "reviewed_merged_prs": len(prs.reviewed),

@@ -36,6 +36,7 @@ from maestro.repositories.schema import Prediction, child_key
 from maestro.services.context import RequestMeta
 from maestro.services.meta import champions as champion_cache
 from maestro.services.meta.tenant_history import artifact_effects, cutoff_of, project_record
+from maestro.services.projects import require_project
 
 PROCESS_FEATURES = (
     "commits_per_week",
@@ -88,9 +89,7 @@ def live_library(tenant_id: str) -> dict[str, Any]:
 def subject_for_project(tenant_id: str, project_id: str, now: datetime, usages: list[Any] | None = None) -> Subject:
     """`usages`: the project's stored usage rows when the caller has read them (features see only those up to
     the cut-off)."""
-    project = project_store.get_project(tenant_id, project_id)
-    if project is None or project.deleted:
-        raise NotFound(f"project {project_id} not found")
+    project = require_project(tenant_id, project_id)
     library = live_library(tenant_id)
     context = {"project_id": project_id, "description": project.description or "", "library": library}
     try:
