@@ -30,8 +30,9 @@ def test_first_make_run_on_a_fresh_clone_serves_semantic_search(tmp_path):
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(clone)], check=True)
     assert not (clone / "build").exists()
     stack = MakeRun(clone, tmp_path / "local-stack", run_args="")  # with the demo tenant, as a user gets it
+    leftovers: tuple = ([], [])
     try:
-        stack.start(timeout=1200)
+        stack.start(timeout_s=1200)
         output = stack.output()
         assert (clone / "build" / "embedding-model" / "model.onnx").is_file()
         assert "semantic search is off" not in output
