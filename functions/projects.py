@@ -12,7 +12,7 @@ from maestro.domain.projects import PROJECT_SORTS, ExperienceLevel, MemberRole, 
 from maestro.http.api import json_response
 from maestro.http.requests import Name, Omittable, RequestModel, refuse_larger_batches
 from maestro.http.routes import RouteKit
-from maestro.http.schemas import DeletedView, QueryModel, ResponseModel, as_page
+from maestro.http.schemas import DeletedView, Page, QueryModel, ResponseModel, as_page
 from maestro.services import projects
 
 projects_api = Blueprint(__name__)
@@ -73,6 +73,12 @@ class ProjectView(ResponseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class ProjectPage(Page[ProjectView]):
+    """One page of projects; a search (`q`) or a `sort` also says how many projects match in all."""
+
+    total: int | None = Field(default=None, description="projects matching the search or sort (with `q`/`sort` only)")
 
 
 class ProjectQuery(QueryModel):
@@ -153,7 +159,7 @@ def create_project(scope):
     methods=["GET"],
     permission="projects.read",
     query=ProjectQuery,
-    response=ProjectView,
+    response=ProjectPage,
     paginated=True,
 )
 def list_projects(scope):

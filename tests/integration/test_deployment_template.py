@@ -22,7 +22,13 @@ from infra.template import (
     secret_logical_id,
     table_logical_id,
 )
-from maestro.ingestion.drops import INGEST_PREFIX, QUARANTINE_PREFIX, RESULTS_PREFIX
+from maestro.ingestion.drops import (
+    IMPORT_PREFIX,
+    IMPORT_RESULTS_PREFIX,
+    INGEST_PREFIX,
+    QUARANTINE_PREFIX,
+    RESULTS_PREFIX,
+)
 from maestro.repositories.schema import TABLE_MODELS, table_definition
 from maestro.secrets import REQUIRED_SECRETS
 from tests.integration.conftest import PACKAGED_STAGE
@@ -248,23 +254,33 @@ def test_each_function_gets_only_what_it_uses(resources, template):
     assert not any(a.startswith(("s3:", "kms:")) for a in _actions(authorizer))
     assert "dynamodb:DeleteItem" not in _actions(authorizer)
 
-    # The drop handler reads drops, writes manifests and quarantine, and stores events: no deletes, no scans,
-    # and only the tables of the ingestion pipeline.
+    # The drop handler reads metric drops and project-import uploads, writes manifests, quarantine and import
+    # states, stores events, and writes imported projects with their members, usages and audit: no deletes, no
+    # scans, and only the tables of those two pipelines.
     assert _tables_granted(ingest) == {
         "TableTenants",
         "TableProjects",
         "TableMetricTypes",
         "TableProcessMetrics",
         "TableMetricAggregates",
+        "TableTeamMembers",
+        "TableArtifacts",
+        "TableArtifactVersions",
+        "TableArtifactUsages",
+        "TableArtifactVectors",
+        "TableUsers",
+        "TableAuditEvents",
+        "TableAuditHeads",
     }
     assert not {"dynamodb:DeleteItem", "dynamodb:Scan"} & _actions(ingest)
     objects = {
-        a: [r["Fn::Sub"] for s in ingest if a in _as_list(s["Action"]) for r in s["Resource"]]
+        a: sorted(r["Fn::Sub"] for s in ingest if a in _as_list(s["Action"]) for r in s["Resource"])
         for a in ("s3:GetObject", "s3:PutObject")
     }
+    bucket = "${ArtifactBucket.Arn}/"
     assert objects == {
-        "s3:GetObject": [f"${{ArtifactBucket.Arn}}/{INGEST_PREFIX}*"],
-        "s3:PutObject": [f"${{ArtifactBucket.Arn}}/{RESULTS_PREFIX}*", f"${{ArtifactBucket.Arn}}/{QUARANTINE_PREFIX}*"],
+        "s3:GetObject": sorted(f"{bucket}{p}*" for p in (INGEST_PREFIX, IMPORT_PREFIX, IMPORT_RESULTS_PREFIX)),
+        "s3:PutObject": sorted(f"{bucket}{p}*" for p in (RESULTS_PREFIX, QUARANTINE_PREFIX, IMPORT_RESULTS_PREFIX)),
     }
     batches = _role_of(resources, "IngestProcessMetrics")
     assert not any(a.startswith("s3:") for a in _actions(batches))

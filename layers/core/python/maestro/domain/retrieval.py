@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 # The embedded text is cut here. all-MiniLM-L6-v2 reads at most 256 word pieces (about 1,000-1,200 characters
 # of English), so nothing past ~1,200 characters reaches the vector; the cap leaves room for token-dense text
@@ -376,16 +376,20 @@ def extract_content_text(content_type: str, name: str, data: bytes, max_bytes: i
 
 
 # ---------------------------------------------------------------- ranking
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+# Ranked ids are artifact ids or index rows; fusion only compares and hashes them.
+RankedId = TypeVar("RankedId", str, int)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[RankedId]], k: int = RRF_K) -> list[tuple[RankedId, float]]:
     """Fuse rankings (ids, best first) by reciprocal rank: score(id) = sum over rankings of 1 / (k + rank), rank
     counted from 1; an id absent from a ranking gets nothing from it, a repeated id counts at its first place.
     Returns (id, score) pairs, highest score first; ties go to the better best rank, then to the smaller id."""
     if k < 0:
         raise ValueError("k must be >= 0")
-    scores: dict[str, float] = {}
-    best: dict[str, int] = {}
+    scores: dict[RankedId, float] = {}
+    best: dict[RankedId, int] = {}
     for ranking in rankings:
-        seen: set[str] = set()
+        seen: set[RankedId] = set()
         for position, item in enumerate(ranking, start=1):
             if item in seen:
                 continue

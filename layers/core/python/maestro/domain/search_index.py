@@ -229,7 +229,7 @@ class Segment:
         for row, doc in enumerate(docs):
             if doc.vector is not None:
                 vectors[row] = doc.vector
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "type_code": np.array([_TYPE_CODE.get(d.type, _OTHER_TYPE) for d in docs], dtype=np.uint8),
             "impact": np.array([d.impact_score for d in docs], dtype=np.float32),
             "usage": np.array([d.usage_count for d in docs], dtype=np.int64),
@@ -737,7 +737,7 @@ class TenantIndex:
             vocab=_blob(base.vocab),
             tag_vocab=_blob(base.tag_vocab),
             vectors=base.vectors.astype(np.float16),
-            **base.arrays(),
+            **base.arrays(),  # type: ignore[arg-type]  # mypy reads ** as possibly filling allow_pickle
         )
         return buffer.getvalue()
 
