@@ -61,10 +61,15 @@ def _describe(operation_model, request_dict) -> AwsRequest:
     return AwsRequest(service, operation_model.name, table, index)
 
 
+# The local event dispatcher's threads (infra.local.dispatcher names them so) deliver events in the background,
+# as other Lambda functions would: their requests are not the request path being counted.
+_BACKGROUND_THREAD_PREFIX = "dispatch-"
+
+
 def _counting(self, operation_model, request_dict):
     with _lock:
         recorders = list(_active)
-    if recorders:
+    if recorders and not threading.current_thread().name.startswith(_BACKGROUND_THREAD_PREFIX):
         request = _describe(operation_model, request_dict)
         for recorder in recorders:
             recorder.requests.append(request)
