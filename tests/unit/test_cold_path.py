@@ -10,8 +10,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime", "pandas", "numpy")
 
 
-def test_loading_the_app_imports_no_heavy_module():
-    probe = f"import sys, app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+def _heavy_modules_loaded_by(imports: str) -> str:
+    """The HEAVY modules a fresh interpreter holds after `import <imports>` (comma-separated), as a cold start would."""
+    probe = f"import sys, {imports}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=PROJECT_DIR,
@@ -20,22 +21,17 @@ def test_loading_the_app_imports_no_heavy_module():
         env={**os.environ, "MAESTRO_STAGE": "test"},
         check=True,
     )
-    assert result.stdout.strip() == ""
+    return result.stdout.strip()
+
+
+def test_loading_the_app_imports_no_heavy_module():
+    assert _heavy_modules_loaded_by("app") == ""
 
 
 def test_serving_and_monitoring_use_cases_load_without_onnxruntime_or_numpy():
     """api_handler imports these modules with the app; only a prediction (in serve_predictions) loads a graph."""
-    probe = (
-        "import sys, app, maestro.services.model_serving, maestro.services.serving_monitoring, "
-        "maestro.domain.model_serving, maestro.domain.serving_monitoring; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    loaded = _heavy_modules_loaded_by(
+        "app, maestro.services.model_serving, maestro.services.serving_monitoring, "
+        "maestro.domain.model_serving, maestro.domain.serving_monitoring"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAESTRO_STAGE": "test"},
-        check=True,
-    )
-    assert result.stdout.strip() == ""
+    assert loaded == ""
