@@ -106,9 +106,12 @@ STRONG_PASSWORD = "orchestra-tuning-fork-42"
 class ApiClient:
     """A thin requests wrapper bound to the local API and, optionally, a credential."""
 
-    def __init__(self, base_url: str, token: str | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, api_key: str | None = None, refresh_token: str | None = None
+    ) -> None:
         self.base_url = base_url
         self.headers = {}
+        self.refresh_token = refresh_token
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         if api_key:
@@ -117,9 +120,27 @@ class ApiClient:
     def request(self, method: str, path: str, json=None, headers=None, **kwargs):
         import requests
 
-        return requests.request(
-            method, self.base_url + path, json=json, timeout=30, headers={**self.headers, **(headers or {})}, **kwargs
-        )
+        def send():
+            return requests.request(
+                method,
+                self.base_url + path,
+                json=json,
+                timeout=30,
+                headers={**self.headers, **(headers or {})},
+                **kwargs,
+            )
+
+        response = send()
+        # Session fixtures outlive a 15-minute access token on a long run: renew it as the SDK does, once.
+        if self.refresh_token and response.status_code == 401 and "token expired" in response.text:
+            renewed = requests.post(
+                self.base_url + "/v1/auth/refresh", json={"refresh_token": self.refresh_token}, timeout=30
+            )
+            if renewed.status_code == 200:
+                self.refresh_token = renewed.json()["refresh_token"]
+                self.headers["Authorization"] = f"Bearer {renewed.json()['access_token']}"
+                response = send()
+        return response
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -154,7 +175,7 @@ class TenantFixture:
         self.tokens = body
         self.tenant_id = body["user"]["tenant_id"]
         self.admin_id = body["user"]["id"]
-        self.admin = ApiClient(api_url, token=body["access_token"])
+        self.admin = ApiClient(api_url, token=body["access_token"], refresh_token=body["refresh_token"])
         self._role_clients: dict[str, ApiClient] = {}
 
     def client_for(self, role: str) -> ApiClient:
