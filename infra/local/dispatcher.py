@@ -39,6 +39,13 @@ def eventbridge_envelope(event: dict) -> dict:
     return {**ENVELOPE_DEFAULTS, **event}
 
 
+# A failed delivery is received again after this many seconds (Lambda retries an async event after about a minute
+# and an SQS record after the queue's visibility timeout, 180 s deployed); after the queue's maxReceiveCount (3, as
+# the deployed redrive policies) moto's SQS moves it to the handler's dead-letter queue (`<queue>-dlq`), from which
+# `python -m infra.local.replay_dlq` puts it back.
+RETRY_DELAY_SECONDS = 1
+
+
 class EventDispatcher:
     def __init__(
         self,
@@ -46,8 +53,10 @@ class EventDispatcher:
         queues: dict[str, tuple[str, str]],
         handlers: dict[str, Callable[[dict, Any], Any]],
         on_error: Callable[[str, BaseException], None] | None = None,
+        retry_delay_s: int = RETRY_DELAY_SECONDS,
     ) -> None:
         self._sqs = client("sqs", settings)
+        self._retry_delay_s = retry_delay_s
         self._queues = queues
         self._handlers = handlers
         self._stop = threading.Event()
@@ -70,6 +79,7 @@ class EventDispatcher:
                 )
             except Exception as exc:  # left in the queue: redelivered, then dead-lettered like Lambda's retries
                 self._on_error(handler_name, exc)
+                self._retry_later(url, message)
                 continue
             self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
@@ -97,11 +107,20 @@ class EventDispatcher:
             response = self._handlers[handler_name](event, LambdaContextStub(handler_name)) or {}
         except Exception as exc:  # the whole batch failed: everything is redelivered
             self._on_error(handler_name, exc)
+            for message in messages:
+                self._retry_later(url, message)
             return
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                self._retry_later(url, message)
+
+    def _retry_later(self, url: str, message: dict) -> None:
+        self._sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self._retry_delay_s
+        )
 
     def _loop(self, handler_name: str) -> None:
         while not self._stop.is_set():

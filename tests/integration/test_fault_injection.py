@@ -1,16 +1,25 @@
 """Fault injection on the local stack: a hook below the SDKs' retry logic (botocore's Endpoint._send, which
-every boto3 and pynamodb call of the in-process API goes through) makes a given share of DynamoDB calls throttle
-(ProvisionedThroughputExceededException, ThrottlingException), fail with 500 or time out (S3 faults: not
-yet).
+every boto3 and pynamodb call of the in-process API and of the local event dispatcher goes through) makes a given
+share of DynamoDB calls throttle (ProvisionedThroughputExceededException, ThrottlingException), fail with 500 or
+time out, and a given share of S3 calls fail with 500 InternalError, 503 SlowDown or a read timeout.
 Under each fault the API answers 2xx or 503 problem+json with Retry-After, never a 500; afterwards the audit
-chain verifies and the tenant's counter equals its rows. Prints the share of requests that succeeded."""
+chain verifies, the tenant's counters equal its rows, and the event handlers' failures sit in their dead-letter
+queues, from which a replay ingests exactly once. Prints the share of requests that succeeded and what was lost.
 
+The SDK's retries still happen (same attempts, same errors); only their backoff sleeps are shortened while a
+fault is injected, so a 50 % fault costs seconds of CI, not minutes."""
+
+import hashlib
 import json
 import random
 import threading
+import time
+import uuid
 
 import botocore.endpoint
+import botocore.retries.standard
 import pytest
+import requests
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
@@ -22,6 +31,9 @@ DYNAMODB_FAULTS = {
     "server_error": (500, "InternalServerError"),
     "timeout": None,
 }
+# S3 answers in XML; each injected S3 fault is one of these, picked at random.
+S3_FAULTS = {"internal_error": (500, "InternalError"), "slow_down": (503, "SlowDown"), "timeout": None}
+BACKOFF_SCALE = 0.05
 
 
 class _Raw:
@@ -40,12 +52,16 @@ class FaultInjector:
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.calls = self.injected = 0
+        self.kinds: dict[str, int] = {}
         self.original = botocore.endpoint.Endpoint._send
+        self.original_delay = botocore.retries.standard.ExponentialBackoff.delay_amount
 
     def _targets(self, request) -> bool:
         if self.service == "dynamodb":
             return (request.headers.get("X-Amz-Target") or b"").startswith(b"DynamoDB_")
-        return b"X-Amz-Target" not in request.headers and "/maestro-test-artifacts" in request.url
+        from maestro.settings import get_settings
+
+        return "X-Amz-Target" not in request.headers and f"/{get_settings().artifact_bucket}" in request.url
 
     def __enter__(self):
         injector = self
@@ -60,16 +76,27 @@ class FaultInjector:
                     return injector._fault(request)
             return injector.original(endpoint, request)
 
+        def delay(backoff, context):
+            return injector.original_delay(backoff, context) * BACKOFF_SCALE
+
         botocore.endpoint.Endpoint._send = send
+        botocore.retries.standard.ExponentialBackoff.delay_amount = delay
         return self
 
     def __exit__(self, *exc):
         botocore.endpoint.Endpoint._send = self.original
+        botocore.retries.standard.ExponentialBackoff.delay_amount = self.original_delay
 
     def _fault(self, request):
         if self.service == "s3":
-            body = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"
-            return AWSResponse(request.url, 500, {"Content-Type": "application/xml"}, _Raw(body))
+            with self.lock:
+                kind = self.random.choice(sorted(S3_FAULTS)) if self.fault == "mixed" else self.fault
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if S3_FAULTS[kind] is None:
+                raise ReadTimeoutError(endpoint_url=request.url)
+            status, code = S3_FAULTS[kind]
+            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+            return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Raw(body))
         spec = DYNAMODB_FAULTS[self.fault]
         if spec is None:
             raise ReadTimeoutError(endpoint_url=request.url)
@@ -134,4 +161,165 @@ def test_dynamodb_faults_answer_503_or_success_and_nothing_is_half_written(new_t
         f"\nfault dynamodb/{fault} at {share:.0%}: {ok}/{len(answers)} requests succeeded "
         f"({ok / len(answers):.0%}), {injector.injected}/{injector.calls} calls faulted, "
         f"creates answered 201: {created}, projects stored: {stored}"
+    )
+
+
+# ---------------------------------------------------------------- S3 faults
+def _publish_version(client, data: bytes):
+    """Declare, upload (straight to S3 through the presigned URL: no platform call) and complete one version."""
+    artifact = client.post("/v1/artifacts", json={"name": f"f {uuid.uuid4().hex[:8]}", "type": "model"})
+    assert artifact.status_code == 201, artifact.text
+    artifact_id = artifact.json()["id"]
+    declared = client.post(
+        f"/v1/artifacts/{artifact_id}/versions",
+        json={
+            "version": "1.0.0",
+            "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "content_type": "application/octet-stream",
+        },
+    )
+    assert declared.status_code == 201, declared.text
+    upload = declared.json()["upload"]
+    assert requests.put(upload["url"], data=data, headers=upload["headers"], timeout=10).status_code == 200
+    return artifact_id, client.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete")
+
+
+def _drop(client, project_id, n: int):
+    """A JSONL drop of two events (the S3 drop handler ingests it), then its status (a HEAD on S3)."""
+    created = client.post(f"/v1/projects/{project_id}/ingest-uploads", json={"file_name": f"drop{n}.jsonl"})
+    assert created.status_code == 201, created.text
+    upload = created.json()
+    lines = [
+        {"metric_type": "experiment_run", "value": 1, "timestamp": f"2026-03-{n + 1:02d}T0{i}:00:00Z"} for i in (1, 2)
+    ]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    assert requests.put(upload["upload"]["url"], data=body, headers=upload["upload"]["headers"], timeout=10).ok
+    return upload["id"], client.get(f"/v1/projects/{project_id}/ingest-uploads/{upload['id']}")
+
+
+def _queue_settled(handler_name, queues, timeout_s=12.0) -> bool:
+    """No message of this handler is waiting or in flight: each was handled or dead-lettered."""
+    from maestro.aws_clients import client
+
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attributes = client("sqs").get_queue_attributes(QueueUrl=queues[handler_name][0], AttributeNames=names)
+        if all(attributes["Attributes"][name] == "0" for name in names):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _until(predicate, timeout_s=15.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    return predicate()
+
+
+def _metric_counts(tenant_id, project_id, metric_type="experiment_run"):
+    """(events stored, sum of the day aggregates' counts): equal when nothing was half-written."""
+    from maestro.repositories import metrics as store
+
+    events = len(list(store.events_in_period(tenant_id, project_id, metric_type, None, None)))
+    aggregated = sum(int(row.count) for row in store.day_aggregates(tenant_id, project_id, metric_type))
+    return events, aggregated
+
+
+@pytest.mark.parametrize("share", [0.05, 0.5])
+def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, local_stack, dispatcher, share):
+    from infra.local.replay_dlq import replay_dead_letters
+    from maestro.settings import get_settings
+
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "s3f", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}
+    ).json()["id"]
+    payloads = [f"weights {n} ".encode() * 300 for n in range(3)]
+    with FaultInjector("s3", "mixed", share, seed=int(share * 100)) as injector:
+        versions = [_publish_version(tenant.admin, data) for data in payloads]
+        drops = [_drop(tenant.admin, project_id, n) for n in range(3)]
+        # The drop and verification handlers meet the same faults: retried, then dead-lettered.
+        for handler in ("ingest_object_created", "verify_artifact_upload"):
+            assert _queue_settled(handler, local_stack), handler
+    answers = [("complete", r) for _, r in versions] + [("drop_status", r) for _, r in drops]
+    _check_answers(answers)
+    ok = sum(1 for _, r in answers if r.status_code < 400)
+
+    replayed = replay_dead_letters(get_settings(), local_stack, ["ingest_object_created", "verify_artifact_upload"])
+    # Converged: every version ready (a client retries complete after its 503), counted once in stored bytes;
+    # every drop ingested exactly once.
+    for artifact_id, _ in versions:
+        completed = tenant.admin.post(f"/v1/artifacts/{artifact_id}/versions/1.0.0/complete")
+        assert completed.status_code == 200 and completed.json()["status"] == "ready", completed.text
+    stored_bytes = tenant.admin.get("/v1/tenant").json()["quotas"]["stored_bytes"]["used"]
+    assert stored_bytes == sum(len(data) for data in payloads)
+    for upload_id, _ in drops:
+        state = _until(
+            lambda upload_id=upload_id: (
+                tenant.admin.get(f"/v1/projects/{project_id}/ingest-uploads/{upload_id}").json().get("state")
+                == "ingested"
+            )
+        )
+        assert state, upload_id
+    assert _until(lambda: _metric_counts(tenant.tenant_id, project_id) == (6, 6)), _metric_counts(
+        tenant.tenant_id, project_id
+    )
+    verify = tenant.admin.get("/v1/audit/verify")
+    assert verify.status_code == 200 and verify.json()["intact"] is True
+    print(
+        f"\nfault s3/mixed at {share:.0%}: {ok}/{len(answers)} requests succeeded ({ok / len(answers):.0%}), "
+        f"{injector.injected}/{injector.calls} calls faulted {injector.kinds}, dead letters replayed {replayed}, "
+        f"lost: nothing (3/3 versions ready, {stored_bytes} bytes counted once, 6/6 drop events stored once)"
+    )
+
+
+# ---------------------------------------------------------------- event handlers: retries, DLQ, replay
+def test_ingestion_events_dead_lettered_under_dynamodb_faults_replay_exactly_once(tenant, local_stack, dispatcher):
+    from infra.local.replay_dlq import replay_dead_letters
+    from maestro.aws_clients import client
+    from maestro.settings import get_settings
+
+    project_id = tenant.admin.post(
+        "/v1/projects", json={"name": "dlq", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}
+    ).json()["id"]
+    sent = 8  # ProcessMetrics events, two metric events each
+    entries = [
+        {
+            "Source": "maestro.ingest",
+            "DetailType": "ProcessMetrics",
+            "Detail": json.dumps(
+                {
+                    "tenant_id": tenant.tenant_id,
+                    "project_id": project_id,
+                    "events": [
+                        {"metric_type": "experiment_run", "value": 1, "timestamp": f"2026-05-{n + 1:02d}T0{i}:00:00Z"}
+                        for i in (1, 2)
+                    ],
+                }
+            ),
+        }
+        for n in range(sent)
+    ]
+    with FaultInjector("dynamodb", "server_error", 0.5) as injector:
+        assert client("events").put_events(Entries=entries)["FailedEntryCount"] == 0
+        assert _queue_settled("ingest_process_metrics", local_stack, timeout_s=30)
+    during = _metric_counts(tenant.tenant_id, project_id)
+    assert during[0] == during[1] < 2 * sent  # all-or-nothing per event; some were dead-lettered
+
+    replayed = replay_dead_letters(get_settings(), local_stack, ["ingest_process_metrics"])
+    assert replayed["ingest_process_metrics"] >= 1
+    assert _until(lambda: _metric_counts(tenant.tenant_id, project_id) == (2 * sent, 2 * sent))
+    # A second replay of everything (the DLQ is empty now) and a re-send of the same events change no count.
+    client("events").put_events(Entries=entries[:2])
+    assert _queue_settled("ingest_process_metrics", local_stack)
+    assert _metric_counts(tenant.tenant_id, project_id) == (2 * sent, 2 * sent)
+    print(
+        f"\nfault dynamodb/server_error at 50% on ingestion: {injector.injected}/{injector.calls} calls faulted, "
+        f"{during[0]}/{2 * sent} metric events stored during the fault, {replayed['ingest_process_metrics']} "
+        f"dead-lettered records replayed, {2 * sent}/{2 * sent} stored after, no duplicates"
     )
