@@ -44,13 +44,20 @@ class _Raw:
         yield self._body
 
 
-class FaultInjector:
-    """Replaces a share of calls to one service with a fault; counts what it did."""
+SDK_ATTEMPTS = 3  # maestro.aws_clients: standard retry mode, max_attempts 3
 
-    def __init__(self, service: str, fault: str, share: float, seed: int = 15) -> None:
-        self.service, self.fault, self.share = service, fault, share
+
+class FaultInjector:
+    """Replaces a share of calls to one service with a fault; counts what it did.
+    `per_operation=False`: each HTTP attempt is drawn on its own (the SDK's retries often get through);
+    `per_operation=True`: a share of operations fail on all their SDK attempts (a hot partition, an outage
+    seen by that request), so the caller itself sees the fault at the given share."""
+
+    def __init__(self, service: str, fault: str, share: float, seed: int = 15, per_operation: bool = False) -> None:
+        self.service, self.fault, self.share, self.per_operation = service, fault, share, per_operation
         self.random = random.Random(seed)
         self.lock = threading.Lock()
+        self.failing: dict[tuple, int] = {}  # a failing operation's request -> its SDK attempts still to fail
         self.calls = self.injected = 0
         self.kinds: dict[str, int] = {}
         self.original = botocore.endpoint.Endpoint._send
@@ -70,7 +77,7 @@ class FaultInjector:
             if injector._targets(request):
                 with injector.lock:
                     injector.calls += 1
-                    hit = injector.random.random() < injector.share
+                    hit = injector._draw(request)
                     injector.injected += hit
                 if hit:
                     return injector._fault(request)
@@ -82,6 +89,16 @@ class FaultInjector:
         botocore.endpoint.Endpoint._send = send
         botocore.retries.standard.ExponentialBackoff.delay_amount = delay
         return self
+
+    def _draw(self, request) -> bool:
+        key = (request.method, request.url, bytes(request.body or b""))
+        if self.failing.get(key):  # a retry of an operation chosen to fail
+            self.failing[key] -= 1
+            return True
+        hit = self.random.random() < self.share
+        if hit and self.per_operation:
+            self.failing[key] = SDK_ATTEMPTS - 1
+        return hit
 
     def __exit__(self, *exc):
         botocore.endpoint.Endpoint._send = self.original
@@ -231,8 +248,11 @@ def _metric_counts(tenant_id, project_id, metric_type="experiment_run"):
     return events, aggregated
 
 
-@pytest.mark.parametrize("share", [0.05, 0.5])
+@pytest.mark.parametrize("share", [0.05, 0.5, 1.0])
 def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, local_stack, dispatcher, share):
+    """Artifact version completes and drop status reads (API), and the drop and upload-verification handlers
+    (events), while a share of S3 calls fail; 100 % is an outage, where every answer is a 503 and every event
+    is dead-lettered after three deliveries. Afterwards a DLQ replay and the clients' retries converge."""
     from infra.local.replay_dlq import replay_dead_letters
     from maestro.settings import get_settings
 
@@ -251,6 +271,9 @@ def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, loc
     ok = sum(1 for _, r in answers if r.status_code < 400)
 
     replayed = replay_dead_letters(get_settings(), local_stack, ["ingest_object_created", "verify_artifact_upload"])
+    if share == 1.0:  # an outage: nothing succeeded, and every event of this test waited in a dead-letter queue
+        assert ok == 0 and all(r.status_code == 503 for _, r in answers)
+        assert replayed["ingest_object_created"] >= len(drops) and replayed["verify_artifact_upload"] >= len(versions)
     # Converged: every version ready (a client retries complete after its 503), counted once in stored bytes;
     # every drop ingested exactly once.
     for artifact_id, _ in versions:
@@ -279,7 +302,30 @@ def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, loc
 
 
 # ---------------------------------------------------------------- event handlers: retries, DLQ, replay
+EVENTS_PER_RECORD = 30  # two ingestion transactions (25 + 5) per record: a record can fail halfway
+
+
+def _process_metrics_entries(tenant_id, project_id, first: int, count: int):
+    """`count` ProcessMetrics events of EVENTS_PER_RECORD metric events each, all distinct (day `first` + n)."""
+    from datetime import date, timedelta
+
+    entries = []
+    for n in range(first, first + count):
+        day = (date(2026, 1, 1) + timedelta(days=n)).isoformat()
+        events = [
+            {"metric_type": "experiment_run", "value": 1, "timestamp": f"{day}T{i // 60:02d}:{i % 60:02d}:00Z"}
+            for i in range(EVENTS_PER_RECORD)
+        ]
+        detail = {"tenant_id": tenant_id, "project_id": project_id, "events": events}
+        entries.append({"Source": "maestro.ingest", "DetailType": "ProcessMetrics", "Detail": json.dumps(detail)})
+    return entries
+
+
 def test_ingestion_events_dead_lettered_under_dynamodb_faults_replay_exactly_once(tenant, local_stack, dispatcher):
+    """The SQS-fed ingestion handler under 50 % DynamoDB 500s: each transaction is all-or-nothing (rows and day
+    aggregates agree), a record failing maxReceiveCount (3) times lands in the dead-letter queue, and after the
+    fault a replay of the DLQ stores exactly the events sent: no loss, no duplicates (a record that failed halfway
+    is replayed whole; the events it had stored are duplicates, not counted twice)."""
     from infra.local.replay_dlq import replay_dead_letters
     from maestro.aws_clients import client
     from maestro.settings import get_settings
@@ -287,39 +333,32 @@ def test_ingestion_events_dead_lettered_under_dynamodb_faults_replay_exactly_onc
     project_id = tenant.admin.post(
         "/v1/projects", json={"name": "dlq", "problem_class": "nlp", "complexity_score": 3, "team_size": 2}
     ).json()["id"]
-    sent = 8  # ProcessMetrics events, two metric events each
-    entries = [
-        {
-            "Source": "maestro.ingest",
-            "DetailType": "ProcessMetrics",
-            "Detail": json.dumps(
-                {
-                    "tenant_id": tenant.tenant_id,
-                    "project_id": project_id,
-                    "events": [
-                        {"metric_type": "experiment_run", "value": 1, "timestamp": f"2026-05-{n + 1:02d}T0{i}:00:00Z"}
-                        for i in (1, 2)
-                    ],
-                }
-            ),
-        }
-        for n in range(sent)
-    ]
-    with FaultInjector("dynamodb", "server_error", 0.5) as injector:
+    sent = 8
+    entries = _process_metrics_entries(tenant.tenant_id, project_id, 0, sent)
+    # Half the DynamoDB operations fail (on every SDK attempt): a record needs several operations, so most
+    # records fail three deliveries, some succeed, some fail halfway (a transaction stored, the next one not).
+    with FaultInjector("dynamodb", "server_error", 0.5, per_operation=True) as injector:
         assert client("events").put_events(Entries=entries)["FailedEntryCount"] == 0
         assert _queue_settled("ingest_process_metrics", local_stack, timeout_s=30)
+    faulted, calls = injector.injected, injector.calls
     during = _metric_counts(tenant.tenant_id, project_id)
-    assert during[0] == during[1] < 2 * sent  # all-or-nothing per event; some were dead-lettered
+    assert during[0] == during[1]  # each transaction all-or-nothing: rows and day aggregates agree
+    expected = EVENTS_PER_RECORD * sent
+    assert during[0] < expected, "no record was dead-lettered"
 
     replayed = replay_dead_letters(get_settings(), local_stack, ["ingest_process_metrics"])
     assert replayed["ingest_process_metrics"] >= 1
-    assert _until(lambda: _metric_counts(tenant.tenant_id, project_id) == (2 * sent, 2 * sent))
-    # A second replay of everything (the DLQ is empty now) and a re-send of the same events change no count.
-    client("events").put_events(Entries=entries[:2])
+    assert _until(lambda: _metric_counts(tenant.tenant_id, project_id) == (expected, expected)), _metric_counts(
+        tenant.tenant_id, project_id
+    )
+    # Replaying again (the DLQ is empty now) and re-sending events already stored change no count.
+    replay_dead_letters(get_settings(), local_stack, ["ingest_process_metrics"])
+    assert client("events").put_events(Entries=entries[:3])["FailedEntryCount"] == 0
     assert _queue_settled("ingest_process_metrics", local_stack)
-    assert _metric_counts(tenant.tenant_id, project_id) == (2 * sent, 2 * sent)
+    assert _metric_counts(tenant.tenant_id, project_id) == (expected, expected)
     print(
-        f"\nfault dynamodb/server_error at 50% on ingestion: {injector.injected}/{injector.calls} calls faulted, "
-        f"{during[0]}/{2 * sent} metric events stored during the fault, {replayed['ingest_process_metrics']} "
-        f"dead-lettered records replayed, {2 * sent}/{2 * sent} stored after, no duplicates"
+        f"\nfault dynamodb/server_error at 50% on ingestion: {faulted}/{calls} calls faulted, "
+        f"{during[0]}/{expected} metric events stored during the fault ({sent} records), "
+        f"{replayed['ingest_process_metrics']} dead-lettered records replayed, {expected}/{expected} stored after, "
+        "no duplicates"
     )
