@@ -9,6 +9,18 @@ Verification: every project answered 201 is readable (200), each tenant's projec
 and the metric events stored (rows and day aggregates) equal the events of the writes answered 200.
 
     .venv/bin/python benchmarks/load.py [--clients 8] [--seconds 30]
+
+Only the JSON goes to stdout (the server's request log and Powertools' EMF lines go to stderr).
+
+What limits throughput. Locally: one Python process serves the API (Chalice's local server, a thread per request
+under one GIL) and one more emulates AWS (moto server: every DynamoDB call is an HTTP round trip of ~8 ms, a
+25-item transaction far more), on two cores shared with whatever else runs; `/v1/health` under the same clients is
+the ceiling of the HTTP layer alone. Reads that aggregate over a project's whole life (metrics summary) cost the
+most. In AWS: API Gateway's stage throttling (100 rps / 200 burst, prod 500 / 1000; infra/template/api.py), the
+per-caller and per-tenant budgets (20 and 100 requests/s by default; settings), Lambda's account concurrency
+(1,000 by default) and cold starts; DynamoDB on demand scales per partition (1,000 writes/s, 3,000 reads/s per
+key range), so the hot single items bound a tenant's writes: its audit chain head (one conditional append after
+another per tenant), its quota counters and a project's day aggregates.
 """
 
 from __future__ import annotations
@@ -16,10 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
+from contextlib import redirect_stdout
 from pathlib import Path
 
 from _local_stack import local_stack
@@ -186,7 +200,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     args = parser.parse_args()
-    with local_stack() as app_module:
+    out = sys.stdout
+    with redirect_stdout(sys.stderr), local_stack() as app_module:
         base_url = serve_api(app_module)
         clients = [LoadClient(base_url, seed) for seed in range(args.clients)]
 
@@ -231,7 +246,8 @@ def main() -> None:
                     "verification": verify(clients),
                 },
                 indent=2,
-            )
+            ),
+            file=out,
         )
 
 
