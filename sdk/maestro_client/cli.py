@@ -26,11 +26,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import click
 
-from maestro_client.client import Client, IntegrityError, WaitTimeout
+from maestro_client.client import ArtifactType, Client, IntegrityError, SearchMode, WaitTimeout
 from maestro_client.config import CredentialStore, StoredTokens, tokens_record
 from maestro_client.errors import ApiError, MaestroError, NotLoggedIn, TransportError
 from maestro_client.transport import ApiKey
@@ -157,8 +157,9 @@ def json_option(function: Callable) -> Callable:
         global _json_mode
         if value:
             _json_mode = True
-            if isinstance(ctx.find_object(State), State):
-                ctx.find_object(State).json = True
+            state = ctx.find_object(State)
+            if state is not None:
+                state.json = True
         return value
 
     return click.option(
@@ -223,18 +224,7 @@ def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True)
-    body = Client(api_url).auth_login(email, password)
-    state.store.save(tokens_record(body, api_url))
-    _report_login(
-        state,
-        {
-            "principal_type": "user",
-            "id": body["user"]["id"],
-            "role": body["user"].get("role"),
-            "tenant": {"id": body["user"].get("tenant_id")},
-            "user": body["user"],
-        },
-    )
+    _keep_user_login(state, api_url, Client(api_url).auth_login(email, password))
 
 
 @cli.command()
@@ -252,15 +242,20 @@ def signup(state: State, tenant_name: str, email: str, name: str, password_stdin
         else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     api_url = state.api_url()
-    body = Client(api_url).auth_signup(tenant_name, email, password, name)
+    _keep_user_login(state, api_url, Client(api_url).auth_signup(tenant_name, email, password, name), tenant_name)
+
+
+def _keep_user_login(state: State, api_url: str, body: dict[str, Any], tenant_name: str | None = None) -> None:
+    """Save a login's (or a signup's) tokens and report who is logged in."""
     state.store.save(tokens_record(body, api_url))
+    tenant = {"id": body["user"].get("tenant_id")} | ({"name": tenant_name} if tenant_name else {})
     _report_login(
         state,
         {
             "principal_type": "user",
             "id": body["user"]["id"],
             "role": body["user"].get("role"),
-            "tenant": {"id": body["user"].get("tenant_id"), "name": tenant_name},
+            "tenant": tenant,
             "user": body["user"],
         },
     )
@@ -415,7 +410,7 @@ def projects_update(
     """Change a project's fields (by id or name); only the options given change, guarded by its version."""
     client = state.client()
     found = _resolve_project(client, project)
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in {
             "name": name,
@@ -639,37 +634,52 @@ def projects_import(state: State, path: Path, dry_run: bool, timeout: float) -> 
         click.get_current_context().exit(EXIT_FAILED)
 
 
-class _RowProgress:
-    """Rows processed out of the file's rows, as a bar on stderr (hidden with --json)."""
+class _StderrBar:
+    """A rich progress bar on stderr, hidden with --json; subclasses name its columns and what moves it."""
 
-    def __init__(self, state: State, description: str, total: int) -> None:
-        self.enabled, self.description, self.total = not state.json, description, total
-        self.progress = None
+    def __init__(self, state: State, description: str, total: float | None, **fields: Any) -> None:
+        self.enabled, self.description, self.total, self.fields = not state.json, description, total, fields
+        self.progress: Any = None
+        self.task: Any = None
 
-    def __enter__(self) -> _RowProgress:
+    def columns(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress
 
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("rows"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
+            self.progress = Progress(*self.columns(), console=Console(stderr=True))
             self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=self.total)
+            self.task = self.progress.add_task(self.description, total=self.total, **self.fields)
         return self
 
-    def update(self, done: int) -> None:
+    def _move(self, **changes: Any) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=done)
+            self.progress.update(self.task, **changes)
 
     def __exit__(self, *exc: Any) -> None:
         if self.progress is not None:
             self.progress.__exit__(*exc)
+
+
+class _RowProgress(_StderrBar):
+    """Rows processed out of the file's rows."""
+
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TimeElapsedColumn(),
+        ]
+
+    def update(self, done: int) -> None:
+        self._move(completed=done)
 
 
 @projects.command("create")
@@ -733,9 +743,9 @@ ARTIFACT_COLUMNS = [
 def artifacts_search(
     state: State,
     query: str | None,
-    artifact_type: str | None,
+    artifact_type: ArtifactType | None,
     tags: tuple[str, ...],
-    mode: str | None,
+    mode: SearchMode | None,
     include_deprecated: bool,
     limit: int,
 ) -> None:
@@ -761,7 +771,7 @@ def artifacts_search(
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> None:
+def artifacts_show(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:
     """An artifact and its versions (ARTIFACT is an id, or a name)."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
@@ -792,7 +802,7 @@ def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> No
     )
 
 
-def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) -> dict[str, Any]:
+def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType | None) -> dict[str, Any]:
     """By id, else by exact name (and type)."""
     from maestro_client.errors import NotFound
 
@@ -805,7 +815,7 @@ def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) 
         return match
 
 
-def _find_by_name(client: Client, name: str, artifact_type: str | None) -> dict[str, Any] | None:
+def _find_by_name(client: Client, name: str, artifact_type: ArtifactType | None) -> dict[str, Any] | None:
     page = client.search_artifacts(name, mode="keyword", type=artifact_type, include_deprecated=True, limit=100)
     for item in page.all(max_items=500):
         if item.get("name") == name and (artifact_type is None or item.get("type") == artifact_type):
@@ -813,91 +823,49 @@ def _find_by_name(client: Client, name: str, artifact_type: str | None) -> dict[
     return None
 
 
-class _Progress:
-    """A rich progress bar on stderr (hidden with --json)."""
+class _Progress(_StderrBar):
+    """Bytes sent or received out of the total (when known)."""
 
-    def __init__(self, state: State, description: str, total: int | None) -> None:
-        self.enabled = not state.json
-        self.description, self.total = description, total
-        self.progress = None
-        self.task = None
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=self.total)
-        return self
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        ]
 
     def set_total(self, total: int | None) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, total=total)
+        self._move(total=total)
 
     def advance(self, amount: int) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=amount)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        self._move(advance=amount)
 
 
-class _JobProgress:
-    """A long job's progress (its `progress` 0..1 and latest message) as a bar on stderr (hidden with --json)."""
+class _JobProgress(_StderrBar):
+    """A long job's progress (its `progress` 0..1 and latest message)."""
 
     def __init__(self, state: State, description: str) -> None:
-        self.enabled, self.description = not state.json, description
-        self.progress = None
-        self.task = None
+        super().__init__(state, description, 1.0, message="")
 
-    def __enter__(self) -> _JobProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[message]}"),
-                console=Console(stderr=True),
-            )
-            self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=1.0, message="")
-        return self
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[message]}"),
+        ]
 
     def update(self, job: dict[str, Any]) -> None:
-        if self.progress is None:
-            return
         progress = job.get("progress")
-        detail = job.get("detail") if isinstance(job.get("detail"), dict) else {}
+        detail = job["detail"] if isinstance(job.get("detail"), dict) else {}
         message = f"{job.get('state', '')}: {detail.get('message', '')}".rstrip(": ")
-        self.progress.update(
-            self.task, completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message
-        )
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        self._move(completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message)
 
 
 @artifacts.command("push")
@@ -934,7 +902,7 @@ class _JobProgress:
 def artifacts_push(
     state: State,
     path: Path,
-    artifact_type: str,
+    artifact_type: ArtifactType,
     version: str,
     name: str | None,
     artifact_id: str | None,
@@ -994,7 +962,7 @@ def artifacts_push(
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_type: str) -> tuple[Path, str]:
+def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_type: ArtifactType) -> tuple[Path, str]:
     """Convert a pickled scikit-learn model to a checked ONNX file beside it; (its path, application/onnx)."""
     from maestro_client import onnx_convert
 
@@ -1028,7 +996,7 @@ def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_typ
 @json_option
 @pass_state
 def artifacts_use(
-    state: State, artifact: str, artifact_type: str | None, project: str, version: str, context: str | None
+    state: State, artifact: str, artifact_type: ArtifactType | None, project: str, version: str, context: str | None
 ) -> None:
     """Record that a project used a version of an artifact (ARTIFACT: id or name); recording it again is a no-op."""
     client = state.client()
@@ -1054,7 +1022,7 @@ def artifacts_use(
 @json_option
 @pass_state
 def artifacts_pull(
-    state: State, artifact: str, version: str | None, artifact_type: str | None, output: Path | None
+    state: State, artifact: str, version: str | None, artifact_type: ArtifactType | None, output: Path | None
 ) -> None:
     """Download a verified version (ARTIFACT is an id, or a name; NAME@ALIAS pulls what the alias names, e.g.
     churn@champion) and check its SHA-256."""
@@ -1121,7 +1089,7 @@ ALIAS_COLUMNS = [
 @json_option
 @pass_state
 def artifacts_alias_set(
-    state: State, artifact: str, alias: str, version: str, artifact_type: str | None, if_revision: int | None
+    state: State, artifact: str, alias: str, version: str, artifact_type: ArtifactType | None, if_revision: int | None
 ) -> None:
     """Point ALIAS of ARTIFACT at VERSION (a ready version, or @other-alias)."""
     client = state.client()
@@ -1139,7 +1107,7 @@ def artifacts_alias_set(
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: str | None) -> None:
+def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: ArtifactType | None) -> None:
     """Remove ALIAS from ARTIFACT (the version stays)."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
@@ -1154,7 +1122,7 @@ def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: s
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_alias_list(state: State, artifact: str, artifact_type: str | None) -> None:
+def artifacts_alias_list(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:
     """ARTIFACT's aliases and the versions they name."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.artifact_versions import Integrity, VersionRef
@@ -19,8 +20,8 @@ from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, 
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
-    is_condition_failure,
     transaction_connection,
+    update_if,
 )
 
 
@@ -94,7 +95,7 @@ def mark_ready(tenant_id: str, version: ArtifactVersion, s3_version_id: str | No
     """pending -> ready, pinned to the verified object version, and the tenant's stored bytes grow by the
     version's size, in one transaction. False if the version was no longer pending (already decided)."""
     ensure_bound()
-    actions = [
+    actions: list[Action] = [
         ArtifactVersion.status.set(VersionStatus.READY.value),
         ArtifactVersion.status_reason.remove(),
         ArtifactVersion.integrity.set(Integrity.INTACT),
@@ -127,30 +128,18 @@ def mark_rejected(version: ArtifactVersion, reason: str, s3_version_id: str | No
     ]
     if s3_version_id:
         actions.append(ArtifactVersion.s3_version_id.set(s3_version_id))
-    try:
-        version.update(actions=actions, condition=ArtifactVersion.status == VersionStatus.PENDING.value)
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(version, actions, ArtifactVersion.status == VersionStatus.PENDING.value)
 
 
 def flag_changed(version: ArtifactVersion) -> bool:
     """Mark that the object under a ready version's key is no longer the verified one. False if it was
     already flagged (a replayed event changes nothing)."""
     ensure_bound()
-    try:
-        version.update(
-            actions=[ArtifactVersion.integrity.set(Integrity.CHANGED)],
-            condition=(ArtifactVersion.status == VersionStatus.READY.value)
-            & (ArtifactVersion.integrity != Integrity.CHANGED),
-        )
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(
+        version,
+        [ArtifactVersion.integrity.set(Integrity.CHANGED)],
+        (ArtifactVersion.status == VersionStatus.READY.value) & (ArtifactVersion.integrity != Integrity.CHANGED),
+    )
 
 
 def derived_edges(tenant_id: str, parent_artifact_id: str) -> Iterator[LineageEdge]:
@@ -164,7 +153,7 @@ def set_signature(
 ) -> None:
     """Store what serving read from a ready version's graph (its signature, or why it cannot be served)."""
     ensure_bound()
-    actions = [ArtifactVersion.signature.set(signature)] if signature is not None else []
+    actions: list[Action] = [ArtifactVersion.signature.set(signature)] if signature is not None else []
     actions.append(
         ArtifactVersion.serving_problem.set(serving_problem)
         if serving_problem

@@ -18,6 +18,7 @@ from typing import Any
 
 from maestro.domain.errors import NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
+from maestro.domain.meta.feature_views import PROCESS_FEATURES
 from maestro.domain.meta.history import (
     CUTOFF_DAYS,
     FEATURE_NAMES,
@@ -38,14 +39,6 @@ from maestro.services.meta import champions as champion_cache
 from maestro.services.meta.tenant_history import artifact_effects, cutoff_of, project_record
 from maestro.services.projects import require_project
 
-PROCESS_FEATURES = (
-    "commits_per_week",
-    "contributors",
-    "pr_merge_hours_p50",
-    "ci_success_rate",
-    "ci_runs",
-    "experiment_runs_per_week",
-)
 TEAM_MIX_PREFIXES = ("experience_", "role_")
 DEFAULT_MEMBER_HOURS = 0.0  # unknown hours: imputed with the training mean below
 PRIOR_SAMPLE_LIMIT = 2000
@@ -91,13 +84,13 @@ def subject_for_project(tenant_id: str, project_id: str, now: datetime, usages: 
     the cut-off)."""
     project = require_project(tenant_id, project_id)
     library = live_library(tenant_id)
-    context = {"project_id": project_id, "description": project.description or "", "library": library}
+    context: dict[str, Any] = {"project_id": project_id, "description": project.description or "", "library": library}
     try:
         from maestro.repositories.online_features import read_online_features
 
         row = read_online_features(tenant_id, [project_id], FEATURE_NAMES).get(project_id) or {}
         if row and all(row.get(name) is not None for name in FEATURE_NAMES):
-            return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), **context)
+            return Subject({k: float(v) for k, v in row.items() if v is not None}, "online_store", set(), **context)
     except Exception as error:  # the online store is an optimisation of the same computation: fall back, say so
         logger.info("online features unavailable; computing", extra={"reason": repr(error)})
     record = project_record(tenant_id, project, as_of=now, usages=usages)
@@ -166,8 +159,8 @@ def subject_for_profile(tenant_id: str, profile: Mapping[str, Any], now: datetim
     )
 
 
-def _completed_outcomes(tenant_id: str) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {t: [] for t in TARGET_NAMES}
+def _completed_outcomes(tenant_id: str) -> dict[str, list[float | None]]:
+    out: dict[str, list[float | None]] = {t: [] for t in TARGET_NAMES}
     for index, project in enumerate(project_store.completed_projects(tenant_id)):
         if index >= PRIOR_SAMPLE_LIMIT:
             break
