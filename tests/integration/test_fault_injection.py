@@ -34,6 +34,7 @@ DYNAMODB_FAULTS = {
 # S3 answers in XML; each injected S3 fault is one of these, picked at random.
 S3_FAULTS = {"internal_error": (500, "InternalError"), "slow_down": (503, "SlowDown"), "timeout": None}
 BACKOFF_SCALE = 0.05
+S3_EVENT_HANDLERS = ("ingest_object_created", "verify_artifact_upload", "embed_artifacts")
 
 
 class _Raw:
@@ -91,12 +92,15 @@ class FaultInjector:
         return self
 
     def _draw(self, request) -> bool:
-        key = (request.method, request.url, bytes(request.body or b""))
+        if not self.per_operation:
+            return self.random.random() < self.share
+        body = request.body if isinstance(request.body, (bytes, str)) else id(request.body)  # a stream: its object
+        key = (request.method, request.url, body)
         if self.failing.get(key):  # a retry of an operation chosen to fail
             self.failing[key] -= 1
             return True
         hit = self.random.random() < self.share
-        if hit and self.per_operation:
+        if hit:
             self.failing[key] = SDK_ATTEMPTS - 1
         return hit
 
@@ -263,17 +267,19 @@ def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, loc
     with FaultInjector("s3", "mixed", share, seed=int(share * 100)) as injector:
         versions = [_publish_version(tenant.admin, data) for data in payloads]
         drops = [_drop(tenant.admin, project_id, n) for n in range(3)]
-        # The drop and verification handlers meet the same faults: retried, then dead-lettered.
-        for handler in ("ingest_object_created", "verify_artifact_upload"):
+        # The drop, verification and embedding (ArtifactChanged: vector + search-index snapshot on S3) handlers
+        # meet the same faults: retried, then dead-lettered.
+        for handler in S3_EVENT_HANDLERS:
             assert _queue_settled(handler, local_stack), handler
     answers = [("complete", r) for _, r in versions] + [("drop_status", r) for _, r in drops]
     _check_answers(answers)
     ok = sum(1 for _, r in answers if r.status_code < 400)
 
-    replayed = replay_dead_letters(get_settings(), local_stack, ["ingest_object_created", "verify_artifact_upload"])
+    replayed = replay_dead_letters(get_settings(), local_stack, list(S3_EVENT_HANDLERS))
     if share == 1.0:  # an outage: nothing succeeded, and every event of this test waited in a dead-letter queue
         assert ok == 0 and all(r.status_code == 503 for _, r in answers)
-        assert replayed["ingest_object_created"] >= len(drops) and replayed["verify_artifact_upload"] >= len(versions)
+        assert replayed["ingest_object_created"] >= len(drops)
+        assert replayed["verify_artifact_upload"] >= len(versions) and replayed["embed_artifacts"] >= len(versions)
     # Converged: every version ready (a client retries complete after its 503), counted once in stored bytes;
     # every drop ingested exactly once.
     for artifact_id, _ in versions:
@@ -292,12 +298,15 @@ def test_s3_faults_answer_503_or_success_and_converge_after_a_replay(tenant, loc
     assert _until(lambda: _metric_counts(tenant.tenant_id, project_id) == (6, 6)), _metric_counts(
         tenant.tenant_id, project_id
     )
+    # Every artifact embedded once the embedding events were replayed: semantic search counts none missing.
+    search = {"query": "weights", "mode": "semantic"}
+    assert _until(lambda: "not_embedded" not in tenant.admin.post("/v1/artifacts/search", json=search).json())
     verify = tenant.admin.get("/v1/audit/verify")
     assert verify.status_code == 200 and verify.json()["intact"] is True
     print(
         f"\nfault s3/mixed at {share:.0%}: {ok}/{len(answers)} requests succeeded ({ok / len(answers):.0%}), "
         f"{injector.injected}/{injector.calls} calls faulted {injector.kinds}, dead letters replayed {replayed}, "
-        f"lost: nothing (3/3 versions ready, {stored_bytes} bytes counted once, 6/6 drop events stored once)"
+        f"lost: nothing (3/3 versions ready and embedded, {stored_bytes} bytes counted once, 6/6 drop events stored once)"
     )
 
 
