@@ -156,15 +156,6 @@ def add_rollups(tenant_id: str, rollups: Sequence[Rollup]) -> int:
     return len(rollups)
 
 
-def put_new_rollups(tenant_id: str, rollups: Sequence[Rollup]) -> int:
-    """Rollups of projects that have none yet, written whole in batches (the demo history's fresh tenant)."""
-    ensure_bound()
-    with MetricRollup.batch_write() as batch:
-        for rollup in rollups:
-            batch.save(rollup_row(tenant_id, rollup))
-    return len(rollups)
-
-
 def events_in_period(
     tenant_id: str, project_id: str, metric_type: str, start: datetime | None, end: datetime | None
 ) -> Iterator[ProcessMetric]:
