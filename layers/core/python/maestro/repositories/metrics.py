@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.analytics.rollups import Rollup, rollups_of, tenant_week_key
@@ -102,8 +103,8 @@ def rollup_row(tenant_id: str, rollup: Rollup) -> MetricRollup:
     return row
 
 
-def _rollup_actions(tenant_id: str, rollup: Rollup) -> list:
-    actions = [MetricRollup.facts.add(set(rollup.facts))]  # a set: adding a fact twice is a no-op
+def _rollup_actions(tenant_id: str, rollup: Rollup) -> list[Action]:
+    actions: list[Action] = [MetricRollup.facts.add(set(rollup.facts))]  # a set: adding a fact twice is a no-op
     if rollup.tenant_indexed:
         actions += [MetricRollup.tenant_id.set(tenant_id), MetricRollup.week_project.set(tenant_week_key(rollup))]
     return actions
