@@ -62,7 +62,7 @@ test: install embedding-model chromium
 	$(VENV)/bin/ruff format --check $(LINTED)
 	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/lint-imports --no-cache
 	PYTHONPATH=$(SOURCE_PATH) $(VENV)/bin/mypy
-	$(PY) -m pytest --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 --cov --cov-report=term --cov-report=xml:build/coverage.xml $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

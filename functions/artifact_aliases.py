@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from chalice import Blueprint
 from pydantic import Field
 
 from functions.authorizer import maestro_authorizer
 from maestro.domain.aliases import MAX_PROTECTED_ALIASES
-from maestro.http.api import json_response
+from maestro.http.api import etag_response, json_response
 from maestro.http.requests import RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, ResponseModel
@@ -46,8 +47,7 @@ class ProtectedAliasesView(ResponseModel):
     aliases: list[str]
 
 
-def _with_etag(view: dict, status: int = 200):
-    return json_response(view, status=status, headers={"ETag": f'"{view["revision"]}"'})
+_with_etag = partial(etag_response, etag_field="revision")
 
 
 @routes.route(

@@ -1,6 +1,7 @@
 """/v1/artifacts: the library of reusable ML artifacts — entries, search, the top list."""
 
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from chalice import Blueprint
@@ -10,7 +11,7 @@ from functions.authorizer import maestro_authorizer
 from functions.projects import UsageView
 from maestro.domain.artifacts import ArtifactType, SearchFilters, SearchSort
 from maestro.domain.errors import ValidationFailed
-from maestro.http.api import json_response
+from maestro.http.api import etag_response, json_response
 from maestro.http.requests import Name, Omittable, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, OpenResponseModel, Page, QueryModel, ResponseModel, as_page
@@ -181,8 +182,7 @@ class MatchPage(Page[MatchHit]):
     parts: int = Field(description="how many text and spec items were matched")
 
 
-def _with_etag(body: dict, status: int = 200):
-    return json_response(body, status=status, headers={"ETag": f'"{body["revision"]}"'})
+_with_etag = partial(etag_response, etag_field="revision")
 
 
 def _search(scope, query: SearchIn):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, SkipValidation, field_validator
 from functions.authorizer import maestro_authorizer
 from maestro.domain.project_input import MAX_IMPORT_ROWS, ImportRow, MemberIn, OutcomeIn, ProjectIn, owner_slash_repo
 from maestro.domain.projects import PROJECT_SORTS, ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
-from maestro.http.api import json_response
+from maestro.http.api import etag_response, json_response
 from maestro.http.requests import Name, Omittable, RequestModel, refuse_larger_batches
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView, Page, QueryModel, ResponseModel, as_page
@@ -136,10 +136,6 @@ def _stored(model: BaseModel, exclude_unset: bool = False) -> dict:
     return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
 
 
-def _with_etag(body: dict, status: int = 200):
-    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
-
-
 @routes.route(
     "/v1/projects",
     methods=["POST"],
@@ -151,7 +147,7 @@ def _with_etag(body: dict, status: int = 200):
     errors=(403,),
 )
 def create_project(scope):
-    return _with_etag(projects.create_project(scope.caller, _stored(scope.body()), scope.meta), status=201)
+    return etag_response(projects.create_project(scope.caller, _stored(scope.body()), scope.meta), status=201)
 
 
 @routes.route(
@@ -174,7 +170,7 @@ def list_projects(scope):
 
 @routes.route("/v1/projects/{project_id}", methods=["GET"], permission="projects.read", response=ProjectView)
 def get_project(scope, project_id):
-    return _with_etag(projects.get_project(scope.caller, project_id))
+    return etag_response(projects.get_project(scope.caller, project_id))
 
 
 @routes.route(
@@ -187,7 +183,7 @@ def get_project(scope, project_id):
 )
 def update_project(scope, project_id):
     changes = _stored(scope.body(), exclude_unset=True)
-    return _with_etag(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
+    return etag_response(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
 @routes.route(
@@ -212,7 +208,7 @@ def delete_project(scope, project_id):
 )
 def record_outcome(scope, project_id):
     outcome = _stored(scope.body())
-    return _with_etag(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
+    return etag_response(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
 @routes.route(

@@ -6,7 +6,7 @@ from pydantic import Field
 from functions.auth import EMAIL_PATTERN, PASSWORD_FIELD_MAX
 from functions.authorizer import maestro_authorizer
 from functions.identity_views import RoleName, UserView
-from maestro.http.api import json_response
+from maestro.http.api import etag_response, json_response
 from maestro.http.requests import Name, RequestModel
 from maestro.http.routes import RouteKit
 from maestro.http.schemas import DeletedView
@@ -33,10 +33,6 @@ class CreatedUserView(UserView):
     invite_token: str | None = Field(default=None, description="shown once, when invite is true")
 
 
-def _with_etag(body: dict, status: int = 200):
-    return json_response(body, status=status, headers={"ETag": f'"{body["version"]}"'})
-
-
 @routes.route(
     "/v1/users",
     methods=["POST"],
@@ -51,7 +47,7 @@ def create_user(scope):
     created = identity.create_user(
         scope.caller, body.email, body.name, body.role, body.password, body.invite, scope.meta
     )
-    return _with_etag(created, status=201)
+    return etag_response(created, status=201)
 
 
 @routes.route("/v1/users", methods=["GET"], permission="users.read", response=UserView, paginated=True)
@@ -61,7 +57,7 @@ def list_users(scope):
 
 @routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read", response=UserView)
 def get_user(scope, user_id):
-    return _with_etag(identity.get_user(scope.caller, user_id))
+    return etag_response(identity.get_user(scope.caller, user_id))
 
 
 @routes.route(
@@ -74,7 +70,7 @@ def get_user(scope, user_id):
 )
 def update_user(scope, user_id):
     body = scope.body()
-    return _with_etag(
+    return etag_response(
         identity.update_user(
             scope.caller,
             user_id,

@@ -197,6 +197,49 @@ def _event_overrides(stage: StageConfig, function: ChaliceFunction) -> tuple[dic
     return events, rule_names
 
 
+def _dead_letter_queue() -> dict[str, Any]:
+    """A queue that keeps failed events for the longest SQS allows (14 days), encrypted."""
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+    }
+
+
+def _queue_depth_alarm(description: str, queue: str) -> dict[str, Any]:
+    """An alarm as soon as a message waits in `queue` (a dead-letter queue)."""
+    return _alarm(
+        description,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": [queue, "QueueName"]},
+        "Maximum",
+    )
+
+
+def _events_may_send(queue: str, sid: str, source_arn: Any) -> dict[str, Any]:
+    """The queue's policy: EventBridge may send to it, only on behalf of `source_arn` (one rule or a list)."""
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": queue}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": sid,
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": _arn(queue),
+                        "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
+                    }
+                ],
+            },
+        },
+    }
+
+
 def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[str, Any]:
     access = FUNCTION_ACCESS.get(function.name)
     if access is None:
@@ -259,46 +302,18 @@ def function_resources(function: ChaliceFunction, stage: StageConfig) -> dict[st
         overrides["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": _arn(queue)}
         if events:
             overrides["Events"] = events
-        resources[queue] = {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
-        }
+        resources[queue] = _dead_letter_queue()
         if rule_names:
-            resources[f"{queue}Policy"] = {
-                "Type": "AWS::SQS::QueuePolicy",
-                "Properties": {
-                    "Queues": [{"Ref": queue}],
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "RuleDeadLetters",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "events.amazonaws.com"},
-                                "Action": "sqs:SendMessage",
-                                "Resource": _arn(queue),
-                                "Condition": {
-                                    "ArnEquals": {
-                                        "aws:SourceArn": [
-                                            _sub(
-                                                f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}"
-                                            )
-                                            for n in rule_names
-                                        ]
-                                    }
-                                },
-                            }
-                        ],
-                    },
-                },
-            }
-        resources[f"{queue}DepthAlarm"] = _alarm(
-            f"{function.name}: events waiting in its dead-letter queue",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "QueueName",
-            {"Fn::GetAtt": [queue, "QueueName"]},
-            "Maximum",
+            resources[f"{queue}Policy"] = _events_may_send(
+                queue,
+                "RuleDeadLetters",
+                [
+                    _sub(f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}")
+                    for n in rule_names
+                ],
+            )
+        resources[f"{queue}DepthAlarm"] = _queue_depth_alarm(
+            f"{function.name}: events waiting in its dead-letter queue", queue
         )
     sqs_events = {event_id: event for event_id, event in function.events.items() if event.get("Type") == "SQS"}
     if sqs_events:
@@ -351,10 +366,7 @@ def sqs_source_resources(
         # Chalice names the queue by ARN (Fn::Sub of its name); the queue below carries that name, and the
         # function depends on it so the event source mapping is created after the queue exists.
         events[event_id] = {"Type": "SQS", "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-        resources[dead_letters] = {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
-        }
+        resources[dead_letters] = _dead_letter_queue()
         resources[queue] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -373,31 +385,8 @@ def sqs_source_resources(
                 "Targets": [{"Id": "queue", "Arn": _arn(queue)}],
             },
         }
-        resources[f"{queue}Policy"] = {
-            "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [{"Ref": queue}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "RuleDelivers",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": _arn(queue),
-                            "Condition": {"ArnEquals": {"aws:SourceArn": _arn(rule)}},
-                        }
-                    ],
-                },
-            },
-        }
-        resources[f"{dead_letters}DepthAlarm"] = _alarm(
-            f"{function.name}: records that failed three times",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "QueueName",
-            {"Fn::GetAtt": [dead_letters, "QueueName"]},
-            "Maximum",
+        resources[f"{queue}Policy"] = _events_may_send(queue, "RuleDelivers", _arn(rule))
+        resources[f"{dead_letters}DepthAlarm"] = _queue_depth_alarm(
+            f"{function.name}: records that failed three times", dead_letters
         )
     return events, resources

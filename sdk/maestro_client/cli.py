@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import click
 
@@ -223,18 +223,7 @@ def login(state: State, email: str | None, password_stdin: bool, api_key_stdin: 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True)
-    body = Client(api_url).auth_login(email, password)
-    state.store.save(tokens_record(body, api_url))
-    _report_login(
-        state,
-        {
-            "principal_type": "user",
-            "id": body["user"]["id"],
-            "role": body["user"].get("role"),
-            "tenant": {"id": body["user"].get("tenant_id")},
-            "user": body["user"],
-        },
-    )
+    _keep_user_login(state, api_url, Client(api_url).auth_login(email, password))
 
 
 @cli.command()
@@ -252,15 +241,20 @@ def signup(state: State, tenant_name: str, email: str, name: str, password_stdin
         else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     api_url = state.api_url()
-    body = Client(api_url).auth_signup(tenant_name, email, password, name)
+    _keep_user_login(state, api_url, Client(api_url).auth_signup(tenant_name, email, password, name), tenant_name)
+
+
+def _keep_user_login(state: State, api_url: str, body: dict[str, Any], tenant_name: str | None = None) -> None:
+    """Save a login's (or a signup's) tokens and report who is logged in."""
     state.store.save(tokens_record(body, api_url))
+    tenant = {"id": body["user"].get("tenant_id")} | ({"name": tenant_name} if tenant_name else {})
     _report_login(
         state,
         {
             "principal_type": "user",
             "id": body["user"]["id"],
             "role": body["user"].get("role"),
-            "tenant": {"id": body["user"].get("tenant_id"), "name": tenant_name},
+            "tenant": tenant,
             "user": body["user"],
         },
     )
@@ -639,37 +633,52 @@ def projects_import(state: State, path: Path, dry_run: bool, timeout: float) -> 
         click.get_current_context().exit(EXIT_FAILED)
 
 
-class _RowProgress:
-    """Rows processed out of the file's rows, as a bar on stderr (hidden with --json)."""
+class _StderrBar:
+    """A rich progress bar on stderr, hidden with --json; subclasses name its columns and what moves it."""
 
-    def __init__(self, state: State, description: str, total: int) -> None:
-        self.enabled, self.description, self.total = not state.json, description, total
-        self.progress = None
+    def __init__(self, state: State, description: str, total: float | None, **fields: Any) -> None:
+        self.enabled, self.description, self.total, self.fields = not state.json, description, total, fields
+        self.progress: Any = None
+        self.task: Any = None
 
-    def __enter__(self) -> _RowProgress:
+    def columns(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress
 
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("rows"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
+            self.progress = Progress(*self.columns(), console=Console(stderr=True))
             self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=self.total)
+            self.task = self.progress.add_task(self.description, total=self.total, **self.fields)
         return self
 
-    def update(self, done: int) -> None:
+    def _move(self, **changes: Any) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=done)
+            self.progress.update(self.task, **changes)
 
     def __exit__(self, *exc: Any) -> None:
         if self.progress is not None:
             self.progress.__exit__(*exc)
+
+
+class _RowProgress(_StderrBar):
+    """Rows processed out of the file's rows."""
+
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TimeElapsedColumn(),
+        ]
+
+    def update(self, done: int) -> None:
+        self._move(completed=done)
 
 
 @projects.command("create")
@@ -813,91 +822,49 @@ def _find_by_name(client: Client, name: str, artifact_type: str | None) -> dict[
     return None
 
 
-class _Progress:
-    """A rich progress bar on stderr (hidden with --json)."""
+class _Progress(_StderrBar):
+    """Bytes sent or received out of the total (when known)."""
 
-    def __init__(self, state: State, description: str, total: int | None) -> None:
-        self.enabled = not state.json
-        self.description, self.total = description, total
-        self.progress = None
-        self.task = None
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=self.total)
-        return self
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        ]
 
     def set_total(self, total: int | None) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, total=total)
+        self._move(total=total)
 
     def advance(self, amount: int) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=amount)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        self._move(advance=amount)
 
 
-class _JobProgress:
-    """A long job's progress (its `progress` 0..1 and latest message) as a bar on stderr (hidden with --json)."""
+class _JobProgress(_StderrBar):
+    """A long job's progress (its `progress` 0..1 and latest message)."""
 
     def __init__(self, state: State, description: str) -> None:
-        self.enabled, self.description = not state.json, description
-        self.progress = None
-        self.task = None
+        super().__init__(state, description, 1.0, message="")
 
-    def __enter__(self) -> _JobProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    def columns(self) -> list[Any]:
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[message]}"),
-                console=Console(stderr=True),
-            )
-            self.progress.__enter__()
-            self.task = self.progress.add_task(self.description, total=1.0, message="")
-        return self
+        return [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[message]}"),
+        ]
 
     def update(self, job: dict[str, Any]) -> None:
-        if self.progress is None:
-            return
         progress = job.get("progress")
         detail = job.get("detail") if isinstance(job.get("detail"), dict) else {}
         message = f"{job.get('state', '')}: {detail.get('message', '')}".rstrip(": ")
-        self.progress.update(
-            self.task, completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message
-        )
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        self._move(completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message)
 
 
 @artifacts.command("push")

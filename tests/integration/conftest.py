@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -101,6 +104,38 @@ def problem(response, status: int) -> dict:
 
 
 STRONG_PASSWORD = "orchestra-tuning-fork-42"
+
+
+def add_user(client, role: str, prefix: str = "u", name: str = "U") -> dict:
+    """A new user of `role` with a fresh email (`<prefix>-<hex>@x.example`) and STRONG_PASSWORD."""
+    email = f"{prefix}-{uuid.uuid4().hex[:6]}@x.example"
+    return client.post(
+        "/v1/users", json={"email": email, "name": name, "role": role, "password": STRONG_PASSWORD}
+    ).json()
+
+
+def declare_version(client, artifact_id: str, content: bytes, content_type: str, version: str = "1.0.0"):
+    """The answer to declaring `version` of an artifact as `content` (its size and SHA-256): on 201, the
+    presigned upload is in its body."""
+    return client.post(
+        f"/v1/artifacts/{artifact_id}/versions",
+        json={
+            "version": version,
+            "size_bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "content_type": content_type,
+        },
+    )
+
+
+def poll(fetch, finished, timeout_s: float, interval_s: float):
+    """Call `fetch` until `finished(answer)` or the time is up; the last answer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = fetch()
+        if finished(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(interval_s)
 
 
 class ApiClient:
@@ -276,14 +311,12 @@ def trained_tenant(api_url, dispatcher, mlflow_tracking):
 
 def wait_for_job(client, job_id: str, timeout_s: float = 600) -> dict:
     """Poll a retrain job until it finished (or the time is up); the last view of it."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job = client.get(f"/v1/models/meta/jobs/{job_id}").json()
-        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(1)
+    return poll(
+        lambda: client.get(f"/v1/models/meta/jobs/{job_id}").json(),
+        lambda job: job["state"] in ("succeeded", "failed"),
+        timeout_s,
+        1,
+    )
 
 
 # ---------------------------------------------------------------- the CLI (tests/integration/test_cli*.py)

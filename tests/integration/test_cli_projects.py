@@ -119,39 +119,11 @@ def test_show_update_outcome_members_use_and_delete_by_name(logged_in):
     usages = tenant.admin.get(f"/v1/projects/{project['id']}/artifacts").json()["items"]
     assert [(u["artifact_id"], u["version"]) for u in usages] == [(artifact_id, "1.0.0")]
 
-    too_early = maestro(
-        "projects",
-        "outcome",
-        "fraud scoring",
-        "--model-performance",
-        "0.8",
-        "--business-impact-usd",
-        "1000",
-        "--duration-days",
-        "30",
-        "--compute-cost-usd",
-        "50",
-        "--completed-at",
-        "2023-01-01",
-    )
+    outcome = ("projects", "outcome", "fraud scoring", "--model-performance", "0.8", "--business-impact-usd", "1000")
+    too_early = maestro(*outcome, "--duration-days", "30", "--compute-cost-usd", "50", "--completed-at", "2023-01-01")
     assert too_early.returncode == API and "start_date" in too_early.stderr.decode()
     closed = _json(
-        maestro(
-            "projects",
-            "outcome",
-            "fraud scoring",
-            "--model-performance",
-            "0.8",
-            "--business-impact-usd",
-            "1000",
-            "--duration-days",
-            "60",
-            "--compute-cost-usd",
-            "50",
-            "--completed-at",
-            "2024-03-08",
-            "--json",
-        )
+        maestro(*outcome, "--duration-days", "60", "--compute-cost-usd", "50", "--completed-at", "2024-03-08", "--json")
     )
     assert closed["status"] == "completed" and closed["success_score"] is not None
 

@@ -2,7 +2,6 @@
 asserts the decided rule (README "Input rules and limits")."""
 
 import base64
-import hashlib
 import json
 import time
 import uuid
@@ -11,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.integration.conftest import STRONG_PASSWORD, ApiClient, problem
+from tests.integration.conftest import STRONG_PASSWORD, ApiClient, add_user, declare_version, problem
 
 pytestmark = pytest.mark.integration
 
@@ -203,15 +202,7 @@ def _patch_at_once(client, user, roles):
 
 def test_concurrent_user_patches_with_one_if_match_answer_only_412(tenant):
     for _ in range(3):
-        user = tenant.admin.post(
-            "/v1/users",
-            json={
-                "email": f"u-{uuid.uuid4().hex[:6]}@x.example",
-                "name": "U",
-                "role": "viewer",
-                "password": STRONG_PASSWORD,
-            },
-        ).json()
+        user = add_user(tenant.admin, "viewer")
         answers = _patch_at_once(tenant.admin, user, ["developer", "viewer", "admin", "developer", "viewer", "admin"])
         statuses = sorted(r.status_code for r in answers)
         assert statuses.count(200) == 1 and statuses.count(412) == 5, [r.text for r in answers]
@@ -271,15 +262,7 @@ def test_an_ingest_content_type_with_crlf_is_refused(tenant):
 def test_a_usage_on_a_version_that_never_became_ready_is_409(tenant):
     artifact = tenant.admin.post("/v1/artifacts", json={"name": "pend", "type": "dataset"}).json()
     content = b"never uploaded"
-    declared = tenant.admin.post(
-        f"/v1/artifacts/{artifact['id']}/versions",
-        json={
-            "version": "1.0.0",
-            "size_bytes": len(content),
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "content_type": "application/octet-stream",
-        },
-    )
+    declared = declare_version(tenant.admin, artifact["id"], content, "application/octet-stream")
     assert declared.status_code == 201
     project = _project(tenant.admin)
     problem(
@@ -326,15 +309,7 @@ def test_a_locked_account_and_an_unknown_email_answer_alike(tenant, api_url):
 
 
 def test_an_api_key_stops_when_its_owner_is_deactivated(tenant, api_url):
-    other_admin = tenant.admin.post(
-        "/v1/users",
-        json={
-            "email": f"a-{uuid.uuid4().hex[:6]}@x.example",
-            "name": "A2",
-            "role": "admin",
-            "password": STRONG_PASSWORD,
-        },
-    ).json()
+    other_admin = add_user(tenant.admin, "admin", prefix="a", name="A2")
     session = ApiClient(api_url).post(
         "/v1/auth/login", json={"email": other_admin["email"], "password": STRONG_PASSWORD}
     )

@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from tests.integration.conftest import problem
+from tests.integration.conftest import declare_version, problem
 from tests.integration.test_artifact_versions import _settled, _upload
 
 pytestmark = pytest.mark.integration
@@ -263,15 +263,7 @@ def test_rollups_count_requests_errors_latency_and_inputs_and_drift_flags_exactl
     dataset = client.post("/v1/artifacts", json={"name": f"churn rows {uuid.uuid4().hex[:6]}", "type": "dataset"})
     dataset_id = dataset.json()["id"]
     csv_bytes = _dataset_csv(X_train, y_train)
-    created = client.post(
-        f"/v1/artifacts/{dataset_id}/versions",
-        json={
-            "version": "1.0.0",
-            "size_bytes": len(csv_bytes),
-            "sha256": hashlib.sha256(csv_bytes).hexdigest(),
-            "content_type": "text/csv",
-        },
-    )
+    created = declare_version(client, dataset_id, csv_bytes, "text/csv")
     _upload(created.json(), csv_bytes)
     assert _settled(client, dataset_id, "1.0.0")["status"] == "ready"
 

@@ -2,14 +2,13 @@
 the others, outcomes, members and usages by id or type/name), consistent dates on import and on PUT outcome, and
 the same rows as a CSV or JSONL file through a presigned upload and the S3 -> EventBridge -> handler path."""
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.conftest import problem
+from tests.integration.conftest import poll, problem
 from tests.integration.test_usage_and_impact import _ready_version
 
 pytestmark = pytest.mark.integration
@@ -165,12 +164,12 @@ def test_another_tenant_neither_sees_nor_collides_with_imported_projects(tenant,
 
 
 def _wait_for_upload(client, upload_id, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = client.get(f"/v1/projects/import-uploads/{upload_id}").json()
-        if status["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return status
-        time.sleep(0.3)
+    return poll(
+        lambda: client.get(f"/v1/projects/import-uploads/{upload_id}").json(),
+        lambda status: status["state"] in ("succeeded", "failed"),
+        timeout_s,
+        0.3,
+    )
 
 
 def test_the_sample_csv_imports_through_a_presigned_upload(tenant, dispatcher):

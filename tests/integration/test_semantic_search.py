@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from tests.integration.conftest import declare_version
+
 pytestmark = [pytest.mark.integration, pytest.mark.embedding]
 
 
@@ -133,7 +135,6 @@ def test_without_the_model_hybrid_degrades_to_keyword_and_semantic_says_why(tena
 
 
 def test_the_content_of_a_text_like_version_is_embedded_too(tenant, dispatcher):
-    import hashlib
     import json as jsonlib
 
     import requests
@@ -166,15 +167,7 @@ def test_the_content_of_a_text_like_version_is_embedded_too(tenant, dispatcher):
             ],
         }
     ).encode()
-    declared = tenant.admin.post(
-        f"/v1/artifacts/{created['id']}/versions",
-        json={
-            "version": "1.0.0",
-            "size_bytes": len(notebook),
-            "sha256": hashlib.sha256(notebook).hexdigest(),
-            "content_type": "application/x-ipynb+json",
-        },
-    ).json()
+    declared = declare_version(tenant.admin, created["id"], notebook, "application/x-ipynb+json").json()
     assert (
         requests.put(
             declared["upload"]["url"], data=notebook, headers=declared["upload"]["headers"], timeout=30

@@ -1,6 +1,5 @@
 """Usages (idempotent, exact counters under concurrency) and impact scores recalculated from outcomes."""
 
-import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -8,21 +7,13 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from tests.integration.conftest import problem
+from tests.integration.conftest import declare_version, problem
 
 pytestmark = pytest.mark.integration
 
 
 def _ready_version(client, artifact_id, version="1.0.0", content=b"artifact-bytes"):
-    declared = client.post(
-        f"/v1/artifacts/{artifact_id}/versions",
-        json={
-            "version": version,
-            "size_bytes": len(content),
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "content_type": "application/octet-stream",
-        },
-    )
+    declared = declare_version(client, artifact_id, content, "application/octet-stream", version)
     assert declared.status_code == 201, declared.text
     upload = declared.json()["upload"]
     assert requests.put(upload["url"], data=content, headers=upload["headers"], timeout=30).status_code == 200

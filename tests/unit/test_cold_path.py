@@ -1,27 +1,14 @@
 """Request-time functions never import the heavy ML stack (behaviour; timings live in benchmarks/)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.unit.cold_start import modules_loaded_by
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 # numpy too: only the jobs and the prediction routes need it, when they run (not when the app loads)
 HEAVY = ("torch", "sentence_transformers", "mlflow", "feast", "sklearn", "onnxruntime", "pandas", "numpy")
 
 
 def _heavy_modules_loaded_by(imports: str) -> str:
     """The HEAVY modules a fresh interpreter holds after `import <imports>` (comma-separated), as a cold start would."""
-    probe = f"import sys, {imports}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAESTRO_STAGE": "test"},
-        check=True,
-    )
-    return result.stdout.strip()
+    return modules_loaded_by(imports, HEAVY)
 
 
 def test_loading_the_app_imports_no_heavy_module():

@@ -2,10 +2,6 @@
 contributions, priors below the minimum, the recommender's saved state, and what the request path imports."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +9,7 @@ import pytest
 from maestro.domain.meta.history import TARGET_NAMES, feature_table
 from maestro.domain.meta.priors import prior_estimate, t_quantile
 from maestro.domain.meta.synthetic import generate_history
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.unit.cold_start import modules_loaded_by
 
 
 @pytest.fixture(scope="module")
@@ -148,19 +143,7 @@ def test_the_request_path_of_predictions_imports_no_training_stack():
         "functions.predictions",
         "functions.models",
     )
-    probe = (
-        f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
-        "print(','.join(m for m in ('sklearn', 'mlflow', 'feast', 'pandas', 'torch', 'scipy') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAESTRO_STAGE": "test"},
-        check=True,
-    )
-    assert result.stdout.strip() == ""
+    assert modules_loaded_by(modules, ("sklearn", "mlflow", "feast", "pandas", "torch", "scipy")) == ""
 
 
 @pytest.mark.parametrize("target", TARGET_NAMES)

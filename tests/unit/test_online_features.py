@@ -7,10 +7,7 @@ feast.infra.online_stores.helpers.compute_entity_id(EntityKey(join_keys=["tenant
 
 import importlib.util
 import math
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,8 +26,7 @@ from maestro.repositories.online_features import (
     online_entity_id,
     serialize_entity_key,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.unit.cold_start import modules_loaded_by
 
 
 def _feast_value_message():
@@ -154,16 +150,5 @@ def test_views_cover_exactly_the_model_feature_vector():
 
 
 def test_reader_imports_neither_feast_nor_pandas_nor_protobuf():
-    probe = (
-        "import sys; import maestro.repositories.online_features; "
-        "print(','.join(m for m in ('feast', 'pandas', 'google.protobuf', 'pyarrow', 'dask') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAESTRO_STAGE": "test"},
-        check=True,
-    )
-    assert result.stdout.strip() == ""
+    watched = ("feast", "pandas", "google.protobuf", "pyarrow", "dask")
+    assert modules_loaded_by("maestro.repositories.online_features", watched) == ""

@@ -2,16 +2,13 @@
 else, valid, with security, pagination and problem+json answers where they belong."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC
-from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.unit.cold_start import fresh_interpreter_output
+
 AUTHENTICATED = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 
 
@@ -183,15 +180,7 @@ def test_loading_the_app_builds_no_model_schema():
         "         if isinstance(m, type) and issubclass(m, BaseModel) and m.__pydantic_complete__}\n"
         "print(sorted(built))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MAESTRO_STAGE": "test"},
-        check=True,
-    )
-    assert result.stdout.strip() == "[]"
+    assert fresh_interpreter_output(probe) == "[]"
 
 
 # ---------------------------------------------------------------- found by the contract walk (schemathesis)

@@ -27,6 +27,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+def etag_response(body: dict[str, Any], status: int = 200, *, etag_field: str = "version") -> Response:
+    """A JSON answer whose ETag is the record's counter (`etag_field`), the value If-Match sends back."""
+    return json_response(body, status=status, headers={"ETag": f'"{body[etag_field]}"'})
+
+
 def _body_size(event: Request) -> int:
     declared = event.headers.get("content-length") if event.headers else None
     if declared and declared.isdigit():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.artifact_versions import Integrity, VersionRef
@@ -19,8 +19,8 @@ from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, 
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
-    is_condition_failure,
     transaction_connection,
+    update_if,
 )
 
 
@@ -127,30 +127,18 @@ def mark_rejected(version: ArtifactVersion, reason: str, s3_version_id: str | No
     ]
     if s3_version_id:
         actions.append(ArtifactVersion.s3_version_id.set(s3_version_id))
-    try:
-        version.update(actions=actions, condition=ArtifactVersion.status == VersionStatus.PENDING.value)
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(version, actions, ArtifactVersion.status == VersionStatus.PENDING.value)
 
 
 def flag_changed(version: ArtifactVersion) -> bool:
     """Mark that the object under a ready version's key is no longer the verified one. False if it was
     already flagged (a replayed event changes nothing)."""
     ensure_bound()
-    try:
-        version.update(
-            actions=[ArtifactVersion.integrity.set(Integrity.CHANGED)],
-            condition=(ArtifactVersion.status == VersionStatus.READY.value)
-            & (ArtifactVersion.integrity != Integrity.CHANGED),
-        )
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(
+        version,
+        [ArtifactVersion.integrity.set(Integrity.CHANGED)],
+        (ArtifactVersion.status == VersionStatus.READY.value) & (ArtifactVersion.integrity != Integrity.CHANGED),
+    )
 
 
 def derived_edges(tenant_id: str, parent_artifact_id: str) -> Iterator[LineageEdge]:

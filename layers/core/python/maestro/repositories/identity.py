@@ -22,6 +22,7 @@ from maestro.repositories.tables import (
     is_condition_failure,
     transaction_conflicted,
     transaction_connection,
+    update_if,
 )
 
 ADMIN = "admin"
@@ -210,17 +211,12 @@ def claim_invitation(user: User, invite_token_hash: str, password_hash: str, now
     """Set the invited user's password only if this invitation is still unused: of concurrent acceptances
     exactly one wins (True); the others find the hash gone (False)."""
     ensure_bound()
-    try:
-        user.update(
-            actions=[User.password_hash.set(password_hash), User.invite_token_hash.remove(), User.updated_at.set(now)],
-            condition=User.invite_token_hash == invite_token_hash,
-            add_version_condition=False,
-        )
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(
+        user,
+        [User.password_hash.set(password_hash), User.invite_token_hash.remove(), User.updated_at.set(now)],
+        User.invite_token_hash == invite_token_hash,
+        add_version_condition=False,
+    )
 
 
 # ---------------------------------------------------------------- sessions (refresh-token families)
@@ -240,17 +236,12 @@ def get_session(tenant_id: str, session_id: str) -> Session | None:
 def rotate_refresh(session: Session, presented_jti: str, new_jti: str) -> bool:
     """Move the family to `new_jti` only if `presented_jti` is still the current one (single use)."""
     ensure_bound()
-    try:
-        session.update(
-            actions=[Session.current_refresh_jti.set(new_jti), Session.used_refresh_jtis.add({presented_jti})],
-            condition=(Session.current_refresh_jti == presented_jti) & (Session.revoked == False),  # noqa: E712
-            add_version_condition=False,
-        )
-        return True
-    except UpdateError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+    return update_if(
+        session,
+        [Session.current_refresh_jti.set(new_jti), Session.used_refresh_jtis.add({presented_jti})],
+        (Session.current_refresh_jti == presented_jti) & (Session.revoked == False),  # noqa: E712
+        add_version_condition=False,
+    )
 
 
 def revoke_session(session: Session, reason: str) -> None:

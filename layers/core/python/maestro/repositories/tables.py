@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.models import Model
 
 from maestro.aws_clients import dynamodb_host
 from maestro.repositories import schema
@@ -56,3 +60,15 @@ def transaction_conflicted(error: Exception) -> bool:
 def is_condition_failure(error: Exception) -> bool:
     """A single write refused by its condition (pynamodb PutError/UpdateError/DeleteError)."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def update_if(item: Model, actions: list[Any], condition: Any, **options: Any) -> bool:
+    """Apply `actions` to `item` only where `condition` holds: True when written, False when the condition refused
+    it (any other failure raises)."""
+    try:
+        item.update(actions=actions, condition=condition, **options)
+        return True
+    except UpdateError as error:
+        if is_condition_failure(error):
+            return False
+        raise

@@ -24,6 +24,15 @@ OWN_FEATURES_COLUMN = "features_json"
 OWN_FEATURE_PREFIX = "features."
 
 CLASS_FEATURES = tuple(f"class_{c.value}" for c in ProblemClass)
+# The process metrics over a project's early weeks (git, CI, MLflow); imputed when a project has none yet.
+PROCESS_FEATURES = (
+    "commits_per_week",
+    "contributors",
+    "pr_merge_hours_p50",
+    "ci_success_rate",
+    "ci_runs",
+    "experiment_runs_per_week",
+)
 VIEW_FEATURES: dict[str, tuple[str, ...]] = {
     # problem class (one-hot) and complexity, fixed at creation
     "project_profile": (*CLASS_FEATURES, "complexity_score"),
@@ -38,14 +47,7 @@ VIEW_FEATURES: dict[str, tuple[str, ...]] = {
     # artifacts reused so far and the published impact of what was reused
     "artifact_reuse": ("reuse_count", "reuse_known_share", "reuse_impact_mean", "reuse_impact_sum"),
     # process metrics over the project's early weeks (git, CI, MLflow)
-    "early_process": (
-        "commits_per_week",
-        "contributors",
-        "pr_merge_hours_p50",
-        "ci_success_rate",
-        "ci_runs",
-        "experiment_runs_per_week",
-    ),
+    "early_process": PROCESS_FEATURES,
     # the project's own numeric `features`, as a JSON object
     "project_own_features": (OWN_FEATURES_COLUMN,),
 }

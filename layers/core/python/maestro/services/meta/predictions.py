@@ -18,6 +18,7 @@ from typing import Any
 
 from maestro.domain.errors import NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
+from maestro.domain.meta.feature_views import PROCESS_FEATURES
 from maestro.domain.meta.history import (
     CUTOFF_DAYS,
     FEATURE_NAMES,
@@ -38,14 +39,6 @@ from maestro.services.meta import champions as champion_cache
 from maestro.services.meta.tenant_history import artifact_effects, cutoff_of, project_record
 from maestro.services.projects import require_project
 
-PROCESS_FEATURES = (
-    "commits_per_week",
-    "contributors",
-    "pr_merge_hours_p50",
-    "ci_success_rate",
-    "ci_runs",
-    "experiment_runs_per_week",
-)
 TEAM_MIX_PREFIXES = ("experience_", "role_")
 DEFAULT_MEMBER_HOURS = 0.0  # unknown hours: imputed with the training mean below
 PRIOR_SAMPLE_LIMIT = 2000

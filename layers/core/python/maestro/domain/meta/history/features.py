@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from maestro.domain.impact import compute_impact_scores
+from maestro.domain.meta.feature_views import PROCESS_FEATURES
 from maestro.domain.meta.history.records import History, ProjectRecord, impact_inputs
 from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass
@@ -36,12 +37,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "reuse_known_share",
     "reuse_impact_mean",
     "reuse_impact_sum",
-    "commits_per_week",
-    "contributors",
-    "pr_merge_hours_p50",
-    "ci_success_rate",
-    "ci_runs",
-    "experiment_runs_per_week",
+    *PROCESS_FEATURES,
 )
 
 
