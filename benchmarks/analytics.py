@@ -10,6 +10,8 @@ botocore layer (infra.local.request_counter); the API's authorizer and throttle 
 GetItem, two rate-limit UpdateItems; counted in tests/integration/test_analytics_rollups.py). The bucketed series of
 one type (GET .../metrics, the dashboard's charts) reads that type's events on both paths (one Query).
 
+The ingestion's cost of the rollups is measured too: the same events stored with and without their rollup updates.
+
     .venv/bin/python benchmarks/analytics.py [--projects 51] [--events 400] [--weeks 26] [--repeats 3] [--json]
 """
 
@@ -91,6 +93,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=400, help="events per project")
     parser.add_argument("--weeks", type=int, default=26, help="weeks of history per project")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ingest-events", type=int, default=2000, help="events stored with and without rollups")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args()
     say = (lambda *a: None) if args.json else print
@@ -127,6 +130,35 @@ def main() -> int:
             stored += len(events)
         seed_seconds = time.perf_counter() - seeded
         say(f"seeded {args.projects} projects x {args.events} events over {args.weeks} weeks in {seed_seconds:.1f} s")
+
+        # What the rollups cost the ingestion: the same events stored with and without their rollup updates.
+        ingest = {}
+        for label in ("without_rollups", "with_rollups"):
+            project_id = create_project(
+                caller,
+                {"name": f"ingest {label}", "problem_class": "other", "complexity_score": 3, "team_size": 4},
+                RequestMeta(),
+            )["id"]
+            events = _history(project_id, 9999, args.ingest_events, start, args.weeks, random.Random(1))
+            builder = store.rollups_of
+            if label == "without_rollups":
+                store.rollups_of = lambda events: []
+            try:
+                with aws_requests() as calls:
+                    began = time.perf_counter()
+                    store.store_events(caller.tenant_id, events, end)
+                    seconds = time.perf_counter() - began
+            finally:
+                store.rollups_of = builder
+            ingest[label] = {
+                "events_per_s": round(len(events) / seconds, 1),
+                "dynamodb_requests_per_event": round(calls.count("dynamodb") / len(events), 3),
+            }
+            if label == "without_rollups":  # as a project whose events predate the rollups: backfilled
+                began = time.perf_counter()
+                done = analytics.backfill_rollups(caller.tenant_id, project_id)
+                ingest["backfill"] = {**done, "seconds": round(time.perf_counter() - began, 2)}
+        say(f"ingestion of {args.ingest_events} events: {ingest}")
 
         subject = project_ids[0]
         to = end + timedelta(hours=1)
@@ -169,6 +201,7 @@ def main() -> int:
             "events_per_project": args.events,
             "weeks": args.weeks,
             "seed_events_per_s": round(stored / seed_seconds, 1),
+            "ingestion": ingest,
             "goal_requests_per_route": 20,
             "routes": figures,
             "same_answer": same,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -27,6 +28,7 @@ from maestro.repositories.tables import (
 
 # 25 event rows + at most 25 day-aggregate and 25 rollup updates: under DynamoDB's 100 items per transaction
 EVENTS_PER_TRANSACTION = 25
+BACKFILL_WRITERS = 8  # rollup updates a backfill sends side by side
 
 
 def aggregate_key(metric_type: str, day: str) -> str:
@@ -152,8 +154,8 @@ def add_rollups(tenant_id: str, rollups: Sequence[Rollup]) -> int:
     """ADD each rollup's facts to its stored item (a backfill): a fact already there is a no-op, so running it again,
     or beside live ingestion adding the same events, changes nothing. Returns the number of items updated."""
     ensure_bound()
-    for rollup in rollups:
-        rollup_row(tenant_id, rollup).update(actions=_rollup_actions(tenant_id, rollup))
+    with ThreadPoolExecutor(max_workers=BACKFILL_WRITERS) as pool:
+        list(pool.map(lambda r: rollup_row(tenant_id, r).update(actions=_rollup_actions(tenant_id, r)), rollups))
     return len(rollups)
 
 
