@@ -80,9 +80,9 @@ def projects(tenant):
     return ids
 
 
-def _answers(client, project_id: str, query: str) -> dict[str, dict]:
+def _answers(client, project_id: str, query: str, routes=ROUTES) -> dict[str, dict]:
     found = {}
-    for route in ROUTES:
+    for route in routes:
         response = client.get(f"/v1/projects/{project_id}/{route}{query}")
         assert response.status_code == 200, (route, response.text)
         found[route] = response.json()
@@ -133,3 +133,17 @@ def test_a_backfill_rebuilds_lost_rollups_and_running_it_twice_changes_nothing(t
         assert {r.rollup_key: r.facts for r in MetricRollup.query(key)} == stored
     assert done["rollups"] == len(stored)
     assert _answers(tenant.admin, subject, query) == before
+
+
+def test_the_demo_history_writes_the_rollups_the_reports_read(trained_tenant):
+    """make run's demo seeder (infra.local.demo_history.seed_history, which the session's trained tenant is seeded
+    with) stores its events with the rollups the ingestion's builder makes of them."""
+    from maestro.services import analytics
+
+    demo, history = trained_tenant.tenant, trained_tenant.history
+    project = max(history.projects, key=lambda record: len(record.metrics)).project_id
+    routes = ("git", "ci", "velocity")  # the demo's types: commits, lines, CI runs, experiments
+    answers = _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes)
+    assert answers["git"]["commits"] > 0 and answers["velocity"]["history_size"] > 0
+    with analytics.reading_events():
+        assert _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes) == answers
