@@ -246,17 +246,6 @@ def history_rows(count: int, now: datetime) -> list[dict]:
     return rows
 
 
-def seed_history(client, rows: list[dict]) -> list[str]:
-    """The rows through the API one by one (create, then the outcome); their ids."""
-    ids = []
-    for row in rows:
-        fields = {k: v for k, v in row.items() if k != "outcome"}
-        project = _json(client.post("/v1/projects", json=fields), 201)
-        _json(client.put(f"/v1/projects/{project['id']}/outcome", json=row["outcome"]), 200)
-        ids.append(project["id"])
-    return ids
-
-
 def seed_past_project(client, now: datetime, years_ago: float = 2.0, weeks: int = 20) -> dict:
     """A project that ended `years_ago`: `weeks` weeks of git, CI and deploy events up to its end, nothing since
     (its outcome is left for the console to record). Its whole life has data; the 90 days before today none."""

@@ -595,16 +595,12 @@ CSV_COLUMNS = [
     "external_id", "name", "problem_class", "complexity_score", "team_size", "description", "start_date",
     "model_performance", "business_impact_usd", "duration_days", "compute_cost_usd", "completed_at",
 ]  # fmt: skip
+GIT_FIXTURE = PROJECT_DIR / "tests" / "data" / "git"
+TARGETS = ("success_score", "duration_days", "compute_cost_usd")
 
 
-def _import_served(client) -> bool:
-    """Whether this build serves the import uploads (issue 17's API side): an unknown upload is then a 404 about
-    the upload, not the gateway's "no such route"."""
-    probe = client.get("/v1/projects/import-uploads/imp_00000000000000000000000000")
-    return not _unavailable(probe) and "no such route" not in probe.text
-
-
-def _history_csv(path: Path, rows: list[dict]) -> Path:
+def _history_csv(path: Path, rows: list[dict], refused: list[dict] = ()) -> Path:
+    """The rows as the import's CSV (external ids hist-000…); `refused` rows follow, with their own external_id."""
     import csv
 
     with path.open("w", newline="") as out:
@@ -614,36 +610,144 @@ def _history_csv(path: Path, rows: list[dict]) -> Path:
             writer.writerow(
                 {"external_id": f"hist-{n:03d}", **{k: v for k, v in row.items() if k != "outcome"}, **row["outcome"]}
             )
+        for row in refused:
+            writer.writerow({k: v for k, v in row.items() if k != "outcome"} | row["outcome"])
     return path
 
 
-@pytest.fixture(scope="module")
-def journey(api_url, console_url, embedding_model):
-    """A new workspace with a small library (the console seed) and a project that ended two years ago, whose
-    events stop then; its 60 past projects come in through the console's import when the API serves it."""
-    from datetime import UTC, datetime
+def _refused_rows(now) -> list[dict]:
+    """Two rows the import refuses: an outcome completed next month (a project that has not ended has no outcome),
+    and one completed before its start."""
+    from datetime import timedelta
 
+    outcome = {
+        "model_performance": 0.7,
+        "business_impact_usd": 1000,
+        "duration_days": 30,
+        "compute_cost_usd": 100,
+    }
+    common = {"problem_class": "regression", "complexity_score": 4, "team_size": 3, "description": "refused"}
+    return [
+        {
+            "external_id": "bad-future",
+            "name": "Ends next month",
+            "start_date": (now - timedelta(days=10)).date().isoformat(),
+            "outcome": {**outcome, "completed_at": (now + timedelta(days=30)).isoformat()},
+            **common,
+        },
+        {
+            "external_id": "bad-order",
+            "name": "Ends before it starts",
+            "start_date": "2023-05-01",
+            "outcome": {**outcome, "completed_at": "2023-03-01T00:00:00+00:00"},
+            **common,
+        },
+    ]
+
+
+def _duplicated_pull_request(client, project: dict, merged_at) -> None:
+    """One merged PR reported by two sources (a webhook and an API backfill: two event ids, one pr_number): the
+    velocity card and the PR chart count it once; the raw pr_merge_hours events hold it twice."""
+    from datetime import timedelta
+
+    events = []
+    for source in ("github-webhook", "github-backfill"):
+        meta = {"pr_number": 9001, "author_login": "ada"}
+        at = (merged_at + timedelta(seconds=len(events))).isoformat()
+        events += [
+            {"project_id": project["id"], "metric_type": "pr_merged", "value": 1, "timestamp": at, "metadata": meta,
+             "source": source, "event_id": f"{source}:pr:9001:merged"},
+            {"project_id": project["id"], "metric_type": "pr_merge_hours", "value": 30, "timestamp": at,
+             "metadata": meta, "source": source, "event_id": f"{source}:pr:9001:merge_hours"},
+        ]  # fmt: skip
+    answer = client.post("/v1/metrics", json={"events": events})
+    assert answer.status_code == 200, answer.text
+
+
+def _long_lived_project(client) -> tuple[dict, dict]:
+    """A real repository's life, imported: escape-string-regexp (tests/data/git, MIT), started June 2014 and still
+    maintained; its `git log --numstat` dropped through the ingest upload. Over 11 years: more than the 3 the
+    console used to clip a life to."""
+    import json as json_module
+
+    source = json_module.loads((GIT_FIXTURE / "escape-string-regexp.json").read_text())
+    row = {
+        "external_id": "oss-escape-string-regexp",
+        "name": "escape-string-regexp",
+        "problem_class": "other",
+        "complexity_score": 2,
+        "team_size": 1,
+        "description": "Escape RegExp special characters (open source, since 2014)",
+        "start_date": source["first_commit"][:10],
+    }
+    imported = client.post("/v1/projects/import", json={"projects": [row]})
+    assert imported.status_code == 200, imported.text
+    project = client.get(f"/v1/projects/{imported.json()['projects'][0]['id']}").json()
+    drop = client.post(f"/v1/projects/{project['id']}/ingest-uploads", json={"file_name": "history.gitlog"})
+    assert drop.status_code == 201, drop.text
+    upload = drop.json()["upload"]
+    data = (GIT_FIXTURE / "escape-string-regexp.gitlog").read_bytes()
+    assert requests.put(upload["url"], data=data, headers=upload.get("headers") or {}, timeout=30).status_code == 200
+    deadline = time.monotonic() + 60
+    while True:
+        state = client.get(f"/v1/projects/{project['id']}/ingest-uploads/{drop.json()['id']}").json()
+        if state["state"] in ("ingested", "rejected") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert state["state"] == "ingested", state
+    return project, source
+
+
+@pytest.fixture(scope="module")
+def journey(api_url, console_url, embedding_model, mlflow_tracking):
+    """A new workspace with a small library (the console seed), a project that ended two years ago (events stop
+    then, one of its PRs reported twice) and a real repository's 11-year life; its 60 past projects come in
+    through the console's import when the API serves it."""
+    from datetime import UTC, datetime, timedelta
+
+    from maestro.services.meta import champions
     from tests.integration.console_seed import history_rows, seed_past_project
 
+    champions.CHAMPION_TTL_SECONDS = 0.0  # serving reads the new champion pointers at once (in AWS: every 30 s)
     tenant = TenantFixture(api_url, "Journey")
     now = datetime.now(UTC)
     ids = seed_workspace(tenant.admin, now)
     past = seed_past_project(tenant.admin, now, years_ago=2.0, weeks=20)
-    return tenant, ids, past, history_rows(HISTORY_SIZE, now), now
+    _duplicated_pull_request(tenant.admin, past, now - timedelta(days=365 * 2 + 30))
+    long_lived, git_source = _long_lived_project(tenant.admin)
+    return tenant, ids, past, (long_lived, git_source), history_rows(HISTORY_SIZE, now), now
 
 
-def _analytics_periods(requests_seen: list[str], project_id: str) -> set[tuple[str, str]]:
+def _analytics_periods(requests_seen: list[str], project_id: str) -> list[tuple]:
+    """(from, to) of each analytics request for the project, as instants ((None, None) when it sent none)."""
+    from datetime import datetime
     from urllib.parse import parse_qs, urlparse
 
-    periods = set()
+    def instant(text):
+        return datetime.fromisoformat(text) if text else None
+
+    periods = []
     for url in requests_seen:
         parsed = urlparse(url)
         if parsed.path.startswith(f"/v1/projects/{project_id}/") and parsed.path.rsplit("/", 1)[1] in (
             "metrics", "git", "dora", "ci", "velocity", "team-analytics",
         ):  # fmt: skip
             query = parse_qs(parsed.query)
-            periods.add((query.get("from", [""])[0], query.get("to", [""])[0]))
+            periods.append((instant(query.get("from", [""])[0]), instant(query.get("to", [""])[0])))
     return periods
+
+
+def _asks_the_api_for_its_period(requests_seen: list[str], project_id: str, shown: dict, life: bool) -> None:
+    """The whole life: one request without a period (the API's default), then every request carries the period
+    the API answered, which the label shows. Any other range: every request carries the label's period."""
+    from datetime import datetime
+
+    periods = _analytics_periods(requests_seen, project_id)
+    answered = (datetime.fromisoformat(shown["from"]), datetime.fromisoformat(shown["to"]))
+    if life:
+        assert periods.count((None, None)) == 1, periods
+        periods.remove((None, None))
+    assert periods and set(periods) == {answered}, periods
 
 
 def _shown_period(page) -> dict:
@@ -658,14 +762,40 @@ def _charts_drawn(page, count: int = 5) -> list[int]:
     return page.eval_on_selector_all("#charts canvas", "cs => cs.map(c => Number(c.dataset.points))")
 
 
-def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_path):
-    """The loop a team lives, in the browser at 1366×768 (and each page again at 390×844): bring the past in,
-    find a project in a long list, see a finished project's whole life, record its outcome, team and artifact use,
-    edit it, pick a custom range, and plan the next project. No page is ever wider than the window."""
-    from datetime import timedelta
+def _chart_values(page, title_start: str, dataset: int = 0) -> list:
+    return page.evaluate(
+        "([title, n]) => { const c = [...document.querySelectorAll('#charts canvas')]"
+        ".find(c => c.dataset.title.startsWith(title)); return Chart.getChart(c).data.datasets[n].data; }",
+        [title_start, dataset],
+    )
 
-    tenant, ids, past, rows, now = journey
-    context = browser.new_context(viewport=SIZES["desktop"], device_scale_factor=1)
+
+def _day(moment) -> str:
+    """A date as the console's period label writes it (en-US, UTC): Jun 24, 2014."""
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def _import_file(page, path: Path, dry_run: bool = False) -> str:
+    if not page.is_visible("#import-form"):
+        page.click("#import-card summary")
+    page.set_input_files("#import-form input[type=file]", str(path))
+    page.set_checked("#import-form input[name=dry_run]", dry_run)
+    page.eval_on_selector("#import-progress", "el => el.replaceChildren()")  # not the previous file's answer
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-progress .notice:not(.info)", timeout=120_000)
+    return page.inner_text("#import-progress")
+
+
+def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_path):
+    """The loop a team lives, in the browser at 1366×768 (and each page again at 390×844): try the past's file
+    (a dry run shows the refused rows), bring it in, find a project in a long list, see a real repository's
+    11-year life and a finished project's whole life as the API answers them, record an outcome, a team (and
+    remove a member) and an artifact's use, edit it, pick a custom range, retrain the models, and plan the next
+    project on them. No page is ever wider than the window."""
+    from datetime import UTC, datetime, timedelta
+
+    tenant, ids, past, (long_lived, git_source), rows, now = journey
+    context = browser.new_context(viewport=SIZES["desktop"], device_scale_factor=1, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
@@ -680,22 +810,38 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
         screenshot(page, f"journey-desktop-{name}")
         visited[name] = page.url
 
+    def open_project(query: str) -> None:
+        page.goto(f"{console_url}/#/projects")
+        page.fill("#project-filters input[name=q]", query)
+        page.wait_for_function("() => document.querySelectorAll('a.project-link').length === 1")
+        seen.clear()
+        page.click("a.project-link")
+        page.wait_for_selector("#period-label")
+
+    def project_count() -> int:
+        return len(tenant.admin.get("/v1/projects", params={"limit": 100}).json()["items"])
+
     try:
-        # 1. The past comes in: the console's import (a CSV through the upload) where served, else the API.
+        # 1. The past comes in: a dry run first (nothing written, the refused rows listed with their reasons), then
+        #    the file for real, through the console's import (a CSV through the presigned upload).
         sign_in(page, console_url, tenant.email, "/projects")
         page.wait_for_selector("a.project-link")
-        if _import_served(tenant.admin):
-            page.click("#import-card summary")
-            page.set_input_files("#import-form input[type=file]", str(_history_csv(tmp_path / "history.csv", rows)))
-            page.click("#import-form button[type=submit]")
-            page.wait_for_selector("#import-progress .notice.success", timeout=120_000)
-            assert f"created {HISTORY_SIZE}" in page.inner_text("#import-progress").lower()
-        else:
-            from tests.integration.console_seed import seed_history
-
-            seed_history(tenant.admin, rows)
-            page.reload()
-        total = HISTORY_SIZE + 2  # the seed's live project and the one that ended two years ago
+        before = project_count()
+        trial = tmp_path / "history-with-mistakes.csv"
+        said = _import_file(page, _history_csv(trial, rows, _refused_rows(now)), dry_run=True)
+        assert "Dry run (nothing written) succeeded" in said, said
+        assert f"created {HISTORY_SIZE}" in said and "rejected 2" in said, said
+        assert page.locator("#import-progress .notice.warning").count() == 1
+        refusals = page.locator("#import-progress li.import-error").all_inner_texts()
+        assert len(refusals) == 2, refusals
+        assert "(bad-future)" in refusals[0] and "completed_at" in refusals[0] and "future" in refusals[0]
+        assert "(bad-order)" in refusals[1] and "before start_date" in refusals[1]
+        assert project_count() == before  # a dry run writes nothing
+        shot("projects-import-dry-run")
+        said = _import_file(page, _history_csv(tmp_path / "history.csv", rows))
+        assert page.locator("#import-progress .notice.success").count() == 1, said
+        assert f"created {HISTORY_SIZE}" in said.lower()
+        total = HISTORY_SIZE + 3  # the seed's live project, the one that ended two years ago, the repository
 
         # 2. The list pages: 50 first, then "Load more"; search and sort agree with the API.
         page.wait_for_function("() => document.querySelector('#project-list')?.dataset.loaded === '50'")
@@ -713,21 +859,50 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
             arg="|".join(expected),
         )
         shot("projects-search")
-        page.fill("#project-filters input[name=q]", "demand forecast 2024")
-        page.wait_for_function("() => document.querySelectorAll('a.project-link').length === 1")
-        page.click("a.project-link")
 
-        # 3. A project that ended two years ago opens on its whole life, with data; the label is the requests' period.
-        page.wait_for_selector("#period-label")
+        # 3. A real repository's whole life, 2014 to today: the period is the API's default (no from/to sent), the
+        #    label says it, the series start at the project's start, and every commit of `git rev-list` is there.
+        open_project("escape-string-regexp")
+        points = _charts_drawn(page, 2)  # commits and lines (no CI, deployments or pull requests in a git log)
+        shown = _shown_period(page)
+        _asks_the_api_for_its_period(seen, long_lived["id"], shown, life=True)
+        api_life = tenant.admin.get(f"/v1/projects/{long_lived['id']}/git").json()
+        assert shown["from"] == api_life["period"]["start"] and shown["bucket"] == api_life["bucket"] == "month"
+        start = datetime.fromisoformat(shown["from"])
+        assert start.isoformat()[:10] == long_lived["start_date"] == git_source["first_commit"][:10]
+        last_day = datetime.fromisoformat(shown["to"]) - timedelta(microseconds=1)
+        assert shown["text"] == f"Whole life so far: {_day(start)} – {_day(last_day)}", shown
+        assert last_day.date() >= datetime.now(UTC).date() - timedelta(days=1)  # to today: never clipped
+        firsts = page.eval_on_selector_all("#charts canvas[data-first]", "cs => cs.map(c => c.dataset.first)")
+        assert firsts and set(firsts) == {start.replace(day=1).isoformat()}, firsts  # the month it started
+        assert sum(_chart_values(page, "Commits per month")) == git_source["rev_list_count"] == api_life["commits"]
+        assert points[0] > 100  # one point a month for 11 years
+        shot("dashboard-eleven-years")
+
+        # 4. A project that ended two years ago opens on its whole life, with data; its PR chart counts the merges
+        #    the velocity card counts (the PR reported by two sources once).
+        open_project("demand forecast 2024")
         points = _charts_drawn(page)
         assert all(n > 0 for n in points), points
         shown = _shown_period(page)
         assert shown["text"].startswith("Whole life so far")
-        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
-        assert shown["from"].startswith(past["start_date"]) and shown["bucket"] == "month"
+        _asks_the_api_for_its_period(seen, past["id"], shown, life=True)
+        assert shown["from"].startswith(past["start_date"]) and shown["bucket"] == "week"
+        page.wait_for_selector("#velocity tr[data-component=merged_prs_per_week]")
+        merged = int(page.get_attribute("#charts canvas[data-merged]", "data-merged"))
+        assert sum(_chart_values(page, "Pull requests", 1)) == merged
+        weeks = (datetime.fromisoformat(shown["to"]) - datetime.fromisoformat(shown["from"])) / timedelta(weeks=1)
+        card_value = float(page.get_attribute("#velocity tr[data-component=merged_prs_per_week]", "data-value"))
+        assert card_value == pytest.approx(merged / weeks, rel=1e-9)
+        period = {"from": shown["from"], "to": shown["to"]}
+        git = tenant.admin.get(f"/v1/projects/{past['id']}/git", params=period).json()
+        raw = tenant.admin.get(
+            f"/v1/projects/{past['id']}/metrics", params={**period, "type": "pr_merge_hours", "bucket": shown["bucket"]}
+        ).json()
+        assert merged == git["prs_merged"]["count"] == sum(p["count"] for p in raw["points"]) - 1
         shot("dashboard-whole-life")
 
-        # 4. Record its outcome: completed two years ago. The project completes and its life now ends there.
+        # 5. Record its outcome: completed two years ago. The project completes and its life now ends there.
         completed = (now - timedelta(days=730)).date().isoformat()
         page.fill("#record-outcome input[name=model_performance]", "0.81")
         page.fill("#record-outcome input[name=business_impact_usd]", "42000")
@@ -743,18 +918,21 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
         points = _charts_drawn(page)
         assert all(n > 0 for n in points), points
         shown = _shown_period(page)
-        assert shown["text"].startswith("Whole life:") and shown["bucket"] == "week"
-        assert shown["to"][:10] == (now - timedelta(days=729)).date().isoformat() or completed in shown["to"]
-        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
+        assert shown["text"].startswith("Whole life:") and shown["bucket"] == "day"
+        assert shown["to"][:10] in (completed, (now - timedelta(days=729)).date().isoformat())
+        _asks_the_api_for_its_period(seen, past["id"], shown, life=True)
 
-        # 5. Its team and the artifacts it used.
+        # 6. Its team (one member added, another added and removed) and the artifacts it used.
         page.click("#members ~ details summary")
-        page.fill("#add-member input[name=display_name]", "Dana")
-        page.select_option("#add-member select[name=role]", "ml_scientist")
-        page.select_option("#add-member select[name=experience_level]", "senior")
-        page.fill("#add-member input[name=contribution_hours]", "300")
-        page.click("#add-member button[type=submit]")
-        page.wait_for_selector("#members tr.member-row:has-text('Dana')")
+        for name in ("Dana", "Eve"):
+            page.fill("#add-member input[name=display_name]", name)
+            page.select_option("#add-member select[name=role]", "ml_scientist")
+            page.select_option("#add-member select[name=experience_level]", "senior")
+            page.fill("#add-member input[name=contribution_hours]", "300")
+            page.click("#add-member button[type=submit]")
+            page.wait_for_selector(f"#members tr.member-row:has-text('{name}')")
+        page.click("#members tr.member-row:has-text('Eve') button:has-text('remove')")
+        page.wait_for_function("() => !document.querySelector('#members')?.textContent.includes('Eve')")
         members = tenant.admin.get(f"/v1/projects/{past['id']}/members").json()["items"]
         assert [(m["display_name"], m["role"], m["experience_level"]) for m in members] == [
             ("Dana", "ml_scientist", "senior")
@@ -777,7 +955,7 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
             (ids["artifacts"]["churn-features"], "1.0.0", "training features")
         ]
 
-        # 6. Edit it.
+        # 7. Edit it.
         page.fill("#edit-project input[name=team_size]", "5")
         page.fill("#edit-project textarea[name=description]", "Weekly demand per store; shipped to 40 stores")
         page.click("#edit-project button[type=submit]")
@@ -786,11 +964,10 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
         assert edited["team_size"] == 5 and edited["description"].endswith("40 stores")
         shot("dashboard-recorded")
 
-        # 7. A custom range: four weeks in the middle of its life; the label and every request say the same.
-        start = stored["start_date"]
+        # 8. A custom range: four weeks in the middle of its life; the label and every request say the same.
         from datetime import date as calendar_date
 
-        first = calendar_date.fromisoformat(start) + timedelta(weeks=6)
+        first = calendar_date.fromisoformat(stored["start_date"]) + timedelta(weeks=6)
         last = first + timedelta(days=27)
         page.select_option("#period-select", "custom")
         page.fill("#custom-range input[name=from]", first.isoformat())
@@ -803,14 +980,36 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
         shown = _shown_period(page)
         assert shown["from"].startswith(first.isoformat()) and shown["bucket"] == "day"
         assert shown["to"].startswith((last + timedelta(days=1)).isoformat())
-        assert _analytics_periods(seen, past["id"]) == {(shown["from"], shown["to"])}
+        assert shown["text"] == f"Custom range: {_day(first)} – {_day(last)}"
+        _asks_the_api_for_its_period(seen, past["id"], shown, life=False)
         shot("dashboard-custom-range")
 
-        # 8. Plan the next one from it: the form is prefilled and the prediction answers with its intervals.
+        # 9. Retrain on the imported history from the model page: the models now answer.
+        page.goto(f"{console_url}/#/model")
+        page.wait_for_selector("#models .state.empty, #models .card[data-target]")
+        page.click("button:has-text('Retrain now')")
+        page.wait_for_selector("#retrain .notice.success:has-text('succeeded')", timeout=600_000)
+        page.wait_for_selector("#models .card[data-target] >> text=Champion")
+        meta = tenant.admin.get("/v1/models/meta").json()
+        assert meta["basis"] == "model", meta
+        assert meta["training_data"]["used"] >= HISTORY_SIZE
+        assert page.locator("#models .card[data-target]").count() == 3
+        shot("model-trained")
+
+        # 10. Plan the next one from the project: the form is prefilled, and the models answer with every point
+        #     inside its own 80 % and 90 % intervals.
+        page.goto(f"{console_url}/#/projects/{past['id']}")
         page.click("a:has-text('Predict outcome')")
-        page.wait_for_selector("#predictions [data-target=success_score]")
+        page.wait_for_selector("#prediction-basis[data-basis=model]")
         assert page.input_value("#team-size") == "5"
-        assert page.locator("#predictions [data-target]").count() == 3
+        cards = page.eval_on_selector_all(
+            "#predictions [data-target]",
+            "els => els.map(e => [e.dataset.target, Number(e.dataset.point), JSON.parse(e.dataset.intervals)])",
+        )
+        assert sorted(name for name, _, _ in cards) == sorted(TARGETS)
+        for name, point, intervals in cards:
+            (low80, high80), (low90, high90) = intervals["80"], intervals["90"]
+            assert low90 <= low80 <= point <= high80 <= high90, (name, point, intervals)
         page.wait_for_selector("#plan-recommendations :is(table, .state, p)")
         shot("plan")
     finally:
@@ -818,7 +1017,7 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
     assert not errors, errors
 
     # The same pages on a phone: nothing wider than the window.
-    phone = browser.new_context(viewport=SIZES["phone"], device_scale_factor=1)
+    phone = browser.new_context(viewport=SIZES["phone"], device_scale_factor=1, locale="en-US")
     phone.set_default_timeout(TIMEOUT_MS)
     page = phone.new_page()
     try:

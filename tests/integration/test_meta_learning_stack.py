@@ -6,7 +6,7 @@ and stored predictions scored when the outcome arrives."""
 
 import math
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
@@ -275,7 +275,7 @@ def test_a_prediction_is_scored_when_the_project_finishes(history_tenant, first_
         "business_impact_usd": 50_000.0,
         "duration_days": 70.0,
         "compute_cost_usd": 900.0,
-        "completed_at": "2030-01-01T00:00:00Z",
+        "completed_at": datetime.now(UTC).isoformat(),  # after the prediction; a future one is refused
     }
     assert tenant.admin.put(f"/v1/projects/{project['id']}/outcome", json=outcome).status_code == 200
     deadline = time.monotonic() + 20
@@ -290,6 +290,39 @@ def test_a_prediction_is_scored_when_the_project_finishes(history_tenant, first_
     after = tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["champion"]["live"]
     assert after["scored_predictions"] == before["scored_predictions"] + 1
     assert after["mae"] is not None
+
+
+def test_a_stored_projects_prediction_and_its_recommendations_give_the_same_figures(history_tenant, first_retrain):
+    """POST /v1/predictions {project_id} and POST /v1/recommendations {project_id} read the same stored project
+    (profile, team, features) through the same served models: the plan's figures are the prediction's."""
+    tenant, _ = history_tenant
+    project = tenant.admin.post(
+        "/v1/projects",
+        json={
+            "name": "same figures",
+            "problem_class": "regression",
+            "complexity_score": 7,
+            "team_size": 3,
+            "description": "demand regression per store, nightly batch",
+            "start_date": "2026-11-02",
+        },
+    ).json()
+    for role, level in [("ml_engineer", "senior"), ("data_engineer", "junior"), ("ml_scientist", "mid")]:
+        added = tenant.admin.post(
+            f"/v1/projects/{project['id']}/members",
+            json={"display_name": role, "role": role, "experience_level": level, "contribution_hours": 30},
+        )
+        assert added.status_code == 201, added.text
+    predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]})
+    recommended = tenant.admin.post("/v1/recommendations", json={"project_id": project["id"]})
+    assert predicted.status_code == 200 and recommended.status_code == 200, (predicted.text, recommended.text)
+    targets, plan = predicted.json()["targets"], recommended.json()["team"]["current"]
+    assert predicted.json()["basis"] == recommended.json()["basis"] == "model"
+    assert plan["shape"]["team_size"] == 3
+    for target, short in (("duration_days", "duration"), ("success_score", "success")):
+        assert plan["predicted"][target] == targets[target]["point"], target
+        for level in ("80", "90"):
+            assert plan["predicted"][f"{short}_{level}"] == targets[target]["intervals"][level], (target, level)
 
 
 def test_one_tenant_cannot_read_another_tenants_models_jobs_or_predictions(history_tenant, first_retrain, tenant):

@@ -138,6 +138,68 @@ def test_an_outcome_completed_before_the_start_is_422_naming_both_fields(tenant)
     assert tenant.admin.get(f"/v1/projects/{created['id']}").json()["status"] == "active"
 
 
+def _days_from_now(days: float) -> str:
+    from datetime import timedelta
+
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def test_an_outcome_completed_in_the_future_is_422_naming_completed_at_on_put_and_a_refused_row_on_import(tenant):
+    """A project that has not ended yet is not completed: completed_at may be at most a day ahead of now (clock
+    skew, a team east of UTC recording today), on PUT .../outcome and on every import row."""
+    created = tenant.admin.post(
+        "/v1/projects", json={k: v for k, v in _row("x", start_date="2026-01-05").items() if k != "external_id"}
+    ).json()
+    answer = tenant.admin.put(
+        f"/v1/projects/{created['id']}/outcome", json={**OUTCOME, "completed_at": _days_from_now(3)}
+    )
+    body = problem(answer, 422)
+    assert [(e["field"], e["type"]) for e in body["errors"]] == [("completed_at", "future")]
+    assert "future" in body["detail"]
+    assert tenant.admin.get(f"/v1/projects/{created['id']}").json()["status"] == "active"
+    # within the leeway: recorded
+    today = tenant.admin.put(
+        f"/v1/projects/{created['id']}/outcome", json={**OUTCOME, "completed_at": _days_from_now(0.5)}
+    )
+    assert today.status_code == 200, today.text
+    assert today.json()["status"] == "completed"
+
+    rows = [
+        _row("ended", outcome=OUTCOME),
+        _row("ends-next-year", start_date="2026-01-05", outcome={**OUTCOME, "completed_at": _days_from_now(200)}),
+    ]
+    imported = tenant.admin.post("/v1/projects/import", json={"projects": rows})
+    assert imported.status_code == 207, imported.text
+    result = imported.json()
+    assert result["created"] == 1
+    [refused] = result["rejected"]
+    assert (refused["index"], refused["external_id"], refused["fields"]) == (
+        1,
+        "ends-next-year",
+        ["outcome.completed_at"],
+    )
+    assert "future" in refused["reason"]
+    names = {p["name"] for p in tenant.admin.get("/v1/projects", params={"limit": 100}).json()["items"]}
+    assert "Project ends-next-year" not in names and "Project ended" in names
+
+
+def test_patching_start_date_after_the_recorded_completion_is_422_naming_both_fields(tenant):
+    created = tenant.admin.post("/v1/projects", json={k: v for k, v in _row("x").items() if k != "external_id"})
+    project_id = created.json()["id"]
+    assert tenant.admin.put(f"/v1/projects/{project_id}/outcome", json=OUTCOME).status_code == 200  # ends 2021-06-30
+    late = tenant.admin.patch(f"/v1/projects/{project_id}", json={"start_date": "2021-07-15"})
+    body = problem(late, 422)
+    assert {e["field"] for e in body["errors"]} == {"completed_at", "start_date"}
+    assert tenant.admin.get(f"/v1/projects/{project_id}").json()["start_date"] == "2021-05-01"  # unchanged
+    earlier = tenant.admin.patch(f"/v1/projects/{project_id}", json={"start_date": "2021-04-01"})
+    assert earlier.status_code == 200, earlier.text
+    assert earlier.json()["start_date"] == "2021-04-01"
+    # an outcome comes through PUT .../outcome only: PATCH has no outcome field and changes nothing
+    future = {**OUTCOME, "completed_at": _days_from_now(30)}
+    assert problem(tenant.admin.patch(f"/v1/projects/{project_id}", json={"outcome": future}), 400)
+    assert tenant.admin.get(f"/v1/projects/{project_id}").json()["outcome"]["completed_at"].startswith("2021-06-30")
+
+
 def test_dry_run_validates_without_writing(tenant):
     answer = tenant.admin.post("/v1/projects/import?dry_run=true", json={"projects": [_row("d-1"), _row("d-2")]})
     assert answer.status_code == 200, answer.text
@@ -212,15 +274,16 @@ def test_an_unknown_import_upload_is_404_and_another_tenants_is_too(tenant, new_
 
 def test_the_retrain_counts_projects_used_and_left_out_with_the_reason(tenant, dispatcher):
     """Past outcomes recorded today without a start date are used (they ended at completed_at), a project still
-    running and one that ends next year are left out and counted, as is an outcome stored before the date rule."""
-    from datetime import timedelta
-
+    running and one that ends next year (stored before the date rules refused it) are left out and counted, as is
+    an outcome stored before the start."""
     from tests.integration.conftest import wait_for_job
 
     past = [_row(f"past-{n}", outcome={**OUTCOME, "duration_days": 30 + n}) for n in range(3)]
-    future_end = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%dT00:00:00Z")
-    rows = [*past, _row("running"), _row("ends-later", outcome={**OUTCOME, "completed_at": future_end})]
+    rows = [*past, _row("running"), _row("ends-later")]
     assert tenant.admin.post("/v1/projects/import", json={"projects": rows}).status_code == 200
+    ends_later = next(p for p in tenant.admin.get("/v1/projects").json()["items"] if p["name"] == "Project ends-later")
+    future = {**OUTCOME, "completed_at": _days_from_now(200), "success": {"score": 50}}
+    _store_outcome_bypassing_the_date_rule(tenant.tenant_id, ends_later["id"], future)
     legacy = tenant.admin.post(
         "/v1/projects", json={k: v for k, v in _row("x", start_date="2023-01-01").items() if k != "external_id"}
     ).json()

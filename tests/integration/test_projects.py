@@ -200,6 +200,7 @@ def test_members_are_added_listed_and_removed(tenant):
         404,
     )
     assert tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}").status_code == 200
+    assert tenant.admin.get(f"/v1/projects/{project['id']}/members").json()["items"] == []
     problem(tenant.admin.delete(f"/v1/projects/{project['id']}/members/{member.json()['id']}"), 404)
 
 

@@ -83,12 +83,16 @@ export async function render(root) {
     try {
       let job = await api("/v1/models/meta/retrain", { method: "POST" });
       clear(retrainMessage, notice("info", `Retraining (${job.id}): ${job.state}…`));
-      for (let i = 0; i < 60 && ["queued", "running"].includes(job.state); i++) {
+      // a retrain on a few hundred projects takes minutes: follow it for up to 20 minutes, then say it still runs
+      const until = Date.now() + 20 * 60e3;
+      while (["queued", "running"].includes(job.state) && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 2000));
         try { job = await api(`/v1/models/meta/jobs/${job.id}`); } catch { break; }
         clear(retrainMessage, notice("info", `Retraining (${job.id}): ${job.state}${job.progress ? ` ${Math.round(job.progress * 100)}%` : ""}…`));
       }
-      clear(retrainMessage, notice(job.state === "failed" ? "error" : "success", `Retraining ${job.id}: ${job.state}.`));
+      const finished = ["succeeded", "failed"].includes(job.state);
+      clear(retrainMessage, notice(job.state === "failed" ? "error" : finished ? "success" : "info",
+        finished ? `Retraining ${job.id}: ${job.state}.` : `Retraining ${job.id} is still ${job.state}; reload this page later.`));
       if (job.state === "succeeded") load();
     } catch (error) {
       clear(retrainMessage, notice("error", error.unavailable ? "Retraining is not available on this deployment yet." : problemText(error)));

@@ -32,7 +32,8 @@ function targetCard(name, title, format, unit, target) {
   if (!target) return h("div", { class: "card metric" }, h("div", { class: "metric-label" }, title), h("div", { class: "muted" }, "not predicted"));
   const i80 = target.intervals?.["80"], i90 = target.intervals?.["90"];
   const basis = target.basis && target.basis !== "model" ? h("div", { class: "muted small" }, target.method || target.basis) : null;
-  return h("div", { class: "card metric prediction", "data-target": name, "data-point": String(target.point) },
+  return h("div", { class: "card metric prediction", "data-target": name, "data-point": String(target.point),
+    "data-intervals": JSON.stringify(target.intervals || {}) },
     h("div", { class: "metric-label" }, title),
     h("div", { class: "metric-value" }, format(target.point), h("span", { class: "unit" }, ` ${unit}`)),
     intervalBar(target),
@@ -123,7 +124,7 @@ export async function render(root, { query, isCurrent }) {
       if (mine !== run || !isCurrent()) return;
       predicted = true;
       clear(predictionsEl,
-        h("p", { class: "muted small" }, "Basis: ", badge(prediction.basis, prediction.basis),
+        h("p", { class: "muted small", id: "prediction-basis", "data-basis": prediction.basis }, "Basis: ", badge(prediction.basis, prediction.basis),
           ` · team of ${body.team_size}`),
         prediction.note ? h("p", { class: "muted small" }, prediction.note) : null,
         h("div", { class: "grid three", "data-team-size": String(body.team_size) },

@@ -8,58 +8,52 @@ import { EXPERIENCE_LEVELS, MEMBER_ROLES } from "./common.js";
 
 const UNITS = { deployment_frequency: "per week", lead_time_for_changes: "hours", change_failure_rate: "", time_to_restore: "hours" };
 const DAY = 86400e3;
-// The analytics routes serve at most this long a period until they default to a project's whole life themselves.
-const MAX_PERIOD_DAYS = 3 * 366;
 
 // ---------------------------------------------------------------- the period shown
-// A project's life: from its start (or creation) to its completion (or now).
-export function projectLife(project, now = new Date()) {
-  const start = project.start_date ? new Date(`${project.start_date}T00:00:00Z`) : new Date(project.created_at);
-  const completed = project.outcome?.completed_at ? new Date(project.outcome.completed_at) : null;
-  let end = completed && completed > start ? completed : now;
-  if (end <= start) end = new Date(start.getTime() + DAY);
-  return { from: start, to: end };
-}
-
-// Buckets coarsen with the period, so a series stays a few hundred points at most.
-export function bucketFor(from, to) {
-  const days = (to - from) / DAY;
-  return days <= 62 ? "day" : days <= 2 * 366 ? "week" : "month";
-}
+// The API decides the period: a project's whole life is the analytics routes' own default (from its start or first
+// event to its end or now, any span up to 50 years, maestro/domain/periods.py), so the dashboard asks GET .../git
+// without from/to and shows what it answered: its period and the bucket its series use. The last N days end where
+// that life ends; a custom range is the user's. Every other request carries the answered dates and bucket, and the
+// label is written from the same dates, so what it says is what the charts show.
 
 const isoDay = (d) => d.toISOString().slice(0, 10);
-const span = (from, to) => `${date(from.toISOString())} – ${date(to.toISOString())}`;
+const utcDay = (d) => d.toLocaleDateString(undefined, { timeZone: "UTC", year: "numeric", month: "short", day: "numeric" });
 
-// What the dashboard shows, from the URL: ?range=life (default) | 30|90|365 (the last days of its life) | custom
-// with from/to (YYYY-MM-DD, inclusive). The label is built from the same dates the requests carry.
-export function dashboardRange(project, query, now = new Date()) {
-  const life = projectLife(project, now);
+// What the URL asks for: ?range=life (default) | 30|90|365 (the last days of its life) | custom with from/to
+// (YYYY-MM-DD, inclusive: the API's period is [from, to), so `to` is the day after).
+export function requestedRange(query) {
   const range = query.get("range") || "life";
-  let from = life.from, to = life.to, name = project.status === "completed" ? "Whole life" : "Whole life so far";
   if (range === "custom" && query.get("from") && query.get("to")) {
-    from = new Date(`${query.get("from")}T00:00:00Z`);
-    to = new Date(new Date(`${query.get("to")}T00:00:00Z`).getTime() + DAY);
-    name = "Custom range";
-  } else if (/^\d+$/.test(range)) {
-    from = new Date(Math.max(life.from.getTime(), life.to.getTime() - Number(range) * DAY));
-    name = `Last ${range} days of its life`;
+    return { range, name: "Custom range", from: `${query.get("from")}T00:00:00Z`,
+      to: new Date(Date.parse(`${query.get("to")}T00:00:00Z`) + DAY).toISOString() };
   }
-  let clipped = false;
-  if ((to - from) / DAY > MAX_PERIOD_DAYS) {
-    from = new Date(to.getTime() - MAX_PERIOD_DAYS * DAY);
-    clipped = true;
-  }
-  if (!(to > from)) to = new Date(from.getTime() + DAY);
-  const bucket = bucketFor(from, to);
-  return { range, name, from, to, bucket, clipped, query: { from: from.toISOString(), to: to.toISOString() } };
+  if (/^\d+$/.test(range)) return { range, days: Number(range), name: `Last ${range} days of its life` };
+  return { range: "life" };
 }
 
-function periodControls(project, shown, go) {
+// The period an answer of GET .../git covers, as the dashboard shows and requests it.
+export function answeredPeriod(git, name, range) {
+  return { range, name, from: new Date(git.period.start), to: new Date(git.period.end), bucket: git.bucket,
+    query: { from: git.period.start, to: git.period.end }, git };
+}
+
+export async function resolvePeriod(project, query) {
+  const wanted = requestedRange(query);
+  const git = (period) => api(`/v1/projects/${project.id}/git`, period ? { query: period } : {});
+  if (wanted.from) return answeredPeriod(await git({ from: wanted.from, to: wanted.to }), wanted.name, wanted.range);
+  const life = await git();
+  if (!wanted.days) return answeredPeriod(life, project.status === "completed" ? "Whole life" : "Whole life so far", "life");
+  const start = Math.max(Date.parse(life.period.start), Date.parse(life.period.end) - wanted.days * DAY);
+  return answeredPeriod(await git({ from: new Date(start).toISOString(), to: life.period.end }), wanted.name, wanted.range);
+}
+
+function periodControls(shown, go) {
   const choice = select("range", [["life", "Whole life"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last year"],
     ["custom", "Custom range…"]], shown.range, { "aria-label": "Period", id: "period-select" });
-  // a custom range's last day is the day before `to` (the API's period is [from, to))
+  // a period's last day is the day before `to` (the API's period is [from, to))
+  const lastDay = new Date(shown.to.getTime() - 1);
   const fromInput = h("input", { type: "date", name: "from", value: isoDay(shown.from), "aria-label": "From" });
-  const toInput = h("input", { type: "date", name: "to", value: isoDay(new Date(shown.to.getTime() - 1)), "aria-label": "To" });
+  const toInput = h("input", { type: "date", name: "to", value: isoDay(lastDay), "aria-label": "To" });
   const custom = h("form", { class: "custom", id: "custom-range", hidden: shown.range !== "custom" }, fromInput, "to", toInput,
     h("button", { type: "submit", class: "secondary small" }, "Show"));
   choice.addEventListener("change", () => {
@@ -70,13 +64,12 @@ function periodControls(project, shown, go) {
     e.preventDefault();
     if (fromInput.value && toInput.value && fromInput.value <= toInput.value) go({ range: "custom", from: fromInput.value, to: toInput.value });
   });
-  const bucketWord = { day: "daily", week: "weekly", month: "monthly" }[shown.bucket];
+  const bucketWord = { day: "daily", week: "weekly", month: "monthly" }[shown.bucket] || shown.bucket;
   const labelEl = h("span", { class: "period-label", id: "period-label", "data-from": shown.query.from, "data-to": shown.query.to,
-    "data-bucket": shown.bucket }, `${shown.name}: ${span(shown.from, new Date(shown.to.getTime() - 1))}`);
+    "data-bucket": shown.bucket }, `${shown.name}: ${utcDay(shown.from)} – ${utcDay(lastDay)}`);
   return h("div", { class: "period card" },
     h("div", { class: "period-text" }, h("span", { class: "muted" }, "Showing "), labelEl,
-      h("span", { class: "muted small", id: "period-bucket" }, ` · ${bucketWord} points`),
-      shown.clipped ? h("span", { class: "muted small" }, " · the latest 3 years (the longest period the API serves)") : null),
+      h("span", { class: "muted small", id: "period-bucket" }, ` · ${bucketWord} points`)),
     choice, custom);
 }
 
@@ -88,12 +81,14 @@ function chartSection(el, title, loader, draw, emptyText) {
     const { box, canvas } = chartBox(220);
     canvas.setAttribute("aria-label", title);
     canvas.dataset.title = title;
+    if (data.first) canvas.dataset.first = data.first; // the first bucket's start: where the series begins
     queueMicrotask(() => draw(canvas, data));
     return box;
   }, { emptyText, isEmpty: (d) => !d || d.empty });
 }
 
 const hasData = (...all) => all.some((s) => s.points.some((p) => p.count > 0));
+const firstOf = (s) => s.points[0]?.start;
 
 function bucketLabel(bucket) {
   const options = bucket === "month" ? { year: "numeric", month: "short" } : { year: "2-digit", month: "short", day: "numeric" };
@@ -130,7 +125,8 @@ function drawDashboard(root, projectId, shown) {
       { label: "Value", render: (c) => fmt(c.value, 2), numeric: true },
       { label: "Percentile", render: (c) => (c.normalised == null ? "—" : pct(c.normalised)), numeric: true },
       { label: "Weight", render: (c) => (c.weight == null ? "—" : pct(c.weight)), numeric: true },
-    ], Object.entries(v.components || {}).map(([name, c]) => ({ name, ...c })))));
+    ], Object.entries(v.components || {}).map(([name, c]) => ({ name, ...c })),
+    { rowAttrs: (c) => ({ "data-component": c.name, "data-value": String(c.value) }) })));
 
   const team = api(`/v1/projects/${projectId}/team-analytics`, { query: range });
   const teamDone = section(teamEl, () => team, (t) => {
@@ -150,30 +146,36 @@ function drawDashboard(root, projectId, shown) {
     h("li", { "data-rule": r.id }, h("strong", {}, humanize(r.id)), h("p", {}, r.text), h("code", { class: "small muted" }, r.rule)))),
   { emptyText: "No recommendations: nothing in this period crosses a rule's threshold.", isEmpty: (t) => !t.recommendations.length });
 
-  const commits = chartSection(charts, `Commits per ${per}`, () => series("commits").then((s) => ({ s, empty: !hasData(s) })),
+  const commits = chartSection(charts, `Commits per ${per}`, () => series("commits").then((s) => ({ s, first: firstOf(s), empty: !hasData(s) })),
     (canvas, d) => timeChart(canvas, { type: "bar", labels: d.s.points.map((p) => at(p.start)),
       datasets: [{ label: "commits", data: d.s.points.map((p) => p.sum) }] }), "No commits in this period.");
   const lines = chartSection(charts, `Lines changed per ${per}`, () => Promise.all([series("lines_added"), series("lines_deleted")])
-    .then(([added, deleted]) => ({ added, deleted, empty: !hasData(added, deleted) })), (canvas, d) => timeChart(canvas, {
+    .then(([added, deleted]) => ({ added, deleted, first: firstOf(added), empty: !hasData(added, deleted) })), (canvas, d) => timeChart(canvas, {
     type: "bar", stacked: true, labels: d.added.points.map((p) => at(p.start)),
     datasets: [{ label: "added", data: d.added.points.map((p) => p.sum) }, { label: "deleted", data: d.deleted.points.map((p) => -p.sum) }] }),
   "No line counts in this period.");
   const ci = chartSection(charts, `CI: success rate and duration per ${per}`, () => Promise.all([series("pipeline_success"), series("pipeline_duration_seconds")])
-    .then(([success, duration]) => ({ success, duration, empty: !hasData(success, duration) })), (canvas, d) => timeChart(canvas, {
+    .then(([success, duration]) => ({ success, duration, first: firstOf(success), empty: !hasData(success, duration) })), (canvas, d) => timeChart(canvas, {
     labels: d.success.points.map((p) => at(p.start)), percent: true, yTitle: "success rate", y2Title: "minutes",
     datasets: [{ label: "success rate", data: d.success.points.map((p) => p.mean) },
       { label: "mean duration (min)", data: d.duration.points.map((p) => (p.mean == null ? null : p.mean / 60)), yAxisID: "y2" }] }),
   "No CI runs in this period.");
   const deploys = chartSection(charts, `Deployments per ${per}`, () => Promise.all([series("deployment_succeeded"), series("deployment_failed")])
-    .then(([ok, failed]) => ({ ok, failed, empty: !hasData(ok, failed) })), (canvas, d) => timeChart(canvas, {
+    .then(([ok, failed]) => ({ ok, failed, first: firstOf(ok), empty: !hasData(ok, failed) })), (canvas, d) => timeChart(canvas, {
     type: "bar", stacked: true, labels: d.ok.points.map((p) => at(p.start)),
     datasets: [{ label: "succeeded", data: d.ok.points.map((p) => p.sum) }, { label: "failed", data: d.failed.points.map((p) => p.sum) }] }),
   "No deployments in this period.");
-  const prs = chartSection(charts, `Pull requests: merge time per ${per}`, () => series("pr_merge_hours")
-    .then((s) => ({ s, empty: !hasData(s) })), (canvas, d) => timeChart(canvas, {
-    labels: d.s.points.map((p) => at(p.start)), yTitle: "hours",
-    datasets: [{ label: "mean hours to merge", data: d.s.points.map((p) => p.mean) }, { label: "PRs merged", data: d.s.points.map((p) => p.count), type: "bar", yAxisID: "y2" }] }),
-  "No merged pull requests in this period.");
+  // Pull requests from GET .../git's pr_series: the de-duplicated merges the velocity card counts (a PR reported by
+  // two sources is one PR), not the raw pr_merge_hours events.
+  const prs = chartSection(charts, `Pull requests: merged and hours to merge per ${per}`, async () => {
+    const s = shown.git.pr_series;
+    return { s, first: firstOf(s), merged: s.points.reduce((n, p) => n + p.merged, 0), empty: !s.points.some((p) => p.merged > 0) };
+  }, (canvas, d) => {
+    canvas.dataset.merged = String(d.merged);
+    timeChart(canvas, { labels: d.s.points.map((p) => at(p.start)), yTitle: "hours", y2Title: "PRs",
+      datasets: [{ label: "mean hours to merge", data: d.s.points.map((p) => p.merge_hours_mean) },
+        { label: "PRs merged", data: d.s.points.map((p) => p.merged), type: "bar", yAxisID: "y2" }] });
+  }, "No merged pull requests in this period.");
   const ciSummary = h("div");
   charts.append(card("CI summary", ciSummary));
   const ciStats = section(ciSummary, () => api(`/v1/projects/${projectId}/ci`, { query: range }), (c) => h("div", {},
@@ -341,10 +343,12 @@ export async function render(root, { params, query, reload }) {
   { back: { href: "#/projects", text: "Back to the projects" } });
   if (!project) return;
 
-  const shown = dashboardRange(project, query);
   const go = (params) => { location.hash = `#/projects/${projectId}${Object.keys(params).length ? `?${new URLSearchParams(params)}` : ""}`; };
-  root.append(periodControls(project, shown, go));
-  const dashboard = drawDashboard(root, projectId, shown);
+  const periodEl = h("div", { id: "period" });
+  const dashboardEl = h("div", { id: "dashboard" });
+  root.append(periodEl, dashboardEl);
+  const dashboard = section(periodEl, () => resolvePeriod(project, query), (shown) => periodControls(shown, go))
+    .then((shown) => (shown ? drawDashboard(dashboardEl, projectId, shown) : null));
   root.append(h("div", { class: "grid two" }, membersPanel(projectId), usagePanel(projectId)),
     h("div", { class: "grid two forms" },
       card(project.outcome ? "Outcome" : "Record the outcome", project.outcome ? h("p", { class: "small", id: "outcome-summary" },

@@ -33,11 +33,11 @@ function importForm(imported) {
         state = await api(`/v1/projects/import-uploads/${upload.id}`);
       }
       const counts = state.counts || {};
-      clear(progress, notice(state.state === "succeeded" && !counts.rejected ? "success" : state.state === "failed" ? "error" : "warning",
-        h("strong", {}, `${state.dry_run ? "Dry run" : "Import"} ${state.state}`), state.reason ? `: ${state.reason}` : "",
-        h("div", { class: "import-counts" }, Object.entries(counts).map(([k, n]) => `${humanize(k)} ${n}`).join(" · ")),
+      clear(progress, notice(state.state === "succeeded" && !counts.rejected_count ? "success" : state.state === "failed" ? "error" : "warning",
+        h("strong", {}, `${state.dry_run ? "Dry run (nothing written)" : "Import"} ${state.state}`), state.reason ? `: ${state.reason}` : "",
+        h("div", { class: "import-counts" }, Object.entries(counts).map(([k, n]) => `${humanize(k.replace(/_count$/, ""))} ${n}`).join(" · ")),
         (state.first_errors || []).length ? h("ul", { class: "small" }, state.first_errors.map((r) =>
-          h("li", {}, `row ${r.index}${r.external_id ? ` (${r.external_id})` : ""}: ${r.reason}`))) : null));
+          h("li", { class: "import-error", "data-index": String(r.index) }, `row ${r.index}${r.external_id ? ` (${r.external_id})` : ""}: ${r.reason}`))) : null));
       if (state.state === "succeeded" && !state.dry_run) imported();
     } catch (error) {
       clear(progress, notice("error", error.unavailable ? "Importing is not available on this deployment yet." :

@@ -100,24 +100,41 @@ class ImportRow(ProjectIn):
 
 
 # ---------------------------------------------------------------- dates
-class DateConflict(ValueError):
-    """An outcome that ends before its project starts; `fields` names both sides."""
+# How far ahead of the server's clock a completed_at may be: a client's clock a little ahead, or a team east of UTC
+# recording "today" (a date at local noon is up to 14 hours ahead of UTC). Anything later has not happened yet.
+COMPLETION_LEEWAY = timedelta(days=1)
 
-    def __init__(self, message: str, fields: tuple[str, ...]) -> None:
+
+class DateConflict(ValueError):
+    """Dates that cannot be true together: an outcome that ends before its project starts (`fields` names both
+    sides, kind "date_order"), or one that ends in the future (kind "future")."""
+
+    def __init__(self, message: str, fields: tuple[str, ...], kind: str = "date_order") -> None:
         super().__init__(message)
-        self.fields = fields
+        self.fields, self.kind = fields, kind
 
 
 def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def consistent_start(start_date: date | None, outcome: dict[str, Any] | None) -> date | None:
+def consistent_start(
+    start_date: date | None, outcome: dict[str, Any] | None, now: datetime | None = None
+) -> date | None:
     """The project's start date given its outcome: unchanged when set (refused when the outcome completes before
-    it); when missing and an outcome is known, completed_at − duration_days (the project ran for its duration)."""
+    it); when missing and an outcome is known, completed_at − duration_days (the project ran for its duration).
+    With `now` (an outcome being recorded), a completed_at more than COMPLETION_LEEWAY after it is refused: a
+    project that has not ended yet is not completed."""
     if not outcome:
         return start_date
     completed_at = _moment(outcome["completed_at"])
+    if now is not None and completed_at > now + COMPLETION_LEEWAY:
+        raise DateConflict(
+            f"outcome.completed_at ({completed_at.isoformat()}) is in the future: record the outcome once the project "
+            f"has ended (at most {COMPLETION_LEEWAY.days} day ahead of now is accepted)",
+            ("outcome.completed_at",),
+            kind="future",
+        )
     if start_date is not None:
         if completed_at < start_of_day(start_date):
             raise DateConflict(

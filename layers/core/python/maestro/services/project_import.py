@@ -197,7 +197,7 @@ class ProjectImport:
         self.seen_external_ids.add(row.external_id)
         outcome = row.outcome.model_dump(mode="json") if row.outcome else None
         try:
-            start = consistent_start(row.start_date, outcome)
+            start = consistent_start(row.start_date, outcome, self.now)
         except DateConflict as conflict:
             raise RowRefused(str(conflict), list(conflict.fields)) from None
         usages = [self.library.resolve(i, u) for i, u in enumerate(row.usages)]

@@ -160,19 +160,22 @@ def update_project(
     return updated
 
 
-def _consistent_start(start_date: str | date | None, outcome: dict[str, Any]) -> date | None:
-    """The start date the outcome implies (see maestro.domain.project_input.consistent_start), or a 422."""
+def _consistent_start(
+    start_date: str | date | None, outcome: dict[str, Any], now: datetime | None = None
+) -> date | None:
+    """The start date the outcome implies (see maestro.domain.project_input.consistent_start), or a 422 naming the
+    fields in conflict (completed_at, and start_date when the outcome ends before the start)."""
     from maestro.domain.project_input import DateConflict, consistent_start
 
     day = date.fromisoformat(start_date) if isinstance(start_date, str) else start_date
     try:
-        return consistent_start(day, outcome)
+        return consistent_start(day, outcome, now)
     except DateConflict as conflict:
         raise ValidationFailed(
             str(conflict),
             errors=[
-                {"field": "completed_at", "message": str(conflict), "type": "date_order"},
-                {"field": "start_date", "message": str(conflict), "type": "date_order"},
+                {"field": field.removeprefix("outcome."), "message": str(conflict), "type": conflict.kind}
+                for field in conflict.fields
             ],
         ) from None
 
@@ -188,7 +191,7 @@ def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], met
     dates stay consistent: an outcome completed before the project's start is refused (422 naming both), and a
     project without a start date starts at completed_at − duration_days."""
     project = require_project(caller.tenant_id, project_id)
-    start = _consistent_start(project.start_date, outcome)
+    start = _consistent_start(project.start_date, outcome, _now())
     history = [
         Outcome(**{k: p.outcome[k] for k in Outcome.__dataclass_fields__})
         for p in store.completed_projects(caller.tenant_id)
