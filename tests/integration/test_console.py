@@ -878,6 +878,20 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
         assert sum(_chart_values(page, "Commits per month")) == git_source["rev_list_count"] == api_life["commits"]
         assert points[0] > 100  # one point a month for 11 years
         shot("dashboard-eleven-years")
+        # the last year of that life: it ends where the API's life ends, and the label says so
+        seen.clear()
+        page.select_option("#period-select", "365")
+        page.wait_for_function("() => document.querySelector('#period-label')?.textContent.startsWith('Last 365')")
+        settle(page)
+        year = _shown_period(page)
+        _asks_the_api_for_its_period(seen, long_lived["id"], year, life=True)  # the life, then its last year
+        year_from, year_to = datetime.fromisoformat(year["from"]), datetime.fromisoformat(year["to"])
+        # (the browser's dates hold milliseconds, the API's microseconds)
+        assert abs(year_to - year_from - timedelta(days=365)) < timedelta(milliseconds=1)
+        assert year_to >= datetime.fromisoformat(shown["to"])
+        last_day = year_to - timedelta(microseconds=1)
+        assert year["text"] == f"Last 365 days of its life: {_day(year_from)} – {_day(last_day)}", year
+        assert "No commits in this period." in page.inner_text("#charts")  # its last commit was in May 2025
 
         # 4. A project that ended two years ago opens on its whole life, with data; its PR chart counts the merges
         #    the velocity card counts (the PR reported by two sources once).
