@@ -30,7 +30,7 @@ from typing import Any, Self
 
 import click
 
-from maestro_client.client import Client, IntegrityError, WaitTimeout
+from maestro_client.client import ArtifactType, Client, IntegrityError, SearchMode, WaitTimeout
 from maestro_client.config import CredentialStore, StoredTokens, tokens_record
 from maestro_client.errors import ApiError, MaestroError, NotLoggedIn, TransportError
 from maestro_client.transport import ApiKey
@@ -157,8 +157,9 @@ def json_option(function: Callable) -> Callable:
         global _json_mode
         if value:
             _json_mode = True
-            if isinstance(ctx.find_object(State), State):
-                ctx.find_object(State).json = True
+            state = ctx.find_object(State)
+            if state is not None:
+                state.json = True
         return value
 
     return click.option(
@@ -409,7 +410,7 @@ def projects_update(
     """Change a project's fields (by id or name); only the options given change, guarded by its version."""
     client = state.client()
     found = _resolve_project(client, project)
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in {
             "name": name,
@@ -742,9 +743,9 @@ ARTIFACT_COLUMNS = [
 def artifacts_search(
     state: State,
     query: str | None,
-    artifact_type: str | None,
+    artifact_type: ArtifactType | None,
     tags: tuple[str, ...],
-    mode: str | None,
+    mode: SearchMode | None,
     include_deprecated: bool,
     limit: int,
 ) -> None:
@@ -770,7 +771,7 @@ def artifacts_search(
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> None:
+def artifacts_show(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:
     """An artifact and its versions (ARTIFACT is an id, or a name)."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
@@ -801,7 +802,7 @@ def artifacts_show(state: State, artifact: str, artifact_type: str | None) -> No
     )
 
 
-def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) -> dict[str, Any]:
+def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType | None) -> dict[str, Any]:
     """By id, else by exact name (and type)."""
     from maestro_client.errors import NotFound
 
@@ -814,7 +815,7 @@ def _resolve_artifact(client: Client, artifact: str, artifact_type: str | None) 
         return match
 
 
-def _find_by_name(client: Client, name: str, artifact_type: str | None) -> dict[str, Any] | None:
+def _find_by_name(client: Client, name: str, artifact_type: ArtifactType | None) -> dict[str, Any] | None:
     page = client.search_artifacts(name, mode="keyword", type=artifact_type, include_deprecated=True, limit=100)
     for item in page.all(max_items=500):
         if item.get("name") == name and (artifact_type is None or item.get("type") == artifact_type):
@@ -862,7 +863,7 @@ class _JobProgress(_StderrBar):
 
     def update(self, job: dict[str, Any]) -> None:
         progress = job.get("progress")
-        detail = job.get("detail") if isinstance(job.get("detail"), dict) else {}
+        detail = job["detail"] if isinstance(job.get("detail"), dict) else {}
         message = f"{job.get('state', '')}: {detail.get('message', '')}".rstrip(": ")
         self._move(completed=float(progress) if isinstance(progress, (int, float)) else 0.0, message=message)
 
@@ -901,7 +902,7 @@ class _JobProgress(_StderrBar):
 def artifacts_push(
     state: State,
     path: Path,
-    artifact_type: str,
+    artifact_type: ArtifactType,
     version: str,
     name: str | None,
     artifact_id: str | None,
@@ -961,7 +962,7 @@ def artifacts_push(
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_type: str) -> tuple[Path, str]:
+def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_type: ArtifactType) -> tuple[Path, str]:
     """Convert a pickled scikit-learn model to a checked ONNX file beside it; (its path, application/onnx)."""
     from maestro_client import onnx_convert
 
@@ -995,7 +996,7 @@ def _convert_to_onnx(state: State, path: Path, sample: Path | None, artifact_typ
 @json_option
 @pass_state
 def artifacts_use(
-    state: State, artifact: str, artifact_type: str | None, project: str, version: str, context: str | None
+    state: State, artifact: str, artifact_type: ArtifactType | None, project: str, version: str, context: str | None
 ) -> None:
     """Record that a project used a version of an artifact (ARTIFACT: id or name); recording it again is a no-op."""
     client = state.client()
@@ -1021,7 +1022,7 @@ def artifacts_use(
 @json_option
 @pass_state
 def artifacts_pull(
-    state: State, artifact: str, version: str | None, artifact_type: str | None, output: Path | None
+    state: State, artifact: str, version: str | None, artifact_type: ArtifactType | None, output: Path | None
 ) -> None:
     """Download a verified version (ARTIFACT is an id, or a name; NAME@ALIAS pulls what the alias names, e.g.
     churn@champion) and check its SHA-256."""
@@ -1088,7 +1089,7 @@ ALIAS_COLUMNS = [
 @json_option
 @pass_state
 def artifacts_alias_set(
-    state: State, artifact: str, alias: str, version: str, artifact_type: str | None, if_revision: int | None
+    state: State, artifact: str, alias: str, version: str, artifact_type: ArtifactType | None, if_revision: int | None
 ) -> None:
     """Point ALIAS of ARTIFACT at VERSION (a ready version, or @other-alias)."""
     client = state.client()
@@ -1106,7 +1107,7 @@ def artifacts_alias_set(
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: str | None) -> None:
+def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: ArtifactType | None) -> None:
     """Remove ALIAS from ARTIFACT (the version stays)."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
@@ -1121,7 +1122,7 @@ def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: s
 @click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
 @json_option
 @pass_state
-def artifacts_alias_list(state: State, artifact: str, artifact_type: str | None) -> None:
+def artifacts_alias_list(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:
     """ARTIFACT's aliases and the versions they name."""
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)

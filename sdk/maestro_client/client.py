@@ -188,8 +188,9 @@ class Client:
         def fetch(cursor: str) -> Page:
             return self._list(path, {**params, "cursor": cursor}, method=method)
 
-        sent = {"params": params} if method == "GET" else {"json": _clean(params)}
-        return Page.from_body(self._call(method, path, **sent), fetch)
+        if method == "GET":
+            return Page.from_body(self._call(method, path, params=params), fetch)
+        return Page.from_body(self._call(method, path, json=_clean(params)), fetch)
 
     # ------------------------------------------------------------------ health
     @endpoint("GET", "/v1/health")
@@ -894,7 +895,9 @@ class Client:
 
     def push_metrics(self, events: Iterable[dict[str, Any]], batch_size: int = 1000) -> list[Json]:
         """post_metrics in batches; returns each batch's answer, its rejected indexes counted across all events."""
-        answers, batch, sent = [], [], 0
+        answers: list[Json] = []
+        batch: list[dict[str, Any]] = []
+        sent = 0
 
         def post() -> None:
             answer = self.post_metrics(batch)

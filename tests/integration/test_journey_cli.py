@@ -18,24 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import PROFILE
 from tests.integration.test_cli import OK, _json
 from tests.integration.test_usage_and_impact import _ready_version
 
 pytestmark = pytest.mark.integration
 GIT_FIXTURE = Path(__file__).resolve().parents[1] / "data" / "git"
 TARGETS = ("success_score", "duration_days", "compute_cost_usd")
-PLAN = {
-    "problem_class": "classification",
-    "complexity_score": 6,
-    "team_size": 4,
-    "description": "churn classification for subscribers, weekly retraining",
-    "members": [
-        {"role": "ml_engineer", "experience_level": "senior"},
-        {"role": "data_engineer", "experience_level": "mid"},
-        {"role": "ml_scientist", "experience_level": "mid"},
-        {"role": "analyst", "experience_level": "junior"},
-    ],
-}
 
 
 def _history_csv(path: Path, tenant) -> int:
@@ -125,7 +114,7 @@ def test_a_teams_history_from_import_to_a_learned_prediction_and_a_whole_life_gi
 
     # 3. predict
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps(PLAN))
+    plan.write_text(json.dumps(PROFILE))
     predicted = _json(maestro("predict", "--profile", str(plan), "--json"))
     assert predicted["basis"] == "model"
     for target in TARGETS:

@@ -138,7 +138,7 @@ def json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def link_hash(fields: dict[str, Any], prev_hash: str) -> str:
+def link_hash(fields: dict[str, Any], prev_hash: str | None) -> str:
     """SHA-256 (lowercase hex) of a link's canonical form.
 
     Canonical form: the JSON object of exactly the LINK_FIELDS (tenant_id, seq, event_id, occurred_at, actor,
@@ -146,7 +146,7 @@ def link_hash(fields: dict[str, Any], prev_hash: str) -> str:
     a missing field counting as null; seq as an integer; occurred_at as `canonical_time` gives it; serialised
     with `json.dumps(..., sort_keys=True, separators=(",", ":"), default=str)` (keys sorted at every depth,
     no whitespace, non-ASCII escaped) and encoded as UTF-8. Other keys in `fields` (hash, id) are ignored."""
-    payload = {name: fields.get(name) for name in LINK_FIELDS}
+    payload: dict[str, Any] = {name: fields.get(name) for name in LINK_FIELDS}
     payload["seq"] = int(payload["seq"])
     if payload["occurred_at"] is not None:
         payload["occurred_at"] = canonical_time(payload["occurred_at"])

@@ -360,6 +360,7 @@ class _ArtifactDesign:
         """(G_w, b_w, y'M_w y) for one set of project weights, G_w dense."""
         p, z = self.p, self.controls
         per_project = np.bincount(self.rows, minlength=self.n).astype(np.int64)
+        gram: np.ndarray
         if int((per_project**2).sum()) <= MAX_SPARSE_PAIRS:
             key, row = self._pairs(per_project)
             gram = np.bincount(key, weights=w[row], minlength=p * p).reshape(p, p)

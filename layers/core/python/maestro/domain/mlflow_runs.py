@@ -60,8 +60,9 @@ def summarise(runs: Sequence[Run], primary_metric: str | None, direction: str) -
     """Runs per week spans the first to the last run's start (at least one week)."""
     if direction not in ("maximize", "minimize"):
         raise ValueError("direction must be maximize or minimize")
-    finished = [r for r in runs if r.end_time is not None and r.status != "RUNNING"]
-    durations = [(r.end_time - r.start_time).total_seconds() for r in finished]
+    durations = [
+        (r.end_time - r.start_time).total_seconds() for r in runs if r.end_time is not None and r.status != "RUNNING"
+    ]
     starts = sorted(r.start_time for r in runs)
     weeks = max(1.0, (starts[-1] - starts[0]).total_seconds() / (7 * 86400)) if starts else None
     best = None

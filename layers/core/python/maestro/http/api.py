@@ -42,7 +42,8 @@ def _body_size(event: Request) -> int:
 def _as_problem(response: Response) -> Response:
     """Chalice's own error bodies ({"Code", "Message"}) become problem+json with the same status."""
     headers = response.headers or {}
-    content_type = headers.get("Content-Type") or headers.get("content-type") or JSON_CONTENT_TYPE
+    declared = headers.get("Content-Type") or headers.get("content-type") or JSON_CONTENT_TYPE
+    content_type = declared if isinstance(declared, str) else ", ".join(declared)  # a multi-value header
     if response.status_code < 400 or content_type.startswith(PROBLEM_CONTENT_TYPE):
         return response
     body = response.body
@@ -63,23 +64,25 @@ def _as_problem(response: Response) -> Response:
 def problem_middleware(event: Request, get_response: MiddlewareHandler) -> Response:
     """HTTP middleware: correlation id, body-size limit, and problem+json for errors Chalice answers itself."""
     # API Gateway's request id; locally (no gateway) the caller's X-Request-Id or a fresh one.
+    context: dict[str, Any] = event.context or {}
     request_id = (
-        (event.context or {}).get("requestId")
-        or client_request_id((event.headers or {}).get("x-request-id"))
+        context.get("requestId")
+        or client_request_id(event.headers.get("x-request-id") if event.headers else None)
         or str(uuid.uuid4())
     )
     if event.context is not None:
         event.context.setdefault("requestId", request_id)  # the audit log and the views read it from here
     logger.set_correlation_id(request_id)
     limit = get_settings().max_body_bytes
-    route = f"{event.method} {(event.context or {}).get('resourcePath', '')}"
+    route = f"{event.method} {context.get('resourcePath', '')}"
     if _body_size(event) > limit:
         response = response_for_domain_error(PayloadTooLarge(f"request body exceeds {limit} bytes", limit_bytes=limit))
     else:
         # One X-Ray subsegment per route (a no-op where tracing is disabled, as locally).
         with tracer.provider.in_subsegment(f"## {route}") as subsegment:
             response = _as_problem(get_response(event))
-            subsegment.put_annotation("status", response.status_code)
+            # aws-xray-sdk's stub names numbers.Number, which the type check does not relate to int
+            subsegment.put_annotation("status", response.status_code)  # type: ignore[arg-type]
     response.headers = {**(response.headers or {}), "X-Request-Id": request_id}
     metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit="Count", value=1)
     metrics.flush_metrics()

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.problems import PROBLEM_CONTENT_TYPE
@@ -33,7 +33,7 @@ SECURITY_SCHEMES = {
         "description": "An API key from POST /v1/api-keys.",
     },
 }
-AUTHENTICATED = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+AUTHENTICATED: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 ERROR_DESCRIPTIONS = {
@@ -86,7 +86,7 @@ def error_statuses(spec: RouteSpec) -> list[int]:
 
 def build_document(specs: Iterable[RouteSpec], *, title: str = "Maestro ML API", version: str = "1") -> dict:
     specs = sorted(specs, key=lambda s: (s.path, s.method))
-    wanted: dict[tuple[type[BaseModel], str], None] = {(ProblemDetails, "serialization"): None}
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ProblemDetails, "serialization"): None}
     responses = {}
     for spec in specs:
         if spec.body is not None:
@@ -100,7 +100,7 @@ def build_document(specs: Iterable[RouteSpec], *, title: str = "Maestro ML API",
     refs, definitions = models_json_schema(list(wanted), ref_template=REF_TEMPLATE)
     schemas = definitions.get("$defs", {})
 
-    def schema_of(model: Any, mode: str) -> dict:
+    def schema_of(model: Any, mode: JsonSchemaMode) -> dict:
         if isinstance(model, type) and issubclass(model, BaseModel):
             return refs[(model, mode)]
         return model  # a plain JSON schema dict

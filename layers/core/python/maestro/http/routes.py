@@ -6,7 +6,7 @@ the OpenAPI document (maestro.http.openapi) is built from."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +87,8 @@ class RequestScope:
             self.params = parse_query(model, self.request.query_params)
 
     def header(self, name: str) -> str | None:
-        return (self.request.headers or {}).get(name.lower())
+        headers = self.request.headers
+        return headers.get(name.lower()) if headers else None
 
     @property
     def expected_version(self) -> int | None:
@@ -98,7 +99,7 @@ class RequestScope:
 def request_meta(request: Request) -> RequestMeta:
     context = request.context or {}
     identity = context.get("identity") or {}
-    headers = request.headers or {}
+    headers: Mapping[str, str] = request.headers or {}
     return RequestMeta(
         source_ip=identity.get("sourceIp"),
         user_agent=headers.get("user-agent"),
@@ -186,7 +187,7 @@ class RouteKit:
             def handle(**params: Any) -> Any:
                 request = self.blueprint.current_request
                 scope = RequestScope(request, None, request_meta(request), spec=specs.get(request.method))
-                idempotency_key = (request.headers or {}).get("idempotency-key")
+                idempotency_key = request.headers.get("idempotency-key") if request.headers else None
                 if request.method == "POST" and idempotency_key is not None and permission != PUBLIC:
                     response = self._run_idempotently(view, scope, permission, params, idempotency_key, path)
                 else:

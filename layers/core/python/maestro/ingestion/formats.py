@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -113,12 +113,13 @@ def parse(
     by `iter_lines`, or any iterable of byte lines. `fallback_timestamp` (the object's LastModified) dates JUnit
     suites that carry no timestamp of their own."""
     if fmt in (JSONL, GITLOG):
-        lines = iter_lines(stream) if hasattr(stream, "read") else stream
+        lines = iter_lines(cast(BinaryIO, stream)) if hasattr(stream, "read") else stream
         return parse_jsonl(lines) if fmt == JSONL else parse_gitlog(lines)
+    # JUnit XML and workflow-run JSON are parsed whole, from a binary stream only.
     if fmt == JUNIT:
-        return parse_junit(stream, fallback_timestamp=fallback_timestamp)
+        return parse_junit(cast(BinaryIO, stream), fallback_timestamp=fallback_timestamp)
     if fmt == WORKFLOW_RUNS:
-        return parse_workflow_runs(stream)
+        return parse_workflow_runs(cast(BinaryIO, stream))
     raise ValueError(f"unknown drop format {fmt!r}; expected one of {FORMATS}")
 
 
@@ -486,18 +487,17 @@ def _suite_events(
     excerpt = f"<testsuite name={name!r} timestamp={suite.get('timestamp')!r}>"
     try:
         timestamp = _suite_timestamp(suite.get("timestamp"), fallback_timestamp)
+        seconds = _junit_seconds(suite.get("time"))
         values = (
             _junit_count(suite.get("tests"), tally.tests),
             _junit_count(suite.get("failures"), tally.failures),
             _junit_count(suite.get("errors"), tally.errors),
             _junit_count(suite.get("skipped"), tally.skipped),
-            _junit_seconds(suite.get("time")),
+            round(tally.seconds, 6) if seconds is None else seconds,
         )
     except ValueError as exc:
         yield ordinal, FormatError.at(ordinal, f"testsuite {name!r}: {exc}", excerpt)
         return
-    if values[4] is None:
-        values = (*values[:4], round(tally.seconds, 6))
     if values[4] < 0:
         yield ordinal, FormatError.at(ordinal, f"testsuite {name!r}: negative time", excerpt)
         return

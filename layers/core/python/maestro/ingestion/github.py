@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from maestro.domain.errors import InvalidInput
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricRejected, parse_timestamp
@@ -153,6 +153,7 @@ def _pull_request(payload: dict[str, Any], context: dict[str, Any]) -> list[dict
         "merge_commit_sha": pr.get("merge_commit_sha"),
         "draft": pr.get("draft"),
     }
+    values: list[tuple[str, float]]
     if payload["action"] == "opened":
         values, timestamp = [("pr_opened", 1)], _timestamp(pr, "created_at", "pull_request")
     elif not pr.get("merged"):
@@ -347,7 +348,7 @@ def _timestamp(obj: dict[str, Any], key: str, where: str) -> str:
     """The payload's own time, as GitHub wrote it, after checking it parses with a zone."""
     raw = obj.get(key)
     _moment(raw, f"{where}: {key}")
-    return raw
+    return cast(str, raw)  # _moment accepted it, and a JSON payload's only accepted form is an ISO 8601 string
 
 
 def _moment(raw: Any, what: str = "time") -> datetime:

@@ -39,7 +39,8 @@ def refresh(tenant_ids: Iterable[str], *, now: datetime | None = None) -> list[d
     from maestro.ml import feature_store
 
     now = now or datetime.now(UTC)
-    pending, results = [], []
+    pending: list[tuple[str, list[dict[str, Any]], float]] = []
+    results: list[dict[str, Any]] = []
     for tenant_id in tenant_ids:
         started = time.perf_counter()
         try:
@@ -53,10 +54,11 @@ def refresh(tenant_ids: Iterable[str], *, now: datetime | None = None) -> list[d
     if not pending:
         return results
     feature_store.apply()
-    earliest = None
+    earliest: datetime | None = None
     for tenant_id, rows, seconds in pending:
-        write = feature_store.write_offline(tenant_id, rows, written_at=now)
-        earliest = write.earliest_event if earliest is None else min(earliest, write.earliest_event)
+        write = feature_store.write_offline(tenant_id, rows, written_at=now)  # rows are never empty here
+        if write is not None and write.earliest_event is not None:
+            earliest = write.earliest_event if earliest is None else min(earliest, write.earliest_event)
         results.append({"tenant_id": tenant_id, "rows": len(rows), "read_seconds": round(seconds, 2)})
     feature_store.materialize(now + timedelta(seconds=1), since=earliest)
     return results

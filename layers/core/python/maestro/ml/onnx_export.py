@@ -108,7 +108,7 @@ def _merge(graphs: list[tuple[str, Any]], n_features: int):
         outputs,
         initializer=initializers,
     )
-    opsets = {}
+    opsets: dict[str, int] = {}
     for _, model in graphs:
         for entry in model.opset_import:
             opsets[entry.domain] = max(opsets.get(entry.domain, 0), entry.version)

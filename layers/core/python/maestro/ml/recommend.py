@@ -263,7 +263,7 @@ def learn_recommender(
     fit, validation = ordered[:cut], ordered[cut:]
     inner = ArtifactRecommender(history, fit, seed=seed)
     if relevance is None:
-        truth = [history.ground_truth.relevance(p.problem_class) for p in validation]
+        truth = [history.known_truth().relevance(p.problem_class) for p in validation]
     else:
         truth = [dict(relevance(p)) for p in validation]
     profiles = [features(p) for p in validation]
@@ -271,9 +271,9 @@ def learn_recommender(
     similarity_grid = BLEND_GRID["similarity"] if similarity else (0.0,)
     results = []
     for neighbours in BLEND_GRID["neighbours"]:
-        parts = [inner.components(profile, sim, neighbours) for profile, sim in zip(profiles, sims, strict=False)]
+        parts = [inner.components(profile, sim, int(neighbours)) for profile, sim in zip(profiles, sims, strict=False)]
         for w_impact, w_similarity in product(BLEND_GRID["impact"], similarity_grid):
-            weights = BlendWeights(w_impact, w_similarity, neighbours)
+            weights = BlendWeights(w_impact, w_similarity, int(neighbours))
             ndcg = float(
                 np.mean(
                     [
@@ -315,7 +315,7 @@ def evaluate_recommendations(
     by_class: dict[str, list[str]] = {}
     ours, overall, in_class = [], [], []
     for p in held_out:
-        grades = history.ground_truth.relevance(p.problem_class)
+        grades = history.known_truth().relevance(p.problem_class)
         ranked = [
             r["artifact_id"]
             for r in recommender.recommend(features(p), similarity=similarity(p) if similarity else None)
@@ -388,7 +388,7 @@ def team_shapes(profile: Mapping[str, float], *, min_size: int = 2, max_size: in
     for people in (1, 2):
         if plan["team_size"] + people <= max_size:
             shapes += [
-                _shape(_changed(levels, **{level: people}), _changed(roles, **{role: people}))
+                _shape({**levels, level: levels[level] + people}, {**roles, role: roles[role] + people})
                 for level, role in product(ADDED_LEVELS, ADDED_ROLES)
             ]
         if plan["team_size"] - people >= min_size:

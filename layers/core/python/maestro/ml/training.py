@@ -183,7 +183,8 @@ def greedy_ensemble(
     the running average of out-of-fold predictions the lowest MAE; weights are the counts / rounds, in order
     of first pick. Ties go to the earlier candidate."""
     names = list(out_of_fold)
-    total, counts = np.zeros(len(y)), {}
+    total = np.zeros(len(y))
+    counts: dict[str, int] = {}
     for step in range(1, rounds + 1):
         pick = min(names, key=lambda n: float(np.mean(np.abs((total + out_of_fold[n]) / step - y))))
         total = total + out_of_fold[pick]
@@ -432,13 +433,14 @@ def train_target(
     best_single = min(searched, key=lambda c: figures[c.name]["cv_mae"]).name  # first of equals: grid order
     weights = greedy_ensemble({c.name: out_of_fold[c.name] for c in searched}, y_train)
     estimator = CandidateAverage([(fitted[name], weight) for name, weight in weights.items()])
-    ensemble_cv = _figures(y_train, sum(w * out_of_fold[name] for name, w in weights.items()))
+    ensemble_cv = _figures(y_train, sum((w * out_of_fold[name] for name, w in weights.items()), np.zeros(len(y_train))))
     ensemble_holdout = _figures(y_hold, estimator.predict(X_hold))
     # The searched model serves only when it beats both baselines on the hold-out set; else the best baseline
     # (fitted on the same training projects) is the model, and the metrics say so.
     order = list(baselines(target))  # on a tie the simpler baseline (tenant mean) serves
     best_baseline = min(order, key=lambda k: (figures[f"baseline:{k}"]["holdout_mae"], order.index(k)))
     baseline_mae = figures[f"baseline:{best_baseline}"]["holdout_mae"]
+    serving: dict[str, Any]
     if ensemble_holdout["mae"] < baseline_mae:
         serving = {
             "model": "searched",
@@ -474,14 +476,14 @@ def train_target(
     importance = permutation_importance(
         estimator, X_hold, y_hold, scoring="neg_mean_absolute_error", n_repeats=5, random_state=seed, n_jobs=1
     )
-    order = np.argsort(-importance.importances_mean, kind="stable")[:TOP_FEATURES]
+    top_features = np.argsort(-importance.importances_mean, kind="stable")[:TOP_FEATURES]
     importances = [
         {
             "feature": feature_names[i],
             "mae_increase": round(float(importance.importances_mean[i]), 4),
             "std": round(float(importance.importances_std[i]), 4),
         }
-        for i in order
+        for i in top_features
     ]
 
     metrics = {

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.artifact_versions import Integrity, VersionRef
@@ -94,7 +95,7 @@ def mark_ready(tenant_id: str, version: ArtifactVersion, s3_version_id: str | No
     """pending -> ready, pinned to the verified object version, and the tenant's stored bytes grow by the
     version's size, in one transaction. False if the version was no longer pending (already decided)."""
     ensure_bound()
-    actions = [
+    actions: list[Action] = [
         ArtifactVersion.status.set(VersionStatus.READY.value),
         ArtifactVersion.status_reason.remove(),
         ArtifactVersion.integrity.set(Integrity.INTACT),
@@ -152,7 +153,7 @@ def set_signature(
 ) -> None:
     """Store what serving read from a ready version's graph (its signature, or why it cannot be served)."""
     ensure_bound()
-    actions = [ArtifactVersion.signature.set(signature)] if signature is not None else []
+    actions: list[Action] = [ArtifactVersion.signature.set(signature)] if signature is not None else []
     actions.append(
         ArtifactVersion.serving_problem.set(serving_problem)
         if serving_problem

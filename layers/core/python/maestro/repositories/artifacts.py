@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
@@ -128,7 +129,7 @@ def set_impact(tenant_id: str, artifact_id: str, score: float, impact: dict) -> 
 
 
 def record_version_counts(tenant_id: str, artifact_id: str, latest_version: str | None) -> None:
-    actions = [Artifact.version_count.add(1)]
+    actions: list[Action] = [Artifact.version_count.add(1)]
     if latest_version is not None:
         actions.append(Artifact.latest_version.set(latest_version))
     _update_derived(tenant_id, artifact_id, actions)

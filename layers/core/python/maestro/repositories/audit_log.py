@@ -42,7 +42,7 @@ def append(tenant_id: str, entry: AuditEntry, *, now: datetime | None = None, ma
         head = _head(tenant_id)
         link = build_link(
             tenant_id,
-            head.seq + 1 if head else 1,
+            int(head.seq) + 1 if head else 1,
             head.hash if head else GENESIS_HASH,
             entry,
             event_id=event_id,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
@@ -59,7 +60,7 @@ def get_tenant(tenant_id: str) -> Tenant | None:
 def add_user(user: User, users_quota: int) -> None:
     """Create a user in an existing tenant: quota-checked counter, unique email and the user, all or nothing."""
     ensure_bound()
-    counters = [Tenant.users_count.add(1)]
+    counters: list[Action] = [Tenant.users_count.add(1)]
     if user.role == ADMIN:
         counters.append(Tenant.admin_count.add(1))
     try:
@@ -124,14 +125,15 @@ def change_user(
     new_role = role if role is not None else user.role
     new_active = (active if active is not None else user.active) and deleted_at is None and user.deleted_at is None
     is_admin = new_role == ADMIN and new_active
-    actions = [User.updated_at.set(now)]
+    actions: list[Action] = [User.updated_at.set(now)]
     if role is not None:
         actions.append(User.role.set(role))
     if active is not None:
         actions.append(User.active.set(active))
     if deleted_at is not None:
         actions += [User.deleted_at.set(deleted_at), User.active.set(False)]
-    tenant_actions, tenant_condition = [], None
+    tenant_actions: list[Action] = []
+    tenant_condition = None
     if was_admin and not is_admin:
         tenant_actions.append(Tenant.admin_count.add(-1))
         tenant_condition = Tenant.admin_count > 1
@@ -154,7 +156,10 @@ def change_user(
                 raise PreconditionFailed("the user changed since you read it", current_version=user.version) from None
             raise LostRace("the user changed while it was being changed") from None
         raise
-    return get_user(user.tenant_id, user.user_id)
+    changed = get_user(user.tenant_id, user.user_id)
+    if changed is None:
+        raise LostRace("the user was deleted while it was being changed")
+    return changed
 
 
 def _login_attempts_key(email: str) -> str:

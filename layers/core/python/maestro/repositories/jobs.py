@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from maestro.repositories.schema import Job
 from maestro.repositories.tables import ensure_bound, is_condition_failure
 
@@ -49,7 +51,7 @@ def report_progress(tenant_id: str, job_id: str, progress: float, detail: dict[s
 
 def finish_job(tenant_id: str, job_id: str, state: str, detail: dict[str, Any], now: datetime) -> None:
     ensure_bound()
-    actions = [Job.state.set(state), Job.detail.set(detail), Job.updated_at.set(now)]
+    actions: list[Action] = [Job.state.set(state), Job.detail.set(detail), Job.updated_at.set(now)]
     if state == "succeeded":
         actions.append(Job.progress.set(1.0))
     Job(tenant_id, job_id).update(actions=actions, condition=Job.state == "running")

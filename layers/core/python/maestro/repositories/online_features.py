@@ -27,7 +27,7 @@ from maestro.domain.meta.feature_views import (
 )
 from maestro.settings import Settings, get_settings
 
-FeatureValue = float | str | None
+FeatureValue = float | str | bytes | None  # bytes only where a bytes value was stored (none of ours)
 VALUE_TYPE_STRING = 2  # feast.value_type.ValueType.STRING
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem call, over all tables
 MAX_UNPROCESSED_ROUNDS = 8
@@ -146,7 +146,8 @@ def decode_value(data: bytes) -> float | int | bool | str | bytes | None:
     """Decode a serialised feast ValueProto holding a scalar: double/float -> float, int32/int64/unix_timestamp ->
     int, bool -> bool, string/json -> str, bytes -> bytes; an unset value or null_val -> None. The last field wins,
     as protobuf parses a oneof. Other types raise UnsupportedFeatureValue."""
-    pos, value = 0, None
+    pos = 0
+    value: float | int | bool | str | bytes | None = None
     while pos < len(data):
         tag, pos = _varint(data, pos)
         number, wire = tag >> 3, tag & 7

@@ -9,6 +9,7 @@ tests/integration/test_schema_consistency.py fails when either disagrees with th
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pynamodb.attributes import (
@@ -42,6 +43,12 @@ class MaestroModel(Model):
     class Meta:
         abstract = True
         billing_mode = "PAY_PER_REQUEST"
+        # Set per stage by bind_tables (declared here for the type checker; pynamodb reads them off each Meta).
+        table_name: str
+        region: str
+        host: str | None
+        connect_timeout_seconds: int
+        max_retry_attempts: int
 
 
 # ---------------------------------------------------------------- identity
@@ -64,7 +71,9 @@ class Tenant(MaestroModel):
     success_weights = JSONAttribute(null=True)
     mlflow = JSONAttribute(null=True)  # tracking server integration (the token lives in Secrets Manager)
     # Aliases only admins may move or remove (maestro.services.artifact_aliases); changed by admins only.
-    protected_aliases = ListAttribute(of=UnicodeAttribute, default=list)
+    # ListAttribute[str]: the element type its users see; pynamodb's stubs type `of=` as that element type
+    # rather than the attribute class it takes at runtime (here and on RateLimitWindow.failures).
+    protected_aliases = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
 
 
 class UserEmail(MaestroModel):
@@ -509,8 +518,39 @@ class MetricAggregate(MaestroModel):
 
     tenant_project = UnicodeAttribute(hash_key=True)
     aggregate_key = UnicodeAttribute(range_key=True)  # metric_type#day#YYYY-MM-DD
-    count = NumberAttribute(default=0)
+    # The stored attribute is named `count`, which shadows pynamodb's Model.count (unused on this model).
+    count = NumberAttribute(default=0)  # type: ignore[assignment]
     total = NumberAttribute(default=0)
+
+
+class RollupsByTenantWeekIndex(GlobalSecondaryIndex["MetricRollup"]):
+    """Sparse: only rollups of the velocity types carry these keys, so one query lists every project's velocity
+    facts of a run of weeks (`week#project_id#type#shard`) for the comparison with the other projects."""
+
+    class Meta:
+        index_name = "tenant-week-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    week_project = UnicodeAttribute(range_key=True)
+
+
+class MetricRollup(MaestroModel):
+    """A project's events of one metric type in one week (and shard), as a set of compact facts
+    (maestro.domain.analytics.rollups): ADDed in the transaction that stores the events, read by the analytics
+    reports instead of the events."""
+
+    logical_name = "metric-rollups"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "metric-rollups"
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    rollup_key = UnicodeAttribute(range_key=True)  # week (Monday, YYYY-MM-DD)#metric_type#shard
+    facts = UnicodeSetAttribute(null=True)
+    tenant_id = UnicodeAttribute(null=True)  # velocity types only (the sparse index)
+    week_project = UnicodeAttribute(null=True)
+    by_tenant_week = RollupsByTenantWeekIndex()
 
 
 class RepositoryIntegration(MaestroModel):
@@ -633,11 +673,12 @@ class RateLimitWindow(MaestroModel):
         table_name = "rate-limits"
 
     window_key = UnicodeAttribute(hash_key=True)  # <limit name>#<subject>#<window start>
-    count = NumberAttribute(default=0)
+    # The stored attribute is named `count`, which shadows pynamodb's Model.count (unused on this model).
+    count = NumberAttribute(default=0)  # type: ignore[assignment]
     expires_at_epoch = NumberAttribute()
     # Login throttling (key `login#<sha256 of the email>`): kept per email, whether or not an account has it,
     # so a locked account and an unknown email answer alike.
-    failures = ListAttribute(of=NumberAttribute, null=True)  # epoch seconds of recent failures
+    failures = ListAttribute[float](of=NumberAttribute, null=True)  # type: ignore[arg-type]  # epoch seconds
     locked_until = UTCDateTimeAttribute(null=True)
 
 
@@ -682,6 +723,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     ArtifactUsage,
     ProcessMetric,
     MetricAggregate,
+    MetricRollup,
     CustomMetricType,
     RepositoryIntegration,
     Prediction,
@@ -712,12 +754,12 @@ def table_definition(model: type[MaestroModel]) -> dict[str, Any]:
         "KeySchema": _keys(schema["key_schema"]),
         "BillingMode": "PAY_PER_REQUEST",
     }
-    for kind, key in (
-        ("global_secondary_indexes", "GlobalSecondaryIndexes"),
-        ("local_secondary_indexes", "LocalSecondaryIndexes"),
+    for key, declared in (
+        ("GlobalSecondaryIndexes", schema["global_secondary_indexes"]),
+        ("LocalSecondaryIndexes", schema["local_secondary_indexes"]),
     ):
         indexes = []
-        for index in schema[kind]:
+        for index in declared:
             attributes.update({a["AttributeName"]: a["AttributeType"] for a in index["attribute_definitions"]})
             indexes.append(
                 {
@@ -736,7 +778,7 @@ def table_definition(model: type[MaestroModel]) -> dict[str, Any]:
     return definition
 
 
-def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+def _keys(key_schema: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     # HASH first, then RANGE: the order DynamoDB requires and reports.
     return sorted(
         ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in key_schema),

@@ -59,8 +59,11 @@ def _version_record(caller: Caller, artifact_id: str, version: str) -> ArtifactV
     """The caller's tenant's version (`version` may be `@alias`), or NotFound (also for another tenant's
     artifact)."""
     get_artifact_record(caller, artifact_id)
-    version = resolve_version(caller.tenant_id, artifact_id, version)
-    record = store.get_version(caller.tenant_id, artifact_id, version)
+    return _stored_version(caller.tenant_id, artifact_id, resolve_version(caller.tenant_id, artifact_id, version))
+
+
+def _stored_version(tenant_id: str, artifact_id: str, version: str) -> ArtifactVersion:
+    record = store.get_version(tenant_id, artifact_id, version)
     if record is None:
         raise NotFound(f"version {version} of artifact {artifact_id} not found")
     return record
@@ -196,7 +199,7 @@ def complete_upload(caller: Caller, artifact_id: str, version: str, meta: Reques
         raise NotFound(f"no object uploaded yet for version {version}; PUT it to the upload URL first")
     if landed.size <= rules.SYNC_VERIFY_MAX_BYTES or landed.size != int(record.size_bytes):
         _observe(caller.tenant_id, record, landed, caller.actor, meta)
-    record = store.get_version(caller.tenant_id, artifact_id, version)
+    record = _stored_version(caller.tenant_id, artifact_id, version)
     return version_view(record), record.status != VersionStatus.PENDING.value
 
 
@@ -224,7 +227,7 @@ def _observe(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead
         outcome = _settle(tenant_id, record, landed, actor, meta)
         if outcome != "raced":
             return outcome
-        record = store.get_version(tenant_id, *_ids(record))
+        record = _stored_version(tenant_id, *_ids(record))
     if record.status == VersionStatus.READY.value and landed.version_id and landed.version_id != record.s3_version_id:
         return _flag_changed(tenant_id, record, landed, actor, meta)
     return "unchanged"
@@ -247,7 +250,7 @@ def _settle(tenant_id: str, record: ArtifactVersion, landed: content.ObjectHead,
         from maestro.services.embeddings import artifact_changed
 
         artifact_changed(tenant_id, artifact_id)  # its content text may now be embedded
-    elif not store.mark_rejected(record, verdict.reason, landed.version_id, now):
+    elif not store.mark_rejected(record, verdict.reason or "rejected", landed.version_id, now):
         return "raced"
     action = "artifact.version_verified" if verdict.accepted else "artifact.version_rejected"
     record_audit(
@@ -373,7 +376,9 @@ def lineage(caller: Caller, artifact_id: str, depth: int) -> dict:
         raise InvalidInput(f"depth must be between 1 and {rules.MAX_LINEAGE_DEPTH}", parameter="depth")
     get_artifact_record(caller, artifact_id)
     tenant_id = caller.tenant_id
-    records = {VersionRef(artifact_id, v.version): v for v in store.all_versions(tenant_id, artifact_id)}
+    records: dict[VersionRef, ArtifactVersion | None] = {
+        VersionRef(artifact_id, v.version): v for v in store.all_versions(tenant_id, artifact_id)
+    }
     edges_by_parent: dict[str, dict[str, list[VersionRef]]] = {}  # one query per artifact, not per version
 
     def parents(ref: VersionRef) -> list[VersionRef]:

@@ -119,6 +119,7 @@ def embed_artifact(tenant_id: str, artifact_id: str) -> str:
     has_vector = existing is not None and existing.vector is not None and existing.text_sha256 == digest
     if (
         has_vector
+        and existing is not None
         and not existing.deleted
         and existing.entry == entry
         and (existing.content_text or "") == content

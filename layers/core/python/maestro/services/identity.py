@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from maestro.domain.errors import (
     InvalidInput,
@@ -327,7 +328,7 @@ def _authenticate_api_key(token: str) -> Caller:
 
 def me(caller: Caller) -> dict:
     tenant = store.get_tenant(caller.tenant_id)
-    body = {
+    body: dict[str, Any] = {
         "principal_type": caller.principal_type,
         "id": caller.principal_id,
         "role": caller.role,
@@ -389,7 +390,8 @@ def accept_invite(invite: str, password: str, meta: RequestMeta) -> TokenPair:
     user = store.get_user(tenant_id, user_id)
     expected = user.invite_token_hash if user else None
     if (
-        not expected
+        user is None
+        or not expected
         or not secrets.compare_digest(expected, _hash_invite(f"{tenant_id}:{user_id}:{token}"))
         or not user.active
     ):
@@ -480,6 +482,7 @@ def create_api_key(caller: Caller, name: str, role: str, expires_at: datetime | 
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at must be in the future", field="expires_at")
     new_key = key_rules.generate_api_key()
+    owner_user_id: str | None
     if caller.principal_type == "user":
         owner_user_id = caller.principal_id
     else:  # a key made by a key belongs to that key's owner (or, like it, to the tenant)

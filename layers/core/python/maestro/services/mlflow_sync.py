@@ -68,8 +68,9 @@ def configure(
         "has_token": token is not None or basic is not None,
         "auth": "basic" if basic is not None else "bearer",
     }
-    if token is not None or basic is not None:
-        put_secret_text(_token_secret(caller.tenant_id), basic if basic is not None else token)
+    secret = basic if basic is not None else token
+    if secret is not None:
+        put_secret_text(_token_secret(caller.tenant_id), secret)
     Tenant(caller.tenant_id).update(actions=[Tenant.mlflow.set(config)])
     audit_as(
         caller,
@@ -112,7 +113,8 @@ def fetch_runs(config: dict[str, Any], tenant_id: str, experiment_name: str) -> 
         config, tenant_id, "GET", "/api/2.0/mlflow/experiments/get-by-name", query={"experiment_name": experiment_name}
     )
     experiment_id = found["experiment"]["experiment_id"]
-    runs, token = [], None
+    runs: list[Run] = []
+    token = None
     while len(runs) < MAX_RUNS:
         page = _call(
             config,
@@ -157,7 +159,10 @@ def sync_project(tenant: Tenant, project: Project) -> dict[str, Any]:
 
 def sync(caller: Caller, project_id: str, meta: RequestMeta) -> dict[str, Any]:
     project = require_project(caller.tenant_id, project_id)
-    outcome = sync_project(identity_store.get_tenant(caller.tenant_id), project)
+    tenant = identity_store.get_tenant(caller.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    outcome = sync_project(tenant, project)
     audit_as(
         caller,
         "integration.mlflow_sync",

@@ -83,7 +83,9 @@ def analytics(caller: Caller, artifact_id: str) -> dict[str, Any]:
     artifact = get_artifact_record(caller, artifact_id)
     usages = list(store.usages_of_artifact(caller.tenant_id, artifact_id))
     project_ids = sorted({u.project_version.split("#", 1)[0] for u in usages})
-    projects, teams, people = [], set(), set()
+    projects: list[dict[str, Any]] = []
+    teams: set[frozenset[str]] = set()
+    people: set[str] = set()
     for project_id in project_ids:
         project = project_store.get_project(caller.tenant_id, project_id)
         if project is None:

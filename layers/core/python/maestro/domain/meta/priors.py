@@ -45,11 +45,11 @@ def t_quantile(p: float, df: int) -> float:
     )
 
 
-def prior_estimate(target: str, outcomes: Sequence[float]) -> dict[str, Any]:
+def prior_estimate(target: str, outcomes: Sequence[float | None]) -> dict[str, Any]:
     """The prior answer for one target from the tenant's completed outcomes of it."""
     values = [float(v) for v in outcomes if v is not None and math.isfinite(float(v))]
     n = len(values)
-    base = {"model_version": None, "top_contributions": [], "completed_projects": n}
+    base: dict[str, Any] = {"model_version": None, "top_contributions": [], "completed_projects": n}
     if n == 0:
         return {
             **base,

@@ -14,7 +14,7 @@ or Feast on the request path. The arithmetic mirrors maestro.ml.training exactly
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ MANIFEST_FORMAT = "maestro-meta-onnx/1"
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 TOP_CONTRIBUTIONS = 5
 
-_FORWARD = {"identity": lambda v: v, "log": np.log, "log1p": np.log1p}
-_INVERSE = {"identity": lambda v: v, "log": np.exp, "log1p": np.expm1}
+_FORWARD: dict[str, Callable[[Any], np.ndarray]] = {"identity": lambda v: v, "log": np.log, "log1p": np.log1p}
+_INVERSE: dict[str, Callable[[Any], np.ndarray]] = {"identity": lambda v: v, "log": np.exp, "log1p": np.expm1}
 
 
 @dataclass
@@ -107,17 +107,17 @@ class ServedTarget:
 
     def explain(self, x: Sequence[float], top: int = TOP_CONTRIBUTIONS) -> list[dict[str, Any]]:
         """The features that move this prediction most (occlusion against the training mean), largest first."""
-        x = np.asarray(x, dtype=float)
+        row = np.asarray(x, dtype=float)
         means = np.asarray(self.manifest["feature_means"], dtype=float)
-        occluded = np.repeat(x[None, :], len(x), axis=0)
-        occluded[np.arange(len(x)), np.arange(len(x))] = means
-        points = self._point(self._outputs(np.vstack([x[None, :], occluded])))
+        occluded = np.repeat(row[None, :], len(row), axis=0)
+        occluded[np.arange(len(row)), np.arange(len(row))] = means
+        points = self._point(self._outputs(np.vstack([row[None, :], occluded])))
         effect = points[0] - points[1:]
         order = np.argsort(-np.abs(effect), kind="stable")
         return [
             {
                 "feature": self.feature_names[i],
-                "value": round(float(x[i]), 4),
+                "value": round(float(row[i]), 4),
                 "training_mean": round(float(means[i]), 4),
                 "contribution": round(float(effect[i]), 4),
             }

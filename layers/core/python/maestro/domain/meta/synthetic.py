@@ -143,7 +143,7 @@ EFFECTS: dict[str, dict[str, float]] = {
 }
 NOISE = {"duration_log_sd": 0.15, "cost_log_sd": 0.25, "performance_logit_sd": 0.35, "impact_log_sd": 0.5}
 
-CLASS_TOPICS = {
+CLASS_TOPICS: dict[str, tuple[str, ...]] = {
     ProblemClass.CLASSIFICATION: ("churn", "fraud", "lead scoring", "intent", "defect", "credit risk"),
     ProblemClass.REGRESSION: ("price", "demand elasticity", "lifetime value", "yield", "delivery time", "valuation"),
     ProblemClass.FORECASTING: ("sales", "inventory", "energy load", "traffic", "staffing", "cash flow"),
@@ -200,7 +200,7 @@ CLASS_WORDS = {
     ProblemClass.ANOMALY_DETECTION: "anomaly detection",
     ProblemClass.OTHER: "analytics",
 }
-GENERIC_TOPICS = (
+GENERIC_TOPICS: tuple[str, ...] = (
     "logging",
     "data validation",
     "experiment tracking",
@@ -449,7 +449,8 @@ def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 
 
     # success against the tenant's projects completed earlier, in end order
     by_end = sorted(range(len(raw)), key=lambda i: (raw[i]["end"], i))
-    scores, earlier = [0.0] * len(raw), []
+    scores = [0.0] * len(raw)
+    earlier: list[Outcome] = []
     for i in by_end:
         scores[i] = success_score(raw[i]["outcome"], earlier).score
         earlier.append(raw[i]["outcome"])

@@ -84,13 +84,13 @@ def subject_for_project(tenant_id: str, project_id: str, now: datetime, usages: 
     the cut-off)."""
     project = require_project(tenant_id, project_id)
     library = live_library(tenant_id)
-    context = {"project_id": project_id, "description": project.description or "", "library": library}
+    context: dict[str, Any] = {"project_id": project_id, "description": project.description or "", "library": library}
     try:
         from maestro.repositories.online_features import read_online_features
 
         row = read_online_features(tenant_id, [project_id], FEATURE_NAMES).get(project_id) or {}
         if row and all(row.get(name) is not None for name in FEATURE_NAMES):
-            return Subject({k: float(v) for k, v in row.items()}, "online_store", set(), **context)
+            return Subject({k: float(v) for k, v in row.items() if v is not None}, "online_store", set(), **context)
     except Exception as error:  # the online store is an optimisation of the same computation: fall back, say so
         logger.info("online features unavailable; computing", extra={"reason": repr(error)})
     record = project_record(tenant_id, project, as_of=now, usages=usages)
@@ -159,8 +159,8 @@ def subject_for_profile(tenant_id: str, profile: Mapping[str, Any], now: datetim
     )
 
 
-def _completed_outcomes(tenant_id: str) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {t: [] for t in TARGET_NAMES}
+def _completed_outcomes(tenant_id: str) -> dict[str, list[float | None]]:
+    out: dict[str, list[float | None]] = {t: [] for t in TARGET_NAMES}
     for index, project in enumerate(project_store.completed_projects(tenant_id)):
         if index >= PRIOR_SAMPLE_LIMIT:
             break

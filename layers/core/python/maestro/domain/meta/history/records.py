@@ -108,12 +108,18 @@ class GroundTruth:
 class History:
     projects: tuple[ProjectRecord, ...]  # in start order
     artifacts: tuple[ArtifactSpec, ...]
-    ground_truth: GroundTruth
+    ground_truth: GroundTruth | None  # None for a stored tenant (only a generated history knows its causes)
     seed: int
     origin: datetime
     now: datetime  # after every project's end
     # The generator's state (maestro.domain.meta.synthetic), to draw more projects from; None for a stored tenant.
     tenant: Any = field(default=None, repr=False, compare=False)
+
+    def known_truth(self) -> GroundTruth:
+        """The generator's ground truth; a stored tenant's history has none (ValueError)."""
+        if self.ground_truth is None:
+            raise ValueError("a stored tenant's history has no ground truth: pass the relevance to use")
+        return self.ground_truth
 
     def artifact(self, artifact_id: str) -> ArtifactSpec:
         return self._artifacts_by_id()[artifact_id]
