@@ -6,6 +6,11 @@
 
 Creates a tenant and its first admin where open signup is closed (prod). The password is read from stdin or
 prompted for, never taken from the command line, where it would land in shell history.
+
+    python -m infra.operator backfill-rollups --tenant-id ten_... [--project-id prj_...]
+
+Rebuilds the weekly rollups the analytics read from the stored events, for events stored before the rollups
+existed (maestro.services.analytics.backfill_rollups): idempotent, and safe beside live ingestion.
 """
 
 from __future__ import annotations
@@ -24,7 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--password-stdin", action="store_true", help="read the admin's password from stdin")
+    backfill = commands.add_parser("backfill-rollups", help="rebuild a tenant's (or one project's) weekly rollups")
+    backfill.add_argument("--tenant-id", required=True)
+    backfill.add_argument("--project-id")
     args = parser.parse_args(argv)
+    if args.command == "backfill-rollups":
+        from maestro.services.analytics import backfill_rollups, backfill_tenant_rollups
+
+        if args.project_id:
+            print(json.dumps(backfill_rollups(args.tenant_id, args.project_id)))
+        else:
+            print(json.dumps(backfill_tenant_rollups(args.tenant_id)))
+        return 0
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("admin password: ")
     from maestro.domain.errors import DomainError

@@ -1,6 +1,6 @@
 """Seed a tenant with a generated history (maestro.domain.meta.synthetic.generate_history): artifacts with versions
 (content in the bucket, verified), projects with members, usages, git/CI/MLflow metric events with their day
-aggregates, and outcomes. Local stage and tests only: rows are batch-written straight into the tables in the
+aggregates and weekly rollups, and outcomes. Local stage and tests only: rows are batch-written straight into the tables in the
 shapes the services write them (a year of history through the API would take hours on moto), then the impact
 job runs as it would after those outcomes.
 
@@ -19,12 +19,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from maestro.domain.analytics.rollups import rollups_of
 from maestro.domain.artifacts import deprecation_record, name_claim
 from maestro.domain.meta.history import History
 from maestro.domain.meta.synthetic import generate_history
 from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent, derive_event_id
 from maestro.domain.projects import ProjectStatus, success_score
-from maestro.repositories.metrics import aggregate_key, event_row
+from maestro.repositories.metrics import aggregate_key, event_row, rollup_row
 from maestro.repositories.projects import class_key, status_key
 from maestro.repositories.schema import (
     Artifact,
@@ -32,6 +33,7 @@ from maestro.repositories.schema import (
     ArtifactVector,
     ArtifactVersion,
     MetricAggregate,
+    MetricRollup,
     NameClaim,
     ProcessMetric,
     Project,
@@ -159,6 +161,7 @@ def seed_history(
         progress("embedding the artifacts (the embedding function's backfill)")
 
     projects, members, usages, metrics = [], [], [], []
+    events: list[MetricEvent] = []
     aggregates: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     success = _stored_success(history)
     progress(f"seeding {len(history.projects)} projects with members, usages and metric events")
@@ -226,22 +229,18 @@ def seed_history(
             event_id = derive_event_id(
                 SOURCE, record.project_id, metric.metric_type, metric.recorded_at, metric.value, str(n)
             )
-            metrics.append(
-                event_row(
-                    tenant_id,
-                    MetricEvent(
-                        event_id,
-                        record.project_id,
-                        metric.metric_type,
-                        metric.value,
-                        BUILT_IN_TYPES[metric.metric_type],
-                        metric.recorded_at,
-                        SOURCE,
-                        {"author": metric.member_id} if metric.member_id else {},
-                    ),
-                    metric.recorded_at,
-                )
+            event = MetricEvent(
+                event_id,
+                record.project_id,
+                metric.metric_type,
+                metric.value,
+                BUILT_IN_TYPES[metric.metric_type],
+                metric.recorded_at,
+                SOURCE,
+                {"author": metric.member_id} if metric.member_id else {},
             )
+            events.append(event)
+            metrics.append(event_row(tenant_id, event, metric.recorded_at))
             bucket = aggregates[
                 (record.project_id, aggregate_key(metric.metric_type, metric.recorded_at.date().isoformat()))
             ]
@@ -251,6 +250,8 @@ def seed_history(
     _batch(TeamMember, members, progress, "members")
     _batch(ArtifactUsage, usages, progress, "usages")
     _batch(ProcessMetric, metrics, progress, "metric events")
+    # The weekly rollups the analytics read, built by the ingestion's own builder (rollups_of) from the same events.
+    _batch(MetricRollup, [rollup_row(tenant_id, r) for r in rollups_of(events)], progress, "weekly rollups")
     _batch(
         MetricAggregate,
         [MetricAggregate(child_key(tenant_id, p), key, count=c, total=t) for (p, key), (c, t) in aggregates.items()],

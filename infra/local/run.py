@@ -95,8 +95,30 @@ def _demo_tenant() -> None:
     tenant = identity_store.get_tenant(saved["tenant_id"]) if saved else None
     if tenant is not None and int(tenant.projects_count or 0) > 0:  # the count is written after the whole history
         print(f"demo tenant (kept in this workspace): email {saved['email']}  password {saved['password']}", flush=True)
+        _backfill_rollups_of(saved["tenant_id"])
         return
     _seed_demo_tenant(save_demo_login)
+
+
+def _backfill_rollups_of(tenant_id: str) -> None:
+    """A demo seeded before the weekly rollups existed gets them, in the background (idempotent)."""
+    from maestro.repositories import metrics as metric_store
+    from maestro.repositories import projects as project_store
+
+    first = project_store.list_projects(tenant_id, status=None, problem_class=None, limit=1, cursor=None).items
+    if not first or metric_store.edge_week_rollups(tenant_id, first[0].project_id):
+        return
+
+    def backfill() -> None:
+        from maestro.services.analytics import backfill_tenant_rollups
+
+        try:
+            print(f"demo tenant: weekly rollups rebuilt ({backfill_tenant_rollups(tenant_id)})", flush=True)
+        except Exception as error:  # the platform stays up; the dashboard reads empty rollups meanwhile
+            if not _stopping.is_set():
+                print(f"rebuilding the demo tenant's rollups failed: {error!r}", flush=True)
+
+    threading.Thread(target=backfill, name="demo-rollups", daemon=True).start()
 
 
 def _seed_demo_tenant(save_login) -> None:

@@ -50,13 +50,14 @@ class FunctionAccess:
 
 
 # maestro.services.metrics_ingestion: the drop's tenant and project, custom types, and the exactly-once
-# transaction (conditional event rows plus day aggregates).
+# transaction (conditional event rows plus day aggregates and weekly rollups).
 INGEST_TABLES: dict[str, tuple[str, ...]] = {
     "tenants": ("dynamodb:GetItem",),
     "projects": ("dynamodb:GetItem",),
     "metric-types": ("dynamodb:Query",),
     "process-metrics": ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
     "metric-aggregates": ("dynamodb:UpdateItem",),
+    "metric-rollups": ("dynamodb:UpdateItem",),
 }
 IMPACT_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "projects": ("dynamodb:Query",),

@@ -647,10 +647,17 @@ def _refused_rows(now) -> list[dict]:
 
 def _duplicated_pull_request(client, project: dict, merged_at) -> None:
     """One merged PR reported by two sources (a webhook and an API backfill: two event ids, one pr_number): the
-    velocity card and the PR chart count it once; the raw pr_merge_hours events hold it twice."""
+    velocity card and the PR chart count it once; the raw pr_merge_hours events hold it twice. Likewise one commit
+    (a git-log drop and a push webhook: two event ids, one sha): the git report and the commits chart count it once."""
     from datetime import timedelta
 
     events = []
+    for source in ("git-log", "github-push"):
+        meta = {"sha": "c0ffee" * 6 + "beef", "author_email": "ada@example.com"}
+        events.append(
+            {"project_id": project["id"], "metric_type": "commits", "value": 1, "timestamp": merged_at.isoformat(),
+             "metadata": meta, "source": source, "event_id": f"{source}:commit:c0ffee"}
+        )  # fmt: skip
     for source in ("github-webhook", "github-backfill"):
         meta = {"pr_number": 9001, "author_login": "ada"}
         at = (merged_at + timedelta(seconds=len(events))).isoformat()
@@ -914,6 +921,11 @@ def test_a_teams_history_through_the_console(browser, console_url, journey, tmp_
             f"/v1/projects/{past['id']}/metrics", params={**period, "type": "pr_merge_hours", "bucket": shown["bucket"]}
         ).json()
         assert merged == git["prs_merged"]["count"] == sum(p["count"] for p in raw["points"]) - 1
+        raw_commits = tenant.admin.get(
+            f"/v1/projects/{past['id']}/metrics", params={**period, "type": "commits", "bucket": shown["bucket"]}
+        ).json()
+        charted = sum(_chart_values(page, "Commits per"))
+        assert charted == git["commits"] == sum(p["sum"] for p in raw_commits["points"]) - 1
         shot("dashboard-whole-life")
 
         # 5. Record its outcome: completed two years ago. The project completes and its life now ends there.

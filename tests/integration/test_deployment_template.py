@@ -263,6 +263,7 @@ def test_each_function_gets_only_what_it_uses(resources, template):
         "TableMetricTypes",
         "TableProcessMetrics",
         "TableMetricAggregates",
+        "TableMetricRollups",
         "TableTeamMembers",
         "TableArtifacts",
         "TableArtifactVersions",

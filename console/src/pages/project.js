@@ -146,9 +146,13 @@ function drawDashboard(root, projectId, shown) {
     h("li", { "data-rule": r.id }, h("strong", {}, humanize(r.id)), h("p", {}, r.text), h("code", { class: "small muted" }, r.rule)))),
   { emptyText: "No recommendations: nothing in this period crosses a rule's threshold.", isEmpty: (t) => !t.recommendations.length });
 
-  const commits = chartSection(charts, `Commits per ${per}`, () => series("commits").then((s) => ({ s, first: firstOf(s), empty: !hasData(s) })),
-    (canvas, d) => timeChart(canvas, { type: "bar", labels: d.s.points.map((p) => at(p.start)),
-      datasets: [{ label: "commits", data: d.s.points.map((p) => p.sum) }] }), "No commits in this period.");
+  // Commits from GET .../git's commit_series: the de-duplicated commits the git report counts (a commit reported by a
+  // git-log drop and a push webhook is one commit), not the raw commits events.
+  const commits = chartSection(charts, `Commits per ${per}`, async () => {
+    const s = shown.git.commit_series;
+    return { s, first: firstOf(s), empty: !s.points.some((p) => p.commits > 0) };
+  }, (canvas, d) => timeChart(canvas, { type: "bar", labels: d.s.points.map((p) => at(p.start)),
+    datasets: [{ label: "commits", data: d.s.points.map((p) => p.commits) }] }), "No commits in this period.");
   const lines = chartSection(charts, `Lines changed per ${per}`, () => Promise.all([series("lines_added"), series("lines_deleted")])
     .then(([added, deleted]) => ({ added, deleted, first: firstOf(added), empty: !hasData(added, deleted) })), (canvas, d) => timeChart(canvas, {
     type: "bar", stacked: true, labels: d.added.points.map((p) => at(p.start)),

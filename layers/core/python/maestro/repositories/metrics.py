@@ -1,20 +1,24 @@
 """Storage of process-metric events, exactly once. Events are written in transactions of up to 25 together
-with the day aggregates they change (increments summed per aggregate inside the transaction); each event row
-is conditional on not existing, so a replay changes nothing. A transaction cancelled by duplicates is retried
+with the day aggregates they change (increments summed per aggregate inside the transaction) and the weekly
+rollups they join (their facts ADDed to a string set, maestro.domain.analytics.rollups); each event row is
+conditional on not existing, so a replay changes nothing. A transaction cancelled by duplicates is retried
 without them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from maestro.domain.analytics.rollups import Rollup, rollups_of, tenant_week_key
 from maestro.domain.errors import Conflict
 from maestro.domain.metrics import MetricEvent
-from maestro.repositories.schema import CustomMetricType, MetricAggregate, ProcessMetric, child_key
+from maestro.repositories.schema import CustomMetricType, MetricAggregate, MetricRollup, ProcessMetric, child_key
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
@@ -22,7 +26,9 @@ from maestro.repositories.tables import (
     transaction_connection,
 )
 
-EVENTS_PER_TRANSACTION = 25  # 25 event rows + at most 25 aggregate updates: under DynamoDB's 100 items
+# 25 event rows + at most 25 day-aggregate and 25 rollup updates: under DynamoDB's 100 items per transaction
+EVENTS_PER_TRANSACTION = 25
+BACKFILL_WRITERS = 8  # rollup updates a backfill sends side by side
 
 
 def aggregate_key(metric_type: str, day: str) -> str:
@@ -80,6 +86,8 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
                         MetricAggregate(child_key(tenant_id, project_id), key),
                         actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)],
                     )
+                for rollup in rollups_of(chunk):
+                    tx.update(rollup_row(tenant_id, rollup), actions=_rollup_actions(tenant_id, rollup))
             return len(chunk), duplicates
         except TransactWriteError as error:
             failed = {i for i in failed_conditions(error) if i < len(chunk)}  # puts come first
@@ -88,6 +96,67 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
             duplicates += len(failed)
             chunk = [event for i, event in enumerate(chunk) if i not in failed]
     return 0, duplicates
+
+
+def rollup_row(tenant_id: str, rollup: Rollup) -> MetricRollup:
+    row = MetricRollup(child_key(tenant_id, rollup.project_id), rollup.key, facts=set(rollup.facts) or None)
+    if rollup.tenant_indexed:
+        row.tenant_id, row.week_project = tenant_id, tenant_week_key(rollup)
+    return row
+
+
+def _rollup_actions(tenant_id: str, rollup: Rollup) -> list[Action]:
+    actions: list[Action] = [MetricRollup.facts.add(set(rollup.facts))]  # a set: adding a fact twice is a no-op
+    if rollup.tenant_indexed:
+        actions += [MetricRollup.tenant_id.set(tenant_id), MetricRollup.week_project.set(tenant_week_key(rollup))]
+    return actions
+
+
+def _as_rollup(row: MetricRollup) -> Rollup:
+    return Rollup(row.tenant_project.split("#", 1)[1], row.rollup_key, set(row.facts or ()))
+
+
+def project_rollups(tenant_id: str, project_id: str, first_week: str, last_week: str) -> list[Rollup]:
+    """A project's rollup items of the weeks first_week..last_week (Monday dates, both included): one Query, paged."""
+    ensure_bound()
+    rows = MetricRollup.query(
+        child_key(tenant_id, project_id), MetricRollup.rollup_key.between(f"{first_week}#", f"{last_week}#\uffff")
+    )
+    return [_as_rollup(row) for row in rows]
+
+
+def tenant_rollups(tenant_id: str, first_week: str, last_week: str) -> list[Rollup]:
+    """Every project's rollups of the tenant-indexed (velocity) types in those weeks: one index Query, paged."""
+    ensure_bound()
+    rows = MetricRollup.by_tenant_week.query(
+        tenant_id, MetricRollup.week_project.between(f"{first_week}#", f"{last_week}#\uffff")
+    )
+    return [_as_rollup(row) for row in rows]
+
+
+def edge_week_rollups(tenant_id: str, project_id: str) -> list[Rollup]:
+    """The rollups of a project's first and last week with events (four Queries: each end's week, then its items)."""
+    ensure_bound()
+    key = child_key(tenant_id, project_id)
+    weeks = []
+    for forward in (True, False):
+        row = next(iter(MetricRollup.query(key, scan_index_forward=forward, limit=1)), None)
+        if row is None:
+            return []
+        weeks.append(row.rollup_key.split("#", 1)[0])
+    rollups = []
+    for week in dict.fromkeys(weeks):
+        rollups += [_as_rollup(r) for r in MetricRollup.query(key, MetricRollup.rollup_key.startswith(f"{week}#"))]
+    return rollups
+
+
+def add_rollups(tenant_id: str, rollups: Sequence[Rollup]) -> int:
+    """ADD each rollup's facts to its stored item (a backfill): a fact already there is a no-op, so running it again,
+    or beside live ingestion adding the same events, changes nothing. Returns the number of items updated."""
+    ensure_bound()
+    with ThreadPoolExecutor(max_workers=BACKFILL_WRITERS) as pool:
+        list(pool.map(lambda r: rollup_row(tenant_id, r).update(actions=_rollup_actions(tenant_id, r)), rollups))
+    return len(rollups)
 
 
 def events_in_period(

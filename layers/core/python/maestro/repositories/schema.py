@@ -523,6 +523,36 @@ class MetricAggregate(MaestroModel):
     total = NumberAttribute(default=0)
 
 
+class RollupsByTenantWeekIndex(GlobalSecondaryIndex["MetricRollup"]):
+    """Sparse: only rollups of the velocity types carry these keys, so one query lists every project's velocity
+    facts of a run of weeks (`week#project_id#type#shard`) for the comparison with the other projects."""
+
+    class Meta:
+        index_name = "tenant-week-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    week_project = UnicodeAttribute(range_key=True)
+
+
+class MetricRollup(MaestroModel):
+    """A project's events of one metric type in one week (and shard), as a set of compact facts
+    (maestro.domain.analytics.rollups): ADDed in the transaction that stores the events, read by the analytics
+    reports instead of the events."""
+
+    logical_name = "metric-rollups"
+
+    class Meta(MaestroModel.Meta):
+        table_name = "metric-rollups"
+
+    tenant_project = UnicodeAttribute(hash_key=True)
+    rollup_key = UnicodeAttribute(range_key=True)  # week (Monday, YYYY-MM-DD)#metric_type#shard
+    facts = UnicodeSetAttribute(null=True)
+    tenant_id = UnicodeAttribute(null=True)  # velocity types only (the sparse index)
+    week_project = UnicodeAttribute(null=True)
+    by_tenant_week = RollupsByTenantWeekIndex()
+
+
 class RepositoryIntegration(MaestroModel):
     """A GitHub repository connected to a project. Global by nature: a webhook names only the repository, so
     it is the key; each tenant that connects the same repository has its own row and its own secret, and a
@@ -693,6 +723,7 @@ TABLE_MODELS: tuple[type[MaestroModel], ...] = (
     ArtifactUsage,
     ProcessMetric,
     MetricAggregate,
+    MetricRollup,
     CustomMetricType,
     RepositoryIntegration,
     Prediction,

@@ -1,0 +1,149 @@
+"""Analytics from weekly rollups on the local stack: each report route makes at most 20 DynamoDB requests (counted at
+the botocore layer, the authorizer's and the throttle's included) and answers exactly what the event-based path
+answers on the same data, sent out of order and with duplicates; a backfill rebuilds lost rollups idempotently."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from infra.local.request_counter import aws_requests
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 2, 4, 13, 17, tzinfo=UTC)  # a Wednesday: the project's life starts mid-week
+ROUTES = ("metrics/summary", "git", "dora", "ci", "velocity", "team-analytics")
+MAX_REQUESTS = 20
+
+
+def _events(seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    at = lambda hours: (T0 + timedelta(hours=hours)).isoformat()  # noqa: E731
+    events = []
+    for c in range(40):
+        meta = {"sha": f"{seed}{c:039x}", "author_email": f"dev{c % 3}@x.example", "files": [f"src/m{c % 5}.py"]}
+        hours = c * 17 + rng.random()
+        events += [
+            {"metric_type": "commits", "value": 1, "timestamp": at(hours), "metadata": meta},
+            {"metric_type": "lines_added", "value": 5 + c, "timestamp": at(hours), "metadata": meta},
+            {"metric_type": "lines_deleted", "value": c % 4, "timestamp": at(hours), "metadata": meta},
+        ]
+        if c % 4 == 0:  # the same commit from a push webhook: another event, the same sha
+            events.append({"metric_type": "commits", "value": 1, "timestamp": at(hours + 0.5), "metadata": meta})
+    for p in range(10):
+        meta = {"number": p, "author": f"dev{p % 3}", "merged_by": "dev0"}
+        opened = p * 60 + rng.random() * 10
+        events += [
+            {"metric_type": "pr_opened", "value": 1, "timestamp": at(opened), "metadata": meta},
+            {"metric_type": "pr_merged", "value": 1, "timestamp": at(opened + 4 + p), "metadata": meta},
+            {"metric_type": "pr_merge_hours", "value": 4 + p, "timestamp": at(opened + 4 + p), "metadata": meta},
+            {"metric_type": "reviews", "value": 1, "timestamp": at(opened + 2), "metadata": {"reviewer": "dev1"}},
+        ]
+    for d in range(9):
+        kind = "deployment_failed" if d % 4 == 1 else "deployment_succeeded"
+        meta = {"environment": "production", "deployment_id": d}
+        events.append({"metric_type": kind, "value": 1, "timestamp": at(d * 75 + 20), "metadata": meta})
+    for r in range(14):
+        meta = {"workflow_name": "ci", "run_id": 700 + r // 2, "run_attempt": 1 + r % 2}
+        success = int(r % 2 == 1 or rng.random() < 0.7)
+        events += [
+            {"metric_type": "pipeline_run", "value": 1, "timestamp": at(r * 45), "metadata": meta},
+            {"metric_type": "pipeline_success", "value": success, "timestamp": at(r * 45), "metadata": meta},
+            {"metric_type": "pipeline_duration_seconds", "value": 200 + r, "timestamp": at(r * 45), "metadata": meta},
+        ]
+    events += [{"metric_type": "experiment_run", "value": 1, "timestamp": at(e * 90)} for e in range(6)]
+    rng.shuffle(events)  # out of order
+    return events
+
+
+@pytest.fixture(scope="module")
+def tenant(api_url):
+    from tests.integration.conftest import TenantFixture
+
+    return TenantFixture(api_url, "Rollups")
+
+
+@pytest.fixture(scope="module")
+def projects(tenant):
+    ids = []
+    for n in range(4):  # the subject and three others: enough history for a velocity score
+        project = tenant.admin.post(
+            "/v1/projects",
+            json={"name": f"rollups {n}", "problem_class": "regression", "complexity_score": 4, "team_size": 3},
+        ).json()
+        events = [{**e, "project_id": project["id"]} for e in _events(n)]
+        for batch in (events[:90], events[60:], events[::5]):  # overlapping batches: replays are duplicates
+            response = tenant.admin.post("/v1/metrics", json={"events": batch})
+            assert response.status_code == 200, response.text
+        ids.append(project["id"])
+    return ids
+
+
+def _answers(client, project_id: str, query: str, routes=ROUTES) -> dict[str, dict]:
+    found = {}
+    for route in routes:
+        response = client.get(f"/v1/projects/{project_id}/{route}{query}")
+        assert response.status_code == 200, (route, response.text)
+        found[route] = response.json()
+    return found
+
+
+def test_report_routes_read_rollups_in_at_most_20_requests_and_answer_as_the_events_do(tenant, projects):
+    from maestro.services import analytics
+
+    subject = projects[0]
+    for query in (
+        "",  # the whole life, to now: counted only (now moves between the two answers)
+        "?to=2026-04-01T00:00:00Z",  # from the project's first event (its life, found from the rollups)
+        "?from=2026-02-09T06:30:00Z&to=2026-03-11T18:00:00Z",  # partial weeks at both edges
+    ):
+        requests = {}
+        answers = {}
+        for route in ROUTES:
+            with aws_requests() as calls:
+                response = tenant.admin.get(f"/v1/projects/{subject}/{route}{query}")
+            assert response.status_code == 200, (route, response.text)
+            answers[route] = response.json()
+            requests[route] = calls.count("dynamodb")
+            assert calls.count("dynamodb", "Query", table="process-metrics") == 0, (route, calls.summary())
+        assert max(requests.values()) <= MAX_REQUESTS, requests
+        if query:
+            with analytics.reading_events():
+                assert answers == _answers(tenant.admin, subject, query)
+    assert answers["velocity"]["history_size"] == 3 and answers["velocity"]["score"] is not None
+    assert answers["git"]["commits"] > 0 and answers["dora"]["deployment_frequency"]["value"] is not None
+
+
+def test_a_backfill_rebuilds_lost_rollups_and_running_it_twice_changes_nothing(tenant, projects):
+    from maestro.repositories.schema import MetricRollup, child_key
+    from maestro.services import analytics
+
+    subject = projects[1]
+    query = "?to=2026-04-01T00:00:00Z"
+    before = _answers(tenant.admin, subject, query)
+    key = child_key(tenant.tenant_id, subject)
+    stored = {r.rollup_key: r.facts for r in MetricRollup.query(key)}
+    with MetricRollup.batch_write() as batch:  # the events predate the rollups
+        for row in list(MetricRollup.query(key))[::2]:
+            batch.delete(row)
+    assert {r.rollup_key: r.facts for r in MetricRollup.query(key)} != stored
+    for _ in range(2):
+        done = analytics.backfill_rollups(tenant.tenant_id, subject)
+        assert {r.rollup_key: r.facts for r in MetricRollup.query(key)} == stored
+    assert done["rollups"] == len(stored)
+    assert _answers(tenant.admin, subject, query) == before
+
+
+def test_the_demo_history_writes_the_rollups_the_reports_read(trained_tenant):
+    """make run's demo seeder (infra.local.demo_history.seed_history, which the session's trained tenant is seeded
+    with) stores its events with the rollups the ingestion's builder makes of them."""
+    from maestro.services import analytics
+
+    demo, history = trained_tenant.tenant, trained_tenant.history
+    project = max(history.projects, key=lambda record: len(record.metrics)).project_id
+    routes = ("git", "ci", "velocity")  # the demo's types: commits, lines, CI runs, experiments
+    answers = _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes)
+    assert answers["git"]["commits"] > 0 and answers["velocity"]["history_size"] > 0
+    with analytics.reading_events():
+        assert _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes) == answers
