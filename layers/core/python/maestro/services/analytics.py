@@ -24,6 +24,7 @@ from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
 from maestro.domain.periods import ProjectLife, resolve_period, series_bucket
 from maestro.repositories import metrics as store
 from maestro.repositories import projects as project_store
+from maestro.repositories.schema import ProcessMetric
 from maestro.services.projects import require_project
 
 VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
@@ -123,22 +124,25 @@ def _events(tenant_id: str, project_id: str, types: Iterable[str], start: dateti
 def _stored_events(
     tenant_id: str, project_id: str, types: Iterable[str], start: datetime | None, end: datetime | None
 ) -> list[MetricEvent]:
-    rows = []
-    for metric_type in types:
-        for row in store.events_in_period(tenant_id, project_id, metric_type, start, end):
-            rows.append(
-                MetricEvent(
-                    row.event_id,
-                    project_id,
-                    row.metric_type,
-                    float(row.value),
-                    row.unit or "",
-                    row.timestamp,
-                    row.source or "",
-                    dict(row.metadata or {}),
-                )
-            )
-    return rows
+    return [
+        _metric_event(row, project_id)
+        for metric_type in types
+        for row in store.events_in_period(tenant_id, project_id, metric_type, start, end)
+    ]
+
+
+def _metric_event(row: ProcessMetric, project_id: str) -> MetricEvent:
+    """A stored event row as the domain's MetricEvent."""
+    return MetricEvent(
+        row.event_id,
+        project_id,
+        row.metric_type,
+        float(row.value),
+        row.unit or "",
+        row.timestamp,
+        row.source or "",
+        dict(row.metadata or {}),
+    )
 
 
 def time_series(
@@ -244,19 +248,7 @@ def backfill_rollups(tenant_id: str, project_id: str) -> dict[str, int]:
     """Rebuild a project's rollups from its stored events (for projects whose events predate the rollups): reads
     the whole event partition once and ADDs each week's facts, so running it again, or beside live ingestion,
     changes nothing. Returns the events read and rollup items written."""
-    events = [
-        MetricEvent(
-            row.event_id,
-            project_id,
-            row.metric_type,
-            float(row.value),
-            row.unit or "",
-            row.timestamp,
-            row.source or "",
-            dict(row.metadata or {}),
-        )
-        for row in store.project_events(tenant_id, project_id)
-    ]
+    events = [_metric_event(row, project_id) for row in store.project_events(tenant_id, project_id)]
     written = store.add_rollups(tenant_id, rollups.rollups_of(events))
     return {"events": len(events), "rollups": written}
 
