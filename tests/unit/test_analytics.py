@@ -265,6 +265,26 @@ def test_a_commit_seen_by_git_log_and_push_counts_once():
     assert stats["commits"] == 1 and stats["active_contributors"] == 1 and stats["bus_factor"] == 1
 
 
+def test_a_commits_count_without_a_sha_adds_its_value_in_every_report():
+    """A `commits` event is a count (unit `count`): "7 commits today" without a sha stands for 7 commits, so the
+    git report, the commit series, the team table, DORA's lead times and velocity give one figure."""
+    events = [
+        event("commits", at(2), 7, source="ci", author_email="dev@example.com"),
+        commit("abc", at(3), "dev@example.com"),
+        commit("abc", at(3), "dev@example.com", source="github"),  # the same commit again
+        commit("def", at(4), "ops@example.com"),
+        event("deployment_succeeded", at(5), 1, deployment_id=1, environment="production"),
+    ]
+    stats = git_stats(events, JAN1, JAN8)
+    assert stats["commits"] == 9 == sum(p["commits"] for p in stats["commit_series"]["points"])
+    assert stats["commits_per_week"]["mean"] == pytest.approx(9.0)
+    assert stats["bus_factor"] == 1 and stats["active_contributors"] == 2
+    team = {row["contributor"]: row["commits"] for row in team_analytics(events, JAN1, JAN8)["contributors"]}
+    assert team == {"dev@example.com": 8, "ops@example.com": 1}
+    assert dora(events, JAN1, JAN8)["lead_time_for_changes"]["commits_measured"] == 9
+    assert velocity_features_of(events, JAN1, JAN8)["commits_per_week"] == pytest.approx(9.0)
+
+
 def test_bus_factor_is_the_fewest_authors_covering_half_the_commits():
     events = [commit(f"c{i}", at(2), email) for i, email in enumerate(["a@x", "a@x", "b@x", "b@x", "c@x", "c@x"])]
     assert git_stats(events, JAN1, JAN8)["bus_factor"] == 2

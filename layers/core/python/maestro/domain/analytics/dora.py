@@ -113,9 +113,9 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
     for commit in _distinct_commits(in_period):
         index = bisect_left(successes, commit.timestamp)
         if index == len(successes):
-            not_deployed += 1
+            not_deployed += commit.weight
         else:
-            lead_hours.append((successes[index] - commit.timestamp).total_seconds() / 3600)
+            lead_hours += [(successes[index] - commit.timestamp).total_seconds() / 3600] * commit.weight
 
     restore_hours, unrestored = [], 0
     by_environment: dict[str, list[MetricEvent]] = defaultdict(list)

@@ -36,6 +36,9 @@ class _Commit:
     name: str | None = None
     is_merge: bool = False
     files: set[str] = field(default_factory=set)
+    # How many commits this stands for: 1 for a sha; a `commits` event without one is a count (unit `count`,
+    # e.g. "7 commits today" from a CI job), so it stands for its value and every report adds the same figure.
+    weight: int = 1
 
     @property
     def author(self) -> str | None:
@@ -48,8 +51,10 @@ def _distinct_commits(events: Iterable[MetricEvent]) -> list[_Commit]:
     timestamp, the first author fields present, merge if any source says so, the union of file paths."""
     commits: dict[str, _Commit] = {}
     for event in sorted((e for e in events if e.metric_type == "commits"), key=lambda e: (e.timestamp, e.event_id)):
-        sha = str(_meta(event, "sha") or f"event:{event.event_id}").casefold()
-        commit = commits.setdefault(sha, _Commit(sha, event.timestamp))
+        known_sha = _meta(event, "sha")
+        sha = str(known_sha or f"event:{event.event_id}").casefold()
+        weight = 1 if known_sha else max(0, round(event.value))
+        commit = commits.setdefault(sha, _Commit(sha, event.timestamp, weight=weight))
         commit.email = commit.email or _identity(_meta(event, "author_email"))
         commit.login = commit.login or _identity(_meta(event, "author_login"))
         commit.name = commit.name or _identity(_meta(event, "author_name"))
@@ -148,7 +153,8 @@ def _pr_series(
 def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, Any]:
     """Git and pull-request figures over [start, end).
 
-    - commits: distinct shas across sources (a commit from a git-log drop and a push webhook counts once).
+    - commits: distinct shas across sources (a commit from a git-log drop and a push webhook counts once); a
+      `commits` event without a sha is a count and adds its value.
       `commits_per_week.weeks` lists every Monday-started week; `mean` is commits per 7 days of the period
       (null when no commit events arrived, i.e. nothing was measured); over more than MAX_SERIES_POINTS weeks the
       weekly list is empty and `commit_series` (bucket: day, week or month, maestro.domain.periods) carries it.
@@ -169,10 +175,16 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
     start, end = _period(start, end)
     in_period = _within(events, start, end)
     commits = _distinct_commits(in_period)
-    authored = Counter(c.author for c in commits if not c.is_merge and c.author)
-    weekly = Counter(_bucket_start(c.timestamp, "week") for c in commits)
+    commit_count = sum(c.weight for c in commits)
+    authored: Counter[str] = Counter()
+    weekly: Counter[datetime] = Counter()
     bucket = series_bucket(start, end)
-    by_bucket = Counter(_bucket_start(c.timestamp, bucket) for c in commits)
+    by_bucket: Counter[datetime] = Counter()
+    for c in commits:
+        if not c.is_merge and c.author:
+            authored[c.author] += c.weight
+        weekly[_bucket_start(c.timestamp, "week")] += c.weight
+        by_bucket[_bucket_start(c.timestamp, bucket)] += c.weight
     added = sum(e.value for e in _per_sha(in_period, "lines_added"))
     deleted = sum(e.value for e in _per_sha(in_period, "lines_deleted"))
     files = set().union(*(c.files for c in commits))
@@ -182,15 +194,15 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
     prs = _pull_requests(events, start, end)
     return {
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
-        "commits": len(commits),
-        "merge_commits": sum(1 for c in commits if c.is_merge),
+        "commits": commit_count,
+        "merge_commits": sum(c.weight for c in commits if c.is_merge),
         "bucket": bucket,
         "commits_per_week": {
             # every week while that stays a few hundred points; a longer life is in commit_series (coarser)
             "weeks": [{"week_start": _iso(w), "commits": weekly.get(w, 0)} for w in _bucket_starts(start, end, "week")]
             if series_bucket(start, end, "week") == "week"
             else [],
-            "mean": _per_week(len(commits), start, end) if commits else None,
+            "mean": _per_week(commit_count, start, end) if commits else None,
         },
         "commit_series": {
             "bucket": bucket,

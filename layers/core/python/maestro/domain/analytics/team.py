@@ -130,7 +130,7 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
     for commit in commits:
         author_of_sha[commit.sha] = who = person(commit.email, commit.login or commit.name)
         if who and not commit.is_merge:
-            people[who]["commits"] += 1
+            people[who]["commits"] += commit.weight
     for metric_type in ("lines_added", "lines_deleted"):
         for event in _per_sha(in_period, metric_type):
             sha = _meta(event, "sha")
