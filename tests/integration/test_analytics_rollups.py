@@ -147,3 +147,39 @@ def test_the_demo_history_writes_the_rollups_the_reports_read(trained_tenant):
     assert answers["git"]["commits"] > 0 and answers["velocity"]["history_size"] > 0
     with analytics.reading_events():
         assert _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes) == answers
+
+
+def test_velocity_compares_with_the_projects_active_in_the_same_weeks_and_leaves_out_deleted_ones(api_url):
+    """A finished project is compared with the projects of its own time: a newer project whose events fall in
+    other weeks is no peer, and neither is a deleted one (its rollups stay behind)."""
+    from tests.integration.conftest import TenantFixture
+
+    tenant = TenantFixture(api_url, "Peers")
+
+    def project_with_events(name: str, seed: int, shift: timedelta) -> str:
+        project = tenant.admin.post(
+            "/v1/projects", json={"name": name, "problem_class": "regression", "complexity_score": 4, "team_size": 3}
+        ).json()
+        events = [
+            {
+                **e,
+                "project_id": project["id"],
+                "timestamp": (datetime.fromisoformat(e["timestamp"]) + shift).isoformat(),
+            }
+            for e in _events(seed)
+            if e["metric_type"] in ("commits", "pipeline_run", "pipeline_success")
+        ]
+        response = tenant.admin.post("/v1/metrics", json={"events": events})
+        assert response.status_code == 200, response.text
+        return project["id"]
+
+    subject = project_with_events("then", 1, timedelta(0))
+    peers = [project_with_events(f"then {n}", n, timedelta(days=1)) for n in (2, 3)]
+    project_with_events("later", 4, timedelta(days=200))  # newer, never active in the subject's weeks
+    period = "?from=2026-02-02T00:00:00Z&to=2026-03-30T00:00:00Z"
+
+    velocity = tenant.admin.get(f"/v1/projects/{subject}/velocity{period}").json()
+    assert velocity["history_size"] == 2, velocity
+    assert tenant.admin.delete(f"/v1/projects/{peers[0]}").status_code == 200
+    velocity = tenant.admin.get(f"/v1/projects/{subject}/velocity{period}").json()
+    assert velocity["history_size"] == 1, velocity

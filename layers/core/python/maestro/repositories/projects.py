@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -55,6 +55,13 @@ def get_project(tenant_id: str, project_id: str) -> Project | None:
     except DoesNotExist:
         return None
     return None if project.deleted else project
+
+
+def live_project_ids(tenant_id: str, project_ids: Iterable[str]) -> set[str]:
+    """Which of these projects of the tenant exist and are not deleted (BatchGetItem, 100 keys a request)."""
+    ensure_bound()
+    keys = [(tenant_id, project_id) for project_id in dict.fromkeys(project_ids)]
+    return {p.project_id for p in Project.batch_get(keys) if not p.deleted} if keys else set()
 
 
 def list_projects(

@@ -210,19 +210,20 @@ def _features(tenant_id: str, project_id: str, start: datetime, end: datetime) -
 
 
 def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """The project's velocity against up to VELOCITY_HISTORY_PROJECTS other projects of the tenant, each measured
-    over the same period: every project's velocity facts of those weeks come from one paged Query of the tenant's
-    rollup week index (or, reading_events, 9 per-type queries per project, 8 projects side by side)."""
+    """The project's velocity against up to VELOCITY_HISTORY_PROJECTS other (not deleted) projects of the tenant that
+    were active in the same weeks, each measured over the same period: every project's velocity facts of those weeks
+    come from one paged Query of the tenant's rollup week index (or, reading_events, 9 per-type queries per
+    project, 8 projects side by side)."""
     require_project(caller.tenant_id, project_id)
-    listed = project_store.list_projects(
-        caller.tenant_id, status=None, problem_class=None, limit=VELOCITY_HISTORY_PROJECTS + 1, cursor=None
-    ).items
-    others = [p.project_id for p in listed if p.project_id != project_id][:VELOCITY_HISTORY_PROJECTS]
+    # The peers are the projects that were active in the same weeks (a finished project is compared with the
+    # projects of its own time, not with the newest ones), found in one paged Query of the tenant week index.
+    by_project: dict[str, list[rollups.Rollup]] = {}
+    for rollup in store.tenant_rollups(caller.tenant_id, *rollups.weeks_between(start, end)):
+        by_project.setdefault(rollup.project_id, []).append(rollup)
+    active = sorted(pid for pid in by_project if pid != project_id)
+    live = project_store.live_project_ids(caller.tenant_id, active)
+    others = [pid for pid in active if pid in live][:VELOCITY_HISTORY_PROJECTS]
     if _source["rollups"]:
-        tenant_rollups = store.tenant_rollups(caller.tenant_id, *rollups.weeks_between(start, end))
-        by_project: dict[str, list[rollups.Rollup]] = {}
-        for rollup in tenant_rollups:
-            by_project.setdefault(rollup.project_id, []).append(rollup)
         measured = [
             analytics.velocity_features_of(
                 rollups.events_from(by_project.get(pid, []), pid, analytics.VELOCITY_EVENT_TYPES, start, end),
