@@ -226,26 +226,32 @@ def seed_history(
                 )
             )
         for n, metric in enumerate(record.metrics):
-            event_id = derive_event_id(
-                SOURCE, record.project_id, metric.metric_type, metric.recorded_at, metric.value, str(n)
-            )
-            event = MetricEvent(
-                event_id,
-                record.project_id,
-                metric.metric_type,
-                metric.value,
-                BUILT_IN_TYPES[metric.metric_type],
-                metric.recorded_at,
-                SOURCE,
-                {"author": metric.member_id} if metric.member_id else {},
-            )
-            events.append(event)
-            metrics.append(event_row(tenant_id, event, metric.recorded_at))
-            bucket = aggregates[
-                (record.project_id, aggregate_key(metric.metric_type, metric.recorded_at.date().isoformat()))
-            ]
-            bucket[0] += 1
-            bucket[1] += metric.value
+            metadata: dict = {"author": metric.member_id} if metric.member_id else {}
+            stored = [(metric.metric_type, metric.value)]
+            if metric.metric_type == "pr_merge_hours":
+                # a merge time is a merged PR: a source reports both (one pr_number), so the PR counts, the PR
+                # chart and the merge-time median describe the same pull requests
+                metadata = {"pr_number": n}
+                stored.insert(0, ("pr_merged", 1.0))
+            for metric_type, value in stored:
+                event_id = derive_event_id(SOURCE, record.project_id, metric_type, metric.recorded_at, value, str(n))
+                event = MetricEvent(
+                    event_id,
+                    record.project_id,
+                    metric_type,
+                    value,
+                    BUILT_IN_TYPES[metric_type],
+                    metric.recorded_at,
+                    SOURCE,
+                    metadata,
+                )
+                events.append(event)
+                metrics.append(event_row(tenant_id, event, metric.recorded_at))
+                bucket = aggregates[
+                    (record.project_id, aggregate_key(metric_type, metric.recorded_at.date().isoformat()))
+                ]
+                bucket[0] += 1
+                bucket[1] += value
     _batch(Project, projects, progress, "projects")
     _batch(TeamMember, members, progress, "members")
     _batch(ArtifactUsage, usages, progress, "usages")

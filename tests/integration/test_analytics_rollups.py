@@ -145,6 +145,13 @@ def test_the_demo_history_writes_the_rollups_the_reports_read(trained_tenant):
     routes = ("git", "ci", "velocity")  # the demo's types: commits, lines, CI runs, experiments
     answers = _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes)
     assert answers["git"]["commits"] > 0 and answers["velocity"]["history_size"] > 0
+    # the figures agree with the generated history: every commit count and every merged PR (a merge time is a
+    # merged PR, so merged PRs per week and the merge-time median describe the same pull requests)
+    record = next(r for r in history.projects if r.project_id == project)
+    merge_times = [m for m in record.metrics if m.metric_type == "pr_merge_hours"]
+    assert answers["git"]["commits"] == sum(m.value for m in record.metrics if m.metric_type == "commits")
+    assert answers["git"]["prs_merged"]["count"] == len(merge_times) > 0
+    assert (answers["velocity"]["features"]["merged_prs_per_week"] > 0) == bool(merge_times)
     with analytics.reading_events():
         assert _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes) == answers
 
