@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,8 @@ class EventDispatcher:
         self._handlers = handlers
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._busy = 0  # handlers running now
+        self._busy_lock = threading.Lock()
         self._on_error = on_error or (lambda name, exc: traceback.print_exception(exc))
 
     def poll_once(self, handler_name: str, wait_seconds: int = 1) -> int:
@@ -69,9 +72,21 @@ class EventDispatcher:
         messages = self._sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
         ).get("Messages", [])
-        if kind == "sqs" and messages:
+        if not messages:
+            return 0
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            self._deliver(handler_name, url, kind, messages)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+        return len(messages)
+
+    def _deliver(self, handler_name: str, url: str, kind: str, messages: list[dict]) -> None:
+        if kind == "sqs":
             self._deliver_batch(handler_name, url, messages)
-            return len(messages)
+            return
         for message in messages:
             try:
                 self._handlers[handler_name](
@@ -82,7 +97,27 @@ class EventDispatcher:
                 self._retry_later(url, message)
                 continue
             self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
+
+    def wait_idle(self, timeout_s: float = 60) -> None:
+        """Until every queue is empty (nothing waiting or in flight) and no handler runs: for tests that measure
+        one request path without the background functions working on the same tenant meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        quiet_checks = 0
+        while quiet_checks < 2:  # twice in a row: a handler may have just received a message
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"event handlers still busy after {timeout_s} s")
+            with self._busy_lock:
+                busy = self._busy
+            queued = 0
+            for url, _kind in self._queues.values():
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                queued += int(attributes["ApproximateNumberOfMessages"])
+                queued += int(attributes["ApproximateNumberOfMessagesNotVisible"])
+            quiet_checks = quiet_checks + 1 if busy == 0 and queued == 0 else 0
+            time.sleep(0.1)
 
     def _deliver_batch(self, handler_name: str, url: str, messages: list[dict]) -> None:
         """An SQS event source mapping with ReportBatchItemFailures: only the failed records stay queued."""

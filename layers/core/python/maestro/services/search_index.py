@@ -48,6 +48,7 @@ class _Cached:
 
 _cache: OrderedDict[str, _Cached] = OrderedDict()
 _cache_lock = threading.Lock()
+_loading: dict[str, threading.Lock] = {}  # per tenant, while its first load runs
 
 
 def apply_entry(index: TenantIndex, row: ArtifactVector) -> bool:
@@ -98,11 +99,18 @@ def _cached(tenant_id: str) -> _Cached:
         if cached is not None:
             _cache.move_to_end(tenant_id)
             return cached
-    index, etag, synced_ms = load_index(tenant_id)
-    with _cache_lock:
-        cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms))
-        while len(_cache) > CACHED_TENANTS:
-            _cache.popitem(last=False)
+        loading = _loading.setdefault(tenant_id, threading.Lock())
+    with loading:  # threads arriving cold together share one load (the local server's handlers share a process)
+        with _cache_lock:
+            cached = _cache.get(tenant_id)
+        if cached is not None:
+            return cached
+        index, etag, synced_ms = load_index(tenant_id)
+        with _cache_lock:
+            cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms))
+            while len(_cache) > CACHED_TENANTS:
+                _cache.popitem(last=False)
+            _loading.pop(tenant_id, None)
     return cached
 
 
