@@ -113,6 +113,54 @@ def _in_memory(index, records):
         yield
 
 
+def _agreement_with_exact(index, texts: list[str], encoder) -> dict:
+    """How far the coarse stage (search_index.COARSE_*: principal-direction scoring, exact re-scoring of the
+    candidates) changes the answers and the ranking time (query embedding excluded): per mode, the mean share of the exact top 20 in the served top 20 and the
+    share of queries whose top 20 is identical in order. 1.0 below COARSE_MIN_ROWS (no coarse stage)."""
+    from maestro.domain import search_index as si
+    from maestro.domain.search_index import IndexFilters
+
+    query_vectors = encoder.encode(texts)
+
+    def rank_all() -> tuple[dict[str, list], dict[str, float]]:
+        answers: dict[str, list] = {"semantic": [], "hybrid": []}
+        samples: dict[str, list[float]] = {"semantic": [], "hybrid": []}
+        for text, vector in zip(texts, query_vectors, strict=True):
+            for mode, rank in (
+                ("semantic", lambda: index.semantic(vector, IndexFilters(), 20)),  # noqa: B023
+                ("hybrid", lambda: index.hybrid(text, vector, IndexFilters(), 20)),  # noqa: B023
+            ):
+                begun = time.perf_counter()
+                answers[mode].append(rank().ids)
+                samples[mode].append((time.perf_counter() - begun) * 1000)
+        return answers, {mode: round(percentiles(values)[0], 2) for mode, values in samples.items()}
+
+    served, served_ms = rank_all()
+    threshold, si.COARSE_MIN_ROWS = si.COARSE_MIN_ROWS, 1 << 62
+    try:
+        exact, exact_ms = rank_all()
+    finally:
+        si.COARSE_MIN_ROWS = threshold
+    return {
+        mode: {
+            "ranking_p50_ms": served_ms[mode],
+            "exact_ranking_p50_ms": exact_ms[mode],
+            "overlap_at_20": round(
+                float(
+                    np.mean(
+                        [len(set(a) & set(b)) / max(len(b), 1) for a, b in zip(served[mode], exact[mode], strict=True)]
+                    )
+                ),
+                4,
+            ),
+            "identical_top_20": round(
+                float(np.mean([a == b for a, b in zip(served[mode], exact[mode], strict=True)])), 4
+            ),
+        }
+        for mode in served
+    }
+
+
 def _measure_size(size, catalogue, contents, vectors, queries, encoder, runs) -> dict:
     import bm25s
 
@@ -139,6 +187,7 @@ def _measure_size(size, catalogue, contents, vectors, queries, encoder, runs) ->
     from maestro.domain.search_index import IndexFilters
 
     index.keyword("warm up", IndexFilters(), 20)  # the first query builds the BM25 score array
+    index.semantic(vectors[0], IndexFilters(), 20)  # ... and the first semantic one the coarse projection
     cold_load_s = time.perf_counter() - started
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -166,6 +215,8 @@ def _measure_size(size, catalogue, contents, vectors, queries, encoder, runs) ->
                 assert page.items or mode != "hybrid"
             p50, p95 = percentiles(samples)
             result["modes"][mode] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
+
+    result["exact_agreement"] = _agreement_with_exact(index, texts[:runs], encoder)
 
     # baselines on the same data: plain bm25s (its own index and retrieve), numpy brute-force cosine top-k
     retriever = bm25s.BM25(method="lucene")

@@ -233,3 +233,54 @@ def test_hybrid_blend_keeps_keyword_only_and_vector_only_hits():
     assert {"a1", "a5"} <= set(answer.ids)
     assert "keyword" in answer.found_by[answer.ids.index("a5")]
     assert "semantic" in answer.found_by[answer.ids.index("a1")]
+
+
+def _clustered_library(n_docs: int, seed: int = 3) -> tuple[TenantIndex, np.ndarray]:
+    """`n_docs` documents whose vectors sit around 40 topic centres, their variance falling off along the
+    directions as sentence embeddings' does (so a 128-direction projection is close but not exact), with a word
+    of their topic in the text; compacted into a base segment."""
+    rng = np.random.default_rng(seed)
+    spectrum = 1 / (1 + np.arange(si.DIMENSION) / 16)
+    basis = np.linalg.qr(rng.standard_normal((si.DIMENSION, si.DIMENSION)))[0] * spectrum
+    centres = rng.standard_normal((40, si.DIMENSION)) @ basis.T
+    index = TenantIndex()
+    for n in range(n_docs):
+        topic = n % 40
+        vector = centres[topic] + 0.6 * rng.standard_normal(si.DIMENSION) @ basis.T
+        record = _record(f"artifact {n} topic{topic}", "dataset")
+        index.upsert(make_doc(f"d{n}", record, f"about topic{topic}", vector.astype(np.float32), version_ms=1))
+    index.compact()
+    return index, centres
+
+
+def test_the_coarse_stage_at_scale_ranks_as_the_exact_cosine_does(monkeypatch):
+    """Above COARSE_MIN_ROWS the base is scored on its principal directions first and the best candidates
+    exactly: the top hits and their scores are those of the exact pass (fails if the candidates are not
+    re-scored, or the projection loses the neighbours)."""
+    index, centres = _clustered_library(3_000)
+    rng = np.random.default_rng(9)
+    queries = [centres[t] + 0.8 * rng.standard_normal(si.DIMENSION) for t in range(0, 40, 4)]
+    exact = [(index.semantic(q, ALL, 20), index.hybrid(f"topic{t * 4}", q, ALL, 20)) for t, q in enumerate(queries)]
+    monkeypatch.setattr(si, "COARSE_MIN_ROWS", 1_000)
+    monkeypatch.setattr(si, "COARSE_RERANK", 3)
+    index.base._coarse = None
+    assert index.base.coarse() is not None and index.base.coarse()[1].shape == (3_000, si.COARSE_DIMENSION)
+    approximate, _ = index.cosine_scores(queries[0])
+    exact_scores = index.base.vectors @ (queries[0] / np.linalg.norm(queries[0]))
+    assert np.abs(approximate - exact_scores).max() > 1e-3  # approximate indeed
+    for (semantic, hybrid), t, q in zip(exact, range(len(queries)), queries, strict=True):
+        coarse_semantic = index.semantic(q, ALL, 20)
+        assert coarse_semantic.ids == semantic.ids
+        assert coarse_semantic.scores == pytest.approx(semantic.scores, abs=1e-5)
+        coarse_hybrid = index.hybrid(f"topic{t * 4}", q, ALL, 20)
+        assert coarse_hybrid.ids == hybrid.ids and coarse_hybrid.found_by == hybrid.found_by
+
+
+def test_vectors_of_base_and_delta_rows_come_back_in_the_order_asked():
+    index, _ = _clustered_library(50)
+    index.upsert(make_doc("new", _record("new one", "dataset"), "", np.ones(si.DIMENSION, dtype=np.float32), 2))
+    delta_row = len(index.base)
+    rows = np.array([7, delta_row, 3])
+    vectors = index._vectors(rows)
+    assert np.array_equal(vectors[0], index.base.vectors[7]) and np.array_equal(vectors[2], index.base.vectors[3])
+    assert np.allclose(vectors[1], np.ones(si.DIMENSION) / np.sqrt(si.DIMENSION))

@@ -203,6 +203,7 @@ class Segment:
         self.vectors = arrays["vectors"]
         self._bm25: bm25s.BM25 | None = None
         self._tag_rows: np.ndarray | None = None
+        self._coarse: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -335,6 +336,22 @@ class Segment:
             return np.zeros(len(self), dtype=np.float32)
         return self.bm25(stats, base).get_scores_from_ids(ids)
 
+    def coarse(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a large segment, its vectors projected on their top COARSE_DIMENSION principal directions (of the
+        uncentred second moment, which keeps dot products best): (projection 384×k, reduced n×k). A pass over
+        the reduced matrix reads a third of the bytes the full one does; None below COARSE_MIN_ROWS."""
+        if len(self) < COARSE_MIN_ROWS:
+            return None
+        if self._coarse is None:
+            with_vector = np.flatnonzero(self.has_vector)
+            if len(with_vector) < COARSE_MIN_ROWS:
+                return None
+            sample = self.vectors[with_vector[np.linspace(0, len(with_vector) - 1, COARSE_SAMPLE).astype(np.int64)]]
+            _, directions = np.linalg.eigh(sample.T.astype(np.float64) @ sample)
+            projection = np.ascontiguousarray(directions[:, ::-1][:, :COARSE_DIMENSION], dtype=np.float32)
+            self._coarse = projection, np.ascontiguousarray(self.vectors @ projection)
+        return self._coarse
+
     def rows_with_tag(self, tag: str) -> np.ndarray:
         """A boolean mask of the rows carrying `tag` (case-insensitive)."""
         mask = np.zeros(len(self), dtype=bool)
@@ -416,6 +433,11 @@ SEMANTIC_CANDIDATES = HYBRID_CANDIDATES = 100  # a semantic or hybrid answer is 
 # retrieval_corpus.py): nDCG@10 0.54 with RRF, 0.62 with the blend alone, 0.66 with the feedback.
 HYBRID_KEYWORD_WEIGHT = 0.5
 PRF_DOCUMENTS, PRF_WEIGHT, PRF_POOL = 3, 0.5, 1_000
+# Above COARSE_MIN_ROWS vectors a segment is first scored on COARSE_DIMENSION principal directions (fitted on
+# COARSE_SAMPLE of its vectors) and only the best candidates exactly: at 100k artifacts the full cosine pass was
+# ~80% of a hybrid query. Agreement with the exact ranking is measured in benchmarks/search.py.
+COARSE_MIN_ROWS, COARSE_DIMENSION, COARSE_SAMPLE = 20_000, 128, 4_096
+COARSE_RERANK = 10  # the exact re-scoring reads this many candidates per hit wanted (at least PRF_POOL)
 EXACT_NAME_BONUS = 1e6  # keeps an exact-name match above every BM25 score
 SORT_COLUMNS = {"recent": "updated_ms", "impact": "impact", "usage": "usage"}
 
@@ -545,11 +567,37 @@ class TenantIndex:
             [self.base.bm25_scores(query_terms, stats), delta.bm25_scores(query_terms, stats, base=self.base)]
         )
 
-    def cosine_scores(self, query_vector: Any) -> np.ndarray:
+    @staticmethod
+    def _unit(query_vector: Any) -> np.ndarray:
         query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         norm = float(np.linalg.norm(query))
-        query = query / norm if norm else query
-        return np.concatenate([self.base.vectors @ query, self.delta_segment().vectors @ query])
+        return query / norm if norm else query
+
+    def cosine_scores(self, query_vector: Any) -> tuple[np.ndarray, bool]:
+        """Every row's cosine to the query, and whether the base's are approximate (its coarse projection: exact
+        scores for chosen rows come from `exact_cosine`). The delta is always scored exactly."""
+        query = self._unit(query_vector)
+        coarse = self.base.coarse()
+        base_scores = self.base.vectors @ query if coarse is None else coarse[1] @ (query @ coarse[0])
+        return np.concatenate([base_scores, self.delta_segment().vectors @ query]), coarse is not None
+
+    def exact_cosine(self, rows: np.ndarray, query_vector: Any) -> np.ndarray:
+        return self._vectors(rows) @ self._unit(query_vector)
+
+    def _semantic_top(
+        self, query_vector: Any, eligible: np.ndarray, depth: int, scored: tuple[np.ndarray, bool] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `depth` eligible rows most cosine-similar to the query, and every row's cosine (exact for the
+        rows returned; at scale, candidates chosen on the coarse projection are re-scored exactly). `scored`:
+        `cosine_scores`' answer when the caller has it already (re-scored rows are updated in place)."""
+        impact = self._columns()["impact"]
+        scores, approximate = scored or self.cosine_scores(query_vector)
+        if approximate:
+            candidates = self._top(scores, eligible, max(depth * COARSE_RERANK, PRF_POOL), impact)
+            scores[candidates] = self.exact_cosine(candidates, query_vector)
+            eligible = np.zeros_like(eligible)
+            eligible[candidates] = True
+        return self._top(scores, eligible, depth, impact), scores
 
     def exact_name_rows(self, query: str, admitted: np.ndarray) -> np.ndarray:
         if not normalised_name(query):
@@ -594,8 +642,7 @@ class TenantIndex:
         """The `depth` admitted artifacts most cosine-similar to the query vector."""
         admitted = self.admitted(filters)
         has_vector = self._columns()["has_vector"]
-        scores = self.cosine_scores(query_vector)
-        rows = self._top(scores, admitted & has_vector, depth, self._columns()["impact"])
+        rows, scores = self._semantic_top(query_vector, admitted & has_vector, depth)
         return self._ranked(
             rows,
             scores,
@@ -626,11 +673,18 @@ class TenantIndex:
         columns = self._columns()
         bm25 = self.bm25_scores(query)
         weight = self.query_weight(query)
-        cosine = self.cosine_scores(query_vector)
-        blend = HYBRID_KEYWORD_WEIGHT * (bm25 / weight if weight else bm25) + (1 - HYBRID_KEYWORD_WEIGHT) * cosine
+        cosine, approximate = self.cosine_scores(query_vector)
+        keyword_part = HYBRID_KEYWORD_WEIGHT * (bm25 / weight if weight else bm25)
+        blend = keyword_part + (1 - HYBRID_KEYWORD_WEIGHT) * cosine
         found = admitted & ((bm25 > 0) | columns["has_vector"])
         # the feedback re-scores the blend's best PRF_POOL rows only: one more pass over 1,000 vectors, not all
         pool = self._top(blend, found, PRF_POOL, columns["impact"])
+        if approximate and len(pool):  # the pool's blend on exact cosines, and the pool re-ordered by it
+            cosine[pool] = self.exact_cosine(pool, query_vector)
+            blend[pool] = keyword_part[pool] + (1 - HYBRID_KEYWORD_WEIGHT) * cosine[pool]
+            pool = pool[
+                np.lexsort((pool, -columns["impact"][pool].astype(np.float64), -blend[pool].astype(np.float64)))
+            ]
         if len(pool):
             centroid = self._vectors(pool[:PRF_DOCUMENTS]).mean(axis=0)
             norm = float(np.linalg.norm(centroid))
@@ -640,7 +694,8 @@ class TenantIndex:
         blend[self.exact_name_rows(query, admitted)] += EXACT_NAME_BONUS
         found[self.exact_name_rows(query, admitted)] = True
         rows = self._top(blend, found, depth, columns["impact"])
-        semantic_rows = set(self._top(cosine, admitted & columns["has_vector"], depth, columns["impact"]).tolist())
+        semantic_top = self._semantic_top(query_vector, admitted & columns["has_vector"], depth, (cosine, approximate))
+        semantic_rows = set(semantic_top[0].tolist())
         return Ranked(
             [self._id(int(r)) for r in rows],
             [round(float(blend[r]), 6) for r in rows],
@@ -658,8 +713,7 @@ class TenantIndex:
         columns = self._columns()
         bm25 = self.bm25_scores(query)
         keyword_rows = self._top(bm25, admitted & (bm25 > 0), depth, columns["impact"])
-        cosine = self.cosine_scores(query_vector)
-        semantic_rows = self._top(cosine, admitted & columns["has_vector"], depth, columns["impact"])
+        semantic_rows, _ = self._semantic_top(query_vector, admitted & columns["has_vector"], depth)
         fused = retrieval.reciprocal_rank_fusion([keyword_rows.tolist(), semantic_rows.tolist()])
         exact = set(self.exact_name_rows(query, admitted).tolist())
         if exact:
@@ -703,12 +757,13 @@ class TenantIndex:
         )
 
     def _vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The vectors of some rows (base rows first, then the delta's), without copying the whole matrix."""
-        base = len(self.base)
+        """The vectors of some rows, in their order, without copying the whole matrix."""
         rows = np.asarray(rows, dtype=np.int64)
-        return np.concatenate(
-            [self.base.vectors[rows[rows < base]], self.delta_segment().vectors[rows[rows >= base] - base]]
-        )
+        in_base = rows < len(self.base)
+        vectors = np.empty((len(rows), DIMENSION), dtype=np.float32)
+        vectors[in_base] = self.base.vectors[rows[in_base]]
+        vectors[~in_base] = self.delta_segment().vectors[rows[~in_base] - len(self.base)]
+        return vectors
 
     def vector_matrix(self) -> tuple[list[str], np.ndarray]:
         """The live artifacts that have a vector, and their (n, 384) unit-length matrix."""
