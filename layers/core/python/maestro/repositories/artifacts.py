@@ -11,6 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
 from maestro.domain.identity.quotas import quota_exceeded
+from maestro.repositories import search_index
 from maestro.repositories.schema import Artifact, ArtifactVector, NameClaim, Tenant
 from maestro.repositories.tables import (
     ensure_bound,
@@ -45,6 +46,8 @@ def create_artifact(artifact: Artifact, claim: str, artifacts_quota: int, index_
         if 2 in failed:
             raise quota_exceeded("artifacts", artifacts_quota) from None
         raise
+    finally:
+        search_index.note_written(artifact.tenant_id)
 
 
 def get_artifact(tenant_id: str, artifact_id: str) -> Artifact | None:
@@ -104,6 +107,8 @@ def soft_delete_artifact(artifact: Artifact, claim: str, now: datetime, index_re
         if failed_conditions(error):
             raise Conflict("the artifact changed while it was being deleted; retry") from None
         raise
+    finally:
+        search_index.note_written(artifact.tenant_id)
 
 
 def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
@@ -122,8 +127,6 @@ def _update_derived(tenant_id: str, artifact_id: str, actions: list) -> bool:
 
 
 def set_impact(tenant_id: str, artifact_id: str, score: float, impact: dict) -> None:
-    from maestro.repositories import search_index
-
     if _update_derived(tenant_id, artifact_id, [Artifact.impact_score.set(score), Artifact.impact.set(impact)]):
         search_index.set_impact(tenant_id, artifact_id, score)  # the index filters and sorts by impact
 

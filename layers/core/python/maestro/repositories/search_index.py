@@ -23,6 +23,19 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# When this process last wrote an entry of a tenant (monotonic clock): a warm reader in the same process reads
+# the changes on its next search, so a client sees its own writes at once (maestro.services.search_index).
+_local_writes: dict[str, float] = {}
+
+
+def note_written(tenant_id: str) -> None:
+    _local_writes[tenant_id] = time.monotonic()
+
+
+def last_written(tenant_id: str) -> float:
+    return _local_writes.get(tenant_id, float("-inf"))
+
+
 def snapshot_key(tenant_id: str) -> str:
     return f"{SNAPSHOT_PREFIX}{tenant_id}/snapshot.npz"
 
@@ -77,6 +90,8 @@ def update_entry(tenant_id: str, artifact_id: str, actions: list, condition=None
         if is_condition_failure(error):
             return False
         raise
+    finally:  # a failed or timed-out write may still have landed: reading the changes again is harmless
+        note_written(tenant_id)
 
 
 def set_impact(tenant_id: str, artifact_id: str, score: float) -> None:

@@ -47,6 +47,8 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str, version
         if 1 in failed:
             return False
         raise
+    finally:
+        search_index.note_written(tenant_id)
 
 
 def get_usage(tenant_id: str, artifact_id: str, project_id: str, version: str) -> ArtifactUsage | None:

@@ -1,6 +1,6 @@
 """The per-tenant search index at run time: loaded once per warm function (one snapshot read, then the changes
-since it), refreshed on each use from the changes since the newest one it holds (one strongly consistent Query),
-and compacted into a new snapshot by the embed function, which handles the ArtifactChanged events.
+since it), refreshed from the changes since the newest one it holds (one strongly consistent Query) when this
+process wrote one of the tenant's entries since, or at most every REFRESH_INTERVAL_S otherwise, and compacted into a new snapshot by the embed function, which handles the ArtifactChanged events.
 
 Why a change is never lost: every write to an entry sets its `updated_ms`; a reader re-reads from the moment its
 previous read of the changes began minus REFRESH_OVERLAP_MS (writers' clocks and commit delays differ), and a
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from maestro.repositories.schema import ArtifactVector
 
 REFRESH_OVERLAP_MS = 2_000
+REFRESH_INTERVAL_S = 1.0  # a warm reader sees other functions' changes at most this late
 COMPACTION_OVERLAP_MS = 60_000
 SNAPSHOT_AFTER_CHANGES = 500  # the embed function writes a new snapshot once this many changes are pending
 SNAPSHOT_MAX_AGE_S = 15 * 60  # ... or when its pending changes are older than this
@@ -36,14 +37,14 @@ CACHED_TENANTS = 32
 
 
 class _Cached:
-    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int) -> None:
+    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int, read_at: float) -> None:
         self.index = index
         self.etag = etag
         self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
+        self.read_at = read_at  # ... and the same moment on this process's monotonic clock
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
-        self.just_loaded = True  # the load read the changes already
 
 
 _cache: OrderedDict[str, _Cached] = OrderedDict()
@@ -105,9 +106,10 @@ def _cached(tenant_id: str) -> _Cached:
             cached = _cache.get(tenant_id)
         if cached is not None:
             return cached
+        read_at = time.monotonic()
         index, etag, synced_ms = load_index(tenant_id)
         with _cache_lock:
-            cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms))
+            cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms, read_at))
             while len(_cache) > CACHED_TENANTS:
                 _cache.popitem(last=False)
             _loading.pop(tenant_id, None)
@@ -115,18 +117,22 @@ def _cached(tenant_id: str) -> _Cached:
 
 
 def _refresh(tenant_id: str, cached: _Cached) -> None:
-    if cached.just_loaded:
-        cached.just_loaded = False
+    """Read the changes since the last read, unless that read began less than REFRESH_INTERVAL_S ago and this
+    process has written none of the tenant's entries since (its own writes are seen at once, other functions'
+    within the interval: one change-log Query per interval under load, not one per search)."""
+    began = time.monotonic()
+    if store.last_written(tenant_id) < cached.read_at and began - cached.read_at < REFRESH_INTERVAL_S:
         return
-    if cached.index.pending_changes >= RELOAD_AFTER_CHANGES and time.monotonic() - cached.checked_at > RELOAD_CHECK_S:
-        cached.checked_at = time.monotonic()
+    if cached.index.pending_changes >= RELOAD_AFTER_CHANGES and began - cached.checked_at > RELOAD_CHECK_S:
+        cached.checked_at = began
         if store.read_snapshot(tenant_id, if_none_match=cached.etag) is not None:  # a newer snapshot exists
             cached.index, cached.etag, cached.synced_ms = load_index(tenant_id)
+            cached.read_at = began
             return
     started = store.now_ms()
     # everything written before the last read began was seen then, but for writes still in flight at that moment
     _catch_up(tenant_id, cached.index, cached.synced_ms - REFRESH_OVERLAP_MS)
-    cached.synced_ms = started
+    cached.synced_ms, cached.read_at = started, began
 
 
 @contextmanager
@@ -171,7 +177,7 @@ def compact(tenant_id: str, force: bool = False) -> bool:
         )
         if not due:
             return False
-        started = store.now_ms()
+        started, began = store.now_ms(), time.monotonic()
         _catch_up(tenant_id, index, started - COMPACTION_OVERLAP_MS)  # writes that were slow to land
         compacted = TenantIndex(
             base=index.base,
@@ -185,7 +191,7 @@ def compact(tenant_id: str, force: bool = False) -> bool:
         )
         data = compacted.to_snapshot()
         cached.etag = store.write_snapshot(tenant_id, data)
-        cached.index, cached.loaded_at, cached.synced_ms = compacted, time.monotonic(), started
+        cached.index, cached.loaded_at, cached.synced_ms, cached.read_at = compacted, time.monotonic(), started, began
     logger.info(
         "search index snapshot written",
         extra={
