@@ -306,6 +306,14 @@ def main() -> int:
         print(
             f"{'  raw: Query of the change index (0 items returned)':56} {changes_query[0]:8.2f} {changes_query[1]:8.2f}"
         )
+        page_keys = [{"tenant_id": {"S": caller.tenant_id}, "artifact_id": {"S": f"art_lib{n:06d}"}} for n in range(20)]
+        batch_get = timed(
+            lambda: dynamodb.batch_get_item(
+                RequestItems={table("artifacts"): {"Keys": page_keys, "ConsistentRead": True}}
+            ),
+            args.requests,
+        )
+        print(f"{'  raw: BatchGetItem of a 20-hit page (the hydration)':56} {batch_get[0]:8.2f} {batch_get[1]:8.2f}")
         print(
             f"{'cold search (snapshot GET + changes since + batch read)':56} {cold_ms:8.2f}   "
             f"{json.dumps(cold_calls.summary())}"
