@@ -190,3 +190,60 @@ def test_velocity_compares_with_the_projects_active_in_the_same_weeks_and_leaves
     assert tenant.admin.delete(f"/v1/projects/{peers[0]}").status_code == 200
     velocity = tenant.admin.get(f"/v1/projects/{subject}/velocity{period}").json()
     assert velocity["history_size"] == 1, velocity
+
+
+def test_a_week_past_the_item_budget_overflows_into_more_items_and_answers_as_the_events_do(tenant, monkeypatch):
+    """DynamoDB refuses an item over 400 KB (moto does not): each rollup item counts its fact bytes and takes no
+    more past ROLLUP_ITEM_BUDGET; the facts go to the shard's overflow items. With a 2 KB budget, 150 commits of
+    one week fill ~20 items, none over budget; the reports, a replay and a backfill answer as the events do."""
+    from maestro.domain.analytics import rollups
+    from maestro.repositories import metrics as metric_store
+    from maestro.repositories.schema import MetricRollup, child_key
+    from maestro.services import analytics
+
+    monkeypatch.setattr(rollups, "ROLLUP_ITEM_BUDGET", 2_000)
+    monkeypatch.setattr(metric_store, "_overflow_levels", {})
+    project = tenant.admin.post(
+        "/v1/projects", json={"name": "busy week", "problem_class": "regression", "complexity_score": 3, "team_size": 2}
+    ).json()
+    week = datetime(2026, 3, 2, 8, tzinfo=UTC)  # a Monday
+    events = [
+        {
+            "project_id": project["id"],
+            "metric_type": "commits",
+            "value": 1,
+            "timestamp": (week + timedelta(minutes=37 * c)).isoformat(),
+            "metadata": {"sha": f"{c:040x}", "author_email": f"dev{c % 4}@x.example", "files": [f"src/f{c % 9}.py"]},
+        }
+        for c in range(150)
+    ]
+    for batch in (events[:100], events[100:], events[40:70]):  # the last one: a replay
+        response = tenant.admin.post("/v1/metrics", json={"events": batch})
+        assert response.status_code == 200, response.text
+
+    key = child_key(tenant.tenant_id, project["id"])
+    items = [row for row in MetricRollup.query(key) if row.rollup_key.startswith("2026-03-02#commits#")]
+    assert len(items) > rollups.ROLLUP_SHARDS  # overflow items were used
+    assert all(row.fact_bytes <= 2_000 and rollups.fact_bytes(row.facts) <= 2_000 for row in items), [
+        (r.rollup_key, r.fact_bytes, rollups.fact_bytes(r.facts), len(r.facts)) for r in items
+    ]
+    stored_facts = [fact for row in items for fact in row.facts]
+    assert len(stored_facts) == len(set(stored_facts)) == 150  # each commit once
+
+    query = "?from=2026-03-01T00:00:00Z&to=2026-03-15T00:00:00Z"
+    answers = _answers(tenant.admin, project["id"], query, routes=("git", "team-analytics", "metrics/summary"))
+    assert answers["git"]["commits"] == 150
+    with analytics.reading_events():
+        assert (
+            _answers(tenant.admin, project["id"], query, routes=("git", "team-analytics", "metrics/summary")) == answers
+        )
+
+    with MetricRollup.batch_write() as batch:  # lose half the items, then backfill twice
+        for row in items[::2]:
+            batch.delete(row)
+    for _ in range(2):
+        analytics.backfill_rollups(tenant.tenant_id, project["id"])
+    items = [row for row in MetricRollup.query(key) if row.rollup_key.startswith("2026-03-02#commits#")]
+    assert all(rollups.fact_bytes(row.facts) <= 2_000 for row in items)
+    assert {fact for row in items for fact in row.facts} == set(stored_facts)
+    assert _answers(tenant.admin, project["id"], query, routes=("git", "team-analytics", "metrics/summary")) == answers

@@ -128,3 +128,21 @@ def test_weekly_sums_counts_and_distinct_sets_compose_into_months():
         in_month = [e for e in events if e.metric_type == "commits" and rollups.week_of(e.timestamp)[:7] == month]
         assert totals.count == len(in_month)
         assert totals.distinct == {e.metadata["author_email"] for e in in_month}
+
+
+def test_within_budget_splits_facts_and_overflow_keys_count_past_the_shards():
+    rollup = rollups.Rollup("p1", rollups.rollup_key("2026-03-02", "commits", 3), {f"fact-{n:03d}" for n in range(50)})
+    parts = rollups.within_budget(rollup, budget=80)
+    assert all(rollups.fact_bytes(p.facts) <= 80 for p in parts) and len(parts) == 5
+    assert set().union(*(p.facts for p in parts)) == rollup.facts
+    assert rollups.overflow(rollup, 2).key == rollups.rollup_key("2026-03-02", "commits", 3 + 2 * rollups.ROLLUP_SHARDS)
+    assert rollups.overflow(rollups.overflow(rollup, 2), 1).key == rollups.overflow(rollup, 1).key
+
+
+def test_a_fact_held_by_two_items_of_a_week_counts_once():
+    """A backfill can put a fact in a shard's own item while the ingestion had put it in an overflow item."""
+    event = MetricEvent("e1", "p1", "commits", 1.0, "count", datetime(2026, 3, 3, tzinfo=UTC), "git", {"sha": "a" * 40})
+    (base,) = rollups.rollups_of([event])
+    spilled = rollups.overflow(base, 1)
+    assert len(rollups.events_from([base, spilled], "p1", ["commits"], None, None)) == 1
+    assert rollups.weekly_totals([base, spilled])[("2026-03-02", "commits")].count == 1

@@ -6,16 +6,29 @@ without them."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from maestro.domain.analytics.rollups import Rollup, rollups_of, tenant_week_key
+from maestro.domain.analytics import rollups as rollup_rules
+from maestro.domain.analytics.rollups import (
+    ROLLUP_SHARDS,
+    Rollup,
+    fact_bytes,
+    overflow,
+    parse_rollup_key,
+    rollup_key,
+    rollups_of,
+    tenant_week_key,
+    within_budget,
+)
 from maestro.domain.errors import Conflict
 from maestro.domain.metrics import MetricEvent
 from maestro.repositories.schema import CustomMetricType, MetricAggregate, MetricRollup, ProcessMetric, child_key
@@ -67,9 +80,19 @@ def store_events(tenant_id: str, events: Sequence[MetricEvent], now: datetime) -
     return accepted, duplicates
 
 
+# (tenant, project, rollup key) -> the overflow item this process last found room in: later chunks of a full week
+# go there at once instead of being refused by the full item first
+_overflow_levels: dict[tuple[str, str, str], int] = {}
+
+
 def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tuple[int, int]:
     duplicates = 0
     while chunk:
+        rollups = [
+            overflow(part, _overflow_levels.get((tenant_id, r.project_id, r.key), 0) + n)
+            for r in rollups_of(chunk)
+            for n, part in enumerate(within_budget(r))  # more than one item's budget at once: the next items too
+        ]
         increments: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
         for event in chunk:
             bucket = increments[
@@ -86,27 +109,55 @@ def _store_chunk(tenant_id: str, chunk: list[MetricEvent], now: datetime) -> tup
                         MetricAggregate(child_key(tenant_id, project_id), key),
                         actions=[MetricAggregate.count.add(count), MetricAggregate.total.add(total)],
                     )
-                for rollup in rollups_of(chunk):
-                    tx.update(rollup_row(tenant_id, rollup), actions=_rollup_actions(tenant_id, rollup))
+                for rollup in rollups:
+                    tx.update(
+                        rollup_row(tenant_id, rollup),
+                        actions=_rollup_actions(tenant_id, rollup),
+                        condition=_room_for(rollup),
+                    )
             return len(chunk), duplicates
         except TransactWriteError as error:
-            failed = {i for i in failed_conditions(error) if i < len(chunk)}  # puts come first
-            if not failed:
+            # puts come first (the events: a failed one is a duplicate), then the aggregates, then the rollups
+            failed = set(failed_conditions(error))
+            first_rollup = len(chunk) + len(increments)
+            full = [rollups[i - first_rollup] for i in failed if i >= first_rollup]
+            dropped = {i for i in failed if i < len(chunk)}
+            if not full and not dropped:
                 raise
-            duplicates += len(failed)
-            chunk = [event for i, event in enumerate(chunk) if i not in failed]
+            for rollup in full:  # the item is at its budget: the next overflow item takes these facts
+                week, metric_type, shard = parse_rollup_key(rollup.key)
+                level_key = (tenant_id, rollup.project_id, rollup_key(week, metric_type, shard % ROLLUP_SHARDS))
+                _overflow_levels[level_key] = max(_overflow_levels.get(level_key, 0), shard // ROLLUP_SHARDS + 1)
+            duplicates += len(dropped)
+            chunk = [event for i, event in enumerate(chunk) if i not in dropped]
     return 0, duplicates
 
 
+def _room_for(rollup: Rollup) -> Condition:
+    """The item takes the rollup's facts only while it stays within ROLLUP_ITEM_BUDGET."""
+    return MetricRollup.fact_bytes.does_not_exist() | (
+        MetricRollup.fact_bytes <= rollup_rules.ROLLUP_ITEM_BUDGET - fact_bytes(rollup.facts)
+    )
+
+
 def rollup_row(tenant_id: str, rollup: Rollup) -> MetricRollup:
-    row = MetricRollup(child_key(tenant_id, rollup.project_id), rollup.key, facts=set(rollup.facts) or None)
+    """The item whole (a put: the demo seeder's), its fact bytes counted; updates use it for its key."""
+    row = MetricRollup(
+        child_key(tenant_id, rollup.project_id),
+        rollup.key,
+        facts=set(rollup.facts) or None,
+        fact_bytes=fact_bytes(rollup.facts),
+    )
     if rollup.tenant_indexed:
         row.tenant_id, row.week_project = tenant_id, tenant_week_key(rollup)
     return row
 
 
 def _rollup_actions(tenant_id: str, rollup: Rollup) -> list[Action]:
-    actions: list[Action] = [MetricRollup.facts.add(set(rollup.facts))]  # a set: adding a fact twice is a no-op
+    actions: list[Action] = [
+        MetricRollup.facts.add(set(rollup.facts)),  # a set: adding a fact twice is a no-op
+        MetricRollup.fact_bytes.add(fact_bytes(rollup.facts)),  # counted again then: the budget errs on the safe side
+    ]
     if rollup.tenant_indexed:
         actions += [MetricRollup.tenant_id.set(tenant_id), MetricRollup.week_project.set(tenant_week_key(rollup))]
     return actions
@@ -154,9 +205,24 @@ def add_rollups(tenant_id: str, rollups: Sequence[Rollup]) -> int:
     """ADD each rollup's facts to its stored item (a backfill): a fact already there is a no-op, so running it again,
     or beside live ingestion adding the same events, changes nothing. Returns the number of items updated."""
     ensure_bound()
+    parts = [part for rollup in rollups for part in within_budget(rollup)]
     with ThreadPoolExecutor(max_workers=BACKFILL_WRITERS) as pool:
-        list(pool.map(lambda r: rollup_row(tenant_id, r).update(actions=_rollup_actions(tenant_id, r)), rollups))
+        list(pool.map(lambda part: _add_within_budget(tenant_id, part), parts))
     return len(rollups)
+
+
+def _add_within_budget(tenant_id: str, rollup: Rollup) -> None:
+    """ADD the facts to the rollup's item, or to its first overflow item with room for them."""
+    for level in itertools.count():
+        target = overflow(rollup, level)
+        try:
+            rollup_row(tenant_id, target).update(
+                actions=_rollup_actions(tenant_id, target), condition=_room_for(target)
+            )
+            return
+        except UpdateError as error:
+            if not is_condition_failure(error):
+                raise
 
 
 def events_in_period(

@@ -548,6 +548,7 @@ class MetricRollup(MaestroModel):
     tenant_project = UnicodeAttribute(hash_key=True)
     rollup_key = UnicodeAttribute(range_key=True)  # week (Monday, YYYY-MM-DD)#metric_type#shard
     facts = UnicodeSetAttribute(null=True)
+    fact_bytes = NumberAttribute(null=True)  # what the ADDs brought (rollups.ROLLUP_ITEM_BUDGET caps it)
     tenant_id = UnicodeAttribute(null=True)  # velocity types only (the sparse index)
     week_project = UnicodeAttribute(null=True)
     by_tenant_week = RollupsByTenantWeekIndex()

@@ -31,6 +31,10 @@ from maestro.domain.analytics.velocity import VELOCITY_EVENT_TYPES
 from maestro.domain.metrics import MetricEvent
 
 ROLLUP_SHARDS = 4
+# The facts one item may hold (DynamoDB's limit is 400 KB an item, names and keys included). An item at the budget
+# takes no more: the ingestion's condition refuses the ADD and the facts go to the shard's next overflow item
+# (`overflow`), so a week of any size is stored; reads take every item of the week and count a fact once.
+ROLLUP_ITEM_BUDGET = 300_000
 # Every metadata spelling a report reads (maestro.domain.analytics.shared._META_KEYS); other metadata stays on the
 # event row only.
 ANALYTICS_METADATA_KEYS = frozenset(key for spellings in _META_KEYS.values() for key in spellings)
@@ -115,6 +119,37 @@ def rollups_of(events: Iterable[MetricEvent]) -> list[Rollup]:
     return sorted(items.values(), key=lambda r: (r.project_id, r.key))
 
 
+def fact_bytes(facts: Iterable[str]) -> int:
+    """What facts weigh against ROLLUP_ITEM_BUDGET (their UTF-8 bytes)."""
+    return sum(len(fact.encode()) for fact in facts)
+
+
+def overflow(rollup: Rollup, level: int) -> Rollup:
+    """The rollup's facts addressed to overflow item `level` of its shard (0: the shard's own item). Overflow
+    shards count on past ROLLUP_SHARDS, so the key keeps its form and a week's range query reads them all."""
+    week, metric_type, shard = parse_rollup_key(rollup.key)
+    return Rollup(
+        rollup.project_id,
+        rollup_key(week, metric_type, shard % ROLLUP_SHARDS + level * ROLLUP_SHARDS),
+        set(rollup.facts),
+    )
+
+
+def within_budget(rollup: Rollup, budget: int | None = None) -> list[Rollup]:
+    """The rollup split into parts of at most `budget` fact bytes each (same key: each part is one ADD)."""
+    budget = budget or ROLLUP_ITEM_BUDGET
+    parts: list[Rollup] = []
+    current, size = Rollup(rollup.project_id, rollup.key), 0
+    for fact in sorted(rollup.facts):
+        weight = len(fact.encode())
+        if current.facts and size + weight > budget:
+            parts.append(current)
+            current, size = Rollup(rollup.project_id, rollup.key), 0
+        current.facts.add(fact)
+        size += weight
+    return [*parts, current] if current.facts else parts
+
+
 def weeks_between(start: datetime, end: datetime) -> tuple[str, str]:
     """The first and last week keys whose rollups can hold events of [start, end] (both ends inclusive)."""
     return week_of(start), week_of(end)
@@ -131,11 +166,13 @@ def events_from(
     type as `types` iterates, each type ordered by its row key (type#time#id) and bounded by the same key range
     as maestro.repositories.metrics.events_in_period (so the reports get the very same list)."""
     by_type: dict[str, list[tuple[str, MetricEvent]]] = defaultdict(list)
+    seen: dict[str, set[str]] = defaultdict(set)  # a fact in two items of a week (an overflow) is one event
     for rollup in rollups:
         if rollup.project_id != project_id:
             continue
         metric_type = rollup.metric_type
-        for fact in rollup.facts:
+        for fact in rollup.facts - seen[metric_type]:
+            seen[metric_type].add(fact)
             event = event_of(fact, project_id, metric_type)
             by_type[metric_type].append((event.metric_key, event))
     rows: list[MetricEvent] = []
@@ -171,9 +208,12 @@ class WeekTotals:
 def weekly_totals(rollups: Iterable[Rollup], distinct_by: str | None = None) -> dict[tuple[str, str], WeekTotals]:
     """(week, type) -> count, sum and distinct `distinct_by` metadata values (case-folded) of the facts."""
     totals: dict[tuple[str, str], WeekTotals] = defaultdict(WeekTotals)
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for rollup in rollups:
         week_total = totals[(rollup.week, rollup.metric_type)]
-        for fact in rollup.facts:
+        facts = rollup.facts - seen[(rollup.week, rollup.metric_type)]
+        seen[(rollup.week, rollup.metric_type)] |= facts
+        for fact in facts:
             _moment, _event_id, value, _unit, metadata = json.loads(fact)
             week_total.count += 1
             week_total.total += float(value)
@@ -206,6 +246,7 @@ def merge(rollups: Sequence[Rollup]) -> list[Rollup]:
 
 __all__ = [
     "ANALYTICS_METADATA_KEYS",
+    "ROLLUP_ITEM_BUDGET",
     "ROLLUP_SHARDS",
     "TENANT_INDEXED_TYPES",
     "Rollup",
@@ -213,12 +254,15 @@ __all__ = [
     "compose",
     "event_of",
     "events_from",
+    "fact_bytes",
     "fact_of",
     "first_and_last",
     "merge",
+    "overflow",
     "rollups_of",
     "tenant_week_key",
     "week_of",
     "weekly_totals",
     "weeks_between",
+    "within_budget",
 ]
