@@ -273,6 +273,27 @@ def test_recommendations_never_include_deprecated_artifacts_and_explain_themselv
     assert not set(most_popular(history, learned_from)) & gone
 
 
+def test_where_the_learned_blend_ties_similarity_then_impact_decide(history, recommendation_split):
+    """A freshly trained workspace's plan page showed three suggestions all scored 0 (no similar project had
+    used them, and the learned weights put nothing on impact or similarity) in catalogue order: ties now fall to
+    the content similarity, then the impact."""
+    from maestro.ml.recommend import ArtifactRecommender, BlendWeights
+
+    learned_from, held = recommendation_split
+    recommender = ArtifactRecommender(history, learned_from, BlendWeights(impact=0.0, similarity=0.0, neighbours=5))
+    profile = features(held[0])
+    parts = recommender.components(profile)
+    never_used = [a for a, c in zip(recommender.artifact_ids, parts["co_usage"], strict=True) if c == 0]
+    assert len(never_used) >= 3
+    similarity = {never_used[-1]: 0.4, never_used[-2]: 0.2}  # the catalogue's last two zero-score candidates
+    exclude = set(recommender.artifact_ids) - set(never_used)
+    ranked = recommender.recommend(profile, similarity=similarity, top_n=len(never_used), exclude=exclude)
+    assert all(r["score"] == 0 for r in ranked)
+    assert [r["artifact_id"] for r in ranked[:2]] == [never_used[-1], never_used[-2]]
+    rest = [r["reasons"]["impact"] for r in ranked[2:]]
+    assert rest == sorted(rest, reverse=True)
+
+
 def test_team_recommendation_is_at_least_as_good_as_the_current_plan(models, held_out):
     from maestro.ml.recommend import recommend_team, team_shapes
 

@@ -196,7 +196,7 @@ class ArtifactRecommender:
         parts = self.components(profile, similarity)
         score = blend(parts, self.weights)
         skip = set(exclude)
-        order = [j for j in np.argsort(-score, kind="stable") if self.artifact_ids[j] not in skip][:top_n]
+        order = [j for j in ranking_order(parts, score) if self.artifact_ids[j] not in skip][:top_n]
         return [
             {
                 "artifact_id": self.artifact_ids[j],
@@ -219,8 +219,14 @@ def blend(parts: Mapping[str, np.ndarray], weights: BlendWeights) -> np.ndarray:
     )
 
 
-def _ranked(ids: Sequence[str], score: np.ndarray) -> list[str]:
-    return [ids[j] for j in np.argsort(-score, kind="stable")[:K]]
+def ranking_order(parts: Mapping[str, np.ndarray], score: np.ndarray) -> np.ndarray:
+    """Candidates best first: by the blended score, then (where the learned weights leave them tied, e.g. every
+    co-usage 0 for a profile unlike the history) by content similarity, then impact, then catalogue order."""
+    return np.lexsort((-parts["impact"], -parts["similarity"], -score))
+
+
+def _ranked(ids: Sequence[str], parts: Mapping[str, np.ndarray], score: np.ndarray) -> list[str]:
+    return [ids[j] for j in ranking_order(parts, score)[:K]]
 
 
 @dataclass
@@ -277,7 +283,7 @@ def learn_recommender(
             ndcg = float(
                 np.mean(
                     [
-                        ndcg_at_k(_ranked(inner.artifact_ids, blend(part, weights)), grades, K)
+                        ndcg_at_k(_ranked(inner.artifact_ids, part, blend(part, weights)), grades, K)
                         for part, grades in zip(parts, truth, strict=False)
                     ]
                 )
