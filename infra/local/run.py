@@ -101,12 +101,12 @@ def _demo_tenant() -> None:
 
 
 def _backfill_rollups_of(tenant_id: str) -> None:
-    """A demo seeded before the weekly rollups existed gets them, in the background (idempotent)."""
-    from maestro.repositories import metrics as metric_store
+    """A demo seeded before the weekly rollups (or their completeness mark) existed gets them, in the background
+    (idempotent); its reports read the events until each project is done."""
     from maestro.repositories import projects as project_store
 
     first = project_store.list_projects(tenant_id, status=None, problem_class=None, limit=1, cursor=None).items
-    if not first or metric_store.edge_week_rollups(tenant_id, first[0].project_id):
+    if not first or first[0].rollups_complete:
         return
 
     def backfill() -> None:
@@ -114,7 +114,7 @@ def _backfill_rollups_of(tenant_id: str) -> None:
 
         try:
             print(f"demo tenant: weekly rollups rebuilt ({backfill_tenant_rollups(tenant_id)})", flush=True)
-        except Exception as error:  # the platform stays up; the dashboard reads empty rollups meanwhile
+        except Exception as error:  # the platform stays up; the dashboard reads the events meanwhile
             if not _stopping.is_set():
                 print(f"rebuilding the demo tenant's rollups failed: {error!r}", flush=True)
 

@@ -247,3 +247,31 @@ def test_a_week_past_the_item_budget_overflows_into_more_items_and_answers_as_th
     assert all(rollups.fact_bytes(row.facts) <= 2_000 for row in items)
     assert {fact for row in items for fact in row.facts} == set(stored_facts)
     assert _answers(tenant.admin, project["id"], query, routes=("git", "team-analytics", "metrics/summary")) == answers
+
+
+def test_a_project_stored_before_the_rollups_reads_its_events_until_its_backfill(tenant, projects):
+    """A deployed tenant's project from before the rollups has events and no rollups: its reports read the events
+    (same answers), other projects' velocity leaves it out, and `backfill_rollups` switches it to the rollups."""
+    from maestro.repositories.schema import MetricRollup, Project, child_key
+    from maestro.services import analytics
+
+    legacy, other = projects[2], projects[0]
+    query = "?to=2026-04-01T00:00:00Z"
+    before = _answers(tenant.admin, legacy, query)
+    peers_before = _answers(tenant.admin, other, query, routes=("velocity",))["velocity"]["history_size"]
+    with MetricRollup.batch_write() as batch:
+        for row in MetricRollup.query(child_key(tenant.tenant_id, legacy)):
+            batch.delete(row)
+    Project._get_connection().update_item(tenant.tenant_id, legacy, actions=[Project.rollups_complete.remove()])
+
+    with aws_requests() as calls:
+        assert _answers(tenant.admin, legacy, query) == before
+    assert calls.count("dynamodb", "Query", table="process-metrics") > 0  # the events were read
+    assert _answers(tenant.admin, other, query, routes=("velocity",))["velocity"]["history_size"] == peers_before - 1
+
+    analytics.backfill_rollups(tenant.tenant_id, legacy)
+    assert Project.get(tenant.tenant_id, legacy).rollups_complete is True
+    with aws_requests() as calls:
+        assert _answers(tenant.admin, legacy, query) == before
+    assert calls.count("dynamodb", "Query", table="process-metrics") == 0
+    assert _answers(tenant.admin, other, query, routes=("velocity",))["velocity"]["history_size"] == peers_before

@@ -57,11 +57,30 @@ def get_project(tenant_id: str, project_id: str) -> Project | None:
     return None if project.deleted else project
 
 
-def live_project_ids(tenant_id: str, project_ids: Iterable[str]) -> set[str]:
-    """Which of these projects of the tenant exist and are not deleted (BatchGetItem, 100 keys a request)."""
+def live_projects(tenant_id: str, project_ids: Iterable[str]) -> dict[str, Project]:
+    """Those of these projects of the tenant that exist and are not deleted, by id (BatchGetItem, 100 keys a
+    request)."""
     ensure_bound()
     keys = [(tenant_id, project_id) for project_id in dict.fromkeys(project_ids)]
-    return {p.project_id for p in Project.batch_get(keys) if not p.deleted} if keys else set()
+    return {p.project_id: p for p in Project.batch_get(keys) if not p.deleted} if keys else {}
+
+
+def mark_rollups_complete(tenant_id: str, project_id: str) -> bool:
+    """Record that the project's rollups hold all its events (after a backfill). Not a change of the project's
+    content: its version (and so a client's If-Match) stays. False when the project does not exist."""
+    ensure_bound()
+    try:
+        Project._get_connection().update_item(
+            tenant_id,
+            project_id,
+            actions=[Project.rollups_complete.set(True)],
+            condition=Project.project_id.exists(),
+        )
+        return True
+    except UpdateError as error:
+        if is_condition_failure(error):
+            return False
+        raise
 
 
 def list_projects(

@@ -248,6 +248,10 @@ class Project(MaestroModel):
     mlflow_summary = JSONAttribute(null=True)
     external_id = UnicodeAttribute(null=True)  # the team's own id of an imported project (its id derives from it)
     import_fingerprint = UnicodeAttribute(null=True)  # the imported row as last applied: a re-import changes nothing
+    # The weekly rollups hold every event of the project: true from creation (the ingestion writes them with the
+    # events); a project stored before the rollups existed has none until `backfill-rollups` sets it, and its
+    # reports read the events meanwhile (maestro.services.analytics).
+    rollups_complete = BooleanAttribute(null=True, default_for_new=True)
     deleted = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -4,7 +4,9 @@ The reports read the project's weekly rollups (maestro.domain.analytics.rollups)
 of the period (with the reports' look-back), not one Query per event type over every event, and velocity compares
 with the other projects through one paged Query of the tenant's week index. The rollups rebuild the very events the
 event table holds, so the answers are the same figure for figure (tests/integration/test_analytics_rollups.py);
-`reading_events()` switches back to the event table (the benchmark's baseline, the equality tests). The bucketed
+A project stored before the rollups existed (Project.rollups_complete unset) is read from the event table until
+`backfill_rollups` has rebuilt its rollups and marked it, and is left out of other projects' velocity comparisons
+meanwhile. `reading_events()` switches back to the event table (the benchmark's baseline, the equality tests). The bucketed
 series of one type (`time_series`, GET .../metrics) still reads that type's events: one Query either way.
 """
 
@@ -24,7 +26,7 @@ from maestro.domain.metrics import BUILT_IN_TYPES, MetricEvent
 from maestro.domain.periods import ProjectLife, resolve_period, series_bucket
 from maestro.repositories import metrics as store
 from maestro.repositories import projects as project_store
-from maestro.repositories.schema import ProcessMetric
+from maestro.repositories.schema import ProcessMetric, Project
 from maestro.services.projects import require_project
 
 VELOCITY_HISTORY_PROJECTS = 50  # other projects compared at request time (see velocity below)
@@ -67,6 +69,12 @@ DORA_LOOK_BACK = timedelta(days=90)  # commits before the period can ship within
 _source = {"rollups": True}
 
 
+def reads_rollups(project: Project) -> bool:
+    """The project's reports read its rollups: they hold all its events (Project.rollups_complete), and the
+    event path is not asked for (reading_events)."""
+    return _source["rollups"] and bool(project.rollups_complete)
+
+
 @contextmanager
 def reading_events() -> Iterator[None]:
     """Within it, the reports read the event table (one Query per type) instead of the rollups: the previous path,
@@ -84,7 +92,7 @@ def project_life(tenant_id: str, project) -> ProjectLife:
     week (four queries), or from the event table (two one-item queries per type)."""
     from datetime import date
 
-    if _source["rollups"]:
+    if reads_rollups(project):
         bounds = [b for b in [rollups.first_and_last(store.edge_week_rollups(tenant_id, project.project_id))] if b]
     else:
         types = list(BUILT_IN_TYPES) + list(store.custom_types(tenant_id))
@@ -112,9 +120,12 @@ def period(
     return resolve_period(start, end, life, now or datetime.now(UTC))
 
 
-def _events(tenant_id: str, project_id: str, types: Iterable[str], start: datetime, end: datetime) -> list[MetricEvent]:
-    """The project's events of `types` in [start, end], from its rollups (or the event table: reading_events)."""
-    if not _source["rollups"]:
+def _events(
+    tenant_id: str, project: Project, types: Iterable[str], start: datetime, end: datetime
+) -> list[MetricEvent]:
+    """The project's events of `types` in [start, end], from its rollups (or the event table: not reads_rollups)."""
+    project_id = project.project_id
+    if not reads_rollups(project):
         return _stored_events(tenant_id, project_id, types, start, end)
     return rollups.events_from(
         store.project_rollups(tenant_id, project_id, *rollups.weeks_between(start, end)), project_id, types, start, end
@@ -163,11 +174,11 @@ def time_series(
 
 
 def metric_summary(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    require_project(caller.tenant_id, project_id)
+    project = require_project(caller.tenant_id, project_id)
     types = list(BUILT_IN_TYPES) + list(store.custom_types(caller.tenant_id))
     stored = (
         store.project_rollups(caller.tenant_id, project_id, *rollups.weeks_between(start, end))
-        if _source["rollups"]
+        if reads_rollups(project)
         else None
     )
     by_type = {}
@@ -187,20 +198,20 @@ def metric_summary(caller: Caller, project_id: str, start: datetime, end: dateti
 
 
 def git(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    require_project(caller.tenant_id, project_id)
-    events = _events(caller.tenant_id, project_id, GIT_TYPES, start - GIT_LOOK_BACK, end)
+    project = require_project(caller.tenant_id, project_id)
+    events = _events(caller.tenant_id, project, GIT_TYPES, start - GIT_LOOK_BACK, end)
     return {"id": f"{project_id}:git", "project_id": project_id, **analytics.git_stats(events, start, end)}
 
 
 def dora(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    require_project(caller.tenant_id, project_id)
-    events = _events(caller.tenant_id, project_id, DORA_TYPES, start - DORA_LOOK_BACK, end)
+    project = require_project(caller.tenant_id, project_id)
+    events = _events(caller.tenant_id, project, DORA_TYPES, start - DORA_LOOK_BACK, end)
     return {"id": f"{project_id}:dora", "project_id": project_id, **analytics.dora(events, start, end)}
 
 
 def ci(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    require_project(caller.tenant_id, project_id)
-    events = _events(caller.tenant_id, project_id, CI_TYPES, start, end)
+    project = require_project(caller.tenant_id, project_id)
+    events = _events(caller.tenant_id, project, CI_TYPES, start, end)
     return {"id": f"{project_id}:ci", "project_id": project_id, **analytics.ci_stats(events, start, end)}
 
 
@@ -214,15 +225,16 @@ def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) ->
     were active in the same weeks, each measured over the same period: every project's velocity facts of those weeks
     come from one paged Query of the tenant's rollup week index (or, reading_events, 9 per-type queries per
     project, 8 projects side by side)."""
-    require_project(caller.tenant_id, project_id)
+    subject = require_project(caller.tenant_id, project_id)
     # The peers are the projects that were active in the same weeks (a finished project is compared with the
-    # projects of its own time, not with the newest ones), found in one paged Query of the tenant week index.
+    # projects of its own time, not with the newest ones), found in one paged Query of the tenant week index; a
+    # project whose rollups are not complete yet (stored before them, not backfilled) is left out.
     by_project: dict[str, list[rollups.Rollup]] = {}
     for rollup in store.tenant_rollups(caller.tenant_id, *rollups.weeks_between(start, end)):
         by_project.setdefault(rollup.project_id, []).append(rollup)
     active = sorted(pid for pid in by_project if pid != project_id)
-    live = project_store.live_project_ids(caller.tenant_id, active)
-    others = [pid for pid in active if pid in live][:VELOCITY_HISTORY_PROJECTS]
+    live = project_store.live_projects(caller.tenant_id, active)
+    others = [pid for pid in active if pid in live and live[pid].rollups_complete][:VELOCITY_HISTORY_PROJECTS]
     if _source["rollups"]:
         measured = [
             analytics.velocity_features_of(
@@ -230,12 +242,21 @@ def velocity(caller: Caller, project_id: str, start: datetime, end: datetime) ->
                 start,
                 end,
             )
-            for pid in [project_id, *others]
+            for pid in others
         ]
     else:
         with ThreadPoolExecutor(max_workers=VELOCITY_READERS) as pool:
-            measured = list(pool.map(lambda pid: _features(caller.tenant_id, pid, start, end), [project_id, *others]))
-    mine, history = measured[0], measured[1:]
+            measured = list(pool.map(lambda pid: _features(caller.tenant_id, pid, start, end), others))
+    mine = (
+        analytics.velocity_features_of(
+            rollups.events_from(by_project.get(project_id, []), project_id, analytics.VELOCITY_EVENT_TYPES, start, end),
+            start,
+            end,
+        )
+        if reads_rollups(subject)
+        else _features(caller.tenant_id, project_id, start, end)
+    )
+    history = measured
     return {
         "id": f"{project_id}:velocity",
         "project_id": project_id,
@@ -251,6 +272,7 @@ def backfill_rollups(tenant_id: str, project_id: str) -> dict[str, int]:
     changes nothing. Returns the events read and rollup items written."""
     events = [_metric_event(row, project_id) for row in store.project_events(tenant_id, project_id)]
     written = store.add_rollups(tenant_id, rollups.rollups_of(events))
+    project_store.mark_rollups_complete(tenant_id, project_id)  # its reports switch to the rollups now
     return {"events": len(events), "rollups": written}
 
 
@@ -271,6 +293,6 @@ def backfill_tenant_rollups(tenant_id: str) -> dict[str, int]:
 
 
 def team(caller: Caller, project_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    require_project(caller.tenant_id, project_id)
-    events = _events(caller.tenant_id, project_id, set(GIT_TYPES) | set(CI_TYPES), start - GIT_LOOK_BACK, end)
+    project = require_project(caller.tenant_id, project_id)
+    events = _events(caller.tenant_id, project, set(GIT_TYPES) | set(CI_TYPES), start - GIT_LOOK_BACK, end)
     return {"id": f"{project_id}:team", "project_id": project_id, **analytics.team_analytics(events, start, end)}
