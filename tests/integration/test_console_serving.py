@@ -16,7 +16,17 @@ from tests.integration.test_model_serving import _helper_onnx, _model, _push
 pytestmark = pytest.mark.integration
 
 
-def test_aliases_move_with_confirmation_and_the_served_version_answers_try_it(page, console_url, api_url):  # noqa: F811
+def test_aliases_move_with_confirmation_and_the_served_version_answers_try_it(
+    page,  # noqa: F811
+    console_url,  # noqa: F811
+    api_url,
+    monkeypatch,
+):
+    from maestro.services import serving_monitoring
+
+    # summaries are folded in at most every 5 s per process: a test run just before this one (in the same
+    # process) would leave these requests' summaries pending when the page reads them
+    monkeypatch.setattr(serving_monitoring, "STATS_FLUSH_SECONDS", 0.0)
     tenant = TenantFixture(api_url, "ServingConsole")
     artifact_id = _model(tenant.admin, "churn scorer")
     _push(tenant.admin, artifact_id, _helper_onnx([1, 1, 1, 1]), "1.0.0")

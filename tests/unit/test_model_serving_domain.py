@@ -87,6 +87,22 @@ def test_samples_merge_within_their_bound_in_proportion_to_what_each_side_saw():
     assert monitoring.merge_samples([1.0], 1, [2.0], 1, 256, rng) == [1.0, 2.0]
 
 
+def test_request_values_enter_a_full_sample_uniformly_one_request_at_a_time():
+    """The per-request path (reservoir sampling): after 256 zeros then 3,000 requests of one value each, i, the
+    sample is a uniform draw of all 3,256 values (share of the zeros and mean of the rest as expected)."""
+    rng = random.Random(3)
+    shares, means = [], []
+    for _ in range(40):
+        sample, seen = [0.0] * 256, 256
+        for i in range(1, 3001):
+            sample = monitoring.merge_samples(sample, seen, [float(i)], 1, 256, rng)
+            seen += 1
+        shares.append(sample.count(0.0) / 256)
+        means.append(sum(v for v in sample if v) / max(1, sum(1 for v in sample if v)))
+    assert sum(shares) / len(shares) == pytest.approx(256 / 3256, abs=0.01)
+    assert sum(means) / len(means) == pytest.approx(1500.5, rel=0.02)
+
+
 def test_a_feature_summary_keeps_exact_moments_across_merges():
     rng = random.Random(0)
     values = [float(v) for v in range(1, 1001)]

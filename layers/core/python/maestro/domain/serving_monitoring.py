@@ -32,6 +32,15 @@ def merge_samples(
     share in proportion to how many observations it stands for."""
     if len(kept) + len(new) <= size:
         return [*kept, *new]
+    if len(new) == new_seen and len(kept) == size and kept_seen >= size:
+        # a request's own values into a full sample: reservoir sampling (Algorithm R), O(len(new)) instead of
+        # re-drawing the whole sample on every request
+        merged = list(kept)
+        for offset, value in enumerate(new):
+            slot = rng.randrange(kept_seen + offset + 1)
+            if slot < size:
+                merged[slot] = value
+        return merged
     total = kept_seen + new_seen
     from_kept = min(len(kept), round(size * kept_seen / total)) if total else 0
     from_new = min(len(new), size - from_kept)
