@@ -111,7 +111,7 @@ def check_inputs(signature: dict, inputs: dict[str, Any]) -> int:
         rank = len(spec["shape"]) if spec["shape"] is not None else None
         if (rank is not None and len(shape) != rank) or len(shape) > MAX_RANK:
             raise _fail(field, f"expected {rank} dimensions {_show(spec['shape'])}, got {len(shape)}")
-        _check_regular(inputs[name], shape, field)
+        leaves = _regular_leaves(inputs[name], shape, field)
         for axis, (want, got) in enumerate(zip(spec["shape"] or [], shape, strict=False)):
             if want is not None and want != got:
                 raise _fail(field, f"dimension {axis} must be {want} {_show(spec['shape'])}, got {got}")
@@ -124,7 +124,7 @@ def check_inputs(signature: dict, inputs: dict[str, Any]) -> int:
         total += math.prod(shape) if shape else 1
         if total > MAX_INPUT_VALUES:
             raise _fail(field, f"more than {MAX_INPUT_VALUES} values in one request")
-        _check_values(inputs[name], spec["type"], field)
+        _check_values(leaves, spec["type"], field)
     return batch or 1
 
 
@@ -145,40 +145,52 @@ def _shape_of(value: Any, field: str) -> list[int]:
     return shape
 
 
-def _check_regular(value: Any, shape: list[int], field: str) -> None:
-    if not shape:
-        if isinstance(value, list):
-            raise _fail(field, "ragged: rows of different depths")
-        return
-    if not isinstance(value, list) or len(value) != shape[0]:
-        raise _fail(field, "ragged: every row must have the same length")
-    for item in value:
-        _check_regular(item, shape[1:], field)
+def _regular_leaves(value: Any, shape: list[int], field: str) -> list[Any]:
+    """The values of a nested list that has exactly `shape` (level by level, no recursion), flattened; "ragged"
+    when a row has another length or depth."""
+    level = [value]
+    for size in shape:
+        below: list[Any] = []
+        for item in level:
+            if type(item) is not list or len(item) != size:
+                raise _fail(field, "ragged: every row must have the same length")
+            below.extend(item)
+        level = below
+    if any(type(leaf) is list for leaf in level):
+        raise _fail(field, "ragged: rows of different depths")
+    return level
 
 
-def _leaves(value: Any):
-    if isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
+def _check_values(leaves: list[Any], element: str, field: str) -> None:
+    if element in FLOAT_TYPES:
+        wanted = "finite numbers"
+
+        def fits(leaf: Any) -> bool:
+            return type(leaf) in (int, float) and math.isfinite(leaf)
+
+    elif element in INT_TYPES:
+        unsigned = element.startswith("u")
+        wanted = "non-negative integers" if unsigned else "integers"
+
+        def fits(leaf: Any) -> bool:
+            return type(leaf) is int and (not unsigned or leaf >= 0)
+
+    elif element == "bool":
+        wanted = "true or false"
+
+        def fits(leaf: Any) -> bool:
+            return type(leaf) is bool
+
+    elif element == "string":
+        wanted = "strings"
+
+        def fits(leaf: Any) -> bool:
+            return type(leaf) is str
+
     else:
-        yield value
-
-
-def _check_values(value: Any, element: str, field: str) -> None:
-    for leaf in _leaves(value):
-        if element in FLOAT_TYPES:
-            ok = isinstance(leaf, (int, float)) and not isinstance(leaf, bool) and math.isfinite(leaf)
-            wanted = "finite numbers"
-        elif element in INT_TYPES:
-            ok = isinstance(leaf, int) and not isinstance(leaf, bool) and (not element.startswith("u") or leaf >= 0)
-            wanted = "integers" if not element.startswith("u") else "non-negative integers"
-        elif element == "bool":
-            ok, wanted = isinstance(leaf, bool), "true or false"
-        elif element == "string":
-            ok, wanted = isinstance(leaf, str), "strings"
-        else:
-            raise _fail(field, f"inputs of type {element} cannot be sent as JSON")
-        if not ok:
+        raise _fail(field, f"inputs of type {element} cannot be sent as JSON")
+    for leaf in leaves:
+        if not fits(leaf):
             raise _fail(field, f"the model takes {element}: {wanted}, got {json_type(leaf)} {leaf!r:.40}")
 
 
