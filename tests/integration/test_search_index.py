@@ -81,7 +81,9 @@ def test_a_warm_search_sees_this_process_writes_at_once_and_other_writers_within
     with aws_requests() as calls:
         found = _search(tenant.admin, query="beta gadget", mode="keyword")
     assert [h["id"] for h in found["items"]][:1] == [second["id"]]
-    assert calls.count("dynamodb", "Query", table="artifact-vectors") == 1
+    # one Query, or none when the embed handler (in this process, handling the create's event) refreshed the
+    # shared index first; the rule itself: tests/unit/test_search_index_refresh.py
+    assert calls.count("dynamodb", "Query", table="artifact-vectors") <= 1
     dispatcher.wait_idle()
     _search(tenant.admin, query="beta gadget", mode="keyword")  # reads the embed handler's writes
     read_at = time.monotonic()
