@@ -765,7 +765,10 @@ def _shown_period(page) -> dict:
 
 
 def _charts_drawn(page, count: int = 5) -> list[int]:
-    page.wait_for_function(f"() => document.querySelectorAll('#charts canvas[data-points]').length === {count}")
+    # a whole-life dashboard asks ~12 requests before its charts draw: a loaded CI machine took over 15 s once
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#charts canvas[data-points]').length === {count}", timeout=60_000
+    )
     return page.eval_on_selector_all("#charts canvas", "cs => cs.map(c => Number(c.dataset.points))")
 
 
