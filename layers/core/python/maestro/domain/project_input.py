@@ -281,7 +281,7 @@ def import_format(file_name: str) -> str | None:
 
 def text_lines(binary: Iterable[bytes]) -> Iterator[str]:
     """Decoded lines of a byte stream (UTF-8, a BOM dropped), for read_import_file."""
-    stream = io.TextIOWrapper(_Readable(binary), encoding="utf-8-sig", newline="")
+    stream = io.TextIOWrapper(io.BufferedReader(_Readable(binary)), encoding="utf-8-sig", newline="")
     yield from stream
 
 

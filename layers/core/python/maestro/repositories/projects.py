@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, LostRace, PreconditionFailed
@@ -19,6 +20,11 @@ from maestro.repositories.tables import (
     is_condition_failure,
     transaction_connection,
 )
+
+
+def start_date_action(start: date | None) -> Action:
+    """The update that stores a project's start date, or removes it when there is none."""
+    return Project.start_date.set(start.isoformat()) if start else Project.start_date.remove()
 
 
 def status_key(status: str, created_at: datetime, project_id: str) -> str:

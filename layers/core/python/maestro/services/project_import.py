@@ -70,7 +70,11 @@ class ImportResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, index: int, external_id: Any, reason: str, fields: list[str] | None = None) -> None:
-        item = {"index": index, "external_id": external_id if isinstance(external_id, str) else None, "reason": reason}
+        item: dict[str, Any] = {
+            "index": index,
+            "external_id": external_id if isinstance(external_id, str) else None,
+            "reason": reason,
+        }
         if fields:
             item["fields"] = fields
         self.rejected.append(item)
@@ -270,7 +274,7 @@ class ProjectImport:
     def _update(self, project: Project, row: ImportRow, start: date | None, outcome, scored) -> None:
         fields = row.model_dump(mode="json", include=set(EDITABLE))
         actions = [getattr(Project, name).set(value) for name, value in fields.items() if value is not None]
-        actions += [Project.start_date.set(start.isoformat() if start else None), Project.updated_at.set(self.now)]
+        actions += [store.start_date_action(start), Project.updated_at.set(self.now)]
         if outcome:
             extra = self._outcome_fields(outcome, scored)
             actions += [

@@ -212,7 +212,7 @@ def record_outcome(caller: Caller, project_id: str, outcome: dict[str, Any], met
             Project.success_score.set(round(scored.score, 2)),
             Project.status.set(ProjectStatus.COMPLETED.value),
             Project.status_key.set(store.status_key(ProjectStatus.COMPLETED.value, project.created_at, project_id)),
-            Project.start_date.set(start.isoformat() if start else None),
+            store.start_date_action(start),
             Project.updated_at.set(now),
         ],
         expected_version=None,

@@ -123,9 +123,10 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
     login_of_email = {c.email: c.login for c in commits if c.email and c.login}
 
     def person(email: str | None, fallback: str | None) -> str | None:
-        return login_of_email.get(email) or email or fallback
+        return (login_of_email.get(email) if email else None) or email or fallback
 
-    people: dict[str, Counter] = defaultdict(Counter)
+    # counts stay ints; lines are floats (an event's value)
+    people: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(int))
     author_of_sha: dict[str, str | None] = {}
     for commit in commits:
         author_of_sha[commit.sha] = who = person(commit.email, commit.login or commit.name)
@@ -147,10 +148,11 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
         people[reviewer]["reviews_given"] += count
 
     pairs = Counter((_identity(_meta(e, "reviewer")), prs.authors.get(_pr_key(e) or "")) for e in prs.reviews)
-    collaboration = sorted(
-        ({"reviewer": r, "author": a, "reviews": n} for (r, a), n in pairs.items() if r and a),
-        key=lambda p: (-p["reviews"], p["reviewer"], p["author"]),
-    )
+    collaboration = [
+        {"reviewer": r, "author": a, "reviews": n}
+        for (r, a), n in sorted(pairs.items(), key=lambda pair: (-pair[1], pair[0][0] or "", pair[0][1] or ""))
+        if r and a
+    ]
     merged_by_known = [
         (prs.authors.get(k) or _identity(_meta(e, "author_login")), _identity(_meta(e, "merged_by")))
         for k, e in prs.merged.items()
@@ -171,20 +173,20 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
         ),
         "merges_with_known_merger": len(merged_by_known),
     }
-    contributors = sorted(
-        (
-            {
-                "contributor": who,
-                "commits": c["commits"],
-                "lines_added": float(c["lines_added"]),
-                "lines_deleted": float(c["lines_deleted"]),
-                "prs_merged": c["prs_merged"],
-                "reviews_given": c["reviews_given"],
-            }
-            for who, c in people.items()
-        ),
-        key=lambda c: (-c["commits"], -c["prs_merged"], -c["reviews_given"], c["contributor"]),
-    )
+    contributors = [
+        {
+            "contributor": who,
+            "commits": c["commits"],
+            "lines_added": float(c["lines_added"]),
+            "lines_deleted": float(c["lines_deleted"]),
+            "prs_merged": c["prs_merged"],
+            "reviews_given": c["reviews_given"],
+        }
+        for who, c in sorted(
+            people.items(),
+            key=lambda item: (-item[1]["commits"], -item[1]["prs_merged"], -item[1]["reviews_given"], item[0]),
+        )
+    ]
     return {
         "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
         "contributors": contributors,

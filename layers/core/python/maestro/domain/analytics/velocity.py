@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from maestro.domain.analytics.ci import ci_stats
 from maestro.domain.analytics.dora import dora
@@ -58,7 +58,7 @@ def velocity_features(git: Mapping[str, Any], dora_stats: Mapping[str, Any], ci:
     return {name: float(value) for name, value in features.items() if value is not None}
 
 
-def _usable(value: Any) -> bool:
+def _usable(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -502,14 +502,20 @@ def more_projects(
     rng = np.random.default_rng([history.seed, seed, 1])
     span = (start_to - start_from).total_seconds()
     starts = sorted(start_from + timedelta(seconds=float(x)) for x in rng.uniform(0, span, n))
-    by_end = sorted(history.projects, key=lambda p: p.end_date)
-    ends = [p.end_date for p in by_end]
+    by_end = sorted(history.projects, key=_end_date)
+    ends = [_end_date(p) for p in by_end]
     out = []
     for number, start in enumerate(starts):
         r = _draw_project(rng, history.tenant, f"extra-{seed}-{number:04d}", start)
-        earlier = [p.outcome for p in by_end[: bisect.bisect_left(ends, r["end"])]]
+        earlier = [p.outcome for p in by_end[: bisect.bisect_left(ends, r["end"])] if p.outcome is not None]
         out.append(_record(r, success_score(r["outcome"], earlier).score))
     return out
+
+
+def _end_date(project: ProjectRecord) -> datetime:
+    if project.end_date is None:  # a generated history holds completed projects only
+        raise ValueError(f"project {project.project_id} has not ended")
+    return project.end_date
 
 
 def _record(raw: dict, score: float) -> ProjectRecord:

@@ -69,12 +69,12 @@ class ProjectRecord:
     team_size: int  # planned at creation
     description: str
     start_date: datetime
-    end_date: datetime
+    end_date: datetime | None  # None while the project runs (and for a plan being predicted)
     members: tuple[Member, ...]
     usages: tuple[ArtifactUsage, ...]
     metrics: tuple[MetricRecord, ...]
-    outcome: Outcome
-    success_score: float
+    outcome: Outcome | None  # None until the project completes
+    success_score: float | None
 
     @property
     def cutoff(self) -> datetime:
@@ -82,6 +82,8 @@ class ProjectRecord:
 
     def target(self, name: str) -> float:
         """An outcome by name: success_score, duration_days, compute_cost_usd, model_performance, ..."""
+        if self.outcome is None or self.success_score is None:
+            raise ValueError(f"project {self.project_id} has no outcome yet")
         return self.success_score if name == "success_score" else float(getattr(self.outcome, name))
 
 
@@ -136,7 +138,11 @@ class History:
         return {a.artifact_id for a in self.artifacts if a.deprecated_at is not None and a.deprecated_at <= moment}
 
     def completed_by(self, as_of: datetime, projects: Iterable[ProjectRecord] | None = None) -> list[ProjectRecord]:
-        return [p for p in (self.projects if projects is None else projects) if p.end_date <= as_of]
+        return [
+            p
+            for p in (self.projects if projects is None else projects)
+            if p.end_date is not None and p.end_date <= as_of
+        ]
 
 
 def impact_inputs(projects: Iterable[ProjectRecord]) -> tuple[list[CompletedProject], list[Usage]]:
@@ -146,6 +152,7 @@ def impact_inputs(projects: Iterable[ProjectRecord]) -> tuple[list[CompletedProj
         [
             CompletedProject(p.project_id, p.success_score, p.problem_class, p.complexity_score, p.team_size)
             for p in projects
+            if p.success_score is not None
         ],
         [Usage(u.project_id, u.artifact_id) for p in projects for u in p.usages],
     )
