@@ -22,6 +22,10 @@ from maestro.settings import Settings
         b"[1e309]",
         b"[1e200]",
         b"[1e-200]",
+        b'{"a": {"b": 1e-140}}',  # a float as a value, not in a list
+        b"[0.0, 0.5, 1e-131]",  # the smallest non-zero magnitude, beside a zero
+        b'[1, "x", [2.5, -1e126]]',  # inside a nested list of mixed values
+        b"[0.5, 1e400]",  # beyond float's range: parsed to infinity
         b"[1" + b"0" * 40 + b"]",
         b"[" * 33 + b"]" * 33,
         b'["\\ud800"]',
@@ -35,6 +39,7 @@ def test_client_json_outside_the_rules_is_refused(raw):
 
 def test_client_json_within_the_rules_parses():
     assert strict_json.loads(b"[" * 32 + b"]" * 32) is not None
+    assert strict_json.loads(b"[0.0, -0.0, 1e-130, -1e125, 0.5]") == [0.0, -0.0, 1e-130, -1e125, 0.5]
     brackets_in_a_string = "[" * 40
     raw = '{"a": "' + brackets_in_a_string + '", "b": 1e16, "c": "\\ud83c\\udfb5"}'
     assert strict_json.loads(raw) == {

@@ -133,3 +133,44 @@ def test_a_request_larger_than_the_sample_is_counted_whole_and_sampled_to_the_bo
     assert tenure["n"] == 300 and tenure["sum"] == sum(range(300)) and (tenure["min"], tenure["max"]) == (0.0, 299.0)
     assert len(tenure["sample"]) == monitoring.SAMPLE_SIZE and set(tenure["sample"]) <= {float(i) for i in range(300)}
     assert stats["features"]["segment"]["n"] == 300 and stats["latency_sample"] == [3.5]
+
+
+def test_requests_are_summarised_a_batch_at_a_time_with_the_same_counts_as_one_by_one(monkeypatch):
+    """record_request keeps rows and summarises them at the flush (or when SUMMARISE_ROWS wait): the day's
+    counts, sums and extremes equal those of the requests taken one by one; samples stay within the bound."""
+    from maestro.services import serving_monitoring as service
+
+    stored: dict = {}
+    monkeypatch.setattr(service.store, "count", lambda *args: None)
+
+    def merge_into_memory(tenant_id, artifact_id, version, day, merge):
+        stored[(tenant_id, artifact_id, version, day)] = merge(stored.get((tenant_id, artifact_id, version, day)))
+        return True
+
+    monkeypatch.setattr(service.store, "merge_stats", merge_into_memory)
+    monkeypatch.setattr(service, "STATS_FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(service, "SUMMARISE_ROWS", 250)
+    monkeypatch.setattr(service, "_last_flush", __import__("time").monotonic())
+    service._buffered.clear(), service._pending.clear()
+    rng = random.Random(7)
+    requests = [
+        {"X": [[rng.uniform(-5, 5), float(i % 3), float(i)] for _ in range(1 + i % 4)], "segment": [[i % 5]]}
+        for i in range(300)
+    ]
+    requests = [dict(r, segment=r["segment"] * len(r["X"])) for r in requests]
+    for number, named in enumerate(requests):
+        service.record_request("t1", "art_a", "1.0.0", SIGNATURE, named, float(number))
+    assert service._pending, "250 buffered rows were summarised before the flush"
+    assert stored == {}, "nothing is written before the flush"
+    service.flush()
+    (day_stats,) = stored.values()
+    rows = [row for r in requests for row in r["X"]]
+    first = day_stats["features"]["X[0]"]
+    assert first["n"] == len(rows)
+    assert first["sum"] == pytest.approx(sum(row[0] for row in rows))
+    assert (first["min"], first["max"]) == (min(row[0] for row in rows), max(row[0] for row in rows))
+    assert len(first["sample"]) == monitoring.SAMPLE_SIZE
+    assert day_stats["features"]["segment"]["n"] == len(rows)
+    assert day_stats["latency_seen"] == 300 and len(day_stats["latency_sample"]) == monitoring.SAMPLE_SIZE
+    assert set(day_stats["latency_sample"]) <= {float(n) for n in range(300)}
+    assert not service._buffered and not service._pending

@@ -55,13 +55,37 @@ def _refuse_constant(name: str) -> Any:
     raise _Refused(f"{name} is not a number JSON allows; numbers must be finite")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
+def _check_float(value: float) -> None:
     if not math.isfinite(value):
-        raise _Refused(f"{text} is not a finite number")
+        raise _Refused(f"{value!r} is not a finite number")
     if abs(value) > MAX_MAGNITUDE or (value != 0 and abs(value) < MIN_MAGNITUDE):
-        raise _Refused(f"{text} is outside the storable range (magnitude 1e-130 to 1e125)")
-    return value
+        raise _Refused(f"{value!r} is outside the storable range (magnitude 1e-130 to 1e125)")
+
+
+def _check_floats(value: Any) -> None:
+    """Every float of a parsed text inside the rules. Checked after the C decoder has parsed the text rather than
+    by a parse_float hook: a hook is a Python call per number (256 floats: 0.17 ms to parse instead of 0.08), this
+    walk takes a list of floats in a few C-level passes. A literal beyond float's range parsed to infinity, so it
+    is caught here too."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            _check_float(item)
+        elif kind is list:
+            floats = [x for x in item if type(x) is float]
+            if floats:
+                magnitudes = list(map(abs, floats))
+                largest, smallest = max(magnitudes), min(magnitudes)
+                if not largest <= MAX_MAGNITUDE:  # also true for infinity
+                    _check_float(largest)
+                if smallest < MIN_MAGNITUDE:
+                    _check_float(min((m for m in magnitudes if m), default=0.0))
+            if len(floats) != len(item):
+                stack.extend(x for x in item if type(x) is list or type(x) is dict)
+        elif kind is dict:
+            stack.extend(item.values())
 
 
 def _bounded_int(text: str) -> int:
@@ -77,10 +101,12 @@ def is_finite_number(value: Any) -> bool:
 def loads(raw: bytes | str, what: str = "request body") -> Any:
     """Parse a client's JSON under the rules above; InvalidInput (400) says which rule was broken."""
     data = raw.encode() if isinstance(raw, str) else raw
-    if nesting_depth(data) > MAX_DEPTH:
+    # a text cannot nest deeper than it has brackets that open: the token scan only when there are more
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nesting_depth(data) > MAX_DEPTH:
         raise InvalidInput(f"{what} nests deeper than {MAX_DEPTH} levels", max_depth=MAX_DEPTH)
     try:
-        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int)
+        _check_floats(value)
     except _Refused as exc:
         raise InvalidInput(f"{what} has a number the API does not accept: {exc}") from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

@@ -221,7 +221,7 @@ def monitored_features(signature: dict, max_features: int) -> list[tuple[str, st
             features.append((spec["name"], spec["name"], None if len(shape) == 1 else 0))
             continue
         width = shape[1] or 0
-        for column in range(width):
+        for column in range(min(width, max_features - len(features))):
             label = names[column] if len(numeric_2d) == 1 and len(names) == width else f"{spec['name']}[{column}]"
             features.append((label, spec["name"], column))
     return features[:max_features]

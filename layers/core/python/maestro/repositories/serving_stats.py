@@ -22,12 +22,13 @@ def _day(version: str, day: str) -> str:
     return f"{version}#{day}"
 
 
-def count(tenant_id: str, artifact_id: str, version: str, day: str, failed: bool) -> None:
-    """Count one request (and an error when it failed) in the day's rollup: one atomic update, no read."""
+def count(tenant_id: str, artifact_id: str, version: str, day: str, failed: bool, requests: int = 1) -> None:
+    """Count one request (and an error when it failed) in the day's rollup: one atomic update, no read.
+    `requests=0` counts only the error of a request counted already."""
     ensure_bound()
     ServingStats(_key(tenant_id, artifact_id), _day(version, day)).update(
         actions=[
-            ServingStats.requests.add(1),
+            ServingStats.requests.add(requests),
             ServingStats.errors.add(1 if failed else 0),
             ServingStats.updated_at.set(datetime.now(UTC)),
         ]

@@ -157,6 +157,7 @@ def predict(
     version = _resolve(caller.tenant_id, artifact_id, reference)
     record = _servable_version(caller.tenant_id, artifact_id, artifact_type, version)
     signature = record.signature
+    counted = serving_monitoring.start_count(caller.tenant_id, artifact_id, version)  # written while the graph runs
     named: dict | None = None
     try:
         named = rules.request_inputs(signature, inputs, instances)
@@ -164,11 +165,13 @@ def predict(
         outputs = _run(record, signature, named)
     except Exception:
         serving_monitoring.record_request(
-            caller.tenant_id, artifact_id, version, signature, None, _ms(started), failed=True
+            caller.tenant_id, artifact_id, version, signature, None, _ms(started), failed=True, counted=counted
         )
         raise
     latency_ms = _ms(started)
-    serving_monitoring.record_request(caller.tenant_id, artifact_id, version, signature, named, latency_ms)
+    serving_monitoring.record_request(
+        caller.tenant_id, artifact_id, version, signature, named, latency_ms, counted=counted
+    )
     return {
         "id": f"prq_{uuid.uuid4().hex}",
         "artifact_id": artifact_id,

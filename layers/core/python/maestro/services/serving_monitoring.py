@@ -9,6 +9,7 @@ import io
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,43 +32,89 @@ MAX_REFERENCE_DATASET_BYTES = 50 * 1024**2  # a larger dataset needs an uploaded
 # does not pay a read and a conditional write; what an instance gathered in its last few seconds before Lambda
 # retires it is lost from the summaries (never from the counts).
 STATS_FLUSH_SECONDS = 5.0
+# A request only keeps its latency and its monitored columns; they are summarised (sums, extremes, samples) a batch
+# at a time, at the flush or when this many rows wait, instead of per request: per-request work no longer grows with
+# the width of the input, and the buffer stays bounded (4,096 rows x 32 columns: 1 MB).
+SUMMARISE_ROWS = 4096
+_Plan = list[tuple[str, list[str], list[int]]]  # (input name, feature names, their columns) per summarised input
 _rng = random.Random()
 _np_rng: Any = None  # numpy's generator, made on the first request (numpy is not imported with the app)
 _lock = threading.Lock()
 _pending: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (tenant, artifact, version, day) -> stats
+_buffered: dict[tuple[str, str, str, str], _Buffered] = {}  # (tenant, artifact, version, day) -> rows to summarise
+_plans: dict[
+    tuple[str, str, str], _Plan
+] = {}  # (tenant, artifact, version) -> monitored columns (versions never change)
 _last_flush = 0.0
+
+
+class _Buffered:
+    """A version-day's requests not summarised yet: latencies and, per input, the monitored columns of each request."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.latencies: list[float] = []
+        self.blocks: dict[str, list[Any]] = {input_name: [] for input_name, _, _ in plan}
+        self.rows = 0
+
+    def add(self, latency_ms: float | None, blocks: dict[str, Any]) -> None:
+        if latency_ms is not None:
+            self.latencies.append(latency_ms)
+        for input_name, block in blocks.items():
+            self.blocks[input_name].append(block)
+        self.rows += max((len(block) for block in blocks.values()), default=1)
 
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def request_stats(signature: dict, named: dict | None, latency_ms: float | None) -> dict[str, Any]:
-    """One request's contribution: its latency and, per monitored feature, counters and a bounded sample."""
-    stats: dict[str, Any] = {"latency_seen": 0, "latency_sample": [], "features": {}}
-    if latency_ms is not None:
-        stats["latency_seen"], stats["latency_sample"] = 1, [round(latency_ms, 3)]
-    if named is None:
-        return stats
+def _plan_of(signature: dict) -> _Plan:
+    by_input: dict[str, tuple[list[str], list[int]]] = {}
+    for feature, input_name, column in monitored_features(signature, rules.MAX_MONITORED_FEATURES):
+        names, columns = by_input.setdefault(input_name, ([], []))
+        names.append(feature)
+        columns.append(0 if column is None else column)
+    return [(input_name, names, columns) for input_name, (names, columns) in by_input.items()]
+
+
+def _monitored_blocks(plan: _Plan, named: dict) -> dict[str, Any]:
+    """Each summarised input's monitored columns as a rows x columns float array (one conversion per input)."""
+    import numpy as np
+
+    blocks = {}
+    for input_name, _, columns in plan:
+        array = np.asarray(named[input_name], dtype=float)
+        matrix = array.reshape(-1, 1) if array.ndim == 1 else array.reshape(array.shape[0], -1)
+        blocks[input_name] = matrix[:, columns]
+    return blocks
+
+
+def _summarise(buffered: _Buffered) -> dict[str, Any]:
+    """The stats of the buffered requests: latencies and, per monitored feature, counters and a bounded sample."""
     import numpy as np
 
     global _np_rng
     if _np_rng is None:
         _np_rng = np.random.default_rng()
-    by_input: dict[str, list[tuple[str, int | None]]] = {}
-    for feature, input_name, column in monitored_features(signature, rules.MAX_MONITORED_FEATURES):
-        by_input.setdefault(input_name, []).append((feature, column))
-    for input_name, features in by_input.items():
-        # each input converted once and summarised column-wise in one pass (a wide input has 32 monitored columns)
-        array = np.asarray(named[input_name], dtype=float)
-        matrix = array.reshape(-1, 1) if array.ndim == 1 else array.reshape(array.shape[0], -1)
-        columns = [0 if column is None else column for _, column in features]
-        block = matrix[:, columns]
+    latencies = buffered.latencies
+    if len(latencies) > rules.SAMPLE_SIZE:
+        latencies = _rng.sample(latencies, rules.SAMPLE_SIZE)
+    stats: dict[str, Any] = {
+        "latency_seen": len(buffered.latencies),
+        "latency_sample": [round(latency, 3) for latency in latencies],
+        "features": {},
+    }
+    for input_name, features, _ in buffered.plan:
+        parts = buffered.blocks[input_name]
+        if not parts:
+            continue
+        block = parts[0] if len(parts) == 1 else np.vstack(parts)
         if np.isfinite(block).all() and block.shape[0] <= rules.SAMPLE_SIZE:
             sums, squares = block.sum(axis=0), np.square(block).sum(axis=0)
             lows, highs = block.min(axis=0), block.max(axis=0)
             samples = block.T.round(6).tolist()
-            for j, (feature, _) in enumerate(features):
+            for j, feature in enumerate(features):
                 stats["features"][feature] = {
                     "n": int(block.shape[0]),
                     "sum": float(sums[j]),
@@ -77,7 +124,7 @@ def request_stats(signature: dict, named: dict | None, latency_ms: float | None)
                     "sample": samples[j],
                 }
             continue
-        for j, (feature, _) in enumerate(features):  # non-finite values or a large batch: column by column
+        for j, feature in enumerate(features):  # non-finite values or many rows: column by column
             values = block[:, j]
             values = values[np.isfinite(values)]
             if values.size == 0:
@@ -96,6 +143,29 @@ def request_stats(signature: dict, named: dict | None, latency_ms: float | None)
     return stats
 
 
+def request_stats(signature: dict, named: dict | None, latency_ms: float | None) -> dict[str, Any]:
+    """One request's contribution: its latency and, per monitored feature, counters and a bounded sample."""
+    plan = _plan_of(signature) if named is not None else []
+    buffered = _Buffered(plan)
+    buffered.add(latency_ms, _monitored_blocks(plan, named) if named is not None else {})
+    return _summarise(buffered)
+
+
+_counting: Any = None  # the worker threads that count requests while their graphs run (made on first use)
+
+
+def start_count(tenant_id: str, artifact_id: str, version: str) -> Future:
+    """Count a request in its day's rollup on a worker thread, so that the write overlaps the signature check and
+    the graph run (onnxruntime releases the GIL) instead of adding to them; record_request waits for it, as the
+    answer must not leave before it (a Lambda function is frozen once it has answered)."""
+    global _counting
+    if _counting is None:
+        with _lock:
+            if _counting is None:
+                _counting = ThreadPoolExecutor(max_workers=4, thread_name_prefix="serving-count")
+    return _counting.submit(store.count, tenant_id, artifact_id, version, _today(), False)
+
+
 def record_request(
     tenant_id: str,
     artifact_id: str,
@@ -104,26 +174,59 @@ def record_request(
     named: dict | None,
     latency_ms: float,
     failed: bool = False,
+    counted: Future | None = None,
 ) -> None:
-    """Count one request (failed ones as errors, without their inputs or latency) and keep its summaries for the
-    next flush. Monitoring never fails a prediction: a storage error is logged and the answer still goes out."""
+    """Count one request (failed ones as errors, without their inputs or latency) and keep its latency and
+    monitored inputs for the next summary; with `counted` (start_count's future) the request was counted already
+    and only its error is added. Monitoring never fails a prediction: a storage error is logged and the answer
+    still goes out."""
     day = _today()
     try:
-        store.count(tenant_id, artifact_id, version, day, failed)
+        if counted is None:
+            store.count(tenant_id, artifact_id, version, day, failed)
+        else:
+            counted.result()
+            if failed:
+                store.count(tenant_id, artifact_id, version, day, True, requests=0)
         if not failed:
-            new = request_stats(signature, named, latency_ms)
+            plan = _plans.get((tenant_id, artifact_id, version))
+            if plan is None:
+                plan = _plan_of(signature)
+                with _lock:
+                    if len(_plans) >= 1024:
+                        _plans.clear()
+                    _plans[(tenant_id, artifact_id, version)] = plan
+            blocks = _monitored_blocks(plan, named) if named is not None else {}
             key = (tenant_id, artifact_id, version, day)
             with _lock:
-                _pending[key] = rules.merge_stats(_pending.get(key) or {}, new, _rng)
+                buffered = _buffered.get(key)
+                if buffered is None:
+                    buffered = _buffered[key] = _Buffered(plan)
+                buffered.add(latency_ms, blocks)
+                full = buffered.rows >= SUMMARISE_ROWS
+            if full:
+                _summarise_buffered()
         if time.monotonic() - _last_flush >= STATS_FLUSH_SECONDS:
             flush()
     except Exception:
         logger.exception("serving rollup not recorded", extra={"artifact_id": artifact_id, "version": version})
 
 
+def _summarise_buffered() -> None:
+    """Fold every buffered batch of requests into the pending stats."""
+    with _lock:
+        batches = dict(_buffered)
+        _buffered.clear()
+    for key, buffered in batches.items():
+        stats = _summarise(buffered)
+        with _lock:
+            _pending[key] = rules.merge_stats(_pending.get(key) or {}, stats, _rng)
+
+
 def flush() -> None:
     """Fold every pending summary into its day's rollup (what could not be written stays for the next flush)."""
     global _last_flush
+    _summarise_buffered()
     with _lock:
         pending = dict(_pending)
         _pending.clear()
