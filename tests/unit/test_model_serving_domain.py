@@ -2,6 +2,7 @@
 summarises, the KS statistic (against scipy's) and its threshold, and bounded samples merged in proportion."""
 
 import random
+import time
 
 import pytest
 from scipy.stats import ks_2samp
@@ -124,24 +125,13 @@ def test_deeply_nested_inputs_are_refused_without_recursion():
     assert error["field"] == "inputs.X" and "expected 2 dimensions" in error["message"]
 
 
-def test_a_request_larger_than_the_sample_is_counted_whole_and_sampled_to_the_bound():
-    from maestro.services.serving_monitoring import request_stats
-
-    rows = [[float(i), float(i % 7), 1.0] for i in range(300)]
-    stats = request_stats(SIGNATURE, {"X": rows, "segment": [[2]] * 300}, 3.5)
-    tenure = stats["features"]["X[0]"]
-    assert tenure["n"] == 300 and tenure["sum"] == sum(range(300)) and (tenure["min"], tenure["max"]) == (0.0, 299.0)
-    assert len(tenure["sample"]) == monitoring.SAMPLE_SIZE and set(tenure["sample"]) <= {float(i) for i in range(300)}
-    assert stats["features"]["segment"]["n"] == 300 and stats["latency_sample"] == [3.5]
-
-
-def test_requests_are_summarised_a_batch_at_a_time_with_the_same_counts_as_one_by_one(monkeypatch):
-    """record_request keeps rows and summarises them at the flush (or when SUMMARISE_ROWS wait): the day's
-    counts, sums and extremes equal those of the requests taken one by one; samples stay within the bound."""
+@pytest.fixture
+def in_memory_rollups(monkeypatch):
+    """serving_monitoring with its rollup store in a dict (no AWS) and no flush but the test's own."""
     from maestro.services import serving_monitoring as service
 
     stored: dict = {}
-    monkeypatch.setattr(service.store, "count", lambda *args: None)
+    monkeypatch.setattr(service.store, "count", lambda *args, **kwargs: None)
 
     def merge_into_memory(tenant_id, artifact_id, version, day, merge):
         stored[(tenant_id, artifact_id, version, day)] = merge(stored.get((tenant_id, artifact_id, version, day)))
@@ -149,9 +139,30 @@ def test_requests_are_summarised_a_batch_at_a_time_with_the_same_counts_as_one_b
 
     monkeypatch.setattr(service.store, "merge_stats", merge_into_memory)
     monkeypatch.setattr(service, "STATS_FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(service, "_last_flush", time.monotonic())
+    monkeypatch.setattr(service, "_buffered", {})
+    monkeypatch.setattr(service, "_pending", {})
+    monkeypatch.setattr(service, "_plans", {})
+    return service, stored
+
+
+def test_a_request_larger_than_the_sample_is_counted_whole_and_sampled_to_the_bound(in_memory_rollups):
+    service, stored = in_memory_rollups
+    rows = [[float(i), float(i % 7), 1.0] for i in range(300)]
+    service.record_request("t1", "art_a", "1.0.0", SIGNATURE, {"X": rows, "segment": [[2]] * 300}, 3.5)
+    service.flush()
+    (stats,) = stored.values()
+    tenure = stats["features"]["X[0]"]
+    assert tenure["n"] == 300 and tenure["sum"] == sum(range(300)) and (tenure["min"], tenure["max"]) == (0.0, 299.0)
+    assert len(tenure["sample"]) == monitoring.SAMPLE_SIZE and set(tenure["sample"]) <= {float(i) for i in range(300)}
+    assert stats["features"]["segment"]["n"] == 300 and stats["latency_sample"] == [3.5]
+
+
+def test_requests_are_summarised_a_batch_at_a_time_with_the_same_counts_as_one_by_one(in_memory_rollups, monkeypatch):
+    """record_request keeps rows and summarises them at the flush (or when SUMMARISE_ROWS wait): the day's
+    counts, sums and extremes equal those of the requests taken one by one; samples stay within the bound."""
+    service, stored = in_memory_rollups
     monkeypatch.setattr(service, "SUMMARISE_ROWS", 250)
-    monkeypatch.setattr(service, "_last_flush", __import__("time").monotonic())
-    service._buffered.clear(), service._pending.clear()
     rng = random.Random(7)
     requests = [
         {"X": [[rng.uniform(-5, 5), float(i % 3), float(i)] for _ in range(1 + i % 4)], "segment": [[i % 5]]}

@@ -40,11 +40,11 @@ _Plan = list[tuple[str, list[str], list[int]]]  # (input name, feature names, th
 _rng = random.Random()
 _np_rng: Any = None  # numpy's generator, made on the first request (numpy is not imported with the app)
 _lock = threading.Lock()
-_pending: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (tenant, artifact, version, day) -> stats
-_buffered: dict[tuple[str, str, str, str], _Buffered] = {}  # (tenant, artifact, version, day) -> rows to summarise
-_plans: dict[
-    tuple[str, str, str], _Plan
-] = {}  # (tenant, artifact, version) -> monitored columns (versions never change)
+# keyed by (tenant, artifact, version, day): stats summarised and waiting for the flush, and rows not summarised yet
+_pending: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+_buffered: dict[tuple[str, str, str, str], _Buffered] = {}
+_plans: dict[tuple[str, str, str], _Plan] = {}  # (tenant, artifact, version) -> its plan (versions never change)
+_counting: ThreadPoolExecutor | None = None  # the threads that count requests while their graphs run (first use)
 _last_flush = 0.0
 
 
@@ -110,21 +110,7 @@ def _summarise(buffered: _Buffered) -> dict[str, Any]:
         if not parts:
             continue
         block = parts[0] if len(parts) == 1 else np.vstack(parts)
-        if np.isfinite(block).all() and block.shape[0] <= rules.SAMPLE_SIZE:
-            sums, squares = block.sum(axis=0), np.square(block).sum(axis=0)
-            lows, highs = block.min(axis=0), block.max(axis=0)
-            samples = block.T.round(6).tolist()
-            for j, feature in enumerate(features):
-                stats["features"][feature] = {
-                    "n": int(block.shape[0]),
-                    "sum": float(sums[j]),
-                    "sumsq": float(squares[j]),
-                    "min": float(lows[j]),
-                    "max": float(highs[j]),
-                    "sample": samples[j],
-                }
-            continue
-        for j, feature in enumerate(features):  # non-finite values or many rows: column by column
+        for j, feature in enumerate(features):
             values = block[:, j]
             values = values[np.isfinite(values)]
             if values.size == 0:
@@ -141,17 +127,6 @@ def _summarise(buffered: _Buffered) -> dict[str, Any]:
                 "sample": [round(float(v), 6) for v in sample],
             }
     return stats
-
-
-def request_stats(signature: dict, named: dict | None, latency_ms: float | None) -> dict[str, Any]:
-    """One request's contribution: its latency and, per monitored feature, counters and a bounded sample."""
-    plan = _plan_of(signature) if named is not None else []
-    buffered = _Buffered(plan)
-    buffered.add(latency_ms, _monitored_blocks(plan, named) if named is not None else {})
-    return _summarise(buffered)
-
-
-_counting: Any = None  # the worker threads that count requests while their graphs run (made on first use)
 
 
 def start_count(tenant_id: str, artifact_id: str, version: str) -> Future:
