@@ -86,6 +86,13 @@ class State:
             raise NotLoggedIn("not logged in: run `maestro login` (or set MAESTRO_API_KEY)")
         return client
 
+    def report(self, result: Any, sentence: str) -> None:
+        """A command's outcome: the API's answer as JSON with --json, else one sentence for a person."""
+        if self.json:
+            emit_json(result)
+        else:
+            _stdout(sentence)
+
 
 # ---------------------------------------------------------------- output
 def _stdout(text: str = "") -> None:
@@ -148,6 +155,13 @@ def _dig(data: Any, dotted: str) -> Any:
 
 def _err(message: str) -> None:
     click.echo(message, err=True)
+
+
+# Options several commands share, declared once.
+artifact_type_option = click.option(
+    "--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name."
+)
+yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 
 
 def json_option(function: Callable) -> Callable:
@@ -281,9 +295,7 @@ def logout(state: State) -> None:
         except (ApiError, TransportError):
             pass  # already ended or unreachable: forgetting the tokens is what matters here
     removed = state.store.clear()
-    if state.json:
-        return emit_json({"logged_out": removed})
-    _stdout("Logged out." if removed else "Not logged in.")
+    state.report({"logged_out": removed}, "Logged out." if removed else "Not logged in.")
 
 
 @cli.command()
@@ -425,14 +437,12 @@ def projects_update(
     if not changes:
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     updated = client.update_project(found["id"], if_match=found["version"], **changes)
-    if state.json:
-        return emit_json(updated)
-    _stdout(f"Updated project {updated['id']} ({', '.join(changes)}).")
+    state.report(updated, f"Updated project {updated['id']} ({', '.join(changes)}).")
 
 
 @projects.command("delete")
 @click.argument("project")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @json_option
 @pass_state
 def projects_delete(state: State, project: str, yes: bool) -> None:
@@ -442,9 +452,7 @@ def projects_delete(state: State, project: str, yes: bool) -> None:
     if not yes and not state.json:
         click.confirm(f"Delete project {found['id']} ({found['name']})?", abort=True, err=True)
     answer = client.delete_project(found["id"])
-    if state.json:
-        return emit_json(answer)
-    _stdout(f"Deleted project {found['id']} ({found['name']}).")
+    state.report(answer, f"Deleted project {found['id']} ({found['name']}).")
 
 
 @projects.command("outcome")
@@ -483,9 +491,9 @@ def projects_outcome(
         compute_cost_usd=compute_cost_usd,
         completed_at=moment,
     )
-    if state.json:
-        return emit_json(updated)
-    _stdout(f"Recorded the outcome of {updated['id']}: success score {_cell(updated.get('success_score'))}.")
+    state.report(
+        updated, f"Recorded the outcome of {updated['id']}: success score {_cell(updated.get('success_score'))}."
+    )
 
 
 @projects.group("members")
@@ -532,9 +540,7 @@ def projects_members_add(
         user_id=user_id,
         contribution_hours=contribution_hours,
     )
-    if state.json:
-        return emit_json(member)
-    _stdout(f"Added {member['display_name']} ({member['role']}) as {member['id']}.")
+    state.report(member, f"Added {member['display_name']} ({member['role']}) as {member['id']}.")
 
 
 @projects_members.command("list")
@@ -559,9 +565,7 @@ def projects_members_remove(state: State, project: str, member_id: str) -> None:
     """Remove a member (by member id, see `members list`)."""
     client = state.client()
     answer = client.remove_member(_resolve_project(client, project)["id"], member_id)
-    if state.json:
-        return emit_json(answer)
-    _stdout(f"Removed member {member_id}.")
+    state.report(answer, f"Removed member {member_id}.")
 
 
 def _count_rows(data: bytes, file_format: str) -> int:
@@ -709,9 +713,7 @@ def projects_create(
         description=description,
         repositories=list(repositories) or None,
     )
-    if state.json:
-        return emit_json(project)
-    _stdout(f"Created project {project['id']} ({project['name']}).")
+    state.report(project, f"Created project {project['id']} ({project['name']}).")
 
 
 # ---------------------------------------------------------------- artifacts
@@ -768,7 +770,7 @@ def artifacts_search(
 
 @artifacts.command("show")
 @click.argument("artifact")
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@artifact_type_option
 @json_option
 @pass_state
 def artifacts_show(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:
@@ -788,6 +790,8 @@ def artifacts_show(state: State, artifact: str, artifact_type: ArtifactType | No
             ("tags", "tags"),
             ("latest_version", "latest"),
             ("impact_score", "impact"),
+            ("deprecated.reason", "deprecated"),
+            ("deprecated.replacement_id", "replaced by"),
         ],
     )
     emit_table(
@@ -800,6 +804,90 @@ def artifacts_show(state: State, artifact: str, artifact_type: ArtifactType | No
             ("created_at", "Created"),
         ],
     )
+
+
+@artifacts.command("update")
+@click.argument("artifact")
+@artifact_type_option
+@click.option("--description", help="A new description.")
+@click.option("--tag", "tags", multiple=True, help="Tags (repeatable; replaces the list).")
+@click.option("--clear-tags", is_flag=True, help="Remove every tag.")
+@json_option
+@pass_state
+def artifacts_update(
+    state: State,
+    artifact: str,
+    artifact_type: ArtifactType | None,
+    description: str | None,
+    tags: tuple[str, ...],
+    clear_tags: bool,
+) -> None:
+    """Change an artifact's description or tags (by id or name), guarded by the revision just read."""
+    if tags and clear_tags:
+        raise click.UsageError("--tag and --clear-tags exclude each other")
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = description
+    if tags or clear_tags:
+        changes["tags"] = list(tags)
+    if not changes:
+        raise click.UsageError("nothing to change: give --description, --tag or --clear-tags")
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    updated = client.update_artifact(found["id"], if_match=found["revision"], **changes)
+    state.report(updated, f"Updated artifact {updated['id']} ({', '.join(changes)}).")
+
+
+@artifacts.command("deprecate")
+@click.argument("artifact")
+@artifact_type_option
+@click.option("--reason", help="Why it should no longer be used (required unless --undo).")
+@click.option("--replacement", help="The artifact to use instead (id, or a name of the same type).")
+@click.option("--undo", is_flag=True, help="Take the deprecation back.")
+@json_option
+@pass_state
+def artifacts_deprecate(
+    state: State,
+    artifact: str,
+    artifact_type: ArtifactType | None,
+    reason: str | None,
+    replacement: str | None,
+    undo: bool,
+) -> None:
+    """Deprecate an artifact: search leaves it out (unless --include-deprecated), pulls and usages still work."""
+    if undo and (reason or replacement):
+        raise click.UsageError("--undo takes neither --reason nor --replacement")
+    if not undo and not reason:
+        raise click.UsageError("give --reason (or --undo)")
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    deprecation = None
+    if not undo:
+        replacement_id = _resolve_artifact(client, replacement, artifact_type)["id"] if replacement else None
+        deprecation = {"reason": reason, "replacement_id": replacement_id}
+    updated = client.update_artifact(found["id"], if_match=found["revision"], deprecated=deprecation)
+    if deprecation is None:
+        sentence = f"Artifact {updated['id']} ({updated['name']}) is no longer deprecated."
+    else:
+        instead = f"; use {deprecation['replacement_id']} instead" if deprecation["replacement_id"] else ""
+        sentence = f"Deprecated artifact {updated['id']} ({updated['name']}){instead}."
+    state.report(updated, sentence)
+
+
+@artifacts.command("delete")
+@click.argument("artifact")
+@artifact_type_option
+@yes_option
+@json_option
+@pass_state
+def artifacts_delete(state: State, artifact: str, artifact_type: ArtifactType | None, yes: bool) -> None:
+    """Delete an artifact (by id or name): it leaves search at once and its name is free again."""
+    client = state.client()
+    found = _resolve_artifact(client, artifact, artifact_type)
+    if not yes and not state.json:
+        click.confirm(f"Delete artifact {found['id']} ({found['name']}, {found['type']})?", abort=True, err=True)
+    answer = client.delete_artifact(found["id"])
+    state.report(answer, f"Deleted artifact {found['id']} ({found['name']}).")
 
 
 def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType | None) -> dict[str, Any]:
@@ -1012,7 +1100,7 @@ def artifacts_use(
 @artifacts.command("pull")
 @click.argument("artifact")
 @click.option("--version", "version", help="Default: the latest version.")
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@artifact_type_option
 @click.option(
     "-o",
     "--output",
@@ -1049,9 +1137,7 @@ def artifacts_pull(
         "sha256": link.get("sha256"),
         "size_bytes": target.stat().st_size,
     }
-    if state.json:
-        return emit_json(result)
-    _stdout(f"Wrote {target} ({result['size_bytes']} bytes, sha256 {result['sha256']} verified).")
+    state.report(result, f"Wrote {target} ({result['size_bytes']} bytes, sha256 {result['sha256']} verified).")
 
 
 def _split_alias(reference: str) -> tuple[str, str | None]:
@@ -1084,7 +1170,7 @@ ALIAS_COLUMNS = [
 @click.argument("artifact")
 @click.argument("alias")
 @click.argument("version")
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@artifact_type_option
 @click.option("--if-revision", type=int, help="Move only if the alias is still at this revision.")
 @json_option
 @pass_state
@@ -1104,7 +1190,7 @@ def artifacts_alias_set(
 @artifacts_alias.command("rm")
 @click.argument("artifact")
 @click.argument("alias")
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@artifact_type_option
 @json_option
 @pass_state
 def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: ArtifactType | None) -> None:
@@ -1112,14 +1198,12 @@ def artifacts_alias_rm(state: State, artifact: str, alias: str, artifact_type: A
     client = state.client()
     found = _resolve_artifact(client, artifact, artifact_type)
     result = client.remove_alias(found["id"], alias)
-    if state.json:
-        return emit_json(result)
-    _stdout(f"Removed {alias} from {found['id']}.")
+    state.report(result, f"Removed {alias} from {found['id']}.")
 
 
 @artifacts_alias.command("list")
 @click.argument("artifact")
-@click.option("--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name.")
+@artifact_type_option
 @json_option
 @pass_state
 def artifacts_alias_list(state: State, artifact: str, artifact_type: ArtifactType | None) -> None:

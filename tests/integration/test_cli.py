@@ -1,8 +1,8 @@
 """The `maestro` CLI end to end: each command runs as its own process (`python -m maestro_client.cli`) against the
 local API server backed by moto, with the dispatcher delivering S3 events, and a config dir of its own. Logging
 in, projects, pushing an artifact version (SHA-256, presigned upload, verified `ready`) and pulling the same bytes,
-search, metrics from JSONL and from real `git log` output, audit verification, token refresh, `--json` and the
-documented exit codes."""
+search, editing, deprecating and deleting an artifact, metrics from JSONL and from real `git log` output, audit
+verification, token refresh, `--json` and the documented exit codes."""
 
 from __future__ import annotations
 
@@ -255,6 +255,46 @@ def test_search_finds_artifacts_by_keyword(logged_in):
     assert [a["name"] for a in by_tag] == [f"{word} feature pipeline"]
     table = maestro("artifacts", "search", word, "--mode", "keyword")
     assert table.returncode == OK and word in table.stdout.decode()
+
+
+def test_update_deprecate_and_delete_an_artifact_by_name(logged_in):
+    maestro, tenant = logged_in
+    word = f"okapi{uuid.uuid4().hex[:6]}"
+    old, new = f"{word} imputer", f"{word} imputer v2"
+    created = {}
+    for name in (old, new):
+        response = tenant.admin.post("/v1/artifacts", json={"name": name, "type": "feature_pipeline"})
+        assert response.status_code == 201, response.text
+        created[name] = response.json()["id"]
+    replacement_id = created[new]
+
+    updated = _json(
+        maestro("artifacts", "update", old, "--description", "fills gaps", "--tag", "impute", "--tag", "knn", "--json")
+    )
+    assert updated["description"] == "fills gaps" and updated["tags"] == ["impute", "knn"]
+    assert updated["revision"] == 2  # guarded by the revision it read: one edit, one revision
+    assert maestro("artifacts", "update", old).returncode == USAGE  # nothing to change
+
+    deprecated = _json(maestro("artifacts", "deprecate", old, "--reason", "superseded", "--replacement", new, "--json"))
+    assert deprecated["deprecated"]["reason"] == "superseded"
+    assert deprecated["deprecated"]["replacement_id"] == replacement_id
+    keyword = ("artifacts", "search", word, "--mode", "keyword", "--json")
+    assert [a["name"] for a in _json(maestro(*keyword))["items"]] == [new]
+    assert {a["name"] for a in _json(maestro(*keyword, "--include-deprecated"))["items"]} == {old, new}
+    shown = maestro("artifacts", "show", old).stdout.decode()
+    assert "superseded" in shown and replacement_id in shown
+    assert maestro("artifacts", "deprecate", old).returncode == USAGE  # no reason
+    _json(maestro("artifacts", "deprecate", old, "--undo", "--json"))
+    assert {a["name"] for a in _json(maestro(*keyword))["items"]} == {old, new}
+
+    deleted = maestro("artifacts", "delete", old, "--yes")
+    assert deleted.returncode == OK and "Deleted artifact" in deleted.stdout.decode()
+    assert [a["name"] for a in _json(maestro(*keyword, "--include-deprecated"))["items"]] == [new]
+    assert maestro("artifacts", "show", old).returncode == NOT_FOUND
+    assert maestro("artifacts", "delete", old, "--yes").returncode == NOT_FOUND
+    # Without --yes the CLI asks; declining deletes nothing.
+    declined = maestro("artifacts", "delete", new, stdin="n\n")
+    assert declined.returncode != OK and tenant.admin.get(f"/v1/artifacts/{replacement_id}").status_code == 200
 
 
 # ---------------------------------------------------------------- metrics
