@@ -10,6 +10,12 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
+# The functions' runtime environment (.chalice/config.json: one BLAS thread among it), before numpy is imported.
+from infra.local.run import function_environment  # noqa: E402
+
+for _name, _value in function_environment().items():
+    os.environ.setdefault(_name, _value)
+
 
 @contextmanager
 def local_stack():

@@ -27,6 +27,17 @@ def local_environment(endpoint: str, region: str = "us-east-1") -> dict[str, str
     }
 
 
+def function_environment() -> dict[str, str]:
+    """What .chalice/config.json gives every deployed function (its top-level environment_variables), for local
+    processes that run the functions' code as they run there. OPENBLAS_NUM_THREADS=1 among them: a function has at
+    most a couple of vCPUs (512 MB: a fraction of one), and a threaded matrix-vector product (search's cosine) waits
+    on its threads longer than it computes. Applied before numpy is imported."""
+    import json
+
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    return dict(config.get("environment_variables", {}))
+
+
 def external_endpoint() -> str | None:
     if os.environ.get("AWS_ENDPOINT_URL"):
         return os.environ["AWS_ENDPOINT_URL"]
@@ -178,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo tenant and its generated history")
     args = parser.parse_args(argv)
+    for name, value in function_environment().items():
+        os.environ.setdefault(name, value)
     # Before anything starts: a signal from here on stops whatever has started, and only the first one counts.
     signal.signal(signal.SIGINT, _on_stop_signal)
     signal.signal(signal.SIGTERM, _on_stop_signal)

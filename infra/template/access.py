@@ -73,7 +73,7 @@ META_JOB_TABLES: dict[str, tuple[str, ...]] = {
     "artifact-usages": ("dynamodb:Query",),
     "process-metrics": ("dynamodb:Query",),
     "artifacts": ("dynamodb:Query",),
-    "artifact-vectors": ("dynamodb:Query",),
+    "artifact-vectors": ("dynamodb:GetItem", "dynamodb:Query"),  # the search index's vectors (change counter, log)
     "jobs": ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
     "model-records": (
         "dynamodb:Query",
@@ -148,6 +148,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
             "artifact-versions": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
             "tenants": ("dynamodb:UpdateItem",),
             "artifacts": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            "artifact-vectors": ("dynamodb:UpdateItem",),  # the index entry's version, as the counts changed
             "audit-events": ("dynamodb:Query", "dynamodb:PutItem"),
             "audit-heads": ("dynamodb:UpdateItem",),
         },

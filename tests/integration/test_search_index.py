@@ -1,7 +1,8 @@
 """The per-tenant search index on the local stack: a search never reads the artifact partition (requests counted
 at the botocore layer), a cold function loads one snapshot object, an artifact created while snapshots are being
-written is searchable within 10 s and never lost, and deleting or deprecating takes an artifact out of results
-at once."""
+written is searchable within 10 s and never lost, deleting or deprecating takes an artifact out of results at once,
+and a warm search reads one counter and, when it moved, the changes since; the page's views are read again only
+for the hits that changed."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _create(client, name: str, **fields) -> dict:
     return response.json()
 
 
-def test_a_search_reads_no_partition_and_hydrates_its_page_with_one_batch_read(tenant, dispatcher):
+def test_a_search_reads_no_partition_and_hydrates_with_at_most_one_batch_read(tenant, dispatcher):
     from maestro.services import search_index
 
     for n in range(30):
@@ -50,24 +51,33 @@ def test_a_search_reads_no_partition_and_hydrates_its_page_with_one_batch_read(t
     warm_s = time.monotonic() - warm_began
     # cold: one snapshot GET (none written yet for this tenant: the entries are read once instead)
     assert cold.count("s3", "GetObject") == 1
+    assert cold.count("dynamodb", "BatchGetItem") == 1  # the page of 20, read once
     for calls, searches in ((cold, 1), (warm, 4)):
         assert calls.count("dynamodb", "Query", table="artifacts") == 0, calls.summary()
         assert calls.count("dynamodb", "Scan") == 0
         assert calls.count("dynamodb", "GetItem", table="artifacts") == 0, calls.summary()
-        # at most one batch read per search (none when the page is empty: no embed ran here, semantic finds none)
-        assert 1 <= calls.count("dynamodb", "BatchGetItem") <= searches, calls.summary()
-    # warm: the changes are read at most once per REFRESH_INTERVAL_S (nothing was written meanwhile), nothing per
-    # artifact
+        # at most one batch read per search, of the hits not read before (none: the views are kept)
+        assert calls.count("dynamodb", "BatchGetItem") <= searches, calls.summary()
+    # warm: one GetItem of the change counter per search; the changes are read only when it moved (nothing was
+    # written meanwhile) or once per REFRESH_INTERVAL_S
+    assert warm.count("dynamodb", "GetItem", table="artifact-vectors") == 4, warm.summary()
     refreshes = warm.count("dynamodb", "Query", table="artifact-vectors")
-    assert refreshes <= 1 + warm_s / search_index.REFRESH_INTERVAL_S, warm.summary()
+    assert refreshes <= warm_s / search_index.REFRESH_INTERVAL_S, warm.summary()
     assert warm.count("s3") == 0
+    # the same search again: the change counter, nothing else
+    with aws_requests() as again:
+        repeated = _search(tenant.admin, query="subscriber churn", mode="keyword", limit=20)
+    assert len(repeated["items"]) == 20
+    searched = {k: v for k, v in again.summary().items() if "artifact" in k or k.startswith("s3")}
+    assert searched == {"dynamodb:GetItem:maestro-test-artifact-vectors": 1}, again.summary()  # (and the auth's)
 
 
-def test_a_warm_search_sees_this_process_writes_at_once_and_other_writers_within_the_interval(
+def test_a_warm_search_sees_this_process_writes_at_once_and_other_writers_when_their_counter_moves(
     tenant, dispatcher, monkeypatch
 ):
     """The API's own writes (create here) are read by the next search in the same process; a change written by
-    another function (an entry updated straight in the table, no local note) waits for the refresh interval."""
+    another function is read by the next search once that function moved the tenant's change counter, and a change
+    whose counter update was lost (an entry updated straight in the table) waits for the refresh interval."""
     from maestro.repositories import search_index as index_store
     from maestro.repositories import vectors
     from maestro.repositories.schema import ArtifactVector
@@ -104,6 +114,21 @@ def test_a_warm_search_sees_this_process_writes_at_once_and_other_writers_within
     with aws_requests() as calls:
         later = _search(tenant.admin, query="zebra quokka", mode="keyword")
     assert [h["id"] for h in later["items"]] == [first["id"]]
+    assert calls.count("dynamodb", "Query", table="artifact-vectors") == 1
+
+    # another function's write that moves the counter (as note_written does there): the very next search
+    entry = {**entry, "description": "okapi narwhal"}
+    ArtifactVector._get_connection().update_item(
+        tenant.tenant_id,
+        first["id"],
+        actions=[ArtifactVector.entry.set(entry), ArtifactVector.updated_ms.set(index_store.now_ms())],
+    )
+    ArtifactVector._get_connection().update_item(
+        tenant.tenant_id, index_store.CHANGE_COUNTER_KEY, actions=[ArtifactVector.change_count.add(1)]
+    )
+    with aws_requests() as calls:
+        moved = _search(tenant.admin, query="okapi narwhal", mode="keyword")
+    assert [h["id"] for h in moved["items"]] == [first["id"]]
     assert calls.count("dynamodb", "Query", table="artifact-vectors") == 1
 
 
@@ -204,6 +229,50 @@ def test_deleting_or_deprecating_takes_an_artifact_out_of_results_at_once(tenant
     with_deprecated = _search(tenant.admin, query="satellite segmentation", mode="keyword", include_deprecated=True)
     assert deprecated["id"] in [h["id"] for h in with_deprecated["items"]]
     assert with_deprecated["total"] == 2
+
+
+def test_a_kept_view_is_read_again_once_another_function_changes_what_it_shows(tenant, dispatcher, monkeypatch):
+    """Searches keep the views they read; every change to a field a view shows (edit, deprecation, impact,
+    version counts, deletion) is seen by the very next search, here with this process's own-write note removed
+    after each change so that only the tenant's change counter can tell the reader (as in another function)."""
+    from maestro.repositories import artifacts as artifact_store
+    from maestro.repositories import search_index as index_store
+
+    created = [_create(tenant.admin, f"lidar point cloud {n}", description="ground segmentation") for n in range(3)]
+    ids = [a["id"] for a in created]
+    dispatcher.wait_idle()
+
+    def search_as_another_function(**extra):
+        dispatcher.wait_idle()  # the embed handler, in this process, has re-read the changed artifacts
+        monkeypatch.setattr(index_store, "_local_writes", {})
+        with aws_requests() as calls:
+            body = _search(tenant.admin, query="lidar point cloud", mode="keyword", **extra)
+        return {h["id"]: h for h in body["items"]}, calls
+
+    before, _ = search_as_another_function()
+    assert set(before) == set(ids)
+    unchanged, calls = search_as_another_function()
+    assert calls.count("dynamodb", "BatchGetItem") == 0 and unchanged == before
+
+    assert tenant.admin.patch(f"/v1/artifacts/{ids[0]}", json={"description": "ground and kerb"}).status_code == 200
+    edited, calls = search_as_another_function()
+    assert edited[ids[0]]["description"] == "ground and kerb" and edited[ids[0]]["revision"] == 2
+    assert calls.count("dynamodb", "BatchGetItem") == 1  # the one changed hit, read again
+    assert edited[ids[1]] == before[ids[1]]
+
+    artifact_store.set_impact(tenant.tenant_id, ids[1], 87.5, {"score": 87.5})  # the impact job
+    artifact_store.record_version_counts(tenant.tenant_id, ids[2], "2.0.0")  # an upload verified
+    derived, _ = search_as_another_function()
+    assert derived[ids[1]]["impact_score"] == 87.5
+    assert derived[ids[2]]["version_count"] == 1 and derived[ids[2]]["latest_version"] == "2.0.0"
+
+    deprecation = {"deprecated": {"reason": "replaced"}}
+    assert tenant.admin.patch(f"/v1/artifacts/{ids[1]}", json=deprecation).status_code == 200
+    assert tenant.admin.delete(f"/v1/artifacts/{ids[2]}").status_code == 200
+    after, _ = search_as_another_function()
+    assert set(after) == {ids[0]}
+    listed, _ = search_as_another_function(include_deprecated=True)
+    assert set(listed) == {ids[0], ids[1]} and listed[ids[1]]["deprecated"]["reason"] == "replaced"
 
 
 def test_semantic_search_says_how_many_artifacts_are_not_embedded_yet(tenant, monkeypatch):

@@ -465,6 +465,10 @@ class TenantIndex:
     def pending_changes(self) -> int:
         return len(self.delta) + len(self.removed)
 
+    def version_of(self, artifact_id: str) -> int:
+        """The `updated_ms` of the newest change the index holds for an artifact (-1: none)."""
+        return self._version(artifact_id)
+
     def _version(self, artifact_id: str) -> int:
         if artifact_id in self.delta:
             return self.delta[artifact_id].version_ms

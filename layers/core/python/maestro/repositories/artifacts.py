@@ -135,4 +135,5 @@ def record_version_counts(tenant_id: str, artifact_id: str, latest_version: str 
     actions: list[Action] = [Artifact.version_count.add(1)]
     if latest_version is not None:
         actions.append(Artifact.latest_version.set(latest_version))
-    _update_derived(tenant_id, artifact_id, actions)
+    if _update_derived(tenant_id, artifact_id, actions):
+        search_index.touch(tenant_id, artifact_id)  # search results show the counts

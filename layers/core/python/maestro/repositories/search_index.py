@@ -8,8 +8,10 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
+from maestro.observability import logger
 from maestro.repositories.schema import Artifact, ArtifactVector
 from maestro.repositories.tables import ensure_bound
 
@@ -26,10 +28,33 @@ def now_ms() -> int:
 # When this process last wrote an entry of a tenant (monotonic clock): a warm reader in the same process reads
 # the changes on its next search, so a client sees its own writes at once (maestro.services.search_index).
 _local_writes: dict[str, float] = {}
+# The row of a tenant's partition that counts the writes to its entries (ArtifactVector.change_count); artifact ids
+# start with "art", so no artifact can take this key.
+CHANGE_COUNTER_KEY = "~changes"
 
 
 def note_written(tenant_id: str) -> None:
+    """After a write (or a failed attempt) to a tenant's entries: this process reads the changes on its next
+    search, and every other warm reader does on its next one, since the tenant's change counter moved."""
     _local_writes[tenant_id] = time.monotonic()
+    try:
+        ensure_bound()
+        ArtifactVector._get_connection().update_item(
+            tenant_id, CHANGE_COUNTER_KEY, actions=[ArtifactVector.change_count.add(1)]
+        )
+    except (ClientError, BotoCoreError, PynamoDBException) as error:
+        # The write itself stands; other readers see it at their next periodic read of the change log
+        # (maestro.services.search_index.REFRESH_INTERVAL_S) instead of at once.
+        logger.warning("search index change counter not moved", extra={"tenant_id": tenant_id, "error": str(error)})
+
+
+def change_count(tenant_id: str) -> int:
+    """How many writes the tenant's entries have had (one strongly consistent GetItem of one small row)."""
+    ensure_bound()
+    answer = ArtifactVector._get_connection().get_item(
+        tenant_id, CHANGE_COUNTER_KEY, consistent_read=True, attributes_to_get=["change_count"]
+    )
+    return int(answer.get("Item", {}).get("change_count", {}).get("N", 0))
 
 
 def last_written(tenant_id: str) -> float:
@@ -101,6 +126,14 @@ def set_impact(tenant_id: str, artifact_id: str, score: float) -> None:
         artifact_id,
         [ArtifactVector.impact_score.set(score), ArtifactVector.updated_ms.set(now_ms())],
         condition=ArtifactVector.entry.exists(),
+    )
+
+
+def touch(tenant_id: str, artifact_id: str) -> None:
+    """A field shown in search results changed outside the entry (the version counts): a new `updated_ms` tells
+    warm readers to read the artifact again (maestro.services.artifacts.search keeps views by entry version)."""
+    update_entry(
+        tenant_id, artifact_id, [ArtifactVector.updated_ms.set(now_ms())], condition=ArtifactVector.entry.exists()
     )
 
 

@@ -140,8 +140,9 @@ def search(
     caller: Caller, filters: SearchFilters, sort: str, limit: int, cursor: str | None, mode: str = "keyword"
 ) -> Page:
     """Search the tenant's library through its search index (maestro.services.search_index: in memory, brought
-    up to date by one Query of the changes since; never a read of the artifact partition), then read the page's
-    artifacts with one consistent batch read, so a hit deleted or deprecated a moment ago is not returned.
+    up to date when the tenant's change counter moved; never a read of the artifact partition), then read the
+    page's artifacts that changed since this process last read them with one consistent batch read, so a hit
+    deleted or deprecated a moment ago is not returned.
     keyword: BM25 over name, type, description, tags, metadata and content, an exact name first. semantic:
     cosine similarity of MiniLM embeddings. hybrid: reciprocal rank fusion of the two. Without a query: the
     filtered library by the sort. Filters apply in every mode; each hit carries its score and the modes that
@@ -164,23 +165,35 @@ def search(
             mode, extra["degraded"] = "keyword", unavailable.detail
     with search_index.reading(caller.tenant_id) as index:
         ranked, mode = _rank(index, filters, sort, mode, query_vector, depth)
+        window = list(zip(ranked.ids, ranked.scores, ranked.found_by, strict=True))[offset:depth]
+        versions = {artifact_id: index.version_of(artifact_id) for artifact_id, _, _ in window}
     if ranked.not_embedded and mode in ("semantic", "hybrid"):
         extra["not_embedded"] = ranked.not_embedded
         extra["degraded"] = (
             f"{ranked.not_embedded} of {ranked.admitted} artifacts are not embedded yet; semantic ranking cannot "
             "see them until they are (seconds after a change; an admin can run the embedding backfill)"
         )
-    window = list(zip(ranked.ids, ranked.scores, ranked.found_by, strict=True))[offset:depth]
-    records = search_store.hydrate(caller.tenant_id, [artifact_id for artifact_id, _, _ in window])
+    views = _page_views(caller.tenant_id, versions)
     hits = []
     for artifact_id, score, found_by in window:
-        record = records.get(artifact_id)
-        view = artifact_view(record) if record is not None else None
+        view = views.get(artifact_id)
         # The index may be a moment behind the record: what the record says now decides.
         if view is not None and filters.admits(view):
             hits.append({**view, "score": score, "mode": mode, "found_by": found_by})
     next_cursor = encode_offset_cursor(depth, fingerprint) if depth < ranked.total else None
     return Page(hits, next_cursor, extra={"total": ranked.total, "mode": mode, **extra})
+
+
+def _page_views(tenant_id: str, versions: dict[str, int]) -> dict[str, dict]:
+    """The live artifacts of a page of hits: those unchanged since this process last read them from memory, the
+    others with one consistent batch read."""
+    views = search_index.known_views(tenant_id, versions)
+    missing = [artifact_id for artifact_id in versions if artifact_id not in views]
+    if missing:
+        read = {i: artifact_view(record) for i, record in search_store.hydrate(tenant_id, missing).items()}
+        search_index.keep_views(tenant_id, versions, read)
+        views.update(read)
+    return views
 
 
 def _rank(index: Any, filters: SearchFilters, sort: str, mode: str, query_vector: Any, depth: int) -> tuple[Any, str]:

@@ -1,6 +1,9 @@
 """The per-tenant search index at run time: loaded once per warm function (one snapshot read, then the changes
-since it), refreshed from the changes since the newest one it holds (one strongly consistent Query) when this
-process wrote one of the tenant's entries since, or at most every REFRESH_INTERVAL_S otherwise, and compacted into a new snapshot by the embed function, which handles the ArtifactChanged events.
+since it), refreshed from the changes since the newest one it holds (one strongly consistent Query) when the
+tenant's change counter moved since the last read (every writer of entries adds to it after its write; reading it
+is one GetItem per search), when this process wrote one of the tenant's entries, or every REFRESH_INTERVAL_S in
+any case (a writer that failed to move the counter), and compacted into a new snapshot by the embed function,
+which handles the ArtifactChanged events.
 
 Why a change is never lost: every write to an entry sets its `updated_ms`; a reader re-reads from the moment its
 previous read of the changes began minus REFRESH_OVERLAP_MS (writers' clocks and commit delays differ), and a
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from maestro.repositories.schema import ArtifactVector
 
 REFRESH_OVERLAP_MS = 2_000
-REFRESH_INTERVAL_S = 1.0  # a warm reader sees other functions' changes at most this late
+REFRESH_INTERVAL_S = 10.0  # the change log is read at least this often even when the counter has not moved
 COMPACTION_OVERLAP_MS = 60_000
 SNAPSHOT_AFTER_CHANGES = 500  # the embed function writes a new snapshot once this many changes are pending
 SNAPSHOT_MAX_AGE_S = 15 * 60  # ... or when its pending changes are older than this
@@ -37,11 +40,14 @@ CACHED_TENANTS = 32
 
 
 class _Cached:
-    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int, read_at: float) -> None:
+    def __init__(
+        self, index: TenantIndex, etag: str | None, synced_ms: int, read_at: float, change_count: int = -1
+    ) -> None:
         self.index = index
         self.etag = etag
         self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
         self.read_at = read_at  # ... and the same moment on this process's monotonic clock
+        self.change_count = change_count  # the tenant's change counter, read just before that read began
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
@@ -107,9 +113,10 @@ def _cached(tenant_id: str) -> _Cached:
         if cached is not None:
             return cached
         read_at = time.monotonic()
+        counted = store.change_count(tenant_id)
         index, etag, synced_ms = load_index(tenant_id)
         with _cache_lock:
-            cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms, read_at))
+            cached = _cache.setdefault(tenant_id, _Cached(index, etag, synced_ms, read_at, counted))
             while len(_cache) > CACHED_TENANTS:
                 _cache.popitem(last=False)
             _loading.pop(tenant_id, None)
@@ -117,22 +124,58 @@ def _cached(tenant_id: str) -> _Cached:
 
 
 def _refresh(tenant_id: str, cached: _Cached) -> None:
-    """Read the changes since the last read, unless that read began less than REFRESH_INTERVAL_S ago and this
-    process has written none of the tenant's entries since (its own writes are seen at once, other functions'
-    within the interval: one change-log Query per interval under load, not one per search)."""
+    """Read the changes since the last read when the tenant's change counter moved since it, when this process
+    wrote one of the tenant's entries since, or when it began REFRESH_INTERVAL_S ago. The counter is read before
+    the changes: a write the Query misses moved the counter after this read, so the next search reads it."""
     began = time.monotonic()
-    if store.last_written(tenant_id) < cached.read_at and began - cached.read_at < REFRESH_INTERVAL_S:
+    counted = store.change_count(tenant_id)
+    if (
+        counted == cached.change_count
+        and store.last_written(tenant_id) < cached.read_at
+        and began - cached.read_at < REFRESH_INTERVAL_S
+    ):
         return
     if cached.index.pending_changes >= RELOAD_AFTER_CHANGES and began - cached.checked_at > RELOAD_CHECK_S:
         cached.checked_at = began
         if store.read_snapshot(tenant_id, if_none_match=cached.etag) is not None:  # a newer snapshot exists
             cached.index, cached.etag, cached.synced_ms = load_index(tenant_id)
-            cached.read_at = began
+            cached.read_at, cached.change_count = began, counted
             return
     started = store.now_ms()
     # everything written before the last read began was seen then, but for writes still in flight at that moment
     _catch_up(tenant_id, cached.index, cached.synced_ms - REFRESH_OVERLAP_MS)
-    cached.synced_ms, cached.read_at = started, began
+    cached.synced_ms, cached.read_at, cached.change_count = started, began, counted
+
+
+# Artifact views as search shows them, each with the index version (entry `updated_ms`) it was read at. Every
+# change to a field a view shows writes the artifact's entry after its record (maestro.repositories.search_index:
+# edits, usages, impact, version counts, deletion), so a view whose version is still the index's is still the
+# record's, and a search hydrates only the hits that changed.
+VIEW_CACHE_SIZE = 20_000
+_views: OrderedDict[tuple[str, str], tuple[int, dict[str, Any]]] = OrderedDict()
+_views_lock = threading.Lock()
+
+
+def known_views(tenant_id: str, versions: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """The kept views of the given artifacts that are at the given index versions (shared: do not change them)."""
+    found = {}
+    with _views_lock:
+        for artifact_id, version in versions.items():
+            kept = _views.get((tenant_id, artifact_id))
+            if kept is not None and kept[0] == version:
+                _views.move_to_end((tenant_id, artifact_id))
+                found[artifact_id] = kept[1]
+    return found
+
+
+def keep_views(tenant_id: str, versions: dict[str, int], views: dict[str, dict[str, Any]]) -> None:
+    """Keep views just read from the records, each with the index version the search saw before reading it."""
+    with _views_lock:
+        for artifact_id, view in views.items():
+            _views[(tenant_id, artifact_id)] = (versions[artifact_id], view)
+            _views.move_to_end((tenant_id, artifact_id))
+        while len(_views) > VIEW_CACHE_SIZE:
+            _views.popitem(last=False)
 
 
 @contextmanager
@@ -158,6 +201,9 @@ def forget(tenant_id: str | None = None) -> None:
             _cache.clear()
         else:
             _cache.pop(tenant_id, None)
+    with _views_lock:
+        for key in [key for key in _views if tenant_id is None or key[0] == tenant_id]:
+            del _views[key]
 
 
 def compact(tenant_id: str, force: bool = False) -> bool:
