@@ -112,6 +112,8 @@ export function fmt(value, digits = 2) {
   return String(value);
 }
 
+// "1 request", "2 requests": a count with its noun (`plural` when adding "s" is wrong).
+export const counted = (n, noun, plural = `${noun}s`) => `${fmt(n)} ${n === 1 ? noun : plural}`;
 export const pct = (ratio) => (ratio === null || ratio === undefined ? "—" : `${(100 * ratio).toFixed(0)}%`);
 export const date = (iso) => (iso ? new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) : "—");
 export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");

@@ -1,7 +1,7 @@
 // One artifact: versions with their status, download, upload of a new version, lineage graph, usage over time.
 import { api } from "../api.js";
 import { barChart, chartBox } from "../charts.js";
-import { badge, card, clear, date, dateTime, empty, fmt, formValues, h, humanize, label, notice, problemText, section, table } from "../ui.js";
+import { badge, card, clear, counted, date, dateTime, empty, fmt, formValues, h, humanize, label, notice, problemText, section, table } from "../ui.js";
 import { impactCell } from "./library.js";
 import { aliasesCard, servingCard } from "./serving.js";
 
@@ -182,7 +182,7 @@ export async function render(root, { params, navigate }) {
       h("p", { class: "muted small" }, a.impact?.explanation || ""),
       a.impact?.interval ? h("p", { class: "small" }, `${Math.round((a.impact.interval.confidence || 0.9) * 100)}% interval ${fmt(a.impact.interval.low, 1)}–${fmt(a.impact.interval.high, 1)}`,
         a.impact.effect ? ` · effect ${fmt(a.impact.effect.success_points, 2)} success points` : "") : null,
-      h("p", { class: "small" }, `${a.usage_count} usages in ${a.project_count} projects · ${a.distinct_people} people`),
+      h("p", { class: "small" }, `${counted(a.usage_count, "usage")} in ${counted(a.project_count, "project")} · ${counted(a.distinct_people, "person", "people")}`),
       a.projects.length ? table([
         { label: "Project", render: (p) => h("a", { href: `#/projects/${p.id}` }, p.name) },
         { label: "Status", render: (p) => badge(p.status) },

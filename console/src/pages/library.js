@@ -1,6 +1,6 @@
 // The artifact library: search in keyword, semantic or hybrid mode, filters, impact with its interval.
 import { api } from "../api.js";
-import { badge, card, clear, fmt, formValues, h, humanize, label, notice, pagedList, problemText, select, table } from "../ui.js";
+import { badge, card, clear, counted, fmt, formValues, h, humanize, label, notice, pagedList, problemText, select, table } from "../ui.js";
 import { ARTIFACT_TYPES } from "./common.js";
 
 export function impactCell(item) {
@@ -47,7 +47,7 @@ export async function render(root, { query, navigate }) {
       .then((page) => { if (!cursor) firstPage = page; return page; });
   }, (items) => h("div", {},
     degradedNotice(firstPage),
-    h("p", { class: "muted small" }, `${firstPage?.total ?? items.length} artifacts`, firstPage?.mode ? ` · ${firstPage.mode} search` : ""),
+    h("p", { class: "muted small" }, counted(firstPage?.total ?? items.length, "artifact"), firstPage?.mode ? ` · ${firstPage.mode} search` : ""),
     table([
       { label: "Name", render: (a) => h("a", { href: `#/artifacts/${a.id}`, class: "artifact-link" }, a.name) },
       { label: "Type", render: (a) => badge(humanize(a.type), "type") },

@@ -2,7 +2,7 @@
 // version, a "try it" form that sends one prediction, and its monitoring (requests, errors, latency, input drift).
 import { api } from "../api.js";
 import { chartBox, timeChart } from "../charts.js";
-import { badge, clear, dateTime, empty, fmt, h, label, notice, problemText, section, select, table } from "../ui.js";
+import { badge, clear, counted, dateTime, empty, fmt, h, label, notice, problemText, section, select, table } from "../ui.js";
 
 // A path segment; `@alias` keeps its `@` (legal in a path, and how the API names an alias in place of a version).
 const enc = (segment) => encodeURIComponent(segment).replace(/^%40/, "@");
@@ -153,7 +153,7 @@ function servingCharts(view) {
   const drift = view.drift;
   const features = Object.entries(view.inputs);
   return h("div", {},
-    h("p", { class: "small" }, `${fmt(view.requests)} requests · ${fmt(view.errors)} errors · latency p50 ${fmt(view.latency_ms.p50)} ms, p95 ${fmt(view.latency_ms.p95)} ms`),
+    h("p", { class: "small" }, `${counted(view.requests, "request")} · ${counted(view.errors, "error")} · latency p50 ${fmt(view.latency_ms.p50)} ms, p95 ${fmt(view.latency_ms.p95)} ms`),
     h("div", { class: "grid two" }, traffic.box, latency.box),
     h("h3", {}, "Inputs and drift"),
     drift.reference ? h("p", { class: "small muted" }, `Kolmogorov-Smirnov against the ${drift.reference.source}`,
