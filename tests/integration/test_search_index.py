@@ -146,6 +146,7 @@ def test_a_cold_function_loads_the_snapshot_with_one_object_read(tenant, dispatc
     assert {h["id"] for h in found["items"]} == {a["id"] for a in created}
     assert calls.count("s3", "GetObject") == 1
     assert calls.count("dynamodb", "Query", table="artifact-vectors") == 1, calls.summary()  # changes since
+    assert calls.count("dynamodb", "GetItem", table="artifact-vectors") == 1, calls.summary()  # the counter, once
     assert calls.count("dynamodb", "Query", table="artifacts") == 0
 
 

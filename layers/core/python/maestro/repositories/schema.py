@@ -374,11 +374,11 @@ class VectorChangesIndex(LocalSecondaryIndex["ArtifactVector"]):
 
 class ArtifactVector(MaestroModel):
     """An artifact's entry in its tenant's search index, and the change log the index is refreshed from (every
-        write sets `updated_ms`; `by_updated` reads the changes since a moment, strongly consistent): the record fields
-        search reads (`entry`, written with the artifact by the request that changes it), the text extracted from its
-        content and its MiniLM embedding (384 float32, little-endian; null until the embed function has run) with the
-        hash of the text it embeds, so re-embedding unchanged text is a no-op. Usage and impact are kept here by the
-        writers that change them on the artifact. Tenant-partitioned: search never sees another tenant's entries.
+    write sets `updated_ms`; `by_updated` reads the changes since a moment, strongly consistent): the record fields
+    search reads (`entry`, written with the artifact by the request that changes it), the text extracted from its
+    content and its MiniLM embedding (384 float32, little-endian; null until the embed function has run) with the
+    hash of the text it embeds, so re-embedding unchanged text is a no-op. Usage and impact are kept here by the
+    writers that change them on the artifact. Tenant-partitioned: search never sees another tenant's entries.
     One row per tenant is no entry: CHANGE_COUNTER_KEY (maestro.repositories.search_index) holds `change_count`,
     added to after every write to the tenant's entries, which a warm reader reads (one GetItem) to know whether its
     index is current; it has no `updated_ms`, so the change log never lists it."""

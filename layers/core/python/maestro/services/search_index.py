@@ -40,14 +40,13 @@ CACHED_TENANTS = 32
 
 
 class _Cached:
-    def __init__(
-        self, index: TenantIndex, etag: str | None, synced_ms: int, read_at: float, change_count: int = -1
-    ) -> None:
+    def __init__(self, index: TenantIndex, etag: str | None, synced_ms: int, read_at: float, change_count: int) -> None:
         self.index = index
         self.etag = etag
         self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
         self.read_at = read_at  # ... and the same moment on this process's monotonic clock
         self.change_count = change_count  # the tenant's change counter, read just before that read began
+        self.fresh = True  # loaded with the counter just read: its first use needs no refresh
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
@@ -184,7 +183,10 @@ def reading(tenant_id: str) -> Iterator[TenantIndex]:
     (threads of one process take turns per tenant; a Lambda function serves one request at a time anyway)."""
     cached = _cached(tenant_id)
     with cached.lock:
-        _refresh(tenant_id, cached)
+        if cached.fresh:
+            cached.fresh = False
+        else:
+            _refresh(tenant_id, cached)
         yield cached.index
 
 
