@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from contextlib import contextmanager
@@ -15,6 +16,14 @@ from infra.local.run import function_environment  # noqa: E402
 
 for _name, _value in function_environment().items():
     os.environ.setdefault(_name, _value)
+
+
+def sizes(doc: str, **defaults: int) -> argparse.Namespace:
+    """The benchmark's command line: one integer option a size (`large_mb=50` is `--large-mb`, default 50)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    return parser.parse_args()
 
 
 @contextmanager

@@ -6,11 +6,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import uuid
 
-from _local_stack import local_stack, timed
+from _local_stack import local_stack, sizes, timed
 
 
 class Context:
@@ -55,10 +54,7 @@ def authorizer_event(headers: dict) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--logins", type=int, default=20)
-    args = parser.parse_args()
+    args = sizes(__doc__, requests=300, logins=20)
     with local_stack() as app:
         from functions.authorizer import maestro_authorizer
         from maestro.domain.identity import passwords

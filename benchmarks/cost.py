@@ -8,13 +8,12 @@ Baseline in the same run: API Gateway alone (the floor any request pays), beside
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import uuid
 from collections import Counter
 
-from _local_stack import PROJECT_DIR, local_stack, percentiles
+from _local_stack import PROJECT_DIR, local_stack, percentiles, sizes
 from auth import Context, api_event, authorizer_event
 
 # List prices, us-east-1, USD (checked 2026-11): change here if AWS does.
@@ -93,9 +92,7 @@ def idle_month() -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+    args = sizes(__doc__, requests=200)
     with local_stack() as app:
         from functions.authorizer import maestro_authorizer
         from maestro.services import identity

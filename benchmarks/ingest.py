@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 
-from _local_stack import PROJECT_DIR, local_stack
+from _local_stack import PROJECT_DIR, local_stack, sizes
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
@@ -95,10 +94,7 @@ print(stored[0], time.perf_counter() - started, resource.getrusage(resource.RUSA
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--big-mb", type=int, default=1024)
-    args = parser.parse_args()
+    args = sizes(__doc__, events=100_000, big_mb=1024)
     with local_stack():
         from maestro.aws_clients import client
         from maestro.services import identity

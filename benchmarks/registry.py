@@ -10,24 +10,20 @@ the partition Query every search made before the index.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import uuid
 from contextlib import contextmanager
 from unittest import mock
 
-from _local_stack import local_stack, timed
+from _local_stack import local_stack, sizes, timed
 from auth import Context, api_event
 
 from infra.local.request_counter import aws_requests
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--library", type=int, default=10_000)
-    args = parser.parse_args()
+    args = sizes(__doc__, requests=100, library=10_000)
     with local_stack() as app:
         from maestro.aws_clients import client
         from maestro.services import identity

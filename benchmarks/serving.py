@@ -11,14 +11,13 @@ warm p50 <= 1.3 x onnxruntime p50 + that fixed cost.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import time
 import uuid
 
 import numpy as np
-from _local_stack import local_stack, percentiles
+from _local_stack import local_stack, percentiles, sizes
 from auth import Context, api_event
 
 
@@ -80,10 +79,7 @@ def direct(onnx_bytes: bytes, X: np.ndarray, runs: int) -> tuple[float, tuple[fl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--large-mb", type=int, default=50)
-    args = parser.parse_args()
+    args = sizes(__doc__, requests=200, large_mb=50)
     with local_stack() as app:
         import requests
 

@@ -32,9 +32,8 @@ class RevokedView(ResponseModel):
     revoked: Literal[True]
 
 
-@routes.route(
+@routes.post(
     "/v1/api-keys",
-    methods=["POST"],
     permission="api_keys.manage",
     audit="api_key.create",
     body=ApiKeyIn,
@@ -47,18 +46,12 @@ def create_api_key(scope):
     return json_response(created, status=201)
 
 
-@routes.route("/v1/api-keys", methods=["GET"], permission="api_keys.manage", response=ApiKeyView, paginated=True)
+@routes.get("/v1/api-keys", permission="api_keys.manage", response=ApiKeyView, paginated=True)
 def list_api_keys(scope):
     return json_response(identity.list_api_keys(scope.caller, scope.params.limit, scope.params.cursor).to_body())
 
 
-@routes.route(
-    "/v1/api-keys/{key_id}",
-    methods=["DELETE"],
-    permission="api_keys.manage",
-    audit="api_key.revoke",
-    response=RevokedView,
-)
+@routes.delete("/v1/api-keys/{key_id}", permission="api_keys.manage", audit="api_key.revoke", response=RevokedView)
 def revoke_api_key(scope, key_id):
     identity.revoke_api_key(scope.caller, key_id, scope.meta)
     return json_response({"id": key_id, "revoked": True})

@@ -50,9 +50,8 @@ class ProtectedAliasesView(ResponseModel):
 _with_etag = partial(etag_response, etag_field="revision")
 
 
-@routes.route(
+@routes.put(
     "/v1/artifacts/{artifact_id}/aliases/{alias}",
-    methods=["PUT"],
     permission="artifacts.write",
     audit="artifact.alias_set",
     body=AliasIn,
@@ -74,9 +73,8 @@ def set_alias(scope, artifact_id, alias):
     return _with_etag(view, 201 if created else 200)
 
 
-@routes.route(
+@routes.delete(
     "/v1/artifacts/{artifact_id}/aliases/{alias}",
-    methods=["DELETE"],
     permission="artifacts.write",
     audit="artifact.alias_delete",
     response=DeletedView,
@@ -89,21 +87,13 @@ def remove_alias(scope, artifact_id, alias):
     )
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/aliases/{alias}", methods=["GET"], permission="artifacts.read", response=AliasView
-)
+@routes.get("/v1/artifacts/{artifact_id}/aliases/{alias}", permission="artifacts.read", response=AliasView)
 def get_alias(scope, artifact_id, alias):
     """One alias and the version it points at."""
     return _with_etag(artifact_aliases.get_alias(scope.caller, artifact_id, alias))
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/aliases",
-    methods=["GET"],
-    permission="artifacts.read",
-    response=AliasView,
-    paginated=True,
-)
+@routes.get("/v1/artifacts/{artifact_id}/aliases", permission="artifacts.read", response=AliasView, paginated=True)
 def list_aliases(scope, artifact_id):
     """The artifact's aliases, by name."""
     return json_response(
@@ -111,17 +101,14 @@ def list_aliases(scope, artifact_id):
     )
 
 
-@routes.route(
-    "/v1/tenant/protected-aliases", methods=["GET"], permission="artifacts.read", response=ProtectedAliasesView
-)
+@routes.get("/v1/tenant/protected-aliases", permission="artifacts.read", response=ProtectedAliasesView)
 def get_protected_aliases(scope):
     """The aliases only admins may move or remove in this tenant."""
     return json_response(artifact_aliases.protected_aliases_view(scope.caller))
 
 
-@routes.route(
+@routes.put(
     "/v1/tenant/protected-aliases",
-    methods=["PUT"],
     permission="tenant.manage",
     audit="tenant.protected_aliases_update",
     body=ProtectedAliasesIn,

@@ -139,9 +139,8 @@ def _with_location(view: dict, status: int):
     )
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts/{artifact_id}/versions",
-    methods=["POST"],
     permission="artifacts.write",
     audit="artifact.version_create",
     body=VersionIn,
@@ -155,29 +154,20 @@ def create_version(scope, artifact_id):
     return _with_location(artifact_versions.create_version(scope.caller, artifact_id, fields, scope.meta), 201)
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/versions",
-    methods=["GET"],
-    permission="artifacts.read",
-    response=VersionView,
-    paginated=True,
-)
+@routes.get("/v1/artifacts/{artifact_id}/versions", permission="artifacts.read", response=VersionView, paginated=True)
 def list_versions(scope, artifact_id):
     return json_response(
         artifact_versions.list_versions(scope.caller, artifact_id, scope.params.limit, scope.params.cursor).to_body()
     )
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/versions/{version}", methods=["GET"], permission="artifacts.read", response=VersionView
-)
+@routes.get("/v1/artifacts/{artifact_id}/versions/{version}", permission="artifacts.read", response=VersionView)
 def get_version(scope, artifact_id, version):
     return json_response(artifact_versions.get_version(scope.caller, artifact_id, version))
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts/{artifact_id}/versions/{version}/complete",
-    methods=["POST"],
     permission="artifacts.write",
     audit="artifact.version_complete",
     response=VersionView,
@@ -189,9 +179,8 @@ def complete_upload(scope, artifact_id, version):
     return _with_location(view, 200 if decided else 202)
 
 
-@routes.route(
+@routes.get(
     "/v1/artifacts/{artifact_id}/versions/{version}/download",
-    methods=["GET"],
     permission="artifacts.read",
     response=DownloadView,
     errors=(409,),
@@ -200,12 +189,8 @@ def download_version(scope, artifact_id, version):
     return json_response(artifact_versions.download_url(scope.caller, artifact_id, version, scope.meta))
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/lineage",
-    methods=["GET"],
-    permission="artifacts.read",
-    query=LineageQuery,
-    response=LineageView,
+@routes.get(
+    "/v1/artifacts/{artifact_id}/lineage", permission="artifacts.read", query=LineageQuery, response=LineageView
 )
 def get_lineage(scope, artifact_id):
     return json_response(artifact_versions.lineage(scope.caller, artifact_id, scope.params.depth))

@@ -209,9 +209,8 @@ def _search(scope, query: SearchIn):
     return json_response(artifacts.search(scope.caller, filters, sort, query.limit, query.cursor, mode).to_body())
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts",
-    methods=["POST"],
     permission="artifacts.write",
     audit="artifact.create",
     body=ArtifactIn,
@@ -223,9 +222,8 @@ def create_artifact(scope):
     return _with_etag(artifacts.create_artifact(scope.caller, fields, scope.meta), status=201)
 
 
-@routes.route(
+@routes.get(
     "/v1/artifacts",
-    methods=["GET"],
     permission="artifacts.read",
     query=SearchIn,
     response=ArtifactSearchPage,
@@ -238,40 +236,28 @@ def list_artifacts(scope):
     return _search(scope, scope.params)
 
 
-@routes.route(
-    "/v1/artifacts/search",
-    methods=["POST"],
-    permission="artifacts.read",
-    body=SearchIn,
-    response=ArtifactSearchPage,
-    errors=(503,),
+@routes.post(
+    "/v1/artifacts/search", permission="artifacts.read", body=SearchIn, response=ArtifactSearchPage, errors=(503,)
 )
 def search_artifacts(scope):
     """Keyword, semantic or hybrid search with filters; paged by the body's limit and cursor."""
     return _search(scope, scope.body())
 
 
-@routes.route(
-    "/v1/artifacts/top",
-    methods=["GET"],
-    permission="artifacts.read",
-    query=TopQuery,
-    response=as_page(ArtifactView),
-)
+@routes.get("/v1/artifacts/top", permission="artifacts.read", query=TopQuery, response=as_page(ArtifactView))
 def top_artifacts(scope):
     """The artifacts with the highest impact scores."""
     artifact_type = scope.params.type.value if scope.params.type else None
     return json_response({"items": artifacts.top(scope.caller, artifact_type, scope.params.limit), "next_cursor": None})
 
 
-@routes.route("/v1/artifacts/{artifact_id}", methods=["GET"], permission="artifacts.read", response=ArtifactView)
+@routes.get("/v1/artifacts/{artifact_id}", permission="artifacts.read", response=ArtifactView)
 def get_artifact(scope, artifact_id):
     return _with_etag(artifacts.get_artifact(scope.caller, artifact_id))
 
 
-@routes.route(
+@routes.patch(
     "/v1/artifacts/{artifact_id}",
-    methods=["PATCH"],
     permission="artifacts.write",
     audit="artifact.update",
     body=ArtifactPatch,
@@ -282,12 +268,8 @@ def update_artifact(scope, artifact_id):
     return _with_etag(artifacts.update_artifact(scope.caller, artifact_id, changes, scope.expected_version, scope.meta))
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}",
-    methods=["DELETE"],
-    permission="artifacts.delete",
-    audit="artifact.delete",
-    response=DeletedView,
+@routes.delete(
+    "/v1/artifacts/{artifact_id}", permission="artifacts.delete", audit="artifact.delete", response=DeletedView
 )
 def delete_artifact(scope, artifact_id):
     artifacts.delete_artifact(scope.caller, artifact_id, scope.meta)
@@ -300,9 +282,8 @@ class UsageIn(RequestModel):
     context: str | None = Field(default=None, max_length=2_000)
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts/{artifact_id}/usages",
-    methods=["POST"],
     permission="artifacts.write",
     audit="artifact.usage",
     body=UsageIn,
@@ -321,21 +302,15 @@ def record_usage(scope, artifact_id):
     return json_response({**recorded, "created": created}, status=201 if created else 200)
 
 
-@routes.route(
-    "/v1/artifacts/{artifact_id}/analytics",
-    methods=["GET"],
-    permission="artifacts.read",
-    response=ArtifactAnalyticsView,
-)
+@routes.get("/v1/artifacts/{artifact_id}/analytics", permission="artifacts.read", response=ArtifactAnalyticsView)
 def artifact_analytics(scope, artifact_id):
     from maestro.services import usage
 
     return json_response(usage.analytics(scope.caller, artifact_id))
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts/embeddings/backfill",
-    methods=["POST"],
     permission="tenant.manage",
     audit="artifact.embedding_backfill",
     response=QueuedView,
@@ -362,9 +337,7 @@ class MatchIn(RequestModel):
     limit: int = Field(default=10, ge=1, le=100)
 
 
-@routes.route(
-    "/v1/match", methods=["POST"], permission="artifacts.read", body=MatchIn, response=MatchPage, errors=(503,)
-)
+@routes.post("/v1/match", permission="artifacts.read", body=MatchIn, response=MatchPage, errors=(503,))
 def match_work(scope):
     """Artifacts that fit described work, with the matched parts and a reuse suggestion (docs in domain/matching)."""
     from maestro.services import matching

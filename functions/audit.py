@@ -50,9 +50,7 @@ class ChainVerificationView(ResponseModel):
     first_broken: dict[str, Any] | None = Field(description="{seq, event_id, problem} of the first broken link")
 
 
-@routes.route(
-    "/v1/audit", methods=["GET"], permission="audit.read", query=AuditQuery, response=AuditEventView, paginated=True
-)
+@routes.get("/v1/audit", permission="audit.read", query=AuditQuery, response=AuditEventView, paginated=True)
 def list_audit_events(scope):
     """The tenant's audit events, newest first (a filtered page may be short while next_cursor is set)."""
     page = audit.list_events(
@@ -68,7 +66,7 @@ def list_audit_events(scope):
     return json_response(page.to_body())
 
 
-@routes.route("/v1/audit/verify", methods=["GET"], permission="audit.read", response=ChainVerificationView)
+@routes.get("/v1/audit/verify", permission="audit.read", response=ChainVerificationView)
 def verify_audit_chain(scope):
     """Recompute the hash chain and name the first edited, deleted or reordered event."""
     return json_response(audit.verify_chain(scope.caller))

@@ -70,14 +70,8 @@ class LoggedOutView(ResponseModel):
     logged_out: Literal[True]
 
 
-@routes.route(
-    "/v1/auth/signup",
-    methods=["POST"],
-    permission=PUBLIC,
-    body=SignupIn,
-    response=TokenPairView,
-    status=201,
-    errors=(403, 409, 429),
+@routes.post(
+    "/v1/auth/signup", permission=PUBLIC, body=SignupIn, response=TokenPairView, status=201, errors=(403, 409, 429)
 )
 def signup(scope):
     body = scope.body()
@@ -85,41 +79,30 @@ def signup(scope):
     return json_response(pair.to_body(), status=201)
 
 
-@routes.route(
-    "/v1/auth/login", methods=["POST"], permission=PUBLIC, body=LoginIn, response=TokenPairView, errors=(401, 429)
-)
+@routes.post("/v1/auth/login", permission=PUBLIC, body=LoginIn, response=TokenPairView, errors=(401, 429))
 def login(scope):
     body = scope.body()
     return json_response(identity.login(body.email, body.password, scope.meta).to_body())
 
 
-@routes.route(
-    "/v1/auth/refresh", methods=["POST"], permission=PUBLIC, body=RefreshIn, response=TokenPairView, errors=(401,)
-)
+@routes.post("/v1/auth/refresh", permission=PUBLIC, body=RefreshIn, response=TokenPairView, errors=(401,))
 def refresh(scope):
     body = scope.body()
     return json_response(identity.refresh(body.refresh_token, scope.meta).to_body())
 
 
-@routes.route(
-    "/v1/auth/accept-invite",
-    methods=["POST"],
-    permission=PUBLIC,
-    body=AcceptInviteIn,
-    response=TokenPairView,
-    errors=(401,),
-)
+@routes.post("/v1/auth/accept-invite", permission=PUBLIC, body=AcceptInviteIn, response=TokenPairView, errors=(401,))
 def accept_invite(scope):
     body = scope.body()
     return json_response(identity.accept_invite(body.invite_token, body.password, scope.meta).to_body())
 
 
-@routes.route("/v1/auth/logout", methods=["POST"], permission="session.use", response=LoggedOutView)
+@routes.post("/v1/auth/logout", permission="session.use", response=LoggedOutView)
 def logout(scope):
     identity.logout(scope.caller, scope.meta)
     return json_response({"logged_out": True})
 
 
-@routes.route("/v1/auth/me", methods=["GET"], permission="session.use", response=MeView, errors=(404,))
+@routes.get("/v1/auth/me", permission="session.use", response=MeView, errors=(404,))
 def me(scope):
     return json_response(identity.me(scope.caller))

@@ -27,7 +27,7 @@ class HealthView(ResponseModel):
     dependencies: dict[str, DependencyView]
 
 
-@routes.route("/v1/health", methods=["GET"], permission=PUBLIC, response=HealthView, errors=(503,))
+@routes.get("/v1/health", permission=PUBLIC, response=HealthView, errors=(503,))
 def get_health(scope):
     """Version and reachability of DynamoDB and S3."""
     report = storage_health()

@@ -216,9 +216,8 @@ class MlflowSyncView(ResponseModel):
     events: IngestResultView
 
 
-@routes.route(
+@routes.post(
     "/v1/metrics",
-    methods=["POST"],
     permission="metrics.write",
     audit="metrics.ingest",
     body=MetricsBatchIn,
@@ -243,7 +242,7 @@ def post_metrics(scope):
     return json_response(result.to_body(), status=207 if result.rejected else 200)
 
 
-@routes.route("/v1/metric-types", methods=["GET"], permission="metrics.read", response=as_page(MetricTypeView))
+@routes.get("/v1/metric-types", permission="metrics.read", response=as_page(MetricTypeView))
 def list_metric_types(scope):
     """Built-in metric types and the tenant's own (one page)."""
     from maestro.services.metric_types import list_metric_types as metric_types
@@ -251,9 +250,8 @@ def list_metric_types(scope):
     return json_response({"items": metric_types(scope.caller), "next_cursor": None})
 
 
-@routes.route(
+@routes.post(
     "/v1/metric-types",
-    methods=["POST"],
     permission="metrics.write",
     audit="metrics.register_type",
     body=CustomTypeIn,
@@ -273,9 +271,8 @@ class IngestUploadIn(RequestModel):
     content_type: ContentType | None = Field(default=None, max_length=100)
 
 
-@routes.route(
+@routes.post(
     "/v1/projects/{project_id}/ingest-uploads",
-    methods=["POST"],
     permission="metrics.write",
     audit="metrics.drop_upload",
     body=IngestUploadIn,
@@ -302,11 +299,8 @@ class IngestUploadStateView(ResponseModel):
     )
 
 
-@routes.route(
-    "/v1/projects/{project_id}/ingest-uploads/{upload_id}",
-    methods=["GET"],
-    permission="metrics.read",
-    response=IngestUploadStateView,
+@routes.get(
+    "/v1/projects/{project_id}/ingest-uploads/{upload_id}", permission="metrics.read", response=IngestUploadStateView
 )
 def get_ingest_upload(scope, project_id, upload_id):
     """A drop's state and, once ingested, its manifest."""
@@ -320,9 +314,8 @@ class GithubIntegrationIn(RequestModel):
     webhook_secret: str = Field(min_length=16, max_length=512)
 
 
-@routes.route(
+@routes.put(
     "/v1/projects/{project_id}/integrations/github",
-    methods=["PUT"],
     permission="integrations.manage",
     audit="integration.github",
     body=GithubIntegrationIn,
@@ -336,13 +329,8 @@ def connect_github(scope, project_id):
     return json_response(connect_repository(scope.caller, project_id, body.repository, body.webhook_secret, scope.meta))
 
 
-@routes.route(
-    "/v1/integrations/github/webhook",
-    methods=["POST"],
-    permission=PUBLIC,
-    response=WebhookView,
-    status=(200, 202),
-    errors=(401,),
+@routes.post(
+    "/v1/integrations/github/webhook", permission=PUBLIC, response=WebhookView, status=(200, 202), errors=(401,)
 )
 def github_webhook(scope):
     """Authenticated by the X-Hub-Signature-256 of the connected project's secret, not by a token."""
@@ -360,13 +348,7 @@ def _period(scope, project_id):
     return period(scope.caller, project_id, scope.params.from_, scope.params.to)
 
 
-@routes.route(
-    "/v1/projects/{project_id}/metrics",
-    methods=["GET"],
-    permission="metrics.read",
-    query=SeriesQuery,
-    response=TimeSeriesView,
-)
+@routes.get("/v1/projects/{project_id}/metrics", permission="metrics.read", query=SeriesQuery, response=TimeSeriesView)
 def project_metrics(scope, project_id):
     """One metric type per day, week or month over the period."""
     from maestro.services import analytics
@@ -376,9 +358,8 @@ def project_metrics(scope, project_id):
     return json_response(analytics.time_series(scope.caller, project_id, params.type, start, end, params.bucket))
 
 
-@routes.route(
+@routes.get(
     "/v1/projects/{project_id}/metrics/summary",
-    methods=["GET"],
     permission="metrics.read",
     query=PeriodQuery,
     response=MetricSummaryView,
@@ -389,52 +370,36 @@ def project_metrics_summary(scope, project_id):
     return json_response(analytics.metric_summary(scope.caller, project_id, *_period(scope, project_id)))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/git", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=GitView
-)
+@routes.get("/v1/projects/{project_id}/git", permission="metrics.read", query=PeriodQuery, response=GitView)
 def project_git(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.git(scope.caller, project_id, *_period(scope, project_id)))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/dora", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=DoraView
-)
+@routes.get("/v1/projects/{project_id}/dora", permission="metrics.read", query=PeriodQuery, response=DoraView)
 def project_dora(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.dora(scope.caller, project_id, *_period(scope, project_id)))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/ci", methods=["GET"], permission="metrics.read", query=PeriodQuery, response=CiView
-)
+@routes.get("/v1/projects/{project_id}/ci", permission="metrics.read", query=PeriodQuery, response=CiView)
 def project_ci(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.ci(scope.caller, project_id, *_period(scope, project_id)))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/velocity",
-    methods=["GET"],
-    permission="metrics.read",
-    query=PeriodQuery,
-    response=VelocityView,
-)
+@routes.get("/v1/projects/{project_id}/velocity", permission="metrics.read", query=PeriodQuery, response=VelocityView)
 def project_velocity(scope, project_id):
     from maestro.services import analytics
 
     return json_response(analytics.velocity(scope.caller, project_id, *_period(scope, project_id)))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/team-analytics",
-    methods=["GET"],
-    permission="metrics.read",
-    query=PeriodQuery,
-    response=TeamAnalyticsView,
+@routes.get(
+    "/v1/projects/{project_id}/team-analytics", permission="metrics.read", query=PeriodQuery, response=TeamAnalyticsView
 )
 def project_team_analytics(scope, project_id):
     from maestro.services import analytics
@@ -449,9 +414,8 @@ class MlflowIntegrationIn(RequestModel):
     token: str | None = Field(default=None, min_length=1, max_length=4_096)
 
 
-@routes.route(
+@routes.put(
     "/v1/integrations/mlflow",
-    methods=["PUT"],
     permission="integrations.manage",
     audit="integration.mlflow",
     body=MlflowIntegrationIn,
@@ -468,9 +432,8 @@ def connect_mlflow(scope):
     )
 
 
-@routes.route(
+@routes.post(
     "/v1/projects/{project_id}/integrations/mlflow/sync",
-    methods=["POST"],
     permission="metrics.write",
     audit="integration.mlflow_sync",
     response=MlflowSyncView,

@@ -51,26 +51,21 @@ class MetaModelsView(OpenResponseModel):
     recommender: dict[str, Any] | None
 
 
-@routes.route("/v1/models/meta", methods=["GET"], permission="models.read", response=MetaModelsView)
+@routes.get("/v1/models/meta", permission="models.read", response=MetaModelsView)
 def get_meta_models(scope):
     """Each target's champion (hold-out and baseline figures, training date, data size, live error) and history."""
     return json_response(models.overview(scope.caller))
 
 
-@routes.route(
-    "/v1/models/meta/retrain",
-    methods=["POST"],
-    permission="models.retrain",
-    audit="models.retrain",
-    response=JobView,
-    status=202,
+@routes.post(
+    "/v1/models/meta/retrain", permission="models.retrain", audit="models.retrain", response=JobView, status=202
 )
 def retrain_meta_models(scope):
     """Queue a retrain of the tenant's outcome models and recommender; poll the job for its state."""
     return json_response(models.request_retrain(scope.caller, scope.meta), status=202)
 
 
-@routes.route("/v1/models/meta/jobs/{job_id}", methods=["GET"], permission="models.read", response=JobView)
+@routes.get("/v1/models/meta/jobs/{job_id}", permission="models.read", response=JobView)
 def get_retrain_job(scope, job_id):
     """A retrain job's state and progress."""
     return json_response(models.get_job(scope.caller, job_id))

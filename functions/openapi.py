@@ -23,7 +23,7 @@ class OpenApiDocument(ResponseModel):
     components: dict[str, Any]
 
 
-@routes.route("/v1/openapi.json", methods=["GET"], permission=PUBLIC, response=OpenApiDocument)
+@routes.get("/v1/openapi.json", permission=PUBLIC, response=OpenApiDocument)
 def get_openapi(scope):
     """The OpenAPI 3.1 document of every route this API serves."""
     from maestro.http.openapi import served_document  # builds the schemas: only when asked for

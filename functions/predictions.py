@@ -99,9 +99,8 @@ def _profile(body: ProjectOrProfile) -> dict | None:
     return body.profile.model_dump(mode="json") if body.profile is not None else None
 
 
-@routes.route(
+@routes.post(
     "/v1/predictions",
-    methods=["POST"],
     permission="predictions.run",
     audit="prediction.create",
     body=ProjectOrProfile,
@@ -116,9 +115,8 @@ def create_prediction(scope):
     return json_response(predictions.predict(scope.caller, body.project_id, _profile(body), scope.meta))
 
 
-@routes.route(
+@routes.post(
     "/v1/recommendations",
-    methods=["POST"],
     permission="predictions.run",
     body=RecommendationRequest,
     response=RecommendationView,
@@ -136,9 +134,7 @@ class StoredPredictionView(PredictionView):
     scored: dict[str, Any] | None
 
 
-@routes.route(
-    "/v1/predictions/{prediction_id}", methods=["GET"], permission="models.read", response=StoredPredictionView
-)
+@routes.get("/v1/predictions/{prediction_id}", permission="models.read", response=StoredPredictionView)
 def get_prediction(scope, prediction_id):
     """A stored prediction and, once its project finished, how far off it was."""
     from maestro.services.meta import predictions

@@ -136,9 +136,8 @@ def _stored(model: BaseModel, exclude_unset: bool = False) -> dict:
     return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
 
 
-@routes.route(
+@routes.post(
     "/v1/projects",
-    methods=["POST"],
     permission="projects.write",
     audit="project.create",
     body=ProjectIn,
@@ -150,14 +149,7 @@ def create_project(scope):
     return etag_response(projects.create_project(scope.caller, _stored(scope.body()), scope.meta), status=201)
 
 
-@routes.route(
-    "/v1/projects",
-    methods=["GET"],
-    permission="projects.read",
-    query=ProjectQuery,
-    response=ProjectPage,
-    paginated=True,
-)
+@routes.get("/v1/projects", permission="projects.read", query=ProjectQuery, response=ProjectPage, paginated=True)
 def list_projects(scope):
     params = scope.params
     status = params.status.value if params.status else None
@@ -168,14 +160,13 @@ def list_projects(scope):
     return json_response(page.to_body())
 
 
-@routes.route("/v1/projects/{project_id}", methods=["GET"], permission="projects.read", response=ProjectView)
+@routes.get("/v1/projects/{project_id}", permission="projects.read", response=ProjectView)
 def get_project(scope, project_id):
     return etag_response(projects.get_project(scope.caller, project_id))
 
 
-@routes.route(
+@routes.patch(
     "/v1/projects/{project_id}",
-    methods=["PATCH"],
     permission="projects.write",
     audit="project.update",
     body=ProjectPatch,
@@ -186,21 +177,14 @@ def update_project(scope, project_id):
     return etag_response(projects.update_project(scope.caller, project_id, changes, scope.expected_version, scope.meta))
 
 
-@routes.route(
-    "/v1/projects/{project_id}",
-    methods=["DELETE"],
-    permission="projects.delete",
-    audit="project.delete",
-    response=DeletedView,
-)
+@routes.delete("/v1/projects/{project_id}", permission="projects.delete", audit="project.delete", response=DeletedView)
 def delete_project(scope, project_id):
     projects.delete_project(scope.caller, project_id, scope.meta)
     return json_response({"id": project_id, "deleted": True})
 
 
-@routes.route(
+@routes.put(
     "/v1/projects/{project_id}/outcome",
-    methods=["PUT"],
     permission="projects.write",
     audit="project.outcome",
     body=OutcomeIn,
@@ -211,9 +195,8 @@ def record_outcome(scope, project_id):
     return etag_response(projects.record_outcome(scope.caller, project_id, outcome, scope.meta))
 
 
-@routes.route(
+@routes.post(
     "/v1/projects/{project_id}/members",
-    methods=["POST"],
     permission="projects.write",
     audit="project.member_add",
     body=MemberIn,
@@ -224,22 +207,15 @@ def add_member(scope, project_id):
     return json_response(projects.add_member(scope.caller, project_id, _stored(scope.body()), scope.meta), status=201)
 
 
-@routes.route(
-    "/v1/projects/{project_id}/members",
-    methods=["GET"],
-    permission="projects.read",
-    response=MemberView,
-    paginated=True,
-)
+@routes.get("/v1/projects/{project_id}/members", permission="projects.read", response=MemberView, paginated=True)
 def list_members(scope, project_id):
     return json_response(
         projects.list_members(scope.caller, project_id, scope.params.limit, scope.params.cursor).to_body()
     )
 
 
-@routes.route(
+@routes.delete(
     "/v1/projects/{project_id}/members/{member_id}",
-    methods=["DELETE"],
     permission="projects.write",
     audit="project.member_remove",
     response=DeletedView,
@@ -249,9 +225,8 @@ def remove_member(scope, project_id, member_id):
     return json_response({"id": member_id, "deleted": True})
 
 
-@routes.route(
+@routes.put(
     "/v1/tenant/success-weights",
-    methods=["PUT"],
     permission="tenant.manage",
     audit="tenant.success_weights",
     body=SuccessWeightsIn,
@@ -261,13 +236,7 @@ def set_success_weights(scope):
     return json_response(projects.set_success_weights(scope.caller, scope.body().weights, scope.meta))
 
 
-@routes.route(
-    "/v1/projects/{project_id}/artifacts",
-    methods=["GET"],
-    permission="projects.read",
-    response=UsageView,
-    paginated=True,
-)
+@routes.get("/v1/projects/{project_id}/artifacts", permission="projects.read", response=UsageView, paginated=True)
 def project_artifacts(scope, project_id):
     from maestro.services import usage
 
@@ -276,9 +245,8 @@ def project_artifacts(scope, project_id):
     )
 
 
-@routes.route(
+@routes.get(
     "/v1/projects/{project_id}/similar",
-    methods=["GET"],
     permission="projects.read",
     query=SimilarQuery,
     response=as_page(SimilarProjectView),
@@ -359,9 +327,8 @@ class ImportUploadView(ResponseModel):
     upload: ImportUploadTarget | None = None
 
 
-@routes.route(
+@routes.post(
     "/v1/projects/import",
-    methods=["POST"],
     permission="projects.write",
     audit="project.import",
     body=ImportBatchIn,
@@ -379,9 +346,8 @@ def import_projects(scope):
     return json_response(result.to_body(), status=207 if result.rejected else 200)
 
 
-@routes.route(
+@routes.post(
     "/v1/projects/import-uploads",
-    methods=["POST"],
     permission="projects.write",
     audit="project.import_upload",
     body=ImportUploadIn,
@@ -396,12 +362,7 @@ def create_import_upload(scope):
     return json_response(create(scope.caller, body.file_name, scope.meta, dry_run=body.dry_run), status=201)
 
 
-@routes.route(
-    "/v1/projects/import-uploads/{import_upload_id}",
-    methods=["GET"],
-    permission="projects.read",
-    response=ImportUploadView,
-)
+@routes.get("/v1/projects/import-uploads/{import_upload_id}", permission="projects.read", response=ImportUploadView)
 def get_import_upload(scope, import_upload_id):
     """An import upload's state, its counts so far and its first refused rows."""
     from maestro.services.project_import import import_upload_status

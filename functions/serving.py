@@ -74,9 +74,8 @@ class ReferenceProfileView(ResponseModel):
     features: dict[str, int] = Field(description="feature -> values kept as the reference sample")
 
 
-@routes.route(
+@routes.post(
     "/v1/artifacts/{artifact_id}/versions/{version}/predict",
-    methods=["POST"],
     permission="predict",
     body=PredictIn,
     response=PredictionOut,
@@ -90,9 +89,8 @@ def predict(scope, artifact_id, version):
     return json_response(model_serving.predict(scope.caller, artifact_id, version, body.inputs, body.instances))
 
 
-@routes.route(
+@routes.get(
     "/v1/artifacts/{artifact_id}/versions/{version}/serving",
-    methods=["GET"],
     permission="artifacts.read",
     query=ServingQuery,
     response=ServingView,
@@ -104,9 +102,8 @@ def get_serving(scope, artifact_id, version):
     return json_response(serving_monitoring.serving_view(scope.caller, artifact_id, version, scope.params.days))
 
 
-@routes.route(
+@routes.put(
     "/v1/artifacts/{artifact_id}/versions/{version}/serving/reference",
-    methods=["PUT"],
     permission="artifacts.write",
     audit="artifact.serving_reference_set",
     body=ReferenceProfileIn,

@@ -28,7 +28,7 @@ class TenantView(ResponseModel):
     quotas: dict[str, QuotaUsageView] = Field(description="users, projects, artifacts, stored_bytes")
 
 
-@routes.route("/v1/tenant", methods=["GET"], permission="tenant.read", response=TenantView, errors=(404,))
+@routes.get("/v1/tenant", permission="tenant.read", response=TenantView, errors=(404,))
 def get_tenant(scope):
     """The caller's tenant with its usage against quota."""
     return json_response(identity.tenant_usage(scope.caller))

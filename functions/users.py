@@ -33,14 +33,8 @@ class CreatedUserView(UserView):
     invite_token: str | None = Field(default=None, description="shown once, when invite is true")
 
 
-@routes.route(
-    "/v1/users",
-    methods=["POST"],
-    permission="users.manage",
-    audit="user.create",
-    body=UserIn,
-    response=CreatedUserView,
-    status=201,
+@routes.post(
+    "/v1/users", permission="users.manage", audit="user.create", body=UserIn, response=CreatedUserView, status=201
 )
 def create_user(scope):
     body = scope.body()
@@ -50,24 +44,17 @@ def create_user(scope):
     return etag_response(created, status=201)
 
 
-@routes.route("/v1/users", methods=["GET"], permission="users.read", response=UserView, paginated=True)
+@routes.get("/v1/users", permission="users.read", response=UserView, paginated=True)
 def list_users(scope):
     return json_response(identity.list_users(scope.caller, scope.params.limit, scope.params.cursor).to_body())
 
 
-@routes.route("/v1/users/{user_id}", methods=["GET"], permission="users.read", response=UserView)
+@routes.get("/v1/users/{user_id}", permission="users.read", response=UserView)
 def get_user(scope, user_id):
     return etag_response(identity.get_user(scope.caller, user_id))
 
 
-@routes.route(
-    "/v1/users/{user_id}",
-    methods=["PATCH"],
-    permission="users.manage",
-    audit="user.update",
-    body=UserPatch,
-    response=UserView,
-)
+@routes.patch("/v1/users/{user_id}", permission="users.manage", audit="user.update", body=UserPatch, response=UserView)
 def update_user(scope, user_id):
     body = scope.body()
     return etag_response(
@@ -82,9 +69,7 @@ def update_user(scope, user_id):
     )
 
 
-@routes.route(
-    "/v1/users/{user_id}", methods=["DELETE"], permission="users.manage", audit="user.delete", response=DeletedView
-)
+@routes.delete("/v1/users/{user_id}", permission="users.manage", audit="user.delete", response=DeletedView)
 def delete_user(scope, user_id):
     identity.delete_user(scope.caller, user_id, scope.meta)
     return json_response({"id": user_id, "deleted": True})

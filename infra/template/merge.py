@@ -6,27 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from infra.layers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from infra.template import stage as template_stage
 from infra.template.access import FUNCTION_ACCESS, FunctionAccess
 from infra.template.api import gateway_responses, security_definitions, stage_method_settings
 from infra.template.functions import function_resources
 from infra.template.monitoring import dashboard_resource
 from infra.template.serving import serving_paths, serving_resources
-from infra.template.stage import (
-    ALARM_TOPIC,
-    APP_NAME,
-    ARTIFACT_BUCKET,
-    CORE_LAYER,
-    CORE_LAYER_CONTENT_URI,
-    DASHBOARD,
-    EMBEDDING_LAYER,
-    EMBEDDING_LAYER_CONTENT_URI,
-    EVENT_BUS,
-    ChaliceFunction,
-    StageConfig,
-    _arn,
-    chalice_functions,
-    rest_apis,
-)
+from infra.template.stage import ChaliceFunction, StageConfig, _arn, chalice_functions, rest_apis
 from infra.template.storage import bucket_resources, secret_resources, table_resources
 
 CONTAINER_IMAGE_PARAMETER = "RetrainImageUri"
@@ -40,7 +26,7 @@ CONTAINER_TIMEOUT_SECONDS = 900
 
 
 def merge_template(
-    chalice_template: dict[str, Any], stage: StageConfig, layer_content_uri: str = CORE_LAYER_CONTENT_URI
+    chalice_template: dict[str, Any], stage: StageConfig, layer_content_uri: str = template_stage.CORE_LAYER_CONTENT_URI
 ) -> dict[str, Any]:
     """The template `chalice package --merge-template` merges into `chalice_template` (Chalice's own output)."""
     functions = chalice_functions(chalice_template)
@@ -48,8 +34,8 @@ def merge_template(
         **table_resources(stage),
         **bucket_resources(stage),
         **secret_resources(stage),
-        EVENT_BUS: {"Type": "AWS::Events::EventBus", "Properties": {"Name": stage.event_bus_name}},
-        CORE_LAYER: {
+        template_stage.EVENT_BUS: {"Type": "AWS::Events::EventBus", "Properties": {"Name": stage.event_bus_name}},
+        template_stage.CORE_LAYER: {
             "Type": "AWS::Serverless::LayerVersion",
             "Properties": {
                 "LayerName": stage.resource_name("core"),
@@ -60,20 +46,23 @@ def merge_template(
                 "RetentionPolicy": "Delete",  # superseded versions are not kept against the code-storage quota
             },
         },
-        EMBEDDING_LAYER: {
+        template_stage.EMBEDDING_LAYER: {
             "Type": "AWS::Serverless::LayerVersion",
             "Properties": {
                 "LayerName": stage.resource_name("embedding"),
                 "Description": "Maestro ML embeddings: MiniLM on onnxruntime, the model in /opt/embedding-model",
-                "ContentUri": EMBEDDING_LAYER_CONTENT_URI,
+                "ContentUri": template_stage.EMBEDDING_LAYER_CONTENT_URI,
                 "CompatibleRuntimes": [LAMBDA_RUNTIME],
                 "CompatibleArchitectures": [LAMBDA_ARCHITECTURE],
                 "RetentionPolicy": "Delete",
             },
         },
         # Alarm notifications. Unencrypted on purpose: CloudWatch cannot publish to a topic under aws/sns.
-        ALARM_TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"{APP_NAME} {stage.stage} alarms"}},
-        DASHBOARD: dashboard_resource(stage, functions),
+        template_stage.ALARM_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"DisplayName": f"{template_stage.APP_NAME} {stage.stage} alarms"},
+        },
+        template_stage.DASHBOARD: dashboard_resource(stage, functions),
     }
     for function in functions:
         resources.update(function_resources(function, stage))
@@ -93,10 +82,10 @@ def merge_template(
     return {
         "Resources": resources,
         "Outputs": {
-            "ArtifactBucketName": {"Value": {"Ref": ARTIFACT_BUCKET}},
-            "EventBusName": {"Value": {"Ref": EVENT_BUS}},
-            "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
-            "DashboardName": {"Value": {"Ref": DASHBOARD}},
+            "ArtifactBucketName": {"Value": {"Ref": template_stage.ARTIFACT_BUCKET}},
+            "EventBusName": {"Value": {"Ref": template_stage.EVENT_BUS}},
+            "AlarmTopicArn": {"Value": {"Ref": template_stage.ALARM_TOPIC}},
+            "DashboardName": {"Value": {"Ref": template_stage.DASHBOARD}},
         },
     }
 
@@ -161,7 +150,7 @@ def check_merged(template: dict[str, Any], stage: StageConfig) -> list[str]:
                 f"{function.logical_id}: runtime {properties.get('Runtime')}, the layer is built for "
                 f"{LAMBDA_RUNTIME} (package with that Python)"
             )
-        if {"Ref": CORE_LAYER} not in properties.get("Layers", []):
+        if {"Ref": template_stage.CORE_LAYER} not in properties.get("Layers", []):
             problems.append(f"{function.logical_id}: core layer not attached")
         if properties.get("Role") != _arn(f"{function.logical_id}Role"):
             problems.append(f"{function.logical_id}: role is {properties.get('Role')!r}, not its own")

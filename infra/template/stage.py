@@ -37,6 +37,11 @@ class UndeclaredFunction(LookupError):
     """A Chalice function has no entry in FUNCTION_ACCESS (or an event source with no dead-letter wiring)."""
 
 
+def _environment_setting(name: str) -> property:
+    """A StageConfig property that reads one required variable of the stage's environment."""
+    return property(lambda config: config.environment[name], doc=f"the stage's {name}")
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """One stage of .chalice/config.json: the names its resources get."""
@@ -44,21 +49,10 @@ class StageConfig:
     stage: str
     environment: dict[str, str]
 
-    @property
-    def table_prefix(self) -> str:
-        return self.environment["MAESTRO_TABLE_PREFIX"]
-
-    @property
-    def artifact_bucket(self) -> str:
-        return self.environment["MAESTRO_ARTIFACT_BUCKET"]
-
-    @property
-    def event_bus_name(self) -> str:
-        return self.environment["MAESTRO_EVENT_BUS_NAME"]
-
-    @property
-    def secrets_prefix(self) -> str:
-        return self.environment["MAESTRO_SECRETS_PREFIX"]
+    table_prefix = _environment_setting("MAESTRO_TABLE_PREFIX")
+    artifact_bucket = _environment_setting("MAESTRO_ARTIFACT_BUCKET")
+    event_bus_name = _environment_setting("MAESTRO_EVENT_BUS_NAME")
+    secrets_prefix = _environment_setting("MAESTRO_SECRETS_PREFIX")
 
     @property
     def console_origin(self) -> str | None:

@@ -56,6 +56,10 @@ def _seed_history_tenant(stack: MakeRun) -> tuple[str, str]:
     return login[login.index("email") + 1], login[login.index("password") + 1]
 
 
+def _create_project(api: Api, name: str, problem_class: str, **profile) -> str:
+    return api.call("POST", "/v1/projects", 201, json={"name": name, "problem_class": problem_class, **profile})["id"]
+
+
 def _wait_for(check, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while True:
@@ -128,12 +132,7 @@ def test_the_workspace_survives_sigterm_sigkill_and_a_stale_server(stack):
     )
     key = admin.call("POST", "/v1/api-keys", 201, json={"name": "e2e", "role": "admin"})["key"]
     api = Api(stack.api, key=key)
-    project_id = api.call(
-        "POST",
-        "/v1/projects",
-        201,
-        json={"name": "durable churn", "problem_class": "classification", "complexity_score": 5, "team_size": 3},
-    )["id"]
+    project_id = _create_project(api, "durable churn", "classification", complexity_score=5, team_size=3)
     artifact_id = api.call("POST", "/v1/artifacts", 201, json={"name": "durable weights", "type": "model"})["id"]
     data = os.urandom(70_000)
     declared = api.call(
@@ -184,12 +183,7 @@ def test_the_workspace_survives_sigterm_sigkill_and_a_stale_server(stack):
     assert _facts(api, stack, made) == before
     assert audit_before <= _audit_event_ids(api)
     assert api.call("GET", "/v1/audit/verify")["intact"] is True
-    late = api.call(
-        "POST",
-        "/v1/projects",
-        201,
-        json={"name": "written before a crash", "problem_class": "regression", "complexity_score": 3, "team_size": 2},
-    )["id"]
+    late = _create_project(api, "written before a crash", "regression", complexity_score=3, team_size=2)
     made["late"] = late
     stack.saved_after(time.time())
     _assert_stopped_cleanly(stack, stop_signals_and_wait(stack, SIGKILL))

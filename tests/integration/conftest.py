@@ -114,6 +114,14 @@ def add_user(client, role: str, prefix: str = "u", name: str = "U") -> dict:
     ).json()
 
 
+def create_project(client, name: str, problem_class: str = "classification", **fields) -> dict:
+    """A new project (201 checked), with a mid-sized default profile that `fields` may override."""
+    body = {"name": name, "problem_class": problem_class, "complexity_score": 5, "team_size": 3, **fields}
+    response = client.post("/v1/projects", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def declare_version(client, artifact_id: str, content: bytes, content_type: str, version: str = "1.0.0"):
     """The answer to declaring `version` of an artifact as `content` (its size and SHA-256): on 201, the
     presigned upload is in its body."""

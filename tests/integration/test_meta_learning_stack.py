@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.conftest import PROFILE, SEEDED_PROJECTS, wait_for_job
+from tests.integration.conftest import PROFILE, SEEDED_PROJECTS, create_project, wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +38,7 @@ def test_a_tenant_below_the_minimum_gets_priors_never_made_up_figures(tenant):
         assert answer["model_version"] is None and answer["basis"] == "prior"
 
     for n, (score, days) in enumerate([(0.9, 30.0), (0.7, 60.0), (0.8, 45.0)]):
-        project = tenant.admin.post(
-            "/v1/projects", json={"name": f"p{n}", "problem_class": "regression", "complexity_score": 4, "team_size": 3}
-        ).json()
+        project = create_project(tenant.admin, f"p{n}", "regression", complexity_score=4)
         recorded = tenant.admin.put(
             f"/v1/projects/{project['id']}/outcome",
             json={
@@ -213,16 +211,9 @@ def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_t
 
     # 3. New outcomes: the schedule retrains, and the alias, the stored pointer and serving agree on the champion.
     for n in range(3):
-        project = tenant.admin.post(
-            "/v1/projects",
-            json={
-                "name": f"finished {n}",
-                "problem_class": "regression",
-                "complexity_score": 3 + n,
-                "team_size": 3,
-                "start_date": "2025-03-01",
-            },
-        ).json()
+        project = create_project(
+            tenant.admin, f"finished {n}", "regression", complexity_score=3 + n, start_date="2025-03-01"
+        )
         assert (
             tenant.admin.put(
                 f"/v1/projects/{project['id']}/outcome",
@@ -255,17 +246,12 @@ def test_retraining_keeps_the_champion_unless_the_challenger_is_better(history_t
 
 def test_a_prediction_is_scored_when_the_project_finishes(history_tenant, first_retrain):
     tenant, _ = history_tenant
-    project = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "scored later",
-            "problem_class": "classification",
-            "complexity_score": 5,
-            "team_size": 3,
-            "description": "a classification project predicted before it ends",
-            "start_date": "2026-09-01",
-        },
-    ).json()
+    project = create_project(
+        tenant.admin,
+        "scored later",
+        description="a classification project predicted before it ends",
+        start_date="2026-09-01",
+    )
     predicted = tenant.admin.post("/v1/predictions", json={"project_id": project["id"]}).json()
     assert predicted["basis"] == "model" and predicted["project_id"] == project["id"]
     before = tenant.admin.get("/v1/models/meta").json()["targets"]["duration_days"]["champion"]["live"]
@@ -296,17 +282,14 @@ def test_a_stored_projects_prediction_and_its_recommendations_give_the_same_figu
     """POST /v1/predictions {project_id} and POST /v1/recommendations {project_id} read the same stored project
     (profile, team, features) through the same served models: the plan's figures are the prediction's."""
     tenant, _ = history_tenant
-    project = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "same figures",
-            "problem_class": "regression",
-            "complexity_score": 7,
-            "team_size": 3,
-            "description": "demand regression per store, nightly batch",
-            "start_date": "2026-11-02",
-        },
-    ).json()
+    project = create_project(
+        tenant.admin,
+        "same figures",
+        "regression",
+        complexity_score=7,
+        description="demand regression per store, nightly batch",
+        start_date="2026-11-02",
+    )
     for role, level in [("ml_engineer", "senior"), ("data_engineer", "junior"), ("ml_scientist", "mid")]:
         added = tenant.admin.post(
             f"/v1/projects/{project['id']}/members",
@@ -349,16 +332,9 @@ def test_the_hourly_refresh_materialises_a_running_projects_early_metrics(traine
 
     tenant = trained_tenant.tenant
     started = date.today() - timedelta(days=3)
-    project = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "running",
-            "problem_class": "forecasting",
-            "complexity_score": 6,
-            "team_size": 2,
-            "start_date": started.isoformat(),
-        },
-    ).json()
+    project = create_project(
+        tenant.admin, "running", "forecasting", complexity_score=6, team_size=2, start_date=started.isoformat()
+    )
     now = datetime.now(UTC)
     events = [
         {

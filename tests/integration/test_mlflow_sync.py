@@ -3,6 +3,7 @@
 import pytest
 
 from infra.local.moto_server import free_port
+from tests.integration.conftest import create_project
 
 pytestmark = pytest.mark.integration
 
@@ -47,16 +48,7 @@ def test_an_experiment_syncs_into_metrics_and_a_summary(tenant, mlflow_server, l
         json={"tracking_uri": mlflow_server, "primary_metric": "val_auc", "direction": "maximize"},
     )
     assert configured.status_code == 200, configured.text
-    project_id = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "churn",
-            "problem_class": "classification",
-            "complexity_score": 5,
-            "team_size": 3,
-            "mlflow_experiment": logged_runs,
-        },
-    ).json()["id"]
+    project_id = create_project(tenant.admin, "churn", mlflow_experiment=logged_runs)["id"]
     synced = tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync")
     assert synced.status_code == 200, synced.text
     summary = synced.json()["summary"]
@@ -77,16 +69,7 @@ def test_the_scheduled_sync_covers_connected_projects(tenant, mlflow_server, log
     from infra.local.dispatcher import LambdaContextStub
 
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": mlflow_server, "primary_metric": "val_auc"})
-    project_id = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "scheduled",
-            "problem_class": "classification",
-            "complexity_score": 5,
-            "team_size": 3,
-            "mlflow_experiment": logged_runs,
-        },
-    ).json()["id"]
+    project_id = create_project(tenant.admin, "scheduled", mlflow_experiment=logged_runs)["id"]
     event = {
         "source": "aws.events",
         "detail-type": "Scheduled Event",
@@ -105,16 +88,9 @@ def test_the_scheduled_sync_covers_connected_projects(tenant, mlflow_server, log
 
 def test_unknown_experiment_and_unreachable_server(tenant, mlflow_server):
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": mlflow_server})
-    project_id = tenant.admin.post(
-        "/v1/projects",
-        json={
-            "name": "x",
-            "problem_class": "other",
-            "complexity_score": 1,
-            "team_size": 1,
-            "mlflow_experiment": "no-such-experiment",
-        },
-    ).json()["id"]
+    project_id = create_project(
+        tenant.admin, "x", "other", complexity_score=1, team_size=1, mlflow_experiment="no-such-experiment"
+    )["id"]
     assert tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync").status_code == 404
     tenant.admin.put("/v1/integrations/mlflow", json={"tracking_uri": f"http://127.0.0.1:{free_port()}"})
     response = tenant.admin.post(f"/v1/projects/{project_id}/integrations/mlflow/sync")

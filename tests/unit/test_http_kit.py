@@ -12,7 +12,7 @@ from maestro.domain.errors import Conflict
 from maestro.domain.identity.permissions import PUBLIC
 from maestro.http.api import json_response, problem_middleware
 from maestro.http.requests import UtcDatetime
-from maestro.http.routes import RouteKit
+from maestro.http.routes import ROUTE_REGISTRY, RouteKit
 from maestro.http.schemas import QueryModel
 
 kit_api = Blueprint(__name__)
@@ -57,6 +57,16 @@ def list_widgets(scope):
             "cursor": params.cursor,
         }
     )
+
+
+@routes.put("/widgets/{widget_id}", permission=PUBLIC, body=WidgetIn)
+def replace_widget(scope, widget_id):
+    return json_response({"id": widget_id, **scope.body().model_dump()})
+
+
+@routes.delete("/widgets/{widget_id}", permission=PUBLIC)
+def delete_widget(scope, widget_id):
+    return json_response({"id": widget_id, "deleted": True})
 
 
 @routes.route("/boom", methods=["GET"], permission=PUBLIC)
@@ -196,3 +206,17 @@ def test_the_body_is_parsed_once_into_the_declared_model():
     body = scope.body()
     assert isinstance(body, WidgetIn) and (body.name, body.size) == ("a", 2)
     assert scope.body() is body
+
+
+def test_a_method_shortcut_declares_that_one_method_with_the_same_contract(client):
+    replaced = client.http.put(
+        "/widgets/w7", headers={"Content-Type": "application/json"}, body=json.dumps({"name": "gear", "size": 4})
+    )
+    assert replaced.status_code == 200 and json.loads(replaced.body) == {"id": "w7", "name": "gear", "size": 4}
+    refused = client.http.put("/widgets/w7", headers={"Content-Type": "application/json"}, body='{"name": ""}')
+    assert refused.status_code == 422  # the body model declared through the shortcut is enforced
+    assert json.loads(client.http.delete("/widgets/w7").body) == {"id": "w7", "deleted": True}
+    assert client.http.get("/widgets/w7").status_code == 405
+    assert ROUTE_REGISTRY[("PUT", "/widgets/{widget_id}")].body is WidgetIn
+    assert ROUTE_REGISTRY[("DELETE", "/widgets/{widget_id}")].view_name == "delete_widget"
+    assert ("GET", "/widgets/{widget_id}") not in ROUTE_REGISTRY

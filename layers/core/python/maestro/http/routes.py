@@ -214,6 +214,22 @@ class RouteKit:
 
         return decorate
 
+    # One method a route, as a view declares it: `@routes.get("/v1/things", permission=..., response=...)`.
+    def get(self, path: str, **contract: Any) -> Callable:
+        return self.route(path, ["GET"], **contract)
+
+    def post(self, path: str, **contract: Any) -> Callable:
+        return self.route(path, ["POST"], **contract)
+
+    def put(self, path: str, **contract: Any) -> Callable:
+        return self.route(path, ["PUT"], **contract)
+
+    def patch(self, path: str, **contract: Any) -> Callable:
+        return self.route(path, ["PATCH"], **contract)
+
+    def delete(self, path: str, **contract: Any) -> Callable:
+        return self.route(path, ["DELETE"], **contract)
+
     def _run_idempotently(
         self, view: Callable[..., Any], scope: RequestScope, permission: str, params: dict, key: str, path: str
     ) -> Any:

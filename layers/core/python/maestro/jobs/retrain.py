@@ -188,18 +188,9 @@ def _similarity_function(tenant_id: str, artifacts: Sequence[ArtifactSpec]) -> t
 class RetrainRun:
     """One retrain of one tenant (see the module docstring)."""
 
-    def __init__(
-        self,
-        tenant_id: str,
-        *,
-        now: datetime | None = None,
-        progress: Progress | None = None,
-        job_id: str | None = None,
-        only_if_changed: bool = False,
-    ) -> None:
+    def __init__(self, tenant_id: str, now: datetime, progress: Progress, job_id: str | None, only_if_changed: bool):
         self.tenant_id, self.job_id, self.only_if_changed = tenant_id, job_id, only_if_changed
-        self.now = now or datetime.now(UTC)
-        self.progress = progress or _quiet
+        self.now, self.progress = now, progress
         self.settings = get_settings()
 
     def say(self, message: str, fraction: float) -> None:
@@ -510,7 +501,7 @@ def retrain_tenant(
     job_id: str | None = None,
     only_if_changed: bool = False,
 ) -> dict[str, Any]:
-    return RetrainRun(tenant_id, now=now, progress=progress, job_id=job_id, only_if_changed=only_if_changed).run()
+    return RetrainRun(tenant_id, now or datetime.now(UTC), progress or _quiet, job_id, only_if_changed).run()
 
 
 PROGRESS_INTERVAL_SECONDS = 2.0

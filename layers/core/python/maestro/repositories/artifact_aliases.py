@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.artifacts import VersionStatus
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Artifact, ArtifactAlias, ArtifactVersion, child_key
-from maestro.repositories.tables import ensure_bound, failed_conditions, is_condition_failure, transaction_connection
+from maestro.repositories.tables import (
+    ensure_bound,
+    failed_conditions,
+    get_item,
+    is_condition_failure,
+    transaction_connection,
+)
 
 
 class AliasRaced(Exception):
@@ -21,23 +27,18 @@ class AliasRaced(Exception):
 
 
 class ArtifactGone(Exception):
-    pass
+    """The artifact was deleted (or never existed) when the move was written."""
 
 
 class VersionNotReady(Exception):
-    pass
+    """The version the alias would point at is not ready (pending or rejected) when the move was written."""
 
 
 def get_alias(tenant_id: str, artifact_id: str, alias: str) -> ArtifactAlias | None:
-    ensure_bound()
-    try:
-        return ArtifactAlias.get(child_key(tenant_id, artifact_id), alias, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(ArtifactAlias, child_key(tenant_id, artifact_id), alias)
 
 
 def list_aliases(tenant_id: str, artifact_id: str, limit: int, cursor: str | None) -> Page:
-    ensure_bound()
     return query_page(
         ArtifactAlias, child_key(tenant_id, artifact_id), limit=limit, cursor=cursor, consistent_read=True
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -20,6 +20,7 @@ from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, 
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
+    get_item,
     transaction_connection,
     update_if,
 )
@@ -69,16 +70,11 @@ def create_version(
 
 
 def get_version(tenant_id: str, artifact_id: str, version: str) -> ArtifactVersion | None:
-    ensure_bound()
-    try:
-        return ArtifactVersion.get(child_key(tenant_id, artifact_id), version, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(ArtifactVersion, child_key(tenant_id, artifact_id), version)
 
 
 def list_versions(tenant_id: str, artifact_id: str, limit: int, cursor: str | None) -> Page:
     """One page of the artifact's versions in key order."""
-    ensure_bound()
     return query_page(
         ArtifactVersion, child_key(tenant_id, artifact_id), limit=limit, cursor=cursor, consistent_read=True
     )

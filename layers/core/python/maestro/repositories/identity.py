@@ -20,6 +20,7 @@ from maestro.repositories.schema import ApiKey, RateLimitWindow, Session, Tenant
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
+    get_item,
     is_condition_failure,
     transaction_conflicted,
     transaction_connection,
@@ -49,11 +50,7 @@ def create_tenant_with_admin(tenant: Tenant, admin: User) -> None:
 
 
 def get_tenant(tenant_id: str) -> Tenant | None:
-    ensure_bound()
-    try:
-        return Tenant.get(tenant_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(Tenant, tenant_id)
 
 
 # ---------------------------------------------------------------- users
@@ -86,11 +83,7 @@ def add_user(user: User, users_quota: int) -> None:
 
 
 def get_user(tenant_id: str, user_id: str) -> User | None:
-    ensure_bound()
-    try:
-        return User.get(tenant_id, user_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(User, tenant_id, user_id)
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -103,7 +96,6 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def list_users(tenant_id: str, limit: int, cursor: str | None) -> Page:
-    ensure_bound()
     return query_page(User, tenant_id, limit=limit, cursor=cursor, filter_condition=User.deleted_at.does_not_exist())
 
 
@@ -231,11 +223,7 @@ def create_session(session: Session) -> None:
 
 
 def get_session(tenant_id: str, session_id: str) -> Session | None:
-    ensure_bound()
-    try:
-        return Session.get(tenant_id, session_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(Session, tenant_id, session_id)
 
 
 def rotate_refresh(session: Session, presented_jti: str, new_jti: str) -> bool:
@@ -274,16 +262,11 @@ def create_api_key(key: ApiKey) -> None:
 
 
 def list_api_keys(tenant_id: str, limit: int, cursor: str | None) -> Page:
-    ensure_bound()
     return query_page(ApiKey, tenant_id, limit=limit, cursor=cursor, filter_condition=ApiKey.revoked == False)  # noqa: E712
 
 
 def get_api_key(tenant_id: str, key_id: str) -> ApiKey | None:
-    ensure_bound()
-    try:
-        return ApiKey.get(tenant_id, key_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(ApiKey, tenant_id, key_id)
 
 
 def find_api_key(key_id: str) -> ApiKey | None:

@@ -8,6 +8,7 @@ from pynamodb.models import Model
 
 from maestro.domain.errors import InvalidInput
 from maestro.pagination import Page, decode_cursor, encode_cursor
+from maestro.repositories.tables import ensure_bound
 
 
 def _key_names(model: type[Model], index: Any) -> set[str]:
@@ -24,6 +25,7 @@ def query_page(
     model: type[Model], hash_key: str, *, limit: int, cursor: str | None, index: Any = None, **query_kwargs: Any
 ) -> Page:
     """Up to `limit` items of the partition `hash_key` (of the table or of `index`), and the next cursor."""
+    ensure_bound()
     hash_name = (index if index is not None else model)._hash_key_attribute().attr_name
     start = decode_cursor(cursor, {hash_name: {"S": hash_key}})
     if start is not None and set(start) != _key_names(model, index):

@@ -183,7 +183,6 @@ def add_member_once(member: TeamMember) -> bool:
 
 
 def list_members(tenant_id: str, project_id: str, limit: int, cursor: str | None) -> Page:
-    ensure_bound()
     return query_page(TeamMember, child_key(tenant_id, project_id), limit=limit, cursor=cursor)
 
 

@@ -34,6 +34,16 @@ def child_key(tenant_id: str, parent_id: str) -> str:
     return f"{tenant_id}#{parent_id}"
 
 
+def parent_id_of(key: str) -> str:
+    """The parent object's id in a child_key (`tenant_id#parent_id` -> `parent_id`)."""
+    return key.split("#", 1)[1]
+
+
+def stored_fields(item: Model, *names: str) -> dict[str, Any]:
+    """The named attributes of an item as stored, for a view that shows them unchanged."""
+    return {name: getattr(item, name) for name in names}
+
+
 class MaestroModel(Model):
     """Base: on-demand capacity; table name, region and endpoint are bound per stage by `bind_tables`."""
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from maestro.aws_clients import dynamodb_host
 from maestro.repositories import schema
 from maestro.settings import Settings, get_settings
+
+ItemModel = TypeVar("ItemModel", bound=Model)
 
 _bound_for: Settings | None = None
 _lock = threading.Lock()
@@ -25,6 +27,15 @@ def ensure_bound(settings: Settings | None = None) -> None:
         if _bound_for != settings:
             schema.bind_tables(settings, dynamodb_host(settings))
             _bound_for = settings
+
+
+def get_item(model: type[ItemModel], hash_key: str, range_key: Any = None) -> ItemModel | None:
+    """The item under these keys, read strongly consistent, or None when there is none."""
+    ensure_bound()
+    try:
+        return model.get(hash_key, range_key, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 _connections: dict = {}

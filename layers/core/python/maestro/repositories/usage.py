@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from maestro.domain.errors import Conflict, NotFound
@@ -13,7 +13,7 @@ from maestro.pagination import Page
 from maestro.repositories import search_index
 from maestro.repositories.paging import query_page
 from maestro.repositories.schema import Artifact, ArtifactUsage, ArtifactVector, ArtifactVersion, child_key
-from maestro.repositories.tables import ensure_bound, failed_conditions, transaction_connection
+from maestro.repositories.tables import ensure_bound, failed_conditions, get_item, transaction_connection
 
 
 def usage_key(project_id: str, version: str) -> str:
@@ -52,13 +52,7 @@ def record_usage(usage: ArtifactUsage, tenant_id: str, artifact_id: str, version
 
 
 def get_usage(tenant_id: str, artifact_id: str, project_id: str, version: str) -> ArtifactUsage | None:
-    ensure_bound()
-    try:
-        return ArtifactUsage.get(
-            child_key(tenant_id, artifact_id), usage_key(project_id, version), consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return get_item(ArtifactUsage, child_key(tenant_id, artifact_id), usage_key(project_id, version))
 
 
 def usages_of_artifact(tenant_id: str, artifact_id: str) -> Iterator[ArtifactUsage]:
@@ -67,7 +61,6 @@ def usages_of_artifact(tenant_id: str, artifact_id: str) -> Iterator[ArtifactUsa
 
 
 def usages_of_project_page(tenant_id: str, project_id: str, limit: int, cursor: str | None) -> Page:
-    ensure_bound()
     return query_page(
         ArtifactUsage, child_key(tenant_id, project_id), index=ArtifactUsage.by_project, limit=limit, cursor=cursor
     )

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pynamodb.exceptions import DoesNotExist
-
 from maestro.repositories.schema import ArtifactVector
-from maestro.repositories.tables import ensure_bound
+from maestro.repositories.tables import ensure_bound, get_item
 
 
 def get_vector(tenant_id: str, artifact_id: str) -> ArtifactVector | None:
-    ensure_bound()
-    try:
-        return ArtifactVector.get(tenant_id, artifact_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_item(ArtifactVector, tenant_id, artifact_id)
 
 
 def put_vector(row: ArtifactVector) -> None:
     ensure_bound()
     row.save()
-
-
-def all_vectors(tenant_id: str) -> Iterator[ArtifactVector]:
-    ensure_bound()
-    return ArtifactVector.query(tenant_id)
 
 
 def changed_since(tenant_id: str, since_ms: int) -> Iterator[ArtifactVector]:

@@ -15,7 +15,7 @@ from maestro.domain.model_serving import graph_size_problem, is_servable
 from maestro.pagination import Page
 from maestro.repositories import artifact_aliases as store
 from maestro.repositories import artifact_versions as version_store
-from maestro.repositories.schema import ArtifactAlias
+from maestro.repositories.schema import ArtifactAlias, parent_id_of, stored_fields
 from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
 
@@ -26,13 +26,10 @@ _MOVE_ATTEMPTS = 5  # a move without If-Match retries its compare-and-swap when 
 def alias_view(record: ArtifactAlias, protected: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     return {
         "id": record.alias,
-        "alias": record.alias,
-        "artifact_id": record.tenant_artifact.split("#", 1)[1],
-        "version": record.version,
-        "previous_version": record.previous_version,
+        "artifact_id": parent_id_of(record.tenant_artifact),
+        **stored_fields(record, "alias", "version", "previous_version", "updated_by"),
         "protected": record.alias in protected,
         "revision": int(record.revision),
-        "updated_by": record.updated_by,
         "updated_at": record.updated_at.isoformat(),
     }
 

@@ -22,7 +22,7 @@ from maestro.repositories import artifact_content as content
 from maestro.repositories import artifact_versions as store
 from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import identity as identity_store
-from maestro.repositories.schema import ArtifactVersion, LineageEdge, child_key
+from maestro.repositories.schema import ArtifactVersion, LineageEdge, child_key, parent_id_of, stored_fields
 from maestro.services.artifact_aliases import resolve_version
 from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as, record_audit
@@ -37,21 +37,24 @@ def _now() -> datetime:
 def version_view(record: ArtifactVersion) -> dict[str, Any]:
     return {
         "id": record.version,
-        "version": record.version,
-        "artifact_id": record.tenant_artifact.split("#", 1)[1],
-        "status": record.status,
-        "status_reason": record.status_reason,
-        "description": record.description,
+        "artifact_id": parent_id_of(record.tenant_artifact),
+        **stored_fields(
+            record,
+            "version",
+            "status",
+            "status_reason",
+            "description",
+            "sha256",
+            "content_type",
+            "integrity",
+            "created_by",
+            "signature",
+            "serving_problem",
+        ),
         "derived_from": list(record.derived_from or []),
         "size_bytes": int(record.size_bytes),
-        "sha256": record.sha256,
-        "content_type": record.content_type,
-        "integrity": record.integrity,
-        "created_by": record.created_by,
         "created_at": record.created_at.isoformat(),
         "verified_at": record.verified_at.isoformat() if record.verified_at else None,
-        "signature": record.signature,
-        "serving_problem": record.serving_problem,
     }
 
 

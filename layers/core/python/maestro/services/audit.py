@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from maestro.domain.identity.principals import Caller
@@ -10,28 +9,11 @@ from maestro.pagination import Page
 from maestro.repositories import audit_log
 
 
-def list_events(
-    caller: Caller,
-    *,
-    actor: str | None,
-    action: str | None,
-    resource: str | None,
-    occurred_from: datetime | None,
-    occurred_to: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[dict[str, Any]]:
-    """The caller's tenant's events, newest first (a filtered page may be short while next_cursor is set)."""
-    return audit_log.list_events(
-        caller.tenant_id,
-        actor=actor,
-        action=action,
-        resource=resource,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
-        limit=limit,
-        cursor=cursor,
-    )
+def list_events(caller: Caller, **query: Any) -> Page[dict[str, Any]]:
+    """The caller's tenant's events, newest first (a filtered page may be short while next_cursor is set);
+    `query` holds audit_log.list_events' filters (actor, action, resource, occurred_from, occurred_to), limit
+    and cursor."""
+    return audit_log.list_events(caller.tenant_id, **query)
 
 
 def verify_chain(caller: Caller) -> dict[str, Any]:

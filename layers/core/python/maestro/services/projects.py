@@ -16,7 +16,7 @@ from maestro.pagination import Page, decode_offset_cursor, encode_offset_cursor
 from maestro.repositories import events
 from maestro.repositories import identity as identity_store
 from maestro.repositories import projects as store
-from maestro.repositories.schema import Project, TeamMember, Tenant
+from maestro.repositories.schema import Project, TeamMember, Tenant, stored_fields
 from maestro.services.context import RequestMeta, audit_as, retry_lost_races
 
 EDITABLE = (
@@ -38,22 +38,25 @@ def _now() -> datetime:
 def project_view(project: Project) -> dict[str, Any]:
     return {
         "id": project.project_id,
-        "name": project.name,
-        "description": project.description,
-        "problem_class": project.problem_class,
-        "complexity_score": project.complexity_score,
-        "team_size": project.team_size,
-        "status": project.status,
-        "start_date": project.start_date,
+        **stored_fields(
+            project,
+            "name",
+            "description",
+            "problem_class",
+            "complexity_score",
+            "team_size",
+            "status",
+            "start_date",
+            "mlflow_experiment",
+            "outcome",
+            "success_score",
+            "version",
+        ),
         "repositories": list(project.repositories or []),
-        "mlflow_experiment": project.mlflow_experiment,
         "features": dict(project.features or {}),
-        "outcome": project.outcome,
-        "success_score": project.success_score,
         "mlflow": project.mlflow_summary,
         "created_at": project.created_at.isoformat(),
         "updated_at": project.updated_at.isoformat(),
-        "version": project.version,
     }
 
 

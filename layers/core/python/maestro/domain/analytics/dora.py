@@ -9,20 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from maestro.domain.analytics import shared
 from maestro.domain.analytics.git import _distinct_commits
-from maestro.domain.analytics.shared import (
-    INSUFFICIENT_DATA,
-    _by_meta,
-    _dedupe,
-    _iso,
-    _meta,
-    _per_week,
-    _period,
-    _period_weeks,
-    _ratio,
-    _within,
-    percentile,
-)
 from maestro.domain.metrics import MetricEvent
 
 # Cut-offs per metric, first match wins, else "low" (sources and reading in dora_band's docstring).
@@ -62,7 +50,7 @@ def dora_band(metric: str, value: float | None) -> str:
     "On demand" is read as at least daily (7 a week); a month is 30 days; a week 168 hours.
     """
     if value is None:
-        return INSUFFICIENT_DATA
+        return shared.INSUFFICIENT_DATA
     return next((band for band, op, limit in DORA_BANDS[metric] if _COMPARE[op](value, limit)), "low")
 
 
@@ -71,7 +59,7 @@ def _dora_metric(metric: str, value: float | None, unit: str, **details: Any) ->
 
 
 def _environment(event: MetricEvent) -> str:
-    return str(_meta(event, "environment") or "")
+    return str(shared._meta(event, "environment") or "")
 
 
 def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[str, Any]:
@@ -91,15 +79,15 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
       period's end are counted as `unrestored` and left out.
     Nothing to measure gives value null and band insufficient_data.
     """
-    start, end = _period(start, end)
-    in_period = _within(events, start, end)
+    start, end = shared._period(start, end)
+    in_period = shared._within(events, start, end)
     deploy_events = [e for e in in_period if e.metric_type in ("deployment", *_DEPLOY_STATUSES)]
     environments = {_environment(e) for e in deploy_events}
     production = {env for env in environments if PRODUCTION.search(env)}
     scope_environments = production or environments
-    statuses = _dedupe(
+    statuses = shared._dedupe(
         (e for e in deploy_events if e.metric_type in _DEPLOY_STATUSES and _environment(e) in scope_environments),
-        _by_meta("deployment_id"),
+        shared._by_meta("deployment_id"),
     )
     if statuses:
         successes = sorted(e.timestamp for e in statuses if e.metric_type == "deployment_succeeded")
@@ -123,7 +111,7 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
         by_environment[_environment(status)].append(status)
     for history in by_environment.values():
         failed_at = None
-        for status in history:  # already in time order (_dedupe sorts)
+        for status in history:  # already in time order (shared._dedupe sorts)
             if status.metric_type == "deployment_failed" and failed_at is None:
                 failed_at = status.timestamp
             elif status.metric_type == "deployment_succeeded" and failed_at is not None:
@@ -133,34 +121,34 @@ def dora(events: Sequence[MetricEvent], start: datetime, end: datetime) -> dict[
 
     measured = bool(deploy_events)
     return {
-        "period": {"start": _iso(start), "end": _iso(end), "weeks": _period_weeks(start, end)},
+        "period": {"start": shared._iso(start), "end": shared._iso(end), "weeks": shared._period_weeks(start, end)},
         "scope": "production" if production else "all_environments",
         "environments": sorted(scope_environments),
         "deployment_frequency": _dora_metric(
             "deployment_frequency",
-            _per_week(len(successes), start, end) if measured else None,
+            shared._per_week(len(successes), start, end) if measured else None,
             "deployments_per_week",
             successful_deployments=len(successes),
             counted=counted,
         ),
         "lead_time_for_changes": _dora_metric(
             "lead_time_for_changes",
-            percentile(lead_hours, 50),
+            shared.percentile(lead_hours, 50),
             "hours",
-            p90=percentile(lead_hours, 90),
+            p90=shared.percentile(lead_hours, 90),
             commits_measured=len(lead_hours),
             commits_not_deployed=not_deployed,
         ),
         "change_failure_rate": _dora_metric(
             "change_failure_rate",
-            _ratio(failures, len(statuses)),
+            shared._ratio(failures, len(statuses)),
             "ratio",
             failed_deployments=failures,
             deployments=len(statuses),
         ),
         "time_to_restore": _dora_metric(
             "time_to_restore",
-            percentile(restore_hours, 50),
+            shared.percentile(restore_hours, 50),
             "hours",
             incidents_restored=len(restore_hours),
             unrestored=unrestored,

@@ -20,6 +20,11 @@ CI_SUCCESS_RATE_MIN = 0.8
 REVIEWER_CONCENTRATION_MAX = 0.6
 
 
+def _fields(source: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """Evidence quoted under the names the analytics give it."""
+    return {name: source[name] for name in names}
+
+
 def team_recommendations(
     git: Mapping[str, Any], ci: Mapping[str, Any], review_patterns: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -42,10 +47,7 @@ def team_recommendations(
             "bus_factor == 1",
             f"One author wrote {git['top_author_share']:.0%} of the commits: pair on and review that "
             "author's areas so more than one person can change them.",
-            bus_factor=git["bus_factor"],
-            top_author_share=git["top_author_share"],
-            active_contributors=git["active_contributors"],
-            commits=git["commits"],
+            **_fields(git, "bus_factor", "top_author_share", "active_contributors", "commits"),
         )
     merge_p50 = git["pr_merge_hours"]["p50"]
     if merge_p50 is not None and merge_p50 > PR_MERGE_P50_HOURS_LIMIT:
@@ -66,8 +68,7 @@ def team_recommendations(
             f"Only {participation['share']:.0%} of merged pull requests had a review: require at least "
             "one approving review before merge (branch protection).",
             review_participation=participation["share"],
-            merged_prs=participation["merged_prs"],
-            reviewed_merged_prs=participation["reviewed_merged_prs"],
+            **_fields(participation, "merged_prs", "reviewed_merged_prs"),
         )
     if ci["success_rate"] is not None and ci["success_rate"] < CI_SUCCESS_RATE_MIN:
         recommend(
@@ -96,8 +97,7 @@ def team_recommendations(
             "groups) so reviews do not wait on one person.",
             reviewer=top["reviewer"],
             reviewer_share=top["share"],
-            reviews=review_patterns["reviews"],
-            distinct_reviewers=review_patterns["distinct_reviewers"],
+            **_fields(review_patterns, "reviews", "distinct_reviewers"),
         )
     return found
 

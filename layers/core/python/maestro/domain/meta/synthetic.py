@@ -66,15 +66,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from maestro.domain.meta.history.records import (
-    ArtifactSpec,
-    ArtifactUsage,
-    GroundTruth,
-    History,
-    Member,
-    MetricRecord,
-    ProjectRecord,
-)
+from maestro.domain.meta.history import records as record_types
 from maestro.domain.meta.targets import CUTOFF_DAYS
 from maestro.domain.projects import ExperienceLevel, MemberRole, Outcome, ProblemClass, success_score
 
@@ -264,7 +256,7 @@ def _versions(rng: np.random.Generator, created: datetime, end: datetime) -> tup
 
 @dataclass
 class _Library:
-    specs: list[ArtifactSpec]
+    specs: list[record_types.ArtifactSpec]
     kind: dict[str, str]  # good | typical | accelerator | generic | filler | harmful
     popularity: dict[str, float]  # the planning probability of generic artifacts
 
@@ -311,7 +303,7 @@ def _library(rng: np.random.Generator, n_artifacts: int, now: datetime) -> _Libr
         elif what == "filler" and rng.random() < 0.15:
             deprecated_at = created + timedelta(days=float(rng.uniform(120, 500)))
         specs.append(
-            ArtifactSpec(
+            record_types.ArtifactSpec(
                 artifact_id,
                 name,
                 artifact_type,
@@ -421,7 +413,7 @@ def _description(rng: np.random.Generator, problem_class: ProblemClass, complexi
 
 
 def _planning_probability(
-    kind: str, spec: ArtifactSpec, problem_class: str, senior_share: float, popularity: float
+    kind: str, spec: record_types.ArtifactSpec, problem_class: str, senior_share: float, popularity: float
 ) -> float:
     home = spec.home_class == problem_class
     if kind == "good":
@@ -437,7 +429,7 @@ def _planning_probability(
     return 0.09 if home else 0.03  # filler
 
 
-def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 0) -> History:
+def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 0) -> record_types.History:
     """One tenant's history with the causal structure of the module docstring. Deterministic for a seed."""
     if n_projects < 20:
         raise ValueError("n_projects must be at least 20")
@@ -479,7 +471,7 @@ def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 
         )
         for a, k in kind.items()
     }
-    truth = GroundTruth(
+    truth = record_types.GroundTruth(
         good,
         frozenset(a for a, k in kind.items() if k == "accelerator"),
         frozenset(a for a, k in kind.items() if k == "harmful"),
@@ -487,12 +479,12 @@ def generate_history(n_projects: int = 600, n_artifacts: int = 120, seed: int = 
         EFFECTS,
         NOISE,
     )
-    return History(projects, tuple(library.specs), truth, seed, ORIGIN, now, tenant)
+    return record_types.History(projects, tuple(library.specs), truth, seed, ORIGIN, now, tenant)
 
 
 def more_projects(
-    history: History, n: int, *, start_from: datetime, start_to: datetime, seed: int = 1
-) -> list[ProjectRecord]:
+    history: record_types.History, n: int, *, start_from: datetime, start_to: datetime, seed: int = 1
+) -> list[record_types.ProjectRecord]:
     """n further projects of the same tenant (same staff, library and causal structure), started uniformly in
     [start_from, start_to]: fresh draws for a larger held-out set. Each one's success score is computed against
     the history's projects completed before it ends, as if it were the only extra project (the draws do not
@@ -512,14 +504,14 @@ def more_projects(
     return out
 
 
-def _end_date(project: ProjectRecord) -> datetime:
+def _end_date(project: record_types.ProjectRecord) -> datetime:
     if project.end_date is None:  # a generated history holds completed projects only
         raise ValueError(f"project {project.project_id} has not ended")
     return project.end_date
 
 
-def _record(raw: dict, score: float) -> ProjectRecord:
-    return ProjectRecord(
+def _record(raw: dict, score: float) -> record_types.ProjectRecord:
+    return record_types.ProjectRecord(
         raw["project_id"],
         raw["problem_class"].value,
         raw["complexity"],
@@ -544,7 +536,7 @@ def _draw_project(rng: np.random.Generator, tenant: _Tenant, project_id: str, st
     seniority = float(rng.normal(0, 1))
     people = _pick_members(rng, tenant.staff, set(), team_size, start, problem_class, seniority)
     members = [
-        Member(
+        record_types.Member(
             p.member_id,
             p.role.value,
             p.level_at(start).value,
@@ -555,7 +547,7 @@ def _draw_project(rng: np.random.Generator, tenant: _Tenant, project_id: str, st
     ]
     planned_seniors = sum(m.experience in ("senior", "principal") for m in members) / len(members)
     library = tenant.library
-    usages: list[ArtifactUsage] = []
+    usages: list[record_types.ArtifactUsage] = []
     for spec in library.specs:
         at = start + timedelta(days=float(rng.uniform(0, 10)))
         chance = _planning_probability(
@@ -566,7 +558,7 @@ def _draw_project(rng: np.random.Generator, tenant: _Tenant, project_id: str, st
             library.popularity[spec.artifact_id],
         )
         if rng.random() < chance and spec.available(at):
-            usages.append(ArtifactUsage(project_id, spec.artifact_id, spec.version_at(at), at, True))
+            usages.append(record_types.ArtifactUsage(project_id, spec.artifact_id, spec.version_at(at), at, True))
     raw = _simulate(
         rng, library, tenant.staff, project_id, problem_class, complexity, team_size, seniority, members, usages, start
     )
@@ -583,8 +575,8 @@ def _simulate(
     complexity: float,
     team_size: int,
     seniority: float,
-    members: list[Member],
-    usages: list[ArtifactUsage],
+    members: list[record_types.Member],
+    usages: list[record_types.ArtifactUsage],
     start: datetime,
 ) -> dict:
     """Late joiners, later artifact additions, the true process, metric records and the outcome of one project."""
@@ -599,7 +591,7 @@ def _simulate(
             rng, staff, {m.member_id for m in members}, int(rng.integers(1, 3)), moment, problem_class, seniority
         ):
             late.append(
-                Member(
+                record_types.Member(
                     p.member_id, p.role.value, p.level_at(moment).value, float(np.round(rng.uniform(12, 40))), moment
                 )
             )
@@ -656,7 +648,7 @@ def _simulate(
     for spec in additions:
         at = start + timedelta(days=float(rng.uniform(CUTOFF_DAYS + 1, duration)))
         if spec.available(at):
-            usages = usages + [ArtifactUsage(project_id, spec.artifact_id, spec.version_at(at), at, False)]
+            usages = usages + [record_types.ArtifactUsage(project_id, spec.artifact_id, spec.version_at(at), at, False)]
 
     gpu = GPU_FACTOR.get(problem_class, 1.0)
     experiment_rate = (2.0 + 1.5 * ml_people) * (1.4 if gpu >= 3.0 else 1.0)
@@ -713,7 +705,7 @@ def _simulate(
 
 def _metric_records(
     rng: np.random.Generator,
-    team: list[Member],
+    team: list[record_types.Member],
     start: datetime,
     duration: float,
     c: float,
@@ -721,11 +713,11 @@ def _metric_records(
     friction: float,
     ci_rate: float,
     experiment_rate: float,
-) -> list[MetricRecord]:
+) -> list[record_types.MetricRecord]:
     """Weekly git commits per member, one pr_merge_hours per merged PR, one 0/1 pipeline_success per CI run,
     weekly MLflow experiment_run counts, each recorded when it happened (never after the project's end: the
     last, partial week runs for its share of a week)."""
-    records: list[MetricRecord] = []
+    records: list[record_types.MetricRecord] = []
     pr_log_mean = math.log(18.0) + 0.07 * (c - 5) - 1.0 * (s - 0.35) + 0.35 * friction
     week_seconds = 7 * 86400
     for week in range(math.ceil(duration / 7)):
@@ -744,16 +736,20 @@ def _metric_records(
             )
             commits = int(rng.poisson(rate))
             if commits:
-                records.append(MetricRecord("commits", float(commits), week_end, m.member_id))
+                records.append(record_types.MetricRecord("commits", float(commits), week_end, m.member_id))
         for offset in rng.uniform(0, length, int(rng.poisson(0.7 * len(active) * pace))):
             hours = float(np.round(rng.lognormal(pr_log_mean, 0.5), 2))
-            records.append(MetricRecord("pr_merge_hours", hours, week_start + timedelta(seconds=float(offset))))
+            records.append(
+                record_types.MetricRecord("pr_merge_hours", hours, week_start + timedelta(seconds=float(offset)))
+            )
         for offset in rng.uniform(0, length, int(rng.poisson(2.0 * len(active) * pace))):
             records.append(
-                MetricRecord(
+                record_types.MetricRecord(
                     "pipeline_success", float(rng.random() < ci_rate), week_start + timedelta(seconds=float(offset))
                 )
             )
-        records.append(MetricRecord("experiment_run", float(rng.poisson(experiment_rate * pace)), week_end))
+        records.append(
+            record_types.MetricRecord("experiment_run", float(rng.poisson(experiment_rate * pace)), week_end)
+        )
     records.sort(key=lambda r: r.recorded_at)
     return records

@@ -61,7 +61,7 @@ class MetricRecord:
     member_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProjectRecord:
     project_id: str
     problem_class: str
