@@ -10,7 +10,7 @@ tests/integration/test_schema_consistency.py fails when either disagrees with th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -27,6 +27,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondary
 from pynamodb.models import Model
 
 from maestro.settings import Settings
+
+_IndexedModel = TypeVar("_IndexedModel", bound=Model)
 
 
 def child_key(tenant_id: str, parent_id: str) -> str:
@@ -47,8 +49,12 @@ def stored_fields(item: Model, *names: str) -> dict[str, Any]:
 class MaestroModel(Model):
     """Base: on-demand capacity; table name, region and endpoint are bound per stage by `bind_tables`."""
 
-    logical_name: str = ""
+    logical_name: str = ""  # the table's name before bind_tables adds the stage's prefix (set per model below)
     ttl_attribute: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.logical_name = cls.Meta.table_name  # each model names its table once, in its Meta
 
     class Meta:
         abstract = True
@@ -61,10 +67,18 @@ class MaestroModel(Model):
         max_retry_attempts: int
 
 
+class TenantLocalIndex(LocalSecondaryIndex[_IndexedModel]):
+    """A local index of a table partitioned by `tenant_id`: it shares the table's hash key (as every local index
+    must) and projects every attribute. A subclass names the index in its Meta and declares its range key."""
+
+    class Meta:
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+
+
 # ---------------------------------------------------------------- identity
 class Tenant(MaestroModel):
-    logical_name = "tenants"
-
     class Meta(MaestroModel.Meta):
         table_name = "tenants"
 
@@ -89,8 +103,6 @@ class Tenant(MaestroModel):
 class UserEmail(MaestroModel):
     """Global login index: an email names exactly one user. Written in the same transaction as the user."""
 
-    logical_name = "user-emails"
-
     class Meta(MaestroModel.Meta):
         table_name = "user-emails"
 
@@ -100,8 +112,6 @@ class UserEmail(MaestroModel):
 
 
 class User(MaestroModel):
-    logical_name = "users"
-
     class Meta(MaestroModel.Meta):
         table_name = "users"
 
@@ -122,7 +132,6 @@ class User(MaestroModel):
 class Session(MaestroModel):
     """A refresh-token family: rotation replaces `current_refresh_jti`; reuse of an older one revokes all."""
 
-    logical_name = "sessions"
     ttl_attribute = "expires_at_epoch"
 
     class Meta(MaestroModel.Meta):
@@ -151,8 +160,6 @@ class ApiKeyIdIndex(GlobalSecondaryIndex["ApiKey"]):
 
 
 class ApiKey(MaestroModel):
-    logical_name = "api-keys"
-
     class Meta(MaestroModel.Meta):
         table_name = "api-keys"
 
@@ -174,8 +181,6 @@ class ApiKey(MaestroModel):
 
 class AuditEvent(MaestroModel):
     """One link of the tenant's hash chain; `seq` is written with attribute_not_exists so chains cannot fork."""
-
-    logical_name = "audit-events"
 
     class Meta(MaestroModel.Meta):
         table_name = "audit-events"
@@ -201,8 +206,6 @@ class AuditHead(MaestroModel):
     """The highest seq each tenant's chain has reached, only ever raised. Lets verify notice a deleted last
     event, which the chain alone cannot show. Its own table so it never contends with Tenant transactions."""
 
-    logical_name = "audit-heads"
-
     class Meta(MaestroModel.Meta):
         table_name = "audit-heads"
 
@@ -211,31 +214,25 @@ class AuditHead(MaestroModel):
 
 
 # ---------------------------------------------------------------- projects
-class ProjectStatusIndex(LocalSecondaryIndex["Project"]):
+class ProjectStatusIndex(TenantLocalIndex["Project"]):
     """Lists a tenant's projects by status, newest first (range `status#created_at#project_id`)."""
 
-    class Meta:
+    class Meta(TenantLocalIndex.Meta):
         index_name = "status-index"
-        projection = AllProjection()
 
-    tenant_id = UnicodeAttribute(hash_key=True)
     status_key = UnicodeAttribute(range_key=True)
 
 
-class ProjectClassIndex(LocalSecondaryIndex["Project"]):
+class ProjectClassIndex(TenantLocalIndex["Project"]):
     """Lists a tenant's projects by problem class (range `problem_class#created_at#project_id`)."""
 
-    class Meta:
+    class Meta(TenantLocalIndex.Meta):
         index_name = "problem-class-index"
-        projection = AllProjection()
 
-    tenant_id = UnicodeAttribute(hash_key=True)
     problem_class_key = UnicodeAttribute(range_key=True)
 
 
 class Project(MaestroModel):
-    logical_name = "projects"
-
     class Meta(MaestroModel.Meta):
         table_name = "projects"
 
@@ -271,8 +268,6 @@ class Project(MaestroModel):
 
 
 class TeamMember(MaestroModel):
-    logical_name = "team-members"
-
     class Meta(MaestroModel.Meta):
         table_name = "team-members"
 
@@ -287,31 +282,25 @@ class TeamMember(MaestroModel):
 
 
 # ---------------------------------------------------------------- artifact registry
-class ArtifactTypeNameIndex(LocalSecondaryIndex["Artifact"]):
+class ArtifactTypeNameIndex(TenantLocalIndex["Artifact"]):
     """Finds an artifact by type and case-folded name (uniqueness check, listing by type)."""
 
-    class Meta:
+    class Meta(TenantLocalIndex.Meta):
         index_name = "type-name-index"
-        projection = AllProjection()
 
-    tenant_id = UnicodeAttribute(hash_key=True)
     type_name = UnicodeAttribute(range_key=True)
 
 
-class ArtifactImpactIndex(LocalSecondaryIndex["Artifact"]):
+class ArtifactImpactIndex(TenantLocalIndex["Artifact"]):
     """Ranks a tenant's artifacts by impact score (top artifacts, sort=impact)."""
 
-    class Meta:
+    class Meta(TenantLocalIndex.Meta):
         index_name = "impact-index"
-        projection = AllProjection()
 
-    tenant_id = UnicodeAttribute(hash_key=True)
     impact_score = NumberAttribute(range_key=True)
 
 
 class Artifact(MaestroModel):
-    logical_name = "artifacts"
-
     class Meta(MaestroModel.Meta):
         table_name = "artifacts"
 
@@ -344,8 +333,6 @@ class NameClaim(MaestroModel):
     """A unique name inside a tenant (e.g. `artifact#<type>#<case-folded name>`), claimed in the same
     transaction as the object that bears it, so two concurrent creates cannot both take it."""
 
-    logical_name = "name-claims"
-
     class Meta(MaestroModel.Meta):
         table_name = "name-claims"
 
@@ -358,8 +345,6 @@ class LineageEdge(MaestroModel):
     """`child` (artifact version) derives from `parent` (artifact version); read from the parent's side to
     answer "what derives from this" (the child's own version lists what it derives from)."""
 
-    logical_name = "lineage-edges"
-
     class Meta(MaestroModel.Meta):
         table_name = "lineage-edges"
 
@@ -371,14 +356,12 @@ class LineageEdge(MaestroModel):
     created_at = UTCDateTimeAttribute()
 
 
-class VectorChangesIndex(LocalSecondaryIndex["ArtifactVector"]):
+class VectorChangesIndex(TenantLocalIndex["ArtifactVector"]):
     """A tenant's vectors changed since a moment (ms): how a warm search function catches up with new ones."""
 
-    class Meta:
+    class Meta(TenantLocalIndex.Meta):
         index_name = "updated-index"
-        projection = AllProjection()
 
-    tenant_id = UnicodeAttribute(hash_key=True)
     updated_ms = NumberAttribute(range_key=True)
 
 
@@ -392,8 +375,6 @@ class ArtifactVector(MaestroModel):
     One row per tenant is no entry: CHANGE_COUNTER_KEY (maestro.repositories.search_index) holds `change_count`,
     added to after every write to the tenant's entries, which a warm reader reads (one GetItem) to know whether its
     index is current; it has no `updated_ms`, so the change log never lists it."""
-
-    logical_name = "artifact-vectors"
 
     class Meta(MaestroModel.Meta):
         table_name = "artifact-vectors"
@@ -414,8 +395,6 @@ class ArtifactVector(MaestroModel):
 
 
 class ArtifactVersion(MaestroModel):
-    logical_name = "artifact-versions"
-
     class Meta(MaestroModel.Meta):
         table_name = "artifact-versions"
 
@@ -444,8 +423,6 @@ class ArtifactAlias(MaestroModel):
     """A mutable name for one ready version of an artifact (`champion` -> 1.2.0). Written with conditions on the
     version it replaces, so two concurrent moves cannot both believe they moved it from the same place."""
 
-    logical_name = "artifact-aliases"
-
     class Meta(MaestroModel.Meta):
         table_name = "artifact-aliases"
 
@@ -461,8 +438,6 @@ class ArtifactAlias(MaestroModel):
 class ServingStats(MaestroModel):
     """A served model version's daily rollup (`version#YYYY-MM-DD`) of requests, errors, latencies and input
     summaries (maestro.domain.serving_monitoring), and its drift reference (`version#reference`)."""
-
-    logical_name = "serving-stats"
 
     class Meta(MaestroModel.Meta):
         table_name = "serving-stats"
@@ -490,8 +465,6 @@ class UsageByProjectIndex(GlobalSecondaryIndex["ArtifactUsage"]):
 class ArtifactUsage(MaestroModel):
     """One (project, artifact, version) triple; its key makes recording a usage idempotent."""
 
-    logical_name = "artifact-usages"
-
     class Meta(MaestroModel.Meta):
         table_name = "artifact-usages"
 
@@ -508,8 +481,6 @@ class ArtifactUsage(MaestroModel):
 # ---------------------------------------------------------------- process metrics
 class ProcessMetric(MaestroModel):
     """One normalised metric event; the range key embeds the event id, so a replay is a conditional no-op."""
-
-    logical_name = "process-metrics"
 
     class Meta(MaestroModel.Meta):
         table_name = "process-metrics"
@@ -528,8 +499,6 @@ class ProcessMetric(MaestroModel):
 
 class MetricAggregate(MaestroModel):
     """Daily count and sum per metric type, updated in the same transaction as the events they count."""
-
-    logical_name = "metric-aggregates"
 
     class Meta(MaestroModel.Meta):
         table_name = "metric-aggregates"
@@ -558,8 +527,6 @@ class MetricRollup(MaestroModel):
     (maestro.domain.analytics.rollups): ADDed in the transaction that stores the events, read by the analytics
     reports instead of the events."""
 
-    logical_name = "metric-rollups"
-
     class Meta(MaestroModel.Meta):
         table_name = "metric-rollups"
 
@@ -577,8 +544,6 @@ class RepositoryIntegration(MaestroModel):
     it is the key; each tenant that connects the same repository has its own row and its own secret, and a
     delivery counts only for the rows whose secret its signature matches."""
 
-    logical_name = "repository-integrations"
-
     class Meta(MaestroModel.Meta):
         table_name = "repository-integrations"
 
@@ -591,8 +556,6 @@ class RepositoryIntegration(MaestroModel):
 
 class CustomMetricType(MaestroModel):
     """A tenant's own metric type, registered before events of that type are accepted."""
-
-    logical_name = "metric-types"
 
     class Meta(MaestroModel.Meta):
         table_name = "metric-types"
@@ -616,8 +579,6 @@ class PredictionByProjectIndex(GlobalSecondaryIndex["Prediction"]):
 
 
 class Prediction(MaestroModel):
-    logical_name = "predictions"
-
     class Meta(MaestroModel.Meta):
         table_name = "predictions"
 
@@ -635,8 +596,6 @@ class Prediction(MaestroModel):
 
 class ModelRecord(MaestroModel):
     """A trained meta-model version and its evaluation, mirrored from the MLflow registry for serving."""
-
-    logical_name = "model-records"
 
     class Meta(MaestroModel.Meta):
         table_name = "model-records"
@@ -664,7 +623,6 @@ class ModelRecord(MaestroModel):
 class Job(MaestroModel):
     """Long-running work (retraining, backfills, imports) and its progress."""
 
-    logical_name = "jobs"
     ttl_attribute = "expires_at_epoch"
 
     class Meta(MaestroModel.Meta):
@@ -685,7 +643,6 @@ class Job(MaestroModel):
 class RateLimitWindow(MaestroModel):
     """A fixed-window counter (e.g. signups per source IP per hour). Global: the key is the limited subject."""
 
-    logical_name = "rate-limits"
     ttl_attribute = "expires_at_epoch"
 
     class Meta(MaestroModel.Meta):
@@ -708,7 +665,6 @@ class IdempotencyRecord(MaestroModel):
     across tenants although the partition key is the hash alone.
     """
 
-    logical_name = "idempotency"
     ttl_attribute = "expiration"
 
     class Meta(MaestroModel.Meta):
