@@ -16,7 +16,7 @@ from maestro.domain.artifacts import VersionStatus
 from maestro.domain.errors import Conflict, NotFound
 from maestro.pagination import Page
 from maestro.repositories.paging import query_page
-from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, Tenant, child_key
+from maestro.repositories.schema import Artifact, ArtifactVersion, LineageEdge, Tenant, child_key, parent_id_of
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
@@ -36,7 +36,7 @@ def create_version(
     """Write the version and its lineage edges, provided the artifact is live, every parent version exists
     and is not rejected, and the version is new."""
     ensure_bound()
-    artifact_id = version.tenant_artifact.split("#", 1)[1]
+    artifact_id = parent_id_of(version.tenant_artifact)
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             tx.condition_check(Artifact, tenant_id, artifact_id, condition=Artifact.deleted == False)  # noqa: E712

@@ -31,7 +31,14 @@ from maestro.domain.analytics.rollups import (
 )
 from maestro.domain.errors import Conflict
 from maestro.domain.metrics import MetricEvent
-from maestro.repositories.schema import CustomMetricType, MetricAggregate, MetricRollup, ProcessMetric, child_key
+from maestro.repositories.schema import (
+    CustomMetricType,
+    MetricAggregate,
+    MetricRollup,
+    ProcessMetric,
+    child_key,
+    parent_id_of,
+)
 from maestro.repositories.tables import (
     ensure_bound,
     failed_conditions,
@@ -164,7 +171,7 @@ def _rollup_actions(tenant_id: str, rollup: Rollup) -> list[Action]:
 
 
 def _as_rollup(row: MetricRollup) -> Rollup:
-    return Rollup(row.tenant_project.split("#", 1)[1], row.rollup_key, set(row.facts or ()))
+    return Rollup(parent_id_of(row.tenant_project), row.rollup_key, set(row.facts or ()))
 
 
 def project_rollups(tenant_id: str, project_id: str, first_week: str, last_week: str) -> list[Rollup]:

@@ -49,7 +49,7 @@ def stored_fields(item: Model, *names: str) -> dict[str, Any]:
 class MaestroModel(Model):
     """Base: on-demand capacity; table name, region and endpoint are bound per stage by `bind_tables`."""
 
-    logical_name: str = ""  # the table's name before bind_tables adds the stage's prefix (set per model below)
+    logical_name: str = ""  # the table's name before bind_tables prefixes it: each model's Meta.table_name
     ttl_attribute: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

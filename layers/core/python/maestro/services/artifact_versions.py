@@ -325,7 +325,7 @@ def _flag_changed(
 
 
 def _ids(record: ArtifactVersion) -> tuple[str, str]:
-    return record.tenant_artifact.split("#", 1)[1], record.version
+    return parent_id_of(record.tenant_artifact), record.version
 
 
 # ---------------------------------------------------------------- reading

@@ -21,7 +21,7 @@ from maestro.domain.errors import Conflict, NotFound, ValidationFailed
 from maestro.domain.identity.principals import Caller
 from maestro.observability import logger
 from maestro.repositories import artifact_versions as version_store
-from maestro.repositories.schema import ArtifactVersion
+from maestro.repositories.schema import ArtifactVersion, parent_id_of
 from maestro.services.artifact_aliases import resolve_version
 from maestro.services.artifacts import get_artifact_record
 
@@ -63,7 +63,7 @@ def read_signature(tenant_id: str, artifact_type: str, record: ArtifactVersion) 
     served). Returns the signature, or None when the version is not servable."""
     if not rules.is_servable(artifact_type, record.content_type):
         return None
-    artifact_id = record.tenant_artifact.split("#", 1)[1]
+    artifact_id = parent_id_of(record.tenant_artifact)
     problem = rules.graph_size_problem(int(record.size_bytes))
     signature = None
     if problem is None:

@@ -13,7 +13,7 @@ from maestro.pagination import Page
 from maestro.repositories import artifact_versions as version_store
 from maestro.repositories import projects as project_store
 from maestro.repositories import usage as store
-from maestro.repositories.schema import ArtifactUsage, child_key
+from maestro.repositories.schema import ArtifactUsage, child_key, parent_id_of
 from maestro.services.artifact_views import artifact_view
 from maestro.services.artifacts import get_artifact_record
 from maestro.services.context import RequestMeta, audit_as
@@ -21,7 +21,7 @@ from maestro.services.projects import require_project
 
 
 def usage_view(usage: ArtifactUsage) -> dict[str, Any]:
-    artifact_id = usage.tenant_artifact.split("#", 1)[1]
+    artifact_id = parent_id_of(usage.tenant_artifact)
     project_id, version = usage.project_version.split("#", 1)
     return {
         "id": f"{artifact_id}:{project_id}:{version}",

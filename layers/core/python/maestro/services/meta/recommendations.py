@@ -14,6 +14,7 @@ from maestro.domain.errors import DependencyUnavailable
 from maestro.domain.identity.principals import Caller
 from maestro.domain.meta.targets import TARGET_NAMES
 from maestro.repositories import usage as usage_store
+from maestro.repositories.schema import parent_id_of
 from maestro.services.meta import champions as champion_cache
 from maestro.services.meta.predictions import subject_for_profile, subject_for_project
 
@@ -133,7 +134,7 @@ def recommend(caller: Caller, project_id: str | None, profile: Mapping[str, Any]
         usages = list(usage_store.usages_of_project(caller.tenant_id, project_id))
         subject = subject_for_project(caller.tenant_id, project_id, now, usages)
         # everything the project used, also after its cut-off (its features read only what came before)
-        subject.used = {u.tenant_artifact.split("#", 1)[1] for u in usages}
+        subject.used = {parent_id_of(u.tenant_artifact) for u in usages}
     else:
         subject = subject_for_profile(caller.tenant_id, profile or {}, now)
     artifacts = _artifacts_part(caller.tenant_id, subject, limit)

@@ -21,7 +21,7 @@ from maestro.repositories import artifacts as artifact_store
 from maestro.repositories import metrics as metric_store
 from maestro.repositories import projects as project_store
 from maestro.repositories import usage as usage_store
-from maestro.repositories.schema import Project
+from maestro.repositories.schema import Project, parent_id_of
 
 FEATURE_METRIC_TYPES = ("commits", "pr_merge_hours", "pipeline_success", "experiment_run")
 
@@ -95,7 +95,7 @@ def project_record(
     usages = tuple(
         ArtifactUsage(
             project.project_id,
-            u.tenant_artifact.split("#", 1)[1],
+            parent_id_of(u.tenant_artifact),
             u.artifact_version,
             u.recorded_at,
             u.recorded_at <= until,
