@@ -1228,7 +1228,7 @@ def metrics() -> None:
 
 @metrics.command("push")
 @click.argument("source", type=click.File("rb"), default="-")
-@click.option("--project", "project_id", required=True, help="Project the events belong to.")
+@click.option("--project", "project", required=True, help="Project (id or name) the events belong to.")
 @click.option(
     "--format",
     "fmt",
@@ -1241,7 +1241,7 @@ def metrics() -> None:
 @click.option("--timeout", type=float, default=300, show_default=True, help="Seconds to wait for a drop.")
 @json_option
 @pass_state
-def metrics_push(state: State, source: Any, project_id: str, fmt: str, no_wait: bool, timeout: float) -> None:
+def metrics_push(state: State, source: Any, project: str, fmt: str, no_wait: bool, timeout: float) -> None:
     """Send events from SOURCE (a file, or stdin): JSONL events go to POST /v1/metrics in batches of 1,000;
     a git log is handed to the platform's git log parser as a drop (ingested asynchronously).
 
@@ -1253,6 +1253,7 @@ def metrics_push(state: State, source: Any, project_id: str, fmt: str, no_wait: 
         first = next((line for line in data.splitlines() if line.strip()), b"")
         fmt = "gitlog" if GIT_COMMIT_LINE.match(first.decode("utf-8", "replace")) else "jsonl"
     client = state.client()
+    project_id = _resolve_project(client, project)["id"]
     if fmt == "gitlog":
         upload = client.upload_drop(project_id, f"cli-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.gitlog", data)
         result = {
@@ -1361,11 +1362,11 @@ def _report_manifest(size: int, state_name: str, manifest: dict[str, Any]) -> No
 
 
 # ---------------------------------------------------------------- meta-learning
-def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
-    if (project_id is None) == (profile is None):
+def _subject(client: Client, project: str | None, profile: Path | None) -> dict[str, Any]:
+    if project is not None and profile is None:
+        return {"project_id": _resolve_project(client, project)["id"]}
+    if project is not None or profile is None:
         raise click.UsageError("give --project or --profile (one of them)")
-    if profile is None:
-        return {"project_id": project_id}
     try:
         return {"profile": json.loads(profile.read_text())}
     except ValueError as exc:
@@ -1373,7 +1374,7 @@ def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--project", "project_id", help="An existing project.")
+@click.option("--project", "project", help="An existing project (id or name).")
 @click.option(
     "--profile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -1383,10 +1384,11 @@ def _subject(project_id: str | None, profile: Path | None) -> dict[str, Any]:
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many artifacts.")
 @json_option
 @pass_state
-def recommend(state: State, project_id: str | None, profile: Path | None, limit: int | None) -> None:
+def recommend(state: State, project: str | None, profile: Path | None, limit: int | None) -> None:
     """Artifacts and team shape recommended for a project or a planned one."""
-    subject = _subject(project_id, profile)
-    answer = state.client().recommend(subject.get("project_id"), profile=subject.get("profile"), limit=limit)
+    client = state.client()
+    subject = _subject(client, project, profile)
+    answer = client.recommend(subject.get("project_id"), profile=subject.get("profile"), limit=limit)
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')}")
@@ -1407,16 +1409,17 @@ def recommend(state: State, project_id: str | None, profile: Path | None, limit:
 
 
 @cli.command()
-@click.option("--project", "project_id", help="An existing project.")
+@click.option("--project", "project", help="An existing project (id or name).")
 @click.option(
     "--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A JSON profile (see `recommend`)."
 )
 @json_option
 @pass_state
-def predict(state: State, project_id: str | None, profile: Path | None) -> None:
+def predict(state: State, project: str | None, profile: Path | None) -> None:
     """Predicted success score, duration and compute cost, with 80% and 90% intervals."""
-    subject = _subject(project_id, profile)
-    answer = state.client().predict(subject.get("project_id"), profile=subject.get("profile"))
+    client = state.client()
+    subject = _subject(client, project, profile)
+    answer = client.predict(subject.get("project_id"), profile=subject.get("profile"))
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')}")

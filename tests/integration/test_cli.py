@@ -323,6 +323,10 @@ def test_metrics_push_from_jsonl_counts_and_replays_are_duplicates(logged_in, tm
     )
     assert bad.returncode == FAILED and json.loads(bad.stdout)["rejected_count"] == 1
     assert maestro("metrics", "push", "--project", project_id, stdin="{not json\n").returncode == USAGE
+    # --project takes a name as well as an id, as `artifacts use` does; an unknown one is 4 before anything is sent
+    by_name = _json(maestro("metrics", "push", str(events), "--project", "churn model", "--json"))
+    assert (by_name["accepted"], by_name["duplicates"]) == (0, 5)
+    assert maestro("metrics", "push", str(events), "--project", "no such project").returncode == NOT_FOUND
 
 
 def test_metrics_push_takes_git_log_output_from_a_pipe(logged_in, dispatcher, tmp_path):
@@ -398,6 +402,8 @@ def test_predict_and_recommend_for_a_project(logged_in):
     recommendation = _json(maestro("recommend", "--project", project_id, "--limit", "5", "--json"))
     assert "artifacts" in recommendation and recommendation["basis"]
     assert maestro("recommend", "--project", project_id).returncode == OK
+    by_name = _json(maestro("predict", "--project", "churn model", "--json"))
+    assert by_name["project_id"] == project_id
     assert maestro("predict").returncode == USAGE
 
 
