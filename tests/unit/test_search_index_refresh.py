@@ -81,6 +81,22 @@ def test_the_change_log_is_read_once_the_interval_has_passed_whatever_the_counte
     assert time.monotonic() - cached.read_at < 1.0  # the read moved the clock on
 
 
+def test_an_index_loaded_by_another_caller_is_refreshed_at_its_first_search(fake, monkeypatch):
+    # The local server's event thread can load the index (the compaction after a create) a moment before the
+    # next create; the search that follows must read that create, not take the index as current.
+    monkeypatch.setattr(search_index, "_cache", search_index.OrderedDict())
+    monkeypatch.setattr(search_index, "load_index", lambda tenant_id: (TenantIndex(), "etag", store.now_ms()))
+    search_index._cached("t1")  # as compact() does
+    fake.counters["t1"] = 1  # then a create moves the counter
+    with search_index.reading("t1"):
+        pass
+    assert fake.reads == 1
+    monkeypatch.setattr(search_index, "_cache", search_index.OrderedDict())
+    with search_index.reading("t1"):  # a search that loads the index itself needs no second read
+        pass
+    assert fake.reads == 1
+
+
 def test_note_written_moves_the_counter_and_survives_a_failed_update(monkeypatch):
     from botocore.exceptions import EndpointConnectionError
 

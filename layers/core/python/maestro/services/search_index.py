@@ -46,7 +46,6 @@ class _Cached:
         self.synced_ms = synced_ms  # this reader's clock when its last read of the changes began
         self.read_at = read_at  # ... and the same moment on this process's monotonic clock
         self.change_count = change_count  # the tenant's change counter, read just before that read began
-        self.fresh = True  # loaded with the counter just read: its first use needs no refresh
         self.loaded_at = time.monotonic()
         self.checked_at = self.loaded_at
         self.lock = threading.Lock()
@@ -99,18 +98,20 @@ def load_index(tenant_id: str) -> tuple[TenantIndex, str | None, int]:
     return index, stored[1] if stored else None, started
 
 
-def _cached(tenant_id: str) -> _Cached:
+def _cached(tenant_id: str) -> tuple[_Cached, bool]:
+    """The tenant's cached index, and whether this call loaded it (then it is current for this caller; one
+    loaded earlier, by another request or by the compaction, may not be)."""
     with _cache_lock:
         cached = _cache.get(tenant_id)
         if cached is not None:
             _cache.move_to_end(tenant_id)
-            return cached
+            return cached, False
         loading = _loading.setdefault(tenant_id, threading.Lock())
     with loading:  # threads arriving cold together share one load (the local server's handlers share a process)
         with _cache_lock:
             cached = _cache.get(tenant_id)
         if cached is not None:
-            return cached
+            return cached, False
         read_at = time.monotonic()
         counted = store.change_count(tenant_id)
         index, etag, synced_ms = load_index(tenant_id)
@@ -119,7 +120,7 @@ def _cached(tenant_id: str) -> _Cached:
             while len(_cache) > CACHED_TENANTS:
                 _cache.popitem(last=False)
             _loading.pop(tenant_id, None)
-    return cached
+    return cached, True
 
 
 def _refresh(tenant_id: str, cached: _Cached) -> None:
@@ -181,11 +182,9 @@ def keep_views(tenant_id: str, versions: dict[str, int], views: dict[str, dict[s
 def reading(tenant_id: str) -> Iterator[TenantIndex]:
     """The tenant's index, loaded once per warm function and brought up to date, held for the caller's use
     (threads of one process take turns per tenant; a Lambda function serves one request at a time anyway)."""
-    cached = _cached(tenant_id)
+    cached, loaded_now = _cached(tenant_id)
     with cached.lock:
-        if cached.fresh:
-            cached.fresh = False
-        else:
+        if not loaded_now:
             _refresh(tenant_id, cached)
         yield cached.index
 
@@ -213,7 +212,7 @@ def compact(tenant_id: str, force: bool = False) -> bool:
     pending changes older than SNAPSHOT_MAX_AGE_S), or always with `force`. Returns True when written."""
     from maestro.domain.search_index import TenantIndex
 
-    cached = _cached(tenant_id)
+    cached, _ = _cached(tenant_id)
     with cached.lock:
         _refresh(tenant_id, cached)
         index = cached.index
