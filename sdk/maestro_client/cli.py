@@ -891,24 +891,36 @@ def artifacts_delete(state: State, artifact: str, artifact_type: ArtifactType | 
 
 
 def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType | None) -> dict[str, Any]:
-    """By id, else by exact name (and type)."""
+    """By id, else by exact name (and type; a name artifacts of two types share needs --type or the id)."""
     from maestro_client.errors import NotFound
 
-    try:
-        return client.get_artifact(artifact)
-    except NotFound:
-        match = _find_by_name(client, artifact, artifact_type)
-        if match is None:
-            raise
-        return match
+    if artifact.startswith("art_"):
+        try:
+            return client.get_artifact(artifact)
+        except NotFound:
+            pass  # a name may look like an id
+    named = _named_artifacts(client, artifact, artifact_type)
+    if len(named) > 1:
+        types = ", ".join(sorted(a["type"] for a in named))
+        raise click.UsageError(f"{len(named)} artifacts are named {artifact!r} ({types}): give --type or the id")
+    if not named:
+        of_type = f" of type {artifact_type}" if artifact_type else ""
+        raise NotFound(404, {"title": "Not found", "detail": f"no artifact{of_type} has the id or name {artifact!r}"})
+    return named[0]
 
 
 def _find_by_name(client: Client, name: str, artifact_type: ArtifactType | None) -> dict[str, Any] | None:
+    named = _named_artifacts(client, name, artifact_type)
+    return named[0] if named else None
+
+
+def _named_artifacts(client: Client, name: str, artifact_type: ArtifactType | None) -> list[dict[str, Any]]:
     page = client.search_artifacts(name, mode="keyword", type=artifact_type, include_deprecated=True, limit=100)
-    for item in page.all(max_items=500):
-        if item.get("name") == name and (artifact_type is None or item.get("type") == artifact_type):
-            return item
-    return None
+    return [
+        item
+        for item in page.all(max_items=500)
+        if item.get("name") == name and (artifact_type is None or item.get("type") == artifact_type)
+    ]
 
 
 class _Progress(_StderrBar):

@@ -290,10 +290,15 @@ def test_update_deprecate_and_delete_an_artifact_by_name(logged_in):
     deleted = maestro("artifacts", "delete", old, "--yes")
     assert deleted.returncode == OK and "Deleted artifact" in deleted.stdout.decode()
     assert [a["name"] for a in _json(maestro(*keyword, "--include-deprecated"))["items"]] == [new]
-    assert maestro("artifacts", "show", old).returncode == NOT_FOUND
+    gone = maestro("--json", "artifacts", "show", old)
+    assert gone.returncode == NOT_FOUND and missing_detail(gone) == f"no artifact has the id or name {old!r}"
     assert maestro("artifacts", "delete", old, "--yes").returncode == NOT_FOUND
+    # A name artifacts of two types share is refused without --type.
+    assert tenant.admin.post("/v1/artifacts", json={"name": new, "type": "schema"}).status_code == 201
+    assert maestro("artifacts", "show", new).returncode == USAGE
+    assert _json(maestro("artifacts", "show", new, "--type", "schema", "--json"))["type"] == "schema"
     # Without --yes the CLI asks; declining deletes nothing.
-    declined = maestro("artifacts", "delete", new, stdin="n\n")
+    declined = maestro("artifacts", "delete", new, "--type", "feature_pipeline", stdin="n\n")
     assert declined.returncode != OK and tenant.admin.get(f"/v1/artifacts/{replacement_id}").status_code == 200
 
 
