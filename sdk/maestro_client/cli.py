@@ -894,11 +894,10 @@ def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType
     """By id, else by exact name (and type; a name artifacts of two types share needs --type or the id)."""
     from maestro_client.errors import NotFound
 
-    if artifact.startswith("art_"):
-        try:
-            return client.get_artifact(artifact)
-        except NotFound:
-            pass  # a name may look like an id
+    try:  # ids have no fixed form (the demo's are `art-036`): the id first, then the name
+        return client.get_artifact(artifact)
+    except NotFound:
+        pass
     named = _named_artifacts(client, artifact, artifact_type)
     if len(named) > 1:
         types = ", ".join(sorted(a["type"] for a in named))
