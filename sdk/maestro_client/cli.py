@@ -355,15 +355,35 @@ def projects_list(state: State, status: str | None, problem_class: str | None, l
 
 def _resolve_project(client: Client, project: str) -> dict[str, Any]:
     """By id, else by exact name (a name two projects share is refused: use the id)."""
+    return _by_id_or_name(
+        "project",
+        project,
+        client.get_project,
+        lambda name: [p for p in client.list_projects(limit=1000).all() if p.get("name") == name],
+        lambda named: f"use the id ({named[0]['id']}, ...)",
+    )
+
+
+def _by_id_or_name(
+    kind: str,
+    reference: str,
+    by_id: Callable[[str], dict[str, Any]],
+    by_name: Callable[[str], list[dict[str, Any]]],
+    ambiguity_hint: Callable[[list[dict[str, Any]]], str],
+) -> dict[str, Any]:
+    """The object with that id, else the one with that exact name. Ids have no fixed form (the demo's are
+    `art-036` and `proj-0001`), so the id is always tried first."""
     from maestro_client.errors import NotFound
 
-    if project.startswith("prj_"):
-        return client.get_project(project)
-    named = [p for p in client.list_projects(limit=1000).all() if p.get("name") == project]
+    try:
+        return by_id(reference)
+    except NotFound:
+        pass
+    named = by_name(reference)
     if len(named) > 1:
-        raise click.UsageError(f"{len(named)} projects are named {project!r}: use the id ({named[0]['id']}, ...)")
+        raise click.UsageError(f"{len(named)} {kind}s are named {reference!r}: {ambiguity_hint(named)}")
     if not named:
-        raise NotFound(404, {"title": "Not found", "detail": f"no project has the id or name {project!r}"})
+        raise NotFound(404, {"title": "Not found", "detail": f"no {kind} has the id or name {reference!r}"})
     return named[0]
 
 
@@ -892,20 +912,13 @@ def artifacts_delete(state: State, artifact: str, artifact_type: ArtifactType | 
 
 def _resolve_artifact(client: Client, artifact: str, artifact_type: ArtifactType | None) -> dict[str, Any]:
     """By id, else by exact name (and type; a name artifacts of two types share needs --type or the id)."""
-    from maestro_client.errors import NotFound
-
-    try:  # ids have no fixed form (the demo's are `art-036`): the id first, then the name
-        return client.get_artifact(artifact)
-    except NotFound:
-        pass
-    named = _named_artifacts(client, artifact, artifact_type)
-    if len(named) > 1:
-        types = ", ".join(sorted(a["type"] for a in named))
-        raise click.UsageError(f"{len(named)} artifacts are named {artifact!r} ({types}): give --type or the id")
-    if not named:
-        of_type = f" of type {artifact_type}" if artifact_type else ""
-        raise NotFound(404, {"title": "Not found", "detail": f"no artifact{of_type} has the id or name {artifact!r}"})
-    return named[0]
+    return _by_id_or_name(
+        f"artifact of type {artifact_type}" if artifact_type else "artifact",
+        artifact,
+        client.get_artifact,
+        lambda name: _named_artifacts(client, name, artifact_type),
+        lambda named: f"{', '.join(sorted(a['type'] for a in named))}; give --type or the id",
+    )
 
 
 def _find_by_name(client: Client, name: str, artifact_type: ArtifactType | None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from maestro_client.cli import _resolve_artifact
+from maestro_client.cli import _resolve_artifact, _resolve_project
 from maestro_client.errors import NotFound
 
 ARTIFACTS = [
@@ -24,7 +24,19 @@ class Page:
         return self.items[:max_items]
 
 
+PROJECTS = [{"id": "proj-0001", "name": "churn v2"}, {"id": "prj_1", "name": "twin"}, {"id": "prj_2", "name": "twin"}]
+
+
 class FakeClient:
+    def get_project(self, project_id):
+        for item in PROJECTS:
+            if item["id"] == project_id:
+                return item
+        raise NotFound(404, {"title": "Not found", "detail": "project not found"})
+
+    def list_projects(self, limit):
+        return Page(PROJECTS)
+
     def get_artifact(self, artifact_id):
         for item in ARTIFACTS:
             if item["id"] == artifact_id:
@@ -49,3 +61,13 @@ def test_neither_an_id_nor_a_name_says_so_in_words():
     with pytest.raises(NotFound) as missing:
         _resolve_artifact(FakeClient(), "missing name", None)
     assert missing.value.body["detail"] == "no artifact has the id or name 'missing name'"
+
+
+def test_projects_resolve_the_same_way():
+    assert _resolve_project(FakeClient(), "proj-0001")["name"] == "churn v2"  # the demo's id form
+    assert _resolve_project(FakeClient(), "churn v2")["id"] == "proj-0001"
+    with pytest.raises(click.UsageError, match="2 projects are named 'twin'"):
+        _resolve_project(FakeClient(), "twin")
+    with pytest.raises(NotFound) as missing:
+        _resolve_project(FakeClient(), "nope")
+    assert missing.value.body["detail"] == "no project has the id or name 'nope'"
