@@ -383,7 +383,9 @@ def _by_id_or_name(
     if len(named) > 1:
         raise click.UsageError(f"{len(named)} {kind}s are named {reference!r}: {ambiguity_hint(named)}")
     if not named:
-        raise NotFound(404, {"title": "Not found", "detail": f"no {kind} has the id or name {reference!r}"})
+        raise NotFound(
+            404, {"title": "Not found", "status": 404, "detail": f"no {kind} has the id or name {reference!r}"}
+        )
     return named[0]
 
 
