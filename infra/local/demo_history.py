@@ -165,7 +165,7 @@ def seed_history(
     aggregates: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     success = _stored_success(history)
     progress(f"seeding {len(history.projects)} projects with members, usages and metric events")
-    for index, record in enumerate(history.projects):
+    for record in history.projects:
         done = record.end_date <= now
         status = ProjectStatus.COMPLETED.value if done else ProjectStatus.ACTIVE.value
         created = record.start_date
@@ -183,7 +183,8 @@ def seed_history(
             Project(
                 tenant_id,
                 record.project_id,
-                name=f"{record.problem_class.replace('_', ' ')} project {index + 1:04d}",
+                # the name carries the id's number (proj-0001 is "… project 0001"), so a user reading either finds the other
+                name=f"{record.problem_class.replace('_', ' ')} project {record.project_id.removeprefix('proj-')}",
                 description=record.description,
                 problem_class=record.problem_class,
                 complexity_score=record.complexity_score,

@@ -1493,7 +1493,10 @@ def models_show(state: State) -> None:
     answer = state.client().get_meta_model()
     if state.json:
         return emit_json(answer)
-    _stdout(f"Basis: {answer.get('basis')} (models from {answer.get('min_completed_projects')} completed projects)")
+    # the API's min_completed_projects is the threshold for training, not how many projects the models learned from
+    _stdout(
+        f"Basis: {answer.get('basis')} (models are trained once {answer.get('min_completed_projects')} projects have completed)"
+    )
     counted = answer.get("training_data")
     if counted:
         left_out = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (counted.get("left_out") or {}).items())
@@ -1564,7 +1567,48 @@ def models_job(state: State, job_id: str) -> None:
     job = state.client().get_meta_job(job_id)
     if state.json:
         return emit_json(job)
-    emit_fields(job)
+    emit_fields(job, [(key, key) for key in ("id", "kind", "state", "progress", "created_at", "updated_at")])
+    for line in _retrain_summary(job):
+        _stdout(line)
+
+
+def _retrain_summary(job: dict[str, Any]) -> list[str]:
+    """A retrain job's detail in sentences: what it learned from and, per model, its hold-out error beside the
+    tenant-mean baseline and whether it became the champion (the whole detail stays in --json)."""
+    detail = job.get("detail") or {}
+    if job.get("state") == "failed":
+        return [f"Failed: {detail.get('error', 'error')}: {detail.get('message', '')}".rstrip(": ")]
+    if job.get("state") != "succeeded":
+        return [str(detail["message"])] if detail.get("message") else []
+    counted = detail.get("training_data") or {}
+    lines = {
+        "insufficient_history": f"Not trained: {detail.get('completed_projects', 0)} completed projects, the models "
+        f"need {detail.get('min_completed_projects')}; predictions use the tenant's priors until then.",
+        "unchanged": "Not trained: no outcome changed since the champions were trained.",
+        "trained": f"Trained on {counted.get('used')} of {counted.get('projects')} projects in "
+        f"{_cell(detail.get('seconds'))} s.",
+    }
+    summary = [lines[detail["outcome"]]] if detail.get("outcome") in lines else []
+    for target, model in (detail.get("targets") or {}).items():
+        decision = model.get("champion") or {}
+        mean = ((model.get("baselines") or {}).get("tenant_mean") or {}).get("holdout_mae")
+        verdict = (
+            "promoted to champion"
+            if decision.get("moved")
+            else f"version {decision.get('champion_version')} stays the champion"
+        )
+        summary.append(
+            f"{target}: version {model.get('version')}, hold-out MAE {_cell((model.get('holdout') or {}).get('mae'))} "
+            f"(tenant mean {_cell(mean)}): {verdict} ({decision.get('reason', '-')})."
+        )
+    recommender = detail.get("recommender")
+    if recommender:
+        summary.append(
+            f"recommender: version {recommender.get('version')} nDCG@10 {_cell(recommender.get('ndcg_at_10'))} "
+            f"(most popular {_cell(recommender.get('most_popular_ndcg_at_10'))}) on "
+            f"{recommender.get('validation_projects')} validation projects."
+        )
+    return summary
 
 
 @models.command("retrain")
@@ -1589,6 +1633,8 @@ def models_retrain(state: State, wait: bool, timeout: float) -> None:
         emit_json(job)
     else:
         _stdout(f"Job {job['id']}: {job.get('state')}")
+        for line in _retrain_summary(job):
+            _stdout(line)
     if job.get("state") != "succeeded":
         click.get_current_context().exit(EXIT_FAILED)
 

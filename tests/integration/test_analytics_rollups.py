@@ -145,6 +145,8 @@ def test_the_demo_history_writes_the_rollups_the_reports_read(trained_tenant):
     routes = ("git", "ci", "velocity")  # the demo's types: commits, lines, CI runs, experiments
     answers = _answers(demo.admin, project, "?to=2030-01-01T00:00:00Z", routes)
     assert answers["git"]["commits"] > 0 and answers["velocity"]["history_size"] > 0
+    # a demo project's name carries its id's number (proj-0007 is "… project 0007", not 0008)
+    assert demo.admin.get(f"/v1/projects/{project}").json()["name"].endswith(f"project {project.removeprefix('proj-')}")
     # the figures agree with the generated history: every commit count and every merged PR (a merge time is a
     # merged PR, so merged PRs per week and the merge-time median describe the same pull requests)
     record = next(r for r in history.projects if r.project_id == project)

@@ -424,6 +424,7 @@ def test_models_retrain_waits_for_the_job(logged_in, dispatcher):
     assert shown.returncode == OK, shown.stderr.decode()
     assert "retrain job_" in shown.stderr.decode() and "100%" in shown.stderr.decode()  # the progress bar
     assert "succeeded" in shown.stdout.decode()
+    assert "Not trained: " in shown.stdout.decode() and "the models need 40" in shown.stdout.decode()
     table = maestro("models", "show")
     assert table.returncode == OK, table.stderr.decode()
     text = table.stdout.decode()

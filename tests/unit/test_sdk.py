@@ -479,6 +479,95 @@ def test_models_show_prints_each_champion_beside_its_baselines_and_the_coverage_
     for figure in ("2026-11-20 02:00", "8.16", "16.1", "8.65", "0.858±0.036 / 0.908±0.027", "7.5 (4)"):
         assert figure in success, printed
     assert "duration_days" in printed
+    # 40 is the threshold for training, not how many projects the champions learned from (600)
+    assert "models from 40 completed projects" not in printed
+    assert "Basis: model (models are trained once 40 projects have completed)" in printed
+
+
+def _retrain_job(state: str, detail: dict) -> dict:
+    return {
+        "id": "job_1",
+        "kind": "meta_retrain",
+        "state": state,
+        "progress": 1.0,
+        "detail": detail,
+        "created_at": "2026-12-05T12:05:39+00:00",
+        "updated_at": "2026-12-05T12:07:26+00:00",
+    }
+
+
+TRAINED_DETAIL = {
+    "outcome": "trained",
+    "seconds": 71.2,
+    "completed_projects": 300,
+    "min_completed_projects": 40,
+    "training_data": {"projects": 310, "used": 300},
+    "targets": {
+        "success_score": {
+            "version": "2",
+            "holdout": {"mae": 9.7343},
+            "baselines": {"tenant_mean": {"holdout_mae": 15.6591}},
+            "champion": {"moved": False, "champion_version": "1", "reason": "not better than the champion"},
+        },
+        "duration_days": {
+            "version": "2",
+            "holdout": {"mae": 8.5597},
+            "baselines": {"tenant_mean": {"holdout_mae": 13.2918}},
+            "champion": {"moved": True, "champion_version": "1", "reason": "lower hold-out MAE than the champion"},
+        },
+    },
+    "recommender": {"version": "2", "ndcg_at_10": 0.2966, "most_popular_ndcg_at_10": 0.2834, "validation_projects": 75},
+}
+
+
+@pytest.mark.parametrize(
+    ("job", "expected", "absent"),
+    [
+        (
+            _retrain_job("succeeded", TRAINED_DETAIL),
+            [
+                "Trained on 300 of 310 projects in 71.2 s.",
+                "success_score: version 2, hold-out MAE 9.73 (tenant mean 15.7): version 1 stays the champion "
+                "(not better than the champion).",
+                "duration_days: version 2, hold-out MAE 8.56 (tenant mean 13.3): promoted to champion "
+                "(lower hold-out MAE than the champion).",
+                "recommender: version 2 nDCG@10 0.297 (most popular 0.283) on 75 validation projects.",
+            ],
+            ['"targets"'],  # the raw detail is --json's, not the table's
+        ),
+        (
+            _retrain_job(
+                "succeeded", {"outcome": "insufficient_history", "completed_projects": 3, "min_completed_projects": 40}
+            ),
+            ["Not trained: 3 completed projects, the models need 40; predictions use the tenant's priors until then."],
+            ["Trained on"],
+        ),
+        (
+            _retrain_job("failed", {"error": "MlflowException", "message": "registry unreachable"}),
+            ["Failed: MlflowException: registry unreachable"],
+            ["Trained on"],
+        ),
+    ],
+    ids=["trained", "insufficient-history", "failed"],
+)
+def test_models_job_says_what_the_retrain_learned_and_which_champion_serves(
+    server, monkeypatch, capsys, job, expected, absent
+):
+    from maestro_client import cli
+
+    server.on("GET", "/v1/models/meta/jobs/job_1", ok(job))
+    monkeypatch.setenv("MAESTRO_API_URL", server.url)
+    monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["models", "job", "job_1"])
+    assert ended.value.code == 0
+    printed = capsys.readouterr().out
+    lines = [line.strip() for line in printed.splitlines()]
+    for sentence in expected:
+        assert sentence in lines, printed
+    for text in absent:
+        assert text not in printed, printed
+    assert any(line.startswith("state") and job["state"] in line for line in lines), printed
 
 
 def test_the_clis_enum_choices_are_the_apis():
