@@ -25,6 +25,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -1365,6 +1366,140 @@ def _wait_for_drop(state: State, client: Client, project_id: str, upload_id: str
             if drop["state"] in ("ingested", "rejected") or time.monotonic() > deadline:
                 return drop
             time.sleep(DROP_POLL_SECONDS)
+
+
+@metrics.command("report")
+@click.option("--project", "project", required=True, help="Project (id or name).")
+@click.option(
+    "--from", "from_", callback=lambda _c, _p, v: _moment_in_utc(v), help="Start (ISO date or time, UTC unless zoned)."
+)
+@click.option("--to", callback=lambda _c, _p, v: _moment_in_utc(v), help="End (ISO date or time, UTC unless zoned).")
+@json_option
+@pass_state
+def metrics_report(state: State, project: str, from_: datetime | None, to: datetime | None) -> None:
+    """What a project's process metrics say (the console's dashboard, in the terminal): git and pull requests, CI,
+    the four DORA metrics, velocity against the tenant's projects of the same weeks, and the team's
+    recommendations. --json gives the five API answers as they are.
+
+    \b
+    git log --numstat --date=iso-strict | maestro metrics push --project P
+    maestro metrics report --project P --from 2026-01-01"""
+    client = state.client()
+    found = _resolve_project(client, project)
+    project_id = found["id"]
+    period = {"from_": from_, "to": to}
+    report = {
+        "id": f"{project_id}:report",
+        "project_id": project_id,
+        "name": found.get("name"),
+        "git": client.git_analytics(project_id, **period),
+        "ci": client.ci_analytics(project_id, **period),
+        "dora": client.dora(project_id, **period),
+        "velocity": client.velocity(project_id, **period),
+        "team": client.team_analytics(project_id, **period),
+    }
+    if state.json:
+        return emit_json(report)
+    for line in _report_lines(report):
+        _stdout(line)
+
+
+def _moment_in_utc(value: str | None) -> datetime | None:
+    """`2026-01-31` (midnight), `2026-01-31T09:00` or a zoned time; one without a zone is UTC (the API wants a zone).
+    A bad one is a usage error here, before any request."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date or time (e.g. 2026-01-31 or 2026-01-31T09:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+DORA_METRICS = [
+    ("deployment_frequency", "deployments a week"),
+    ("lead_time_for_changes", "lead time (h)"),
+    ("change_failure_rate", "change failure rate"),
+    ("time_to_restore", "time to restore (h)"),
+]
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _report_lines(report: dict[str, Any]) -> list[str]:
+    """The metrics report in sentences, each figure as the API answered it; a source with nothing in the period
+    says so instead of a row of dashes."""
+    git, velocity = report["git"], report["velocity"]
+    period = git["period"]
+    score = velocity.get("score")
+    compared = f"{counted(velocity['history_size'], 'project')} of the same weeks"
+    lines = [
+        f"{report.get('name') or 'Project'} ({report['project_id']}): {period['start'][:10]} to {period['end'][:10]} "
+        f"({period['weeks']:.1f} weeks)",
+        f"Git: {counted(git['commits'], 'commit')} ({_cell((git.get('commits_per_week') or {}).get('mean'))} a week) "
+        f"by {counted(git['active_contributors'], 'contributor')}; bus factor {_cell(git.get('bus_factor'))}, top "
+        f"author {_share(git.get('top_author_share'))} of commits; lines +{_cell(git['lines_added'])} "
+        f"-{_cell(git['lines_deleted'])}"
+        if git["commits"]
+        else "Git: no commits in this period",
+        _pull_requests_line(git),
+        _ci_line(report["ci"]),
+        _dora_line(report["dora"]),
+        f"Velocity: {score:.0f} of 100 against {compared}"
+        if score is not None
+        else f"Velocity: no score ({str(velocity.get('basis')).replace('_', ' ')}; {compared} to compare with)",
+    ]
+    advice = (report.get("team") or {}).get("recommendations") or []
+    if advice:
+        lines.append("Team recommendations:")
+        lines.extend(f"  - {item['text']}" for item in advice)
+    return lines
+
+
+def _pull_requests_line(git: dict[str, Any]) -> str:
+    merged, hours = git.get("prs_merged") or {}, git.get("pr_merge_hours") or {}
+    if not merged.get("count"):
+        return "Pull requests: none merged in this period"
+    return (
+        f"Pull requests: {merged['count']} merged ({_cell(merged.get('per_week'))} a week); merge time p50 "
+        f"{_cell(hours.get('p50'))} h, p90 {_cell(hours.get('p90'))} h"
+    )
+
+
+def _ci_line(ci: dict[str, Any]) -> str:
+    if not ci.get("pipeline_runs"):
+        return "CI: no pipeline runs in this period"
+    durations = ci.get("duration_seconds") or {}
+    flaky = ", ".join(f"{f['workflow']} ({f['flaky_runs']})" for f in ci.get("flaky_workflows") or []) or "none"
+    timing = (
+        f"duration p50 {_cell(durations.get('p50'))} s, p90 {_cell(durations.get('p90'))} s"
+        if durations.get("count")
+        else "no durations recorded"
+    )
+    return (
+        f"CI: {counted(ci['pipeline_runs'], 'pipeline run')}, {_share(ci.get('success_rate'))} passed; {timing}; "
+        f"flaky workflows: {flaky}"
+    )
+
+
+def _dora_line(dora: dict[str, Any]) -> str:
+    figures = {key: dora.get(key) or {} for key, _label in DORA_METRICS}
+    if all(figure.get("value") is None for figure in figures.values()):
+        return "DORA: no deployments or incidents in this period to measure"
+    measured = "; ".join(
+        f"{label} {_cell(figures[key].get('value'))} ({str(figures[key].get('band', '-')).replace('_', ' ')})"
+        for key, label in DORA_METRICS
+    )
+    return f"DORA ({str(dora.get('scope', '-')).replace('_', ' ')}): {measured}"
+
+
+def counted(number: int, noun: str) -> str:
+    """ "1 project", "2 projects": a count that agrees with its noun."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _report_manifest(size: int, state_name: str, manifest: dict[str, Any]) -> None:

@@ -158,3 +158,11 @@ def test_a_teams_history_from_import_to_a_learned_prediction_and_a_whole_life_gi
     assert git["period"]["start"][:10] <= source["first_commit"][:10]
     assert sum(p["commits"] for p in git["commit_series"]["points"]) == source["rev_list_count"]
     assert len(git["commit_series"]["points"]) <= 400
+    # ... and the CLI's report of it, by the project's name, says what the API says
+    report = maestro("metrics", "report", "--project", "escape-string-regexp")
+    assert report.returncode == OK, report.stderr.decode()
+    text = report.stdout.decode()
+    assert f"Git: {git['commits']} commits" in text and f"by {git['active_contributors']} contributor" in text
+    assert "CI: no pipeline runs in this period" in text  # a git log has no CI: said, not a row of dashes
+    reported = _json(maestro("metrics", "report", "--project", project["id"], "--json"))
+    assert reported["git"]["commits"] == git["commits"] and reported["velocity"]["project_id"] == project["id"]

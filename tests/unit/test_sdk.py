@@ -570,6 +570,84 @@ def test_models_job_says_what_the_retrain_learned_and_which_champion_serves(
     assert any(line.startswith("state") and job["state"] in line for line in lines), printed
 
 
+def _analytics_answers(project_id: str) -> dict[str, dict]:
+    period = {"start": "2026-01-05T00:00:00+00:00", "end": "2026-03-02T00:00:00+00:00", "weeks": 8.0}
+    none = {"value": None, "band": "insufficient_data"}
+    return {
+        "git": {
+            "period": period,
+            "commits": 120,
+            "commits_per_week": {"mean": 15.0},
+            "active_contributors": 1,
+            "bus_factor": 1,
+            "top_author_share": 1.0,
+            "lines_added": 5200.0,
+            "lines_deleted": 1300.0,
+            "prs_merged": {"count": 0, "per_week": None},
+            "pr_merge_hours": {"count": 0, "p50": None, "p90": None},
+        },
+        "ci": {
+            "period": period,
+            "pipeline_runs": 40,
+            "success_rate": 0.75,
+            "duration_seconds": {"count": 40, "p50": 312.0, "p90": 540.0},
+            "flaky_workflows": [{"workflow": "tests", "flaky_runs": 3, "run_ids": ["1", "2", "3"]}],
+        },
+        "dora": {
+            "period": period,
+            "scope": "production",
+            "deployment_frequency": {"value": 2.5, "band": "high"},
+            "lead_time_for_changes": {"value": 30.0, "band": "high"},
+            "change_failure_rate": {"value": 0.1, "band": "elite"},
+            "time_to_restore": none,
+        },
+        "velocity": {"project_id": project_id, "score": 71.4, "basis": "tenant_history", "history_size": 12},
+        "team-analytics": {"recommendations": [{"id": "bus_factor", "text": "One person wrote every commit."}]},
+    }
+
+
+def test_metrics_report_prints_each_source_of_the_period_and_sends_a_date_as_a_zoned_time(server, monkeypatch, capsys):
+    from maestro_client import cli
+
+    server.on("GET", "/v1/projects/prj_1", ok({"id": "prj_1", "name": "churn"}))
+    for route, answer in _analytics_answers("prj_1").items():
+        server.on("GET", f"/v1/projects/prj_1/{route}", ok(answer))
+    monkeypatch.setenv("MAESTRO_API_URL", server.url)
+    monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["metrics", "report", "--project", "prj_1", "--from", "2026-01-05", "--to", "2026-03-02T00:00+01:00"])
+    assert ended.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "churn (prj_1): 2026-01-05 to 2026-03-02 (8.0 weeks)",
+        "Git: 120 commits (15 a week) by 1 contributor; bus factor 1, top author 100% of commits; lines +5,200 -1,300",
+        "Pull requests: none merged in this period",
+        "CI: 40 pipeline runs, 75% passed; duration p50 312 s, p90 540 s; flaky workflows: tests (3)",
+        "DORA (production): deployments a week 2.5 (high); lead time (h) 30 (high); change failure rate 0.1 (elite); "
+        "time to restore (h) - (insufficient data)",
+        "Velocity: 71 of 100 against 12 projects of the same weeks",
+        "Team recommendations:",
+        "  - One person wrote every commit.",
+    ]
+    asked = [r for r in server.requests if r["path"].startswith("/v1/projects/prj_1/")]
+    assert len(asked) == 5
+    for request in asked:  # the API wants a zone: a bare date is midnight UTC, a zoned time keeps its zone
+        assert request["query"]["from"] == ["2026-01-05T00:00:00+00:00"]
+        assert request["query"]["to"] == ["2026-03-02T00:00:00+01:00"]
+
+
+def test_metrics_report_refuses_a_malformed_date_before_any_request(server, monkeypatch, capsys):
+    from maestro_client import cli
+
+    monkeypatch.setenv("MAESTRO_API_URL", server.url)
+    monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["metrics", "report", "--project", "prj_1", "--from", "last tuesday"])
+    assert ended.value.code == 1
+    assert "'last tuesday' is not an ISO date or time" in capsys.readouterr().err
+    assert server.requests == []
+
+
 def test_the_clis_enum_choices_are_the_apis():
     from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
     from maestro_client import cli
