@@ -158,7 +158,33 @@ def _err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _moment_in_utc(value: str | None) -> datetime | None:
+    """`2026-01-31` (midnight), `2026-01-31T09:00` or a zoned time; one without a zone is UTC (the API wants a zone).
+    A bad one is a usage error here, before any request."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date or time (e.g. 2026-01-31 or 2026-01-31T09:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 # Options several commands share, declared once.
+from_option = click.option(
+    "--from",
+    "from_",
+    callback=lambda _ctx, _param, value: _moment_in_utc(value),
+    help="Start: an ISO date or time (UTC unless zoned).",
+)
+to_option = click.option(
+    "--to",
+    callback=lambda _ctx, _param, value: _moment_in_utc(value),
+    help="End: an ISO date or time (UTC unless zoned).",
+)
+
 artifact_type_option = click.option(
     "--type", "artifact_type", type=click.Choice(ARTIFACT_TYPES), help="When ARTIFACT is a name."
 )
@@ -1370,16 +1396,15 @@ def _wait_for_drop(state: State, client: Client, project_id: str, upload_id: str
 
 @metrics.command("report")
 @click.option("--project", "project", required=True, help="Project (id or name).")
-@click.option(
-    "--from", "from_", callback=lambda _c, _p, v: _moment_in_utc(v), help="Start (ISO date or time, UTC unless zoned)."
-)
-@click.option("--to", callback=lambda _c, _p, v: _moment_in_utc(v), help="End (ISO date or time, UTC unless zoned).")
+@from_option
+@to_option
 @json_option
 @pass_state
 def metrics_report(state: State, project: str, from_: datetime | None, to: datetime | None) -> None:
     """What a project's process metrics say (the console's dashboard, in the terminal): git and pull requests, CI,
     the four DORA metrics, velocity against the tenant's projects of the same weeks, and the team's
-    recommendations. --json gives the five API answers as they are.
+    recommendations, over the project's period (its start, or first event, to its end or now) unless --from/--to
+    narrow it. --json gives the five API answers as they are.
 
     \b
     git log --numstat --date=iso-strict | maestro metrics push --project P
@@ -1402,20 +1427,6 @@ def metrics_report(state: State, project: str, from_: datetime | None, to: datet
         return emit_json(report)
     for line in _report_lines(report):
         _stdout(line)
-
-
-def _moment_in_utc(value: str | None) -> datetime | None:
-    """`2026-01-31` (midnight), `2026-01-31T09:00` or a zoned time; one without a zone is UTC (the API wants a zone).
-    A bad one is a usage error here, before any request."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO date or time (e.g. 2026-01-31 or 2026-01-31T09:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 DORA_METRICS = [
@@ -1553,20 +1564,57 @@ def recommend(state: State, project: str | None, profile: Path | None, limit: in
     if state.json:
         return emit_json(answer)
     _stdout(f"Basis: {answer.get('basis')}")
+    if (answer.get("artifact_ranking") or {}).get("note"):
+        _stdout(f"Artifacts: {answer['artifact_ranking']['note']}")
     emit_table(
         answer.get("artifacts") or [],
         [("artifact_id", "Artifact"), ("name", "Name"), ("type", "Type"), ("score", "Score"), ("reasons", "Reasons")],
         title="Artifacts",
     )
     team = answer.get("team") or {}
-    if team:
-        rows = [
-            {"which": which, **{k: v for k, v in (team.get(which) or {}).items()}}
-            for which in ("current", "recommended")
-            if team.get(which)
-        ]
-        keys = sorted({k for row in rows for k in row if k != "which"})
-        emit_table(rows, [("which", "Team")] + [(k, k) for k in keys], title="Team shape")
+    rows = [_team_row(which, team[which]) for which in ("current", "recommended") if team.get(which)]
+    if rows:
+        emit_table(
+            rows,
+            [
+                ("team", "Team"),
+                ("size", "Size"),
+                ("roles", "Roles"),
+                ("experience", "Experience"),
+                ("success", "Success (80%)"),
+                ("duration", "Duration, days (80%)"),
+            ],
+            title="Team shape",
+        )
+    gain = team.get("improvement") or {}
+    if gain:
+        _stdout(
+            f"The recommended team: {gain.get('success_points', 0):+.1f} success points, "
+            f"{_cell(gain.get('days_saved'))} days saved (together {_cell(gain.get('in_holdout_mae_units'))} × the "
+            f"models' hold-out MAE), best of {_cell(team.get('considered'))} team shapes considered."
+        )
+
+
+def _team_row(which: str, team: dict[str, Any]) -> dict[str, Any]:
+    """A team shape and its predicted outcome as a table row: counts by role and level (zeros left out), each
+    prediction with its 80% interval."""
+    shape, predicted = team.get("shape") or {}, team.get("predicted") or {}
+
+    def counts(by_kind: dict[str, int]) -> str:
+        present = sorted(((n, k) for k, n in (by_kind or {}).items() if n), key=lambda item: (-item[0], item[1]))
+        return ", ".join(f"{kind.replace('_', ' ')} {number}" for number, kind in present) or "-"
+
+    def with_interval(point: Any, interval: Any) -> str:
+        return f"{_cell(point)} ({_cell(interval[0])}–{_cell(interval[1])})" if interval else _cell(point)
+
+    return {
+        "team": which,
+        "size": shape.get("team_size"),
+        "roles": counts(shape.get("roles")),
+        "experience": counts(shape.get("experience")),
+        "success": with_interval(predicted.get("success_score"), predicted.get("success_80")),
+        "duration": with_interval(predicted.get("duration_days"), predicted.get("duration_80")),
+    }
 
 
 @cli.command()
@@ -1800,8 +1848,8 @@ def audit_verify(state: State) -> None:
 @click.option("--actor", help="Only events by this actor (e.g. user:usr_...).")
 @click.option("--action", help="Only this action (e.g. project.update).")
 @click.option("--resource", help="Only events about this resource id.")
-@click.option("--from", "from_", help="ISO 8601 with a zone")
-@click.option("--to", help="ISO 8601 with a zone")
+@from_option
+@to_option
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many events.")
 @json_option
 @pass_state
@@ -1810,8 +1858,8 @@ def audit_list(
     actor: str | None,
     action: str | None,
     resource: str | None,
-    from_: str | None,
-    to: str | None,
+    from_: datetime | None,
+    to: datetime | None,
     limit: int,
 ) -> None:
     """The tenant's audit events, newest first (filters combine)."""

@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
@@ -67,6 +67,16 @@ def _moment(value: Moment) -> str | None:
     if value is None:
         return None
     return value.isoformat() if isinstance(value, (datetime, date)) else str(value)
+
+
+def _instant(value: Moment) -> str | None:
+    """A point in time as the API wants it, with a zone: a date is its midnight in UTC, a naive datetime is UTC
+    (a string is sent as given)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+    return _moment(value)
 
 
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +255,7 @@ class Client:
     def create_api_key(self, name: str, role: Role, expires_at: Moment = None) -> Json:
         """The answer's `key` is shown once."""
         return self._call(
-            "POST", "/v1/api-keys", json=_clean({"name": name, "role": role, "expires_at": _moment(expires_at)})
+            "POST", "/v1/api-keys", json=_clean({"name": name, "role": role, "expires_at": _instant(expires_at)})
         )
 
     @endpoint("GET", "/v1/api-keys")
@@ -316,8 +326,8 @@ class Client:
                 "actor": actor,
                 "action": action,
                 "resource": resource,
-                "from": _moment(from_),
-                "to": _moment(to),
+                "from": _instant(from_),
+                "to": _instant(to),
                 "limit": limit,
                 "cursor": cursor,
             },
@@ -432,7 +442,7 @@ class Client:
                 "business_impact_usd": business_impact_usd,
                 "duration_days": duration_days,
                 "compute_cost_usd": compute_cost_usd,
-                "completed_at": _moment(completed_at),
+                "completed_at": _instant(completed_at),
             },
         )
 
@@ -973,7 +983,7 @@ class Client:
         return self._call(
             "GET",
             f"/v1/projects/{_segment(project_id)}/{name}",
-            params={"from": _moment(from_), "to": _moment(to), **params},
+            params={"from": _instant(from_), "to": _instant(to), **params},
         )
 
     @endpoint("GET", "/v1/projects/{project_id}/metrics")

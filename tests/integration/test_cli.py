@@ -384,6 +384,10 @@ def test_audit_verify_reports_an_intact_chain(logged_in):
     assert human.returncode == OK and "intact" in human.stdout.decode()
     listed = _json(maestro("audit", "list", "--action", "project.create", "--json"))["items"]
     assert [e["action"] for e in listed] == ["project.create"]
+    # a bare date is sent as midnight UTC (the API refuses a time without a zone): today's event is in, not out
+    since_2020 = _json(maestro("audit", "list", "--action", "project.create", "--from", "2020-01-01", "--json"))
+    assert since_2020["items"] == listed
+    assert _json(maestro("audit", "list", "--action", "project.create", "--to", "2020-01-01", "--json"))["items"] == []
 
 
 # ---------------------------------------------------------------- meta-learning (routes built in parallel)

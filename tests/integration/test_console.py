@@ -413,10 +413,16 @@ def test_model_page_shows_the_champions(page, console_url, trained_tenant):
     page.wait_for_selector("#models .card[data-target]")
     assert page.locator("#models .card[data-target]").count() == 3
     text = page.locator("#models").inner_text()
-    targets = tenant.admin.get("/v1/models/meta").json()["targets"]  # other tests may have retrained since
-    for target in targets.values():
-        assert f"Champion {target['champion']['version']}" in text
-    assert "ridge" in text.lower()  # the baselines beside each champion
+    meta = tenant.admin.get("/v1/models/meta").json()  # other tests may have retrained since
+    for target in meta["targets"].values():
+        champion = target["champion"]
+        assert f"Champion {champion['version']}" in text
+        # the champion's hold-out MAE beside the baselines' on the same projects, as a table of rows, not dotted names
+        assert f"{champion['holdout']['mae']:.3f}" in text
+        assert f"{champion['baselines']['tenant_mean']['holdout_mae']:.3f}" in text
+    assert "Tenant mean" in text and "Ridge" in text and "baselines." not in text
+    assert "Intervals held the outcome: 80% interval" in text
+    assert f"nDCG@10 {meta['recommender']['validation']['ndcg_at_10']:.3f}" in text
     screenshot(page, "10-model-trained")
 
 

@@ -172,3 +172,52 @@ def test_enclose_point_widens_only_where_the_point_or_a_narrower_band_lies_outsi
     out = enclose_point(point, bands)
     assert out["80"][0].tolist() == [4.0, 1.0, 3.0] and out["80"][1].tolist() == [6.0, 3.0, 9.0]
     assert out["90"][0].tolist() == [3.0, 1.0, 2.0] and out["90"][1].tolist() == [7.0, 4.0, 9.0]
+
+
+@pytest.mark.parametrize("usages_recorded", [True, False], ids=["usages-recorded", "no-usage-recorded"])
+def test_a_ranking_the_learned_blend_scores_all_zero_says_how_it_is_ordered(trained, monkeypatch, usages_recorded):
+    """A history in which no artifact usage was recorded (an import without usages) gives every artifact a blended
+    score of 0; the list is then ordered by content similarity, and the answer must say so (seen on the console's
+    plan page: a column of zeros read as broken)."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from maestro.domain.meta.history import features
+    from maestro.ml.recommend import ArtifactRecommender, BlendWeights
+    from maestro.services.meta import recommendations
+
+    history, _, _ = trained
+    projects = sorted(history.projects, key=lambda p: (p.start_date, p.project_id))[:120]
+    if not usages_recorded:
+        projects = [dataclasses.replace(p, usages=()) for p in projects]
+    weights = BlendWeights(impact=0.0, similarity=0.0, neighbours=20)  # what the retrain learns with no usages
+    recommender = ArtifactRecommender(history, projects, weights)
+    state = {"weights": dataclasses.asdict(weights), "similarity_source": "token_overlap"}
+    monkeypatch.setattr(
+        recommendations.champion_cache,
+        "recommender",
+        lambda _t: ((recommender, state), SimpleNamespace(model_version="1")),
+    )
+    library = {
+        a.artifact_id: SimpleNamespace(
+            artifact_id=a.artifact_id,
+            name=a.name,
+            type=a.artifact_type,
+            description=a.description,
+            deprecated=False,
+            impact_score=50.0,
+        )
+        for a in history.artifacts
+    }
+    subject = SimpleNamespace(
+        description=history.artifacts[0].description, used=set(), library=library, values=features(projects[-1])
+    )
+    part = recommendations._artifacts_part("ten_1", subject, 5)
+    scores = [item["score"] for item in part["items"]]
+    if usages_recorded:
+        assert max(scores) > 0 and "note" not in part
+    else:
+        assert scores == [0.0] * 5
+        assert "ordered by content similarity to the description" in part["note"]
+        similarity = [item["components"]["similarity"] for item in part["items"]]
+        assert similarity == sorted(similarity, reverse=True) and similarity[0] > 0  # ... and it is

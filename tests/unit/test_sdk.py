@@ -648,6 +648,50 @@ def test_metrics_report_refuses_a_malformed_date_before_any_request(server, monk
     assert server.requests == []
 
 
+def test_the_client_sends_dates_and_naive_times_as_zoned_instants(server):
+    from datetime import date, datetime, timedelta, timezone
+
+    from maestro_client import Client
+
+    server.on("GET", "/v1/projects/prj_1/git", ok({"id": "prj_1:git"}))
+    client = Client(server.url, api_key="mml_test_key")
+    client.git_analytics("prj_1", from_=date(2026, 1, 5), to=datetime(2026, 3, 2, 12, 30))
+    client.git_analytics("prj_1", from_=datetime(2026, 1, 5, tzinfo=timezone(timedelta(hours=2))), to="2026-03-02")
+    first, second = (request["query"] for request in server.requests)
+    # the API's period parameters want a zone (422 without): a date is midnight UTC, a naive datetime is UTC
+    assert first == {"from": ["2026-01-05T00:00:00+00:00"], "to": ["2026-03-02T12:30:00+00:00"]}
+    assert second == {"from": ["2026-01-05T00:00:00+02:00"], "to": ["2026-03-02"]}  # zoned kept; a string as given
+
+
+def test_recommend_prints_team_shapes_as_counts_and_intervals_not_json(server, monkeypatch, capsys, tmp_path):
+    from pathlib import Path
+
+    from maestro_client import cli
+
+    recorded = Path(__file__).parents[1] / "events" / "console" / "recommendations.json"  # an API answer
+    server.on("POST", "/v1/recommendations", ok(json.loads(recorded.read_text())))
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"problem_class": "classification", "complexity_score": 5, "team_size": 4}))
+    monkeypatch.setenv("MAESTRO_API_URL", server.url)
+    monkeypatch.setenv("MAESTRO_API_KEY", "mml_test_key")
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["recommend", "--profile", str(plan)])
+    assert ended.value.code == 0
+    printed = capsys.readouterr().out
+    team = printed[printed.index("Team shape") :]
+    current = next(line for line in team.splitlines() if "current" in line)
+    for cell in ("4", "analyst 1, data engineer 1, ml engineer 1, ml scientist 1", "mid 2, junior 1, senior 1"):
+        assert cell in current, team
+    assert "53.1 (31.7–73.8)" in current and "59.7 (45.2–66)" in current
+    recommended = next(line for line in team.splitlines() if "recommended" in line)
+    assert "ml scientist 3" in recommended and "senior 3" in recommended and "60.2 (34.5–78.1)" in recommended
+    assert "{" not in team  # no JSON blobs in the table
+    assert (
+        "The recommended team: +7.1 success points, 6.1 days saved (together 1.48 × the models' hold-out MAE), "
+        "best of 27 team shapes considered." in printed
+    )
+
+
 def test_the_clis_enum_choices_are_the_apis():
     from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
     from maestro_client import cli

@@ -2,24 +2,55 @@
 // live accuracy on projects that have since completed, the training history, and retraining on request.
 import { api, currentUser } from "../api.js";
 import { chartBox, timeChart } from "../charts.js";
-import { badge, card, clear, date, dateTime, empty, fmt, h, humanize, notice, problemText, section, table } from "../ui.js";
+import { badge, card, clear, counted, date, dateTime, empty, fmt, h, humanize, notice, pct, problemText, section, table } from "../ui.js";
 
 const TARGET_TITLES = { success_score: "Success score", duration_days: "Duration (days)", compute_cost_usd: "Compute cost (USD)" };
 
-// Nested figures ({holdout: {mae: 3, coverage: {"80": 0.8}}}) as rows of dotted names.
-function flatten(value, prefix = "", out = {}) {
-  if (typeof value === "number") out[prefix] = value;
-  else if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  }
-  return out;
+const BASELINE_TITLES = { tenant_mean: "Tenant mean", ridge: "Ridge" };
+
+// The champion beside its baselines, each measured on the same hold-out projects: the figures a reader compares,
+// not a list of dotted names (the baselines' cross-validation figures stay in the API's answer and in MLflow).
+function comparisonTable(champion) {
+  const rows = [{ name: "This model", mae: champion.holdout?.mae, r2: champion.holdout?.r2 },
+    ...Object.entries(champion.baselines || {}).map(([name, figures]) => ({ name: BASELINE_TITLES[name] || humanize(name),
+      mae: figures.holdout_mae, r2: figures.holdout_r2 }))];
+  return table([
+    { label: `On ${champion.holdout_projects ? counted(champion.holdout_projects, "hold-out project") : "the hold-out projects"}`, render: (r) => r.name },
+    { label: "MAE", render: (r) => fmt(r.mae, 3), numeric: true },
+    { label: "R²", render: (r) => fmt(r.r2, 3), numeric: true },
+  ], rows);
 }
 
-const figuresTable = (figures) => {
-  const rows = Object.entries(flatten(figures)).map(([name, value]) => ({ name, value }));
-  return rows.length ? table([{ label: "Figure", render: (r) => humanize(r.name) }, { label: "Value", render: (r) => fmt(r.value, 3), numeric: true }], rows)
-    : empty("No figures recorded.");
-};
+// How often the 80% and 90% intervals held the true outcome on the hold-out projects, with the standard error.
+function coverageLine(champion) {
+  const levels = Object.keys(champion.coverage || {});
+  if (!levels.length) return null;
+  const error = champion.coverage_standard_error || {};
+  return h("p", { class: "small coverage" }, "Intervals held the outcome: " + levels.map((level) =>
+    `${level}% interval ${pct(champion.coverage[level])}${error[level] != null ? ` ± ${pct(error[level])}` : ""}`).join(" · "));
+}
+
+function liveAccuracy(live) {
+  if (!live?.scored_predictions) return empty("No prediction of this model has met a completed project yet.");
+  return table([
+    { label: "Scored predictions", key: "scored_predictions", numeric: true },
+    { label: "MAE", render: (r) => fmt(r.mae, 3), numeric: true },
+    { label: "80% held", render: (r) => pct(r.coverage_80), numeric: true },
+    { label: "90% held", render: (r) => pct(r.coverage_90), numeric: true },
+  ], [live]);
+}
+
+function recommenderCard(recommender) {
+  const validation = recommender.validation || {};
+  const weights = Object.entries(validation.weights || {});
+  return card("Artifact recommender",
+    h("p", {}, `Version ${recommender.version} · trained ${dateTime(recommender.trained_at)} on ${counted(recommender.data_size, "project")}`),
+    validation.ndcg_at_10 != null ? h("p", { class: "recommender-validation" }, `nDCG@10 ${fmt(validation.ndcg_at_10, 3)} on ` +
+      `${counted(validation.validation_projects, "later project")} (fitted on the ${fmt(validation.fit_projects)} before them), ` +
+      `against ${fmt(validation.most_popular_ndcg_at_10, 3)} for recommending the most used artifacts.`)
+      : empty("No validation figures recorded."),
+    weights.length ? h("p", { class: "small muted" }, "Blend: " + weights.map(([name, value]) => `${humanize(name)} ${fmt(value)}`).join(" · ")) : null);
+}
 
 // Both shapes: one model ({champion, history, live}) or one per target ({targets: {name: {champion, history}}}).
 function targetsOf(meta) {
@@ -41,8 +72,6 @@ export function decisionText(decision) {
 
 function targetPanel(target, minimum) {
   const c = target.champion;
-  const figures = c ? (c.metrics ?? { holdout: c.holdout, baselines: c.baselines, coverage: c.coverage,
-    coverage_standard_error: c.coverage_standard_error }) : null;
   const history = target.history || [];
   const el = card(TARGET_TITLES[target.name] || humanize(target.name));
   el.dataset.target = target.name;
@@ -52,22 +81,21 @@ function targetPanel(target, minimum) {
     el.append(h("p", {}, h("strong", {}, `Champion ${c.version}`), ` · trained ${dateTime(c.trained_at)} on ${fmt(c.data_size)} projects`),
       c.selected ? h("p", { class: "small selected-model" }, h("span", { class: "muted" }, "Model: "),
         typeof c.selected === "string" ? c.selected : "selected") : null,
-      figuresTable(figures));
-    el.append(h("h3", {}, "Live accuracy"), target.live && Object.keys(flatten(target.live)).length ? figuresTable(target.live)
-      : empty("No prediction of this model has met a completed project yet."));
+      comparisonTable(c), coverageLine(c));
+    el.append(h("h3", {}, "Live accuracy"), liveAccuracy(target.live));
   }
   if (history.length) {
-    const rows = history.map((v) => ({ ...v, flat: flatten(v.holdout ?? v.metrics ?? {}) }));
-    const keys = [...new Set(rows.flatMap((r) => Object.keys(r.flat)))].slice(0, 5);
     const { box, canvas } = chartBox(200);
     el.append(h("h3", {}, "Training history"), box, table([
       { label: "Version", render: (v) => h("span", {}, v.version, v.is_champion ? badge("champion", "model") : "") },
       { label: "Trained", render: (v) => date(v.trained_at) },
       { label: "Projects", key: "data_size", numeric: true },
       { label: "Decision", render: (v) => decisionText(v.decision) },
-    ], rows));
-    queueMicrotask(() => timeChart(canvas, { labels: [...rows].reverse().map((r) => r.version || date(r.trained_at)),
-      datasets: keys.map((k) => ({ label: humanize(k), data: [...rows].reverse().map((r) => r.flat[k] ?? null) })) }));
+    ], history));
+    // hold-out MAE only: R² lives on another scale and would flatten it
+    const oldestFirst = [...history].reverse();
+    queueMicrotask(() => timeChart(canvas, { labels: oldestFirst.map((v) => v.version || date(v.trained_at)),
+      datasets: [{ label: "hold-out MAE", data: oldestFirst.map((v) => v.holdout?.mae ?? null) }] }));
   } else {
     el.append(h("h3", {}, "Training history"), empty("No training runs yet."));
   }
@@ -105,7 +133,6 @@ export async function render(root) {
     h("p", {}, "Basis: ", badge(meta.basis || "model", meta.basis || "model"),
       meta.basis === "prior" ? h("span", { class: "muted" }, ` — fewer than ${meta.min_completed_projects ?? "enough"} completed projects: predictions are this workspace's outcome statistics.`) : null),
     h("div", { class: "grid three" }, targetsOf(meta).map((t) => targetPanel(t, meta.min_completed_projects))),
-    meta.recommender ? card("Artifact recommender", h("p", {}, `Version ${meta.recommender.version} · trained ${dateTime(meta.recommender.trained_at)} on ${fmt(meta.recommender.data_size)} rows`),
-      figuresTable(meta.recommender.validation)) : null));
+    meta.recommender ? recommenderCard(meta.recommender) : null));
   await load();
 }

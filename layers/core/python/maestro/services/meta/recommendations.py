@@ -94,13 +94,21 @@ def _artifacts_part(tenant_id: str, subject: Any, limit: int) -> dict[str, Any]:
                 "components": entry["reasons"],
             }
         )
-    return {
+    answer = {
         "basis": "model",
         "recommender_version": record.model_version,
         "similarity_source": source,
         "weights": state["weights"],
         "items": items,
     }
+    if items and all(item["score"] == 0 for item in items):
+        # what the learned blend leaves tied is ordered by maestro.ml.recommend.ranking_order: say so, or a list of
+        # zeros reads as broken
+        answer["note"] = (
+            "the learned blend scores these artifacts 0 (no similar completed project used them, and the retrain "
+            "gave impact and similarity no weight): ordered by content similarity to the description, then impact"
+        )
+    return answer
 
 
 def _team_part(tenant_id: str, subject: Any) -> dict[str, Any] | None:
