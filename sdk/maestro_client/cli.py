@@ -1600,7 +1600,7 @@ def _team_row(which: str, team: dict[str, Any]) -> dict[str, Any]:
     prediction with its 80% interval."""
     shape, predicted = team.get("shape") or {}, team.get("predicted") or {}
 
-    def counts(by_kind: dict[str, int]) -> str:
+    def counts(by_kind: dict[str, int] | None) -> str:
         present = sorted(((n, k) for k, n in (by_kind or {}).items() if n), key=lambda item: (-item[0], item[1]))
         return ", ".join(f"{kind.replace('_', ' ')} {number}" for number, kind in present) or "-"
 
