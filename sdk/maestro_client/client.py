@@ -727,21 +727,16 @@ class Client:
 
     # ------------------------------------------------------------------ aliases
     @endpoint("PUT", "/v1/artifacts/{artifact_id}/aliases/{alias}")
-    def set_alias(self, artifact_id: str, alias: str, version: str, if_match: int | None = None) -> Json:
+    def set_alias(self, artifact_id: str, alias: str, version: str, if_match: int | str | None = None) -> Json:
         """Point `alias` at a ready `version` (or `@other`); with `if_match` (the alias's revision) only if it was
         not moved since."""
-        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else None
-        return self._call(
-            "PUT",
-            f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}",
-            json={"version": version},
-            headers=headers,
-        )
+        path = f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}"
+        return self._call("PUT", path, json={"version": version}, headers=_if_match(if_match))
 
     @endpoint("DELETE", "/v1/artifacts/{artifact_id}/aliases/{alias}")
-    def remove_alias(self, artifact_id: str, alias: str, if_match: int | None = None) -> Json:
-        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else None
-        return self._call("DELETE", f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}", headers=headers)
+    def remove_alias(self, artifact_id: str, alias: str, if_match: int | str | None = None) -> Json:
+        path = f"/v1/artifacts/{_segment(artifact_id)}/aliases/{_segment(alias)}"
+        return self._call("DELETE", path, headers=_if_match(if_match))
 
     @endpoint("GET", "/v1/artifacts/{artifact_id}/aliases/{alias}")
     def get_alias(self, artifact_id: str, alias: str) -> Json:

@@ -692,6 +692,17 @@ def test_recommend_prints_team_shapes_as_counts_and_intervals_not_json(server, m
     )
 
 
+def test_alias_moves_send_the_revision_as_the_other_guarded_writes_do(server):
+    server.on("PUT", "/v1/artifacts/art_1/aliases/champion", ok({"id": "art_1:champion"}))
+    server.on("DELETE", "/v1/artifacts/art_1/aliases/champion", ok({"id": "art_1:champion"}))
+    client = Client(server.url, api_key="mml_test_key")
+    client.set_alias("art_1", "champion", "1.2.0", if_match=3)
+    client.remove_alias("art_1", "champion", if_match='"4"')  # an ETag as the API sent it: not quoted again
+    client.remove_alias("art_1", "champion")
+    sent = [request["headers"].get("if-match") for request in server.requests]
+    assert sent == ['"3"', '"4"', None]
+
+
 def test_the_clis_enum_choices_are_the_apis():
     from maestro.domain.projects import ExperienceLevel, MemberRole, ProblemClass, ProjectStatus
     from maestro_client import cli
