@@ -285,6 +285,62 @@ def test_a_commits_count_without_a_sha_adds_its_value_in_every_report():
     assert velocity_features_of(events, JAN1, JAN8)["commits_per_week"] == pytest.approx(9.0)
 
 
+def test_one_person_committing_from_several_addresses_is_one_author():
+    """Emails under one author name are one person (as `git shortlog` groups them), a GitHub noreply address is its
+    login's, and a push that carries an email with a login ties them; placeholder names tie nothing."""
+    events = [
+        commit("a1", at(2), "paul@westenthanner.dev", author_name="PaulWestenthanner"),
+        commit("a0", at(2), "paul@westenthanner.dev", author_name="PaulWestenthanner"),
+        commit("a2", at(2), "kaspar@westenthanner.dev", author_name="PaulWestenthanner"),
+        commit("a3", at(3), "wdm0006@users.noreply.github.com", author_name="Will McGinnis"),
+        commit("a4", at(3), "willmcg4132@gmail.com", author_name="Will  McGinnis"),
+        commit("a5", at(4), "8479617+jbbqqf@users.noreply.github.com", author_name="Jean-Baptiste Braun"),
+        commit("a6", at(4), "x@one.example", author_name="root"),
+        commit("a7", at(4), "y@two.example", author_name="root"),
+        event("pr_merged", at(5), number=9, author="JBBQQF", merged_by="wdm0006"),
+    ]
+    stats = git_stats(events, JAN1, JAN8)
+    assert stats["active_contributors"] == 5  # paul, will, jbbqqf, and the two "root"s
+    rows = team_analytics(events, JAN1, JAN8)["contributors"]
+    assert {row["contributor"]: (row["commits"], row["prs_merged"]) for row in rows} == {
+        "paul@westenthanner.dev": (3, 0),  # known by the address he committed with most
+        "wdm0006": (2, 0),  # known by the login his noreply address names
+        "jbbqqf": (1, 1),  # the PR's author login and the commit's noreply address: one person
+        "x@one.example": (1, 0),
+        "y@two.example": (1, 0),
+    }
+
+
+def test_a_real_repositorys_authors_are_counted_as_git_shortlog_counts_them():
+    """scikit-learn-contrib/category_encoders since 2024 (tests/data/git, BSD-3-Clause): 11 author addresses, 9
+    people by `git shortlog -sn --no-merges`."""
+    import io
+    import json
+    from pathlib import Path
+
+    from maestro.domain.metrics import normalise
+    from maestro.ingestion.formats import GITLOG, parse
+
+    data = Path(__file__).parents[1] / "data" / "git"
+    source = json.loads((data / "category_encoders-2024.json").read_text())
+    parsed = parse(GITLOG, io.BytesIO((data / "category_encoders-2024.gitlog").read_bytes()))
+    events = [
+        normalise(item, project_id="prj_1", custom_types={}, source="git_log", now=at(1, year=2027))
+        for _, item in parsed
+    ]
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    stats = git_stats(events, start, end)
+    shortlog = source["shortlog_no_merges"]
+    assert stats["commits"] == source["rev_list_count"]
+    assert stats["commits"] - stats["merge_commits"] == source["no_merges_count"] == sum(shortlog.values())
+    assert stats["active_contributors"] == len(shortlog) < source["distinct_author_emails_no_merges"]
+    assert stats["top_author_share"] == pytest.approx(max(shortlog.values()) / source["no_merges_count"])
+    commits_by_person = sorted(
+        (row["commits"] for row in team_analytics(events, start, end)["contributors"] if row["commits"]), reverse=True
+    )
+    assert commits_by_person == sorted(shortlog.values(), reverse=True)
+
+
 def test_bus_factor_is_the_fewest_authors_covering_half_the_commits():
     events = [commit(f"c{i}", at(2), email) for i, email in enumerate(["a@x", "a@x", "b@x", "b@x", "c@x", "c@x"])]
     assert git_stats(events, JAN1, JAN8)["bus_factor"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,10 +41,64 @@ class _Commit:
     # e.g. "7 commits today" from a CI job), so it stands for its value and every report adds the same figure.
     weight: int = 1
 
-    @property
-    def author(self) -> str | None:
-        """The authorship key: the case-folded email, else the login, else the name."""
-        return self.email or self.login or self.name
+
+# A GitHub noreply address names its account: 8479617+jbbqqf@users.noreply.github.com is the login jbbqqf.
+_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$")
+# Author names too generic to say that two emails are one person (git's defaults, shared machine accounts).
+_PLACEHOLDER_NAMES = frozenset({"root", "admin", "user", "unknown", "none", "your name", "ubuntu", "ec2-user"})
+_Identity = tuple[str, str]  # ("email" | "login" | "name", case-folded value)
+
+
+def _identities(email: str | None, login: str | None = None, name: str | None = None) -> list[_Identity]:
+    found: list[_Identity] = []
+    if email:
+        found.append(("email", email))
+        if noreply := _NOREPLY.match(email):
+            found.append(("login", noreply["login"]))
+    if login:
+        found.append(("login", login))
+    if name and " ".join(name.split()) not in _PLACEHOLDER_NAMES:
+        found.append(("name", " ".join(name.split())))
+    return found
+
+
+class People:
+    """Who wrote the commits. People use several emails (work and personal, GitHub's noreply address), so a person is
+    every identity the commits tie together: the email, login and name one commit carries, the login a noreply
+    email names, and every email used under one author name (as `git shortlog` groups by name). A person is known by
+    their GitHub login when one is tied to them, else by the email they committed with most, else by their name; an
+    identity no commit carries (a reviewer's login) stands for itself."""
+
+    def __init__(self, commits: Iterable[_Commit]) -> None:
+        parent: dict[_Identity, _Identity] = {}
+
+        def root(identity: _Identity) -> _Identity:
+            parent.setdefault(identity, identity)
+            while parent[identity] != identity:
+                parent[identity] = parent[parent[identity]]
+                identity = parent[identity]
+            return identity
+
+        used: Counter[_Identity] = Counter()
+        for commit in commits:
+            identities = _identities(commit.email, commit.login, commit.name)
+            for identity in identities:
+                used[identity] += commit.weight
+                parent[root(identity)] = root(identities[0])
+        groups: dict[_Identity, list[_Identity]] = {}
+        for identity in parent:
+            groups.setdefault(root(identity), []).append(identity)
+        kind_order = {"login": 0, "email": 1, "name": 2}
+        self._known: dict[_Identity, str] = {}
+        for members in groups.values():
+            shown = min(members, key=lambda i: (kind_order[i[0]], -used[i], i[1]))[1]
+            self._known.update(dict.fromkeys(members, shown))
+
+    def of(self, email: str | None = None, login: str | None = None, name: str | None = None) -> str | None:
+        for identity in _identities(email, login, name):
+            if identity in self._known:
+                return self._known[identity]
+        return login or email or name
 
 
 def _distinct_commits(events: Iterable[MetricEvent]) -> list[_Commit]:
@@ -159,8 +214,8 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
       (null when no commit events arrived, i.e. nothing was measured); over more than MAX_SERIES_POINTS weeks the
       weekly list is empty and `commit_series` (bucket: day, week or month, maestro.domain.periods) carries it.
     - authorship (active_contributors, bus_factor, top_author_share) leaves out merge commits (is_merge):
-      merging is not authoring the merged work. Authors are case-folded emails (login, then name, when a
-      source has no email).
+      merging is not authoring the merged work. An author is a person (`People`): the emails, login and name
+      their commits tie together, so someone who committed from two addresses counts once.
     - bus_factor: fewest authors whose commits cover >= 50% of the non-merge commits (null without commits).
     - lines_added / lines_deleted: sums, one figure per sha; churn_ratio = deleted / added (null if 0 added).
     - files_touched: distinct paths in the commits' `files`. `files_touched_lower_bound` is true when some
@@ -180,9 +235,10 @@ def git_stats(events: Sequence[MetricEvent], start: datetime, end: datetime) -> 
     weekly: Counter[datetime] = Counter()
     bucket = series_bucket(start, end)
     by_bucket: Counter[datetime] = Counter()
+    people = People(commits)
     for c in commits:
-        if not c.is_merge and c.author:
-            authored[c.author] += c.weight
+        if not c.is_merge and (author := people.of(c.email, c.login, c.name)):
+            authored[author] += c.weight
         weekly[_bucket_start(c.timestamp, "week")] += c.weight
         by_bucket[_bucket_start(c.timestamp, bucket)] += c.weight
     added = sum(e.value for e in _per_sha(in_period, "lines_added"))

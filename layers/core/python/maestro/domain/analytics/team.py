@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from maestro.domain.analytics.ci import ci_stats
-from maestro.domain.analytics.git import _distinct_commits, _per_sha, _pr_key, _pull_requests, git_stats
+from maestro.domain.analytics.git import People, _distinct_commits, _per_sha, _pr_key, _pull_requests, git_stats
 from maestro.domain.analytics.shared import _identity, _iso, _meta, _period, _period_weeks, _ratio, _within
 from maestro.domain.metrics import MetricEvent
 
@@ -106,8 +106,9 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
     """Contributors, collaboration, review patterns and recommendations over [start, end).
 
     - contributors: per person, commits (distinct shas, merges excluded), lines added/deleted (by sha to the
-      commit's author), PRs merged (as author) and reviews given. A person is their GitHub login when any
-      push event ties their email to it, else their case-folded email.
+      commit's author), PRs merged (as author) and reviews given. A person is every email, login and name their
+      commits tie together (maestro.domain.analytics.git.People): their GitHub login when one is tied to them,
+      else the email they committed with most.
     - collaboration: reviewer -> PR author pairs with review counts (reviews whose PR author is known from
       the review's or the PR's metadata; self-reviews excluded).
     - review_patterns: reviews, reviews per merged PR, share of merged PRs reviewed, states, the top
@@ -120,41 +121,46 @@ def team_analytics(events: Sequence[MetricEvent], start: datetime, end: datetime
     git, ci = git_stats(events, start, end), ci_stats(events, start, end)
     prs = _pull_requests(events, start, end)
     commits = _distinct_commits(in_period)
-    login_of_email = {c.email: c.login for c in commits if c.email and c.login}
+    identities = People(commits)
 
-    def person(email: str | None, fallback: str | None) -> str | None:
-        return (login_of_email.get(email) if email else None) or email or fallback
+    def login_of(login: str | None) -> str | None:
+        return identities.of(login=login) if login else None
 
     # counts stay ints; lines are floats (an event's value)
     people: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(int))
     author_of_sha: dict[str, str | None] = {}
     for commit in commits:
-        author_of_sha[commit.sha] = who = person(commit.email, commit.login or commit.name)
+        author_of_sha[commit.sha] = who = identities.of(commit.email, commit.login, commit.name)
         if who and not commit.is_merge:
             people[who]["commits"] += commit.weight
     for metric_type in ("lines_added", "lines_deleted"):
         for event in _per_sha(in_period, metric_type):
             sha = _meta(event, "sha")
             who = author_of_sha.get(str(sha).casefold()) if sha else None
-            who = who or person(_identity(_meta(event, "author_email")), _identity(_meta(event, "author_login")))
+            who = who or identities.of(_identity(_meta(event, "author_email")), _identity(_meta(event, "author_login")))
             if who:
                 people[who][metric_type] += event.value
     for key, merged in prs.merged.items():
-        author = prs.authors.get(key) or _identity(_meta(merged, "author_login"))
+        author = login_of(prs.authors.get(key) or _identity(_meta(merged, "author_login")))
         if author:
             people[author]["prs_merged"] += 1
-    reviewers = Counter(r for r in (_identity(_meta(e, "reviewer")) for e in prs.reviews) if r)
+    reviewers = Counter(r for r in (login_of(_identity(_meta(e, "reviewer"))) for e in prs.reviews) if r)
     for reviewer, count in reviewers.items():
         people[reviewer]["reviews_given"] += count
 
-    pairs = Counter((_identity(_meta(e, "reviewer")), prs.authors.get(_pr_key(e) or "")) for e in prs.reviews)
+    pairs = Counter(
+        (login_of(_identity(_meta(e, "reviewer"))), login_of(prs.authors.get(_pr_key(e) or ""))) for e in prs.reviews
+    )
     collaboration = [
         {"reviewer": r, "author": a, "reviews": n}
         for (r, a), n in sorted(pairs.items(), key=lambda pair: (-pair[1], pair[0][0] or "", pair[0][1] or ""))
         if r and a
     ]
     merged_by_known = [
-        (prs.authors.get(k) or _identity(_meta(e, "author_login")), _identity(_meta(e, "merged_by")))
+        (
+            login_of(prs.authors.get(k) or _identity(_meta(e, "author_login"))),
+            login_of(_identity(_meta(e, "merged_by"))),
+        )
         for k, e in prs.merged.items()
         if _meta(e, "merged_by")
     ]
