@@ -114,6 +114,9 @@ class ArtifactHit(ArtifactView):
     score: float | None = Field(description="the mode's relevance; null when only filters were given")
     mode: SearchMode
     found_by: list[Literal["keyword", "semantic"]]
+    name_match: bool = Field(
+        default=False, description="the query is this artifact's name: it is listed first whatever its score"
+    )
 
 
 class ArtifactSearchPage(Page[ArtifactHit]):

@@ -108,6 +108,9 @@ def test_an_upload_through_the_presigned_url_becomes_ready_and_downloads_the_sam
     fetched = requests.get(link["url"], timeout=30)
     assert fetched.status_code == 200 and fetched.content == data
     assert fetched.headers["Content-Type"] == OCTETS
+    # an attachment (a browser saves it rather than leaving the console for it), named after the artifact
+    name = tenant.admin.get(f"/v1/artifacts/{artifact_id}").json()["name"]
+    assert fetched.headers["Content-Disposition"] == f'attachment; filename="{name.replace(" ", "_")}-1.0.0"'
 
     artifact = tenant.admin.get(f"/v1/artifacts/{artifact_id}").json()
     assert artifact["version_count"] == 1 and artifact["latest_version"] == "1.0.0"

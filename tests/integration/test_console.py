@@ -224,6 +224,10 @@ def test_library_search_in_all_three_modes(page, console_url, workspace):
         page.wait_for_selector("tr.result")
         names = page.locator("tr.result a.artifact-link").all_inner_texts()
         assert "churn-features" in names, (mode, names)
+        if body["mode"] != "semantic":  # "churn features" is churn-features' name: first, flagged, its own score
+            assert names[0] == "churn-features" and body["items"][0]["name_match"] is True
+            assert page.locator("tr.result").first.locator(".badge", has_text="name").count() == 1
+            assert all(hit["score"] < 1000 for hit in body["items"]), body["items"]  # no ranking lift shown
         # keyword-ranked when the model is missing, and then the page says so
         assert body["mode"] == mode or body.get("degraded")
         if body.get("degraded"):
@@ -266,6 +270,8 @@ def test_upload_a_version_through_a_file_input(page, console_url, workspace, tmp
     page.wait_for_selector("#usage canvas[data-points]")
     assert int(page.get_attribute("#usage canvas", "data-points")) > 0
     assert page.locator("#versions .badge.ready").count() == 2
+    # each version names what it derives from ("1.0.0" alone read as derived from itself)
+    assert page.locator("#versions a.derived-from").all_inner_texts() == ["customer-events-schema 1.0.0"] * 2
     with page.expect_response(lambda r: "/download" in r.url) as link:
         page.locator("#versions button:has-text('Download')").first.click()
     assert link.value.status == 200

@@ -145,3 +145,12 @@ def test_an_at_sign_names_an_alias_in_place_of_a_version():
     from maestro.domain.aliases import alias_of
 
     assert alias_of("@champion") == "champion" and alias_of("1.2.0") is None
+
+
+def test_a_download_is_named_after_its_artifact_and_version_with_nothing_that_breaks_the_header():
+    from maestro.domain.artifact_versions import download_filename
+
+    assert download_filename("churn-features", "1.1.0") == "churn-features-1.1.0"
+    assert download_filename("churn features", "2.0.0-rc.1") == "churn_features-2.0.0-rc.1"
+    named = download_filename('a "quoted"\r\nname/é', "1.0.0")
+    assert named == "a_quoted_name_-1.0.0" and not set(named) & set('"\r\n/é;')

@@ -180,6 +180,28 @@ def test_an_exact_name_match_comes_first_whatever_separators_were_typed():
     assert index.hybrid("churn schema v2", query_vector, ALL).ids[0] == "a3"
 
 
+def test_an_exact_name_match_is_flagged_and_its_score_is_the_modes_own():
+    """The ranking lifts a name match with EXACT_NAME_BONUS; the answer says name_match instead of showing the
+    bonus (the console's library showed a match score of 1000001.188)."""
+    index = _library()
+    query_vector = np.ones(si.DIMENSION)
+    bm25 = index.bm25_scores("fraud model")
+    for ranked in (
+        index.keyword("fraud model", ALL, 10),
+        index.keyword("fraud model", ALL, 10, sort="recent"),
+        index.hybrid("fraud model", query_vector, ALL),
+        index.hybrid_rrf("fraud model", query_vector, ALL),
+    ):
+        first = ranked.ids.index("a5")
+        assert ranked.name_match[first] is True and sum(ranked.name_match) == 1
+        assert all(score is not None and score < 100 for score in ranked.scores)
+    keyword = index.keyword("fraud model", ALL, 10)
+    assert keyword.ids[0] == "a5" and keyword.scores[0] == pytest.approx(float(bm25[keyword.rows[0]]), abs=1e-6)
+    assert not any(index.keyword("churn", ALL, 10).name_match)
+    semantic = index.semantic(query_vector, ALL, 5)
+    assert semantic.name_match == [False] * len(semantic.ids) and semantic.ids
+
+
 def test_filters_apply_on_the_index():
     index = _library()
     assert index.keyword("churn", IndexFilters(), 10).ids.count("a3") == 0  # deprecated left out by default

@@ -90,14 +90,27 @@ export async function render(root, { params, navigate }) {
     h("p", {}, a.tags.map((t) => badge(t, "tag")), h("span", { class: "muted small" }, ` Owner ${a.owner || "—"} · created ${date(a.created_at)}`))));
   if (!artifact) return;
 
-  const loadVersions = () => section(versionsEl, () => api(`/v1/artifacts/${artifactId}/versions`, { query: { limit: 100 } }),
+  // A parent version is shown by its artifact's name ("customer-events-schema 1.0.0"), or as this artifact's own
+  // earlier version; a bare "1.0.0" read as derived from itself.
+  async function parentNames(items) {
+    const ids = [...new Set(items.flatMap((v) => (v.derived_from || []).map((p) => p.artifact_id)))].filter((id) => id !== artifactId);
+    const found = await Promise.all(ids.map((id) => api(`/v1/artifacts/${id}`).then((a) => [id, a.name], () => [id, id])));
+    return new Map(found);
+  }
+  const parentLabel = (names, p) => (p.artifact_id === artifactId ? `this artifact ${p.version}` : `${names.get(p.artifact_id) || p.artifact_id} ${p.version}`);
+
+  const loadVersions = () => section(versionsEl, async () => {
+    const page = await api(`/v1/artifacts/${artifactId}/versions`, { query: { limit: 100 } });
+    return { ...page, names: await parentNames(page.items) };
+  },
     (page) => table([
       { label: "Version", render: (v) => h("code", {}, v.version) },
       { label: "Status", render: (v) => h("span", { class: "version-status", "data-version": v.version }, badge(v.status), v.status_reason ? h("span", { class: "muted small" }, ` ${v.status_reason}`) : null) },
       { label: "Integrity", render: (v) => (v.integrity ? badge(v.integrity) : "—") },
       { label: "Size", render: (v) => `${fmt(v.size_bytes)} B`, numeric: true },
       { label: "SHA-256", render: (v) => h("code", { title: v.sha256 }, v.sha256.slice(0, 12)) },
-      { label: "Derived from", render: (v) => (v.derived_from || []).map((p) => h("a", { href: `#/artifacts/${p.artifact_id}` }, `${p.version} `)) },
+      { label: "Derived from", render: (v) => (v.derived_from || []).flatMap((p, i) => [i ? ", " : null,
+        h("a", { class: "derived-from", href: `#/artifacts/${p.artifact_id}` }, parentLabel(page.names, p))]) },
       { label: "Created", render: (v) => dateTime(v.created_at) },
       { label: "", render: (v) => (v.status === "ready" ? h("button", { type: "button", class: "secondary small", onclick: (e) => download(v, e.target) }, "Download") : "") },
     ], [...page.items].reverse()), { emptyText: "No versions yet: upload the first one below." });

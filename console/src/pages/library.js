@@ -55,7 +55,8 @@ export async function render(root, { query, navigate }) {
       { label: "Impact [interval]", render: impactCell },
       { label: "Used", key: "usage_count", numeric: true },
       { label: "Latest", render: (a) => a.latest_version || "—" },
-      { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ", (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
+      { label: "Match", render: (a) => (a.score !== undefined ? h("span", {}, fmt(a.score, 3), " ",
+        a.name_match ? badge("name", "found") : null, (a.found_by || []).map((f) => badge(f, "found"))) : "—") },
     ], items, { stack: true, rowAttrs: (a) => ({ class: a.deprecated ? "deprecated result" : "result", "data-id": a.id }) })),
   { emptyText: "No artifact matches.", noun: "artifacts" });
   const search = async () => {

@@ -23,6 +23,15 @@ MAX_LINEAGE_NODES = 500  # per direction: a wide graph is cut short (and says so
 SYNC_VERIFY_MAX_BYTES = 1024**3
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def download_filename(artifact_name: str, version: str) -> str:
+    """What a downloaded version is saved as: `churn-features-1.1.0`, with anything that could break the quoted
+    Content-Disposition value (quotes, separators, control or non-ASCII characters) made `_`."""
+    return _UNSAFE_IN_FILENAME.sub("_", f"{artifact_name}-{version}").strip("._") or "artifact"
+
+
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}\Z")
 # RFC 6838 type/subtype names, optionally followed by parameters (`text/csv; charset=utf-8`).
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"

@@ -425,6 +425,9 @@ class Ranked:
     not_embedded: int = 0
     admitted: int = 0  # how many artifacts the filters admit (semantic and hybrid answers)
     rows: list[int] = field(default_factory=list, repr=False)  # the hits' rows in the index that ranked them
+    # per hit: the query is the artifact's name, so it is listed first whatever its score (the score stays the
+    # mode's own figure: the ranking's EXACT_NAME_BONUS is never shown)
+    name_match: list[bool] = field(default_factory=list)
 
 
 RRF_DEPTH = 100  # each ranking's top entries that enter a reciprocal rank fusion
@@ -618,13 +621,17 @@ class TenantIndex:
         order = np.lexsort((rows, -secondary[rows].astype(np.float64), -primary[rows].astype(np.float64)))
         return rows[order][:depth]
 
-    def _ranked(self, rows: np.ndarray, scores: np.ndarray | None, modes: list[str], total: int, **extra) -> Ranked:
+    def _ranked(
+        self, rows: np.ndarray, scores: np.ndarray | None, modes: list[str], total: int, exact: Any = (), **extra
+    ) -> Ranked:
+        exact = set(np.asarray(exact).tolist())
         return Ranked(
             [self._id(int(r)) for r in rows],
             [round(float(scores[r]), 6) for r in rows] if scores is not None else [None] * len(rows),
             [modes] * len(rows),
             total,
             rows=rows.tolist(),
+            name_match=[int(r) in exact for r in rows],
             **extra,
         )
 
@@ -633,14 +640,16 @@ class TenantIndex:
         name match first; the first `depth` of them ordered, `total` counting all."""
         admitted = self.admitted(filters)
         scores = self.bm25_scores(query)
-        scores[self.exact_name_rows(query, admitted)] += EXACT_NAME_BONUS
-        matched = admitted & (scores > 0)
+        exact = self.exact_name_rows(query, admitted)
+        ranking = scores.copy()
+        ranking[exact] += EXACT_NAME_BONUS
+        matched = admitted & (ranking > 0)
         columns = self._columns()
         if sort == "relevance":
-            rows = self._top(scores, matched, depth, columns["impact"])
+            rows = self._top(ranking, matched, depth, columns["impact"])
         else:
-            rows = self._top(columns[SORT_COLUMNS[sort]], matched, depth, scores)
-        return self._ranked(rows, scores, ["keyword"], int(matched.sum()))
+            rows = self._top(columns[SORT_COLUMNS[sort]], matched, depth, ranking)
+        return self._ranked(rows, scores, ["keyword"], int(matched.sum()), exact)
 
     def semantic(self, query_vector: Any, filters: IndexFilters, depth: int = SEMANTIC_CANDIDATES) -> Ranked:
         """The `depth` admitted artifacts most cosine-similar to the query vector."""
@@ -695,9 +704,12 @@ class TenantIndex:
             blend[pool] += PRF_WEIGHT * (self._vectors(pool) @ (centroid / norm if norm else centroid))
             found = np.zeros_like(found)
             found[pool] = True
-        blend[self.exact_name_rows(query, admitted)] += EXACT_NAME_BONUS
-        found[self.exact_name_rows(query, admitted)] = True
-        rows = self._top(blend, found, depth, columns["impact"])
+        exact = self.exact_name_rows(query, admitted)
+        ranking = blend.copy()
+        ranking[exact] += EXACT_NAME_BONUS
+        found[exact] = True
+        rows = self._top(ranking, found, depth, columns["impact"])
+        named = set(exact.tolist())
         semantic_top = self._semantic_top(query_vector, admitted & columns["has_vector"], depth, (cosine, approximate))
         semantic_rows = set(semantic_top[0].tolist())
         return Ranked(
@@ -708,6 +720,7 @@ class TenantIndex:
             not_embedded=int((admitted & ~columns["has_vector"]).sum()),
             admitted=int(admitted.sum()),
             rows=rows.tolist(),
+            name_match=[int(r) in named for r in rows],
         )
 
     def hybrid_rrf(self, query: str, query_vector: Any, filters: IndexFilters, depth: int = RRF_DEPTH) -> Ranked:
@@ -730,6 +743,7 @@ class TenantIndex:
             len(fused),
             not_embedded=int((admitted & ~columns["has_vector"]).sum()),
             rows=[r for r, _ in fused],
+            name_match=[r in exact for r, _ in fused],
         )
 
     def filtered(self, filters: IndexFilters, sort: str, depth: int) -> Ranked:
@@ -758,6 +772,7 @@ class TenantIndex:
             ranked.not_embedded,
             ranked.admitted,
             [ranked.rows[i] for i in order],
+            [ranked.name_match[i] for i in order] if ranked.name_match else [],
         )
 
     def _vectors(self, rows: np.ndarray) -> np.ndarray:

@@ -40,8 +40,10 @@ def presign_upload(key: str, size_bytes: int, content_type: str, checksum_sha256
     )
 
 
-def presign_download(key: str, version_id: str, content_type: str, expires_in: int) -> str:
-    """A GET URL pinned to one object version: later writes under the same key never change what it returns."""
+def presign_download(key: str, version_id: str, content_type: str, expires_in: int, filename: str) -> str:
+    """A GET URL pinned to one object version: later writes under the same key never change what it returns. It
+    answers as an attachment named `filename`, so a browser saves the file instead of leaving the page for it (the
+    bucket is another origin, where an <a download> is ignored)."""
     return client("s3").generate_presigned_url(
         "get_object",
         Params={
@@ -49,6 +51,7 @@ def presign_download(key: str, version_id: str, content_type: str, expires_in: i
             "Key": key,
             "VersionId": version_id,
             "ResponseContentType": content_type,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
         },
         ExpiresIn=expires_in,
     )

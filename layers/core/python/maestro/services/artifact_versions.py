@@ -340,15 +340,20 @@ def list_versions(caller: Caller, artifact_id: str, limit: int, cursor: str | No
 
 
 def download_url(caller: Caller, artifact_id: str, version: str, meta: RequestMeta) -> dict:
-    """A GET URL for a ready version's verified bytes, pinned to the S3 object version that was verified."""
-    record = _version_record(caller, artifact_id, version)
+    """A GET URL for a ready version's verified bytes, pinned to the S3 object version that was verified, saved as
+    `<artifact name>-<version>`."""
+    artifact = get_artifact_record(caller, artifact_id)
+    record = _stored_version(caller.tenant_id, artifact_id, resolve_version(caller.tenant_id, artifact_id, version))
     if record.status != VersionStatus.READY.value:
         reason = f" ({record.status_reason})" if record.status_reason else ""
         raise Conflict(
             f"version {version} is {record.status}{reason}; only ready versions can be downloaded",
             version_status=record.status,
         )
-    url = content.presign_download(record.s3_key, record.s3_version_id, record.content_type, rules.DOWNLOAD_URL_SECONDS)
+    filename = rules.download_filename(artifact.name, record.version)
+    url = content.presign_download(
+        record.s3_key, record.s3_version_id, record.content_type, rules.DOWNLOAD_URL_SECONDS, filename
+    )
     expires_at = (_now() + timedelta(seconds=rules.DOWNLOAD_URL_SECONDS)).isoformat()
     audit_as(
         caller,

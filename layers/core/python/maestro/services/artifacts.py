@@ -165,8 +165,9 @@ def search(
             mode, extra["degraded"] = "keyword", unavailable.detail
     with search_index.reading(caller.tenant_id) as index:
         ranked, mode = _rank(index, filters, sort, mode, query_vector, depth)
-        window = list(zip(ranked.ids, ranked.scores, ranked.found_by, strict=True))[offset:depth]
-        versions = {artifact_id: index.version_of(artifact_id) for artifact_id, _, _ in window}
+        named = ranked.name_match or [False] * len(ranked.ids)
+        window = list(zip(ranked.ids, ranked.scores, ranked.found_by, named, strict=True))[offset:depth]
+        versions = {artifact_id: index.version_of(artifact_id) for artifact_id, *_ in window}
     if ranked.not_embedded and mode in ("semantic", "hybrid"):
         extra["not_embedded"] = ranked.not_embedded
         extra["degraded"] = (
@@ -175,11 +176,11 @@ def search(
         )
     views = _page_views(caller.tenant_id, versions)
     hits = []
-    for artifact_id, score, found_by in window:
+    for artifact_id, score, found_by, name_match in window:
         view = views.get(artifact_id)
         # The index may be a moment behind the record: what the record says now decides.
         if view is not None and filters.admits(view):
-            hits.append({**view, "score": score, "mode": mode, "found_by": found_by})
+            hits.append({**view, "score": score, "mode": mode, "found_by": found_by, "name_match": name_match})
     next_cursor = encode_offset_cursor(depth, fingerprint) if depth < ranked.total else None
     return Page(hits, next_cursor, extra={"total": ranked.total, "mode": mode, **extra})
 
