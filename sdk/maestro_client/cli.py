@@ -25,7 +25,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -158,30 +158,29 @@ def _err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _moment_in_utc(value: str | None) -> datetime | None:
-    """`2026-01-31` (midnight), `2026-01-31T09:00` or a zoned time; one without a zone is UTC (the API wants a zone).
-    A bad one is a usage error here, before any request."""
+def _iso_moment(value: str | None) -> datetime | None:
+    """`2026-01-31`, `2026-01-31T09:00` or a zoned time (the client sends one without a zone as UTC). A bad one is
+    a usage error here, before any request."""
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO date or time (e.g. 2026-01-31 or 2026-01-31T09:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # Options several commands share, declared once.
 from_option = click.option(
     "--from",
     "from_",
-    callback=lambda _ctx, _param, value: _moment_in_utc(value),
+    callback=lambda _ctx, _param, value: _iso_moment(value),
     help="Start: an ISO date or time (UTC unless zoned).",
 )
 to_option = click.option(
     "--to",
-    callback=lambda _ctx, _param, value: _moment_in_utc(value),
+    callback=lambda _ctx, _param, value: _iso_moment(value),
     help="End: an ISO date or time (UTC unless zoned).",
 )
 

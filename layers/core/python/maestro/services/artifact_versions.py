@@ -58,11 +58,17 @@ def version_view(record: ArtifactVersion) -> dict[str, Any]:
     }
 
 
+def _artifact_and_version(caller: Caller, artifact_id: str, version: str) -> tuple[Any, ArtifactVersion]:
+    """The caller's tenant's artifact and its version (`version` may be `@alias`), or NotFound (also for another
+    tenant's artifact)."""
+    artifact = get_artifact_record(caller, artifact_id)
+    return artifact, _stored_version(
+        caller.tenant_id, artifact_id, resolve_version(caller.tenant_id, artifact_id, version)
+    )
+
+
 def _version_record(caller: Caller, artifact_id: str, version: str) -> ArtifactVersion:
-    """The caller's tenant's version (`version` may be `@alias`), or NotFound (also for another tenant's
-    artifact)."""
-    get_artifact_record(caller, artifact_id)
-    return _stored_version(caller.tenant_id, artifact_id, resolve_version(caller.tenant_id, artifact_id, version))
+    return _artifact_and_version(caller, artifact_id, version)[1]
 
 
 def _stored_version(tenant_id: str, artifact_id: str, version: str) -> ArtifactVersion:
@@ -342,8 +348,7 @@ def list_versions(caller: Caller, artifact_id: str, limit: int, cursor: str | No
 def download_url(caller: Caller, artifact_id: str, version: str, meta: RequestMeta) -> dict:
     """A GET URL for a ready version's verified bytes, pinned to the S3 object version that was verified, saved as
     `<artifact name>-<version>`."""
-    artifact = get_artifact_record(caller, artifact_id)
-    record = _stored_version(caller.tenant_id, artifact_id, resolve_version(caller.tenant_id, artifact_id, version))
+    artifact, record = _artifact_and_version(caller, artifact_id, version)
     if record.status != VersionStatus.READY.value:
         reason = f" ({record.status_reason})" if record.status_reason else ""
         raise Conflict(
